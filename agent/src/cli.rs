@@ -1,0 +1,184 @@
+//! The command line: flags are defined once, here.
+
+use crate::collect::CollectOptions;
+use crate::render::{render_compact, render_json, render_text, TextStyle, COMPACT_BUDGET};
+use crate::rules::{find_rule, RuleDef, CATALOGUE};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Exit code for bad usage (sysexits EX_USAGE), apart from the 0-3 of a diagnosis.
+pub const EXIT_USAGE: i32 = 64;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sshdoctor",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("SSHDOCTOR_COMMIT"), ")"),
+    about = "Why won't this Linux VM let me in over SSH? Run inside the VM, as root.",
+    after_help = "Exit status: 0 healthy, 1 warning, 2 critical, 3 could not diagnose, 64 bad usage."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    diagnose: DiagnoseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Diagnose this machine (the default).
+    Diagnose(DiagnoseArgs),
+    /// List every rule in the catalogue.
+    Rules,
+    /// Print one rule in full: why it locks people out and how to fix it.
+    Explain {
+        /// Rule id, e.g. SSH-SVC-002.
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Json,
+    Text,
+    Compact,
+}
+
+#[derive(Debug, clap::Args)]
+struct DiagnoseArgs {
+    /// Output format [default: text on a terminal, json otherwise].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// sshd_config to read [default: the -f of the unit's ExecStart, else /etc/ssh/sshd_config].
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// sshd binary used for `sshd -t` and `sshd -T` [default: found on the system].
+    #[arg(long, value_name = "PATH")]
+    sshd: Option<PathBuf>,
+    /// Do not run `sshd -t`/`sshd -T`; judge the config by parsing alone.
+    #[arg(long)]
+    no_sshd_run: bool,
+}
+
+/// Parses `args`, runs the command, and returns the process exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { EXIT_USAGE } else { 0 };
+        }
+    };
+    match cli.command {
+        None => diagnose(&cli.diagnose),
+        Some(Command::Diagnose(args)) => diagnose(&args),
+        Some(Command::Rules) => {
+            print_out(&list_rules());
+            0
+        }
+        Some(Command::Explain { id }) => match find_rule(&id) {
+            Some(rule) => {
+                print_out(&explain(rule));
+                0
+            }
+            None => {
+                eprintln!("sshdoctor: no rule {id:?}; `sshdoctor rules` lists them");
+                EXIT_USAGE
+            }
+        },
+    }
+}
+
+/// Writes to stdout; a closed pipe (`sshdoctor | head`) ends quietly, not with a panic.
+fn print_out(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+}
+
+/// The top-level entry point for a diagnosis: collect, judge, print, exit with the status.
+fn diagnose(args: &DiagnoseArgs) -> i32 {
+    let options = CollectOptions {
+        config_path: args.config.clone(),
+        sshd_path: args.sshd.clone(),
+        run_sshd: !args.no_sshd_run,
+        ..CollectOptions::default()
+    };
+    let verdict = crate::diagnose(&options);
+    let on_terminal = std::io::stdout().is_terminal();
+    let format = args.format.unwrap_or(if on_terminal {
+        Format::Text
+    } else {
+        Format::Json
+    });
+    let output = match format {
+        Format::Json => render_json(&verdict),
+        Format::Compact => render_compact(&verdict, COMPACT_BUDGET),
+        Format::Text => render_text(
+            &verdict,
+            TextStyle {
+                width: terminal_width(),
+                color: on_terminal && std::env::var_os("NO_COLOR").is_none(),
+            },
+        ),
+    };
+    print_out(&output);
+    verdict.exit_code
+}
+
+/// The terminal's width when it reports one; 80 for a serial console, which does not.
+fn terminal_width() -> usize {
+    if let Some(columns) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+    {
+        return columns;
+    }
+    match terminal_size::terminal_size() {
+        Some((terminal_size::Width(width), _)) if width >= 40 => usize::from(width),
+        _ => 80,
+    }
+}
+
+fn list_rules() -> String {
+    let mut out = String::new();
+    for rule in CATALOGUE {
+        out.push_str(&format!(
+            "{}  {:<8}  {}\n",
+            rule.id,
+            rule.severity.as_str(),
+            rule.title
+        ));
+    }
+    out
+}
+
+fn explain(rule: &RuleDef) -> String {
+    let mut out = format!(
+        "{}  {}  ({})\n\n{}\n\nEvidence shown: {}\n",
+        rule.id,
+        rule.title,
+        rule.severity.as_str(),
+        rule.explanation,
+        rule.evidence.join("; ")
+    );
+    if !rule.guest.is_empty() {
+        out.push_str("\nIn the guest:\n");
+        for line in rule.guest {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    if !rule.azure.is_empty() {
+        out.push_str("\nFrom a workstation (Azure CLI):\n");
+        for line in rule.azure {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "\nAzure guide: Troubleshoot SSH connections to an Azure Linux VM, section \"{}\".\n",
+        rule.guide
+    ));
+    out
+}

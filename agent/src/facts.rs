@@ -1,0 +1,305 @@
+//! The facts sshdoctor gathers about a machine: plain, serializable data.
+//!
+//! Collectors (in `collect`) fill these structs and only read the system; rules (in
+//! `rules`) read them and never touch the system. Keeping the schema here, in one place,
+//! is what lets a rule be tested from a fixture and a new check be "a field plus a rule".
+
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Everything known about the machine after one diagnosis.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Facts {
+    pub host: HostFacts,
+    pub systemd: SystemdFacts,
+    pub processes: ProcessFacts,
+    pub sockets: SocketFacts,
+    pub interfaces: InterfaceFacts,
+    pub config: SshdConfigFacts,
+}
+
+/// Who and what this machine is.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct HostFacts {
+    pub hostname: Option<String>,
+    /// `ID` from /etc/os-release (debian, ubuntu, rhel, azurelinux, ...).
+    pub os_id: Option<String>,
+    /// `ID_LIKE` from /etc/os-release, split on spaces.
+    pub os_id_like: Vec<String>,
+    pub os_pretty_name: Option<String>,
+    pub os_version_id: Option<String>,
+    pub kernel: Option<String>,
+    pub euid: u32,
+    pub is_root: bool,
+    /// Command name of PID 1 (`systemd`, `init`, `bash` in a container, ...).
+    pub pid1_comm: Option<String>,
+    /// Path of the sshd binary found on this machine, if any.
+    pub sshd_binary: Option<String>,
+}
+
+/// What systemd says about the SSH units.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct SystemdFacts {
+    /// True when systemd answered over D-Bus.
+    pub reachable: bool,
+    /// Why systemd could not be asked, when it could not.
+    pub error: Option<String>,
+    /// systemd's `Version` property, e.g. "252.36-1~deb12u1".
+    pub version: Option<String>,
+    /// Every SSH-related unit systemd knows (loaded, masked or with a unit file), deduplicated
+    /// by unit Id: `sshd.service` is an alias of `ssh.service` on Debian.
+    pub units: Vec<UnitFacts>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    Service,
+    Socket,
+}
+
+/// One unit as systemd reports it (properties of org.freedesktop.systemd1.Unit/Service/Socket).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnitFacts {
+    /// The unit's Id (its primary name).
+    pub name: String,
+    /// Other names the unit answers to (aliases).
+    pub aliases: Vec<String>,
+    pub kind: UnitKind,
+    /// loaded, not-found, masked, error, bad-setting.
+    pub load_state: String,
+    /// active, inactive, failed, activating, deactivating, reloading.
+    pub active_state: String,
+    /// running, dead, failed, listening, auto-restart, ...
+    pub sub_state: String,
+    /// enabled, disabled, masked, static, indirect, generated, ... (None when unknown).
+    pub unit_file_state: Option<String>,
+    /// success, exit-code, signal, core-dump, timeout, start-limit-hit, ...
+    pub result: Option<String>,
+    /// Service only: exit status (or signal number) of the main process.
+    pub exec_main_status: Option<i32>,
+    /// Service only: CLD_* code of the main process (1 exited, 2 killed, 3 dumped).
+    pub exec_main_code: Option<i32>,
+    pub main_pid: Option<u32>,
+    /// Service only, systemd ≥ 235.
+    pub n_restarts: Option<u32>,
+    /// Microseconds since the epoch, None when never.
+    pub active_enter_timestamp_us: Option<u64>,
+    pub inactive_enter_timestamp_us: Option<u64>,
+    pub fragment_path: Option<String>,
+    /// Drop-in files that modify the unit.
+    pub dropin_paths: Vec<String>,
+    /// Service only: argv of each ExecStart= line.
+    pub exec_start: Vec<Vec<String>>,
+    /// Socket only: (type, address) from the `Listen` property, e.g. ("Stream", "[::]:22").
+    pub listen: Vec<(String, String)>,
+    /// Socket only: `Accept=` (true means one sshd@.service instance per connection).
+    pub accept: Option<bool>,
+    /// Units this one triggers (a socket's service).
+    pub triggers: Vec<String>,
+}
+
+/// sshd processes found by reading /proc, independent of systemd.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct ProcessFacts {
+    pub sshd: Vec<SshdProcess>,
+    /// The pid file sshd writes (PidFile, default /run/sshd.pid or /var/run/sshd.pid).
+    pub pid_file: Option<PidFile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SshdProcess {
+    pub pid: u32,
+    pub ppid: u32,
+    pub comm: String,
+    pub cmdline: Vec<String>,
+    /// True for the listener (the daemon that accepts connections), false for per-session
+    /// children (`sshd: user [priv]`).
+    pub is_listener: bool,
+    /// The `-f FILE` this sshd was started with, if any.
+    pub config_path: Option<String>,
+    /// Start time in microseconds since the epoch.
+    pub start_time_us: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PidFile {
+    pub path: String,
+    pub pid: Option<u32>,
+    /// The pid in the file names a running process.
+    pub alive: bool,
+}
+
+/// Where the listening-socket list came from.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SocketSource {
+    #[default]
+    None,
+    /// NETLINK_SOCK_DIAG inet_diag dump, like `ss`.
+    Netlink,
+    /// /proc/net/tcp and /proc/net/tcp6.
+    ProcNet,
+}
+
+/// TCP sockets in LISTEN state, like `ss -ltpn`.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct SocketFacts {
+    pub source: SocketSource,
+    pub listeners: Vec<ListeningSocket>,
+    /// True when every listener's inode was matched to a process (or the scan completed).
+    pub owners_complete: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ListeningSocket {
+    pub address: IpAddr,
+    pub port: u16,
+    /// IPV6_V6ONLY for AF_INET6 sockets, when the source tells it.
+    pub v6only: Option<bool>,
+    pub uid: u32,
+    pub inode: u64,
+    /// Interface the socket is bound to (SO_BINDTODEVICE), when known.
+    pub bound_device: Option<String>,
+    pub owners: Vec<SocketOwner>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SocketOwner {
+    pub pid: u32,
+    pub comm: String,
+    pub fd: u32,
+}
+
+/// Addresses held by this machine's interfaces.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct InterfaceFacts {
+    pub addresses: Vec<InterfaceAddress>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InterfaceAddress {
+    pub interface: String,
+    pub address: IpAddr,
+    pub up: bool,
+    pub loopback: bool,
+}
+
+/// A value with the place it came from, for evidence ("file:line").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Located<T> {
+    pub value: T,
+    pub file: String,
+    pub line: u32,
+}
+
+impl<T> Located<T> {
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressFamily {
+    #[default]
+    Any,
+    Inet,
+    Inet6,
+}
+
+/// One `ListenAddress` directive: `host`, `host:port`, `[v6]:port`, optional `rdomain`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenAddress {
+    pub host: String,
+    pub port: Option<u16>,
+    pub rdomain: Option<String>,
+}
+
+/// A (host, port) pair sshd will try to bind, derived the way sshd derives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Literal address or host name; "0.0.0.0" / "::" for the wildcard.
+    pub host: String,
+    pub port: u16,
+    /// Where this endpoint comes from (the ListenAddress or Port line; None = built-in default).
+    pub file: Option<String>,
+    pub line: Option<u32>,
+}
+
+/// sshd_config as sshd reads it.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct SshdConfigFacts {
+    /// The main config file.
+    pub path: String,
+    /// Why this path: "default", "--config", "ExecStart of ssh.service", "sshd cmdline".
+    pub path_source: String,
+    /// The main file could be read.
+    pub readable: bool,
+    /// Why the main file could not be read.
+    pub read_error: Option<String>,
+    /// Every file read, main first, then Includes in the order sshd reads them.
+    pub files: Vec<String>,
+    /// Problems found while parsing (unknown keyword, bad value, missing Include, loop).
+    pub problems: Vec<ConfigProblem>,
+    /// Effective Port values of the global section (default [22] when none is set).
+    pub ports: Vec<Located<u16>>,
+    pub listen_addresses: Vec<Located<ListenAddress>>,
+    pub address_family: Option<Located<AddressFamily>>,
+    /// What sshd will bind, derived from Port, ListenAddress and AddressFamily.
+    pub endpoints: Vec<Endpoint>,
+    /// Every global keyword (lower-case) with its values in effect (first value wins, except
+    /// for keywords that accumulate).
+    pub global: std::collections::BTreeMap<String, Vec<Located<String>>>,
+    pub match_blocks: Vec<MatchBlock>,
+    /// `sshd -t` result, when the binary exists.
+    pub syntax_check: Option<SshdRun>,
+    /// `sshd -T` result, when the binary exists and the config is valid.
+    pub effective: Option<EffectiveConfig>,
+    /// Disagreements between this parser and `sshd -T` (a bug in one or the other).
+    pub discrepancies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfigProblem {
+    pub file: String,
+    pub line: Option<u32>,
+    pub message: String,
+    /// True when sshd itself refuses to start with it (e.g. a bad keyword).
+    pub fatal: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MatchBlock {
+    /// The criteria as written, e.g. "User alice Address 10.0.0.0/8".
+    pub criteria: String,
+    pub file: String,
+    pub line: u32,
+    pub settings: std::collections::BTreeMap<String, Vec<Located<String>>>,
+}
+
+/// One run of the sshd binary (`-t` or `-T`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SshdRun {
+    pub command: Vec<String>,
+    /// None when it timed out or could not start.
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    /// First error line sshd printed, e.g. "/etc/ssh/sshd_config: line 14: Bad configuration option: Bogus".
+    pub error: Option<String>,
+    /// The file and line that error names, when it names one.
+    pub error_file: Option<String>,
+    pub error_line: Option<u32>,
+    /// Stderr, truncated.
+    pub stderr: String,
+}
+
+/// The configuration `sshd -T` prints: what sshd would really use.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EffectiveConfig {
+    pub ports: Vec<u16>,
+    pub listen_addresses: Vec<String>,
+    pub address_family: Option<String>,
+    /// Every keyword (lower-case) with its values, in sshd's order.
+    pub settings: std::collections::BTreeMap<String, Vec<String>>,
+}

@@ -1,0 +1,84 @@
+//! Compact: the verdict within the last 4,096 bytes that Azure Run Command returns.
+//! Most severe findings first; the last line is machine-readable and always present, so
+//! whatever the wrapping keeps, a script can find the result.
+
+use crate::verdict::Verdict;
+
+/// Azure Run Command keeps the last 4,096 bytes of stdout.
+pub const COMPACT_BUDGET: usize = 4096;
+
+/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+/// The final line: `SSHDOCTOR status=critical exit=2 findings=SSH-SVC-005,SSH-SVC-003`.
+fn result_line(verdict: &Verdict) -> String {
+    let mut ids: Vec<&str> = verdict.findings.iter().map(|finding| finding.id).collect();
+    ids.dedup();
+    let mut line = format!(
+        "SSHDOCTOR schema={} status={} exit={} findings=",
+        verdict.schema_version,
+        verdict.status.as_str(),
+        verdict.exit_code
+    );
+    line.push_str(if ids.is_empty() { "none" } else { "" });
+    line.push_str(&clip(&ids.join(","), 1000));
+    line.push('\n');
+    line
+}
+
+pub fn render_compact(verdict: &Verdict, budget: usize) -> String {
+    let tail = result_line(verdict);
+    let mut out = clip(
+        &format!(
+            "{}: {}",
+            verdict.status.as_str().to_uppercase(),
+            verdict.summary
+        ),
+        300,
+    );
+    out.push('\n');
+    for finding in &verdict.findings {
+        let mut block = format!(
+            "[{}] {} {}\n",
+            finding.severity.as_str(),
+            finding.id,
+            clip(&finding.title, 200)
+        );
+        for evidence in finding.evidence.iter().take(3) {
+            let place = evidence
+                .source
+                .as_deref()
+                .map(|s| format!(" [{s}]"))
+                .unwrap_or_default();
+            block.push_str(&format!(
+                "  seen: {}\n",
+                clip(&format!("{}{place}", evidence.fact), 240)
+            ));
+        }
+        for command in finding.remediation.guest.iter().take(2) {
+            block.push_str(&format!("  run: {}\n", clip(command, 240)));
+        }
+        if let Some(command) = finding.remediation.azure.first() {
+            block.push_str(&format!("  az: {}\n", clip(command, 300)));
+        }
+        if out.len() + block.len() + tail.len() > budget {
+            let note = "(more findings cut to fit; see the JSON)\n";
+            if out.len() + note.len() + tail.len() <= budget {
+                out.push_str(note);
+            }
+            break;
+        }
+        out.push_str(&block);
+    }
+    out.push_str(&tail);
+    out
+}

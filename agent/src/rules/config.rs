@@ -1,0 +1,102 @@
+//! Will sshd accept its configuration?
+
+use super::ssh_view::SshView;
+use super::{Finding, RuleId};
+use crate::facts::Facts;
+
+pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
+    let config = &facts.config;
+    if config.path.is_empty() {
+        return; // The config probe did not run.
+    }
+    if !config.readable {
+        let reason = config
+            .read_error
+            .clone()
+            .unwrap_or_else(|| "unreadable".into());
+        findings.push(
+            Finding::new(RuleId::ConfigMissing)
+                .var("file", config.path.clone())
+                .var("reason", reason.clone())
+                .evidence(reason, Some(config.path.clone())),
+        );
+        return;
+    }
+    match config
+        .syntax_check
+        .as_ref()
+        .filter(|run| !run.timed_out && run.exit_code.is_some())
+    {
+        Some(run) if run.exit_code != Some(0) => {
+            let error = run
+                .error
+                .clone()
+                .unwrap_or_else(|| run.stderr.trim().to_string());
+            let source = match (&run.error_file, run.error_line) {
+                (Some(file), Some(line)) => Some(format!("{file}:{line}")),
+                (Some(file), None) => Some(file.clone()),
+                _ => None,
+            };
+            findings.push(
+                Finding::new(RuleId::ConfigSyntaxError)
+                    .var("error", error.clone())
+                    .var(
+                        "file",
+                        run.error_file
+                            .clone()
+                            .unwrap_or_else(|| config.path.clone()),
+                    )
+                    .var(
+                        "line",
+                        run.error_line.map_or("1".into(), |line| line.to_string()),
+                    )
+                    .evidence(format!("{}: {error}", run.command.join(" ")), source),
+            );
+        }
+        Some(_) => {}
+        // No sshd to ask: the parser's own fatal problems stand in for `sshd -t`.
+        None => {
+            if let Some(problem) = config.problems.iter().find(|problem| problem.fatal) {
+                findings.push(
+                    Finding::new(RuleId::ConfigSyntaxError)
+                        .var("error", problem.message.clone())
+                        .var("file", problem.file.clone())
+                        .var("line", problem.line.unwrap_or(1).to_string())
+                        .evidence(
+                            format!(
+                                "sshdoctor's parser (sshd -t could not run): {}",
+                                problem.message
+                            ),
+                            Some(problem_location(&problem.file, problem.line)),
+                        ),
+                );
+            }
+        }
+    }
+    for problem in config.problems.iter().filter(|problem| !problem.fatal) {
+        findings.push(
+            Finding::new(RuleId::ConfigProblem)
+                .var("message", problem.message.clone())
+                .var("file", problem.file.clone())
+                .var("line", problem.line.unwrap_or(1).to_string())
+                .evidence(
+                    problem.message.clone(),
+                    Some(problem_location(&problem.file, problem.line)),
+                ),
+        );
+    }
+    if !config.discrepancies.is_empty() {
+        let mut finding = Finding::new(RuleId::ParserDisagrees);
+        for difference in &config.discrepancies {
+            finding = finding.evidence(difference.clone(), None);
+        }
+        findings.push(finding);
+    }
+}
+
+fn problem_location(file: &str, line: Option<u32>) -> String {
+    match line {
+        Some(line) => format!("{file}:{line}"),
+        None => file.to_string(),
+    }
+}

@@ -1,0 +1,263 @@
+//! Rules: judge the collected facts and produce findings.
+//!
+//! The text of every rule (title, explanation, fixes) lives in `rules/*.toml` at the
+//! workspace root and is compiled in by build.rs; the code here decides *when* a rule
+//! fires and with which evidence. A rule never reads the system: it reads `Facts`.
+
+mod config;
+mod network;
+mod service;
+mod ssh_view;
+
+use crate::facts::Facts;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub use ssh_view::SshView;
+
+include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// One rule's catalogue entry.
+#[derive(Debug)]
+pub struct RuleDef {
+    pub id: &'static str,
+    pub key: &'static str,
+    pub severity: Severity,
+    pub title: &'static str,
+    pub explanation: &'static str,
+    /// The kinds of evidence the rule shows.
+    pub evidence: &'static [&'static str],
+    /// Commands to run inside the guest.
+    pub guest: &'static [&'static str],
+    /// Azure CLI commands, run from a workstation.
+    pub azure: &'static [&'static str],
+    /// Section of Azure's "Troubleshoot SSH connections" guide.
+    pub guide: &'static str,
+}
+
+impl RuleId {
+    pub fn def(self) -> &'static RuleDef {
+        &CATALOGUE[self as usize]
+    }
+}
+
+/// Looks a rule up by its id, case-insensitively ("ssh-svc-002" works).
+pub fn find_rule(id: &str) -> Option<&'static RuleDef> {
+    CATALOGUE
+        .iter()
+        .find(|rule| rule.id.eq_ignore_ascii_case(id))
+}
+
+/// A fact that supports a finding, with where it was seen.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Evidence {
+    pub fact: String,
+    /// "file:line", "systemd:ssh.service", "socket inode 1234", ... when it has a place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// What to do about a finding: commands with this machine's values filled in.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Remediation {
+    pub guest: Vec<String>,
+    pub azure: Vec<String>,
+    pub guide: String,
+}
+
+/// A rule that fired, with its evidence and its fix.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub title: String,
+    pub explanation: String,
+    pub evidence: Vec<Evidence>,
+    pub remediation: Remediation,
+    #[serde(skip)]
+    rule: Option<RuleId>,
+    #[serde(skip)]
+    vars: BTreeMap<&'static str, String>,
+}
+
+impl Finding {
+    pub fn new(rule: RuleId) -> Finding {
+        let def = rule.def();
+        Finding {
+            id: def.id,
+            severity: def.severity,
+            title: String::new(),
+            explanation: String::new(),
+            evidence: Vec::new(),
+            remediation: Remediation::default(),
+            rule: Some(rule),
+            vars: BTreeMap::new(),
+        }
+    }
+
+    /// Sets a {placeholder} of the rule's text.
+    pub fn var(mut self, name: &'static str, value: impl Into<String>) -> Finding {
+        self.vars.insert(name, value.into());
+        self
+    }
+
+    pub fn evidence(mut self, fact: impl Into<String>, source: Option<String>) -> Finding {
+        self.evidence.push(Evidence {
+            fact: fact.into(),
+            source,
+        });
+        self
+    }
+
+    /// Overrides the catalogue's severity where the facts make it worse or milder.
+    pub fn severity(mut self, severity: Severity) -> Finding {
+        self.severity = severity;
+        self
+    }
+
+    pub fn rule(&self) -> Option<RuleId> {
+        self.rule
+    }
+
+    /// Fills the rule's text with this finding's values, then the machine-wide ones.
+    fn render(mut self, context: &BTreeMap<&'static str, String>) -> Finding {
+        let Some(rule) = self.rule else { return self };
+        let def = rule.def();
+        let fill = |text: &str| fill_placeholders(text, &self.vars, context);
+        self.title = fill(def.title);
+        self.explanation = fill(&unwrap_paragraphs(def.explanation));
+        self.remediation = Remediation {
+            guest: def.guest.iter().map(|line| fill(line)).collect(),
+            azure: def.azure.iter().map(|line| fill(line)).collect(),
+            guide: def.guide.to_string(),
+        };
+        self
+    }
+}
+
+/// Replaces `{name}` with the finding's value, else the context's; unknown names are kept
+/// as `<name>` so a pasted command fails loudly instead of running with a stray brace.
+fn fill_placeholders(
+    text: &str,
+    vars: &BTreeMap<&'static str, String>,
+    context: &BTreeMap<&'static str, String>,
+) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close)
+                if after[..close]
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '_')
+                    && close > 0 =>
+            {
+                let name = &after[..close];
+                match vars.get(name).or_else(|| context.get(name)) {
+                    Some(value) => out.push_str(value),
+                    None => {
+                        out.push('<');
+                        out.push_str(&name.replace('_', "-"));
+                        out.push('>');
+                    }
+                }
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The catalogue wraps explanations at ~90 columns; renderers wrap for their own width.
+fn unwrap_paragraphs(text: &str) -> String {
+    text.split("\n\n")
+        .map(|para| para.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// Values every finding's commands may use: the unit, the config file, the VM's names.
+fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, String> {
+    let mut context = BTreeMap::new();
+    context.insert("unit", view.unit_name(facts));
+    context.insert("config_file", facts.config.path.clone());
+    context
+}
+
+/// Runs every rule over the facts; findings come most severe first, then by id.
+pub fn evaluate(facts: &Facts) -> Vec<Finding> {
+    let view = SshView::new(facts);
+    let mut findings = Vec::new();
+    service::check(facts, &view, &mut findings);
+    network::check(facts, &view, &mut findings);
+    config::check(facts, &view, &mut findings);
+    let context = machine_context(facts, &view);
+    let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();
+    rendered.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)));
+    rendered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_is_indexed_by_rule_id() {
+        for (index, rule) in CATALOGUE.iter().enumerate() {
+            assert!(
+                index == 0 || CATALOGUE[index - 1].id < rule.id,
+                "catalogue not sorted at {}",
+                rule.id
+            );
+        }
+        assert_eq!(RuleId::UnitMasked.def().id, "SSH-SVC-002");
+        assert_eq!(find_rule("ssh-svc-002").unwrap().key, "unit_masked");
+    }
+
+    #[test]
+    fn placeholders_are_filled_from_finding_then_context() {
+        let vars = BTreeMap::from([("unit", "ssh.service".to_string())]);
+        let context = BTreeMap::from([
+            ("unit", "sshd.service".to_string()),
+            ("config_file", "/etc/ssh/sshd_config".to_string()),
+        ]);
+        assert_eq!(
+            fill_placeholders(
+                "systemctl start {unit} # {config_file} {vm_name}",
+                &vars,
+                &context
+            ),
+            "systemctl start ssh.service # /etc/ssh/sshd_config <vm-name>"
+        );
+        // Shell braces and sed expressions are not placeholders.
+        assert_eq!(
+            fill_placeholders("awk '{print $1}' {}", &vars, &context),
+            "awk '{print $1}' {}"
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! The SSH picture the rules share: which unit is sshd's, which sockets are SSH's, which
+//! ports the configuration asks for. Derived once from the facts so every rule agrees.
+
+use crate::facts::{Facts, ListeningSocket, UnitFacts, UnitKind};
+
+/// Unit names sshd ships under, most common first.
+pub const SERVICE_NAMES: &[&str] = &["ssh.service", "sshd.service"];
+pub const SOCKET_NAMES: &[&str] = &["ssh.socket", "sshd.socket"];
+
+/// Process names of an SSH daemon's listener.
+const SSHD_COMMS: &[&str] = &["sshd"];
+
+pub struct SshView<'a> {
+    /// ssh.service or sshd.service, when systemd knows one (loaded or masked).
+    pub service: Option<&'a UnitFacts>,
+    /// ssh.socket or sshd.socket, when systemd knows one.
+    pub socket: Option<&'a UnitFacts>,
+    /// Listening sockets that belong to sshd (or to systemd for a socket-activated sshd).
+    pub ssh_sockets: Vec<&'a ListeningSocket>,
+    /// The ports sshd is configured for (sshd -T when it ran, else the parser's).
+    pub configured_ports: Vec<u16>,
+}
+
+impl<'a> SshView<'a> {
+    pub fn new(facts: &'a Facts) -> SshView<'a> {
+        let known = |names: &[&str]| {
+            facts.systemd.units.iter().find(|unit| {
+                unit.load_state != "not-found"
+                    && (names.contains(&unit.name.as_str())
+                        || unit
+                            .aliases
+                            .iter()
+                            .any(|alias| names.contains(&alias.as_str())))
+            })
+        };
+        let service = known(SERVICE_NAMES).filter(|unit| unit.kind == UnitKind::Service);
+        let socket = known(SOCKET_NAMES).filter(|unit| unit.kind == UnitKind::Socket);
+        let activation_ports: Vec<u16> = socket
+            .filter(|unit| unit.active_state == "active")
+            .map(|unit| {
+                unit.listen
+                    .iter()
+                    .filter_map(|(_, addr)| port_of(addr))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let ssh_sockets = facts
+            .sockets
+            .listeners
+            .iter()
+            .filter(|listener| {
+                listener.owners.iter().any(|owner| {
+                    SSHD_COMMS.contains(&owner.comm.as_str())
+                        || (owner.pid == 1 && activation_ports.contains(&listener.port))
+                })
+            })
+            .collect();
+        let mut configured_ports: Vec<u16> = match &facts.config.effective {
+            Some(effective) if !effective.ports.is_empty() => effective.ports.clone(),
+            _ => facts
+                .config
+                .endpoints
+                .iter()
+                .map(|endpoint| endpoint.port)
+                .collect(),
+        };
+        configured_ports.sort_unstable();
+        configured_ports.dedup();
+        SshView {
+            service,
+            socket,
+            ssh_sockets,
+            configured_ports,
+        }
+    }
+
+    /// The unit name to put in commands: the one systemd has, else the distribution's.
+    pub fn unit_name(&self, facts: &Facts) -> String {
+        if let Some(service) = self.service {
+            return service.name.clone();
+        }
+        let debian_like = facts
+            .host
+            .os_id
+            .iter()
+            .chain(&facts.host.os_id_like)
+            .any(|id| id == "debian" || id == "ubuntu");
+        if debian_like {
+            "ssh.service"
+        } else {
+            "sshd.service"
+        }
+        .to_string()
+    }
+
+    /// A socket unit listening now decides where SSH listens.
+    pub fn socket_activated(&self) -> bool {
+        self.socket
+            .is_some_and(|unit| unit.active_state == "active")
+    }
+
+    /// Ports SSH really listens on, sorted, without duplicates.
+    pub fn listening_ports(&self) -> Vec<u16> {
+        let mut ports: Vec<u16> = self.ssh_sockets.iter().map(|socket| socket.port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
+}
+
+/// The port of a systemd Listen address: "[::]:22", "0.0.0.0:2222" or a bare "22".
+pub fn port_of(address: &str) -> Option<u16> {
+    address.rsplit(':').next()?.parse().ok()
+}
+
+/// Human form of a listening socket: "0.0.0.0:22", "[::]:22".
+pub fn socket_label(socket: &ListeningSocket) -> String {
+    std::net::SocketAddr::new(socket.address, socket.port).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_ports_parse_every_form_systemd_prints() {
+        assert_eq!(port_of("[::]:22"), Some(22));
+        assert_eq!(port_of("0.0.0.0:2222"), Some(2222));
+        assert_eq!(port_of("22"), Some(22));
+        assert_eq!(port_of("/run/ssh.sock"), None);
+    }
+}
