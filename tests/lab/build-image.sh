@@ -69,7 +69,7 @@ configure_system() {
     # The sshdoctor disk is optional so the VM still boots without it.
     cat > "$TREE/etc/fstab" <<'FSTAB'
 /dev/vda  /               ext4  rw,errors=remount-ro  0  0
-/dev/vdb  /mnt/sshdoctor  ext4  ro,nofail,x-systemd.device-timeout=5s  0  0
+/dev/vdb  /mnt/sshdoctor  ext4  ro,nofail,x-systemd.device-timeout=120s  0  0
 FSTAB
     mkdir -p "$TREE/mnt/sshdoctor"
 

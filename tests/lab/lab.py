@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""sshdoctor VM lab: boot a real Debian VM, break SSH in known ways, run
+sshdoctor over the serial console and check each verdict against whether a
+real ssh client gets in.  See README.md next to this file."""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ground_truth import Access, check_access
+from image import ensure_image
+from labvm import ConsoleTimeout, LabVm, VmConfig, make_tools_disk
+from scenarios import BASELINE_PROBE, FINAL_CHECK, FULL_RESET, SCENARIOS, Scenario
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_BINARY = REPO / "target/x86_64-unknown-linux-musl/release/sshdoctor"
+GUEST_BINARY = "/mnt/sshdoctor/sshdoctor"
+EXIT_CODE_FOR_STATUS = {"healthy": 0, "warning": 1, "critical": 2, "unknown": 3}
+HOST_TOOLS = ["qemu-system-x86_64", "mmdebstrap", "mkfs.ext4", "ssh", "ssh-keygen"]
+
+
+@dataclass
+class Verdict:
+    status: str = ""
+    ids: list[str] = field(default_factory=list)
+    rc: int | None = None
+    error: str = ""
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    verdict: Verdict = field(default_factory=Verdict)
+    access: dict[int, Access] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    vm_lost: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def run_sshdoctor(vm: LabVm, outdir: Path) -> Verdict:
+    """Run sshdoctor exactly as a person at the serial console would, and
+    parse the JSON it prints."""
+    result = vm.run(f"{GUEST_BINARY} --format json 2>/tmp/sshdoctor.stderr", timeout=180)
+    (outdir / "verdict.json").write_text(result.output)
+    verdict = Verdict(rc=result.rc)
+    try:
+        document = json.loads(result.output)
+        verdict.status = document["status"]
+        verdict.ids = [finding["id"] for finding in document["findings"]]
+    except (ValueError, KeyError, TypeError) as error:
+        stderr = vm.run("tail -c 600 /tmp/sshdoctor.stderr", timeout=30).output.strip()
+        verdict.error = (f"no usable JSON verdict (rc={result.rc}, {error.__class__.__name__}: {error}); "
+                         f"stdout starts {result.output[:120]!r}; stderr: {stderr!r}")
+    return verdict
+
+
+def verdict_problems(scenario: Scenario, verdict: Verdict) -> list[str]:
+    if verdict.error:
+        return [verdict.error]
+    problems = []
+    missing = [rule for rule in scenario.expect_ids if rule not in verdict.ids]
+    if missing:
+        problems.append(f"missing finding(s) {', '.join(missing)}")
+    if verdict.status not in scenario.expect_status:
+        problems.append(f"status {verdict.status!r}, expected {' or '.join(scenario.expect_status)}")
+    expected_rc = EXIT_CODE_FOR_STATUS.get(verdict.status)
+    if verdict.rc != expected_rc:
+        problems.append(f"exit code {verdict.rc} does not match status {verdict.status!r}")
+    return problems
+
+
+def access_problems(scenario: Scenario, access: dict[int, Access]) -> list[str]:
+    return [f"ssh to guest port {port}: {access[port].outcome} ({access[port].detail}), "
+            f"expected {' or '.join(allowed)}"
+            for port, allowed in scenario.access.items()
+            if access[port].outcome not in allowed]
+
+
+def restore(vm: LabVm, scenario: Scenario) -> list[str]:
+    """Undo the scenario and check cheaply that sshd is back on port 22.
+    If it is not, force the full reset so later scenarios start clean."""
+    if scenario.restore_cmds:
+        vm.run(scenario.restore_cmds)
+    if vm.run(BASELINE_PROBE).rc == 0:
+        return []
+    vm.run(FULL_RESET)
+    if vm.run(BASELINE_PROBE).rc == 0:
+        return ["restore commands did not bring sshd back (the full reset did)"]
+    return ["restore commands did not bring sshd back, nor did the full reset"]
+
+
+def run_scenario(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) -> ScenarioResult:
+    result = ScenarioResult(scenario)
+    outdir.mkdir(parents=True, exist_ok=True)
+    vm.console.set_transcript(outdir / "serial.log")
+    started = time.monotonic()
+    try:
+        if scenario.break_cmds:
+            # Exit status ignored: breaking things makes commands fail.
+            vm.run(scenario.break_cmds)
+        if scenario.needs_reboot:
+            vm.reboot()
+        result.verdict = run_sshdoctor(vm, outdir)
+        result.problems += verdict_problems(scenario, result.verdict)
+        result.access = {port: check_access(vm.forwards[port], key) for port in scenario.access}
+        result.problems += access_problems(scenario, result.access)
+        result.problems += restore(vm, scenario)
+    except ConsoleTimeout as error:
+        result.problems.append(f"console: {error}")
+        result.vm_lost = not recover(vm)
+    finally:
+        result.seconds = time.monotonic() - started
+        write_scenario_record(result, outdir)
+        vm.console.set_transcript(None)
+    return result
+
+
+def recover(vm: LabVm) -> bool:
+    """After a console timeout, get a shell back and reset the guest.
+    False means the VM is beyond saving."""
+    try:
+        vm.console.wait_for_shell(60)
+        vm.run(FULL_RESET)
+        return True
+    except ConsoleTimeout:
+        return False
+
+
+def write_scenario_record(result: ScenarioResult, outdir: Path):
+    record = {
+        "scenario": result.scenario.name,
+        "passed": result.passed,
+        "problems": result.problems,
+        "expected_ids": list(result.scenario.expect_ids),
+        "expected_status": list(result.scenario.expect_status),
+        "verdict": {"status": result.verdict.status, "ids": result.verdict.ids,
+                    "rc": result.verdict.rc, "error": result.verdict.error},
+        "ground_truth": {str(port): {"outcome": a.outcome, "detail": a.detail,
+                                     "expected": list(result.scenario.access[port]),
+                                     "seconds": round(a.seconds, 1)}
+                         for port, a in result.access.items()},
+        "seconds": round(result.seconds, 1),
+    }
+    (outdir / "result.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+def format_row(result: ScenarioResult) -> list[str]:
+    scenario = result.scenario
+    verdict = result.verdict
+    got_ids = ",".join(verdict.ids) if not verdict.error else "(no verdict)"
+    truth = " ".join(f"{port}:{'/'.join(allowed)}={result.access[port].outcome if port in result.access else '-'}"
+                     for port, allowed in scenario.access.items())
+    return [scenario.name, ",".join(scenario.expect_ids) or "-", got_ids or "-",
+            f"{'/'.join(scenario.expect_status)}={verdict.status or '-'}",
+            truth, "PASS" if result.passed else "FAIL", f"{result.seconds:.0f}"]
+
+
+def print_report(results: list[ScenarioResult], timings: dict[str, str]):
+    header = ["scenario", "expected", "got", "status exp=got", "ground truth port:exp=got", "result", "secs"]
+    rows = [header] + [format_row(result) for result in results]
+    widths = [max(len(row[col]) for row in rows) for col in range(len(header))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    print()
+    for result in results:
+        extra = [rule for rule in result.verdict.ids if rule not in result.scenario.expect_ids]
+        if extra:
+            print(f"{result.scenario.name}: also reported {', '.join(extra)}")
+        for problem in result.problems:
+            print(f"{result.scenario.name}: FAIL: {problem}")
+    print()
+    print("timings: " + ", ".join(f"{name} {value}" for name, value in timings.items()))
+    passed = sum(result.passed for result in results)
+    print(f"lab: {passed} passed, {len(results) - passed} failed")
+
+
+def select_scenarios(only: str | None) -> list[Scenario]:
+    if not only:
+        return list(SCENARIOS)
+    by_name = {scenario.name: scenario for scenario in SCENARIOS}
+    unknown = [name for name in only.split(",") if name not in by_name]
+    if unknown:
+        sys.exit(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(by_name)}")
+    return [by_name[name] for name in only.split(",")]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", help="comma-separated scenario names (baseline-end always runs)")
+    parser.add_argument("--list", action="store_true", help="list scenarios and exit")
+    parser.add_argument("--suite", default="bookworm", help="Debian suite of the guest image")
+    parser.add_argument("--rebuild-image", action="store_true", help="ignore the cached image")
+    parser.add_argument("--out", type=Path, default=Path(os.environ.get("LAB_OUT", REPO / "target/lab")),
+                        help="where transcripts, verdicts and the report go")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="image cache directory (default: LAB_CACHE_DIR or OUT/cache)")
+    return parser.parse_args()
+
+
+def find_binary() -> Path | None:
+    binary = Path(os.environ.get("SSHDOCTOR_BIN", DEFAULT_BINARY))
+    if binary.is_file():
+        return binary
+    print(f"WARNING: no sshdoctor binary at {binary} (run `make build` or set SSHDOCTOR_BIN); "
+          "every verdict will fail", flush=True)
+    return None
+
+
+def run_lab(args: argparse.Namespace) -> int:
+    missing = [tool for tool in HOST_TOOLS if not shutil.which(tool)]
+    if missing:
+        sys.exit(f"missing host tools: {', '.join(missing)}; run tests/lab/install-deps.sh")
+    scenarios = select_scenarios(args.only) + [FINAL_CHECK]
+    cache = args.cache or Path(os.environ.get("LAB_CACHE_DIR", args.out / "cache"))
+    timings = {}
+
+    image = ensure_image(args.suite, cache, rebuild=args.rebuild_image)
+    timings["image"] = f"{image.built_seconds:.0f}s build" if image.built_seconds else "cached"
+    tools_disk = args.out / "tools.img"
+    make_tools_disk(find_binary(), tools_disk)
+
+    vm = LabVm(VmConfig(image.kernel, image.initrd, image.disk, tools_disk), args.out)
+    results = []
+    started = time.monotonic()
+    not_run_reason = "not run: VM unresponsive"
+    try:
+        vm.start()
+        vm.wait_until_ready()
+        timings["boot"] = f"{time.monotonic() - started:.0f}s"
+        for scenario in scenarios:
+            print(f"== {scenario.name}", flush=True)
+            results.append(run_scenario(vm, scenario, args.out / scenario.name, image.key))
+            if results[-1].vm_lost:
+                break
+    except (ConsoleTimeout, RuntimeError) as error:
+        not_run_reason = f"not run: VM did not boot: {error}"
+    finally:
+        vm.stop()
+    results += [ScenarioResult(s, problems=[not_run_reason]) for s in scenarios[len(results):]]
+    timings["total"] = f"{time.monotonic() - started:.0f}s"
+    print_report(results, timings)
+    return 0 if all(result.passed for result in results) else 1
+
+
+def main() -> int:
+    args = parse_args()
+    if args.list:
+        for scenario in SCENARIOS:
+            print(f"{scenario.name:24} {','.join(scenario.expect_ids) or '-'}")
+        return 0
+    return run_lab(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
