@@ -102,6 +102,8 @@ pub struct UnitFacts {
 /// sshd processes found by reading /proc, independent of systemd.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct ProcessFacts {
+    /// True when /proc could be scanned; an empty `sshd` list then means "none running".
+    pub scanned: bool,
     pub sshd: Vec<SshdProcess>,
     /// The pid file sshd writes (PidFile, default /run/sshd.pid or /var/run/sshd.pid).
     pub pid_file: Option<PidFile>,

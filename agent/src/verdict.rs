@@ -105,7 +105,7 @@ fn overall_status(facts: &Facts, findings: &[Finding]) -> Status {
     if worst == Some(Severity::Critical) {
         return Status::Critical;
     }
-    let saw_service = facts.systemd.reachable || !facts.processes.sshd.is_empty();
+    let saw_service = facts.systemd.reachable || facts.processes.scanned;
     let saw_sockets = facts.sockets.source != SocketSource::None;
     if !saw_service && !saw_sockets {
         return Status::Unknown;

@@ -115,13 +115,13 @@ fn probe<T>(
 pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
     let mut reports = Vec::new();
     let mut facts = Facts {
-        host: probe(&mut reports, "host", |notes| host::collect(notes)),
+        host: probe(&mut reports, "host", host::collect),
         ..Facts::default()
     };
     facts.systemd = probe(&mut reports, "systemd", |notes| {
         systemd::collect(options, notes)
     });
-    facts.processes = probe(&mut reports, "processes", |notes| processes::collect(notes));
+    facts.processes = probe(&mut reports, "processes", processes::collect);
     facts.interfaces = probe(&mut reports, "interfaces", |notes| {
         interfaces::collect(notes)
     });

@@ -46,7 +46,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
                 .var("reason", reason.clone())
                 .evidence(reason, Some("D-Bus".into())),
         );
-        if !any_sshd_process && view.ssh_sockets.is_empty() {
+        if facts.processes.scanned && !any_sshd_process && view.ssh_sockets.is_empty() {
             let pid_file = facts.processes.pid_file.as_ref().map_or_else(
                 || "no sshd pid file".to_string(),
                 |file| format!("{}: pid {:?}, running: {}", file.path, file.pid, file.alive),

@@ -1,0 +1,646 @@
+//! The rules judged on facts built by hand: each case is a machine state the collectors
+//! report (and the VM lab reproduces for real), and the findings it must produce.
+//! The renderers are checked on the same verdicts: JSON against the published schema,
+//! compact within Run Command's 4,096 bytes, text within 80 columns.
+
+use sshdoctor::collect::{ProbeOutcome, ProbeReport};
+use sshdoctor::facts::*;
+use sshdoctor::render::{render_compact, render_json, render_text, TextStyle, COMPACT_BUDGET};
+use sshdoctor::rules::{evaluate, Severity};
+use sshdoctor::verdict::{Status, Verdict};
+use std::net::IpAddr;
+
+fn unit(name: &str, kind: UnitKind, active: &str, sub: &str, file_state: &str) -> UnitFacts {
+    UnitFacts {
+        name: name.into(),
+        aliases: Vec::new(),
+        kind,
+        load_state: "loaded".into(),
+        active_state: active.into(),
+        sub_state: sub.into(),
+        unit_file_state: Some(file_state.into()),
+        result: Some("success".into()),
+        exec_main_status: Some(0),
+        exec_main_code: Some(0),
+        main_pid: None,
+        n_restarts: Some(0),
+        active_enter_timestamp_us: None,
+        inactive_enter_timestamp_us: None,
+        fragment_path: Some(format!("/lib/systemd/system/{name}")),
+        dropin_paths: Vec::new(),
+        exec_start: Vec::new(),
+        listen: Vec::new(),
+        accept: None,
+        triggers: Vec::new(),
+    }
+}
+
+fn listener(address: &str, port: u16, owner: (&str, u32)) -> ListeningSocket {
+    ListeningSocket {
+        address: address.parse().unwrap(),
+        port,
+        v6only: address.contains(':').then_some(true),
+        uid: 0,
+        inode: 10_000 + u64::from(port) + address.len() as u64,
+        bound_device: None,
+        owners: vec![SocketOwner {
+            pid: owner.1,
+            comm: owner.0.into(),
+            fd: 3,
+        }],
+    }
+}
+
+fn located<T>(value: T, line: u32) -> Located<T> {
+    Located {
+        value,
+        file: "/etc/ssh/sshd_config".into(),
+        line,
+    }
+}
+
+/// A healthy Debian VM: ssh.service enabled and running, listening on 0.0.0.0:22 and [::]:22.
+fn healthy() -> Facts {
+    let mut service = unit(
+        "ssh.service",
+        UnitKind::Service,
+        "active",
+        "running",
+        "enabled",
+    );
+    service.aliases = vec!["sshd.service".into()];
+    service.main_pid = Some(829);
+    Facts {
+        host: HostFacts {
+            hostname: Some("vm1".into()),
+            os_id: Some("debian".into()),
+            os_pretty_name: Some("Debian GNU/Linux 12 (bookworm)".into()),
+            euid: 0,
+            is_root: true,
+            sshd_binary: Some("/usr/sbin/sshd".into()),
+            ..HostFacts::default()
+        },
+        systemd: SystemdFacts {
+            reachable: true,
+            error: None,
+            version: Some("252".into()),
+            units: vec![service],
+        },
+        processes: ProcessFacts {
+            sshd: vec![SshdProcess {
+                pid: 829,
+                ppid: 1,
+                comm: "sshd".into(),
+                cmdline: vec!["sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups".into()],
+                is_listener: true,
+                config_path: None,
+                start_time_us: None,
+            }],
+            pid_file: None,
+            scanned: true,
+        },
+        sockets: SocketFacts {
+            source: SocketSource::Netlink,
+            listeners: vec![
+                listener("0.0.0.0", 22, ("sshd", 829)),
+                listener("::", 22, ("sshd", 829)),
+            ],
+            owners_complete: true,
+        },
+        interfaces: InterfaceFacts {
+            addresses: vec![
+                InterfaceAddress {
+                    interface: "lo".into(),
+                    address: "127.0.0.1".parse().unwrap(),
+                    up: true,
+                    loopback: true,
+                },
+                InterfaceAddress {
+                    interface: "eth0".into(),
+                    address: "10.0.0.4".parse().unwrap(),
+                    up: true,
+                    loopback: false,
+                },
+            ],
+        },
+        config: SshdConfigFacts {
+            path: "/etc/ssh/sshd_config".into(),
+            path_source: "default".into(),
+            readable: true,
+            files: vec!["/etc/ssh/sshd_config".into()],
+            ports: vec![Located {
+                value: 22,
+                file: "(default)".into(),
+                line: 0,
+            }],
+            endpoints: vec![
+                Endpoint {
+                    host: "0.0.0.0".into(),
+                    port: 22,
+                    file: None,
+                    line: None,
+                },
+                Endpoint {
+                    host: "::".into(),
+                    port: 22,
+                    file: None,
+                    line: None,
+                },
+            ],
+            syntax_check: Some(SshdRun {
+                command: vec!["/usr/sbin/sshd".into(), "-t".into()],
+                exit_code: Some(0),
+                timed_out: false,
+                error: None,
+                error_file: None,
+                error_line: None,
+                stderr: String::new(),
+            }),
+            ..SshdConfigFacts::default()
+        },
+    }
+}
+
+fn ids(facts: &Facts) -> Vec<&'static str> {
+    evaluate(facts).iter().map(|finding| finding.id).collect()
+}
+
+fn verdict(facts: Facts) -> Verdict {
+    let findings = evaluate(&facts);
+    let probes = vec![ProbeReport {
+        name: "sockets",
+        outcome: ProbeOutcome::Ok,
+        notes: vec![],
+        elapsed_ms: 1.0,
+    }];
+    Verdict::new(facts, probes, findings, 5.0)
+}
+
+fn service(facts: &mut Facts) -> &mut UnitFacts {
+    &mut facts.systemd.units[0]
+}
+
+fn stop_sshd(facts: &mut Facts) {
+    facts.processes.sshd.clear();
+    facts.sockets.listeners.clear();
+    let unit = service(facts);
+    unit.active_state = "inactive".into();
+    unit.sub_state = "dead".into();
+    unit.main_pid = None;
+}
+
+#[test]
+fn healthy_machine_has_no_findings_and_exit_zero() {
+    let verdict = verdict(healthy());
+    assert!(verdict.findings.is_empty(), "{:?}", verdict.findings);
+    assert_eq!(verdict.status, Status::Healthy);
+    assert_eq!(verdict.exit_code, 0);
+}
+
+#[test]
+fn stopped_service_is_critical() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    let verdict = verdict(facts);
+    assert_eq!(
+        verdict.findings.iter().map(|f| f.id).collect::<Vec<_>>(),
+        ["SSH-SVC-005"]
+    );
+    assert_eq!(verdict.status, Status::Critical);
+    assert_eq!(verdict.exit_code, 2);
+    let finding = &verdict.findings[0];
+    assert_eq!(finding.title, "ssh.service is not running");
+    assert_eq!(finding.remediation.guest[0], "systemctl start ssh.service");
+    assert_eq!(
+        finding.evidence[0].source.as_deref(),
+        Some("systemd:ssh.service")
+    );
+}
+
+#[test]
+fn disabled_and_stopped_after_reboot_gives_both_findings() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    service(&mut facts).unit_file_state = Some("disabled".into());
+    assert_eq!(ids(&facts), ["SSH-SVC-005", "SSH-SVC-003"]);
+}
+
+#[test]
+fn disabled_but_running_is_a_warning() {
+    let mut facts = healthy();
+    service(&mut facts).unit_file_state = Some("disabled".into());
+    let verdict = verdict(facts);
+    assert_eq!(verdict.findings[0].id, "SSH-SVC-003");
+    assert_eq!(verdict.status, Status::Warning);
+    assert!(verdict.findings[0].title.contains("will not start at boot"));
+}
+
+#[test]
+fn masked_unit_is_reported_once_not_as_inactive() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    service(&mut facts).load_state = "masked".into();
+    service(&mut facts).unit_file_state = Some("masked".into());
+    assert_eq!(ids(&facts), ["SSH-SVC-002"]);
+}
+
+#[test]
+fn failed_unit_names_result_and_exit_status() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    let unit = service(&mut facts);
+    unit.active_state = "failed".into();
+    unit.sub_state = "failed".into();
+    unit.result = Some("exit-code".into());
+    unit.exec_main_code = Some(1);
+    unit.exec_main_status = Some(255);
+    let findings = evaluate(&facts);
+    assert_eq!(findings[0].id, "SSH-SVC-004");
+    assert_eq!(findings[0].title, "ssh.service has failed (exit-code)");
+    assert!(
+        findings[0].evidence[0]
+            .fact
+            .contains("exited with status 255"),
+        "{:?}",
+        findings[0].evidence
+    );
+}
+
+#[test]
+fn config_syntax_error_points_at_file_and_line() {
+    let mut facts = healthy();
+    facts.config.syntax_check = Some(SshdRun {
+        command: vec!["/usr/sbin/sshd".into(), "-t".into()],
+        exit_code: Some(255),
+        timed_out: false,
+        error: Some("/etc/ssh/sshd_config: line 14: Bad configuration option: Bogus".into()),
+        error_file: Some("/etc/ssh/sshd_config".into()),
+        error_line: Some(14),
+        stderr: String::new(),
+    });
+    let findings = evaluate(&facts);
+    assert_eq!(findings[0].id, "SSH-CFG-001");
+    assert_eq!(
+        findings[0].evidence[0].source.as_deref(),
+        Some("/etc/ssh/sshd_config:14")
+    );
+    assert!(findings[0]
+        .remediation
+        .guest
+        .iter()
+        .any(|line| line.contains("sed -i '14s/^/#/' /etc/ssh/sshd_config")));
+}
+
+#[test]
+fn parser_fatal_problem_stands_in_when_sshd_cannot_run() {
+    let mut facts = healthy();
+    facts.config.syntax_check = None;
+    facts.config.problems = vec![ConfigProblem {
+        file: "/etc/ssh/sshd_config.d/50-x.conf".into(),
+        line: Some(3),
+        message: "Bad configuration option: Bogus".into(),
+        fatal: true,
+    }];
+    let findings = evaluate(&facts);
+    assert_eq!(findings[0].id, "SSH-CFG-001");
+    assert_eq!(
+        findings[0].evidence[0].source.as_deref(),
+        Some("/etc/ssh/sshd_config.d/50-x.conf:3")
+    );
+}
+
+#[test]
+fn unreadable_config_is_critical() {
+    let mut facts = healthy();
+    facts.config.readable = false;
+    facts.config.read_error = Some("No such file or directory (os error 2)".into());
+    let findings = evaluate(&facts);
+    assert_eq!(findings[0].id, "SSH-CFG-002");
+    assert!(findings[0].title.contains("No such file"));
+}
+
+#[test]
+fn nonstandard_port_warns_about_the_nsg() {
+    let mut facts = healthy();
+    facts.sockets.listeners = vec![listener("0.0.0.0", 2222, ("sshd", 829))];
+    facts.config.ports = vec![located(2222, 13)];
+    facts.config.endpoints = vec![Endpoint {
+        host: "0.0.0.0".into(),
+        port: 2222,
+        file: None,
+        line: None,
+    }];
+    let verdict = verdict(facts);
+    assert_eq!(
+        verdict.findings.iter().map(|f| f.id).collect::<Vec<_>>(),
+        ["SSH-NET-004"]
+    );
+    assert_eq!(verdict.status, Status::Warning);
+    let finding = &verdict.findings[0];
+    assert!(finding.remediation.azure[0].contains("--port 2222"));
+    assert!(finding
+        .evidence
+        .iter()
+        .any(|e| e.source.as_deref() == Some("/etc/ssh/sshd_config:13")));
+}
+
+#[test]
+fn config_changed_without_restart_is_noticed() {
+    let mut facts = healthy();
+    facts.config.ports = vec![located(2222, 13)];
+    facts.config.endpoints = vec![Endpoint {
+        host: "0.0.0.0".into(),
+        port: 2222,
+        file: None,
+        line: None,
+    }];
+    assert_eq!(ids(&facts), ["SSH-NET-005"]);
+}
+
+#[test]
+fn loopback_only_is_critical() {
+    let mut facts = healthy();
+    facts.sockets.listeners = vec![listener("127.0.0.1", 22, ("sshd", 829))];
+    facts.config.listen_addresses = vec![located(
+        ListenAddress {
+            host: "127.0.0.1".into(),
+            port: None,
+            rdomain: None,
+        },
+        20,
+    )];
+    let findings = evaluate(&facts);
+    assert_eq!(findings[0].id, "SSH-NET-002");
+    assert_eq!(
+        findings[0].title,
+        "sshd listens only on loopback (127.0.0.1:22)"
+    );
+}
+
+#[test]
+fn listen_address_no_interface_holds() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    service(&mut facts).active_state = "failed".into();
+    service(&mut facts).result = Some("exit-code".into());
+    facts.config.listen_addresses = vec![located(
+        ListenAddress {
+            host: "10.99.99.99".into(),
+            port: None,
+            rdomain: None,
+        },
+        20,
+    )];
+    let found = ids(&facts);
+    assert!(
+        found.contains(&"SSH-NET-003") && found.contains(&"SSH-SVC-004"),
+        "{found:?}"
+    );
+    let finding = evaluate(&facts)
+        .into_iter()
+        .find(|f| f.id == "SSH-NET-003")
+        .unwrap();
+    assert_eq!(
+        finding.title,
+        "ListenAddress 10.99.99.99 is not held by any interface"
+    );
+}
+
+#[test]
+fn another_program_on_port_22() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    service(&mut facts).active_state = "failed".into();
+    facts.sockets.listeners = vec![listener("0.0.0.0", 22, ("python3", 4242))];
+    let findings = evaluate(&facts);
+    let taken = findings
+        .iter()
+        .find(|f| f.id == "SSH-NET-006")
+        .expect("port taken");
+    assert_eq!(
+        taken.title,
+        "Port 22 is held by python3 (pid 4242), not sshd"
+    );
+    assert_eq!(taken.severity, Severity::Critical);
+}
+
+#[test]
+fn running_but_not_listening() {
+    let mut facts = healthy();
+    facts.sockets.listeners.clear();
+    assert_eq!(ids(&facts), ["SSH-NET-001"]);
+}
+
+#[test]
+fn ipv6_only_listener_locks_out_ipv4_clients() {
+    let mut facts = healthy();
+    facts.sockets.listeners = vec![listener("::", 22, ("sshd", 829))];
+    facts.config.address_family = Some(located(AddressFamily::Inet6, 5));
+    let findings = evaluate(&facts);
+    assert_eq!(findings[0].id, "SSH-NET-007");
+    assert!(findings[0]
+        .evidence
+        .iter()
+        .any(|e| e.fact == "addressfamily inet6"));
+}
+
+#[test]
+fn dual_stack_wildcard_is_reachable_over_ipv4() {
+    let mut facts = healthy();
+    let mut dual = listener("::", 22, ("sshd", 829));
+    dual.v6only = Some(false);
+    facts.sockets.listeners = vec![dual];
+    assert!(ids(&facts).is_empty());
+}
+
+#[test]
+fn socket_activation_is_explained_and_inactive_service_is_normal() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    service(&mut facts).unit_file_state = Some("disabled".into());
+    let mut socket = unit(
+        "ssh.socket",
+        UnitKind::Socket,
+        "active",
+        "listening",
+        "enabled",
+    );
+    socket.listen = vec![("Stream".into(), "[::]:2222".into())];
+    facts.systemd.units.push(socket);
+    // systemd's ListenStream=[::]:2222 is dual-stack (BindIPv6Only=default).
+    let mut activation_socket = listener("::", 2222, ("systemd", 1));
+    activation_socket.v6only = Some(false);
+    facts.sockets.listeners = vec![activation_socket];
+    facts.config.ports = vec![located(22, 14)];
+    let verdict = verdict(facts);
+    let found: Vec<&str> = verdict.findings.iter().map(|f| f.id).collect();
+    assert_eq!(found, ["SSH-NET-004", "SSH-SVC-007"]);
+    let activation = &verdict.findings[1];
+    assert!(activation.title.contains("[::]:2222"));
+    assert!(activation
+        .evidence
+        .iter()
+        .any(|e| e.source.as_deref() == Some("/etc/ssh/sshd_config:14")));
+}
+
+#[test]
+fn no_unit_and_not_installed() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    facts.systemd.units.clear();
+    assert_eq!(ids(&facts), ["SSH-SVC-001"]);
+    facts.host.sshd_binary = None;
+    assert_eq!(ids(&facts), ["SSH-PKG-001"]);
+}
+
+#[test]
+fn without_systemd_the_processes_decide() {
+    let mut facts = healthy();
+    facts.systemd = SystemdFacts {
+        reachable: false,
+        error: Some("no system bus".into()),
+        ..SystemdFacts::default()
+    };
+    assert_eq!(ids(&facts), ["SSH-SVC-009"]);
+    assert_eq!(verdict(facts.clone()).status, Status::Healthy);
+    facts.processes.sshd.clear();
+    facts.sockets.listeners.clear();
+    assert_eq!(ids(&facts), ["SSH-SVC-008", "SSH-SVC-009"]);
+}
+
+#[test]
+fn seeing_nothing_is_unknown_not_healthy() {
+    let mut facts = healthy();
+    facts.systemd = SystemdFacts::default();
+    facts.processes = ProcessFacts::default();
+    facts.sockets = SocketFacts::default();
+    // No systemd, no /proc scan, no socket list: "not running" cannot be claimed either.
+    let verdict = verdict(facts);
+    assert_eq!(
+        verdict.findings.iter().map(|f| f.id).collect::<Vec<_>>(),
+        ["SSH-SVC-009"]
+    );
+    assert_eq!(verdict.status, Status::Unknown);
+    assert_eq!(verdict.exit_code, 3);
+}
+
+fn schema() -> jsonschema::Validator {
+    let text = include_str!("../schema/verdict.schema.json");
+    jsonschema::validator_for(&serde_json::from_str(text).unwrap()).expect("schema compiles")
+}
+
+/// Every verdict the cases above produce validates against the published schema.
+#[test]
+fn json_output_validates_against_schema() {
+    let validator = schema();
+    let mut cases = vec![healthy()];
+    for change in [stop_sshd as fn(&mut Facts), |f: &mut Facts| {
+        f.sockets.listeners = vec![listener("127.0.0.1", 2222, ("sshd", 829))];
+    }] {
+        let mut facts = healthy();
+        change(&mut facts);
+        cases.push(facts);
+    }
+    for facts in cases {
+        let json: serde_json::Value = serde_json::from_str(&render_json(&verdict(facts))).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+}
+
+/// The schema is not a rubber stamp: it rejects a finding with an unfilled placeholder.
+#[test]
+fn schema_rejects_malformed_verdicts() {
+    let validator = schema();
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    let mut json: serde_json::Value = serde_json::from_str(&render_json(&verdict(facts))).unwrap();
+    json["findings"][0]["title"] = "{unit} is not running".into();
+    assert!(!validator.is_valid(&json));
+    json["findings"][0]["title"] = "fine".into();
+    json["status"] = "fine".into();
+    assert!(!validator.is_valid(&json));
+}
+
+fn many_findings() -> Facts {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    service(&mut facts).active_state = "failed".into();
+    facts.sockets.listeners = vec![listener("0.0.0.0", 22, ("python3", 4242))];
+    facts.config.problems = (1..200)
+        .map(|line| ConfigProblem {
+            file: "/etc/ssh/sshd_config.d/99-generated.conf".into(),
+            line: Some(line),
+            message: format!(
+                "keyword Ciphers given again on line {line}; only the first counts ({})",
+                "x".repeat(80)
+            ),
+            fatal: false,
+        })
+        .collect();
+    facts
+}
+
+#[test]
+fn compact_fits_run_command_and_ends_with_the_result_line() {
+    let verdict = verdict(many_findings());
+    let compact = render_compact(&verdict, COMPACT_BUDGET);
+    assert!(compact.len() <= COMPACT_BUDGET, "{} bytes", compact.len());
+    let last = compact.lines().last().unwrap();
+    assert!(
+        last.starts_with(
+            "SSHDOCTOR schema=1 status=critical exit=2 findings=SSH-NET-006,SSH-SVC-004"
+        ),
+        "{last}"
+    );
+    // Most severe first: the critical findings come before the warnings that were cut.
+    let first_block = compact.lines().nth(1).unwrap();
+    assert!(first_block.starts_with("[critical]"), "{first_block}");
+    assert!(compact.contains("more findings cut to fit"));
+}
+
+#[test]
+fn text_fits_an_80_column_serial_console() {
+    let verdict = verdict(many_findings());
+    let text = render_text(
+        &verdict,
+        TextStyle {
+            width: 80,
+            color: false,
+        },
+    );
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    assert!(text.starts_with("CRITICAL: SSH-NET-006"), "{}", &text[..80]);
+    assert!(!text.contains('\x1b'));
+}
+
+#[test]
+fn text_color_only_when_asked() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    let text = render_text(
+        &verdict(facts),
+        TextStyle {
+            width: 80,
+            color: true,
+        },
+    );
+    assert!(text.starts_with("\x1b[1;31mCRITICAL\x1b[0m: "));
+}
+
+#[test]
+fn listener_addresses_serialize_as_plain_strings() {
+    let json = serde_json::to_value(listener("::1", 22, ("sshd", 1))).unwrap();
+    assert_eq!(json["address"], "::1");
+    let parsed: IpAddr = json["address"].as_str().unwrap().parse().unwrap();
+    assert!(parsed.is_loopback());
+}
