@@ -1,5 +1,6 @@
 //! The command line: flags are defined once, here.
 
+use crate::collect::cloud::ImdsPolicy;
 use crate::collect::CollectOptions;
 use crate::render::{render_compact, render_json, render_text, TextStyle, COMPACT_BUDGET};
 use crate::rules::{find_rule, RuleDef, CATALOGUE};
@@ -59,6 +60,29 @@ struct DiagnoseArgs {
     /// Do not run `sshd -t`/`sshd -T`; judge the config by parsing alone.
     #[arg(long)]
     no_sshd_run: bool,
+    /// Ask Azure's instance metadata service for the VM's names [auto: when DMI says Azure].
+    #[arg(long, value_enum, default_value = "auto")]
+    imds: ImdsArg,
+    /// Base URL of the instance metadata service.
+    #[arg(long, value_name = "URL", env = "SSHDOCTOR_IMDS_ENDPOINT", default_value = crate::collect::cloud::IMDS_ENDPOINT)]
+    imds_endpoint: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ImdsArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<ImdsArg> for ImdsPolicy {
+    fn from(arg: ImdsArg) -> ImdsPolicy {
+        match arg {
+            ImdsArg::Auto => ImdsPolicy::Auto,
+            ImdsArg::Always => ImdsPolicy::Always,
+            ImdsArg::Never => ImdsPolicy::Never,
+        }
+    }
 }
 
 /// Parses `args`, runs the command, and returns the process exit code.
@@ -104,6 +128,8 @@ fn diagnose(args: &DiagnoseArgs) -> i32 {
         config_path: args.config.clone(),
         sshd_path: args.sshd.clone(),
         run_sshd: !args.no_sshd_run,
+        imds: args.imds.into(),
+        imds_endpoint: args.imds_endpoint.clone(),
         ..CollectOptions::default()
     };
     let verdict = crate::diagnose(&options);

@@ -158,6 +158,7 @@ fn healthy() -> Facts {
             }),
             ..SshdConfigFacts::default()
         },
+        cloud: CloudFacts::default(),
     }
 }
 
@@ -643,4 +644,22 @@ fn listener_addresses_serialize_as_plain_strings() {
     assert_eq!(json["address"], "::1");
     let parsed: IpAddr = json["address"].as_str().unwrap().parse().unwrap();
     assert!(parsed.is_loopback());
+}
+
+#[test]
+fn azure_context_fills_az_commands_with_this_vms_names() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    facts.cloud.azure = Some(AzureInstance {
+        subscription_id: "1111".into(),
+        resource_group: "rg-prod".into(),
+        vm_name: "web1".into(),
+        location: None,
+        vm_id: None,
+        private_ipv4: vec!["10.0.0.4".into()],
+        public_ipv4: vec![],
+    });
+    let findings = evaluate(&facts);
+    assert!(findings[0].remediation.azure[0]
+        .starts_with("az vm run-command invoke -g rg-prod -n web1 "));
 }

@@ -2,6 +2,7 @@
 //! what it could not see instead of failing. No collector writes anything or judges
 //! anything; that is the rules' job.
 
+pub mod cloud;
 pub mod host;
 pub mod interfaces;
 pub mod processes;
@@ -27,6 +28,11 @@ pub struct CollectOptions {
     pub sshd_timeout: Duration,
     /// Skip running `sshd -t`/`-T` (e.g. for a pure parse in tests).
     pub run_sshd: bool,
+    /// When to ask Azure's instance metadata service.
+    pub imds: cloud::ImdsPolicy,
+    /// Base URL of the metadata service (tests point it at a local fake).
+    pub imds_endpoint: String,
+    pub imds_timeout: Duration,
 }
 
 impl Default for CollectOptions {
@@ -37,6 +43,9 @@ impl Default for CollectOptions {
             dbus_timeout: Duration::from_secs(2),
             sshd_timeout: Duration::from_secs(3),
             run_sshd: true,
+            imds: cloud::ImdsPolicy::Auto,
+            imds_endpoint: cloud::IMDS_ENDPOINT.to_string(),
+            imds_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -132,6 +141,9 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
     let config_source = sshd_config::choose_config_path(options, &facts.systemd, &facts.processes);
     facts.config = probe(&mut reports, "sshd_config", |notes| {
         sshd_config::collect(options, &facts.host, config_source, notes)
+    });
+    facts.cloud = probe(&mut reports, "cloud", |notes| {
+        cloud::collect(options, notes)
     });
     (facts, reports)
 }

@@ -206,6 +206,14 @@ fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, Stri
     let mut context = BTreeMap::new();
     context.insert("unit", view.unit_name(facts));
     context.insert("config_file", facts.config.path.clone());
+    if let Some(azure) = &facts.cloud.azure {
+        context.insert("resource_group", azure.resource_group.clone());
+        context.insert("vm_name", azure.vm_name.clone());
+        context.insert("subscription", azure.subscription_id.clone());
+        if let Some(address) = azure.private_ipv4.first() {
+            context.insert("private_ip", address.clone());
+        }
+    }
     context
 }
 
