@@ -414,3 +414,22 @@ fn bus_that_accepts_but_never_speaks_times_out_within_the_bound() {
         &["timed out", "connecting", "mute_bus"],
     );
 }
+
+#[test]
+fn sshdoctor_asks_the_bus_named_by_dbus_system_bus_address() {
+    let bus = TestBus::start();
+    let _systemd = FakeSystemd::serve(&bus, VERSION, vec![debian_ssh_service()]);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sshdoctor"))
+        .args(["--format", "json", "--no-sshd-run"])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .output()
+        .unwrap();
+    let verdict: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&output.stderr)));
+    let systemd = &verdict["facts"]["systemd"];
+
+    assert_eq!(systemd["reachable"], true, "{systemd}");
+    assert_eq!(systemd["version"], VERSION);
+    assert_eq!(systemd["units"][0]["name"], "ssh.service");
+    assert_eq!(systemd["units"][0]["main_pid"], 4242);
+}

@@ -128,7 +128,7 @@ pub fn config_path(cmdline: &[String]) -> Option<String> {
         .and_then(|(_, file)| file)
 }
 
-/// The arguments sshd was started with. Since OpenSSH 8.x the listener retitles itself
+/// The arguments sshd was started with. A modern OpenSSH listener retitles itself
 /// `sshd: /usr/sbin/sshd -D -f /x [listener] 0 of 10-100 startups`: the argv is inside the
 /// title. Session titles (`sshd: alice [priv]`) hold no argv: None.
 fn original_argv(cmdline: &[String]) -> Option<Vec<String>> {
