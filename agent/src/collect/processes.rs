@@ -1,9 +1,255 @@
-//! sshd processes found through /proc. (Being written: see issue 2.)
+//! sshd processes found through /proc: what runs, whatever systemd says (or when it cannot
+//! be asked).
 
 use super::ProbeNotes;
-use crate::facts::ProcessFacts;
+use crate::facts::{PidFile, ProcessFacts, SshdProcess};
+use procfs::process::Process;
+use std::path::Path;
+
+/// Names of OpenSSH server processes: the daemon and, since 9.8, its per-connection helpers.
+const SSHD_COMMS: &[&str] = &["sshd", "sshd-session", "sshd-auth"];
+/// Where sshd writes its pid when PidFile is not set, newest location first.
+pub const PID_FILE_CANDIDATES: &[&str] = &["/run/sshd.pid", "/var/run/sshd.pid"];
+/// Bound on the /proc scan: enough for any VM, finite on a pathological one.
+const MAX_PROCESSES: usize = 100_000;
+/// sshd's short options that take an argument (OpenSSH sshd.c getopt string).
+const OPTIONS_WITH_ARGUMENT: &str = "CEbcfghkopu";
 
 pub fn collect(notes: &mut ProbeNotes) -> ProcessFacts {
-    notes.unavailable("process collector not built yet");
-    ProcessFacts::default()
+    ProcessFacts {
+        sshd: find_sshd_processes(notes),
+        pid_file: read_pid_file(PID_FILE_CANDIDATES.iter().map(Path::new)),
+    }
+}
+
+fn find_sshd_processes(notes: &mut ProbeNotes) -> Vec<SshdProcess> {
+    let processes = match procfs::process::all_processes() {
+        Ok(processes) => processes,
+        Err(err) => {
+            notes.unavailable(format!("cannot list /proc: {err}"));
+            return Vec::new();
+        }
+    };
+    let clock = Clock::read(notes);
+    let mut found: Vec<SshdProcess> = Vec::new();
+    let mut examined = 0;
+    // A process that exits mid-scan yields an error here or when read: skip it.
+    for process in processes.flatten() {
+        examined += 1;
+        if examined > MAX_PROCESSES {
+            notes.partial(format!("stopped after examining {MAX_PROCESSES} processes"));
+            break;
+        }
+        if let Some(sshd) = read_sshd(&process, clock.as_ref()) {
+            found.push(sshd);
+        }
+    }
+    let sshd_pids: Vec<u32> = found.iter().map(|sshd| sshd.pid).collect();
+    for sshd in &mut found {
+        sshd.is_listener = is_listener(&sshd.comm, &sshd.cmdline, sshd_pids.contains(&sshd.ppid));
+        if sshd.is_listener {
+            sshd.config_path = config_path(&sshd.cmdline);
+        }
+    }
+    found
+}
+
+/// The process as an SshdProcess when it is one; roles are decided once all are known.
+fn read_sshd(process: &Process, clock: Option<&Clock>) -> Option<SshdProcess> {
+    let stat = process.stat().ok()?;
+    if !SSHD_COMMS.contains(&stat.comm.as_str()) {
+        return None;
+    }
+    Some(SshdProcess {
+        pid: u32::try_from(stat.pid).ok()?,
+        ppid: u32::try_from(stat.ppid).unwrap_or(0),
+        cmdline: process.cmdline().unwrap_or_default(),
+        comm: stat.comm,
+        is_listener: false,
+        config_path: None,
+        start_time_us: clock.map(|clock| clock.epoch_us(stat.starttime)),
+    })
+}
+
+/// Turns a start time in clock ticks since boot into microseconds since the epoch.
+struct Clock {
+    boot_time_us: u64,
+    ticks_per_second: u64,
+}
+
+impl Clock {
+    fn read(notes: &mut ProbeNotes) -> Option<Clock> {
+        match procfs::boot_time_secs() {
+            Ok(boot) => Some(Clock {
+                boot_time_us: boot.saturating_mul(1_000_000),
+                ticks_per_second: procfs::ticks_per_second().max(1),
+            }),
+            Err(err) => {
+                notes.partial(format!("no boot time, so no process start times: {err}"));
+                None
+            }
+        }
+    }
+
+    fn epoch_us(&self, ticks_since_boot: u64) -> u64 {
+        let since_boot =
+            u128::from(ticks_since_boot) * 1_000_000 / u128::from(self.ticks_per_second);
+        self.boot_time_us
+            .saturating_add(u64::try_from(since_boot).unwrap_or(u64::MAX))
+    }
+}
+
+/// The daemon that accepts connections, as opposed to the per-connection processes
+/// (`sshd: alice [priv]`, `sshd: alice@pts/0`, sshd-session, `sshd -i` from inetd/Accept=yes,
+/// the re-executed `sshd -R` child).
+pub fn is_listener(comm: &str, cmdline: &[String], parent_is_sshd: bool) -> bool {
+    if comm != "sshd" {
+        return false;
+    }
+    let Some(argv) = original_argv(cmdline) else {
+        return false;
+    };
+    if cmdline.iter().any(|arg| arg.contains("[listener]")) {
+        return true;
+    }
+    let per_connection = options(&argv)
+        .iter()
+        .any(|(flag, _)| *flag == 'i' || *flag == 'R');
+    !parent_is_sshd && !per_connection
+}
+
+/// The `-f FILE` sshd was started with, read from its argv or from its `[listener]` title.
+pub fn config_path(cmdline: &[String]) -> Option<String> {
+    let argv = original_argv(cmdline)?;
+    // Like getopt, the last -f wins.
+    options(&argv)
+        .into_iter()
+        .rfind(|(flag, _)| *flag == 'f')
+        .and_then(|(_, file)| file)
+}
+
+/// The arguments sshd was started with. A modern OpenSSH listener retitles itself
+/// `sshd: /usr/sbin/sshd -D -f /x [listener] 0 of 10-100 startups`: the argv is inside the
+/// title. Session titles (`sshd: alice [priv]`) hold no argv: None.
+fn original_argv(cmdline: &[String]) -> Option<Vec<String>> {
+    let first = cmdline.first()?;
+    let Some(title) = first.strip_prefix("sshd: ") else {
+        return Some(cmdline.to_vec());
+    };
+    let (command, _status) = title.split_once(" [listener]")?;
+    Some(command.split_whitespace().map(str::to_string).collect())
+}
+
+/// sshd's options as getopt reads them: each flag with its argument, if it takes one
+/// (`-f FILE`, `-fFILE`, `-Df FILE`).
+fn options(argv: &[String]) -> Vec<(char, Option<String>)> {
+    let mut parsed = Vec::new();
+    let mut args = argv.iter().skip(1);
+    while let Some(arg) = args.next() {
+        let Some(flags) = arg.strip_prefix('-').filter(|flags| !flags.is_empty()) else {
+            continue;
+        };
+        for (at, flag) in flags.char_indices() {
+            if !OPTIONS_WITH_ARGUMENT.contains(flag) {
+                parsed.push((flag, None));
+                continue;
+            }
+            let attached = &flags[at + flag.len_utf8()..];
+            let value = if attached.is_empty() {
+                args.next().cloned()
+            } else {
+                Some(attached.to_string())
+            };
+            parsed.push((flag, value));
+            break;
+        }
+    }
+    parsed
+}
+
+/// The first pid file that exists among `candidates`, with the pid in it and whether that
+/// process runs.
+pub fn read_pid_file<'p>(candidates: impl IntoIterator<Item = &'p Path>) -> Option<PidFile> {
+    let path = candidates.into_iter().find(|path| path.exists())?;
+    let pid = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .filter(|pid| *pid != 0);
+    Some(PidFile {
+        path: path.display().to_string(),
+        pid,
+        alive: pid.is_some_and(is_running),
+    })
+}
+
+fn is_running(pid: u32) -> bool {
+    i32::try_from(pid)
+        .ok()
+        .and_then(|pid| Process::new(pid).ok())
+        .is_some_and(|process| process.is_alive())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(line: &str) -> Vec<String> {
+        line.split(' ').map(str::to_string).collect()
+    }
+
+    fn title(text: &str) -> Vec<String> {
+        vec![text.to_string()]
+    }
+
+    #[test]
+    fn listener_is_told_from_session_processes() {
+        let listener_title = title("sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups");
+        assert!(is_listener("sshd", &listener_title, false));
+        assert!(is_listener("sshd", &argv("/usr/sbin/sshd -D"), false));
+        assert!(is_listener("sshd", &argv("/usr/sbin/sshd"), false));
+        // Per-connection processes, whatever their parent.
+        assert!(!is_listener("sshd", &title("sshd: alice [priv]"), false));
+        assert!(!is_listener("sshd", &title("sshd: alice@pts/0"), true));
+        assert!(!is_listener("sshd", &title("sshd: [accepted]"), true));
+        assert!(!is_listener("sshd", &argv("/usr/sbin/sshd -D -R"), true));
+        assert!(!is_listener("sshd", &argv("/usr/sbin/sshd -i"), false));
+        assert!(!is_listener("sshd", &argv("/usr/sbin/sshd -D"), true));
+        assert!(!is_listener(
+            "sshd-session",
+            &argv("sshd-session: alice [priv]"),
+            true
+        ));
+        assert!(!is_listener("sshd", &[], false));
+    }
+
+    #[test]
+    fn config_path_comes_from_every_way_of_writing_f() {
+        let expect = Some("/etc/ssh/alt".to_string());
+        assert_eq!(
+            config_path(&argv("/usr/sbin/sshd -D -f /etc/ssh/alt")),
+            expect
+        );
+        assert_eq!(
+            config_path(&argv("/usr/sbin/sshd -f/etc/ssh/alt -D")),
+            expect
+        );
+        assert_eq!(
+            config_path(&argv("/usr/sbin/sshd -Df /etc/ssh/alt")),
+            expect
+        );
+        assert_eq!(
+            config_path(&title(
+                "sshd: /usr/sbin/sshd -D -f /etc/ssh/alt [listener] 0 of 10-100 startups"
+            )),
+            expect
+        );
+        assert_eq!(
+            config_path(&argv("/usr/sbin/sshd -f /a -f /etc/ssh/alt")),
+            expect
+        );
+        // -o's argument is not a flag; -p's value must not be read as -f.
+        assert_eq!(config_path(&argv("/usr/sbin/sshd -o -f -p 22")), None);
+        assert_eq!(config_path(&argv("/usr/sbin/sshd -D")), None);
+        assert_eq!(config_path(&title("sshd: alice [priv]")), None);
+    }
 }

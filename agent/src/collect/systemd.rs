@@ -1,9 +1,482 @@
-//! The SSH units as systemd sees them, over D-Bus. (Being written: see issue 2.)
+//! The SSH units as systemd sees them, asked over D-Bus the way `systemctl status` asks.
+//!
+//! Everything runs on a worker thread that the caller waits for with a deadline: zbus bounds
+//! each method call, but not the connection handshake, and a bus that accepts a connection
+//! and then says nothing must not stall the diagnosis.
 
 use super::{CollectOptions, ProbeNotes};
-use crate::facts::SystemdFacts;
+use crate::facts::{SystemdFacts, UnitFacts, UnitKind};
+use std::collections::{HashMap, HashSet};
+use std::fmt::Display;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+use zbus::blocking::{connection, fdo::PropertiesProxy, Connection};
+use zbus::names::InterfaceName;
+use zbus::proxy::CacheProperties;
+use zbus::zvariant::{OwnedObjectPath, OwnedValue};
 
-pub fn collect(_options: &CollectOptions, notes: &mut ProbeNotes) -> SystemdFacts {
-    notes.unavailable("systemd collector not built yet");
-    SystemdFacts::default()
+/// Where libdbus and zbus look when DBUS_SYSTEM_BUS_ADDRESS is unset.
+const DEFAULT_SYSTEM_BUS: &str = "unix:path=/var/run/dbus/system_bus_socket";
+const SYSTEMD_SERVICE: &str = "org.freedesktop.systemd1";
+const UNIT_INTERFACE: &str = "org.freedesktop.systemd1.Unit";
+const SERVICE_INTERFACE: &str = "org.freedesktop.systemd1.Service";
+const SOCKET_INTERFACE: &str = "org.freedesktop.systemd1.Socket";
+
+/// The names sshd ships its units under (Debian: ssh.*, with sshd.service as an alias).
+const SSH_UNIT_NAMES: &[&str] = &["ssh.service", "sshd.service", "ssh.socket", "sshd.socket"];
+/// Per-connection instances of a socket with `Accept=yes`.
+const INSTANCE_PATTERNS: &[&str] = &["ssh@*.service", "sshd@*.service"];
+/// Each instance costs two round trips; a busy Accept=yes socket can have hundreds.
+const MAX_INSTANCES: usize = 16;
+
+/// One row of Manager.ListUnits / ListUnitsByPatterns: `(ssssssouso)`.
+type ListedUnit = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    OwnedObjectPath,
+    u32,
+    String,
+    OwnedObjectPath,
+);
+
+/// One entry of a service's ExecStart property: `(sasbttttuii)`.
+type ExecCommand = (String, Vec<String>, bool, u64, u64, u64, u64, u32, i32, i32);
+
+#[zbus::proxy(
+    interface = "org.freedesktop.systemd1.Manager",
+    default_service = "org.freedesktop.systemd1",
+    default_path = "/org/freedesktop/systemd1",
+    gen_async = false,
+    blocking_name = "ManagerProxy"
+)]
+trait Manager {
+    fn load_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
+    fn list_units(&self) -> zbus::Result<Vec<ListedUnit>>;
+    fn list_units_by_patterns(
+        &self,
+        states: &[&str],
+        patterns: &[&str],
+    ) -> zbus::Result<Vec<ListedUnit>>;
+    #[zbus(property)]
+    fn version(&self) -> zbus::Result<String>;
+}
+
+/// What the worker could not see; replayed into the probe's notes.
+enum Remark {
+    Partial(String),
+    Note(String),
+}
+
+/// Asks the system bus: DBUS_SYSTEM_BUS_ADDRESS when set, else the standard socket.
+pub fn collect(options: &CollectOptions, notes: &mut ProbeNotes) -> SystemdFacts {
+    let address = std::env::var("DBUS_SYSTEM_BUS_ADDRESS")
+        .ok()
+        .filter(|address| !address.is_empty())
+        .unwrap_or_else(|| DEFAULT_SYSTEM_BUS.to_string());
+    collect_from(&address, options.dbus_timeout, notes)
+}
+
+/// Asks the systemd reachable at the D-Bus `address`, giving up after `timeout` in total.
+pub fn collect_from(address: &str, timeout: Duration, notes: &mut ProbeNotes) -> SystemdFacts {
+    let stage = Arc::new(Mutex::new(String::from("connecting to the bus")));
+    let (sender, receiver) = mpsc::channel();
+    let worker = {
+        let (address, stage) = (address.to_string(), Arc::clone(&stage));
+        std::thread::Builder::new()
+            .name("systemd-dbus".into())
+            .spawn(move || {
+                let mut remarks = Vec::new();
+                let outcome = ask_systemd(&address, timeout, &stage, &mut remarks);
+                // The receiver is gone when the deadline passed first; nothing to do then.
+                let _ = sender.send((outcome, remarks));
+            })
+    };
+    if let Err(err) = worker {
+        return unreachable(notes, format!("cannot start the D-Bus thread: {err}"));
+    }
+    match receiver.recv_timeout(timeout) {
+        Ok((Ok(facts), remarks)) => {
+            for remark in remarks {
+                match remark {
+                    Remark::Partial(text) => notes.partial(text),
+                    Remark::Note(text) => notes.note(text),
+                }
+            }
+            facts
+        }
+        Ok((Err(reason), _)) => unreachable(notes, reason),
+        Err(_) => {
+            let stage = stage.lock().map(|stage| stage.clone()).unwrap_or_default();
+            unreachable(
+                notes,
+                format!("timed out after {timeout:?} {stage} at {address}"),
+            )
+        }
+    }
+}
+
+fn unreachable(notes: &mut ProbeNotes, reason: String) -> SystemdFacts {
+    notes.unavailable(format!("systemd: {reason}"));
+    SystemdFacts {
+        reachable: false,
+        error: Some(reason),
+        ..SystemdFacts::default()
+    }
+}
+
+fn set_stage(stage: &Mutex<String>, now: impl Into<String>) {
+    if let Ok(mut current) = stage.lock() {
+        *current = now.into();
+    }
+}
+
+fn ask_systemd(
+    address: &str,
+    timeout: Duration,
+    stage: &Mutex<String>,
+    remarks: &mut Vec<Remark>,
+) -> Result<SystemdFacts, String> {
+    let connection = connection::Builder::address(address)
+        .and_then(|builder| builder.method_timeout(timeout).build())
+        .map_err(|err| {
+            format!(
+                "cannot connect to the system bus at {address}: {err}{}",
+                pid1_hint()
+            )
+        })?;
+    let manager = ManagerProxy::builder(&connection)
+        .cache_properties(CacheProperties::No)
+        .build()
+        .map_err(|err| err.to_string())?;
+    set_stage(stage, format!("waiting for {SYSTEMD_SERVICE} to answer"));
+    let version = manager.version().map_err(|err| systemd_error(&err))?;
+    set_stage(stage, "reading the SSH units");
+    let mut found = FoundUnits::default();
+    for name in SSH_UNIT_NAMES {
+        if let Some(path) = unit_path(&manager, name, remarks) {
+            found.read(&connection, path, remarks);
+        }
+    }
+    for path in instance_paths(&manager, remarks) {
+        found.read(&connection, path, remarks);
+    }
+    Ok(SystemdFacts {
+        reachable: true,
+        error: None,
+        version: Some(version),
+        units: found.units,
+    })
+}
+
+/// The first answer tells whether systemd is on the bus at all.
+fn systemd_error(err: &zbus::Error) -> String {
+    match error_name(err).as_deref() {
+        Some("org.freedesktop.DBus.Error.ServiceUnknown")
+        | Some("org.freedesktop.DBus.Error.NameHasNoOwner") => {
+            format!("{SYSTEMD_SERVICE} is not on the system bus{}", pid1_hint())
+        }
+        _ if is_timeout(err) => format!("timed out waiting for {SYSTEMD_SERVICE} to answer"),
+        _ => format!("{SYSTEMD_SERVICE} did not answer: {err}"),
+    }
+}
+
+/// The D-Bus error name of a reply, however zbus wrapped it (a proxy's property getter
+/// wraps it in `fdo::Error`, a method call does not).
+fn error_name(err: &zbus::Error) -> Option<String> {
+    use zbus::DBusError;
+    match err {
+        zbus::Error::MethodError(name, _, _) => Some(name.to_string()),
+        zbus::Error::FDO(fdo) => match fdo.as_ref() {
+            zbus::fdo::Error::ZBus(inner) => error_name(inner),
+            other => Some(other.name().to_string()),
+        },
+        _ => None,
+    }
+}
+
+fn is_timeout(err: &zbus::Error) -> bool {
+    match err {
+        zbus::Error::InputOutput(io) => io.kind() == std::io::ErrorKind::TimedOut,
+        zbus::Error::FDO(fdo) => {
+            matches!(fdo.as_ref(), zbus::fdo::Error::ZBus(inner) if is_timeout(inner))
+        }
+        _ => false,
+    }
+}
+
+/// Says what PID 1 is when it is not systemd: the usual reason systemd cannot be asked.
+fn pid1_hint() -> String {
+    match std::fs::read_to_string("/proc/1/comm") {
+        Ok(comm) if comm.trim() != "systemd" => {
+            format!(" (PID 1 is {}, not systemd)", comm.trim())
+        }
+        _ => String::new(),
+    }
+}
+
+/// The object path of a named unit. LoadUnit, unlike GetUnit, also finds units systemd has
+/// not loaded yet (a disabled or masked ssh.service), as `systemctl status` does.
+fn unit_path(
+    manager: &ManagerProxy,
+    name: &str,
+    remarks: &mut Vec<Remark>,
+) -> Option<OwnedObjectPath> {
+    manager
+        .load_unit(name)
+        .map_err(|err| remarks.push(Remark::Partial(format!("cannot look up {name}: {err}"))))
+        .ok()
+}
+
+/// Object paths of loaded ssh@/sshd@ instances. systemd < 230 has no ListUnitsByPatterns:
+/// list every unit and match the names here instead.
+fn instance_paths(manager: &ManagerProxy, remarks: &mut Vec<Remark>) -> Vec<OwnedObjectPath> {
+    let listed = match manager.list_units_by_patterns(&[], INSTANCE_PATTERNS) {
+        Ok(listed) => listed,
+        Err(err)
+            if error_name(&err).as_deref() == Some("org.freedesktop.DBus.Error.UnknownMethod") =>
+        {
+            remarks.push(Remark::Note(
+                "systemd has no ListUnitsByPatterns (older than 230): matched ListUnits instead"
+                    .into(),
+            ));
+            match manager.list_units() {
+                Ok(all) => all
+                    .into_iter()
+                    .filter(|unit| is_ssh_instance(&unit.0))
+                    .collect(),
+                Err(err) => {
+                    remarks.push(Remark::Partial(format!("cannot list units: {err}")));
+                    return Vec::new();
+                }
+            }
+        }
+        Err(err) => {
+            remarks.push(Remark::Partial(format!(
+                "cannot list ssh@ instances: {err}"
+            )));
+            return Vec::new();
+        }
+    };
+    if listed.len() > MAX_INSTANCES {
+        remarks.push(Remark::Note(format!(
+            "{} ssh@ instances running; read the first {MAX_INSTANCES}",
+            listed.len()
+        )));
+    }
+    listed
+        .into_iter()
+        .take(MAX_INSTANCES)
+        .map(|unit| unit.6)
+        .collect()
+}
+
+/// `ssh@….service` or `sshd@….service`, as INSTANCE_PATTERNS says.
+fn is_ssh_instance(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".service") else {
+        return false;
+    };
+    ["ssh@", "sshd@"].iter().any(|prefix| {
+        stem.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty())
+    })
+}
+
+/// Units read so far; an alias (sshd.service on Debian) leads to a unit already read.
+#[derive(Default)]
+struct FoundUnits {
+    paths: HashSet<OwnedObjectPath>,
+    units: Vec<UnitFacts>,
+}
+
+impl FoundUnits {
+    fn read(&mut self, connection: &Connection, path: OwnedObjectPath, remarks: &mut Vec<Remark>) {
+        if !self.paths.insert(path.clone()) {
+            return;
+        }
+        let Some(unit) = read_unit(connection, &path, remarks) else {
+            return;
+        };
+        let known = self.units.iter().any(|seen| seen.name == unit.name);
+        // Absence is what rules read as not-found; a not-found entry would only repeat it.
+        if !known && unit.load_state != "not-found" {
+            self.units.push(unit);
+        }
+    }
+}
+
+/// All properties of one interface of a unit object, in one round trip.
+fn get_all(
+    connection: &Connection,
+    path: &OwnedObjectPath,
+    interface: &'static str,
+) -> zbus::Result<HashMap<String, OwnedValue>> {
+    let properties = PropertiesProxy::builder(connection)
+        .destination(SYSTEMD_SERVICE)?
+        .path(path.as_ref())?
+        .cache_properties(CacheProperties::No)
+        .build()?;
+    Ok(properties.get_all(InterfaceName::from_static_str_unchecked(interface))?)
+}
+
+fn read_unit(
+    connection: &Connection,
+    path: &OwnedObjectPath,
+    remarks: &mut Vec<Remark>,
+) -> Option<UnitFacts> {
+    let generic = match get_all(connection, path, UNIT_INTERFACE) {
+        Ok(properties) => properties,
+        Err(err) => {
+            remarks.push(Remark::Partial(format!(
+                "cannot read {}: {err}",
+                path.as_str()
+            )));
+            return None;
+        }
+    };
+    let mut unit = Properties::new(path.as_str(), generic, remarks);
+    let name: String = unit.take("Id")?;
+    unit.label = name.clone();
+    let kind = if name.ends_with(".socket") {
+        UnitKind::Socket
+    } else {
+        UnitKind::Service
+    };
+    let names: Vec<String> = unit.take("Names").unwrap_or_default();
+    let mut facts = UnitFacts {
+        aliases: names.into_iter().filter(|alias| *alias != name).collect(),
+        kind,
+        load_state: unit.take("LoadState").unwrap_or_default(),
+        active_state: unit.take("ActiveState").unwrap_or_default(),
+        sub_state: unit.take("SubState").unwrap_or_default(),
+        unit_file_state: unit
+            .take("UnitFileState")
+            .filter(|state: &String| !state.is_empty()),
+        fragment_path: unit
+            .take("FragmentPath")
+            .filter(|path: &String| !path.is_empty()),
+        dropin_paths: unit.take("DropInPaths").unwrap_or_default(),
+        triggers: unit.take("Triggers").unwrap_or_default(),
+        active_enter_timestamp_us: unit.take("ActiveEnterTimestamp").filter(|us| *us != 0),
+        inactive_enter_timestamp_us: unit.take("InactiveEnterTimestamp").filter(|us| *us != 0),
+        name,
+        result: None,
+        exec_main_status: None,
+        exec_main_code: None,
+        main_pid: None,
+        n_restarts: None,
+        exec_start: Vec::new(),
+        listen: Vec::new(),
+        accept: None,
+    };
+    let interface = match kind {
+        UnitKind::Service => SERVICE_INTERFACE,
+        UnitKind::Socket => SOCKET_INTERFACE,
+    };
+    match get_all(connection, path, interface) {
+        Ok(specific) => {
+            let mut specific = Properties::new(&facts.name, specific, remarks);
+            match kind {
+                UnitKind::Service => fill_service(&mut facts, &mut specific),
+                UnitKind::Socket => fill_socket(&mut facts, &mut specific),
+            }
+        }
+        Err(err) => remarks.push(Remark::Partial(format!(
+            "cannot read {interface} of {}: {err}",
+            facts.name
+        ))),
+    }
+    Some(facts)
+}
+
+fn fill_service(facts: &mut UnitFacts, service: &mut Properties) {
+    facts.result = service.take("Result");
+    facts.exec_main_status = service.take("ExecMainStatus");
+    facts.exec_main_code = service.take("ExecMainCode");
+    facts.main_pid = service.take("MainPID").filter(|pid| *pid != 0);
+    // Absent before systemd 235: None, without a remark.
+    facts.n_restarts = service.take_if_present("NRestarts");
+    facts.exec_start = service
+        .take::<Vec<ExecCommand>>("ExecStart")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|command| command.1)
+        .collect();
+}
+
+fn fill_socket(facts: &mut UnitFacts, socket: &mut Properties) {
+    facts.result = socket.take("Result");
+    facts.listen = socket.take("Listen").unwrap_or_default();
+    facts.accept = socket.take("Accept");
+}
+
+/// A GetAll answer, decoded property by property: one of an unexpected type is skipped with
+/// a remark instead of losing the whole unit.
+struct Properties<'r> {
+    label: String,
+    values: HashMap<String, OwnedValue>,
+    remarks: &'r mut Vec<Remark>,
+}
+
+impl<'r> Properties<'r> {
+    fn new(label: &str, values: HashMap<String, OwnedValue>, remarks: &'r mut Vec<Remark>) -> Self {
+        Properties {
+            label: label.to_string(),
+            values,
+            remarks,
+        }
+    }
+
+    /// A property systemd always has: its absence is worth a remark.
+    fn take<T>(&mut self, name: &str) -> Option<T>
+    where
+        T: TryFrom<OwnedValue>,
+        T::Error: Display,
+    {
+        if !self.values.contains_key(name) {
+            self.remarks.push(Remark::Partial(format!(
+                "{}: systemd did not report {name}",
+                self.label
+            )));
+            return None;
+        }
+        self.take_if_present(name)
+    }
+
+    fn take_if_present<T>(&mut self, name: &str) -> Option<T>
+    where
+        T: TryFrom<OwnedValue>,
+        T::Error: Display,
+    {
+        let value = self.values.remove(name)?;
+        let signature = value.value_signature().to_string();
+        match T::try_from(value) {
+            Ok(decoded) => Some(decoded),
+            Err(err) => {
+                self.remarks.push(Remark::Partial(format!(
+                    "{}: skipped {name} of unexpected type {signature}: {err}",
+                    self.label
+                )));
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_names_match_the_patterns_systemd_would() {
+        assert!(is_ssh_instance("ssh@0-10.0.0.4:22-10.0.0.9:50122.service"));
+        assert!(is_ssh_instance("sshd@1.service"));
+        assert!(!is_ssh_instance("ssh@.service"));
+        assert!(!is_ssh_instance("ssh.service"));
+        assert!(!is_ssh_instance("sshguard@x.service"));
+        assert!(!is_ssh_instance("ssh@x.socket"));
+    }
 }
