@@ -337,7 +337,10 @@ fn no_bus_socket_is_unreachable_with_the_reason() {
     let started = Instant::now();
     let facts = collect_from(&address, TIMEOUT, &mut notes);
 
-    assert!(started.elapsed() < TIMEOUT);
+    assert!(
+        started.elapsed() < TIMEOUT,
+        "a refused connection must not wait for the deadline"
+    );
     assert_unreachable(
         &facts,
         &format!("{notes:?}"),
@@ -360,14 +363,13 @@ fn bus_without_systemd_is_unreachable() {
     );
 }
 
-/// Asserts the collector gave up in time, not long before and not after.
+/// Asserts the collector waited for its deadline and then gave up rather than hanging.
+/// The upper margin is generous: this checks the bound exists, not how fast we are
+/// (speed is the benchmark's business), and CI machines are busy.
 fn assert_bounded(started: Instant, timeout: Duration) {
     let elapsed = started.elapsed();
     assert!(elapsed >= timeout, "gave up early: {elapsed:?}");
-    assert!(
-        elapsed < timeout + Duration::from_millis(500),
-        "took {elapsed:?}"
-    );
+    assert!(elapsed < timeout * 3, "did not give up: {elapsed:?}");
 }
 
 #[test]

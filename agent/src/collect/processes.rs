@@ -16,18 +16,21 @@ const MAX_PROCESSES: usize = 100_000;
 const OPTIONS_WITH_ARGUMENT: &str = "CEbcfghkopu";
 
 pub fn collect(notes: &mut ProbeNotes) -> ProcessFacts {
+    let sshd = find_sshd_processes(notes);
     ProcessFacts {
-        sshd: find_sshd_processes(notes),
+        scanned: sshd.is_some(),
+        sshd: sshd.unwrap_or_default(),
         pid_file: read_pid_file(PID_FILE_CANDIDATES.iter().map(Path::new)),
     }
 }
 
-fn find_sshd_processes(notes: &mut ProbeNotes) -> Vec<SshdProcess> {
+/// None when /proc cannot be listed: then "no sshd" would be a guess, not a fact.
+fn find_sshd_processes(notes: &mut ProbeNotes) -> Option<Vec<SshdProcess>> {
     let processes = match procfs::process::all_processes() {
         Ok(processes) => processes,
         Err(err) => {
             notes.unavailable(format!("cannot list /proc: {err}"));
-            return Vec::new();
+            return None;
         }
     };
     let clock = Clock::read(notes);
@@ -51,7 +54,7 @@ fn find_sshd_processes(notes: &mut ProbeNotes) -> Vec<SshdProcess> {
             sshd.config_path = config_path(&sshd.cmdline);
         }
     }
-    found
+    Some(found)
 }
 
 /// The process as an SshdProcess when it is one; roles are decided once all are known.
