@@ -23,9 +23,9 @@ from pathlib import Path
 
 # sshd re-executes itself for every connection; under TCG that plus key
 # exchange takes seconds, so these are generous.
-CONNECT_TIMEOUT = 30
+CONNECT_TIMEOUT = 15
 LOGIN_TIMEOUT = 90
-BANNER_TIMEOUT = 20
+BANNER_TIMEOUT = 15
 
 
 @dataclass
