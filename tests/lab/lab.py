@@ -48,9 +48,11 @@ class ScenarioResult:
 
 
 def run_sshdoctor(vm: LabVm, outdir: Path) -> Verdict:
-    """Run sshdoctor exactly as a person at the serial console would, and
-    parse the JSON it prints."""
-    result = vm.run(f"{GUEST_BINARY} --format json 2>/tmp/sshdoctor.stderr", timeout=180)
+    """Run sshdoctor as a person at the serial console would, and parse the
+    JSON it prints.  `--imds never`: the guest is not on Azure and must not
+    try to reach any metadata service."""
+    result = vm.run(f"{GUEST_BINARY} --format json --imds never 2>/tmp/sshdoctor.stderr",
+                    timeout=180)
     (outdir / "verdict.json").write_text(result.output)
     verdict = Verdict(rc=result.rc)
     try:
