@@ -17,6 +17,7 @@ pub struct Facts {
     pub interfaces: InterfaceFacts,
     pub config: SshdConfigFacts,
     pub cloud: CloudFacts,
+    pub health: HealthFacts,
 }
 
 /// Who and what this machine is.
@@ -345,4 +346,73 @@ pub struct AzureInstance {
     pub vm_id: Option<String>,
     pub private_ipv4: Vec<String>,
     pub public_ipv4: Vec<String>,
+}
+
+/// Host health that breaks logins: full disks, exhausted memory, the OOM killer.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct HealthFacts {
+    /// One entry per filesystem holding a path a login writes to (/, /var, /tmp, /run, /home).
+    pub filesystems: Vec<FilesystemUsage>,
+    pub memory: Option<MemoryFacts>,
+    /// 1, 5 and 15 minute load averages.
+    pub load_average: Option<[f32; 3]>,
+    /// OOM kills still in the kernel's ring buffer.
+    pub oom_kills: Vec<OomKill>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FilesystemUsage {
+    /// The path looked at (the first of the list on this filesystem).
+    pub path: String,
+    pub mount_point: String,
+    pub fs_type: Option<String>,
+    pub source: Option<String>,
+    pub total_bytes: u64,
+    /// Free, including blocks reserved for root.
+    pub free_bytes: u64,
+    /// Free for unprivileged users (what a login's session can use).
+    pub available_bytes: u64,
+    pub total_inodes: u64,
+    pub free_inodes: u64,
+    pub read_only: bool,
+}
+
+impl FilesystemUsage {
+    /// Percent used as `df` shows it: used / (used + available).
+    pub fn used_percent(&self) -> f64 {
+        let used = self.total_bytes.saturating_sub(self.free_bytes);
+        percent(used, used + self.available_bytes)
+    }
+
+    pub fn inodes_used_percent(&self) -> f64 {
+        percent(
+            self.total_inodes.saturating_sub(self.free_inodes),
+            self.total_inodes,
+        )
+    }
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MemoryFacts {
+    pub total_bytes: u64,
+    pub available_bytes: u64,
+    pub swap_total_bytes: u64,
+    pub swap_free_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OomKill {
+    pub pid: u32,
+    pub comm: String,
+    pub seconds_since_boot: u64,
+    /// The kernel's line, e.g. "Out of memory: Killed process 812 (sshd) ...".
+    pub message: String,
 }

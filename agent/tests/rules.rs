@@ -159,6 +159,7 @@ fn healthy() -> Facts {
             ..SshdConfigFacts::default()
         },
         cloud: CloudFacts::default(),
+        health: HealthFacts::default(),
     }
 }
 
@@ -662,4 +663,44 @@ fn azure_context_fills_az_commands_with_this_vms_names() {
     let findings = evaluate(&facts);
     assert!(findings[0].remediation.azure[0]
         .starts_with("az vm run-command invoke -g rg-prod -n web1 "));
+}
+
+#[test]
+fn memory_pressure_and_oom_kills_of_sshd() {
+    let mut facts = healthy();
+    facts.health.memory = Some(MemoryFacts {
+        total_bytes: 1 << 30,
+        available_bytes: 20 << 20,
+        swap_total_bytes: 0,
+        swap_free_bytes: 0,
+    });
+    facts.health.oom_kills = vec![
+        OomKill {
+            pid: 812,
+            comm: "sshd".into(),
+            seconds_since_boot: 3600,
+            message: "Out of memory: Killed process 812 (sshd)".into(),
+        },
+        OomKill {
+            pid: 900,
+            comm: "java".into(),
+            seconds_since_boot: 3700,
+            message: "Out of memory: Killed process 900 (java)".into(),
+        },
+    ];
+    let findings = evaluate(&facts);
+    let found: Vec<&str> = findings.iter().map(|f| f.id).collect();
+    assert_eq!(found, ["SSH-HST-004", "SSH-HST-005"]);
+    assert_eq!(
+        findings[0].title,
+        "Memory is nearly exhausted (20.0 MiB available of 1.0 GiB)"
+    );
+    assert_eq!(
+        findings[1].title,
+        "The kernel's OOM killer killed sshd (pid 812)"
+    );
+    // With free swap, low MemAvailable alone does not starve forks.
+    facts.health.memory.as_mut().unwrap().swap_total_bytes = 2 << 30;
+    facts.health.memory.as_mut().unwrap().swap_free_bytes = 2 << 30;
+    assert_eq!(ids(&facts), ["SSH-HST-005"]);
 }

@@ -3,6 +3,7 @@
 //! anything; that is the rules' job.
 
 pub mod cloud;
+pub mod health;
 pub mod host;
 pub mod interfaces;
 pub mod processes;
@@ -142,6 +143,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
     facts.config = probe(&mut reports, "sshd_config", |notes| {
         sshd_config::collect(options, &facts.host, config_source, notes)
     });
+    facts.health = probe(&mut reports, "health", health::collect);
     facts.cloud = probe(&mut reports, "cloud", |notes| {
         cloud::collect(options, notes)
     });

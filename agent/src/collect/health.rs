@@ -1,0 +1,182 @@
+//! Host health that breaks logins without touching sshd's config: full filesystems (sshd,
+//! PAM and the shell all need to write somewhere), exhausted memory, and the OOM killer.
+
+use super::ProbeNotes;
+use crate::facts::{FilesystemUsage, HealthFacts, MemoryFacts, OomKill};
+use procfs::Current;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// Where a login writes: sshd's pid and privsep dir (/run), logs and lastlog (/var),
+/// PAM and the shell's temp files (/tmp), the user's home.
+const PATHS_A_LOGIN_WRITES: &[&str] = &["/", "/var", "/var/log", "/tmp", "/run", "/home"];
+/// Kernel log records to read at most; /dev/kmsg holds a few hundred KiB.
+const MAX_KMSG_RECORDS: usize = 20_000;
+
+pub fn collect(notes: &mut ProbeNotes) -> HealthFacts {
+    HealthFacts {
+        filesystems: filesystems(notes),
+        memory: memory(notes),
+        load_average: procfs::LoadAverage::current()
+            .ok()
+            .map(|load| [load.one, load.five, load.fifteen]),
+        oom_kills: oom_kills(notes),
+    }
+}
+
+fn filesystems(notes: &mut ProbeNotes) -> Vec<FilesystemUsage> {
+    let mounts = procfs::process::Process::myself().and_then(|me| me.mountinfo());
+    let mounts = match mounts {
+        Ok(mounts) => mounts.0,
+        Err(err) => {
+            notes.partial(format!("cannot read /proc/self/mountinfo: {err}"));
+            Vec::new()
+        }
+    };
+    let mut seen_mounts: Vec<String> = Vec::new();
+    let mut usages = Vec::new();
+    for path in PATHS_A_LOGIN_WRITES {
+        if !Path::new(path).exists() {
+            continue;
+        }
+        // The mount holding the path: the longest mount point that is a prefix of it.
+        let mount = mounts
+            .iter()
+            .filter(|mount| Path::new(path).starts_with(&mount.mount_point))
+            .max_by_key(|mount| mount.mount_point.as_os_str().len());
+        let mount_point =
+            mount.map_or_else(|| path.to_string(), |m| m.mount_point.display().to_string());
+        if seen_mounts.contains(&mount_point) {
+            continue;
+        }
+        seen_mounts.push(mount_point.clone());
+        match nix::sys::statvfs::statvfs(*path) {
+            Ok(stat) => {
+                let fragment = stat.fragment_size();
+                let read_only = stat.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
+                usages.push(FilesystemUsage {
+                    path: path.to_string(),
+                    mount_point,
+                    fs_type: mount.map(|m| m.fs_type.clone()),
+                    source: mount.and_then(|m| m.mount_source.clone()),
+                    total_bytes: stat.blocks() * fragment,
+                    free_bytes: stat.blocks_free() * fragment,
+                    available_bytes: stat.blocks_available() * fragment,
+                    total_inodes: stat.files(),
+                    free_inodes: stat.files_available(),
+                    read_only,
+                });
+            }
+            Err(err) => notes.partial(format!("statvfs {path}: {err}")),
+        }
+    }
+    usages
+}
+
+fn memory(notes: &mut ProbeNotes) -> Option<MemoryFacts> {
+    match procfs::Meminfo::current() {
+        Ok(info) => Some(MemoryFacts {
+            total_bytes: info.mem_total,
+            // Kernels before 3.14 lack MemAvailable; free + cache is the usual estimate.
+            available_bytes: info.mem_available.unwrap_or(info.mem_free + info.cached),
+            swap_total_bytes: info.swap_total,
+            swap_free_bytes: info.swap_free,
+        }),
+        Err(err) => {
+            notes.partial(format!("cannot read /proc/meminfo: {err}"));
+            None
+        }
+    }
+}
+
+/// OOM kills in the kernel's ring buffer, read from /dev/kmsg without blocking.
+fn oom_kills(notes: &mut ProbeNotes) -> Vec<OomKill> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open("/dev/kmsg");
+    let mut file = match file {
+        Ok(file) => file,
+        Err(err) => {
+            notes.partial(format!("cannot read the kernel log (/dev/kmsg): {err}"));
+            return Vec::new();
+        }
+    };
+    let mut records = Vec::new();
+    // Each read returns one record; EAGAIN means the buffer is drained; EPIPE means a
+    // record was overwritten while we read, and the next read continues.
+    let mut buffer = vec![0u8; 8192];
+    for _ in 0..MAX_KMSG_RECORDS {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(length) => records.push(String::from_utf8_lossy(&buffer[..length]).into_owned()),
+            Err(err) if err.raw_os_error() == Some(nix::libc::EPIPE) => continue,
+            Err(_) => break,
+        }
+    }
+    records
+        .iter()
+        .filter_map(|record| parse_oom_kill(record))
+        .collect()
+}
+
+/// A kmsg record "6,1234,5678901,-;Out of memory: Killed process 812 (sshd) total-vm:..."
+/// as the process killed and the time since boot.
+pub fn parse_oom_kill(record: &str) -> Option<OomKill> {
+    let (prefix, message) = record.split_once(';')?;
+    let message = message.lines().next()?;
+    let killed = message
+        .find("Killed process ")
+        .map(|at| &message[at + "Killed process ".len()..])?;
+    let (pid, rest) = killed.split_once(' ')?;
+    let comm = rest.strip_prefix('(')?.split_once(')')?.0;
+    let micros: u64 = prefix.split(',').nth(2)?.parse().ok()?;
+    Some(OomKill {
+        pid: pid.parse().ok()?,
+        comm: comm.to_string(),
+        seconds_since_boot: micros / 1_000_000,
+        message: message.trim().to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oom_kill_records_are_parsed() {
+        let record = "3,1821,86400123456,-;Out of memory: Killed process 812 (sshd) total-vm:15000kB, anon-rss:1200kB\n SUBSYSTEM=memory";
+        let kill = parse_oom_kill(record).unwrap();
+        assert_eq!(
+            (kill.pid, kill.comm.as_str(), kill.seconds_since_boot),
+            (812, "sshd", 86400)
+        );
+        assert!(kill
+            .message
+            .starts_with("Out of memory: Killed process 812 (sshd)"));
+        // Older kernels say "Kill process"; cgroup OOM says "Memory cgroup out of memory".
+        let cgroup = "3,5,100,-;Memory cgroup out of memory: Killed process 77 (bash) total-vm:1kB";
+        assert_eq!(parse_oom_kill(cgroup).unwrap().comm, "bash");
+        assert!(parse_oom_kill("6,1,1,-;eth0: link up").is_none());
+    }
+
+    #[test]
+    fn real_filesystems_are_measured() {
+        let mut notes = ProbeNotes::default();
+        let usages = filesystems(&mut notes);
+        let root = usages
+            .iter()
+            .find(|usage| usage.path == "/")
+            .expect("/ measured");
+        assert!(root.total_bytes > 0 && root.available_bytes <= root.total_bytes);
+        // Paths on one filesystem are reported once.
+        let mut mounts: Vec<&str> = usages
+            .iter()
+            .map(|usage| usage.mount_point.as_str())
+            .collect();
+        let count = mounts.len();
+        mounts.dedup();
+        assert_eq!(mounts.len(), count);
+    }
+}

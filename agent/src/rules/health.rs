@@ -1,0 +1,148 @@
+//! Host health: full or read-only filesystems, exhausted memory, OOM kills of sshd.
+
+use super::{Finding, RuleId, SshView};
+use crate::facts::{Facts, FilesystemUsage};
+
+/// EC2Rescue's thresholds: fail at 99% used, warn at 90%.
+const FULL_PERCENT: f64 = 99.0;
+const NEARLY_FULL_PERCENT: f64 = 90.0;
+/// Below this, "not full by percent" on a huge disk is still full for a login.
+const MIN_FREE_BYTES: u64 = 1 << 20;
+/// Mounts whose read-only state breaks logins (a read-only /usr is a design, not a fault).
+const MUST_BE_WRITABLE: &[&str] = &["/", "/var", "/var/log", "/tmp", "/run", "/home"];
+/// Below this share of memory available (with no free swap), forks start failing.
+const LOW_MEMORY_PERCENT: f64 = 5.0;
+
+pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
+    for filesystem in &facts.health.filesystems {
+        check_filesystem(filesystem, findings);
+    }
+    check_memory(facts, findings);
+    for kill in facts
+        .health
+        .oom_kills
+        .iter()
+        .filter(|kill| kill.comm.starts_with("sshd"))
+    {
+        findings.push(
+            Finding::new(RuleId::OomKilledSshd)
+                .var("comm", kill.comm.clone())
+                .var("pid", kill.pid.to_string())
+                .evidence(
+                    kill.message.clone(),
+                    Some(format!(
+                        "kernel log, {} s after boot",
+                        kill.seconds_since_boot
+                    )),
+                ),
+        );
+    }
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn check_filesystem(filesystem: &FilesystemUsage, findings: &mut Vec<Finding>) {
+    if filesystem.total_bytes == 0 {
+        return; // Pseudo filesystems report no size.
+    }
+    let blocks = filesystem.used_percent();
+    let inodes = filesystem.inodes_used_percent();
+    let usage = format!(
+        "{:.0}% of {} used, {} available; inodes {:.0}% used, {} free",
+        blocks,
+        human_bytes(filesystem.total_bytes),
+        human_bytes(filesystem.available_bytes),
+        inodes,
+        filesystem.free_inodes
+    );
+    let source = Some(format!(
+        "{} on {} ({})",
+        filesystem.source.as_deref().unwrap_or("?"),
+        filesystem.mount_point,
+        filesystem.fs_type.as_deref().unwrap_or("?")
+    ));
+    let blocks_full = blocks >= FULL_PERCENT || filesystem.available_bytes < MIN_FREE_BYTES;
+    let inodes_full = filesystem.total_inodes > 0 && inodes >= FULL_PERCENT;
+    let what = match (blocks_full, inodes_full) {
+        (true, true) => Some("no space and no inodes left"),
+        (true, false) => Some("no space left"),
+        (false, true) => Some("no inodes left"),
+        _ => None,
+    };
+    if let Some(what) = what {
+        findings.push(
+            Finding::new(RuleId::FilesystemFull)
+                .var("mount_point", filesystem.mount_point.clone())
+                .var("what", what)
+                .evidence(usage, source),
+        );
+    } else if blocks >= NEARLY_FULL_PERCENT || inodes >= NEARLY_FULL_PERCENT {
+        let what = if blocks >= inodes {
+            format!("{blocks:.0}% used")
+        } else {
+            format!("{inodes:.0}% of inodes used")
+        };
+        findings.push(
+            Finding::new(RuleId::FilesystemNearlyFull)
+                .var("mount_point", filesystem.mount_point.clone())
+                .var("what", what)
+                .evidence(usage, source),
+        );
+    }
+    if filesystem.read_only && MUST_BE_WRITABLE.contains(&filesystem.mount_point.as_str()) {
+        findings.push(
+            Finding::new(RuleId::FilesystemReadOnly)
+                .var("mount_point", filesystem.mount_point.clone())
+                .var("path", filesystem.path.clone())
+                .evidence(
+                    format!("{} is mounted ro", filesystem.mount_point),
+                    Some("/proc/self/mountinfo".into()),
+                ),
+        );
+    }
+}
+
+fn check_memory(facts: &Facts, findings: &mut Vec<Finding>) {
+    let Some(memory) = &facts.health.memory else {
+        return;
+    };
+    if memory.total_bytes == 0 {
+        return;
+    }
+    let available_percent = memory.available_bytes as f64 * 100.0 / memory.total_bytes as f64;
+    let swap_free_percent = if memory.swap_total_bytes == 0 {
+        0.0
+    } else {
+        memory.swap_free_bytes as f64 * 100.0 / memory.swap_total_bytes as f64
+    };
+    if available_percent < LOW_MEMORY_PERCENT && swap_free_percent < LOW_MEMORY_PERCENT {
+        findings.push(
+            Finding::new(RuleId::MemoryExhausted)
+                .var("available", human_bytes(memory.available_bytes))
+                .var("total", human_bytes(memory.total_bytes))
+                .evidence(
+                    format!(
+                        "MemAvailable {} of {} ({available_percent:.1}%), swap {} free of {}",
+                        human_bytes(memory.available_bytes),
+                        human_bytes(memory.total_bytes),
+                        human_bytes(memory.swap_free_bytes),
+                        human_bytes(memory.swap_total_bytes)
+                    ),
+                    Some("/proc/meminfo".into()),
+                ),
+        );
+    }
+}
