@@ -18,6 +18,7 @@ pub struct Facts {
     pub config: SshdConfigFacts,
     pub cloud: CloudFacts,
     pub health: HealthFacts,
+    pub prereqs: PrereqFacts,
 }
 
 /// Who and what this machine is.
@@ -415,4 +416,60 @@ pub struct OomKill {
     pub seconds_since_boot: u64,
     /// The kernel's line, e.g. "Out of memory: Killed process 812 (sshd) ...".
     pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileKind {
+    File,
+    Directory,
+    Other,
+    /// Does not exist, or could not be examined (see `error`).
+    Missing,
+}
+
+/// A path's owner and mode as stat(2) reports them (following symlinks).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileStat {
+    pub path: String,
+    /// False only when the path does not exist; an unreadable path exists.
+    pub exists: bool,
+    pub kind: FileKind,
+    /// Permission bits (including setuid/setgid/sticky).
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub group: Option<String>,
+    pub error: Option<String>,
+}
+
+impl FileStat {
+    /// Writable by group or others: what sshd's StrictModes and privsep checks refuse.
+    pub fn group_or_other_writable(&self) -> bool {
+        self.mode.is_some_and(|mode| mode & 0o022 != 0)
+    }
+}
+
+/// What sshd needs before it accepts anyone.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct PrereqFacts {
+    pub host_keys: Vec<HostKey>,
+    /// The privilege-separation (chroot) directory, when known.
+    pub privsep_dir: Option<FileStat>,
+    /// How the directory was determined.
+    pub privsep_dir_source: String,
+    pub privsep_user: String,
+    pub privsep_user_exists: Option<bool>,
+    /// /etc/ssh and everything below it.
+    pub etc_ssh: Vec<FileStat>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostKey {
+    pub path: String,
+    /// Where the path came from: "sshd -T", a HostKey line "file:line", or None for the
+    /// built-in defaults.
+    pub source: Option<String>,
+    pub private: FileStat,
+    pub public_exists: bool,
 }

@@ -2,38 +2,12 @@
 //! (`unshare --mount`), mounts a small tmpfs over /tmp, fills it for real, and runs the
 //! binary there. Nothing outside the namespace sees the mounts.
 
-use std::process::Command;
+mod mount_ns;
 
-/// Runs `setup` in a private mount namespace, then sshdoctor; returns the verdict.
+use mount_ns::{diagnose_after as diagnose_in, findings_with as findings_on};
+
 fn diagnose_after(setup: &str) -> serde_json::Value {
-    let script = format!(
-        "set -e; mount --make-rprivate /; {setup}; exec \"$0\" --format json --no-sshd-run --imds never",
-    );
-    let output = Command::new("unshare")
-        .args([
-            "--mount",
-            "sh",
-            "-c",
-            &script,
-            env!("CARGO_BIN_EXE_sshdoctor"),
-        ])
-        .output()
-        .expect("unshare runs (tests run as root)");
-    assert!(
-        output.status.code().is_some_and(|code| code <= 3),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("JSON verdict")
-}
-
-fn findings_on<'v>(verdict: &'v serde_json::Value, id: &str) -> Vec<&'v serde_json::Value> {
-    verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|finding| finding["id"] == id)
-        .collect()
+    diagnose_in(setup, &["--no-sshd-run"])
 }
 
 #[test]

@@ -160,6 +160,7 @@ fn healthy() -> Facts {
         },
         cloud: CloudFacts::default(),
         health: HealthFacts::default(),
+        prereqs: PrereqFacts::default(),
     }
 }
 

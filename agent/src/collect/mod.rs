@@ -6,6 +6,7 @@ pub mod cloud;
 pub mod health;
 pub mod host;
 pub mod interfaces;
+pub mod prereqs;
 pub mod processes;
 pub mod sockets;
 pub mod sshd_config;
@@ -142,6 +143,9 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
     let config_source = sshd_config::choose_config_path(options, &facts.systemd, &facts.processes);
     facts.config = probe(&mut reports, "sshd_config", |notes| {
         sshd_config::collect(options, &facts.host, config_source, notes)
+    });
+    facts.prereqs = probe(&mut reports, "prereqs", |notes| {
+        prereqs::collect(&facts.config, &facts.host, notes)
     });
     facts.health = probe(&mut reports, "health", health::collect);
     facts.cloud = probe(&mut reports, "cloud", |notes| {

@@ -7,6 +7,7 @@
 mod config;
 mod health;
 mod network;
+mod prereqs;
 mod service;
 mod ssh_view;
 
@@ -226,6 +227,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     network::check(facts, &view, &mut findings);
     config::check(facts, &view, &mut findings);
     health::check(facts, &view, &mut findings);
+    prereqs::check(facts, &view, &mut findings);
     let context = machine_context(facts, &view);
     let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();
     rendered.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)));

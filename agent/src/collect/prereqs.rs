@@ -1,0 +1,194 @@
+//! What sshd itself needs before it will accept anyone: host keys it can use, its
+//! privilege-separation directory and user, and an /etc/ssh that only root can change.
+
+use super::ProbeNotes;
+use crate::facts::{FileKind, FileStat, HostFacts, HostKey, PrereqFacts, SshdConfigFacts};
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+/// The keys sshd loads when sshd_config names none (OpenSSH's _PATH_HOST_*_KEY_FILE).
+const DEFAULT_HOST_KEYS: &[&str] = &[
+    "/etc/ssh/ssh_host_rsa_key",
+    "/etc/ssh/ssh_host_ecdsa_key",
+    "/etc/ssh/ssh_host_ed25519_key",
+];
+/// _PATH_PRIVSEP_CHROOT_DIR differs per distribution build; sshd's binary holds its own.
+const PRIVSEP_DIR_CANDIDATES: &[&str] = &[
+    "/run/sshd",
+    "/var/empty/sshd",
+    "/var/lib/empty",
+    "/var/empty",
+];
+/// SSH_PRIVSEP_USER in every mainstream build.
+pub const PRIVSEP_USER: &str = "sshd";
+/// How much of the sshd binary to search for its compiled-in privsep directory.
+const MAX_BINARY_BYTES: u64 = 16 << 20;
+/// Bound on the /etc/ssh walk.
+const MAX_ETC_SSH_ENTRIES: usize = 500;
+
+pub fn collect(config: &SshdConfigFacts, host: &HostFacts, notes: &mut ProbeNotes) -> PrereqFacts {
+    let (privsep_dir, privsep_dir_source) = privsep_dir(host.sshd_binary.as_deref(), notes);
+    PrereqFacts {
+        host_keys: host_keys(config),
+        privsep_dir: privsep_dir.map(|dir| stat_path(Path::new(&dir))),
+        privsep_dir_source,
+        privsep_user: PRIVSEP_USER.to_string(),
+        privsep_user_exists: match nix::unistd::User::from_name(PRIVSEP_USER) {
+            Ok(user) => Some(user.is_some()),
+            Err(err) => {
+                notes.partial(format!("cannot look up user {PRIVSEP_USER}: {err}"));
+                None
+            }
+        },
+        etc_ssh: walk_etc_ssh(Path::new("/etc/ssh"), notes),
+    }
+}
+
+/// Owner, mode and kind of a path, following symlinks as sshd does when it opens it.
+pub fn stat_path(path: &Path) -> FileStat {
+    let display = path.display().to_string();
+    match std::fs::metadata(path) {
+        Ok(meta) => FileStat {
+            path: display,
+            exists: true,
+            kind: if meta.is_dir() {
+                FileKind::Directory
+            } else if meta.is_file() {
+                FileKind::File
+            } else {
+                FileKind::Other
+            },
+            mode: Some(meta.permissions().mode() & 0o7777),
+            uid: Some(meta.uid()),
+            gid: Some(meta.gid()),
+            group: nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(meta.gid()))
+                .ok()
+                .flatten()
+                .map(|group| group.name),
+            error: None,
+        },
+        Err(err) => FileStat {
+            path: display,
+            exists: err.kind() != std::io::ErrorKind::NotFound,
+            kind: FileKind::Missing,
+            mode: None,
+            uid: None,
+            gid: None,
+            group: None,
+            error: Some(err.to_string()),
+        },
+    }
+}
+
+/// HostKey paths in effect: `sshd -T` knows them best (defaults included), then the
+/// parsed config, then OpenSSH's defaults.
+fn host_keys(config: &SshdConfigFacts) -> Vec<HostKey> {
+    let configured: Vec<(String, Option<String>)> = match config
+        .effective
+        .as_ref()
+        .and_then(|effective| effective.settings.get("hostkey"))
+    {
+        Some(paths) if !paths.is_empty() => paths
+            .iter()
+            .map(|path| (path.clone(), Some("sshd -T".into())))
+            .collect(),
+        _ => match config.global.get("hostkey") {
+            Some(lines) if !lines.is_empty() => lines
+                .iter()
+                .map(|line| (line.value.clone(), Some(line.location())))
+                .collect(),
+            _ => DEFAULT_HOST_KEYS
+                .iter()
+                .map(|path| (path.to_string(), None))
+                .collect(),
+        },
+    };
+    configured
+        .into_iter()
+        .map(|(path, source)| {
+            let private = stat_path(Path::new(&path));
+            let public = stat_path(Path::new(&format!("{path}.pub")));
+            HostKey {
+                source,
+                private,
+                public_exists: public.kind == FileKind::File,
+                path,
+            }
+        })
+        .collect()
+}
+
+/// The privsep directory compiled into sshd (found by searching the binary for the
+/// candidates), else the first candidate that exists.
+fn privsep_dir(sshd_binary: Option<&str>, notes: &mut ProbeNotes) -> (Option<String>, String) {
+    if let Some(binary) = sshd_binary {
+        match read_prefix(Path::new(binary), MAX_BINARY_BYTES) {
+            Ok(bytes) => {
+                for candidate in PRIVSEP_DIR_CANDIDATES {
+                    // A NUL on both sides: the exact C string, not "/run/sshd.pid".
+                    let needle = [b"\0", candidate.as_bytes(), b"\0"].concat();
+                    if bytes.windows(needle.len()).any(|window| window == needle) {
+                        return (
+                            Some(candidate.to_string()),
+                            format!("compiled into {binary}"),
+                        );
+                    }
+                }
+            }
+            Err(err) => notes.partial(format!("cannot read {binary}: {err}")),
+        }
+    }
+    match PRIVSEP_DIR_CANDIDATES
+        .iter()
+        .find(|candidate| Path::new(candidate).is_dir())
+    {
+        Some(found) => (
+            Some(found.to_string()),
+            "the first usual location that exists".into(),
+        ),
+        None => (
+            None,
+            "unknown: not found in sshd and none of the usual locations exists".into(),
+        ),
+    }
+}
+
+fn read_prefix(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// /etc/ssh and everything below it (not following symlinks out of it), bounded.
+fn walk_etc_ssh(root: &Path, notes: &mut ProbeNotes) -> Vec<FileStat> {
+    let mut found = vec![stat_path(root)];
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) => {
+                notes.partial(format!("cannot list {}: {err}", dir.display()));
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            if found.len() >= MAX_ETC_SSH_ENTRIES {
+                notes.partial(format!(
+                    "stopped listing /etc/ssh after {MAX_ETC_SSH_ENTRIES} entries"
+                ));
+                return found;
+            }
+            let path = entry.path();
+            let is_real_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+            found.push(stat_path(&path));
+            if is_real_dir {
+                pending.push(path);
+            }
+        }
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    found
+}

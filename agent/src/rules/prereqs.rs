@@ -1,0 +1,174 @@
+//! sshd's own prerequisites: usable host keys, the privsep directory and user, /etc/ssh.
+
+use super::{Finding, RuleId, SshView};
+use crate::facts::{Facts, FileKind, FileStat, HostKey};
+
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+    if facts.host.sshd_binary.is_none() {
+        return; // Not installed: the service rules say so; nothing here would help.
+    }
+    check_host_keys(facts, findings);
+    check_privsep(facts, view, findings);
+    check_etc_ssh(facts, findings);
+}
+
+fn describe(stat: &FileStat) -> String {
+    match (stat.kind, stat.mode, stat.uid) {
+        (FileKind::Missing, _, _) => format!(
+            "{}: {}",
+            stat.path,
+            stat.error.as_deref().unwrap_or("missing")
+        ),
+        (_, Some(mode), Some(uid)) => format!(
+            "{}: mode {mode:04o}, owner uid {uid}, group {}",
+            stat.path,
+            stat.group
+                .clone()
+                .unwrap_or_else(|| stat.gid.map_or("?".into(), |gid| gid.to_string()))
+        ),
+        _ => stat.path.clone(),
+    }
+}
+
+/// Why sshd would skip this key, or None when it can use it (authfile.c sshkey_perm_ok;
+/// RHEL-family builds accept group read for the ssh_keys group).
+fn host_key_problem(key: &HostKey) -> Option<String> {
+    let stat = &key.private;
+    match stat.kind {
+        FileKind::Missing if !stat.exists => return Some("is missing".into()),
+        FileKind::Missing => {
+            return Some(format!(
+                "cannot be read ({})",
+                stat.error.as_deref().unwrap_or("?")
+            ))
+        }
+        FileKind::File => {}
+        _ => return Some("is not a regular file".into()),
+    }
+    let mode = stat.mode.unwrap_or(0);
+    let owned_by_root = stat.uid == Some(0);
+    let ssh_keys_group = stat.group.as_deref() == Some("ssh_keys") && mode & 0o037 == 0;
+    if owned_by_root && mode & 0o077 != 0 && !ssh_keys_group {
+        return Some(format!(
+            "is readable by group or others (mode {mode:04o}): sshd ignores it"
+        ));
+    }
+    None
+}
+
+fn check_host_keys(facts: &Facts, findings: &mut Vec<Finding>) {
+    let keys = &facts.prereqs.host_keys;
+    if keys.is_empty() {
+        return;
+    }
+    let problems: Vec<(&HostKey, String)> = keys
+        .iter()
+        .filter_map(|key| host_key_problem(key).map(|problem| (key, problem)))
+        .collect();
+    if problems.len() == keys.len() {
+        let mut finding = Finding::new(RuleId::NoUsableHostKey);
+        for (key, problem) in &problems {
+            finding = finding.evidence(
+                format!("{} {problem}", key.path),
+                key.source.clone().or(Some("built-in default".into())),
+            );
+        }
+        findings.push(finding);
+        return;
+    }
+    for (key, problem) in problems {
+        findings.push(
+            Finding::new(RuleId::HostKeyUnusable)
+                .var("path", key.path.clone())
+                .var("problem", problem)
+                .evidence(
+                    describe(&key.private),
+                    key.source.clone().or(Some("built-in default".into())),
+                ),
+        );
+    }
+}
+
+fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+    let prereqs = &facts.prereqs;
+    if prereqs.privsep_user_exists == Some(false) {
+        findings.push(
+            Finding::new(RuleId::PrivsepUserMissing)
+                .var("user", prereqs.privsep_user.clone())
+                .evidence(
+                    format!("getpwnam(\"{}\") found no such user", prereqs.privsep_user),
+                    Some("/etc/passwd".into()),
+                ),
+        );
+    }
+    let Some(dir) = &prereqs.privsep_dir else {
+        return;
+    };
+    let source = Some(prereqs.privsep_dir_source.clone());
+    if !dir.exists {
+        let sshd_running = facts
+            .processes
+            .sshd
+            .iter()
+            .any(|process| process.is_listener);
+        // systemd creates /run/sshd (RuntimeDirectory=) each time it starts the unit.
+        let created_on_start = dir.path.starts_with("/run/") && view.service.is_some();
+        if sshd_running || !created_on_start {
+            findings.push(
+                Finding::new(RuleId::PrivsepDirMissing)
+                    .var("path", dir.path.clone())
+                    .evidence(describe(dir), source),
+            );
+        }
+        return;
+    }
+    let problem = if dir.kind != FileKind::Directory {
+        Some("is not a directory".to_string())
+    } else if dir.uid != Some(0) {
+        Some(format!(
+            "is owned by uid {}, not root",
+            dir.uid.unwrap_or(u32::MAX)
+        ))
+    } else if dir.group_or_other_writable() {
+        Some(format!(
+            "is writable by group or others (mode {:04o})",
+            dir.mode.unwrap_or(0)
+        ))
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        findings.push(
+            Finding::new(RuleId::PrivsepDirUnsafe)
+                .var("path", dir.path.clone())
+                .var("problem", problem)
+                .evidence(describe(dir), source),
+        );
+    }
+}
+
+fn check_etc_ssh(facts: &Facts, findings: &mut Vec<Finding>) {
+    for stat in facts
+        .prereqs
+        .etc_ssh
+        .iter()
+        .filter(|stat| stat.kind != FileKind::Missing)
+    {
+        let problem = if stat.uid != Some(0) {
+            format!("is owned by uid {}, not root", stat.uid.unwrap_or(u32::MAX))
+        } else if stat.group_or_other_writable() {
+            format!(
+                "is writable by group or others (mode {:04o})",
+                stat.mode.unwrap_or(0)
+            )
+        } else {
+            continue;
+        };
+        findings.push(
+            Finding::new(RuleId::EtcSshUnsafe)
+                .var("path", stat.path.clone())
+                .var("problem", problem)
+                .evidence(describe(stat), None),
+        );
+    }
+}

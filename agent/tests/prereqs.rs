@@ -1,0 +1,140 @@
+//! sshd's prerequisites on real files: each test builds a private /etc/ssh (fresh host
+//! keys from `ssh-keygen -A`), /run or /etc/passwd in its own mount namespace, breaks it
+//! the way VMs break, and runs the real binary there.
+
+mod mount_ns;
+
+use mount_ns::{diagnose_after, findings_with};
+
+/// A private copy of /etc/ssh with freshly generated default host keys, mounted over the
+/// real one, and a private /run with a correct privsep directory; then `breakage`.
+fn diagnose_with_private_etc_ssh(breakage: &str) -> serde_json::Value {
+    let setup = format!(
+        "root=$(mktemp -d); mkdir -p $root/etc/ssh; ssh-keygen -q -A -f $root >/dev/null; \
+         cp /etc/ssh/sshd_config $root/etc/ssh/; mount --bind $root/etc/ssh /etc/ssh; \
+         mount -t tmpfs tmpfs /run; mkdir -m 0755 /run/sshd; {breakage}"
+    );
+    diagnose_after(&setup, &["--no-sshd-run"])
+}
+
+fn ids_in_family(verdict: &serde_json::Value, prefixes: &[&str]) -> Vec<String> {
+    verdict["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| finding["id"].as_str().unwrap().to_string())
+        .filter(|id| prefixes.iter().any(|prefix| id.starts_with(prefix)))
+        .collect()
+}
+
+const FAMILIES: &[&str] = &["SSH-KEY", "SSH-PRV", "SSH-ETC"];
+
+#[test]
+fn intact_prerequisites_raise_nothing() {
+    let verdict = diagnose_with_private_etc_ssh("true");
+    assert!(ids_in_family(&verdict, FAMILIES).is_empty(), "{verdict:#}");
+    let keys = verdict["facts"]["prereqs"]["host_keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 3, "the three default keys");
+    assert!(keys
+        .iter()
+        .all(|key| key["private"]["mode"] == 0o600 && key["public_exists"] == true));
+    assert_eq!(
+        verdict["facts"]["prereqs"]["privsep_dir"]["path"],
+        "/run/sshd"
+    );
+    assert_eq!(
+        verdict["facts"]["prereqs"]["privsep_dir_source"],
+        "compiled into /usr/sbin/sshd"
+    );
+}
+
+#[test]
+fn world_readable_host_keys_leave_sshd_without_any() {
+    let verdict = diagnose_with_private_etc_ssh("chmod 0644 /etc/ssh/ssh_host_*_key");
+    let found = findings_with(&verdict, "SSH-KEY-001");
+    assert_eq!(found.len(), 1, "{verdict:#}");
+    assert_eq!(found[0]["severity"], "critical");
+    let evidence = found[0]["evidence"].as_array().unwrap();
+    assert_eq!(evidence.len(), 3);
+    assert!(
+        evidence[0]["fact"]
+            .as_str()
+            .unwrap()
+            .ends_with("is readable by group or others (mode 0644): sshd ignores it"),
+        "{evidence:?}"
+    );
+    assert_eq!(verdict["status"], "critical");
+}
+
+#[test]
+fn one_missing_key_is_a_warning_naming_it() {
+    let verdict = diagnose_with_private_etc_ssh("rm /etc/ssh/ssh_host_ed25519_key");
+    assert_eq!(
+        ids_in_family(&verdict, FAMILIES),
+        ["SSH-KEY-002"],
+        "{verdict:#}"
+    );
+    let found = findings_with(&verdict, "SSH-KEY-002");
+    assert_eq!(
+        found[0]["title"],
+        "Host key /etc/ssh/ssh_host_ed25519_key is missing"
+    );
+}
+
+#[test]
+fn config_writable_by_others_is_flagged() {
+    let verdict = diagnose_with_private_etc_ssh(
+        "chmod 0666 /etc/ssh/sshd_config; chown 1000 /etc/ssh/ssh_host_rsa_key.pub",
+    );
+    let found = findings_with(&verdict, "SSH-ETC-001");
+    let titles: Vec<&str> = found
+        .iter()
+        .map(|finding| finding["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "/etc/ssh/ssh_host_rsa_key.pub is owned by uid 1000, not root",
+            "/etc/ssh/sshd_config is writable by group or others (mode 0666)",
+        ]
+    );
+}
+
+#[test]
+fn missing_privsep_dir_without_systemd_is_critical() {
+    let verdict = diagnose_with_private_etc_ssh("rmdir /run/sshd");
+    let found = findings_with(&verdict, "SSH-PRV-001");
+    assert_eq!(found.len(), 1, "{verdict:#}");
+    assert_eq!(
+        found[0]["title"],
+        "sshd's privilege-separation directory /run/sshd is missing"
+    );
+    assert!(found[0]["remediation"]["guest"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("mkdir -p /run/sshd"));
+}
+
+#[test]
+fn world_writable_privsep_dir_is_critical() {
+    let verdict = diagnose_with_private_etc_ssh("chmod 0777 /run/sshd");
+    let found = findings_with(&verdict, "SSH-PRV-002");
+    assert_eq!(found.len(), 1, "{verdict:#}");
+    assert_eq!(
+        found[0]["title"],
+        "sshd's privilege-separation directory /run/sshd is writable by group or others (mode 0777)"
+    );
+}
+
+#[test]
+fn missing_privsep_user_is_critical() {
+    let verdict = diagnose_with_private_etc_ssh(
+        "grep -v '^sshd:' /etc/passwd > /run/passwd; mount --bind /run/passwd /etc/passwd",
+    );
+    let found = findings_with(&verdict, "SSH-PRV-003");
+    assert_eq!(found.len(), 1, "{verdict:#}");
+    assert_eq!(
+        found[0]["title"],
+        "The privilege-separation user sshd does not exist"
+    );
+}
