@@ -142,3 +142,74 @@ fn sorted_unique(mut listeners: Vec<ListeningSocket>) -> Vec<ListeningSocket> {
     listeners.dedup_by_key(|listener| (listener.port, listener.address, listener.inode));
     listeners
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{SshdProcess, UnitFacts};
+
+    fn unit(name: &str, kind: UnitKind, active_state: &str, main_pid: Option<u32>) -> UnitFacts {
+        UnitFacts {
+            name: name.into(),
+            aliases: Vec::new(),
+            kind,
+            load_state: "loaded".into(),
+            active_state: active_state.into(),
+            sub_state: String::new(),
+            unit_file_state: None,
+            result: None,
+            exec_main_status: None,
+            exec_main_code: None,
+            main_pid,
+            n_restarts: None,
+            active_enter_timestamp_us: None,
+            inactive_enter_timestamp_us: None,
+            fragment_path: None,
+            dropin_paths: Vec::new(),
+            exec_start: Vec::new(),
+            listen: Vec::new(),
+            accept: None,
+            triggers: Vec::new(),
+        }
+    }
+
+    fn sshd(pid: u32, is_listener: bool) -> SshdProcess {
+        SshdProcess {
+            pid,
+            ppid: 1,
+            comm: "sshd".into(),
+            cmdline: vec!["sshd".into()],
+            is_listener,
+            config_path: None,
+            start_time_us: None,
+        }
+    }
+
+    #[test]
+    fn likely_owners_are_main_pid_then_listeners_then_pid1_without_repeats() {
+        let systemd = SystemdFacts {
+            units: vec![
+                unit("ssh.socket", UnitKind::Socket, "active", None),
+                unit("ssh.service", UnitKind::Service, "active", Some(700)),
+            ],
+            ..SystemdFacts::default()
+        };
+        let processes = ProcessFacts {
+            sshd: vec![sshd(700, true), sshd(800, true), sshd(900, false)],
+            pid_file: None,
+        };
+        assert_eq!(likely_owners(&systemd, &processes), [700, 800, 1]);
+    }
+
+    #[test]
+    fn stopped_units_add_no_owner() {
+        let systemd = SystemdFacts {
+            units: vec![
+                unit("ssh.socket", UnitKind::Socket, "inactive", None),
+                unit("ssh.service", UnitKind::Service, "inactive", Some(0)),
+            ],
+            ..SystemdFacts::default()
+        };
+        assert!(likely_owners(&systemd, &ProcessFacts::default()).is_empty());
+    }
+}
