@@ -20,7 +20,7 @@ use crate::facts::{
 use std::path::Path;
 
 /// The directory holding the tcp/tcp6 tables of this process's network namespace.
-pub const PROC_NET: &str = "/proc/net";
+const PROC_NET: &str = "/proc/net";
 
 /// Where to read the listener table from.
 #[derive(Debug, Clone, Copy)]
