@@ -1,0 +1,215 @@
+//! Listening TCP sockets and the processes holding them, like `ss -ltpn`.
+//!
+//! The listener table comes from a NETLINK_SOCK_DIAG dump (as `ss` does), or from
+//! /proc/net/tcp{,6} when netlink is unavailable. Owners are found by reading
+//! /proc/PID/fd links, starting with the processes most likely to hold sshd's sockets,
+//! so that the usual case reads a handful of fd tables instead of every one.
+
+mod netlink;
+mod owners;
+mod proc_net;
+
+pub use netlink::listeners_from_netlink;
+pub use owners::{find_owners, OwnerSearch};
+pub use proc_net::listeners_from_proc_net;
+
+use super::ProbeNotes;
+use crate::facts::{
+    ListeningSocket, ProcessFacts, SocketFacts, SocketSource, SystemdFacts, UnitKind,
+};
+use std::path::Path;
+
+/// The directory holding the tcp/tcp6 tables of this process's network namespace.
+const PROC_NET: &str = "/proc/net";
+
+/// Where to read the listener table from.
+#[derive(Debug, Clone, Copy)]
+pub enum ListenerTable<'a> {
+    /// Netlink sock_diag, falling back to /proc/net when netlink fails.
+    Netlink,
+    /// Only the tcp and tcp6 tables in this directory (a test passes a thread's
+    /// `/proc/thread-self/net` to read another namespace).
+    ProcNet(&'a Path),
+}
+
+/// Pids most likely to own sshd's listening sockets, in the order to look at them:
+/// the SSH services' main pids, the sshd listeners seen in /proc, then PID 1 when an SSH
+/// socket unit listens (systemd holds socket-activated ports).
+pub fn likely_owners(systemd: &SystemdFacts, processes: &ProcessFacts) -> Vec<u32> {
+    let main_pids = systemd
+        .units
+        .iter()
+        .filter(|unit| unit.kind == UnitKind::Service)
+        .filter_map(|unit| unit.main_pid);
+    let listeners = processes
+        .sshd
+        .iter()
+        .filter(|process| process.is_listener)
+        .map(|process| process.pid);
+    let socket_activation = systemd
+        .units
+        .iter()
+        .any(|unit| unit.kind == UnitKind::Socket && unit.active_state == "active")
+        .then_some(1);
+    let mut pids = Vec::new();
+    for pid in main_pids.chain(listeners).chain(socket_activation) {
+        if pid != 0 && !pids.contains(&pid) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Listening TCP sockets with their owners, preferring netlink.
+pub fn collect(likely_owners: &[u32], notes: &mut ProbeNotes) -> SocketFacts {
+    collect_from(ListenerTable::Netlink, likely_owners, notes)
+}
+
+/// Listening TCP sockets read from `table`, with their owners.
+pub fn collect_from(
+    table: ListenerTable,
+    likely_owners: &[u32],
+    notes: &mut ProbeNotes,
+) -> SocketFacts {
+    let Some((source, mut listeners)) = read_listeners(table, notes) else {
+        return SocketFacts::default();
+    };
+    let owners_complete = attach_owners(&mut listeners, likely_owners, notes);
+    SocketFacts {
+        source,
+        listeners,
+        owners_complete,
+    }
+}
+
+fn read_listeners(
+    table: ListenerTable,
+    notes: &mut ProbeNotes,
+) -> Option<(SocketSource, Vec<ListeningSocket>)> {
+    let proc_net = match table {
+        ListenerTable::ProcNet(dir) => dir,
+        ListenerTable::Netlink => match listeners_from_netlink() {
+            Ok(listeners) => return Some((SocketSource::Netlink, listeners)),
+            Err(err) => {
+                notes.partial(format!(
+                    "netlink sock_diag unavailable: {err}; read /proc/net/tcp"
+                ));
+                Path::new(PROC_NET)
+            }
+        },
+    };
+    match listeners_from_proc_net(proc_net) {
+        Ok(listeners) => Some((SocketSource::ProcNet, listeners)),
+        Err(err) => {
+            notes.unavailable(format!("cannot read {}/tcp: {err}", proc_net.display()));
+            None
+        }
+    }
+}
+
+/// Fills each listener's owners; returns whether every listener got one (or every
+/// process was examined).
+fn attach_owners(
+    listeners: &mut [ListeningSocket],
+    likely_owners: &[u32],
+    notes: &mut ProbeNotes,
+) -> bool {
+    if listeners.is_empty() {
+        return true;
+    }
+    if !nix::unistd::geteuid().is_root() {
+        notes.partial("not root: cannot read other processes' /proc/PID/fd; socket owners unknown");
+        return false;
+    }
+    let inodes: Vec<u64> = listeners.iter().map(|listener| listener.inode).collect();
+    let mut search = find_owners(&inodes, likely_owners);
+    if search.processes_unreadable > 0 {
+        notes.partial(format!(
+            "could not read /proc/PID/fd of {} processes; some socket owners may be missing",
+            search.processes_unreadable
+        ));
+    }
+    for listener in listeners.iter_mut() {
+        listener.owners = search.owners.remove(&listener.inode).unwrap_or_default();
+    }
+    search.complete
+}
+
+/// Sorts by port then address and drops repeats (a dump can return a socket twice when the
+/// table changes under it).
+fn sorted_unique(mut listeners: Vec<ListeningSocket>) -> Vec<ListeningSocket> {
+    listeners.sort_by_key(|listener| (listener.port, listener.address, listener.inode));
+    listeners.dedup_by_key(|listener| (listener.port, listener.address, listener.inode));
+    listeners
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{SshdProcess, UnitFacts};
+
+    fn unit(name: &str, kind: UnitKind, active_state: &str, main_pid: Option<u32>) -> UnitFacts {
+        UnitFacts {
+            name: name.into(),
+            aliases: Vec::new(),
+            kind,
+            load_state: "loaded".into(),
+            active_state: active_state.into(),
+            sub_state: String::new(),
+            unit_file_state: None,
+            result: None,
+            exec_main_status: None,
+            exec_main_code: None,
+            main_pid,
+            n_restarts: None,
+            active_enter_timestamp_us: None,
+            inactive_enter_timestamp_us: None,
+            fragment_path: None,
+            dropin_paths: Vec::new(),
+            exec_start: Vec::new(),
+            listen: Vec::new(),
+            accept: None,
+            triggers: Vec::new(),
+        }
+    }
+
+    fn sshd(pid: u32, is_listener: bool) -> SshdProcess {
+        SshdProcess {
+            pid,
+            ppid: 1,
+            comm: "sshd".into(),
+            cmdline: vec!["sshd".into()],
+            is_listener,
+            config_path: None,
+            start_time_us: None,
+        }
+    }
+
+    #[test]
+    fn likely_owners_are_main_pid_then_listeners_then_pid1_without_repeats() {
+        let systemd = SystemdFacts {
+            units: vec![
+                unit("ssh.socket", UnitKind::Socket, "active", None),
+                unit("ssh.service", UnitKind::Service, "active", Some(700)),
+            ],
+            ..SystemdFacts::default()
+        };
+        let processes = ProcessFacts {
+            sshd: vec![sshd(700, true), sshd(800, true), sshd(900, false)],
+            pid_file: None,
+        };
+        assert_eq!(likely_owners(&systemd, &processes), [700, 800, 1]);
+    }
+
+    #[test]
+    fn stopped_units_add_no_owner() {
+        let systemd = SystemdFacts {
+            units: vec![
+                unit("ssh.socket", UnitKind::Socket, "inactive", None),
+                unit("ssh.service", UnitKind::Service, "inactive", Some(0)),
+            ],
+            ..SystemdFacts::default()
+        };
+        assert!(likely_owners(&systemd, &ProcessFacts::default()).is_empty());
+    }
+}

@@ -1,0 +1,218 @@
+//! The socket collector against real listeners (Debian's sshd, a Python server) in
+//! throw-away network namespaces. Needs root and `ip netns`.
+
+mod support;
+
+use sshdoctor::collect::sockets::{self, find_owners, ListenerTable};
+use sshdoctor::collect::ProbeNotes;
+use sshdoctor::facts::{ListeningSocket, SocketFacts, SocketSource};
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::Path;
+use std::time::Instant;
+use support::{NetNs, PortHolder, Sshd};
+
+const ANY_V4: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+const ANY_V6: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+
+/// The collector's view from inside `ns`, reading `table`.
+fn collect_in(ns: &NetNs, table: ListenerTable, likely_owners: &[u32]) -> SocketFacts {
+    ns.run(|| sockets::collect_from(table, likely_owners, &mut ProbeNotes::default()))
+}
+
+fn listener_at(facts: &SocketFacts, address: IpAddr, port: u16) -> &ListeningSocket {
+    facts
+        .listeners
+        .iter()
+        .find(|listener| listener.address == address && listener.port == port)
+        .unwrap_or_else(|| panic!("no listener at {address} port {port}: {facts:#?}"))
+}
+
+fn owner_pids_and_comms(listener: &ListeningSocket) -> Vec<(u32, &str)> {
+    listener
+        .owners
+        .iter()
+        .map(|owner| (owner.pid, owner.comm.as_str()))
+        .collect()
+}
+
+#[test]
+fn binary_reports_real_sshd_socket_with_its_pid() {
+    let ns = NetNs::new();
+    ns.add_addresses(&["10.77.0.1/32"]);
+    let sshd = Sshd::start(&ns, 2222, &["ListenAddress 10.77.0.1"]);
+
+    let output = ns
+        .command(env!("CARGO_BIN_EXE_sshdoctor"))
+        .args(["--format", "json", "--no-sshd-run"])
+        .output()
+        .expect("run sshdoctor in the namespace");
+    let verdict: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "bad JSON ({err}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    let facts: SocketFacts =
+        serde_json::from_value(verdict["facts"]["sockets"].clone()).expect("facts.sockets");
+
+    assert_eq!(facts.source, SocketSource::Netlink);
+    assert_eq!(
+        facts.listeners.len(),
+        1,
+        "only sshd listens here: {facts:#?}"
+    );
+    let listener = listener_at(&facts, "10.77.0.1".parse().unwrap(), 2222);
+    assert_eq!(owner_pids_and_comms(listener), [(sshd.pid(), "sshd")]);
+    assert_eq!(listener.uid, 0);
+    assert!(facts.owners_complete);
+}
+
+#[test]
+fn another_program_on_port_22_is_named_as_its_owner() {
+    let ns = NetNs::new();
+    let sshd = Sshd::start(&ns, 2222, &["ListenAddress 0.0.0.0"]);
+    let squatter = PortHolder::start(&ns, ANY_V4, 22);
+
+    let facts = collect_in(&ns, ListenerTable::Netlink, &[sshd.pid()]);
+
+    let port_22 = listener_at(&facts, ANY_V4, 22);
+    assert_eq!(owner_pids_and_comms(port_22), [(squatter.pid(), "python3")]);
+    let port_2222 = listener_at(&facts, ANY_V4, 2222);
+    assert_eq!(owner_pids_and_comms(port_2222), [(sshd.pid(), "sshd")]);
+    assert_ne!(port_22.inode, port_2222.inode);
+    assert!(facts.owners_complete);
+}
+
+#[test]
+fn ipv6_only_sshd_listens_v6only_on_the_wildcard() {
+    let ns = NetNs::new();
+    let sshd = Sshd::start(&ns, 2222, &["AddressFamily inet6", "ListenAddress ::"]);
+
+    let facts = collect_in(&ns, ListenerTable::Netlink, &[sshd.pid()]);
+
+    assert_eq!(facts.listeners.len(), 1, "no IPv4 socket: {facts:#?}");
+    let listener = listener_at(&facts, ANY_V6, 2222);
+    assert_eq!(listener.v6only, Some(true));
+    assert_eq!(owner_pids_and_comms(listener), [(sshd.pid(), "sshd")]);
+}
+
+#[test]
+fn dual_stack_shows_per_family_sockets_and_v6only_off() {
+    let ns = NetNs::new();
+    // sshd's default: one socket per family, the IPv6 one always IPV6_V6ONLY.
+    let sshd = Sshd::start(&ns, 2222, &[]);
+    // One socket serving both families.
+    let dual = PortHolder::start_v6(&ns, ANY_V6, 8022, support::V6Only::Off);
+
+    let facts = collect_in(&ns, ListenerTable::Netlink, &[sshd.pid()]);
+
+    let sshd_v4 = listener_at(&facts, ANY_V4, 2222);
+    assert_eq!(sshd_v4.v6only, None, "v6only means nothing for IPv4");
+    let sshd_v6 = listener_at(&facts, ANY_V6, 2222);
+    assert_eq!(sshd_v6.v6only, Some(true));
+    assert_ne!(sshd_v4.inode, sshd_v6.inode);
+    for listener in [sshd_v4, sshd_v6] {
+        assert_eq!(owner_pids_and_comms(listener), [(sshd.pid(), "sshd")]);
+    }
+    let dual_stack = listener_at(&facts, ANY_V6, 8022);
+    assert_eq!(dual_stack.v6only, Some(false));
+    assert_eq!(owner_pids_and_comms(dual_stack), [(dual.pid(), "python3")]);
+    assert!(
+        !facts
+            .listeners
+            .iter()
+            .any(|l| l.port == 8022 && l.address.is_ipv4()),
+        "a dual-stack socket is one AF_INET6 socket: {facts:#?}"
+    );
+}
+
+#[test]
+fn proc_net_fallback_sees_what_netlink_sees() {
+    let ns = NetNs::new();
+    ns.add_addresses(&["10.77.0.1/32", "fd00:77::1/128"]);
+    let sshd = Sshd::start(&ns, 2222, &[]);
+    let _v4 = PortHolder::start(&ns, "10.77.0.1".parse().unwrap(), 22);
+    let _v6 = PortHolder::start_v6(&ns, "fd00:77::1".parse().unwrap(), 22, support::V6Only::On);
+
+    let (netlink, proc_net) = ns.run(|| {
+        let mut notes = ProbeNotes::default();
+        let netlink = sockets::collect_from(ListenerTable::Netlink, &[sshd.pid()], &mut notes);
+        let proc_net = sockets::collect_from(
+            ListenerTable::ProcNet(Path::new("/proc/thread-self/net")),
+            &[sshd.pid()],
+            &mut notes,
+        );
+        (netlink, proc_net)
+    });
+
+    assert_eq!(netlink.source, SocketSource::Netlink);
+    assert_eq!(proc_net.source, SocketSource::ProcNet);
+    let identity = |facts: &SocketFacts| -> BTreeSet<(IpAddr, u16, u64, u32, Vec<u32>)> {
+        facts
+            .listeners
+            .iter()
+            .map(|l| {
+                let pids = l.owners.iter().map(|owner| owner.pid).collect();
+                (l.address, l.port, l.inode, l.uid, pids)
+            })
+            .collect()
+    };
+    assert_eq!(identity(&proc_net), identity(&netlink));
+    assert_eq!(netlink.listeners.len(), 4, "{netlink:#?}");
+    assert!(proc_net.listeners.iter().all(|l| l.v6only.is_none()));
+}
+
+#[test]
+fn owner_search_reads_one_process_when_the_hint_is_right() {
+    let ns = NetNs::new();
+    let holder = PortHolder::start(&ns, ANY_V4, 22);
+    let facts = collect_in(&ns, ListenerTable::Netlink, &[]);
+    let inode = listener_at(&facts, ANY_V4, 22).inode;
+    let vanished_pid = u32::MAX - 1;
+
+    let started = Instant::now();
+    let hinted = find_owners(&[inode], &[vanished_pid, holder.pid()]);
+    let hinted_time = started.elapsed();
+    let started = Instant::now();
+    let unhinted = find_owners(&[inode], &[]);
+    let unhinted_time = started.elapsed();
+    let started = Instant::now();
+    let full_scan = find_owners(&[u64::MAX], &[]); // No such socket: reads every process.
+    let full_scan_time = started.elapsed();
+    eprintln!(
+        "owner search: hinted {} process(es) in {hinted_time:?}, unhinted {} in \
+         {unhinted_time:?}, full scan {} in {full_scan_time:?}",
+        hinted.processes_examined, unhinted.processes_examined, full_scan.processes_examined
+    );
+
+    assert_eq!(hinted.processes_examined, 1, "{hinted:#?}");
+    assert!(hinted.complete);
+    for search in [&hinted, &unhinted] {
+        let owners = &search.owners[&inode];
+        assert_eq!(owners.len(), 1);
+        assert_eq!(
+            (owners[0].pid, owners[0].comm.as_str()),
+            (holder.pid(), "python3")
+        );
+    }
+    assert!(unhinted.processes_examined > 1, "{unhinted:#?}");
+    assert!(full_scan.processes_examined >= unhinted.processes_examined);
+    assert!(!full_scan.owners.contains_key(&u64::MAX));
+}
+
+#[test]
+fn a_socket_shared_by_parent_and_child_lists_both() {
+    let ns = NetNs::new();
+    let holder = PortHolder::start_shared(&ns, ANY_V4, 22);
+    let child = holder.child_pid().expect("forked child");
+    let facts = collect_in(&ns, ListenerTable::Netlink, &[holder.pid(), child]);
+
+    let listener = listener_at(&facts, ANY_V4, 22);
+    let mut pids: Vec<u32> = listener.owners.iter().map(|owner| owner.pid).collect();
+    pids.sort_unstable();
+    let mut expected = vec![holder.pid(), child];
+    expected.sort_unstable();
+    assert_eq!(pids, expected);
+    assert!(listener.owners.iter().all(|owner| owner.comm == "python3"));
+}

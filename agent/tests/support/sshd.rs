@@ -1,0 +1,95 @@
+//! The real Debian sshd, started in a namespace with a throw-away host key and config.
+
+use super::{wait_for, NetNs, ProcessGuard};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tempfile::TempDir;
+
+const SSHD: &str = "/usr/sbin/sshd";
+/// Debian's sshd refuses to start without its privilege separation directory.
+const PRIVSEP_DIR: &str = "/run/sshd";
+const START_LIMIT: Duration = Duration::from_secs(10);
+
+pub struct Sshd {
+    // Field order is drop order: stop the daemon before deleting its files.
+    process: ProcessGuard,
+    dir: TempDir,
+}
+
+impl Sshd {
+    /// Starts `sshd -D -e` in `ns` with `Port port` and `extra_config` lines (e.g.
+    /// "ListenAddress ::", "AddressFamily inet6"), and waits until its sockets listen.
+    pub fn start(ns: &NetNs, port: u16, extra_config: &[&str]) -> Sshd {
+        fs::create_dir_all(PRIVSEP_DIR).expect("create /run/sshd");
+        let dir = tempfile::tempdir().expect("temp dir for sshd");
+        let host_key = generate_host_key(dir.path());
+        let config = dir.path().join("sshd_config");
+        let mut lines = vec![
+            format!("Port {port}"),
+            format!("HostKey {}", host_key.display()),
+            "UsePAM no".to_string(),
+        ];
+        lines.extend(extra_config.iter().map(|line| line.to_string()));
+        fs::write(&config, lines.join("\n") + "\n").expect("write sshd_config");
+        let log = fs::File::create(dir.path().join("sshd.log")).expect("create sshd.log");
+        let pid_file = dir.path().join("sshd.pid");
+        let process = ProcessGuard::spawn(
+            ns.command(SSHD)
+                .args(["-D", "-e", "-f"])
+                .arg(&config)
+                .arg("-o")
+                .arg(format!("PidFile={}", pid_file.display()))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log),
+        );
+        let mut sshd = Sshd { process, dir };
+        sshd.wait_until_listening(&pid_file);
+        sshd
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("sshd_config")
+    }
+
+    /// sshd writes its PidFile once its listening sockets are bound.
+    fn wait_until_listening(&mut self, pid_file: &Path) {
+        let pid = self.pid().to_string();
+        let written = wait_for(START_LIMIT, || {
+            if let Some(status) = self.process.exited() {
+                panic!("sshd exited ({status}): {}", self.log());
+            }
+            let content = fs::read_to_string(pid_file).ok()?;
+            (content.trim() == pid).then_some(())
+        });
+        if written.is_none() {
+            panic!("sshd did not listen within {START_LIMIT:?}: {}", self.log());
+        }
+    }
+
+    /// What sshd printed on stderr (`-e`).
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+    }
+}
+
+fn generate_host_key(dir: &Path) -> PathBuf {
+    let key = dir.join("ssh_host_ed25519_key");
+    let output = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .output()
+        .expect("run ssh-keygen");
+    assert!(
+        output.status.success(),
+        "ssh-keygen failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    key
+}
