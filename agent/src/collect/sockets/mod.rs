@@ -195,6 +195,7 @@ mod tests {
             ..SystemdFacts::default()
         };
         let processes = ProcessFacts {
+            scanned: true,
             sshd: vec![sshd(700, true), sshd(800, true), sshd(900, false)],
             pid_file: None,
         };
