@@ -8,11 +8,10 @@
 #   vmlinuz         kernel copied out of the tree's /boot
 #   initrd.img      initramfs copied out of the tree's /boot
 #   id_ed25519(.pub) key pair whose public half is labuser's authorized key
-#   build.log       full output of this build
 #
 # The harness (lab.py) caches OUTDIR keyed by a hash of this file, so any
 # change to the recipe below produces a fresh image.  No loop mounts: the tree
-# is built in a plain directory and packed with `mkfs.ext4 -d`.
+# is built in a plain scratch directory and packed with `mkfs.ext4 -d`.
 set -euo pipefail
 
 SUITE=${1:?usage: build-image.sh SUITE OUTDIR}
@@ -29,8 +28,16 @@ PACKAGES=(
 )
 
 mkdir -p "$OUTDIR"
-TREE="$OUTDIR/tree"
-rm -rf "$TREE" "$OUTDIR/disk.img"
+
+# The tree is built in a private scratch directory, not under OUTDIR: while
+# mmdebstrap runs, the tree has /proc, /sys and /dev mounted, and anything
+# walking the cache (a `cp -a target ...`, a `du`) must never wander into
+# them.
+WORK=$(mktemp -d /var/tmp/sshdoctor-lab-build.XXXXXX)
+chmod 755 "$WORK"  # apt downloads as user _apt
+TREE="$WORK/tree"
+# --one-file-system: never delete through a mount, whatever happened.
+trap 'rm -rf --one-file-system "$WORK"' EXIT
 
 log() { echo "[build-image $(date +%H:%M:%S)] $*"; }
 
@@ -41,6 +48,10 @@ bootstrap() {
     # TCG.  --skip=cleanup/apt/cache keeps the downloaded .debs so the
     # package-removed scenario can reinstall openssh-server offline; all other
     # .debs are pruned in prune_tree.
+    # A private mount namespace: the chroot's /proc, /sys and /dev mounts
+    # are invisible to every other process and vanish with mmdebstrap, even
+    # if it cannot unmount them itself.
+    unshare --mount --propagation private \
     mmdebstrap --variant=apt --mode=root \
         --include="$(IFS=,; echo "${PACKAGES[*]}")" \
         --dpkgopt='path-exclude=/usr/share/man/*' \
@@ -131,6 +142,7 @@ make_disk() {
 
 main() {
     local start=$SECONDS
+    rm -f "$OUTDIR/disk.img"
     bootstrap
     prune_tree
     configure_system
@@ -138,7 +150,6 @@ main() {
     add_lab_user
     export_boot_files
     make_disk
-    rm -rf "$TREE"
     log "done in $((SECONDS - start))s"
 }
 

@@ -3,7 +3,6 @@ recipe (that script) changes."""
 
 import fcntl
 import hashlib
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -49,8 +48,8 @@ def ensure_image(suite: str, cache_dir: Path, rebuild: bool = False) -> Image:
     final = cache_dir / key
     with open(cache_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if rebuild and final.exists():
-            shutil.rmtree(final)
+        if rebuild:
+            remove(final)
         if final.exists():
             return Image(final, None)
         seconds = build(suite, cache_dir, final)
@@ -60,7 +59,7 @@ def ensure_image(suite: str, cache_dir: Path, rebuild: bool = False) -> Image:
 
 def build(suite: str, cache_dir: Path, final: Path) -> float:
     staging = cache_dir / f".{final.name}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
+    remove(staging)
     staging.mkdir()
     log_path = cache_dir / f"{final.name}.build.log"
     print(f"building {suite} image (log: {log_path})", flush=True)
@@ -70,7 +69,7 @@ def build(suite: str, cache_dir: Path, final: Path) -> float:
                               stdout=log, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         tail = log_path.read_text(errors="replace").splitlines()[-30:]
-        shutil.rmtree(staging, ignore_errors=True)
+        remove(staging)
         raise RuntimeError(f"image build failed (rc={proc.returncode}):\n" + "\n".join(tail))
     staging.rename(final)
     return time.monotonic() - started
@@ -81,7 +80,10 @@ def prune_stale(cache_dir: Path, suite: str, keep: str):
     for entry in cache_dir.glob(f"{suite}-*"):
         if entry.name.startswith(keep):
             continue
-        if entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink()
+        remove(entry)
+
+
+def remove(path: Path):
+    """rm -rf that never crosses into another filesystem: a failed build
+    could leave /proc or /dev mounted inside its tree."""
+    subprocess.run(["rm", "-rf", "--one-file-system", str(path)], check=True)
