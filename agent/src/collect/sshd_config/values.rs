@@ -29,23 +29,23 @@ pub fn check_arguments(
             }
         }
         Value::Integer => {
-            let argument = single(keyword, arguments, missing)?;
+            let argument = single(arguments, missing)?;
             match argument.parse::<i32>() {
-                Ok(_) => Ok(vec![argument.clone()]),
+                Ok(_) => only_one(keyword, argument, arguments),
                 Err(_) => Err(format!("{keyword} integer value invalid.")),
             }
         }
         Value::Time => {
-            let argument = single(keyword, arguments, || "missing time value.".into())?;
+            let argument = single(arguments, || "missing time value.".into())?;
             match parse_time(argument) {
-                Some(_) => Ok(vec![argument.clone()]),
+                Some(_) => only_one(keyword, argument, arguments),
                 None => Err("invalid time value.".into()),
             }
         }
         Value::Port => {
-            let argument = single(keyword, arguments, || "missing port number.".into())?;
+            let argument = single(arguments, || "missing port number.".into())?;
             match parse_port(argument, services) {
-                Some(port) if port > 0 => Ok(vec![port.to_string()]),
+                Some(port) if port > 0 => only_one(keyword, &port.to_string(), arguments),
                 _ => Err("Badly formatted port number.".into()),
             }
         }
@@ -77,15 +77,21 @@ pub fn extra_arguments(keyword: &str) -> String {
     format!("keyword {keyword} extra arguments at end of line")
 }
 
+/// The one argument a handler reads. Like sshd, the caller validates it before
+/// `only_one` complains about extra arguments.
 fn single<'a>(
-    keyword: &str,
     arguments: &'a [String],
     missing: impl FnOnce() -> String,
 ) -> Result<&'a String, String> {
-    match arguments {
-        [] => Err(missing()),
-        [argument] if argument.is_empty() => Err(missing()),
-        [argument] => Ok(argument),
+    match arguments.first() {
+        Some(argument) if !argument.is_empty() => Ok(argument),
+        _ => Err(missing()),
+    }
+}
+
+fn only_one(keyword: &str, argument: &str, arguments: &[String]) -> Result<Vec<String>, String> {
+    match arguments.len() {
+        1 => Ok(vec![argument.to_string()]),
         _ => Err(extra_arguments(keyword)),
     }
 }
@@ -96,13 +102,13 @@ fn one_of(
     arguments: &[String],
     case_sensitive: bool,
 ) -> Result<Vec<String>, String> {
-    let argument = single(keyword, arguments, || "missing argument.".into())?;
+    let argument = single(arguments, || "missing argument.".into())?;
     let matches = |word: &&str| match case_sensitive {
         true => *word == argument,
         false => word.eq_ignore_ascii_case(argument),
     };
     match words.iter().any(matches) {
-        true => Ok(vec![argument.clone()]),
+        true => only_one(keyword, argument, arguments),
         false => Err(format!("unsupported option \"{argument}\".")),
     }
 }
