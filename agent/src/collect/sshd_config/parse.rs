@@ -3,7 +3,7 @@
 
 use super::endpoints::derive_endpoints;
 use super::files::{ConfigFiles, FileRead, MAX_FILE_BYTES};
-use super::keywords::{self, Combine, Keyword, Kind, Obsolete, Scope, Value};
+use super::keywords::{self, Combine, Kind, Obsolete, Scope, Value};
 use super::syntax::{self, LineContent, LogicalLine};
 use super::values::{self, check_arguments, parse_listen_address};
 use crate::facts::{AddressFamily, ConfigProblem, Located, MatchBlock, SshdConfigFacts};
@@ -81,6 +81,14 @@ struct Parser<'a> {
     subsystems: Vec<String>,
     files_parsed: usize,
     bytes_parsed: usize,
+}
+
+/// A directive's text: the keyword as written, the raw rest, its split arguments.
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    written: &'a str,
+    rest: &'a str,
+    arguments: &'a [String],
 }
 
 /// Where a directive is.
@@ -164,7 +172,12 @@ impl Parser<'_> {
         match keyword.kind {
             Kind::Obsolete(why) => self.obsolete(at, written, why),
             Kind::Setting { combine, value } => {
-                self.setting(at, keyword, written, combine, value, rest, &arguments)
+                let line = Line {
+                    written,
+                    rest,
+                    arguments: &arguments,
+                };
+                self.setting(at, keyword.canonical, combine, value, &line)
             }
         }
     }
@@ -181,17 +194,12 @@ impl Parser<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn setting(
-        &mut self,
-        at: &At,
-        keyword: &Keyword,
-        written: &str,
-        combine: Combine,
-        value: Value,
-        rest: &str,
-        arguments: &[String],
-    ) {
+    fn setting(&mut self, at: &At, canonical: &str, combine: Combine, value: Value, line: &Line) {
+        let Line {
+            written,
+            rest,
+            arguments,
+        } = *line;
         let values = match value {
             Value::Include => return self.include(at, written, arguments),
             Value::Match => return self.start_match(at, rest),
@@ -210,17 +218,17 @@ impl Parser<'_> {
                 }
             }
         };
-        if let Some(extra) = self.environment_check(keyword.canonical, arguments) {
+        if let Some(extra) = self.environment_check(canonical, arguments) {
             return self.fatal(at, extra);
         }
-        if keyword.canonical == "port" && self.context.active() {
+        if canonical == "port" && self.context.active() {
             let port = values[0].parse().unwrap_or(SSH_DEFAULT_PORT);
             self.facts.ports.push(at.locate(port));
         }
-        if keyword.canonical == "addressfamily" && self.facts.address_family.is_none() {
+        if canonical == "addressfamily" && self.facts.address_family.is_none() {
             self.facts.address_family = Some(at.locate(address_family(&values[0])));
         }
-        self.record(at, keyword.canonical, combine, values);
+        self.record(at, canonical, combine, values);
     }
 
     /// AcceptEnv names must not hold '=', SetEnv entries must (servconf.c).

@@ -79,10 +79,7 @@ pub fn extra_arguments(keyword: &str) -> String {
 
 /// The one argument a handler reads. Like sshd, the caller validates it before
 /// `only_one` complains about extra arguments.
-fn single<'a>(
-    arguments: &'a [String],
-    missing: impl FnOnce() -> String,
-) -> Result<&'a String, String> {
+fn single(arguments: &[String], missing: impl FnOnce() -> String) -> Result<&String, String> {
     match arguments.first() {
         Some(argument) if !argument.is_empty() => Ok(argument),
         _ => Err(missing()),
