@@ -290,6 +290,10 @@ pub struct SshdRun {
     /// None when it timed out or could not start.
     pub exit_code: Option<i32>,
     pub timed_out: bool,
+    /// The failure is about the machine rather than the config text (missing host keys,
+    /// missing privilege separation directory, not root): the config was not judged.
+    #[serde(default)]
+    pub environment_problem: bool,
     /// First error line sshd printed, e.g. "/etc/ssh/sshd_config: line 14: Bad configuration option: Bogus".
     pub error: Option<String>,
     /// The file and line that error names, when it names one.

@@ -155,6 +155,7 @@ fn healthy() -> Facts {
                 error_file: None,
                 error_line: None,
                 stderr: String::new(),
+                environment_problem: false,
             }),
             ..SshdConfigFacts::default()
         },
@@ -280,6 +281,7 @@ fn config_syntax_error_points_at_file_and_line() {
         error_file: Some("/etc/ssh/sshd_config".into()),
         error_line: Some(14),
         stderr: String::new(),
+        environment_problem: false,
     });
     let findings = evaluate(&facts);
     assert_eq!(findings[0].id, "SSH-CFG-001");
@@ -704,4 +706,28 @@ fn memory_pressure_and_oom_kills_of_sshd() {
     facts.health.memory.as_mut().unwrap().swap_total_bytes = 2 << 30;
     facts.health.memory.as_mut().unwrap().swap_free_bytes = 2 << 30;
     assert_eq!(ids(&facts), ["SSH-HST-005"]);
+}
+
+#[test]
+fn sshd_t_failing_for_the_machines_sake_is_not_a_syntax_error() {
+    let mut facts = healthy();
+    facts.config.syntax_check = Some(SshdRun {
+        command: vec!["/usr/sbin/sshd".into(), "-t".into()],
+        exit_code: Some(255),
+        timed_out: false,
+        error: Some("Missing privilege separation directory: /run/sshd".into()),
+        error_file: None,
+        error_line: None,
+        stderr: String::new(),
+        environment_problem: true,
+    });
+    assert!(ids(&facts).is_empty(), "{:?}", ids(&facts));
+    // The parser's own fatal finding still stands in for the run that could not judge.
+    facts.config.problems = vec![ConfigProblem {
+        file: "/etc/ssh/sshd_config".into(),
+        line: Some(9),
+        message: "Bad configuration option: Bogus".into(),
+        fatal: true,
+    }];
+    assert_eq!(ids(&facts), ["SSH-CFG-001"]);
 }

@@ -22,11 +22,14 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
         );
         return;
     }
-    match config
+    // A run that failed for the machine's sake (no host keys, no /run/sshd, not root)
+    // said nothing about the config: the parser stands in, and the prereq rules report
+    // the machine's problem.
+    let judged = config
         .syntax_check
         .as_ref()
-        .filter(|run| !run.timed_out && run.exit_code.is_some())
-    {
+        .filter(|run| !run.timed_out && run.exit_code.is_some() && !run.environment_problem);
+    match judged {
         Some(run) if run.exit_code != Some(0) => {
             let error = run
                 .error

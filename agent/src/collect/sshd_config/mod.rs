@@ -1,0 +1,216 @@
+//! sshd_config as sshd itself reads it.
+//!
+//! `parse_config` is the pure part: files in (through `ConfigFiles`), facts out. It
+//! mirrors OpenSSH 9.2's servconf.c: the keyword table, first-wins/accumulating
+//! keywords, Include with globs and Match state, and the listen endpoints. `collect`
+//! wraps it for a real machine: it picks the file sshd uses, reads it through
+//! `SystemFiles`, and asks the real sshd (`-t`, `-T`) to check the parser's view.
+
+mod endpoints;
+mod files;
+mod keywords;
+mod parse;
+mod sshd_run;
+mod syntax;
+mod values;
+
+pub use endpoints::derive_endpoints;
+pub use files::{
+    read_config_file, ConfigFiles, FileRead, MemoryFiles, SystemFiles, MAX_FILE_BYTES,
+};
+pub use parse::{parse_config, DEFAULT_SOURCE, MAX_INCLUDE_DEPTH};
+pub use sshd_run::{compare, error_location, parse_effective};
+
+use super::{CollectOptions, ProbeNotes};
+use crate::facts::{HostFacts, ProcessFacts, SshdConfigFacts, SystemdFacts, UnitKind};
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_CONFIG: &str = "/etc/ssh/sshd_config";
+/// sshd's compiled-in SSHDIR: relative Include patterns are looked up here.
+pub const SSH_DIR: &str = "/etc/ssh";
+
+/// The config file sshd uses and why we believe so.
+#[derive(Debug, Clone)]
+pub struct ConfigSource {
+    pub path: PathBuf,
+    pub why: String,
+}
+
+/// `--config` wins; else the `-f` of the SSH service's ExecStart; else the `-f` of the
+/// running sshd listener; else sshd's default.
+pub fn choose_config_path(
+    options: &CollectOptions,
+    systemd: &SystemdFacts,
+    processes: &ProcessFacts,
+) -> ConfigSource {
+    if let Some(path) = &options.config_path {
+        return ConfigSource {
+            path: path.clone(),
+            why: "--config".into(),
+        };
+    }
+    let from_unit = systemd
+        .units
+        .iter()
+        .filter(|unit| unit.kind == UnitKind::Service)
+        .find_map(|unit| {
+            let path = unit.exec_start.iter().find_map(|argv| config_flag(argv))?;
+            Some(ConfigSource {
+                path: path.into(),
+                why: format!("ExecStart of {}", unit.name),
+            })
+        });
+    let from_process = || {
+        processes
+            .sshd
+            .iter()
+            .filter(|process| process.is_listener)
+            .find_map(|process| {
+                Some(ConfigSource {
+                    path: process.config_path.as_ref()?.into(),
+                    why: format!("sshd cmdline (pid {})", process.pid),
+                })
+            })
+    };
+    from_unit
+        .or_else(from_process)
+        .unwrap_or_else(|| ConfigSource {
+            path: DEFAULT_CONFIG.into(),
+            why: "default".into(),
+        })
+}
+
+/// The `-f FILE` of an sshd argv, read as getopt(3) does with sshd's option string
+/// (`-f FILE`, `-fFILE`, `-Df FILE`; other options that take a value are skipped).
+pub fn config_flag(argv: &[String]) -> Option<String> {
+    let program = argv.first()?;
+    if !program.ends_with("sshd") {
+        return None;
+    }
+    const TAKES_VALUE: &str = "CEbcfghkopu";
+    let mut index = 1;
+    while index < argv.len() {
+        let argument = &argv[index];
+        index += 1;
+        if argument == "--" || !argument.starts_with('-') || argument.len() < 2 {
+            break;
+        }
+        for (offset, letter) in argument[1..].char_indices() {
+            if !TAKES_VALUE.contains(letter) {
+                continue;
+            }
+            let attached = &argument[1 + offset + letter.len_utf8()..];
+            let value = match attached.is_empty() {
+                true => {
+                    index += 1;
+                    argv.get(index - 1).cloned()
+                }
+                false => Some(attached.to_string()),
+            };
+            if letter == 'f' {
+                return value;
+            }
+            break;
+        }
+    }
+    None
+}
+
+pub fn collect(
+    options: &CollectOptions,
+    host: &HostFacts,
+    source: ConfigSource,
+    notes: &mut ProbeNotes,
+) -> SshdConfigFacts {
+    let mut facts = parse_config(&source.path, &SystemFiles, Path::new(SSH_DIR));
+    facts.path_source = source.why;
+    if let Some(why) = &facts.read_error {
+        notes.unavailable(format!("cannot read {}: {why}", facts.path));
+    }
+    for problem in facts
+        .problems
+        .iter()
+        .filter(|p| p.fatal && p.line.is_none())
+    {
+        notes.partial(format!(
+            "could not read {}: {}",
+            problem.file, problem.message
+        ));
+    }
+    let sshd = options
+        .sshd_path
+        .clone()
+        .or_else(|| host.sshd_binary.as_ref().map(PathBuf::from));
+    match sshd {
+        _ if !options.run_sshd => notes.note("sshd -t/-T not run (disabled)"),
+        None => notes.partial("no sshd binary found: the config was checked by the parser only"),
+        Some(sshd) if facts.readable => ask_sshd(&sshd, options, &mut facts, notes),
+        Some(_) => {}
+    }
+    facts
+}
+
+/// Fills `syntax_check`, `effective` and `discrepancies` from the real sshd.
+fn ask_sshd(
+    sshd: &Path,
+    options: &CollectOptions,
+    facts: &mut SshdConfigFacts,
+    notes: &mut ProbeNotes,
+) {
+    let config = PathBuf::from(&facts.path);
+    let check = sshd_run::run_sshd(sshd, "-t", &config, options.sshd_timeout);
+    if check.run.timed_out {
+        notes.partial(format!(
+            "sshd -t did not finish within {:?}",
+            options.sshd_timeout
+        ));
+    }
+    if check.run.environment_problem {
+        notes.partial(format!(
+            "sshd -t could not judge the config: {}",
+            check.run.error.as_deref().unwrap_or("unknown error")
+        ));
+    }
+    facts.syntax_check = Some(check.run);
+    let dump = sshd_run::run_sshd(sshd, "-T", &config, options.sshd_timeout);
+    if dump.run.exit_code != Some(0) {
+        let why = dump.run.error.as_deref().unwrap_or("no output");
+        notes.partial(format!("sshd -T failed, effective config unknown: {why}"));
+        return;
+    }
+    let effective = sshd_run::parse_effective(&dump.stdout);
+    facts.discrepancies = sshd_run::compare(facts, &effective);
+    facts.effective = Some(effective);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(text: &str) -> Vec<String> {
+        text.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn config_flag_reads_sshd_argv_like_getopt() {
+        assert_eq!(
+            config_flag(&argv("/usr/sbin/sshd -D -f /etc/x")),
+            Some("/etc/x".into())
+        );
+        assert_eq!(
+            config_flag(&argv("/usr/sbin/sshd -f/etc/y")),
+            Some("/etc/y".into())
+        );
+        assert_eq!(
+            config_flag(&argv("/usr/sbin/sshd -Df /etc/z")),
+            Some("/etc/z".into())
+        );
+        assert_eq!(
+            config_flag(&argv("/usr/sbin/sshd -o Port=1 -f /etc/w")),
+            Some("/etc/w".into())
+        );
+        assert_eq!(config_flag(&argv("/usr/sbin/sshd -ofoo -D")), None);
+        assert_eq!(config_flag(&argv("/usr/sbin/sshd -D $SSHD_OPTS")), None);
+        assert_eq!(config_flag(&argv("/bin/other -f /etc/x")), None);
+    }
+}

@@ -1,0 +1,170 @@
+//! The parser against the real sshd: for every fixture, `collect` runs
+//! `/usr/sbin/sshd -t` and `-T` on it, and the parser must agree on validity, on where
+//! the first error is, and on Port, ListenAddress and AddressFamily.
+
+mod sshd_config_support;
+
+use sshd_config_support::{fixture_names, stage, Staged};
+use sshdoctor::collect::sshd_config::{collect, ConfigSource};
+use sshdoctor::collect::{CollectOptions, ProbeNotes};
+use sshdoctor::facts::{HostFacts, SshdConfigFacts};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const SSHD: &str = "/usr/sbin/sshd";
+
+/// Stages the fixtures with a fresh host key; None (with a message) without sshd.
+fn setup() -> Option<(Staged, PathBuf)> {
+    if !Path::new(SSHD).exists() {
+        eprintln!("SKIPPED: {SSHD} is absent (install openssh-server to run these tests)");
+        return None;
+    }
+    // sshd -t/-T on Debian refuse to run without the privilege separation directory.
+    std::fs::create_dir_all("/run/sshd").expect("create /run/sshd (tests run as root)");
+    let staged = stage();
+    let key = staged.path("host_ed25519_key");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", ""])
+        .arg("-f")
+        .arg(&key)
+        .status()
+        .expect("run ssh-keygen");
+    assert!(status.success());
+    Some((staged, key))
+}
+
+/// Writes `HostKey KEY` then the fixture's text to NAME.real and collects it.
+fn collect_with_sshd(staged: &Staged, key: &Path, name: &str) -> SshdConfigFacts {
+    let text = std::fs::read(staged.path(name)).expect("staged fixture");
+    let mut real = format!("HostKey {}\n", key.display()).into_bytes();
+    real.extend_from_slice(&text);
+    let path = staged.path(&format!("{name}.real"));
+    std::fs::write(&path, real).expect("write");
+    let options = CollectOptions {
+        sshd_path: Some(SSHD.into()),
+        sshd_timeout: Duration::from_secs(10),
+        ..CollectOptions::default()
+    };
+    let source = ConfigSource {
+        path,
+        why: "test".into(),
+    };
+    collect(
+        &options,
+        &HostFacts::default(),
+        source,
+        &mut ProbeNotes::default(),
+    )
+}
+
+#[test]
+fn parser_agrees_with_sshd_on_every_fixture() {
+    let Some((staged, key)) = setup() else {
+        return;
+    };
+    let mut disagreements = Vec::new();
+    for name in fixture_names() {
+        let facts = collect_with_sshd(&staged, &key, &name);
+        let check = facts.syntax_check.as_ref().expect("sshd -t ran");
+        assert!(
+            !check.timed_out && !check.environment_problem,
+            "{name}: {check:?}"
+        );
+        let sshd_valid = check.exit_code == Some(0);
+        let first_fatal = facts.problems.iter().find(|p| p.fatal);
+        if sshd_valid != first_fatal.is_none() {
+            disagreements.push(format!("{name}: sshd -t {check:?}, parser {first_fatal:?}"));
+            continue;
+        }
+        match (first_fatal, &check.error_line) {
+            (Some(problem), Some(line)) if problem.line != Some(*line) => disagreements.push(
+                format!("{name}: sshd blames line {line}, parser {:?}", problem.line),
+            ),
+            _ => {}
+        }
+        if let (Some(problem), Some(file)) = (first_fatal, &check.error_file) {
+            if !file.ends_with(problem.file.rsplit('/').next().unwrap_or_default()) {
+                disagreements.push(format!(
+                    "{name}: sshd blames {file}, parser {}",
+                    problem.file
+                ));
+            }
+        }
+        if sshd_valid {
+            assert!(facts.effective.is_some(), "{name}: sshd -T ran");
+            disagreements.extend(facts.discrepancies.iter().map(|d| format!("{name}: {d}")));
+        }
+    }
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
+}
+
+#[test]
+fn effective_config_is_read_from_sshd_dump() {
+    let Some((staged, key)) = setup() else {
+        return;
+    };
+    let facts = collect_with_sshd(&staged, &key, "listen.conf");
+    let effective = facts.effective.expect("sshd -T output");
+    assert_eq!(effective.ports, [2222, 2200]);
+    assert_eq!(effective.address_family.as_deref(), Some("any"));
+    assert_eq!(effective.listen_addresses[2], "[::1]:99");
+    assert!(facts.discrepancies.is_empty(), "{:?}", facts.discrepancies);
+}
+
+#[test]
+fn a_real_disagreement_is_reported() {
+    let Some((staged, key)) = setup() else {
+        return;
+    };
+    // A host name is not compared (sshd resolves it), so the endpoint check is skipped;
+    // the port list still is, and a hand-edited fact must show as a discrepancy.
+    let mut facts = collect_with_sshd(&staged, &key, "family_inet.conf");
+    facts.ports.pop();
+    let effective = facts.effective.clone().unwrap();
+    let differences = sshdoctor::collect::sshd_config::compare(&facts, &effective);
+    assert_eq!(
+        differences,
+        ["Port: parser found [22], sshd -T reports [22, 2222]"]
+    );
+}
+
+#[test]
+fn sshd_error_location_is_captured() {
+    let Some((staged, key)) = setup() else {
+        return;
+    };
+    let facts = collect_with_sshd(&staged, &key, "port_in_match.conf");
+    let check = facts.syntax_check.unwrap();
+    assert_ne!(check.exit_code, Some(0));
+    assert_eq!(
+        check.error_line,
+        Some(4),
+        "HostKey line shifts the fixture by one"
+    );
+    assert!(check
+        .error_file
+        .unwrap()
+        .ends_with("port_in_match.conf.real"));
+    assert!(check
+        .error
+        .unwrap()
+        .ends_with("Directive 'Port' is not allowed within a Match block"));
+    assert!(
+        facts.effective.is_none(),
+        "sshd -T fails on an invalid config"
+    );
+}
+
+#[test]
+fn missing_host_key_is_an_environment_problem() {
+    let Some((staged, _key)) = setup() else {
+        return;
+    };
+    let missing = staged.path("no_such_key");
+    let facts = collect_with_sshd(&staged, &missing, "family_inet.conf");
+    let check = facts.syntax_check.unwrap();
+    assert_ne!(check.exit_code, Some(0));
+    assert!(check.environment_problem, "{check:?}");
+    assert!(facts.problems.iter().all(|p| !p.fatal));
+}
