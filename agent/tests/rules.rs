@@ -159,6 +159,7 @@ fn healthy() -> Facts {
             ..SshdConfigFacts::default()
         },
         cloud: CloudFacts::default(),
+        firewall: FirewallFacts::default(),
     }
 }
 
