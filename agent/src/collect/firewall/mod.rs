@@ -151,3 +151,77 @@ pub fn collect_with(tools: &Tools, notes: &mut ProbeNotes) -> FirewallFacts {
         ufw: ufw::collect(tools, notes),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn tools_in(dir: &Path, timeout: Duration) -> Tools {
+        Tools {
+            dirs: vec![dir.to_path_buf()],
+            timeout,
+            ufw_timeout: timeout,
+            etc: dir.join("etc"),
+        }
+    }
+
+    fn fake_tool(dir: &Path, name: &str, script: &str) {
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn missing_tools_are_notes_and_the_probe_stays_ok() {
+        let empty = tempfile::tempdir().unwrap();
+        let mut notes = ProbeNotes::default();
+        let facts = collect_with(&tools_in(empty.path(), Duration::from_secs(2)), &mut notes);
+        assert!(facts.nftables.is_none());
+        assert!(facts.iptables.is_empty());
+        assert!(facts.firewalld.is_none() && facts.ufw.is_none());
+        assert_eq!(notes.outcome, None, "{:?}", notes.notes);
+        for tool in [
+            "nft",
+            "iptables-save",
+            "ip6tables-save",
+            "firewall-cmd",
+            "ufw",
+        ] {
+            let said = format!("{tool} is not installed");
+            assert!(
+                notes.notes.iter().any(|note| note.starts_with(&said)),
+                "{:?}",
+                notes.notes
+            );
+        }
+    }
+
+    #[test]
+    fn a_tool_that_hangs_or_fails_makes_the_probe_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        fake_tool(dir.path(), "nft", "sleep 10");
+        fake_tool(
+            dir.path(),
+            "iptables-nft-save",
+            "echo 'iptables-nft-save: Permission denied (you must be root)' >&2; exit 4",
+        );
+        let started = std::time::Instant::now();
+        let mut notes = ProbeNotes::default();
+        let facts = collect_with(
+            &tools_in(dir.path(), Duration::from_millis(300)),
+            &mut notes,
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert!(facts.nftables.is_none() && facts.iptables.is_empty());
+        assert_eq!(notes.outcome, Some(super::super::ProbeOutcome::Partial));
+        assert!(notes
+            .notes
+            .iter()
+            .any(|note| note.contains("did not answer within 300 ms")));
+        assert!(notes.notes.iter().any(|note| {
+            note
+            == "iptables-nft-save failed: iptables-nft-save: Permission denied (you must be root)"
+        }));
+    }
+}

@@ -317,14 +317,14 @@ pub(super) fn finding_for(
     outcome: Outcome,
     allowances: &[Allowance],
 ) -> Option<Finding> {
-    let (finding, last) = match outcome {
+    let (mut finding, last, role) = match outcome {
         Outcome::Accepted => return None,
         Outcome::Dropped(hit) if allowances.is_empty() => {
             let mut finding = Finding::new(layer.drop_rule);
             for (name, value) in &layer.vars {
                 finding = finding.var(name, value.clone());
             }
-            (finding, hit)
+            (finding, hit, "drops it")
         }
         Outcome::Dropped(hit) => {
             let sources: Vec<&str> = allowances
@@ -332,22 +332,18 @@ pub(super) fn finding_for(
                 .map(|allowance| allowance.sources.as_str())
                 .collect();
             let reason = format!("allowed only from {}", sources.join(", "));
-            let mut finding = uncertain(layer, &reason);
-            for allowance in allowances {
-                finding = evidence(
-                    finding,
-                    &allowance.hit,
-                    &format!("allows only {}", allowance.sources),
-                );
-            }
-            (finding, hit)
+            (uncertain(layer, &reason), hit, "drops it")
         }
-        Outcome::Uncertain(hit, why) => (uncertain(layer, &format!("not evaluated: {why}")), hit),
+        Outcome::Uncertain(hit, why) => (
+            uncertain(layer, &format!("not evaluated: {why}")),
+            hit,
+            "decides",
+        ),
     };
-    let role = match finding.rule() {
-        Some(RuleId::FirewallUncertain) => "decides",
-        _ => "drops it",
-    };
+    for allowance in allowances {
+        let role = format!("allows only {}", allowance.sources);
+        finding = evidence(finding, &allowance.hit, &role);
+    }
     Some(evidence(finding.var("port", port.to_string()), &last, role))
 }
 
