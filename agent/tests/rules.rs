@@ -162,6 +162,7 @@ fn healthy() -> Facts {
         cloud: CloudFacts::default(),
         health: HealthFacts::default(),
         prereqs: PrereqFacts::default(),
+        firewall: FirewallFacts::default(),
     }
 }
 

@@ -3,6 +3,7 @@
 //! anything; that is the rules' job.
 
 pub mod cloud;
+pub mod firewall;
 pub mod health;
 pub mod host;
 pub mod interfaces;
@@ -151,5 +152,6 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
     facts.cloud = probe(&mut reports, "cloud", |notes| {
         cloud::collect(options, notes)
     });
+    facts.firewall = probe(&mut reports, "firewall", firewall::collect);
     (facts, reports)
 }

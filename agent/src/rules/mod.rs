@@ -5,6 +5,7 @@
 //! fires and with which evidence. A rule never reads the system: it reads `Facts`.
 
 mod config;
+mod firewall;
 mod health;
 mod network;
 mod prereqs;
@@ -228,6 +229,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     config::check(facts, &view, &mut findings);
     health::check(facts, &view, &mut findings);
     prereqs::check(facts, &view, &mut findings);
+    firewall::check(facts, &view, &mut findings);
     let context = machine_context(facts, &view);
     let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();
     rendered.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)));

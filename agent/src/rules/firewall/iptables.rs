@@ -1,0 +1,346 @@
+//! iptables: the packet through the filter table's INPUT chain of each IPv4 ruleset that
+//! `*-save` printed (nf_tables and legacy backends each filter on their own).
+
+use super::{finding_for, walk_base, Action, Allowance, Applies, Chains, Hit, Layer, Packet, Test};
+use crate::facts::{Facts, IpFamily, IptablesRuleset, IptablesTable};
+use crate::rules::{Finding, RuleId};
+
+/// Targets that log or mark and let the next rule decide.
+const NON_TERMINATING: &[&str] = &["LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "TRACE", "AUDIT"];
+/// Match modules whose options are judged below, or that only annotate.
+const KNOWN_MODULES: &[&str] = &[
+    "tcp",
+    "multiport",
+    "conntrack",
+    "state",
+    "comment",
+    "limit",
+    "set",
+];
+
+pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Finding>) {
+    let ufw_active = facts.firewall.ufw.as_ref().is_some_and(|ufw| ufw.active);
+    for ruleset in &facts.firewall.iptables {
+        if ruleset.family != IpFamily::Ipv4 {
+            continue; // Azure reaches VMs over IPv4; ip6tables is collected for the record.
+        }
+        let Some(filter) = ruleset.tables.iter().find(|table| table.name == "filter") else {
+            continue;
+        };
+        let view = FilterView {
+            ruleset,
+            table: filter,
+            packet,
+        };
+        let policy = filter
+            .chains
+            .iter()
+            .find(|chain| chain.name == "INPUT")
+            .and_then(|chain| chain.policy.clone())
+            .unwrap_or_else(|| "ACCEPT".into());
+        let policy_hit = Hit {
+            chain: "INPUT".into(),
+            text: format!(":INPUT {policy}"),
+            source: format!("{} filter INPUT policy", ruleset.command),
+        };
+        let mut allowances: Vec<Allowance> = Vec::new();
+        let outcome = walk_base(
+            &view,
+            "INPUT",
+            policy == "DROP",
+            policy_hit,
+            &mut allowances,
+        );
+        // ufw's own chains and the INPUT policy it sets are judged from ufw's rules.
+        if ufw_active && decided_by_ufw(&outcome) {
+            continue;
+        }
+        let tool = iptables_tool(ruleset);
+        let layer = Layer {
+            name: format!("iptables ({}) filter INPUT", ruleset.command),
+            drop_rule: RuleId::IptablesDrops,
+            vars: vec![
+                ("iptables", tool.clone()),
+                ("save_command", ruleset.command.clone()),
+            ],
+            list_command: format!("{} -t filter", ruleset.command),
+            allow_command: format!("{tool} -I INPUT -p tcp --dport {} -j ACCEPT", packet.port),
+        };
+        findings.extend(finding_for(&layer, packet.port, outcome, &allowances));
+    }
+}
+
+fn decided_by_ufw(outcome: &super::Outcome) -> bool {
+    match outcome {
+        super::Outcome::Dropped(hit) | super::Outcome::Uncertain(hit, _) => {
+            hit.chain.starts_with("ufw") || hit.text.starts_with(":INPUT")
+        }
+        super::Outcome::Accepted => false,
+    }
+}
+
+/// The command that changes the backend this ruleset came from.
+fn iptables_tool(ruleset: &IptablesRuleset) -> String {
+    ruleset
+        .command
+        .strip_suffix("-save")
+        .unwrap_or("iptables")
+        .to_string()
+}
+
+struct FilterView<'a> {
+    ruleset: &'a IptablesRuleset,
+    table: &'a IptablesTable,
+    packet: &'a Packet,
+}
+
+impl Chains for FilterView<'_> {
+    fn rules(&self, chain: &str) -> Option<Vec<(Hit, Applies, Action)>> {
+        if !self.table.chains.iter().any(|known| known.name == chain) {
+            return None;
+        }
+        let rules = self.table.rules.iter().filter(|rule| rule.chain == chain);
+        Some(
+            rules
+                .map(|rule| {
+                    let hit = Hit {
+                        chain: chain.to_string(),
+                        text: rule.text.clone(),
+                        source: format!("{}:{}", self.ruleset.command, rule.line),
+                    };
+                    let (applies, action) = judge(&rule.text, self.packet);
+                    (hit, applies, action)
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Splits a saved rule into words; iptables-save double-quotes words with spaces.
+fn words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quoted => current.extend(chars.next()),
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !current.is_empty() {
+                    words.push(std::mem::take(&mut current));
+                }
+            }
+            c => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// The conditions of one `-A CHAIN ...` line and its target.
+fn judge(text: &str, packet: &Packet) -> (Applies, Action) {
+    let words = words(text);
+    let mut tests = Vec::new();
+    let mut action = Action::Continue;
+    let mut negate = false;
+    // Skip "-A CHAIN".
+    let mut rest = words.iter().skip(2).map(String::as_str);
+    while let Some(word) = rest.next() {
+        if word == "!" {
+            negate = true;
+            continue;
+        }
+        let mut value = || rest.next().unwrap_or_default();
+        let test = match word {
+            "-p" | "--protocol" => Test::from(matches!(value(), "tcp" | "6" | "all" | "0")),
+            "-s" | "--source" => source_test(value()),
+            "-d" | "--destination" => match value() {
+                "0.0.0.0/0" => Test::Yes,
+                address => Test::Unknown(format!("destination {address}")),
+            },
+            "-i" | "--in-interface" => packet.arrives_on(value()),
+            "-m" | "--match" => match value() {
+                module if KNOWN_MODULES.contains(&module) => Test::Yes,
+                module => Test::Unknown(format!("match module {module}")),
+            },
+            "--dport" | "--destination-port" => port_test(value(), packet.port),
+            "--dports" | "--destination-ports" => ports_test(value(), packet.port),
+            "--ctstate" | "--state" => Test::from(
+                value()
+                    .split(',')
+                    .any(|state| state.eq_ignore_ascii_case("NEW")),
+            ),
+            "--syn" => Test::Yes,
+            "--tcp-flags" => {
+                let mask = value().to_string();
+                tcp_flags_test(&mask, value())
+            }
+            "--match-set" => {
+                let set = value().to_string();
+                match value() {
+                    "src" => Test::FromOnly(format!("ipset {set}")),
+                    directions => Test::Unknown(format!("ipset {set} {directions}")),
+                }
+            }
+            "--comment" | "--limit" | "--limit-burst" => {
+                value();
+                Test::Yes
+            }
+            "-j" | "--jump" => {
+                action = target_action(value());
+                break; // Target options follow; they do not change whether it matches.
+            }
+            "-g" | "--goto" => {
+                action = Action::Goto(value().to_string());
+                break;
+            }
+            other => Test::Unknown(format!("option {other}")),
+        };
+        tests.push(if std::mem::take(&mut negate) {
+            test.negate()
+        } else {
+            test
+        });
+    }
+    (Applies::all(tests), action)
+}
+
+fn target_action(target: &str) -> Action {
+    match target {
+        "ACCEPT" => Action::Accept,
+        "DROP" | "REJECT" => Action::Drop,
+        "RETURN" => Action::Return,
+        target if NON_TERMINATING.contains(&target) => Action::Continue,
+        // User chains are not upper-case by convention only; extension targets are.
+        target if target.chars().any(|c| c.is_ascii_lowercase()) => Action::Jump(target.into()),
+        target => Action::Unknown(format!("target {target}")),
+    }
+}
+
+/// "22,80,1000:2000": any of them.
+pub(super) fn ports_test(list: &str, port: u16) -> Test {
+    let tests: Vec<Test> = list.split(',').map(|item| port_test(item, port)).collect();
+    if tests.contains(&Test::Yes) {
+        return Test::Yes;
+    }
+    tests
+        .into_iter()
+        .find(|test| matches!(test, Test::Unknown(_)))
+        .unwrap_or(Test::No)
+}
+
+/// "22", "1000:2000" (":2000" and "1000:" leave a side open), or a service name.
+fn port_test(spec: &str, port: u16) -> Test {
+    let parse = |text: &str, default: u16| {
+        if text.is_empty() {
+            Some(default)
+        } else {
+            text.parse::<u16>().ok()
+        }
+    };
+    let range = match spec.split_once(':') {
+        Some((low, high)) => parse(low, 0).zip(parse(high, u16::MAX)),
+        None => spec.parse::<u16>().ok().map(|single| (single, single)),
+    };
+    match range {
+        Some((low, high)) => Test::from((low..=high).contains(&port)),
+        None if spec == "ssh" => Test::from(port == 22),
+        None => Test::Unknown(format!("port {spec}")),
+    }
+}
+
+/// `--tcp-flags MASK COMP`: of the MASK flags, exactly COMP are set. A SYN sets only SYN.
+fn tcp_flags_test(mask: &str, comparison: &str) -> Test {
+    let set = |list: &str| -> Vec<String> {
+        list.split(',')
+            .map(|flag| flag.to_ascii_uppercase())
+            .filter(|flag| flag != "NONE")
+            .collect()
+    };
+    let mask = set(mask);
+    let ours: Vec<String> = if mask.iter().any(|flag| flag == "SYN" || flag == "ALL") {
+        vec!["SYN".into()]
+    } else {
+        Vec::new()
+    };
+    let mut wanted = set(comparison);
+    wanted.sort();
+    Test::from(ours == wanted)
+}
+
+fn source_test(spec: &str) -> Test {
+    match spec {
+        "0.0.0.0/0" => Test::Yes,
+        sources => Test::FromOnly(sources.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on_eth0(port: u16) -> Packet {
+        Packet {
+            port,
+            interface: Some("eth0".into()),
+        }
+    }
+
+    #[test]
+    fn saved_rules_are_judged_option_by_option() {
+        let judge22 = |text: &str| judge(text, &on_eth0(22));
+        let always = Applies::Always { except: vec![] };
+        assert_eq!(
+            judge22("-A INPUT -p tcp -m tcp --dport 22 -j DROP"),
+            (always.clone(), Action::Drop)
+        );
+        assert_eq!(
+            judge22("-A INPUT -p udp -m udp --dport 22 -j DROP").0,
+            Applies::Never
+        );
+        assert_eq!(
+            judge22("-A INPUT -p tcp -m multiport --dports 80,443,20:30 -m comment --comment \"web and ssh\" -j ACCEPT"),
+            (always.clone(), Action::Accept)
+        );
+        assert_eq!(
+            judge22("-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT").0,
+            Applies::Never
+        );
+        assert_eq!(
+            judge22("-A INPUT -p tcp ! --dport 22 -j DROP").0,
+            Applies::Never
+        );
+        assert_eq!(
+            judge22("-A INPUT -s 10.0.0.0/8 -p tcp --dport 22 -j ACCEPT").0,
+            Applies::OnlyFrom("10.0.0.0/8".into())
+        );
+        assert_eq!(
+            judge22("-A INPUT -p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN -j sshguard"),
+            (always.clone(), Action::Jump("sshguard".into()))
+        );
+        assert_eq!(
+            judge22("-A INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset").1,
+            Action::Drop
+        );
+        assert!(matches!(
+            judge22("-A INPUT -p tcp -m recent --update --seconds 60 -j DROP").0,
+            Applies::Unknown(_)
+        ));
+        assert!(matches!(
+            judge22("-A INPUT -p tcp --dport 22 -j NFQUEUE").1,
+            Action::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn port_specs() {
+        assert_eq!(port_test("1000:2000", 1500), Test::Yes);
+        assert_eq!(port_test(":1024", 22), Test::Yes);
+        assert_eq!(port_test("1024:", 22), Test::No);
+        assert_eq!(port_test("ssh", 22), Test::Yes);
+        assert!(matches!(port_test("http-alt", 22), Test::Unknown(_)));
+    }
+}

@@ -1,0 +1,401 @@
+//! Would the local firewall let a new SSH connection in?
+//!
+//! For each SSH port, a TCP SYN (conntrack state new) from an arbitrary remote IPv4 address
+//! arriving on the primary interface is walked through every layer that filters input:
+//! nftables base chains on the input hook, iptables' INPUT chain (each backend), and the
+//! verdict firewalld and ufw give for their own configuration. A match this code does not
+//! understand makes the outcome uncertain, never a guess. A source-address match is judged
+//! for "an arbitrary client", which no specific allowlist contains; the rules that allow
+//! only some sources are reported alongside.
+
+mod firewalld;
+mod iptables;
+mod nft;
+mod ufw;
+
+use super::ssh_view::SshView;
+use super::{Finding, RuleId};
+use crate::facts::Facts;
+
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+    let (ports, basis) = ssh_ports(view);
+    let packet_interface = primary_interface(facts);
+    for port in ports {
+        let packet = Packet {
+            port,
+            interface: packet_interface.clone(),
+        };
+        let mut port_findings = Vec::new();
+        nft::check(facts, &packet, &mut port_findings);
+        iptables::check(facts, &packet, &mut port_findings);
+        firewalld::check(facts, &packet, &mut port_findings);
+        ufw::check(facts, &packet, &mut port_findings);
+        findings.extend(
+            port_findings
+                .into_iter()
+                .map(|finding| finding.evidence(format!("SSH port {port} ({basis})"), None)),
+        );
+    }
+}
+
+/// The ports SSH listens on, else the configured ones, else sshd's default; and which.
+fn ssh_ports(view: &SshView) -> (Vec<u16>, &'static str) {
+    let listening: Vec<u16> = {
+        let mut ports: Vec<u16> = view
+            .ssh_sockets
+            .iter()
+            .filter(|socket| !socket.address.is_loopback())
+            .map(|socket| socket.port)
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    };
+    if !listening.is_empty() {
+        (listening, "sshd listens on it")
+    } else if !view.configured_ports.is_empty() {
+        (view.configured_ports.clone(), "configured in sshd_config")
+    } else {
+        (
+            vec![22],
+            "sshd's default: neither listening sockets nor a Port line known",
+        )
+    }
+}
+
+/// The interface remote clients reach: the first non-loopback one holding an IPv4 address.
+fn primary_interface(facts: &Facts) -> Option<String> {
+    let addresses = &facts.interfaces.addresses;
+    addresses
+        .iter()
+        .filter(|address| !address.loopback && address.interface != "lo")
+        .min_by_key(|address| !address.address.is_ipv4())
+        .map(|address| address.interface.clone())
+}
+
+/// The simulated connection attempt: TCP SYN, ct state new, arbitrary IPv4 source.
+#[derive(Debug, Clone)]
+pub(super) struct Packet {
+    pub port: u16,
+    /// The interface it arrives on; None when this machine's interfaces are unknown.
+    pub interface: Option<String>,
+}
+
+impl Packet {
+    /// Does an interface name (with a trailing `*` or `+` wildcard) name ours?
+    fn arrives_on(&self, pattern: &str) -> Test {
+        let matches = |name: &str| match pattern.strip_suffix(['*', '+']) {
+            Some(prefix) => name.starts_with(prefix),
+            None => name == pattern,
+        };
+        match &self.interface {
+            Some(name) => Test::from(matches(name)),
+            // Remote clients never arrive on loopback, whatever else is unknown.
+            None if matches("lo") => Test::No,
+            None => Test::Unknown(format!("interface {pattern}: primary interface unknown")),
+        }
+    }
+}
+
+/// A rule, or a chain's policy, that the packet met: what evidence shows.
+#[derive(Debug, Clone)]
+pub(super) struct Hit {
+    pub chain: String,
+    pub text: String,
+    /// Where it is: "nft inet filter input handle 7", "iptables-nft-save:12".
+    pub source: String,
+}
+
+/// What one condition of a rule says about the packet.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Test {
+    Yes,
+    No,
+    /// True only for clients in these sources.
+    FromOnly(String),
+    /// True for every client but these sources.
+    ExceptFrom(String),
+    Unknown(String),
+}
+
+impl From<bool> for Test {
+    fn from(value: bool) -> Test {
+        if value {
+            Test::Yes
+        } else {
+            Test::No
+        }
+    }
+}
+
+impl Test {
+    pub fn negate(self) -> Test {
+        match self {
+            Test::Yes => Test::No,
+            Test::No => Test::Yes,
+            Test::FromOnly(sources) => Test::ExceptFrom(sources),
+            Test::ExceptFrom(sources) => Test::FromOnly(sources),
+            unknown @ Test::Unknown(_) => unknown,
+        }
+    }
+}
+
+/// Whether a whole rule applies to the packet: all its conditions together.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Applies {
+    /// To an arbitrary client; not to `except` sources.
+    Always {
+        except: Vec<String>,
+    },
+    Never,
+    OnlyFrom(String),
+    Unknown(String),
+}
+
+impl Applies {
+    /// One false condition rules the rule out even when another is not understood.
+    pub fn all(tests: impl IntoIterator<Item = Test>) -> Applies {
+        let mut except = Vec::new();
+        let mut only_from = Vec::new();
+        let mut unknown = None;
+        for test in tests {
+            match test {
+                Test::Yes => {}
+                Test::No => return Applies::Never,
+                Test::FromOnly(sources) => only_from.push(sources),
+                Test::ExceptFrom(sources) => except.push(sources),
+                Test::Unknown(why) => unknown = unknown.or(Some(why)),
+            }
+        }
+        match (unknown, only_from.is_empty()) {
+            (Some(why), _) => Applies::Unknown(why),
+            (None, false) => Applies::OnlyFrom(only_from.join(" and ")),
+            (None, true) => Applies::Always { except },
+        }
+    }
+}
+
+/// What a rule does when it applies.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Action {
+    Accept,
+    /// Drop or reject: the client gets no connection either way.
+    Drop,
+    Jump(String),
+    Goto(String),
+    Return,
+    /// No verdict (counter, log): the next rule decides.
+    Continue,
+    Unknown(String),
+}
+
+/// A ruleset the walker can follow: each chain's rules judged for the packet.
+pub(super) trait Chains {
+    fn rules(&self, chain: &str) -> Option<Vec<(Hit, Applies, Action)>>;
+}
+
+/// How a chain ended for the packet.
+#[derive(Debug)]
+pub(super) enum Flow {
+    Accept,
+    Drop(Hit),
+    Uncertain(Hit, String),
+    /// Fell off the end or hit `return`: the caller continues.
+    Return,
+}
+
+/// Sources a rule lets in although an arbitrary client is not among them.
+#[derive(Debug, Clone)]
+pub(super) struct Allowance {
+    pub hit: Hit,
+    pub sources: String,
+}
+
+/// nft's limit on nested jumps; deeper means a loop.
+const MAX_DEPTH: usize = 16;
+
+pub(super) fn walk(
+    chains: &impl Chains,
+    chain: &str,
+    allowances: &mut Vec<Allowance>,
+    depth: usize,
+) -> Flow {
+    let unreadable = |why: String| {
+        Flow::Uncertain(
+            Hit {
+                chain: chain.to_string(),
+                text: format!("chain {chain}"),
+                source: format!("chain {chain}"),
+            },
+            why,
+        )
+    };
+    if depth > MAX_DEPTH {
+        return unreadable(format!("jumps nest deeper than {MAX_DEPTH}"));
+    }
+    let Some(rules) = chains.rules(chain) else {
+        return unreadable(format!("chain {chain} is jumped to but not listed"));
+    };
+    for (hit, applies, action) in rules {
+        let except = match applies {
+            Applies::Never => continue,
+            Applies::Unknown(_) if action == Action::Continue => continue,
+            Applies::Unknown(why) => return Flow::Uncertain(hit, why),
+            Applies::OnlyFrom(sources) => {
+                if matches!(action, Action::Accept | Action::Jump(_) | Action::Goto(_)) {
+                    allowances.push(Allowance { hit, sources });
+                }
+                continue;
+            }
+            Applies::Always { except } => except,
+        };
+        match action {
+            Action::Continue => {}
+            Action::Accept => return Flow::Accept,
+            Action::Drop => {
+                allowances.extend(except.into_iter().map(|sources| Allowance {
+                    hit: hit.clone(),
+                    sources,
+                }));
+                return Flow::Drop(hit);
+            }
+            Action::Return => return Flow::Return,
+            Action::Jump(target) => match walk(chains, &target, allowances, depth + 1) {
+                Flow::Return => {}
+                ended => return ended,
+            },
+            Action::Goto(target) => return walk(chains, &target, allowances, depth + 1),
+            Action::Unknown(why) => return Flow::Uncertain(hit, why),
+        }
+    }
+    Flow::Return
+}
+
+/// How a base chain (or a whole firewall layer) ends for the packet.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    Accepted,
+    Dropped(Hit),
+    Uncertain(Hit, String),
+}
+
+/// Walks a base chain; falling off its end applies the policy.
+pub(super) fn walk_base(
+    chains: &impl Chains,
+    chain: &str,
+    policy_drops: bool,
+    policy: Hit,
+    allowances: &mut Vec<Allowance>,
+) -> Outcome {
+    match walk(chains, chain, allowances, 0) {
+        Flow::Accept => Outcome::Accepted,
+        Flow::Drop(hit) => Outcome::Dropped(hit),
+        Flow::Uncertain(hit, why) => Outcome::Uncertain(hit, why),
+        Flow::Return if policy_drops => Outcome::Dropped(policy),
+        Flow::Return => Outcome::Accepted,
+    }
+}
+
+/// What each layer fills into its findings.
+pub(super) struct Layer {
+    /// "nftables inet filter input", "iptables (nf_tables) filter INPUT", ...
+    pub name: String,
+    pub drop_rule: RuleId,
+    /// Variables of the drop rule's text (table, chain, ...).
+    pub vars: Vec<(&'static str, String)>,
+    /// Shows the layer's rules, for an uncertain outcome.
+    pub list_command: String,
+    /// Lets every client in on the port.
+    pub allow_command: String,
+}
+
+/// The finding for one layer's outcome: drop → the layer's critical rule; drop of all but
+/// some sources → "allowed only from"; not understood → uncertain.
+pub(super) fn finding_for(
+    layer: &Layer,
+    port: u16,
+    outcome: Outcome,
+    allowances: &[Allowance],
+) -> Option<Finding> {
+    let (mut finding, last, role) = match outcome {
+        Outcome::Accepted => return None,
+        Outcome::Dropped(hit) if allowances.is_empty() => {
+            let mut finding = Finding::new(layer.drop_rule);
+            for (name, value) in &layer.vars {
+                finding = finding.var(name, value.clone());
+            }
+            (finding, hit, "drops it")
+        }
+        Outcome::Dropped(hit) => {
+            let sources: Vec<&str> = allowances
+                .iter()
+                .map(|allowance| allowance.sources.as_str())
+                .collect();
+            let reason = format!("allowed only from {}", sources.join(", "));
+            (uncertain(layer, &reason), hit, "drops it")
+        }
+        Outcome::Uncertain(hit, why) => (
+            uncertain(layer, &format!("not evaluated: {why}")),
+            hit,
+            "decides",
+        ),
+    };
+    for allowance in allowances {
+        let role = format!("allows only {}", allowance.sources);
+        finding = evidence(finding, &allowance.hit, &role);
+    }
+    Some(evidence(finding.var("port", port.to_string()), &last, role))
+}
+
+fn uncertain(layer: &Layer, reason: &str) -> Finding {
+    Finding::new(RuleId::FirewallUncertain)
+        .var("firewall", layer.name.clone())
+        .var("reason", reason.to_string())
+        .var("list_command", layer.list_command.clone())
+        .var("allow_command", layer.allow_command.clone())
+}
+
+fn evidence(finding: Finding, hit: &Hit, role: &str) -> Finding {
+    finding.evidence(
+        format!("chain {} {role}: {}", hit.chain, hit.text),
+        Some(hit.source.clone()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_false_condition_beats_an_unknown_one() {
+        let unknown = || Test::Unknown("fib".into());
+        assert_eq!(Applies::all([unknown(), Test::No]), Applies::Never);
+        assert_eq!(
+            Applies::all([unknown(), Test::Yes]),
+            Applies::Unknown("fib".into())
+        );
+        assert_eq!(
+            Applies::all([Test::FromOnly("10.0.0.0/8".into()), Test::Yes]),
+            Applies::OnlyFrom("10.0.0.0/8".into())
+        );
+        assert_eq!(
+            Applies::all([Test::FromOnly("10.0.0.0/8".into()).negate()]),
+            Applies::Always {
+                except: vec!["10.0.0.0/8".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn interface_wildcards_and_unknown_interfaces() {
+        let on = |interface: Option<&str>| Packet {
+            port: 22,
+            interface: interface.map(str::to_string),
+        };
+        assert_eq!(on(Some("eth0")).arrives_on("eth*"), Test::Yes);
+        assert_eq!(on(Some("eth0")).arrives_on("eth+"), Test::Yes);
+        assert_eq!(on(Some("eth0")).arrives_on("lo"), Test::No);
+        assert_eq!(on(None).arrives_on("lo"), Test::No);
+        assert!(matches!(on(None).arrives_on("eth0"), Test::Unknown(_)));
+    }
+}

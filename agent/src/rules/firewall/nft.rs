@@ -1,0 +1,439 @@
+//! nftables: the packet through every base chain on the input hook of ip and inet tables,
+//! in priority order. Each base chain decides on its own: an accept ends only that chain,
+//! a drop ends the packet.
+
+use super::{finding_for, walk_base, Action, Allowance, Applies, Chains, Hit, Layer, Packet, Test};
+use crate::facts::{Facts, IpFamily, NftChain, NftRule, NftTable};
+use crate::rules::{Finding, RuleId};
+use serde_json::{Map, Value};
+
+pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Finding>) {
+    let Some(ruleset) = &facts.firewall.nftables else {
+        return;
+    };
+    let mut base_chains: Vec<(&NftTable, &NftChain)> = ruleset
+        .tables
+        .iter()
+        .filter(|table| matches!(table.family.as_str(), "ip" | "inet"))
+        .filter(|table| !judged_elsewhere(facts, table))
+        .flat_map(|table| {
+            table
+                .chains
+                .iter()
+                .filter(|chain| chain.hook.as_deref() == Some("input"))
+                .map(move |chain| (table, chain))
+        })
+        .collect();
+    base_chains.sort_by_key(|(_, chain)| chain.priority.unwrap_or(0));
+    for (table, chain) in base_chains {
+        let view = TableView { table, packet };
+        let policy = chain.policy.as_deref().unwrap_or("accept");
+        let policy_hit = Hit {
+            chain: chain.name.clone(),
+            text: format!("policy {policy}"),
+            source: format!(
+                "nft {} {} chain {} policy",
+                table.family, table.name, chain.name
+            ),
+        };
+        let mut allowances: Vec<Allowance> = Vec::new();
+        let outcome = walk_base(
+            &view,
+            &chain.name,
+            policy == "drop",
+            policy_hit,
+            &mut allowances,
+        );
+        let (family, name) = (&table.family, &table.name);
+        let layer = Layer {
+            name: format!("nftables {family} {name} {}", chain.name),
+            drop_rule: RuleId::NftablesDrops,
+            vars: vec![
+                ("family", family.clone()),
+                ("table", name.clone()),
+                ("chain", chain.name.clone()),
+            ],
+            list_command: format!("nft -a list chain {family} {name} {}", chain.name),
+            allow_command: format!(
+                "nft insert rule {family} {name} {} tcp dport {} accept",
+                chain.name, packet.port
+            ),
+        };
+        findings.extend(finding_for(&layer, packet.port, outcome, &allowances));
+    }
+}
+
+/// Tables another layer judges with better fixes: iptables-nft's own tables (judged from
+/// iptables-save, fixed with iptables) and firewalld's (judged from its zones).
+fn judged_elsewhere(facts: &Facts, table: &NftTable) -> bool {
+    let firewall = &facts.firewall;
+    let iptables_nft_table = table.family == "ip"
+        && firewall.iptables.iter().any(|ruleset| {
+            ruleset.family == IpFamily::Ipv4
+                && ruleset.backend.as_deref() == Some("nf_tables")
+                && ruleset.tables.iter().any(|saved| saved.name == table.name)
+        });
+    let firewalld_table = table.name == "firewalld"
+        && firewall
+            .firewalld
+            .as_ref()
+            .is_some_and(|firewalld| firewalld.running);
+    iptables_nft_table || firewalld_table
+}
+
+struct TableView<'a> {
+    table: &'a NftTable,
+    packet: &'a Packet,
+}
+
+impl Chains for TableView<'_> {
+    fn rules(&self, chain: &str) -> Option<Vec<(Hit, Applies, Action)>> {
+        let chain = self.table.chains.iter().find(|known| known.name == chain)?;
+        Some(
+            chain
+                .rules
+                .iter()
+                .map(|rule| self.judge(chain, rule))
+                .collect(),
+        )
+    }
+}
+
+/// What the left side of a match reads from the packet.
+enum Field {
+    /// A value of the packet: the port, "tcp" (6), "new", "ipv4" (2), ...
+    Value(Option<&'static str>, Option<u64>),
+    Interface,
+    /// The TCP flags of a SYN, after any mask.
+    Flags(Vec<&'static str>),
+    Source,
+    /// A header the packet does not have (ip6, udp, icmp): the rule cannot match.
+    Absent,
+    Unknown(String),
+}
+
+const SYN: &[&str] = &["syn"];
+/// Headers an IPv4 TCP packet does not carry; nft adds an implicit protocol check.
+const ABSENT_HEADERS: &[&str] = &[
+    "ip6", "udp", "udplite", "icmp", "icmpv6", "sctp", "dccp", "ah", "esp", "comp", "arp", "igmp",
+];
+
+impl TableView<'_> {
+    fn judge(&self, chain: &NftChain, rule: &NftRule) -> (Hit, Applies, Action) {
+        let hit = Hit {
+            chain: chain.name.clone(),
+            text: rule
+                .text
+                .clone()
+                .unwrap_or_else(|| Value::Array(rule.expr.clone()).to_string()),
+            source: format!(
+                "nft {} {} chain {} handle {}",
+                self.table.family, self.table.name, chain.name, rule.handle
+            ),
+        };
+        let mut tests = Vec::new();
+        let mut action = Action::Continue;
+        for statement in &rule.expr {
+            let Some((kind, body)) = statement
+                .as_object()
+                .and_then(|object| object.iter().next())
+            else {
+                tests.push(Test::Unknown(format!("statement {statement}")));
+                continue;
+            };
+            if let Some(verdict) = verdict_of(kind, body) {
+                action = verdict;
+                continue;
+            }
+            match kind.as_str() {
+                "match" => tests.push(self.test_match(body)),
+                // Side effects only: the next statement decides.
+                "counter" | "log" | "mangle" | "notrack" | "set" => {}
+                // One new connection stays under any rate; "over" matches only above it.
+                "limit" => tests.push(Test::from(body.get("inv") != Some(&Value::Bool(true)))),
+                "vmap" => match self.lookup_vmap(body) {
+                    Ok(Some(verdict)) => action = verdict,
+                    Ok(None) => tests.push(Test::No),
+                    Err(why) => tests.push(Test::Unknown(why)),
+                },
+                "xt" => tests.push(Test::Unknown(format!(
+                    "iptables extension {} (see iptables-save)",
+                    body.get("name").and_then(Value::as_str).unwrap_or("?")
+                ))),
+                other => tests.push(Test::Unknown(format!("statement {other}"))),
+            }
+        }
+        (hit, Applies::all(tests), action)
+    }
+
+    fn test_match(&self, body: &Value) -> Test {
+        let op = body.get("op").and_then(Value::as_str).unwrap_or("==");
+        let right = &body["right"];
+        let field = self.field(&body["left"]);
+        let equal = match &field {
+            Field::Absent => return Test::No,
+            Field::Unknown(why) => return Test::Unknown(why.clone()),
+            Field::Source => return source_test(op, right),
+            Field::Flags(flags) => return flags_test(flags, op, right),
+            _ => self.contains(&field, right),
+        };
+        match op {
+            "==" | "in" => equal,
+            "!=" => equal.negate(),
+            "<" | ">" | "<=" | ">=" => ordered(&field, op, right),
+            other => Test::Unknown(format!("operator {other}")),
+        }
+    }
+
+    fn field(&self, left: &Value) -> Field {
+        if let Some(key) = left.pointer("/meta/key").and_then(Value::as_str) {
+            return match key {
+                "l4proto" => Field::Value(Some("tcp"), Some(6)),
+                "nfproto" => Field::Value(Some("ipv4"), Some(2)),
+                "protocol" => Field::Value(Some("ip"), Some(0x0800)),
+                "iifname" | "iif" => Field::Interface,
+                "pkttype" => Field::Value(Some("host"), Some(0)),
+                other => Field::Unknown(format!("meta {other}")),
+            };
+        }
+        if let Some(payload) = left.get("payload") {
+            let protocol = payload
+                .get("protocol")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let name = payload.get("field").and_then(Value::as_str).unwrap_or("");
+            return match (protocol, name) {
+                ("tcp" | "th", "dport") => Field::Value(None, Some(u64::from(self.packet.port))),
+                ("tcp", "flags") => Field::Flags(SYN.to_vec()),
+                ("ip", "protocol") => Field::Value(Some("tcp"), Some(6)),
+                ("ip", "saddr") => Field::Source,
+                (protocol, _) if ABSENT_HEADERS.contains(&protocol) => Field::Absent,
+                _ => Field::Unknown(format!("{protocol} {name}").trim().to_string()),
+            };
+        }
+        if let Some(key) = left.pointer("/ct/key").and_then(Value::as_str) {
+            return match key {
+                "state" => Field::Value(Some("new"), None),
+                other => Field::Unknown(format!("ct {other}")),
+            };
+        }
+        if let Some([masked, mask]) = left.get("&").and_then(Value::as_array).map(Vec::as_slice) {
+            if masked.pointer("/payload/field").and_then(Value::as_str) == Some("flags") {
+                let mask = names(mask);
+                return Field::Flags(
+                    SYN.iter()
+                        .copied()
+                        .filter(|flag| mask.contains(&flag.to_string()))
+                        .collect(),
+                );
+            }
+        }
+        let kind = left
+            .as_object()
+            .and_then(|object| object.keys().next().cloned());
+        Field::Unknown(format!(
+            "{} expression",
+            kind.unwrap_or_else(|| left.to_string())
+        ))
+    }
+
+    /// Is the field's value in `right` (a value, a range, a list, a set, or `@set`)?
+    fn contains(&self, field: &Field, right: &Value) -> Test {
+        match right {
+            Value::String(name) if name.starts_with('@') => {
+                match self.table.sets.iter().find(|set| set.name == name[1..]) {
+                    Some(set) => self.any(field, &set.elements),
+                    None => Test::Unknown(format!("set {name} not listed")),
+                }
+            }
+            Value::Array(items) => self.any(field, items),
+            Value::Object(object) if object.contains_key("set") => match &object["set"] {
+                Value::Array(items) => self.any(field, items),
+                single => self.element(field, single),
+            },
+            element => self.element(field, element),
+        }
+    }
+
+    fn any(&self, field: &Field, elements: &[Value]) -> Test {
+        let mut unknown = None;
+        for element in elements {
+            match self.element(field, element) {
+                Test::Yes => return Test::Yes,
+                Test::Unknown(why) => unknown = unknown.or(Some(why)),
+                _ => {}
+            }
+        }
+        unknown.map_or(Test::No, Test::Unknown)
+    }
+
+    fn element(&self, field: &Field, element: &Value) -> Test {
+        if let Some(value) = element.pointer("/elem/val") {
+            return self.element(field, value);
+        }
+        match (field, element) {
+            (Field::Interface, Value::String(pattern)) => self.packet.arrives_on(pattern),
+            (Field::Value(_, Some(number)), Value::Object(object))
+                if object.contains_key("range") =>
+            {
+                match bounds(&object["range"]) {
+                    Some((low, high)) => Test::from((low..=high).contains(number)),
+                    None => Test::Unknown(format!("range {element}")),
+                }
+            }
+            (Field::Value(_, number), Value::Number(value)) => {
+                Test::from(number.is_some() && value.as_u64() == *number)
+            }
+            (Field::Value(name, number), Value::String(value)) => Test::from(
+                name.is_some_and(|name| name.eq_ignore_ascii_case(value))
+                    || (number.is_some() && value.parse::<u64>().ok() == *number),
+            ),
+            _ => Test::Unknown(format!("value {element}")),
+        }
+    }
+
+    /// A verdict map: the verdict of the element the packet's value hits, None when none.
+    fn lookup_vmap(&self, body: &Value) -> Result<Option<Action>, String> {
+        let field = self.field(&body["key"]);
+        match &field {
+            Field::Absent => return Ok(None),
+            Field::Unknown(why) => return Err(why.clone()),
+            Field::Source => return Err("verdict map on the source address".into()),
+            Field::Flags(_) => return Err("verdict map on TCP flags".into()),
+            _ => {}
+        }
+        let Some(pairs) = body.pointer("/data/set").and_then(Value::as_array) else {
+            return Err(format!("verdict map {}", body["data"]));
+        };
+        for pair in pairs {
+            let Some([key, verdict]) = pair.as_array().map(Vec::as_slice) else {
+                return Err(format!("verdict map element {pair}"));
+            };
+            match self.contains(&field, key) {
+                Test::Yes => {
+                    let verdict = verdict
+                        .as_object()
+                        .and_then(|object| object.iter().next())
+                        .and_then(|(kind, body)| verdict_of(kind, body));
+                    return verdict
+                        .map(Some)
+                        .ok_or(format!("verdict map element {pair}"));
+                }
+                Test::Unknown(why) => return Err(why),
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn verdict_of(kind: &str, body: &Value) -> Option<Action> {
+    let target = || {
+        body.get("target")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    Some(match kind {
+        "accept" => Action::Accept,
+        "drop" | "reject" => Action::Drop,
+        "jump" => Action::Jump(target()),
+        "goto" => Action::Goto(target()),
+        "return" => Action::Return,
+        "continue" => Action::Continue,
+        "queue" => Action::Unknown("queue: a userspace program decides".into()),
+        _ => return None,
+    })
+}
+
+fn bounds(range: &Value) -> Option<(u64, u64)> {
+    let [low, high] = range.as_array()?.as_slice() else {
+        return None;
+    };
+    Some((low.as_u64()?, high.as_u64()?))
+}
+
+fn ordered(field: &Field, op: &str, right: &Value) -> Test {
+    let (Field::Value(_, Some(value)), Some(bound)) = (field, right.as_u64()) else {
+        return Test::Unknown(format!("comparison {op} {right}"));
+    };
+    Test::from(match op {
+        "<" => *value < bound,
+        ">" => *value > bound,
+        "<=" => *value <= bound,
+        _ => *value >= bound,
+    })
+}
+
+/// Strings of a value or a list: "syn" → ["syn"], ["fin", "syn"] → both.
+fn names(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(name) => vec![name.clone()],
+        Value::Array(items) => items.iter().flat_map(names).collect(),
+        Value::Object(object) => object.get("set").map(names).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// `tcp flags syn` (op "in": any of them set) or `tcp flags & (fin|syn) == syn` (exact).
+fn flags_test(flags: &[&str], op: &str, right: &Value) -> Test {
+    let wanted = names(right);
+    if wanted.is_empty() {
+        return Test::Unknown(format!("tcp flags {right}"));
+    }
+    let exact = || {
+        let mut ours: Vec<String> = flags.iter().map(|flag| flag.to_string()).collect();
+        let mut theirs = wanted.clone();
+        ours.sort();
+        theirs.sort();
+        ours == theirs
+    };
+    match op {
+        "in" => Test::from(wanted.iter().any(|flag| flags.contains(&flag.as_str()))),
+        "==" => Test::from(exact()),
+        "!=" => Test::from(!exact()),
+        other => Test::Unknown(format!("tcp flags {other} {right}")),
+    }
+}
+
+/// `ip saddr X`: an arbitrary client is in no specific X, but X = 0.0.0.0/0 is everyone.
+fn source_test(op: &str, right: &Value) -> Test {
+    let everyone = right.pointer("/prefix/len").and_then(Value::as_u64) == Some(0);
+    let sources = describe(right);
+    match (op, everyone) {
+        ("==" | "in", true) => Test::Yes,
+        ("!=", true) => Test::No,
+        ("==" | "in", false) => Test::FromOnly(sources),
+        ("!=", false) => Test::ExceptFrom(sources),
+        (other, _) => Test::Unknown(format!("ip saddr {other} {sources}")),
+    }
+}
+
+/// An address expression as nft prints it: 10.0.0.0/8, 192.0.2.1-192.0.2.9, { a, b }, @set.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Object(object) => describe_object(object, value),
+        Value::Array(items) => items.iter().map(describe).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+fn describe_object(object: &Map<String, Value>, value: &Value) -> String {
+    if let (Some(address), Some(length)) = (
+        value.pointer("/prefix/addr").and_then(Value::as_str),
+        value.pointer("/prefix/len"),
+    ) {
+        return format!("{address}/{length}");
+    }
+    if let Some(Value::Array(ends)) = object.get("range") {
+        return ends.iter().map(describe).collect::<Vec<_>>().join("-");
+    }
+    if let Some(items) = object.get("set") {
+        return format!("{{ {} }}", describe(items));
+    }
+    if let Some(inner) = value.pointer("/elem/val") {
+        return describe(inner);
+    }
+    value.to_string()
+}

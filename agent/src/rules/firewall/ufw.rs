@@ -1,0 +1,112 @@
+//! ufw: its rules in order, first match wins; no match meets the default incoming policy.
+
+use super::iptables::ports_test;
+use super::{finding_for, Action, Allowance, Applies, Hit, Layer, Outcome, Packet, Test};
+use crate::facts::{Facts, UfwFacts, UfwRule};
+use crate::rules::{Finding, RuleId};
+
+pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Finding>) {
+    let Some(ufw) = facts.firewall.ufw.as_ref().filter(|ufw| ufw.active) else {
+        return;
+    };
+    let port = packet.port;
+    let layer = Layer {
+        name: "ufw".into(),
+        drop_rule: RuleId::UfwDenies,
+        vars: Vec::new(),
+        list_command: "ufw status verbose".into(),
+        allow_command: format!("ufw allow {port}/tcp"),
+    };
+    let mut allowances = Vec::new();
+    let outcome = judge(ufw, packet, &mut allowances);
+    findings.extend(finding_for(&layer, port, outcome, &allowances));
+}
+
+fn judge(ufw: &UfwFacts, packet: &Packet, allowances: &mut Vec<Allowance>) -> Outcome {
+    for (index, rule) in ufw.rules.iter().enumerate() {
+        let hit = Hit {
+            chain: "ufw".into(),
+            text: format!("{}  {}  {}", rule.to, rule.action, rule.from),
+            source: format!("{} rule {}", ufw.source, index + 1),
+        };
+        let Some(action) = action_of(&rule.action) else {
+            continue;
+        };
+        match (applies(rule, packet), action) {
+            (Applies::Never, _) => {}
+            (Applies::Unknown(why), _) => return Outcome::Uncertain(hit, why),
+            (Applies::OnlyFrom(sources), Action::Accept) => {
+                allowances.push(Allowance { hit, sources })
+            }
+            (Applies::OnlyFrom(_), _) => {}
+            (Applies::Always { .. }, Action::Accept) => return Outcome::Accepted,
+            (Applies::Always { .. }, _) => return Outcome::Dropped(hit),
+        }
+    }
+    let default = Hit {
+        chain: "ufw".into(),
+        text: format!(
+            "Default: {} (incoming)",
+            ufw.default_incoming.as_deref().unwrap_or("unknown")
+        ),
+        source: ufw.source.clone(),
+    };
+    match ufw.default_incoming.as_deref() {
+        Some("allow") => Outcome::Accepted,
+        Some("deny" | "reject") => Outcome::Dropped(default),
+        _ => Outcome::Uncertain(default, "default incoming policy unknown".into()),
+    }
+}
+
+/// ALLOW/LIMIT let in (one connection is under LIMIT's rate), DENY/REJECT do not;
+/// None for outgoing and routed rules.
+fn action_of(action: &str) -> Option<Action> {
+    let mut words = action.split_whitespace();
+    let verb = words.next()?;
+    if words.next().is_some_and(|direction| direction != "IN") {
+        return None;
+    }
+    match verb {
+        "ALLOW" | "LIMIT" => Some(Action::Accept),
+        "DENY" | "REJECT" => Some(Action::Drop),
+        _ => None,
+    }
+}
+
+fn applies(rule: &UfwRule, packet: &Packet) -> Applies {
+    if rule.to.contains("(v6)") || rule.from.contains("(v6)") {
+        return Applies::Never;
+    }
+    let (to, interface) = match rule.to.split_once(" on ") {
+        Some((to, interface)) => (to, Some(interface)),
+        None => (rule.to.as_str(), None),
+    };
+    let from = rule.from.split(" #").next().unwrap_or_default().trim();
+    Applies::all([
+        destination_test(to.trim(), packet.port),
+        interface.map_or(Test::Yes, |interface| packet.arrives_on(interface.trim())),
+        match from {
+            "Anywhere" => Test::Yes,
+            sources => Test::FromOnly(sources.to_string()),
+        },
+    ])
+}
+
+/// "Anywhere", "22", "22/tcp", "80,443/tcp", "6000:6007/tcp", "OpenSSH".
+fn destination_test(to: &str, port: u16) -> Test {
+    if to == "Anywhere" {
+        return Test::Yes;
+    }
+    if to == "OpenSSH" {
+        return Test::from(port == 22);
+    }
+    if to.contains(' ') {
+        return Test::Unknown(format!("destination {to}"));
+    }
+    match to.split_once('/') {
+        Some((ports, "tcp")) => ports_test(ports, port),
+        Some(_) => Test::No,
+        None if to.starts_with(|c: char| c.is_ascii_digit()) => ports_test(to, port),
+        None => Test::Unknown(format!("application profile {to}")),
+    }
+}
