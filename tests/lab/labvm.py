@@ -8,10 +8,13 @@ text the terminal may echo back never contains the marker itself: only the
 command's real output does.
 """
 
+import base64
+import ctypes
 import os
 import re
 import secrets
-import base64
+import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -20,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+PR_SET_PDEATHSIG = 1
 # Canonical-mode tty lines are cut at 4095 bytes; stay well below.
 MAX_LINE = 2000
 PROBE_INTERVAL = 3.0
@@ -192,6 +196,7 @@ class LabVm:
         self.forwards: dict[int, int] = {}  # guest port -> 127.0.0.1 port
         self.boot_id = ""
         self._qemu = None
+        self._sockdir = None
         self.console: SerialConsole | None = None
 
     def _qemu_command(self, serial_path: str) -> list[str]:
@@ -222,12 +227,13 @@ class LabVm:
     def start(self):
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.forwards = {port: free_local_port() for port in self.config.guest_ports}
-        sockdir = tempfile.mkdtemp(prefix="sshdoctor-lab-")
-        serial_path = os.path.join(sockdir, "serial.sock")
-        qemu_log = open(self.workdir / "qemu.log", "wb")
-        self._qemu = subprocess.Popen(self._qemu_command(serial_path),
-                                      stdin=subprocess.DEVNULL, stdout=qemu_log,
-                                      stderr=subprocess.STDOUT)
+        self._sockdir = tempfile.mkdtemp(prefix="sshdoctor-lab-")
+        serial_path = os.path.join(self._sockdir, "serial.sock")
+        with open(self.workdir / "qemu.log", "wb") as qemu_log:
+            self._qemu = subprocess.Popen(self._qemu_command(serial_path),
+                                          stdin=subprocess.DEVNULL, stdout=qemu_log,
+                                          stderr=subprocess.STDOUT,
+                                          preexec_fn=die_with_parent)
         sock = self._connect(serial_path, timeout=30)
         self.console = SerialConsole(sock, self.workdir / "vm-serial.log")
 
@@ -273,6 +279,16 @@ class LabVm:
             except subprocess.TimeoutExpired:
                 self._qemu.kill()
                 self._qemu.wait()
+        if self._sockdir:
+            shutil.rmtree(self._sockdir, ignore_errors=True)
+
+
+def die_with_parent():
+    """Runs in the qemu child before exec: if the harness is killed (a CI
+    timeout, Ctrl-C), the kernel sends qemu SIGTERM instead of leaving it
+    running on a core."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def make_tools_disk(binary: Path | None, image: Path):

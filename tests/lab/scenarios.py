@@ -115,7 +115,7 @@ systemctl start ssh""",
         break_cmds="""nft add table inet labfw
 nft add chain inet labfw input '{ type filter hook input priority 0; policy accept; }'
 nft add rule inet labfw input tcp dport 22 drop""",
-        expect_ids=("SSH-FW-001",),
+        expect_ids=("SSH-FWL-001",),  # nftables drops new connections to 22
         expect_status=CRITICAL,
         access={22: ("timeout",)},
         restore_cmds="nft delete table inet labfw",
