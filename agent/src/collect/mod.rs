@@ -104,54 +104,78 @@ impl ProbeNotes {
     }
 }
 
-/// Runs one collector, timing it and recording its report.
-fn probe<T>(
-    reports: &mut Vec<ProbeReport>,
-    name: &'static str,
-    run: impl FnOnce(&mut ProbeNotes) -> T,
-) -> T {
+/// Runs one collector, timing it; returns its facts and its report.
+fn probe<T>(name: &'static str, run: impl FnOnce(&mut ProbeNotes) -> T) -> (T, ProbeReport) {
     let started = Instant::now();
     let mut notes = ProbeNotes::default();
     let facts = run(&mut notes);
-    reports.push(ProbeReport {
+    let report = ProbeReport {
         name,
         outcome: notes.outcome.unwrap_or(ProbeOutcome::Ok),
         notes: notes.notes,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
-    });
-    facts
+    };
+    (facts, report)
 }
 
-/// Gathers every fact, in the order that lets later probes use earlier hints (systemd's
-/// MainPID tells the socket scan where to look first; ExecStart's `-f` names the config).
+/// The result of a probe run on another thread (a panic there is a panic here).
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, (T, ProbeReport)>) -> (T, ProbeReport) {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Gathers every fact. Probes that wait on other programs or the network (the firewall
+/// tools, `sshd -T`, IMDS) run on their own threads so their waits overlap; the rest run
+/// in the order that lets later probes use earlier hints (systemd's MainPID tells the
+/// socket scan where to look first; ExecStart's `-f` names the config).
 pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
-    let mut reports = Vec::new();
-    let mut facts = Facts {
-        host: probe(&mut reports, "host", host::collect),
-        ..Facts::default()
-    };
-    facts.systemd = probe(&mut reports, "systemd", |notes| {
-        systemd::collect(options, notes)
-    });
-    facts.processes = probe(&mut reports, "processes", processes::collect);
-    facts.interfaces = probe(&mut reports, "interfaces", |notes| {
-        interfaces::collect(notes)
-    });
-    let likely_owners = sockets::likely_owners(&facts.systemd, &facts.processes);
-    facts.sockets = probe(&mut reports, "sockets", |notes| {
-        sockets::collect(&likely_owners, notes)
-    });
-    let config_source = sshd_config::choose_config_path(options, &facts.systemd, &facts.processes);
-    facts.config = probe(&mut reports, "sshd_config", |notes| {
-        sshd_config::collect(options, &facts.host, config_source, notes)
-    });
-    facts.prereqs = probe(&mut reports, "prereqs", |notes| {
-        prereqs::collect(&facts.config, &facts.host, notes)
-    });
-    facts.health = probe(&mut reports, "health", health::collect);
-    facts.cloud = probe(&mut reports, "cloud", |notes| {
-        cloud::collect(options, notes)
-    });
-    facts.firewall = probe(&mut reports, "firewall", firewall::collect);
-    (facts, reports)
+    let mut reports = Reports::default();
+    let host = reports.keep(probe("host", host::collect));
+    std::thread::scope(|scope| {
+        let firewall = scope.spawn(|| probe("firewall", firewall::collect));
+        let cloud = scope.spawn(|| probe("cloud", |notes| cloud::collect(options, notes)));
+        let health = scope.spawn(|| probe("health", health::collect));
+        let systemd = reports.keep(probe("systemd", |notes| systemd::collect(options, notes)));
+        let processes = reports.keep(probe("processes", processes::collect));
+        let config_source = sshd_config::choose_config_path(options, &systemd, &processes);
+        let config = scope.spawn(|| {
+            probe("sshd_config", |notes| {
+                sshd_config::collect(options, &host, config_source, notes)
+            })
+        });
+        let interfaces = reports.keep(probe("interfaces", interfaces::collect));
+        let likely_owners = sockets::likely_owners(&systemd, &processes);
+        let sockets = reports.keep(probe("sockets", |notes| {
+            sockets::collect(&likely_owners, notes)
+        }));
+        let config = reports.keep(joined(config));
+        let prereqs = reports.keep(probe("prereqs", |notes| {
+            prereqs::collect(&config, &host, notes)
+        }));
+        let facts = Facts {
+            health: reports.keep(joined(health)),
+            cloud: reports.keep(joined(cloud)),
+            firewall: reports.keep(joined(firewall)),
+            host: host.clone(),
+            systemd,
+            processes,
+            sockets,
+            interfaces,
+            config,
+            prereqs,
+        };
+        (facts, reports.0)
+    })
+}
+
+/// The reports of the probes run so far, in the order they were taken in.
+#[derive(Default)]
+struct Reports(Vec<ProbeReport>);
+
+impl Reports {
+    fn keep<T>(&mut self, (facts, report): (T, ProbeReport)) -> T {
+        self.0.push(report);
+        facts
+    }
 }

@@ -128,7 +128,7 @@ fn privsep_dir(sshd_binary: Option<&str>, notes: &mut ProbeNotes) -> (Option<Str
                 for candidate in PRIVSEP_DIR_CANDIDATES {
                     // A NUL on both sides: the exact C string, not "/run/sshd.pid".
                     let needle = [b"\0", candidate.as_bytes(), b"\0"].concat();
-                    if bytes.windows(needle.len()).any(|window| window == needle) {
+                    if memchr::memmem::find(&bytes, &needle).is_some() {
                         return (
                             Some(candidate.to_string()),
                             format!("compiled into {binary}"),
