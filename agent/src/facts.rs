@@ -258,7 +258,8 @@ pub struct SshdConfigFacts {
     /// for keywords that accumulate).
     pub global: std::collections::BTreeMap<String, Vec<Located<String>>>,
     pub match_blocks: Vec<MatchBlock>,
-    /// `sshd -t` result, when the binary exists.
+    /// The syntax check: the `sshd -T` run (it makes every check `sshd -t` makes), when
+    /// the binary exists.
     pub syntax_check: Option<SshdRun>,
     /// `sshd -T` result, when the binary exists and the config is valid.
     pub effective: Option<EffectiveConfig>,
