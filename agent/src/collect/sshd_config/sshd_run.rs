@@ -1,4 +1,5 @@
-//! Asking the real sshd: `sshd -T` (is the config valid, and what does it really use?), bounded in time and output, then comparing with the parser.
+//! Asking the real sshd: `sshd -T` (is the config valid, and what does it really use?),
+//! bounded in time and output, then comparing with the parser.
 
 use super::endpoints::endpoint_label;
 use crate::facts::{AddressFamily, EffectiveConfig, SshdConfigFacts, SshdRun};
