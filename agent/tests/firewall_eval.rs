@@ -31,6 +31,7 @@ fn machine(firewall: FirewallFacts, port: u16) -> Facts {
                     loopback: false,
                 },
             ],
+            ..InterfaceFacts::default()
         },
         config: SshdConfigFacts {
             effective: Some(EffectiveConfig {

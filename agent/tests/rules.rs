@@ -122,6 +122,7 @@ fn healthy() -> Facts {
                     loopback: false,
                 },
             ],
+            ..InterfaceFacts::default()
         },
         config: SshdConfigFacts {
             path: "/etc/ssh/sshd_config".into(),

@@ -1,34 +1,177 @@
-//! Addresses this machine's interfaces hold, to tell whether a ListenAddress can be bound.
+//! Links, addresses and default routes over rtnetlink, like `ip link`, `ip addr` and
+//! `ip route`: whether the VM can be reached at all, and whether a ListenAddress can be
+//! bound.
 
-use super::ProbeNotes;
-use crate::facts::{InterfaceAddress, InterfaceFacts};
-use nix::net::if_::InterfaceFlags;
+use super::{netlink, ProbeNotes};
+use crate::facts::{DefaultRoute, InterfaceAddress, InterfaceFacts, LinkFacts};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::protocols::NETLINK_ROUTE;
+use std::net::IpAddr;
+
+/// The main routing table (RT_TABLE_MAIN); the local and default tables hold no
+/// default route that matters for replies to clients.
+const MAIN_TABLE: u32 = 254;
 
 pub fn collect(notes: &mut ProbeNotes) -> InterfaceFacts {
-    let entries = match nix::ifaddrs::getifaddrs() {
-        Ok(entries) => entries,
+    let socket = match netlink::open(NETLINK_ROUTE) {
+        Ok(socket) => socket,
         Err(err) => {
-            notes.unavailable(format!("getifaddrs failed: {err}"));
+            notes.unavailable(format!("rtnetlink unavailable: {err}"));
             return InterfaceFacts::default();
         }
     };
-    let addresses = entries
-        .filter_map(|entry| {
-            let storage = entry.address?;
-            let address = if let Some(v4) = storage.as_sockaddr_in() {
-                std::net::IpAddr::V4(v4.ip())
-            } else if let Some(v6) = storage.as_sockaddr_in6() {
-                std::net::IpAddr::V6(v6.ip())
-            } else {
-                return None;
-            };
-            Some(InterfaceAddress {
-                interface: entry.interface_name,
-                address,
-                up: entry.flags.contains(InterfaceFlags::IFF_UP),
-                loopback: entry.flags.contains(InterfaceFlags::IFF_LOOPBACK),
-            })
+    let mut links = Vec::new();
+    if let Err(err) = netlink::dump(
+        &socket,
+        RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        |message| {
+            if let RouteNetlinkMessage::NewLink(link) = message {
+                links.push(link_facts(&link));
+            }
+        },
+    ) {
+        notes.unavailable(format!("cannot list links: {err}"));
+        return InterfaceFacts::default();
+    }
+    let mut addresses = Vec::new();
+    if let Err(err) = netlink::dump(
+        &socket,
+        RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+        |message| {
+            if let RouteNetlinkMessage::NewAddress(address) = message {
+                addresses.extend(address_facts(&address, &links));
+            }
+        },
+    ) {
+        notes.partial(format!("cannot list addresses: {err}"));
+    }
+    let mut default_routes = Vec::new();
+    let routes_read = match netlink::dump(
+        &socket,
+        RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+        |message| {
+            if let RouteNetlinkMessage::NewRoute(route) = message {
+                default_routes.extend(default_route(&route, &links));
+            }
+        },
+    ) {
+        Ok(()) => true,
+        Err(err) => {
+            notes.partial(format!("cannot list routes: {err}"));
+            false
+        }
+    };
+    InterfaceFacts {
+        addresses,
+        links,
+        default_routes,
+        routes_read,
+    }
+}
+
+fn link_facts(link: &LinkMessage) -> LinkFacts {
+    let mut facts = LinkFacts {
+        index: link.header.index,
+        name: format!("if{}", link.header.index),
+        up: link.header.flags.contains(LinkFlags::Up),
+        // IFF_LOWER_UP is the carrier as the driver reports it.
+        carrier: Some(link.header.flags.contains(LinkFlags::LowerUp)),
+        oper_state: String::from("unknown"),
+        loopback: link.header.flags.contains(LinkFlags::Loopback),
+        mac: None,
+    };
+    for attribute in &link.attributes {
+        match attribute {
+            LinkAttribute::IfName(name) => facts.name = name.clone(),
+            LinkAttribute::OperState(state) => {
+                facts.oper_state = format!("{state:?}").to_lowercase()
+            }
+            LinkAttribute::Carrier(carrier) => facts.carrier = Some(*carrier != 0),
+            LinkAttribute::Address(bytes) if bytes.len() == 6 && !facts.loopback => {
+                let hex: Vec<String> = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+                facts.mac = Some(hex.join(":"));
+            }
+            _ => {}
+        }
+    }
+    facts
+}
+
+fn link_named(links: &[LinkFacts], index: u32) -> Option<&LinkFacts> {
+    links.iter().find(|link| link.index == index)
+}
+
+fn address_facts(message: &AddressMessage, links: &[LinkFacts]) -> Option<InterfaceAddress> {
+    // IFA_LOCAL is the interface's own address on point-to-point links; IFA_ADDRESS
+    // otherwise (they are equal on broadcast links).
+    let address = message
+        .attributes
+        .iter()
+        .find_map(|attribute| match attribute {
+            AddressAttribute::Local(address) => Some(*address),
+            _ => None,
         })
-        .collect();
-    InterfaceFacts { addresses }
+        .or_else(|| {
+            message
+                .attributes
+                .iter()
+                .find_map(|attribute| match attribute {
+                    AddressAttribute::Address(address) => Some(*address),
+                    _ => None,
+                })
+        })?;
+    let link = link_named(links, message.header.index);
+    Some(InterfaceAddress {
+        interface: link.map_or_else(
+            || format!("if{}", message.header.index),
+            |link| link.name.clone(),
+        ),
+        address,
+        up: link.is_some_and(|link| link.up),
+        loopback: link.is_some_and(|link| link.loopback),
+    })
+}
+
+fn default_route(message: &RouteMessage, links: &[LinkFacts]) -> Option<DefaultRoute> {
+    let header = &message.header;
+    if header.destination_prefix_length != 0 {
+        return None;
+    }
+    let mut table = u32::from(header.table);
+    let mut gateway = None;
+    let mut interface = None;
+    for attribute in &message.attributes {
+        match attribute {
+            RouteAttribute::Table(id) => table = *id,
+            RouteAttribute::Gateway(RouteAddress::Inet(address)) => {
+                gateway = Some(IpAddr::V4(*address))
+            }
+            RouteAttribute::Gateway(RouteAddress::Inet6(address)) => {
+                gateway = Some(IpAddr::V6(*address))
+            }
+            RouteAttribute::Oif(index) => {
+                interface = Some(
+                    link_named(links, *index)
+                        .map_or_else(|| format!("if{index}"), |link| link.name.clone()),
+                );
+            }
+            _ => {}
+        }
+    }
+    if table != MAIN_TABLE {
+        return None;
+    }
+    let family = match header.address_family {
+        AddressFamily::Inet => "inet",
+        AddressFamily::Inet6 => "inet6",
+        _ => return None,
+    };
+    Some(DefaultRoute {
+        family: family.to_string(),
+        gateway,
+        interface,
+    })
 }

@@ -7,6 +7,7 @@ pub mod firewall;
 pub mod health;
 pub mod host;
 pub mod interfaces;
+pub mod netlink;
 pub mod prereqs;
 pub mod processes;
 pub mod sockets;

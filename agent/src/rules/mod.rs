@@ -8,6 +8,7 @@ mod config;
 mod firewall;
 mod health;
 mod network;
+mod nic;
 mod prereqs;
 mod service;
 mod ssh_view;
@@ -229,6 +230,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     config::check(facts, &view, &mut findings);
     health::check(facts, &view, &mut findings);
     prereqs::check(facts, &view, &mut findings);
+    nic::check(facts, &view, &mut findings);
     firewall::check(facts, &view, &mut findings);
     let context = machine_context(facts, &view);
     let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();

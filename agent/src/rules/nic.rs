@@ -1,0 +1,103 @@
+//! The VM's own network: can any packet reach sshd, and can sshd's replies leave?
+
+use super::{Finding, RuleId, SshView};
+use crate::facts::{Facts, LinkFacts};
+
+pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
+    let interfaces = &facts.interfaces;
+    if interfaces.links.is_empty() {
+        return; // rtnetlink could not be read: the probe says why.
+    }
+    let external: Vec<&LinkFacts> = interfaces
+        .links
+        .iter()
+        .filter(|link| !link.loopback)
+        .collect();
+    let usable: Vec<&LinkFacts> = external
+        .iter()
+        .copied()
+        .filter(|link| link.up && link.carrier != Some(false))
+        .collect();
+    let interface = usable
+        .first()
+        .or(external.first())
+        .map_or_else(|| "eth0".to_string(), |link| link.name.clone());
+    if usable.is_empty() {
+        let mut finding = Finding::new(RuleId::NoLinkUp).var("interface", interface);
+        for link in &external {
+            finding = finding.evidence(link_state(link), Some("rtnetlink".into()));
+        }
+        if external.is_empty() {
+            finding = finding.evidence(
+                "only the loopback interface exists",
+                Some("rtnetlink".into()),
+            );
+        }
+        findings.push(finding);
+        return;
+    }
+    let ipv4: Vec<_> = interfaces
+        .addresses
+        .iter()
+        .filter(|address| address.address.is_ipv4() && !address.loopback && address.up)
+        .collect();
+    if ipv4.is_empty() {
+        let mut finding = Finding::new(RuleId::NoIpv4Address).var("interface", interface);
+        for address in interfaces
+            .addresses
+            .iter()
+            .filter(|address| !address.loopback)
+        {
+            finding = finding.evidence(
+                format!("{} has {}", address.interface, address.address),
+                Some("rtnetlink".into()),
+            );
+        }
+        findings
+            .push(finding.evidence(format!("up: {}", names(&usable)), Some("rtnetlink".into())));
+        return;
+    }
+    let has_default = interfaces
+        .default_routes
+        .iter()
+        .any(|route| route.family == "inet");
+    if interfaces.routes_read && !has_default {
+        let addresses: Vec<String> = ipv4
+            .iter()
+            .map(|address| format!("{} {}", address.interface, address.address))
+            .collect();
+        findings.push(
+            Finding::new(RuleId::NoDefaultRoute)
+                .var("interface", ipv4[0].interface.clone())
+                .evidence(
+                    "no default route in the main table",
+                    Some("rtnetlink".into()),
+                )
+                .evidence(
+                    format!("IPv4 addresses: {}", addresses.join(", ")),
+                    Some("rtnetlink".into()),
+                ),
+        );
+    }
+}
+
+fn link_state(link: &LinkFacts) -> String {
+    let carrier = match link.carrier {
+        Some(true) => "carrier",
+        Some(false) => "NO-CARRIER",
+        None => "carrier unknown",
+    };
+    let admin = if link.up { "UP" } else { "DOWN" };
+    format!(
+        "{}: {admin}, {carrier}, operstate {}",
+        link.name, link.oper_state
+    )
+}
+
+fn names(links: &[&LinkFacts]) -> String {
+    links
+        .iter()
+        .map(|link| link.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
