@@ -164,6 +164,7 @@ fn healthy() -> Facts {
         health: HealthFacts::default(),
         prereqs: PrereqFacts::default(),
         firewall: FirewallFacts::default(),
+        selinux: SelinuxFacts::default(),
     }
 }
 

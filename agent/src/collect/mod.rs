@@ -10,6 +10,7 @@ pub mod interfaces;
 pub mod netlink;
 pub mod prereqs;
 pub mod processes;
+pub mod selinux;
 pub mod sockets;
 pub mod sshd_config;
 pub mod systemd;
@@ -137,6 +138,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         let firewall = scope.spawn(|| probe("firewall", firewall::collect));
         let cloud = scope.spawn(|| probe("cloud", |notes| cloud::collect(options, notes)));
         let health = scope.spawn(|| probe("health", health::collect));
+        let selinux = scope.spawn(|| probe("selinux", selinux::collect));
         let systemd = reports.keep(probe("systemd", |notes| systemd::collect(options, notes)));
         let processes = reports.keep(probe("processes", processes::collect));
         let config_source = sshd_config::choose_config_path(options, &systemd, &processes);
@@ -158,6 +160,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
             health: reports.keep(joined(health)),
             cloud: reports.keep(joined(cloud)),
             firewall: reports.keep(joined(firewall)),
+            selinux: reports.keep(joined(selinux)),
             host: host.clone(),
             systemd,
             processes,

@@ -10,6 +10,7 @@ mod health;
 mod network;
 mod nic;
 mod prereqs;
+mod selinux;
 mod service;
 mod ssh_view;
 
@@ -231,6 +232,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     health::check(facts, &view, &mut findings);
     prereqs::check(facts, &view, &mut findings);
     nic::check(facts, &view, &mut findings);
+    selinux::check(facts, &view, &mut findings);
     firewall::check(facts, &view, &mut findings);
     let context = machine_context(facts, &view);
     let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();
