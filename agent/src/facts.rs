@@ -109,9 +109,25 @@ pub struct UnitFacts {
 pub struct ProcessFacts {
     /// True when /proc could be scanned; an empty `sshd` list then means "none running".
     pub scanned: bool,
+    /// Inode of this process's network namespace (/proc/self/ns/net).
+    pub own_net_namespace: Option<u64>,
     pub sshd: Vec<SshdProcess>,
     /// The pid file sshd writes (PidFile, default /run/sshd.pid or /var/run/sshd.pid).
     pub pid_file: Option<PidFile>,
+}
+
+impl ProcessFacts {
+    /// sshd listeners that serve this machine's network: the ones in our network
+    /// namespace (all of them when namespaces cannot be told apart). An sshd in a
+    /// container's namespace accepts no connection to this machine's addresses.
+    pub fn local_listeners(&self) -> impl Iterator<Item = &SshdProcess> {
+        self.sshd.iter().filter(move |process| {
+            process.is_listener
+                && (self.own_net_namespace.is_none()
+                    || process.net_namespace.is_none()
+                    || process.net_namespace == self.own_net_namespace)
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,6 +143,8 @@ pub struct SshdProcess {
     pub config_path: Option<String>,
     /// Start time in microseconds since the epoch.
     pub start_time_us: Option<u64>,
+    /// Inode of the process's network namespace; a container's sshd has its own.
+    pub net_namespace: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -95,9 +95,11 @@ fn healthy() -> Facts {
                 is_listener: true,
                 config_path: None,
                 start_time_us: None,
+                net_namespace: None,
             }],
             pid_file: None,
             scanned: true,
+            own_net_namespace: None,
         },
         sockets: SocketFacts {
             source: SocketSource::Netlink,

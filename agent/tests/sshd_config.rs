@@ -433,6 +433,7 @@ fn config_path_sources_in_priority_order() {
     };
     let processes = ProcessFacts {
         scanned: true,
+        own_net_namespace: None,
         sshd: vec![SshdProcess {
             pid: 42,
             ppid: 1,
@@ -441,6 +442,7 @@ fn config_path_sources_in_priority_order() {
             is_listener: true,
             config_path: Some("/etc/ssh/proc.conf".into()),
             start_time_us: None,
+            net_namespace: None,
         }],
         pid_file: None,
     };

@@ -19,6 +19,7 @@ pub fn collect(notes: &mut ProbeNotes) -> ProcessFacts {
     let sshd = find_sshd_processes(notes);
     ProcessFacts {
         scanned: sshd.is_some(),
+        own_net_namespace: net_namespace("self"),
         sshd: sshd.unwrap_or_default(),
         pid_file: read_pid_file(PID_FILE_CANDIDATES.iter().map(Path::new)),
     }
@@ -70,8 +71,16 @@ fn read_sshd(process: &Process, clock: Option<&Clock>) -> Option<SshdProcess> {
         comm: stat.comm,
         is_listener: false,
         config_path: None,
+        net_namespace: net_namespace(&stat.pid.to_string()),
         start_time_us: clock.map(|clock| clock.epoch_us(stat.starttime)),
     })
+}
+
+/// The inode of /proc/PROCESS/ns/net ("net:[4026531840]"); None when unreadable.
+fn net_namespace(process: &str) -> Option<u64> {
+    let link = std::fs::read_link(format!("/proc/{process}/ns/net")).ok()?;
+    let link = link.to_str()?;
+    link.strip_prefix("net:[")?.strip_suffix(']')?.parse().ok()
 }
 
 /// Turns a start time in clock ticks since boot into microseconds since the epoch.

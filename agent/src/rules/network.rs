@@ -53,11 +53,7 @@ fn with_sockets<'a>(
 
 /// sshd (or its unit) runs, yet no SSH socket listens.
 fn check_not_listening(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
-    let listener = facts
-        .processes
-        .sshd
-        .iter()
-        .find(|process| process.is_listener);
+    let listener = facts.processes.local_listeners().next();
     let service_running = view
         .service
         .is_some_and(|unit| unit.active_state == "active");

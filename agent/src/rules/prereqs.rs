@@ -106,11 +106,7 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     };
     let source = Some(prereqs.privsep_dir_source.clone());
     if !dir.exists {
-        let sshd_running = facts
-            .processes
-            .sshd
-            .iter()
-            .any(|process| process.is_listener);
+        let sshd_running = facts.processes.local_listeners().next().is_some();
         // systemd creates /run/sshd (RuntimeDirectory=) each time it starts the unit.
         let created_on_start = dir.path.starts_with("/run/") && view.service.is_some();
         if sshd_running || !created_on_start {

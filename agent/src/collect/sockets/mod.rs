@@ -41,11 +41,7 @@ pub fn likely_owners(systemd: &SystemdFacts, processes: &ProcessFacts) -> Vec<u3
         .iter()
         .filter(|unit| unit.kind == UnitKind::Service)
         .filter_map(|unit| unit.main_pid);
-    let listeners = processes
-        .sshd
-        .iter()
-        .filter(|process| process.is_listener)
-        .map(|process| process.pid);
+    let listeners = processes.local_listeners().map(|process| process.pid);
     let socket_activation = systemd
         .units
         .iter()
@@ -182,6 +178,7 @@ mod tests {
             is_listener,
             config_path: None,
             start_time_us: None,
+            net_namespace: None,
         }
     }
 
@@ -196,6 +193,7 @@ mod tests {
         };
         let processes = ProcessFacts {
             scanned: true,
+            own_net_namespace: None,
             sshd: vec![sshd(700, true), sshd(800, true), sshd(900, false)],
             pid_file: None,
         };

@@ -61,16 +61,12 @@ pub fn choose_config_path(
             })
         });
     let from_process = || {
-        processes
-            .sshd
-            .iter()
-            .filter(|process| process.is_listener)
-            .find_map(|process| {
-                Some(ConfigSource {
-                    path: process.config_path.as_ref()?.into(),
-                    why: format!("sshd cmdline (pid {})", process.pid),
-                })
+        processes.local_listeners().find_map(|process| {
+            Some(ConfigSource {
+                path: process.config_path.as_ref()?.into(),
+                why: format!("sshd cmdline (pid {})", process.pid),
             })
+        })
     };
     from_unit
         .or_else(from_process)
