@@ -3,6 +3,7 @@
 //! anything; that is the rules' job.
 
 pub mod cloud;
+pub mod command;
 pub mod firewall;
 pub mod health;
 pub mod host;
