@@ -8,6 +8,7 @@ pub mod firewall;
 pub mod health;
 pub mod host;
 pub mod interfaces;
+pub mod logs;
 pub mod prereqs;
 pub mod processes;
 pub mod sockets;
@@ -154,5 +155,6 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         cloud::collect(options, notes)
     });
     facts.firewall = probe(&mut reports, "firewall", firewall::collect);
+    facts.logs = probe(&mut reports, "logs", logs::collect);
     (facts, reports)
 }

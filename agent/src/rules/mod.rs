@@ -7,6 +7,7 @@
 mod config;
 mod firewall;
 mod health;
+mod logs;
 mod network;
 mod prereqs;
 mod service;
@@ -230,6 +231,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     health::check(facts, &view, &mut findings);
     prereqs::check(facts, &view, &mut findings);
     firewall::check(facts, &view, &mut findings);
+    logs::check(facts, &view, &mut findings);
     let context = machine_context(facts, &view);
     let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();
     rendered.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)));
