@@ -219,16 +219,20 @@ fn window(count: usize, logs: &LogFacts) -> String {
     let first = logs.lines.first().and_then(|line| line.time.as_deref());
     let last = logs.lines.last().and_then(|line| line.time.as_deref());
     let span = match (first, last) {
-        (Some(first), Some(last)) => format!(", {first} to {last}"),
+        (Some(first), Some(last)) => format!(" ({first} to {last})"),
         _ => String::new(),
     };
     let kept = if logs.lines_found > logs.lines.len() {
-        format!("the newest {} of {}", logs.lines.len(), logs.lines_found)
+        format!(
+            "the newest {} of the {}",
+            logs.lines.len(),
+            logs.lines_found
+        )
     } else {
         logs.lines.len().to_string()
     };
     format!(
-        "{count} such lines among {kept} sshd lines read from {}{span}",
+        "{count} of {kept} sshd lines read from {}{span}",
         logs.sources.join(" and ")
     )
 }

@@ -3,7 +3,7 @@
 //! Needs root and iproute2 (`ip netns`), like the tests that use it.
 
 // Each test binary compiles this module and uses only part of it.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 mod guard;
 mod listener;
