@@ -142,11 +142,11 @@ fn time_of_last<'l>(lines: &'l [String], text: &str) -> &'l str {
     &last_line(lines, text).1[.."Nov 24 07:00:05".len()]
 }
 
-/// "TIME, /var/log/auth.log:LINE, sshd[PID]" of the last line containing `text`.
+/// "TIME, /var/log/auth.log:LINE, pid PID" of the last line containing `text`.
 fn place_of_last(lines: &[String], text: &str, pid: u32) -> String {
     let (number, _) = last_line(lines, text);
     let time = time_of_last(lines, text);
-    format!("{time}, /var/log/auth.log:{number}, sshd[{pid}]")
+    format!("{time}, /var/log/auth.log:{number}, pid {pid}")
 }
 
 fn occurrences(lines: &[String], text: &str) -> usize {

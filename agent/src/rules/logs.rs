@@ -187,7 +187,7 @@ fn finding(rule: RuleId, matches: Matches, logs: &LogFacts) -> Finding {
         finding = finding.var(name, value);
     }
     let place = match newest.pid {
-        Some(pid) => format!("{time}, {}, sshd[{pid}]", newest.source),
+        Some(pid) => format!("{time}, {}, pid {pid}", newest.source),
         None => format!("{time}, {}", newest.source),
     };
     finding
@@ -197,6 +197,9 @@ fn finding(rule: RuleId, matches: Matches, logs: &LogFacts) -> Finding {
 
 /// "alice, bob and 3 more" (newest first).
 fn users_shown(users: &[String]) -> String {
+    if users.is_empty() {
+        return "unknown users".into();
+    }
     let shown: Vec<&str> = users
         .iter()
         .take(MAX_USERS_SHOWN)
