@@ -106,3 +106,12 @@ fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> std::thread::
         String::from_utf8_lossy(&bytes).into_owned()
     })
 }
+
+/// Writes an executable shell script named `name` into `dir`: a stand-in for a real tool.
+#[cfg(test)]
+pub fn fake_tool(dir: &Path, name: &str, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

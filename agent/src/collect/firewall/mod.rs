@@ -62,7 +62,7 @@ pub fn collect_with(tools: &Tools, notes: &mut ProbeNotes) -> FirewallFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+    use crate::collect::command::fake_tool;
     use std::path::Path;
 
     fn tools_in(dir: &Path, timeout: Duration) -> Tools {
@@ -72,12 +72,6 @@ mod tests {
             ufw_timeout: timeout,
             etc: dir.join("etc"),
         }
-    }
-
-    fn fake_tool(dir: &Path, name: &str, script: &str) {
-        let path = dir.join(name);
-        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
     #[test]
