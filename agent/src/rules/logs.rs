@@ -239,3 +239,109 @@ fn window(count: usize, logs: &LogFacts) -> String {
         logs.sources.join(" and ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule and captures of a message, as comparable values.
+    fn classified(message: &str) -> Option<(&'static str, Vec<(&'static str, String)>)> {
+        classify(message).map(|found| {
+            let captures = found.captures.into_iter().collect();
+            (found.rule.def().id, captures)
+        })
+    }
+
+    fn captures(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+        pairs
+            .iter()
+            .map(|(name, value)| (*name, value.to_string()))
+            .collect()
+    }
+
+    /// A message, the rule it belongs to, and the values it captures.
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    );
+
+    /// Wordings the fixtures do not show: other reasons, older OpenSSH releases.
+    #[test]
+    fn every_wording_of_a_refusal() {
+        let cases: &[Case] = &[
+            (
+                "User bob from 192.0.2.7 not allowed because listed in DenyUsers",
+                "SSH-LOG-004",
+                &[("host", "192.0.2.7"), ("reason", "listed in DenyUsers"), ("user", "bob")],
+            ),
+            (
+                "User bob from 192.0.2.7 not allowed because a group is listed in DenyGroups",
+                "SSH-LOG-004",
+                &[("host", "192.0.2.7"), ("reason", "a group is listed in DenyGroups"), ("user", "bob")],
+            ),
+            (
+                "User bob from 192.0.2.7 not allowed because not in any group",
+                "SSH-LOG-004",
+                &[("host", "192.0.2.7"), ("reason", "not in any group"), ("user", "bob")],
+            ),
+            (
+                "User bob not allowed because shell /bin/fish is not executable",
+                "SSH-LOG-005",
+                &[("path", "/bin/fish"), ("reason", "is not executable"), ("user", "bob")],
+            ),
+            (
+                "userauth_pubkey: key type ssh-rsa not in PubkeyAcceptedKeyTypes [preauth]",
+                "SSH-LOG-007",
+                &[("algorithm", "ssh-rsa")],
+            ),
+            (
+                "error: Could not load host key: /etc/ssh/ssh_host_dsa_key",
+                "SSH-LOG-002",
+                &[("path", "/etc/ssh/ssh_host_dsa_key")],
+            ),
+            (
+                "error: maximum authentication attempts exceeded for invalid user oracle from 192.0.2.7 port 4711 ssh2 [preauth]",
+                "SSH-LOG-011",
+                &[("host", "192.0.2.7"), ("user", "oracle")],
+            ),
+            (
+                "error: PAM: Authentication failure for illegal user guest from 192.0.2.7",
+                "SSH-LOG-015",
+                &[("host", "192.0.2.7"), ("user", "guest")],
+            ),
+            (
+                "Invalid user  from 192.0.2.7 port 4711",
+                "SSH-LOG-010",
+                &[("host", "192.0.2.7"), ("user", "")],
+            ),
+        ];
+        for (message, id, expected) in cases {
+            assert_eq!(
+                classified(message),
+                Some((*id, captures(expected))),
+                "{message}"
+            );
+        }
+    }
+
+    /// Lines that name a refusal inside another message are not that refusal.
+    #[test]
+    fn a_refusal_quoted_inside_another_message_is_not_one() {
+        for message in [
+            "Connection closed by invalid user admin 192.0.2.7 port 4711 [preauth]",
+            "Failed password for invalid user admin from 192.0.2.7 port 4711 ssh2",
+            "debug1: userauth_pubkey: key type ssh-rsa not in PubkeyAcceptedAlgorithms",
+            "warning: User bob not allowed because account is locked",
+        ] {
+            assert_eq!(classified(message), None, "{message}");
+        }
+    }
+
+    #[test]
+    fn many_users_are_cut_short() {
+        let users: Vec<String> = (1..=7).map(|n| format!("u{n}")).collect();
+        assert_eq!(users_shown(&users), "u1, u2, u3, u4, u5 and 2 more");
+        assert_eq!(users_shown(&[]), "unknown users");
+    }
+}
