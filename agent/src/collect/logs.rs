@@ -215,7 +215,7 @@ fn read_syslog_files(log_dir: &Path, notes: &mut ProbeNotes) -> (Vec<String>, Ve
     let mut lines = match read_sshd_lines(&current) {
         Ok(lines) => lines,
         Err(err) => {
-            notes.unavailable(format!("cannot read {}: {err}", current.display()));
+            notes.unavailable(cannot_read(&current, &err));
             return (Vec::new(), Vec::new());
         }
     };
@@ -228,7 +228,7 @@ fn read_syslog_files(log_dir: &Path, notes: &mut ProbeNotes) -> (Vec<String>, Ve
                     lines = older;
                     read.insert(0, previous.display().to_string());
                 }
-                Err(err) => notes.partial(format!("cannot read {}: {err}", previous.display())),
+                Err(err) => notes.partial(cannot_read(&previous, &err)),
             }
         }
     }
@@ -239,6 +239,15 @@ fn read_syslog_files(log_dir: &Path, notes: &mut ProbeNotes) -> (Vec<String>, Ve
         read.join(" and ")
     ));
     (read, lines)
+}
+
+fn cannot_read(path: &Path, err: &io::Error) -> String {
+    // auth.log and secure are readable by root (and adm on Debian) only.
+    let hint = match err.kind() {
+        io::ErrorKind::PermissionDenied => " (not root)",
+        _ => "",
+    };
+    format!("cannot read {}: {err}{hint}", path.display())
 }
 
 /// The file logrotate made of `path` last time: `NAME.1` (Debian, SUSE), else the newest
