@@ -21,6 +21,7 @@ pub struct Facts {
     pub prereqs: PrereqFacts,
     pub firewall: FirewallFacts,
     pub selinux: SelinuxFacts,
+    pub logs: LogFacts,
 }
 
 /// Who and what this machine is.
@@ -701,4 +702,28 @@ impl PortRange {
     pub fn contains(&self, port: u16) -> bool {
         (self.first..=self.last).contains(&port)
     }
+}
+
+/// sshd's recent log lines: its own account of refused logins and failed starts.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct LogFacts {
+    /// What was read, oldest first: "journal", "/var/log/auth.log.1", "/var/log/auth.log".
+    pub sources: Vec<String>,
+    /// sshd lines found in those sources; only the newest are kept in `lines`.
+    pub lines_found: usize,
+    /// The newest sshd lines, oldest first.
+    pub lines: Vec<LogLine>,
+}
+
+/// One line sshd logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// When: RFC 3339 from the journal and from RFC 3339 syslog stamps; a classic syslog
+    /// stamp ("Nov 24 07:00:00": local time, no year) as written.
+    pub time: Option<String>,
+    pub pid: Option<u32>,
+    /// The message after "sshd[PID]: ".
+    pub message: String,
+    /// "journal", or "FILE:LINE" ("FILE, byte OFFSET" when the file was too long to count).
+    pub source: String,
 }

@@ -167,6 +167,7 @@ fn healthy() -> Facts {
         prereqs: PrereqFacts::default(),
         firewall: FirewallFacts::default(),
         selinux: SelinuxFacts::default(),
+        logs: LogFacts::default(),
     }
 }
 

@@ -3,10 +3,12 @@
 //! anything; that is the rules' job.
 
 pub mod cloud;
+pub mod command;
 pub mod firewall;
 pub mod health;
 pub mod host;
 pub mod interfaces;
+pub mod logs;
 pub mod netlink;
 pub mod prereqs;
 pub mod processes;
@@ -139,6 +141,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         let cloud = scope.spawn(|| probe("cloud", |notes| cloud::collect(options, notes)));
         let health = scope.spawn(|| probe("health", health::collect));
         let selinux = scope.spawn(|| probe("selinux", selinux::collect));
+        let logs = scope.spawn(|| probe("logs", logs::collect));
         let systemd = reports.keep(probe("systemd", |notes| systemd::collect(options, notes)));
         let processes = reports.keep(probe("processes", processes::collect));
         let config_source = sshd_config::choose_config_path(options, &systemd, &processes);
@@ -161,6 +164,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
             cloud: reports.keep(joined(cloud)),
             firewall: reports.keep(joined(firewall)),
             selinux: reports.keep(joined(selinux)),
+            logs: reports.keep(joined(logs)),
             host: host.clone(),
             systemd,
             processes,

@@ -7,6 +7,7 @@
 mod config;
 mod firewall;
 mod health;
+mod logs;
 mod network;
 mod nic;
 mod prereqs;
@@ -234,6 +235,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     nic::check(facts, &view, &mut findings);
     selinux::check(facts, &view, &mut findings);
     firewall::check(facts, &view, &mut findings);
+    logs::check(facts, &view, &mut findings);
     let context = machine_context(facts, &view);
     let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();
     rendered.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)));

@@ -1,6 +1,7 @@
 //! firewalld: whether it runs, its active zones, and what each active zone allows.
 
-use super::{run, ProbeNotes, Tools};
+use super::{ProbeNotes, Tools};
+use crate::collect::command::run;
 use crate::facts::{FirewalldActiveZone, FirewalldFacts, FirewalldZone};
 use std::path::Path;
 

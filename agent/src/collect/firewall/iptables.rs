@@ -2,7 +2,8 @@
 //! RHEL machine uses nf_tables (`iptables-nft-save`), older ones and some images the legacy
 //! x_tables (`iptables-legacy-save`); the kernel applies both when both have rules.
 
-use super::{run, ProbeNotes, Tools};
+use super::{ProbeNotes, Tools};
+use crate::collect::command::run;
 use crate::facts::{IpFamily, IptablesChain, IptablesRule, IptablesRuleset, IptablesTable};
 
 /// The save tools per family: each backend's own, else the plain one (whichever backend

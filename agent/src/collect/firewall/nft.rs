@@ -1,6 +1,7 @@
 //! nftables: `nft -j list ruleset` for the model, `nft -a list ruleset` for each rule's text.
 
-use super::{run, ProbeNotes, Tools};
+use super::{ProbeNotes, Tools};
+use crate::collect::command::run;
 use crate::facts::{NftChain, NftRule, NftRuleset, NftSet, NftTable};
 use serde_json::Value;
 use std::collections::HashMap;

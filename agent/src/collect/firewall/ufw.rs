@@ -1,7 +1,8 @@
 //! ufw: `ufw status verbose`, or its files when that cannot run (ufw needs root and runs
 //! iptables itself, so it can fail where reading its files still works).
 
-use super::{run, ProbeNotes, Tools};
+use super::{ProbeNotes, Tools};
+use crate::collect::command::run;
 use crate::facts::{UfwFacts, UfwRule};
 
 pub fn collect(tools: &Tools, notes: &mut ProbeNotes) -> Option<UfwFacts> {

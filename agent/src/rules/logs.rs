@@ -1,0 +1,347 @@
+//! sshd's own account of refused logins and failed starts, from its recent log lines.
+//!
+//! Each line is classified by the first pattern that matches its message; a rule fires
+//! once per kind of line, with how many were seen, the newest as evidence, and the values
+//! it captured (user, host, path, ...) as the finding's placeholders. Lines are history:
+//! see rules/logs.toml for why these rules warn rather than fail.
+
+use super::{Finding, RuleId, SshView};
+use crate::facts::{Facts, LogFacts, LogLine};
+use regex::Regex;
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+/// The level sshd puts before error and fatal messages when it logs them itself.
+const LEVEL_PREFIX: &str = r"^(?:(?:error|fatal): )?";
+/// Distinct user names shown in a title.
+const MAX_USERS_SHOWN: usize = 5;
+
+/// Message patterns, most important first. Named groups become placeholders of the rule.
+const PATTERNS: &[(RuleId, &str)] = &[
+    (
+        RuleId::LogBadModes,
+        r"Authentication refused: bad ownership or modes for (?P<kind>file|directory) (?P<path>.+)$",
+    ),
+    (
+        RuleId::LogHostKeyUnloadable,
+        r#"(?:Could not|Unable to) load host key:? "?(?P<path>[^"\s]+)"?"#,
+    ),
+    (
+        RuleId::LogNoHostKeys,
+        r"(?:sshd: )?no hostkeys available -- exiting",
+    ),
+    (
+        RuleId::LogUserNotAllowed,
+        r"User (?P<user>\S+) from (?P<host>\S+) not allowed because (?P<reason>not listed in AllowUsers|listed in DenyUsers|not in any group|a group is listed in DenyGroups|none of user's groups are listed in AllowGroups)",
+    ),
+    (
+        RuleId::LogUserShellUnusable,
+        r"User (?P<user>\S+) not allowed because shell (?P<path>\S+) (?P<reason>does not exist|is not executable)",
+    ),
+    (
+        RuleId::LogAccountLocked,
+        r"User (?P<user>\S+) not allowed because account is locked",
+    ),
+    // OpenSSH 8.5 renamed PubkeyAcceptedKeyTypes; older servers still log the old name.
+    (
+        RuleId::LogPubkeyAlgorithmRefused,
+        r"userauth_pubkey: (?:key type|signature algorithm) (?P<algorithm>\S+) not in (?:PubkeyAcceptedAlgorithms|PubkeyAcceptedKeyTypes)",
+    ),
+    (
+        RuleId::LogPrivsepDirMissing,
+        r"Missing privilege separation directory: (?P<path>\S+)",
+    ),
+    (
+        RuleId::LogBindFailed,
+        r"Bind to port (?P<port>\d+) on (?P<address>\S+) failed: (?P<error>.+?)\.?$",
+    ),
+    (RuleId::LogBindFailed, r"Cannot bind any address"),
+    (
+        RuleId::LogInvalidUser,
+        r"Invalid user (?P<user>.*?) from (?P<host>\S+)",
+    ),
+    (
+        RuleId::LogMaxAuthTries,
+        r"maximum authentication attempts exceeded for (?:invalid user )?(?P<user>\S+) from (?P<host>\S+)",
+    ),
+    (
+        RuleId::LogAccountExpired,
+        r"Account (?P<user>\S+) has expired",
+    ),
+    (
+        RuleId::LogAccountExpired,
+        r"pam_unix\(sshd:account\): account (?P<user>\S+) has expired",
+    ),
+    (
+        RuleId::LogPasswordExpired,
+        r"User (?P<user>\S+) password has expired",
+    ),
+    (
+        RuleId::LogPasswordExpired,
+        r"pam_unix\(sshd:account\): expired password for user (?P<user>\S+)",
+    ),
+    (
+        RuleId::LogPamRefused,
+        r"Access denied for user (?P<user>\S+) by PAM account configuration",
+    ),
+    (
+        RuleId::LogPamRefused,
+        r"PAM: (?P<error>pam_(?:open_session|setcred|acct_mgmt)\(\): .+)",
+    ),
+    (
+        RuleId::LogPamAuthFailed,
+        r"PAM: Authentication failure for (?:illegal user |invalid user )?(?P<user>\S+) from (?P<host>\S+)",
+    ),
+    (
+        RuleId::LogPamAuthFailed,
+        r"pam_unix\(sshd:auth\): authentication failure;.*\brhost=(?P<host>\S*)(?:\s+user=(?P<user>\S+))?",
+    ),
+    (RuleId::LogMaxStartups, r"beginning MaxStartups throttling"),
+    (
+        RuleId::LogMaxStartups,
+        r"drop connection #\d+ from \[(?P<host>[^\]]*)\]:\d+ on \S+ past MaxStartups",
+    ),
+];
+
+/// Each pattern compiled once, anchored at the message start after the level.
+static COMPILED: LazyLock<Vec<(RuleId, Regex)>> = LazyLock::new(|| {
+    PATTERNS
+        .iter()
+        .map(|(rule, pattern)| {
+            let regex = Regex::new(&format!("{LEVEL_PREFIX}{pattern}"))
+                .unwrap_or_else(|err| panic!("log pattern {pattern}: {err}"));
+            (*rule, regex)
+        })
+        .collect()
+});
+
+/// What a message says: its rule and the values it names.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Classified {
+    pub rule: RuleId,
+    pub captures: BTreeMap<&'static str, String>,
+}
+
+/// The rule a message of sshd's belongs to; None for the ordinary lines.
+pub fn classify(message: &str) -> Option<Classified> {
+    COMPILED.iter().find_map(|(rule, regex)| {
+        let found = regex.captures(message)?;
+        let captures = regex
+            .capture_names()
+            .flatten()
+            .filter_map(|name| Some((name, found.name(name)?.as_str().to_string())))
+            .collect();
+        Some(Classified {
+            rule: *rule,
+            captures,
+        })
+    })
+}
+
+/// The lines of one rule.
+#[derive(Default)]
+struct Matches<'a> {
+    count: usize,
+    newest: Option<&'a LogLine>,
+    /// Each placeholder's value in the newest line that has it.
+    values: BTreeMap<&'static str, String>,
+    /// Distinct user names, newest first.
+    users: Vec<String>,
+}
+
+pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
+    let mut by_rule: BTreeMap<RuleId, Matches> = BTreeMap::new();
+    // Newest first, so the first value seen for a placeholder is the newest.
+    for line in facts.logs.lines.iter().rev() {
+        let Some(classified) = classify(&line.message) else {
+            continue;
+        };
+        let matches = by_rule.entry(classified.rule).or_default();
+        matches.count += 1;
+        matches.newest.get_or_insert(line);
+        for (name, value) in classified.captures {
+            if name == "user" && !matches.users.contains(&value) {
+                matches.users.push(value.clone());
+            }
+            matches.values.entry(name).or_insert(value);
+        }
+    }
+    for (rule, matches) in by_rule {
+        findings.push(finding(rule, matches, &facts.logs));
+    }
+}
+
+fn finding(rule: RuleId, matches: Matches, logs: &LogFacts) -> Finding {
+    let newest = matches
+        .newest
+        .expect("a rule is recorded with its first line");
+    let time = newest
+        .time
+        .clone()
+        .unwrap_or_else(|| "at an unknown time".into());
+    let mut finding = Finding::new(rule)
+        .var("count", matches.count.to_string())
+        .var("time", time.clone())
+        .var("users", users_shown(&matches.users));
+    for (name, value) in matches.values {
+        finding = finding.var(name, value);
+    }
+    let place = match newest.pid {
+        Some(pid) => format!("{time}, {}, pid {pid}", newest.source),
+        None => format!("{time}, {}", newest.source),
+    };
+    finding
+        .evidence(newest.message.clone(), Some(place))
+        .evidence(window(matches.count, logs), None)
+}
+
+/// "alice, bob and 3 more" (newest first).
+fn users_shown(users: &[String]) -> String {
+    if users.is_empty() {
+        return "unknown users".into();
+    }
+    let shown: Vec<&str> = users
+        .iter()
+        .take(MAX_USERS_SHOWN)
+        .map(|user| {
+            if user.is_empty() {
+                "\"\""
+            } else {
+                user.as_str()
+            }
+        })
+        .collect();
+    match users.len().saturating_sub(MAX_USERS_SHOWN) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+/// How many matched among what was read, and over which span.
+fn window(count: usize, logs: &LogFacts) -> String {
+    let first = logs.lines.first().and_then(|line| line.time.as_deref());
+    let last = logs.lines.last().and_then(|line| line.time.as_deref());
+    let span = match (first, last) {
+        (Some(first), Some(last)) => format!(" ({first} to {last})"),
+        _ => String::new(),
+    };
+    let kept = if logs.lines_found > logs.lines.len() {
+        format!(
+            "the newest {} of the {}",
+            logs.lines.len(),
+            logs.lines_found
+        )
+    } else {
+        logs.lines.len().to_string()
+    };
+    format!(
+        "{count} of {kept} sshd lines read from {}{span}",
+        logs.sources.join(" and ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule and captures of a message, as comparable values.
+    fn classified(message: &str) -> Option<(&'static str, Vec<(&'static str, String)>)> {
+        classify(message).map(|found| {
+            let captures = found.captures.into_iter().collect();
+            (found.rule.def().id, captures)
+        })
+    }
+
+    fn captures(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+        pairs
+            .iter()
+            .map(|(name, value)| (*name, value.to_string()))
+            .collect()
+    }
+
+    /// A message, the rule it belongs to, and the values it captures.
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    );
+
+    /// Wordings the fixtures do not show: other reasons, older OpenSSH releases.
+    #[test]
+    fn every_wording_of_a_refusal() {
+        let cases: &[Case] = &[
+            (
+                "User bob from 192.0.2.7 not allowed because listed in DenyUsers",
+                "SSH-LOG-004",
+                &[("host", "192.0.2.7"), ("reason", "listed in DenyUsers"), ("user", "bob")],
+            ),
+            (
+                "User bob from 192.0.2.7 not allowed because a group is listed in DenyGroups",
+                "SSH-LOG-004",
+                &[("host", "192.0.2.7"), ("reason", "a group is listed in DenyGroups"), ("user", "bob")],
+            ),
+            (
+                "User bob from 192.0.2.7 not allowed because not in any group",
+                "SSH-LOG-004",
+                &[("host", "192.0.2.7"), ("reason", "not in any group"), ("user", "bob")],
+            ),
+            (
+                "User bob not allowed because shell /bin/fish is not executable",
+                "SSH-LOG-005",
+                &[("path", "/bin/fish"), ("reason", "is not executable"), ("user", "bob")],
+            ),
+            (
+                "userauth_pubkey: key type ssh-rsa not in PubkeyAcceptedKeyTypes [preauth]",
+                "SSH-LOG-007",
+                &[("algorithm", "ssh-rsa")],
+            ),
+            (
+                "error: Could not load host key: /etc/ssh/ssh_host_dsa_key",
+                "SSH-LOG-002",
+                &[("path", "/etc/ssh/ssh_host_dsa_key")],
+            ),
+            (
+                "error: maximum authentication attempts exceeded for invalid user oracle from 192.0.2.7 port 4711 ssh2 [preauth]",
+                "SSH-LOG-011",
+                &[("host", "192.0.2.7"), ("user", "oracle")],
+            ),
+            (
+                "error: PAM: Authentication failure for illegal user guest from 192.0.2.7",
+                "SSH-LOG-015",
+                &[("host", "192.0.2.7"), ("user", "guest")],
+            ),
+            (
+                "Invalid user  from 192.0.2.7 port 4711",
+                "SSH-LOG-010",
+                &[("host", "192.0.2.7"), ("user", "")],
+            ),
+        ];
+        for (message, id, expected) in cases {
+            assert_eq!(
+                classified(message),
+                Some((*id, captures(expected))),
+                "{message}"
+            );
+        }
+    }
+
+    /// Lines that name a refusal inside another message are not that refusal.
+    #[test]
+    fn a_refusal_quoted_inside_another_message_is_not_one() {
+        for message in [
+            "Connection closed by invalid user admin 192.0.2.7 port 4711 [preauth]",
+            "Failed password for invalid user admin from 192.0.2.7 port 4711 ssh2",
+            "debug1: userauth_pubkey: key type ssh-rsa not in PubkeyAcceptedAlgorithms",
+            "warning: User bob not allowed because account is locked",
+        ] {
+            assert_eq!(classified(message), None, "{message}");
+        }
+    }
+
+    #[test]
+    fn many_users_are_cut_short() {
+        let users: Vec<String> = (1..=7).map(|n| format!("u{n}")).collect();
+        assert_eq!(users_shown(&users), "u1, u2, u3, u4, u5 and 2 more");
+        assert_eq!(users_shown(&[]), "unknown users");
+    }
+}
