@@ -94,12 +94,16 @@ ExecStart=
 ExecStart=-/sbin/agetty --autologin root --noclear --keep-baud 115200,57600,38400,9600 %I $TERM
 GETTY
 
+    # QEMU's DHCP offers no router under restrict=on, but a real VM has a
+    # default route and its absence is itself a finding, so set one.
+    # restrict=on still drops anything addressed beyond the virtual LAN.
     cat > "$TREE/etc/systemd/network/20-lab.network" <<'NET'
 [Match]
 Name=en* eth*
 
 [Network]
 DHCP=ipv4
+Gateway=10.0.2.2
 NET
 
     # A distinctive prompt and no bracketed-paste escapes around it, so the

@@ -16,7 +16,7 @@ from ground_truth import Access, check_access
 from image import ensure_image
 from labvm import ConsoleTimeout, LabVm, VmConfig, make_tools_disk
 from scenarios import (BASELINE_PROBE, FINAL_CHECK, FORGET_FAILURES, FULL_RESET, SCENARIOS,
-                       Scenario)
+                       SETTLE, Scenario)
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BINARY = REPO / "target/x86_64-unknown-linux-musl/release/sshdoctor"
@@ -126,6 +126,7 @@ def run_scenario(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) -> Scen
             vm.run(scenario.break_cmds)
         if scenario.needs_reboot:
             vm.reboot()
+        vm.run(SETTLE)
         result.verdict = run_sshdoctor(vm, outdir)
         result.problems += verdict_problems(scenario, result.verdict)
         result.access = {port: check_access(vm.forwards[port], key) for port in scenario.access}

@@ -173,6 +173,16 @@ FINAL_CHECK = Scenario(
 # reason; reset-failed clears that counter.
 FORGET_FAILURES = "systemctl reset-failed"
 
+# Run after each break, before sshdoctor.  A broken ssh.service can spend a
+# few seconds in systemd's restart loop (activating, auto-restart) before it
+# settles as failed; a person opening the serial console arrives after that.
+SETTLE = """for i in $(seq 60); do
+    case $(systemctl show -P ActiveState ssh.service) in
+        activating|deactivating|reloading) sleep 0.5 ;;
+        *) break ;;
+    esac
+done"""
+
 # Cheap check between scenarios that the restore worked.
 BASELINE_PROBE = ("systemctl is-active --quiet ssh.service && "
                   "ss -Hltn 'sport = :22' | grep -q .")
