@@ -105,6 +105,15 @@ pub struct UnitFacts {
     pub triggers: Vec<String>,
 }
 
+impl UnitFacts {
+    /// TCP ports of a socket unit's `Listen` addresses: "[::]:22", "0.0.0.0:2222", "22".
+    pub fn listen_ports(&self) -> impl Iterator<Item = u16> + '_ {
+        self.listen
+            .iter()
+            .filter_map(|(_, address)| address.rsplit(':').next()?.parse().ok())
+    }
+}
+
 /// sshd processes found by reading /proc, independent of systemd.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct ProcessFacts {
@@ -173,7 +182,8 @@ pub enum SocketSource {
 pub struct SocketFacts {
     pub source: SocketSource,
     pub listeners: Vec<ListeningSocket>,
-    /// True when every listener's inode was matched to a process (or the scan completed).
+    /// True when every listener on an SSH port was matched to a process (or every
+    /// process was examined).
     pub owners_complete: bool,
 }
 
@@ -187,6 +197,8 @@ pub struct ListeningSocket {
     pub inode: u64,
     /// Interface the socket is bound to (SO_BINDTODEVICE), when known.
     pub bound_device: Option<String>,
+    /// Processes holding the socket. Searched to the end only for SSH's ports (22, the
+    /// configured ones, a socket unit's); elsewhere, the holders met on the way.
     pub owners: Vec<SocketOwner>,
 }
 

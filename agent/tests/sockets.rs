@@ -3,7 +3,7 @@
 
 mod support;
 
-use sshdoctor::collect::sockets::{self, find_owners, ListenerTable};
+use sshdoctor::collect::sockets::{self, find_owners, ListenerTable, OwnerHints};
 use sshdoctor::collect::ProbeNotes;
 use sshdoctor::facts::{ListeningSocket, SocketFacts, SocketSource};
 use std::collections::BTreeSet;
@@ -15,9 +15,19 @@ use support::{NetNs, PortHolder, Sshd};
 const ANY_V4: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 const ANY_V6: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
 
+/// Every port these tests listen on: owners are searched to the end for all of them.
+const TEST_PORTS: &[u16] = &[22, 2222, 8022];
+
+fn hints(likely_owners: &[u32]) -> OwnerHints<'_> {
+    OwnerHints {
+        likely_owners,
+        ssh_ports: TEST_PORTS,
+    }
+}
+
 /// The collector's view from inside `ns`, reading `table`.
 fn collect_in(ns: &NetNs, table: ListenerTable, likely_owners: &[u32]) -> SocketFacts {
-    ns.run(|| sockets::collect_from(table, likely_owners, &mut ProbeNotes::default()))
+    ns.run(|| sockets::collect_from(table, hints(likely_owners), &mut ProbeNotes::default()))
 }
 
 fn listener_at(facts: &SocketFacts, address: IpAddr, port: u16) -> &ListeningSocket {
@@ -137,10 +147,11 @@ fn proc_net_fallback_sees_what_netlink_sees() {
 
     let (netlink, proc_net) = ns.run(|| {
         let mut notes = ProbeNotes::default();
-        let netlink = sockets::collect_from(ListenerTable::Netlink, &[sshd.pid()], &mut notes);
+        let likely = [sshd.pid()];
+        let netlink = sockets::collect_from(ListenerTable::Netlink, hints(&likely), &mut notes);
         let proc_net = sockets::collect_from(
             ListenerTable::ProcNet(Path::new("/proc/thread-self/net")),
-            &[sshd.pid()],
+            hints(&likely),
             &mut notes,
         );
         (netlink, proc_net)
@@ -172,13 +183,13 @@ fn owner_search_reads_one_process_when_the_hint_is_right() {
     let vanished_pid = u32::MAX - 1;
 
     let started = Instant::now();
-    let hinted = find_owners(&[inode], &[vanished_pid, holder.pid()]);
+    let hinted = find_owners(&[inode], &[inode], &[vanished_pid, holder.pid()]);
     let hinted_time = started.elapsed();
     let started = Instant::now();
-    let unhinted = find_owners(&[inode], &[]);
+    let unhinted = find_owners(&[inode], &[inode], &[]);
     let unhinted_time = started.elapsed();
     let started = Instant::now();
-    let full_scan = find_owners(&[u64::MAX], &[]); // No such socket: reads every process.
+    let full_scan = find_owners(&[u64::MAX], &[u64::MAX], &[]); // No such socket: reads every process.
     let full_scan_time = started.elapsed();
     eprintln!(
         "owner search: hinted {} process(es) in {hinted_time:?}, unhinted {} in \
@@ -215,4 +226,29 @@ fn a_socket_shared_by_parent_and_child_lists_both() {
     expected.sort_unstable();
     assert_eq!(pids, expected);
     assert!(listener.owners.iter().all(|owner| owner.comm == "python3"));
+}
+
+/// An ownerless socket on a port SSH does not use must not cost a read of every fd
+/// table: only SSH's ports are searched to the end.
+#[test]
+fn unrelated_sockets_do_not_force_a_full_scan() {
+    let ns = NetNs::new();
+    let sshd = Sshd::start(&ns, 22, &[]);
+    let unrelated = PortHolder::start(&ns, ANY_V4, 8022);
+    let facts = collect_in(&ns, ListenerTable::Netlink, &[]);
+    let unrelated_inode = listener_at(&facts, ANY_V4, 8022).inode;
+    let ssh_inode = listener_at(&facts, ANY_V4, 22).inode;
+
+    let search = find_owners(&[ssh_inode, unrelated_inode], &[ssh_inode], &[sshd.pid()]);
+    assert_eq!(search.processes_examined, 1, "{search:#?}");
+    assert!(search.complete);
+    assert_eq!(search.owners[&ssh_inode][0].pid, sshd.pid());
+    assert!(!search.owners.contains_key(&unrelated_inode));
+    // Required, the same socket is searched for until found.
+    let search = find_owners(
+        &[ssh_inode, unrelated_inode],
+        &[ssh_inode, unrelated_inode],
+        &[sshd.pid()],
+    );
+    assert_eq!(search.owners[&unrelated_inode][0].pid, unrelated.pid());
 }

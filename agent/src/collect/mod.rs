@@ -145,16 +145,22 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         let systemd = reports.keep(probe("systemd", |notes| systemd::collect(options, notes)));
         let processes = reports.keep(probe("processes", processes::collect));
         let config_source = sshd_config::choose_config_path(options, &systemd, &processes);
+        let parsed = reports.keep(probe("sshd_config", |notes| {
+            sshd_config::parse(config_source, notes)
+        }));
+        let ssh_ports = ssh_ports(&parsed, &systemd);
         let config = scope.spawn(|| {
-            probe("sshd_config", |notes| {
-                sshd_config::collect(options, &host, config_source, notes)
+            probe("sshd -T", |notes| {
+                sshd_config::check_with_sshd(options, &host, parsed, notes)
             })
         });
         let interfaces = reports.keep(probe("interfaces", interfaces::collect));
         let likely_owners = sockets::likely_owners(&systemd, &processes);
-        let sockets = reports.keep(probe("sockets", |notes| {
-            sockets::collect(&likely_owners, notes)
-        }));
+        let hints = sockets::OwnerHints {
+            likely_owners: &likely_owners,
+            ssh_ports: &ssh_ports,
+        };
+        let sockets = reports.keep(probe("sockets", |notes| sockets::collect(hints, notes)));
         let config = reports.keep(joined(config));
         let prereqs = reports.keep(probe("prereqs", |notes| {
             prereqs::collect(&config, &host, notes)
@@ -175,6 +181,25 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         };
         (facts, reports.0)
     })
+}
+
+/// The ports SSH should answer on: 22, the ones sshd_config names, and those an SSH
+/// socket unit listens on. The socket scan finds these sockets' owners whatever it costs.
+fn ssh_ports(
+    config: &crate::facts::SshdConfigFacts,
+    systemd: &crate::facts::SystemdFacts,
+) -> Vec<u16> {
+    let configured = config.ports.iter().map(|port| port.value);
+    let from_endpoints = config.endpoints.iter().map(|endpoint| endpoint.port);
+    let from_units = systemd.units.iter().flat_map(|unit| unit.listen_ports());
+    let mut ports: Vec<u16> = std::iter::once(22)
+        .chain(configured)
+        .chain(from_endpoints)
+        .chain(from_units)
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
 }
 
 /// The reports of the probes run so far, in the order they were taken in.

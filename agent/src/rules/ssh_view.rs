@@ -37,12 +37,7 @@ impl<'a> SshView<'a> {
         let socket = known(SOCKET_NAMES).filter(|unit| unit.kind == UnitKind::Socket);
         let activation_ports: Vec<u16> = socket
             .filter(|unit| unit.active_state == "active")
-            .map(|unit| {
-                unit.listen
-                    .iter()
-                    .filter_map(|(_, addr)| port_of(addr))
-                    .collect()
-            })
+            .map(|unit| unit.listen_ports().collect())
             .unwrap_or_default();
         let ssh_sockets = facts
             .sockets
@@ -108,11 +103,6 @@ impl<'a> SshView<'a> {
     }
 }
 
-/// The port of a systemd Listen address: "[::]:22", "0.0.0.0:2222" or a bare "22".
-pub fn port_of(address: &str) -> Option<u16> {
-    address.rsplit(':').next()?.parse().ok()
-}
-
 /// Human form of a listening socket: "0.0.0.0:22", "[::]:22".
 pub fn socket_label(socket: &ListeningSocket) -> String {
     std::net::SocketAddr::new(socket.address, socket.port).to_string()
@@ -124,9 +114,31 @@ mod tests {
 
     #[test]
     fn listen_ports_parse_every_form_systemd_prints() {
-        assert_eq!(port_of("[::]:22"), Some(22));
-        assert_eq!(port_of("0.0.0.0:2222"), Some(2222));
-        assert_eq!(port_of("22"), Some(22));
-        assert_eq!(port_of("/run/ssh.sock"), None);
+        let mut unit = crate::facts::UnitFacts {
+            name: "ssh.socket".into(),
+            aliases: vec![],
+            kind: UnitKind::Socket,
+            load_state: "loaded".into(),
+            active_state: "active".into(),
+            sub_state: "listening".into(),
+            unit_file_state: None,
+            result: None,
+            exec_main_status: None,
+            exec_main_code: None,
+            main_pid: None,
+            n_restarts: None,
+            active_enter_timestamp_us: None,
+            inactive_enter_timestamp_us: None,
+            fragment_path: None,
+            dropin_paths: vec![],
+            exec_start: vec![],
+            listen: vec![],
+            accept: None,
+            triggers: vec![],
+        };
+        for address in ["[::]:22", "0.0.0.0:2222", "22", "/run/ssh.sock"] {
+            unit.listen.push(("Stream".into(), address.into()));
+        }
+        assert_eq!(unit.listen_ports().collect::<Vec<_>>(), [22, 2222, 22]);
     }
 }

@@ -56,21 +56,32 @@ pub fn likely_owners(systemd: &SystemdFacts, processes: &ProcessFacts) -> Vec<u3
     pids
 }
 
+/// Where to look for owners, and which sockets must get one.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnerHints<'a> {
+    /// Pids to read first (`likely_owners`).
+    pub likely_owners: &'a [u32],
+    /// Ports whose listeners' owners matter (SSH's ports): only for them does the search
+    /// go on through every process. Other listeners get the owners met on the way; an
+    /// unrelated socket with no visible owner must not cost a read of every fd table.
+    pub ssh_ports: &'a [u16],
+}
+
 /// Listening TCP sockets with their owners, preferring netlink.
-pub fn collect(likely_owners: &[u32], notes: &mut ProbeNotes) -> SocketFacts {
-    collect_from(ListenerTable::Netlink, likely_owners, notes)
+pub fn collect(hints: OwnerHints, notes: &mut ProbeNotes) -> SocketFacts {
+    collect_from(ListenerTable::Netlink, hints, notes)
 }
 
 /// Listening TCP sockets read from `table`, with their owners.
 pub fn collect_from(
     table: ListenerTable,
-    likely_owners: &[u32],
+    hints: OwnerHints,
     notes: &mut ProbeNotes,
 ) -> SocketFacts {
     let Some((source, mut listeners)) = read_listeners(table, notes) else {
         return SocketFacts::default();
     };
-    let owners_complete = attach_owners(&mut listeners, likely_owners, notes);
+    let owners_complete = attach_owners(&mut listeners, hints, notes);
     SocketFacts {
         source,
         listeners,
@@ -103,11 +114,11 @@ fn read_listeners(
     }
 }
 
-/// Fills each listener's owners; returns whether every listener got one (or every
-/// process was examined).
+/// Fills each listener's owners; returns whether every listener on an SSH port got one
+/// (or every process was examined).
 fn attach_owners(
     listeners: &mut [ListeningSocket],
-    likely_owners: &[u32],
+    hints: OwnerHints,
     notes: &mut ProbeNotes,
 ) -> bool {
     if listeners.is_empty() {
@@ -118,7 +129,12 @@ fn attach_owners(
         return false;
     }
     let inodes: Vec<u64> = listeners.iter().map(|listener| listener.inode).collect();
-    let mut search = find_owners(&inodes, likely_owners);
+    let required: Vec<u64> = listeners
+        .iter()
+        .filter(|listener| hints.ssh_ports.contains(&listener.port))
+        .map(|listener| listener.inode)
+        .collect();
+    let mut search = find_owners(&inodes, &required, hints.likely_owners);
     if search.processes_unreadable > 0 {
         notes.partial(format!(
             "could not read /proc/PID/fd of {} processes; some socket owners may be missing",

@@ -29,12 +29,13 @@ pub struct OwnerSearch {
 }
 
 /// Finds the processes holding `inodes`: the `likely_owners` pids first, then processes
-/// named sshd, then every other process, stopping as soon as each inode has an owner.
-/// Further holders of a socket are only found among the processes read before that.
-pub fn find_owners(inodes: &[u64], likely_owners: &[u32]) -> OwnerSearch {
+/// named sshd, then every other process, stopping as soon as each of the `required`
+/// inodes has an owner. Owners of the other inodes are recorded when met on the way;
+/// further holders of a socket are only found among the processes read before that.
+pub fn find_owners(inodes: &[u64], required: &[u64], likely_owners: &[u32]) -> OwnerSearch {
     let mut scan = Scan {
         wanted: inodes.iter().copied().collect(),
-        unowned: inodes.iter().copied().collect(),
+        unowned: required.iter().copied().collect(),
         examined: HashSet::new(),
         result: OwnerSearch::default(),
     };

@@ -112,12 +112,20 @@ pub fn config_flag(argv: &[String]) -> Option<String> {
     None
 }
 
+/// Parses the config and asks the real sshd about it: `parse` then `check_with_sshd`.
 pub fn collect(
     options: &CollectOptions,
     host: &HostFacts,
     source: ConfigSource,
     notes: &mut ProbeNotes,
 ) -> SshdConfigFacts {
+    let parsed = parse(source, notes);
+    check_with_sshd(options, host, parsed, notes)
+}
+
+/// The config as sshdoctor's parser reads it: quick, so the socket scan can learn SSH's
+/// ports from it while sshd itself is still being asked.
+pub fn parse(source: ConfigSource, notes: &mut ProbeNotes) -> SshdConfigFacts {
     let mut facts = parse_config(&source.path, &SystemFiles, Path::new(SSH_DIR));
     facts.path_source = source.why;
     if let Some(why) = &facts.read_error {
@@ -133,12 +141,23 @@ pub fn collect(
             problem.file, problem.message
         ));
     }
+    facts
+}
+
+/// Adds what the real sshd says (`sshd -T`) to the parsed facts, when sshd exists and
+/// running it is allowed.
+pub fn check_with_sshd(
+    options: &CollectOptions,
+    host: &HostFacts,
+    mut facts: SshdConfigFacts,
+    notes: &mut ProbeNotes,
+) -> SshdConfigFacts {
     let sshd = options
         .sshd_path
         .clone()
         .or_else(|| host.sshd_binary.as_ref().map(PathBuf::from));
     match sshd {
-        _ if !options.run_sshd => notes.note("sshd -t/-T not run (disabled)"),
+        _ if !options.run_sshd => notes.note("sshd -T not run (disabled)"),
         None => notes.partial("no sshd binary found: the config was checked by the parser only"),
         Some(sshd) if facts.readable => ask_sshd(&sshd, options, &mut facts, notes),
         Some(_) => {}
