@@ -11,7 +11,7 @@ TARGET     ?= x86_64-unknown-linux-musl
 BIN        := target/$(TARGET)/release/sshdoctor
 GLIBC_BIN  := target/x86_64-unknown-linux-gnu/release/sshdoctor
 
-.PHONY: build run deps test lint bench lab clean
+.PHONY: build run deps test lint bench lab lab-deps clean
 
 # The release binary must be static: it is copied into VMs of any distribution.
 # musl when the target is installed; otherwise glibc with crt-static, and we say so.
@@ -46,8 +46,11 @@ lint:
 bench: build
 	python3 tests/bench/bench.py --binary $(BIN)
 
-lab: build
-	python3 tests/lab/lab.py --binary $(BIN)
+lab-deps:
+	@bash tests/lab/install-deps.sh
+
+lab: build lab-deps
+	SSHDOCTOR_BIN=$(BIN) python3 tests/lab/lab.py $(LAB_ARGS)
 
 clean:
 	$(CARGO) clean
