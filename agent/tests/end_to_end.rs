@@ -12,24 +12,13 @@ const VM_ADDRESS: &str = "10.9.0.2";
 /// A namespace with eth0 (veth, carrier up) holding 10.9.0.2/24 and a default route.
 fn vm_like_namespace() -> NetNs {
     let ns = NetNs::new();
-    ns.ip(&[
-        "link", "add", "eth0", "type", "veth", "peer", "name", "peer0",
-    ]);
-    ns.ip(&["link", "set", "eth0", "up"]);
-    ns.ip(&["link", "set", "peer0", "up"]);
-    ns.ip(&["address", "add", &format!("{VM_ADDRESS}/24"), "dev", "eth0"]);
+    ns.add_veth("eth0", Some(&format!("{VM_ADDRESS}/24")));
     ns.ip(&["route", "add", "default", "via", "10.9.0.1", "dev", "eth0"]);
     ns
 }
 
 fn diagnose_in(ns: &NetNs) -> (serde_json::Value, i32) {
-    let output = ns
-        .command(env!("CARGO_BIN_EXE_sshdoctor"))
-        .args(["--format", "json", "--imds", "never"])
-        .output()
-        .expect("ip netns exec runs");
-    let verdict = serde_json::from_slice(&output.stdout).expect("JSON verdict");
-    (verdict, output.status.code().unwrap())
+    ns.diagnose_with_status(&[])
 }
 
 /// Ground truth: an SSH server completes a key exchange at `address:port`.

@@ -2,65 +2,31 @@
 //! its own network namespace (loopback plus an eth0 (one end of a veth pair) holding 192.0.2.10) and runs the
 //! sshdoctor binary inside it. Needs root.
 
+mod support;
+
 use serde_json::Value;
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use support::NetNs;
 
 const CONFIG: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/firewall/sshd_config"
 );
 
-/// A network namespace that exists for one test and is deleted on drop, even on panic.
-struct NetNs {
-    name: String,
+/// A namespace like a VM's network: loopback, and eth0 (one end of a veth pair)
+/// holding 192.0.2.10; with helpers to load rulesets and diagnose.
+struct FirewallNs {
+    ns: NetNs,
 }
 
-impl NetNs {
-    fn new() -> NetNs {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "sshdoctor-fw-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        );
-        must(Command::new("ip").args(["netns", "add", &name]));
-        let netns = NetNs { name };
-        for setup in [
-            "ip link set lo up",
-            "ip link add eth0 type veth peer name peer0",
-            "ip link set eth0 up",
-            "ip address add 192.0.2.10/24 dev eth0",
-        ] {
-            netns.run(&setup.split(' ').collect::<Vec<_>>(), None);
-        }
-        netns
+impl FirewallNs {
+    fn new() -> FirewallNs {
+        let ns = NetNs::new();
+        ns.add_veth("eth0", Some("192.0.2.10/24"));
+        FirewallNs { ns }
     }
 
-    /// Runs a command inside the namespace, with `stdin` fed to it; panics if it fails.
-    fn run(&self, argv: &[&str], stdin: Option<&str>) -> Output {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.name])
-            .args(argv)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.unwrap_or_default().as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "{argv:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output
+    fn run(&self, argv: &[&str], stdin: Option<&str>) -> std::process::Output {
+        self.ns.exec(argv, stdin.unwrap_or_default())
     }
 
     fn nft(&self, ruleset: &str) {
@@ -82,35 +48,8 @@ impl NetNs {
 
     /// sshdoctor's verdict for this namespace.
     fn diagnose(&self) -> Value {
-        let output = Command::new("ip")
-            .args(["netns", "exec", &self.name, env!("CARGO_BIN_EXE_sshdoctor")])
-            .args([
-                "--format",
-                "json",
-                "--no-sshd-run",
-                "--imds",
-                "never",
-                "--config",
-                CONFIG,
-            ])
-            .output()
-            .unwrap();
-        serde_json::from_slice(&output.stdout)
-            .unwrap_or_else(|err| panic!("{err}: {}", String::from_utf8_lossy(&output.stderr)))
+        self.ns.diagnose(&["--no-sshd-run", "--config", CONFIG])
     }
-}
-
-impl Drop for NetNs {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-fn must(command: &mut Command) {
-    let status = command.status().unwrap();
-    assert!(status.success(), "{command:?} failed");
 }
 
 /// The firewall findings of a verdict.
@@ -155,7 +94,7 @@ fn has_evidence(finding: &Value, fact: &str, source: &str) -> bool {
 
 #[test]
 fn nft_policy_drop_without_an_ssh_accept_is_critical() {
-    let netns = NetNs::new();
+    let netns = FirewallNs::new();
     netns.nft(
         "table inet filter {
            chain input {
@@ -190,7 +129,7 @@ fn nft_policy_drop_without_an_ssh_accept_is_critical() {
 
 #[test]
 fn nft_explicit_drop_is_named_by_its_handle() {
-    let netns = NetNs::new();
+    let netns = FirewallNs::new();
     netns.nft(
         "table ip guard {
            chain incoming {
@@ -218,7 +157,7 @@ fn nft_explicit_drop_is_named_by_its_handle() {
 
 #[test]
 fn nft_ssh_accept_before_drop_all_is_fine() {
-    let netns = NetNs::new();
+    let netns = FirewallNs::new();
     netns.nft(
         "table inet filter {
            chain input {
@@ -239,7 +178,7 @@ fn nft_ssh_accept_before_drop_all_is_fine() {
 
 #[test]
 fn nft_jump_to_a_chain_that_rejects_names_that_rule() {
-    let netns = NetNs::new();
+    let netns = FirewallNs::new();
     netns.nft(
         "table inet filter {
            chain ssh_guard {
@@ -277,7 +216,7 @@ fn nft_jump_to_a_chain_that_rejects_names_that_rule() {
 
 #[test]
 fn nft_ssh_allowed_only_from_a_subnet_is_a_warning() {
-    let netns = NetNs::new();
+    let netns = FirewallNs::new();
     netns.nft(
         "table inet filter {
            chain input {
@@ -311,7 +250,7 @@ fn nft_ssh_allowed_only_from_a_subnet_is_a_warning() {
 
 #[test]
 fn iptables_drop_on_the_nft_backend_is_reported_once_as_iptables() {
-    let netns = NetNs::new();
+    let netns = FirewallNs::new();
     netns.run(
         &["iptables-nft", "-A", "INPUT", "-i", "lo", "-j", "ACCEPT"],
         None,
@@ -370,7 +309,7 @@ fn iptables_drop_on_the_nft_backend_is_reported_once_as_iptables() {
 
 #[test]
 fn iptables_legacy_drop_names_the_legacy_tool() {
-    let netns = NetNs::new();
+    let netns = FirewallNs::new();
     netns.run(
         &["iptables-legacy-restore"],
         Some("*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT\nCOMMIT\n"),
@@ -394,7 +333,7 @@ fn iptables_legacy_drop_names_the_legacy_tool() {
 
 #[test]
 fn iptables_policy_drop_with_an_ssh_accept_is_fine() {
-    let netns = NetNs::new();
+    let netns = FirewallNs::new();
     netns.run(
         &["iptables-nft-restore"],
         Some(
@@ -414,7 +353,7 @@ fn iptables_policy_drop_with_an_ssh_accept_is_fine() {
 
 #[test]
 fn no_ruleset_means_no_finding_and_an_ok_probe() {
-    let netns = NetNs::new();
+    let netns = FirewallNs::new();
     let verdict = netns.diagnose();
     assert!(
         firewall_findings(&verdict).is_empty(),

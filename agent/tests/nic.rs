@@ -5,14 +5,8 @@ mod support;
 
 use support::NetNs;
 
-/// `sshdoctor --format json` run inside `ns`.
 fn diagnose_in(ns: &NetNs) -> serde_json::Value {
-    let output = ns
-        .command(env!("CARGO_BIN_EXE_sshdoctor"))
-        .args(["--format", "json", "--imds", "never", "--no-sshd-run"])
-        .output()
-        .expect("ip netns exec runs");
-    serde_json::from_slice(&output.stdout).expect("JSON verdict")
+    ns.diagnose(&["--no-sshd-run"])
 }
 
 fn nic_findings(verdict: &serde_json::Value) -> Vec<(String, String)> {
@@ -30,13 +24,9 @@ fn nic_findings(verdict: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A veth pair inside `ns`: `eth0`, whose carrier follows `peer0`'s state.
+/// eth0, one end of a veth pair: its carrier follows `eth0-peer`'s state.
 fn add_eth0(ns: &NetNs) {
-    ns.ip(&[
-        "link", "add", "eth0", "type", "veth", "peer", "name", "peer0",
-    ]);
-    ns.ip(&["link", "set", "eth0", "up"]);
-    ns.ip(&["link", "set", "peer0", "up"]);
+    ns.add_veth("eth0", None);
 }
 
 #[test]
@@ -59,8 +49,7 @@ fn only_loopback_means_nothing_reaches_sshd() {
 fn link_without_carrier_is_named() {
     let ns = NetNs::new();
     add_eth0(&ns);
-    ns.ip(&["link", "set", "peer0", "down"]);
-    ns.ip(&["link", "set", "peer0", "name", "unused0"]); // still a link, still down
+    ns.ip(&["link", "set", "eth0-peer", "down"]);
     let verdict = diagnose_in(&ns);
     let found = &verdict["findings"]
         .as_array()

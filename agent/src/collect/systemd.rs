@@ -30,7 +30,7 @@ const INSTANCE_PATTERNS: &[&str] = &["ssh@*.service", "sshd@*.service"];
 const MAX_INSTANCES: usize = 16;
 
 /// One row of Manager.ListUnits / ListUnitsByPatterns: `(ssssssouso)`.
-type ListedUnit = (
+pub type ListedUnit = (
     String,
     String,
     String,
@@ -44,7 +44,7 @@ type ListedUnit = (
 );
 
 /// One entry of a service's ExecStart property: `(sasbttttuii)`.
-type ExecCommand = (String, Vec<String>, bool, u64, u64, u64, u64, u32, i32, i32);
+pub type ExecCommand = (String, Vec<String>, bool, u64, u64, u64, u64, u32, i32, i32);
 
 #[zbus::proxy(
     interface = "org.freedesktop.systemd1.Manager",

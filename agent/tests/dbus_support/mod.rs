@@ -247,20 +247,7 @@ pub fn silent_systemd(bus: &TestBus) -> Connection {
         .expect("silent systemd on the bus")
 }
 
-type ListedUnit = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    OwnedObjectPath,
-    u32,
-    String,
-    OwnedObjectPath,
-);
-
-type ExecCommand = (String, Vec<String>, bool, u64, u64, u64, u64, u32, i32, i32);
+use sshdoctor::collect::systemd::{ExecCommand, ListedUnit};
 
 struct Manager {
     version: String,

@@ -2,7 +2,8 @@
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::process::Command;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub struct NetNs {
@@ -53,6 +54,66 @@ impl NetNs {
         let mut command = Command::new("ip");
         command.args(["netns", "exec", &self.name]).arg(program);
         command
+    }
+
+    /// A veth pair inside the namespace: `name` (with `cidr`, when given) and its peer,
+    /// both up, so `name` has a carrier like a VM's NIC.
+    pub fn add_veth(&self, name: &str, cidr: Option<&str>) {
+        let peer = format!("{name}-peer");
+        self.ip(&["link", "add", name, "type", "veth", "peer", "name", &peer]);
+        self.ip(&["link", "set", name, "up"]);
+        self.ip(&["link", "set", &peer, "up"]);
+        if let Some(cidr) = cidr {
+            self.ip(&["address", "add", cidr, "dev", name]);
+        }
+    }
+
+    /// Runs `argv` inside the namespace with `stdin` fed to it; panics if it fails.
+    pub fn exec(&self, argv: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot run {argv:?}: {err}"));
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{argv:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    /// The real binary's JSON verdict from inside the namespace, with `args` after
+    /// `--format json --imds never`.
+    pub fn diagnose(&self, args: &[&str]) -> serde_json::Value {
+        self.diagnose_with_status(args).0
+    }
+
+    /// The verdict and the process's exit status.
+    pub fn diagnose_with_status(&self, args: &[&str]) -> (serde_json::Value, i32) {
+        let output = self
+            .command(env!("CARGO_BIN_EXE_sshdoctor"))
+            .args(["--format", "json", "--imds", "never"])
+            .args(args)
+            .output()
+            .expect("ip netns exec runs");
+        let verdict = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+            panic!(
+                "no JSON verdict ({err}): {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (verdict, output.status.code().expect("exited, not killed"))
     }
 
     /// Runs `work` on a thread that has joined the namespace; this process's other
