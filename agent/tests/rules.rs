@@ -737,3 +737,47 @@ fn sshd_t_failing_for_the_machines_sake_is_not_a_syntax_error() {
     }];
     assert_eq!(ids(&facts), ["SSH-CFG-001"]);
 }
+
+fn log_line(pid: u32, message: &str) -> LogLine {
+    LogLine {
+        time: Some("2026-11-24T07:00:00+00:00".into()),
+        pid: Some(pid),
+        message: message.into(),
+        source: "journal".into(),
+    }
+}
+
+/// A bind failure that a later, successful start of sshd superseded is history: the
+/// verdict of a repaired machine must not keep warning about it.
+#[test]
+fn startup_failures_before_a_later_successful_start_are_history() {
+    let bind_failed =
+        "error: Bind to port 22 on 10.99.99.99 failed: Cannot assign requested address.";
+    let mut facts = healthy();
+    facts.logs.lines = vec![
+        log_line(100, bind_failed),
+        log_line(200, "Server listening on 0.0.0.0 port 22."),
+    ];
+    assert!(ids(&facts).is_empty(), "{:?}", ids(&facts));
+    // One start that bound only some addresses: the failure stands.
+    facts.logs.lines = vec![
+        log_line(300, bind_failed),
+        log_line(300, "Server listening on 0.0.0.0 port 22."),
+    ];
+    assert_eq!(ids(&facts), ["SSH-LOG-009"]);
+    // A failure after the last successful start stands.
+    facts.logs.lines = vec![
+        log_line(200, "Server listening on 0.0.0.0 port 22."),
+        log_line(400, bind_failed),
+    ];
+    assert_eq!(ids(&facts), ["SSH-LOG-009"]);
+    // Authentication trouble is not about starting: it stays after a restart.
+    facts.logs.lines = vec![
+        log_line(
+            500,
+            "User alice from 203.0.113.9 not allowed because not listed in AllowUsers",
+        ),
+        log_line(600, "Server listening on 0.0.0.0 port 22."),
+    ];
+    assert_eq!(ids(&facts), ["SSH-LOG-004"]);
+}

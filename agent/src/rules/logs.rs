@@ -149,13 +149,41 @@ struct Matches<'a> {
     users: Vec<String>,
 }
 
+/// Failures that stop sshd from starting; once a later sshd has started, they are
+/// history, and the live checks say whether the cause is still there.
+const STARTUP_FAILURES: &[RuleId] = &[
+    RuleId::LogHostKeyUnloadable,
+    RuleId::LogNoHostKeys,
+    RuleId::LogPrivsepDirMissing,
+    RuleId::LogBindFailed,
+];
+
+/// Index and pid of the newest "Server listening on ..." line: the last successful start.
+fn last_start(lines: &[LogLine]) -> Option<(usize, Option<u32>)> {
+    lines
+        .iter()
+        .rposition(|line| line.message.starts_with("Server listening on "))
+        .map(|index| (index, lines[index].pid))
+}
+
+/// A startup failure logged before the last successful start of another sshd process.
+/// (The same pid both failing and listening is one start that bound only some addresses:
+/// still a problem.)
+fn superseded(index: usize, line: &LogLine, last_start: Option<(usize, Option<u32>)>) -> bool {
+    last_start.is_some_and(|(start, pid)| index < start && (pid.is_none() || pid != line.pid))
+}
+
 pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
     let mut by_rule: BTreeMap<RuleId, Matches> = BTreeMap::new();
+    let last_start = last_start(&facts.logs.lines);
     // Newest first, so the first value seen for a placeholder is the newest.
-    for line in facts.logs.lines.iter().rev() {
+    for (index, line) in facts.logs.lines.iter().enumerate().rev() {
         let Some(classified) = classify(&line.message) else {
             continue;
         };
+        if STARTUP_FAILURES.contains(&classified.rule) && superseded(index, line, last_start) {
+            continue;
+        }
         let matches = by_rule.entry(classified.rule).or_default();
         matches.count += 1;
         matches.newest.get_or_insert(line);
