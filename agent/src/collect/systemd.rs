@@ -120,7 +120,7 @@ pub fn collect_from(address: &str, timeout: Duration, notes: &mut ProbeNotes) ->
 }
 
 fn unreachable(notes: &mut ProbeNotes, reason: String) -> SystemdFacts {
-    notes.unavailable(format!("systemd: {reason}"));
+    notes.unavailable(reason.clone());
     SystemdFacts {
         reachable: false,
         error: Some(reason),
