@@ -781,3 +781,76 @@ fn startup_failures_before_a_later_successful_start_are_history() {
     ];
     assert_eq!(ids(&facts), ["SSH-LOG-004"]);
 }
+
+/// The shell's words for `command`, as `sh` splits them (`set -- COMMAND`).
+fn shell_argv(command: &str) -> Vec<String> {
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("set -- {command}\nprintf '%s\\0' \"$@\""))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .split('\0')
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// The `az` commands of the text output, wrapped for 80 columns, still give the shell
+/// the same words as the verdict's one-line commands: a person can copy them off the
+/// serial console.
+#[test]
+fn wrapped_az_commands_paste_into_a_shell_unchanged() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    service(&mut facts).active_state = "failed".into();
+    // Unknown names print as <resource-group>, which a shell refuses on purpose.
+    facts.cloud.azure = Some(AzureInstance {
+        subscription_id: "1111".into(),
+        resource_group: "rg-web-prod-westeurope".into(),
+        vm_name: "web-frontend-vm-01".into(),
+        location: None,
+        vm_id: None,
+        private_ipv4: vec!["10.0.0.4".into()],
+        public_ipv4: vec![],
+    });
+    let verdict = verdict(facts);
+    let text = render_text(
+        &verdict,
+        TextStyle {
+            width: 80,
+            color: false,
+        },
+    );
+    let mut pasted = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let Some(first) = line.strip_prefix("  az:   ") else {
+            continue;
+        };
+        let mut block = first.to_string();
+        let mut current = first.to_string();
+        while current.ends_with('\\') {
+            current = lines.next().unwrap().trim_start().to_string();
+            block.push('\n');
+            block.push_str(&current);
+        }
+        pasted.push(block);
+    }
+    let originals: Vec<&String> = verdict
+        .findings
+        .iter()
+        .filter_map(|f| f.remediation.azure.first())
+        .collect();
+    assert_eq!(pasted.len(), originals.len());
+    assert!(pasted.iter().any(|block| block.contains('\n')), "{text}");
+    for (block, original) in pasted.iter().zip(originals) {
+        assert_eq!(shell_argv(block), shell_argv(original), "{block}");
+    }
+}

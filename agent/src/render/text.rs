@@ -64,6 +64,109 @@ fn wrap_into(out: &mut String, first: &str, indent: usize, text: &str, width: us
     }
 }
 
+/// Splits a shell command into words at unquoted spaces, keeping quoted text whole.
+fn shell_words(command: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut quote = None;
+    let mut start = None;
+    for (index, character) in command.char_indices() {
+        match (quote, character) {
+            (None, ' ') => {
+                if let Some(begun) = start.take() {
+                    words.push(&command[begun..index]);
+                }
+                continue;
+            }
+            (None, '\'' | '"') => quote = Some(character),
+            (Some(open), _) if open == character => quote = None,
+            _ => {}
+        }
+        start.get_or_insert(index);
+    }
+    if let Some(begun) = start {
+        words.push(&command[begun..]);
+    }
+    words
+}
+
+/// A long single-quoted word cut into quoted pieces the shell glues back together:
+/// `'abc'\` newline `'def'` is the one word `abcdef`.
+fn split_quoted(word: &str, room: usize) -> Vec<String> {
+    let inner = &word[1..word.len() - 1];
+    let room = room.saturating_sub(3).max(10); // two quotes and the backslash
+    let mut pieces = Vec::new();
+    let mut rest = inner;
+    while rest.len() > room {
+        let mut cut = room;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        // Prefer to cut after a space, so each line reads as words.
+        if let Some(space) = rest[..cut].rfind(' ') {
+            if space > room / 2 {
+                cut = space + 1;
+            }
+        }
+        pieces.push(format!("'{}'", &rest[..cut]));
+        rest = &rest[cut..];
+    }
+    pieces.push(format!("'{rest}'"));
+    pieces
+}
+
+/// Wraps a command at word boundaries outside quotes, ending continued lines with " \\",
+/// so that what a person copies off the console still runs; a single-quoted word too long
+/// for a line is cut into quoted pieces the shell glues back together.
+fn wrap_command(out: &mut String, first: &str, indent: usize, command: &str, width: usize) {
+    // Room for the indent and the trailing " \\" of a continued line.
+    let available = width.saturating_sub(indent + 2).max(20);
+    // Each line, and whether the next line continues the same word.
+    let mut lines: Vec<(String, bool)> = vec![(String::new(), false)];
+    for word in shell_words(command) {
+        let quoted = word.len() >= 2 && word.starts_with('\'') && word.ends_with('\'');
+        if word.len() > available && quoted && !word[1..word.len() - 1].contains('\'') {
+            let pieces = split_quoted(word, available);
+            let count = pieces.len();
+            for (index, piece) in pieces.into_iter().enumerate() {
+                let line = lines.last_mut().expect("at least one line");
+                if index == 0 && !line.0.is_empty() {
+                    lines.push((String::new(), false));
+                }
+                let line = lines.last_mut().expect("at least one line");
+                line.0.push_str(&piece);
+                line.1 = index + 1 < count;
+                if index + 1 < count {
+                    lines.push((String::new(), false));
+                }
+            }
+            continue;
+        }
+        let line = lines.last_mut().expect("at least one line");
+        if !line.0.is_empty() && line.0.len() + 1 + word.len() > available {
+            lines.push((word.to_string(), false));
+        } else {
+            if !line.0.is_empty() {
+                line.0.push(' ');
+            }
+            line.0.push_str(word);
+        }
+    }
+    let last = lines.len() - 1;
+    for (index, (line, glued)) in lines.iter().enumerate() {
+        let prefix = if index == 0 {
+            first.to_string()
+        } else {
+            " ".repeat(indent + 2)
+        };
+        let continued = match (index < last, glued) {
+            (false, _) => "",
+            (true, true) => "\\",
+            (true, false) => " \\",
+        };
+        let _ = writeln!(out, "{prefix}{line}{continued}");
+    }
+}
+
 fn render_finding(out: &mut String, finding: &Finding, style: TextStyle) {
     let (label, code) = severity_label(finding.severity);
     let head = format!("{} {} ", paint(style, code, label), finding.id);
@@ -85,10 +188,10 @@ fn render_finding(out: &mut String, finding: &Finding, style: TextStyle) {
         wrap_into(out, "  seen: ", 8, &text, style.width);
     }
     if let Some(command) = finding.remediation.guest.first() {
-        wrap_into(out, "  run:  ", 8, command, style.width);
+        wrap_command(out, "  run:  ", 8, command, style.width);
     }
     if let Some(command) = finding.remediation.azure.first() {
-        wrap_into(out, "  az:   ", 8, command, style.width);
+        wrap_command(out, "  az:   ", 8, command, style.width);
     }
 }
 
@@ -157,4 +260,71 @@ pub fn render_text(verdict: &Verdict, style: TextStyle) -> String {
     };
     wrap_into(&mut out, "", 0, &hint, style.width);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_split_only_outside_quotes() {
+        assert_eq!(
+            shell_words("az vm run-command invoke --scripts 'systemctl start ssh; ss -ltn' -g rg"),
+            [
+                "az",
+                "vm",
+                "run-command",
+                "invoke",
+                "--scripts",
+                "'systemctl start ssh; ss -ltn'",
+                "-g",
+                "rg"
+            ]
+        );
+        assert_eq!(
+            shell_words("sed -i \"s/a b/c/\"  x"),
+            ["sed", "-i", "\"s/a b/c/\"", "x"]
+        );
+    }
+
+    /// What the shell makes of the wrapped lines: continued lines joined, and glued
+    /// quoted pieces ('abc'\ newline 'def') read as one word.
+    fn shell_rejoin(out: &str, indent: usize) -> String {
+        let mut joined = String::new();
+        for (index, line) in out.lines().enumerate() {
+            let line = if index == 0 {
+                &line[indent..]
+            } else {
+                line.trim_start()
+            };
+            if let Some(body) = line.strip_suffix(" \\") {
+                joined.push_str(body);
+                joined.push(' ');
+            } else if let Some(body) = line.strip_suffix("\\") {
+                joined.push_str(body);
+            } else {
+                joined.push_str(line);
+            }
+        }
+        joined.replace("''", "")
+    }
+
+    #[test]
+    fn wrapped_commands_continue_with_a_backslash() {
+        let mut out = String::new();
+        let command = "az vm run-command invoke -g my-resource-group -n my-vm --command-id RunShellScript --scripts 'systemctl unmask ssh.service && systemctl enable --now ssh.service'";
+        wrap_command(&mut out, "  az:   ", 8, command, 80);
+        assert!(out.lines().count() > 1);
+        assert!(out.lines().all(|line| line.chars().count() <= 80), "{out}");
+        assert_eq!(shell_rejoin(&out, 8), command);
+    }
+
+    #[test]
+    fn long_quoted_scripts_are_cut_into_glued_pieces() {
+        let command = "az vm run-command invoke -g rg -n vm --command-id RunShellScript --scripts 'sshd -t; systemctl reset-failed ssh.service; systemctl start ssh.service; systemctl status ssh.service --no-pager'";
+        let mut out = String::new();
+        wrap_command(&mut out, "  az:   ", 8, command, 80);
+        assert!(out.lines().all(|line| line.chars().count() <= 80), "{out}");
+        assert_eq!(shell_rejoin(&out, 8), command);
+    }
 }
