@@ -27,6 +27,10 @@ struct RuleEntry {
     guest: Vec<String>,
     #[serde(default)]
     azure: Vec<String>,
+    #[serde(default)]
+    aws: Vec<String>,
+    #[serde(default)]
+    gcp: Vec<String>,
     guide: String,
 }
 
@@ -143,7 +147,7 @@ fn generate(entries: &[RuleEntry]) -> String {
         };
         writeln!(
             code,
-            "    RuleDef {{ id: {:?}, key: {:?}, severity: {severity}, title: {:?}, explanation: {:?}, evidence: {}, guest: {}, azure: {}, guide: {:?} }},",
+            "    RuleDef {{ id: {:?}, key: {:?}, severity: {severity}, title: {:?}, explanation: {:?}, evidence: {}, guest: {}, azure: {}, aws: {}, gcp: {}, guide: {:?} }},",
             rule.id,
             rule.key,
             rule.title,
@@ -151,6 +155,8 @@ fn generate(entries: &[RuleEntry]) -> String {
             string_list(&rule.evidence),
             string_list(&rule.guest),
             string_list(&rule.azure),
+            string_list(&rule.aws),
+            string_list(&rule.gcp),
             rule.guide
         )
         .unwrap();

@@ -202,6 +202,14 @@ fn explain(rule: &RuleDef) -> String {
             out.push_str(&format!("  {line}\n"));
         }
     }
+    for (cloud, commands) in [("AWS CLI", rule.aws), ("Google Cloud CLI", rule.gcp)] {
+        if !commands.is_empty() {
+            out.push_str(&format!("\nWith the {cloud}:\n"));
+            for line in commands {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+    }
     out.push_str(&format!(
         "\nAzure guide: Troubleshoot SSH connections to an Azure Linux VM, section \"{}\".\n",
         rule.guide

@@ -401,6 +401,8 @@ pub struct DmiFacts {
     pub product_version: Option<String>,
     pub bios_vendor: Option<String>,
     pub chassis_asset_tag: Option<String>,
+    /// On EC2 Nitro instances, the instance id ("i-0abc...").
+    pub board_asset_tag: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

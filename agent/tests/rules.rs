@@ -854,3 +854,31 @@ fn wrapped_az_commands_paste_into_a_shell_unchanged() {
         assert_eq!(shell_argv(block), shell_argv(original), "{block}");
     }
 }
+
+/// On EC2 the verdict speaks AWS: the instance id from DMI fills the AWS commands, and
+/// the text shows them instead of Azure's.
+#[test]
+fn aws_vms_get_aws_commands() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    facts.cloud.provider = Some(CloudProvider::Aws);
+    facts.cloud.dmi.board_asset_tag = Some("i-0123456789abcdef0".into());
+    let verdict = verdict(facts);
+    let finding = &verdict.findings[0];
+    assert_eq!(
+        finding.remediation.aws[1],
+        "aws ec2 reboot-instances --instance-ids i-0123456789abcdef0"
+    );
+    let text = render_text(
+        &verdict,
+        TextStyle {
+            width: 80,
+            color: false,
+        },
+    );
+    assert!(
+        text.contains("  aws:  aws ssm send-command --instance-ids i-0123456789abcdef0"),
+        "{text}"
+    );
+    assert!(!text.contains("az vm"), "{text}");
+}

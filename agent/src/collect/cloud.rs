@@ -74,6 +74,7 @@ pub fn read_dmi(dir: &Path) -> DmiFacts {
         product_version: read_dmi_field(dir, "product_version"),
         bios_vendor: read_dmi_field(dir, "bios_vendor"),
         chassis_asset_tag: read_dmi_field(dir, "chassis_asset_tag"),
+        board_asset_tag: read_dmi_field(dir, "board_asset_tag"),
     }
 }
 
@@ -218,6 +219,7 @@ mod tests {
             product_version: None,
             bios_vendor: None,
             chassis_asset_tag: Some(tag.into()),
+            board_asset_tag: None,
         }
     }
 

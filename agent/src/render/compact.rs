@@ -67,8 +67,9 @@ pub fn render_compact(verdict: &Verdict, budget: usize) -> String {
         for command in finding.remediation.guest.iter().take(2) {
             block.push_str(&format!("  run: {}\n", clip(command, 240)));
         }
-        if let Some(command) = finding.remediation.azure.first() {
-            block.push_str(&format!("  az: {}\n", clip(command, 300)));
+        let (label, commands) = finding.remediation.for_cloud(verdict.facts.cloud.provider);
+        if let Some(command) = commands.first() {
+            block.push_str(&format!("  {label}: {}\n", clip(command, 300)));
         }
         if out.len() + block.len() + tail.len() > budget {
             let note = "(more findings cut to fit; see the JSON)\n";

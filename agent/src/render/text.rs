@@ -2,6 +2,7 @@
 //! its evidence and the command to run, wrapped to the terminal (80 columns when unknown).
 
 use crate::collect::ProbeOutcome;
+use crate::facts::CloudProvider;
 use crate::rules::{Finding, Severity};
 use crate::verdict::{Status, Verdict};
 use std::fmt::Write as _;
@@ -167,7 +168,12 @@ fn wrap_command(out: &mut String, first: &str, indent: usize, command: &str, wid
     }
 }
 
-fn render_finding(out: &mut String, finding: &Finding, style: TextStyle) {
+fn render_finding(
+    out: &mut String,
+    finding: &Finding,
+    provider: Option<CloudProvider>,
+    style: TextStyle,
+) {
     let (label, code) = severity_label(finding.severity);
     let head = format!("{} {} ", paint(style, code, label), finding.id);
     let head_width = label.len() + finding.id.len() + 2;
@@ -190,8 +196,15 @@ fn render_finding(out: &mut String, finding: &Finding, style: TextStyle) {
     if let Some(command) = finding.remediation.guest.first() {
         wrap_command(out, "  run:  ", 8, command, style.width);
     }
-    if let Some(command) = finding.remediation.azure.first() {
-        wrap_command(out, "  az:   ", 8, command, style.width);
+    let (label, commands) = finding.remediation.for_cloud(provider);
+    if let Some(command) = commands.first() {
+        wrap_command(
+            out,
+            &format!("  {:<6}", format!("{label}:")),
+            8,
+            command,
+            style.width,
+        );
     }
 }
 
@@ -232,7 +245,7 @@ pub fn render_text(verdict: &Verdict, style: TextStyle) -> String {
     );
     for finding in &verdict.findings {
         out.push('\n');
-        render_finding(&mut out, finding, style);
+        render_finding(&mut out, finding, verdict.facts.cloud.provider, style);
     }
     let blind: Vec<String> = verdict
         .probes

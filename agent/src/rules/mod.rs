@@ -55,6 +55,10 @@ pub struct RuleDef {
     pub guest: &'static [&'static str],
     /// Azure CLI commands, run from a workstation.
     pub azure: &'static [&'static str],
+    /// AWS CLI equivalents, for a VM in EC2.
+    pub aws: &'static [&'static str],
+    /// gcloud equivalents, for a VM in Google Compute Engine.
+    pub gcp: &'static [&'static str],
     /// Section of Azure's "Troubleshoot SSH connections" guide.
     pub guide: &'static str,
 }
@@ -86,7 +90,29 @@ pub struct Evidence {
 pub struct Remediation {
     pub guest: Vec<String>,
     pub azure: Vec<String>,
+    /// AWS CLI equivalents, where the rule has them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aws: Vec<String>,
+    /// gcloud equivalents, where the rule has them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gcp: Vec<String>,
     pub guide: String,
+}
+
+impl Remediation {
+    /// The cloud commands for the cloud this VM runs in (Azure's when unknown): the label
+    /// to print before them and the commands.
+    pub fn for_cloud(
+        &self,
+        provider: Option<crate::facts::CloudProvider>,
+    ) -> (&'static str, &[String]) {
+        use crate::facts::CloudProvider;
+        match provider {
+            Some(CloudProvider::Aws) if !self.aws.is_empty() => ("aws", &self.aws),
+            Some(CloudProvider::Gcp) if !self.gcp.is_empty() => ("gcloud", &self.gcp),
+            _ => ("az", &self.azure),
+        }
+    }
 }
 
 /// A rule that fired, with its evidence and its fix.
@@ -153,6 +179,8 @@ impl Finding {
         self.remediation = Remediation {
             guest: def.guest.iter().map(|line| fill(line)).collect(),
             azure: def.azure.iter().map(|line| fill(line)).collect(),
+            aws: def.aws.iter().map(|line| fill(line)).collect(),
+            gcp: def.gcp.iter().map(|line| fill(line)).collect(),
             guide: def.guide.to_string(),
         };
         self
@@ -212,6 +240,15 @@ fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, Stri
     let mut context = BTreeMap::new();
     context.insert("unit", view.unit_name(facts));
     context.insert("config_file", facts.config.path.clone());
+    if let Some(instance_id) = facts
+        .cloud
+        .dmi
+        .board_asset_tag
+        .as_ref()
+        .filter(|tag| tag.starts_with("i-"))
+    {
+        context.insert("instance_id", instance_id.clone());
+    }
     if let Some(azure) = &facts.cloud.azure {
         context.insert("resource_group", azure.resource_group.clone());
         context.insert("vm_name", azure.vm_name.clone());
