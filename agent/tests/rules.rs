@@ -163,6 +163,7 @@ fn healthy() -> Facts {
         health: HealthFacts::default(),
         prereqs: PrereqFacts::default(),
         firewall: FirewallFacts::default(),
+        auth: AuthFacts::default(),
     }
 }
 

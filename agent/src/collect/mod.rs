@@ -2,6 +2,7 @@
 //! what it could not see instead of failing. No collector writes anything or judges
 //! anything; that is the rules' job.
 
+pub mod auth;
 pub mod cloud;
 pub mod firewall;
 pub mod health;
@@ -36,6 +37,9 @@ pub struct CollectOptions {
     /// Base URL of the metadata service (tests point it at a local fake).
     pub imds_endpoint: String,
     pub imds_timeout: Duration,
+    /// `--user NAME`: the users whose authentication path is examined (default: the
+    /// provisioned admin, root, and every account with a login shell).
+    pub users: Vec<String>,
 }
 
 impl Default for CollectOptions {
@@ -49,6 +53,7 @@ impl Default for CollectOptions {
             imds: cloud::ImdsPolicy::Auto,
             imds_endpoint: cloud::IMDS_ENDPOINT.to_string(),
             imds_timeout: Duration::from_secs(1),
+            users: Vec::new(),
         }
     }
 }
@@ -144,6 +149,9 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
     let config_source = sshd_config::choose_config_path(options, &facts.systemd, &facts.processes);
     facts.config = probe(&mut reports, "sshd_config", |notes| {
         sshd_config::collect(options, &facts.host, config_source, notes)
+    });
+    facts.auth = probe(&mut reports, "auth", |notes| {
+        auth::collect(options, &facts.config, &facts.host, notes)
     });
     facts.prereqs = probe(&mut reports, "prereqs", |notes| {
         prereqs::collect(&facts.config, &facts.host, notes)
