@@ -643,6 +643,9 @@ pub struct AuthFacts {
     pub tcp_wrappers: TcpWrappersFacts,
     /// AuthorizedKeysCommand as the global configuration sets it.
     pub keys_command: Option<KeysCommand>,
+    /// This sshd carries Debian's user-group-modes patch (Debian, Ubuntu): StrictModes
+    /// accepts group write when the group has the user as its only member.
+    pub strict_modes_allows_private_group: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -767,7 +770,7 @@ pub struct KeysFile {
     pub stat: FileStat,
     /// What StrictModes examines (auth.c auth_secure_path): the file, then each directory
     /// up to the home directory or /. Empty when the file does not exist.
-    pub chain: Vec<FileStat>,
+    pub chain: Vec<StrictModesEntry>,
     /// Why the user could not read it (sshd opens it with the user's uid).
     pub unreadable_by_user: Option<String>,
     pub keys: Vec<AuthorizedKey>,
@@ -775,6 +778,15 @@ pub struct KeysFile {
     pub bad_lines: Vec<BadKeyLine>,
     /// The file was longer than the bound and only its start was read.
     pub truncated: bool,
+}
+
+/// One path StrictModes examines.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StrictModesEntry {
+    pub stat: FileStat,
+    /// Group-writable, and the group has the user as its only member (primary or
+    /// supplementary), as Debian's misc.c secure_permissions counts them.
+    pub private_group: bool,
 }
 
 /// A key line sshd can read.

@@ -3,7 +3,10 @@
 //! (auth2-pubkeyfile.c auth_check_authkey_line, sshkey.c sshkey_read, auth-options.c).
 
 use super::super::prereqs::stat_path;
-use crate::facts::{Account, AuthorizedKey, BadKeyLine, FileKind, FileStat, KeysFile};
+use super::accounts::read_text;
+use crate::facts::{
+    Account, AuthorizedKey, BadKeyLine, FileKind, FileStat, KeysFile, StrictModesEntry,
+};
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -100,7 +103,7 @@ pub fn examine(pattern: &str, path: &str, account: &Account) -> KeysFile {
     if !file.stat.exists {
         return file;
     }
-    file.chain = secure_path_chain(Path::new(path), Path::new(&account.home));
+    file.chain = secure_path_chain(Path::new(path), account);
     file.unreadable_by_user = user_access_problem(Path::new(path), account);
     match read_bounded(Path::new(path)) {
         Ok((text, truncated)) => {
@@ -147,21 +150,62 @@ fn read_bounded(path: &Path) -> std::io::Result<(String, bool)> {
 
 /// What auth.c auth_secure_path examines: the canonical file, then each directory
 /// upwards, stopping after the (canonical) home directory or at /.
-pub fn secure_path_chain(file: &Path, home: &Path) -> Vec<FileStat> {
-    let Ok(real) = std::fs::canonicalize(file) else {
-        return vec![stat_path(file)];
+pub fn secure_path_chain(file: &Path, account: &Account) -> Vec<StrictModesEntry> {
+    let entry = |path: &Path| {
+        let stat = stat_path(path);
+        let group_writable = stat.mode.is_some_and(|mode| mode & 0o020 != 0);
+        StrictModesEntry {
+            private_group: group_writable && group_is_users_alone(&stat, account.uid),
+            stat,
+        }
     };
-    let real_home = std::fs::canonicalize(home).ok();
-    let mut chain = vec![stat_path(&real)];
+    let Ok(real) = std::fs::canonicalize(file) else {
+        return vec![entry(file)];
+    };
+    let real_home = std::fs::canonicalize(&account.home).ok();
+    let mut chain = vec![entry(&real)];
     let mut current = real.parent();
     while let Some(dir) = current {
-        chain.push(stat_path(dir));
+        chain.push(entry(dir));
         if real_home.as_deref() == Some(dir) {
             break;
         }
         current = dir.parent();
     }
     chain
+}
+
+/// Debian's misc.c secure_permissions: every account whose primary group this is must be
+/// the user, the supplementary member list may hold only the path's owner, and there
+/// must be at least one member.
+fn group_is_users_alone(stat: &FileStat, uid: u32) -> bool {
+    let (Some(gid), Some(owner)) = (stat.gid, stat.uid) else {
+        return false;
+    };
+    let Ok(Some(group)) = nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid)) else {
+        return false;
+    };
+    let Ok(passwd) = read_text(Path::new("/etc/passwd")) else {
+        return false;
+    };
+    let primary_uids: Vec<&str> = passwd
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .filter(|fields| fields.len() >= 4 && fields[3] == gid.to_string())
+        .map(|fields| fields[2])
+        .collect();
+    if primary_uids.iter().any(|member| *member != uid.to_string()) {
+        return false;
+    }
+    let owner_name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(owner))
+        .ok()
+        .flatten()
+        .map(|user| user.name);
+    match group.mem.as_slice() {
+        [] => !primary_uids.is_empty(),
+        [only] => owner_name.as_deref() == Some(only.as_str()),
+        _ => false,
+    }
 }
 
 /// sshd opens the keys file with the user's uid and groups (temporarily_use_uid): every

@@ -83,6 +83,11 @@ pub fn collect(
         today_days: today_days(),
         nologin_files: gates::nologin_files(),
         tcp_wrappers: gates::tcp_wrappers(host.sshd_binary.as_deref()),
+        strict_modes_allows_private_group: host
+            .os_id
+            .iter()
+            .chain(&host.os_id_like)
+            .any(|id| id == "debian" || id == "ubuntu"),
     }
 }
 

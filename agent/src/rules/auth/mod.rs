@@ -27,7 +27,7 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
         check_user(auth, user, findings);
         let explained = findings.len() > before;
         if !explained && expects_login(user) {
-            check_way_in(user, findings);
+            check_way_in(auth, user, findings);
         }
     }
     check_nologin(auth, findings);
@@ -71,7 +71,7 @@ fn check_user(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Finding>) {
         );
     }
     for file in &user.keys_files {
-        check_keys_file(user, account, file, findings);
+        check_keys_file(auth, user, account, file, findings);
     }
 }
 
@@ -306,10 +306,19 @@ fn describe(stat: &FileStat) -> String {
 }
 
 /// auth.c auth_secure_path: the first of the file and its directories (up to home or /)
-/// owned by neither root nor the user, or writable by group or others.
-fn strict_modes_problem(file: &KeysFile, uid: u32) -> Option<(&FileStat, String)> {
-    file.chain.iter().find_map(|stat| {
+/// owned by neither root nor the user, or writable by group or others (Debian's build
+/// lets a group with the user as its only member write).
+fn strict_modes_problem<'f>(
+    auth: &AuthFacts,
+    file: &'f KeysFile,
+    uid: u32,
+) -> Option<(&'f FileStat, String)> {
+    file.chain.iter().find_map(|entry| {
+        let stat = &entry.stat;
+        let mode = stat.mode.unwrap_or(0);
         let owner_ok = matches!(stat.uid, Some(0)) || stat.uid == Some(uid);
+        let group_write_ok =
+            mode & 0o020 == 0 || (auth.strict_modes_allows_private_group && entry.private_group);
         let problem = if stat.kind == FileKind::Missing {
             "cannot be examined".to_string()
         } else if !owner_ok {
@@ -317,11 +326,8 @@ fn strict_modes_problem(file: &KeysFile, uid: u32) -> Option<(&FileStat, String)
                 "is owned by uid {}, not by the user or root",
                 stat.uid.unwrap_or(u32::MAX)
             )
-        } else if stat.group_or_other_writable() {
-            format!(
-                "is writable by group or others (mode {:04o})",
-                stat.mode.unwrap_or(0)
-            )
+        } else if mode & 0o002 != 0 || !group_write_ok {
+            format!("is writable by group or others (mode {mode:04o})")
         } else {
             return None;
         };
@@ -330,6 +336,7 @@ fn strict_modes_problem(file: &KeysFile, uid: u32) -> Option<(&FileStat, String)
 }
 
 fn check_keys_file(
+    auth: &AuthFacts,
     user: &UserAuth,
     account: &Account,
     file: &KeysFile,
@@ -355,7 +362,7 @@ fn check_keys_file(
         return;
     }
     if is_yes(&user.settings, "strictmodes") {
-        if let Some((stat, problem)) = strict_modes_problem(file, account.uid) {
+        if let Some((stat, problem)) = strict_modes_problem(auth, file, account.uid) {
             let fix = strict_modes_fix(stat, &user.name, &file.path, account);
             findings.push(
                 Finding::new(RuleId::KeysPathUnsafe)
@@ -450,7 +457,7 @@ fn accepted_algorithms(settings: &UserSettings) -> Vec<String> {
 
 /// Keys sshd would accept for this user (files that pass, types accepted; for root under
 /// forced-commands-only, keys with command=).
-fn usable_keys(user: &UserAuth) -> usize {
+fn usable_keys(auth: &AuthFacts, user: &UserAuth) -> usize {
     let Some(account) = &user.account else {
         return 0;
     };
@@ -461,7 +468,7 @@ fn usable_keys(user: &UserAuth) -> usize {
     user.keys_files
         .iter()
         .filter(|file| file.stat.kind == FileKind::File && file.unreadable_by_user.is_none())
-        .filter(|file| !strict || strict_modes_problem(file, account.uid).is_none())
+        .filter(|file| !strict || strict_modes_problem(auth, file, account.uid).is_none())
         .flat_map(|file| &file.keys)
         .filter(|key| algorithms::key_type_accepted(&key.key_type, &accepted))
         .filter(|key| !forced_only || key.options.iter().any(|option| option == "command"))
@@ -469,14 +476,14 @@ fn usable_keys(user: &UserAuth) -> usize {
 }
 
 /// No key sshd would accept, no AuthorizedKeysCommand, and no password login.
-fn check_way_in(user: &UserAuth, findings: &mut Vec<Finding>) {
+fn check_way_in(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Finding>) {
     let Some(account) = &user.account else { return };
     let settings = &user.settings;
     let pubkey = is_yes(settings, "pubkeyauthentication");
     let keys_command = settings
         .first("authorizedkeyscommand")
         .is_some_and(|command| command != "none");
-    if pubkey && (keys_command || usable_keys(user) > 0) {
+    if pubkey && (keys_command || usable_keys(auth, user) > 0) {
         return;
     }
     let use_pam = is_yes(settings, "usepam");
