@@ -141,8 +141,11 @@ fn debian_sshd_lets_the_users_own_group_write() {
 fn world_writable_ssh_dir_is_refused_by_strict_modes() {
     let verdict = diagnose_alice("chmod 0777 /home/alice/.ssh", &[]);
     let finding = only(&verdict, "SSH-AKF-001");
-    assert!(evidence_text(finding)
-        .contains("/home/alice/.ssh is writable by group or others (mode 0777)"));
+    assert!(finding["title"]
+        .as_str()
+        .unwrap()
+        .ends_with("/home/alice/.ssh is writable by group or others (mode 0777)"));
+    assert!(evidence_text(finding).contains("/home/alice/.ssh: directory, mode 0777, owner uid"));
     assert_eq!(
         finding["remediation"]["guest"][0],
         "chmod 700 /home/alice/.ssh"
@@ -239,6 +242,20 @@ fn dsa_key_and_garbled_lines_are_named_by_line() {
     );
     // The good key on line 1 still lets alice in.
     assert!(findings_with(&verdict, "SSH-AKF-005").is_empty());
+}
+
+#[test]
+fn only_a_dsa_key_leaves_no_way_in() {
+    let verdict = diagnose_alice(
+        "ssh-keygen -q -t dsa -N '' -f /tmp/dsa_key; \
+         install -m 600 -o alice -g alice /tmp/dsa_key.pub /home/alice/.ssh/authorized_keys",
+        &[],
+    );
+    assert_eq!(
+        auth_ids(&verdict),
+        ["SSH-AKF-005", "SSH-AKF-004"],
+        "{verdict:#}"
+    );
 }
 
 #[test]

@@ -25,7 +25,10 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
     for user in &auth.users {
         let before = findings.len();
         check_user(auth, user, findings);
-        let explained = findings.len() > before;
+        // A critical finding already says why this user cannot get in.
+        let explained = findings[before..]
+            .iter()
+            .any(|finding| finding.severity == Severity::Critical);
         if !explained && expects_login(user) {
             check_way_in(auth, user, findings);
         }
@@ -371,7 +374,6 @@ fn check_keys_file(
                     .var("bad_path", stat.path.clone())
                     .var("problem", problem.clone())
                     .var("fix", fix)
-                    .evidence(format!("{} {problem}", stat.path), None)
                     .evidence(describe(stat), None)
                     .evidence("StrictModes yes", Some(user.settings.origin("strictmodes"))),
             );
