@@ -66,6 +66,10 @@ struct DiagnoseArgs {
     /// Base URL of the instance metadata service.
     #[arg(long, value_name = "URL", env = "SSHDOCTOR_IMDS_ENDPOINT", default_value = crate::collect::cloud::IMDS_ENDPOINT)]
     imds_endpoint: String,
+    /// Examine this user's authentication path (repeatable) [default: the provisioned
+    /// admin, root, and every account with a login shell].
+    #[arg(long = "user", value_name = "NAME")]
+    users: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -130,6 +134,7 @@ fn diagnose(args: &DiagnoseArgs) -> i32 {
         run_sshd: !args.no_sshd_run,
         imds: args.imds.into(),
         imds_endpoint: args.imds_endpoint.clone(),
+        users: args.users.clone(),
         ..CollectOptions::default()
     };
     let verdict = crate::diagnose(&options);

@@ -168,6 +168,7 @@ fn healthy() -> Facts {
         firewall: FirewallFacts::default(),
         selinux: SelinuxFacts::default(),
         logs: LogFacts::default(),
+        auth: AuthFacts::default(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! what it could not see instead of failing. No collector writes anything or judges
 //! anything; that is the rules' job.
 
+pub mod auth;
 pub mod cloud;
 pub mod command;
 pub mod firewall;
@@ -40,6 +41,9 @@ pub struct CollectOptions {
     /// Base URL of the metadata service (tests point it at a local fake).
     pub imds_endpoint: String,
     pub imds_timeout: Duration,
+    /// `--user NAME`: the users whose authentication path is examined (default: the
+    /// provisioned admin, root, and every account with a login shell).
+    pub users: Vec<String>,
 }
 
 impl Default for CollectOptions {
@@ -53,6 +57,7 @@ impl Default for CollectOptions {
             imds: cloud::ImdsPolicy::Auto,
             imds_endpoint: cloud::IMDS_ENDPOINT.to_string(),
             imds_timeout: Duration::from_secs(1),
+            users: Vec::new(),
         }
     }
 }
@@ -162,6 +167,9 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         };
         let sockets = reports.keep(probe("sockets", |notes| sockets::collect(hints, notes)));
         let config = reports.keep(joined(config));
+        let auth = reports.keep(probe("auth", |notes| {
+            auth::collect(options, &config, &host, notes)
+        }));
         let prereqs = reports.keep(probe("prereqs", |notes| {
             prereqs::collect(&config, &host, notes)
         }));
@@ -178,6 +186,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
             interfaces,
             config,
             prereqs,
+            auth,
         };
         (facts, reports.0)
     })

@@ -154,7 +154,7 @@ fn privsep_dir(sshd_binary: Option<&str>, notes: &mut ProbeNotes) -> (Option<Str
     }
 }
 
-fn read_prefix(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+pub fn read_prefix(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     std::fs::File::open(path)?
         .take(limit)

@@ -4,6 +4,7 @@
 //! workspace root and is compiled in by build.rs; the code here decides *when* a rule
 //! fires and with which evidence. A rule never reads the system: it reads `Facts`.
 
+mod auth;
 mod config;
 mod firewall;
 mod health;
@@ -273,6 +274,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     selinux::check(facts, &view, &mut findings);
     firewall::check(facts, &view, &mut findings);
     logs::check(facts, &view, &mut findings);
+    auth::check(facts, &view, &mut findings);
     let context = machine_context(facts, &view);
     let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();
     rendered.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)));

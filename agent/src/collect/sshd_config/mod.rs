@@ -19,7 +19,7 @@ pub use files::{
     read_config_file, ConfigFiles, FileRead, MemoryFiles, SystemFiles, MAX_FILE_BYTES,
 };
 pub use parse::{parse_config, DEFAULT_SOURCE, MAX_INCLUDE_DEPTH};
-pub use sshd_run::{compare, error_location, parse_effective};
+pub use sshd_run::{compare, error_location, parse_effective, run_sshd};
 
 use super::{CollectOptions, ProbeNotes};
 use crate::facts::{HostFacts, ProcessFacts, SshdConfigFacts, SystemdFacts, UnitKind};

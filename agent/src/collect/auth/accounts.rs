@@ -1,0 +1,273 @@
+//! Accounts: who to examine, what passwd and shadow say about them, and the admin user
+//! the VM was provisioned with. Nothing secret leaves this module: the shadow password
+//! field becomes a `PasswordState`, and ovf-env.xml gives up its UserName only.
+
+use super::super::prereqs::stat_path;
+use crate::facts::{Account, PasswordState, ProvisionedAdmin, ShadowEntry};
+use regex::Regex;
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+const PASSWD: &str = "/etc/passwd";
+const SHADOW: &str = "/etc/shadow";
+const SHELLS: &str = "/etc/shells";
+/// Written by the Azure Linux agent (and cloud-init on Azure); root-only, may hold a password.
+const OVF_ENV: &str = "/var/lib/waagent/ovf-env.xml";
+const CLOUD_CFG: &str = "/etc/cloud/cloud.cfg";
+const CLOUD_CFG_DIR: &str = "/etc/cloud/cloud.cfg.d";
+/// Bound on any account or provisioning file read here.
+const MAX_FILE_BYTES: u64 = 4 << 20;
+
+/// Reads a whole (bounded) text file.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES)
+        .read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The shell sshd runs for an empty passwd field (_PATH_BSHELL).
+pub fn effective_shell(shell: &str) -> &str {
+    if shell.is_empty() {
+        "/bin/sh"
+    } else {
+        shell
+    }
+}
+
+/// Accounts meant for people: a shell listed in /etc/shells that is not nologin/false,
+/// and a home directory that exists. Root is handled apart.
+pub fn login_accounts(shells: &[String]) -> std::io::Result<Vec<String>> {
+    let passwd = read_text(Path::new(PASSWD))?;
+    Ok(passwd
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            let [name, _, uid, _, _, home, shell] = fields[..] else {
+                return None;
+            };
+            let shell = effective_shell(shell);
+            let login_shell = shells.iter().any(|listed| listed == shell)
+                && !shell.ends_with("nologin")
+                && !shell.ends_with("false");
+            let has_home = !home.is_empty() && Path::new(home).is_dir();
+            (uid != "0" && login_shell && has_home).then(|| name.to_string())
+        })
+        .collect())
+}
+
+/// /etc/shells, one path a line.
+pub fn read_shells() -> std::io::Result<Vec<String>> {
+    Ok(read_text(Path::new(SHELLS))?
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(String::from)
+        .collect())
+}
+
+/// Every /etc/shadow entry, classified; the hashes are dropped here.
+pub fn read_shadow() -> std::io::Result<BTreeMap<String, ShadowEntry>> {
+    Ok(read_text(Path::new(SHADOW))?
+        .lines()
+        .filter_map(parse_shadow_line)
+        .collect())
+}
+
+/// One shadow(5) line: name:password:lastchg:min:max:warn:inactive:expire:reserved.
+pub fn parse_shadow_line(line: &str) -> Option<(String, ShadowEntry)> {
+    let fields: Vec<&str> = line.split(':').collect();
+    if fields.len() < 8 {
+        return None;
+    }
+    let day = |index: usize| fields[index].trim().parse::<i64>().ok();
+    let entry = ShadowEntry {
+        password: classify_password(fields[1]),
+        last_change: day(2),
+        max_days: day(4),
+        inactive_days: day(6),
+        expire: day(7),
+    };
+    Some((fields[0].to_string(), entry))
+}
+
+/// What the password field allows. Linux builds of sshd define LOCKED_PASSWD_PREFIX "!"
+/// only (platform.c platform_locked_account): "!..." is locked, "*" is not.
+pub fn classify_password(field: &str) -> PasswordState {
+    if field.starts_with('!') {
+        PasswordState::Locked
+    } else if field.is_empty() {
+        PasswordState::Empty
+    } else if field.starts_with('$') || is_des_hash(field) {
+        PasswordState::Usable
+    } else {
+        PasswordState::NoPassword
+    }
+}
+
+/// A traditional crypt(3) DES hash: 13 characters of [./0-9A-Za-z].
+fn is_des_hash(field: &str) -> bool {
+    field.len() == 13
+        && field
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'.' || byte == b'/')
+}
+
+/// getpwnam, the user's groups (getgrouplist), shadow entry, shell and home.
+pub fn account(
+    name: &str,
+    shadow: Option<&BTreeMap<String, ShadowEntry>>,
+    shells: Option<&[String]>,
+) -> Result<Option<Account>, String> {
+    let user = match nix::unistd::User::from_name(name) {
+        Ok(Some(user)) => user,
+        Ok(None) => return Ok(None),
+        Err(err) => return Err(format!("getpwnam({name}): {err}")),
+    };
+    let shell = user.shell.display().to_string();
+    let home = user.dir.display().to_string();
+    let running_shell = effective_shell(&shell).to_string();
+    Ok(Some(Account {
+        uid: user.uid.as_raw(),
+        gid: user.gid.as_raw(),
+        groups: group_names(&user),
+        shadow: shadow.and_then(|entries| entries.get(name).cloned()),
+        shell_listed: shells.map(|shells| shells.contains(&running_shell)),
+        shell_stat: stat_path(Path::new(&running_shell)),
+        home_stat: stat_path(Path::new(&home)),
+        home,
+        shell,
+    }))
+}
+
+/// Primary and supplementary group names, as sshd's groupaccess.c ga_init sees them.
+fn group_names(user: &nix::unistd::User) -> Vec<String> {
+    let Ok(name) = std::ffi::CString::new(user.name.as_bytes()) else {
+        return Vec::new();
+    };
+    let gids = nix::unistd::getgrouplist(&name, user.gid).unwrap_or_else(|_| vec![user.gid]);
+    gids.into_iter()
+        .filter_map(|gid| nix::unistd::Group::from_gid(gid).ok().flatten())
+        .map(|group| group.name)
+        .collect()
+}
+
+/// The admin user from Azure's ovf-env.xml, else cloud-init's `default_user`.
+pub fn provisioned_admin() -> Option<ProvisionedAdmin> {
+    let from_ovf = read_text(Path::new(OVF_ENV))
+        .ok()
+        .and_then(|xml| ovf_user_name(&xml))
+        .map(|name| ProvisionedAdmin {
+            name,
+            source: OVF_ENV.into(),
+        });
+    from_ovf.or_else(|| {
+        cloud_cfg_files().into_iter().find_map(|path| {
+            let name = default_user_name(&read_text(&path).ok()?)?;
+            Some(ProvisionedAdmin {
+                name,
+                source: path.display().to_string(),
+            })
+        })
+    })
+}
+
+/// The `<UserName>` element (any namespace prefix); nothing else of the file is kept.
+pub fn ovf_user_name(xml: &str) -> Option<String> {
+    let pattern = Regex::new(r"<(?:\w+:)?UserName>\s*([^<\s]+)\s*</").ok()?;
+    Some(pattern.captures(xml)?[1].to_string())
+}
+
+/// cloud.cfg.d files in the order cloud-init merges them (later wins), then cloud.cfg.
+fn cloud_cfg_files() -> Vec<std::path::PathBuf> {
+    let mut drop_ins: Vec<_> = std::fs::read_dir(CLOUD_CFG_DIR)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|ext| ext == "cfg"))
+                .collect()
+        })
+        .unwrap_or_default();
+    drop_ins.sort();
+    drop_ins.reverse();
+    drop_ins.push(CLOUD_CFG.into());
+    drop_ins
+}
+
+/// `name:` under `default_user:` in cloud-init YAML, read by indentation alone.
+pub fn default_user_name(yaml: &str) -> Option<String> {
+    let mut lines = yaml.lines();
+    let header = lines.find(|line| line.trim_start().starts_with("default_user:"))?;
+    let header_indent = indentation(header);
+    for line in lines {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if indentation(line) <= header_indent {
+            return None;
+        }
+        if let Some(value) = trimmed.strip_prefix("name:") {
+            let value = value.trim().trim_matches(['"', '\'']);
+            return (!value.is_empty()).then(|| value.to_string());
+        }
+    }
+    None
+}
+
+fn indentation(line: &str) -> usize {
+    line.len() - line.trim_start().len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_field_is_classified_like_linux_sshd() {
+        assert_eq!(classify_password("!"), PasswordState::Locked);
+        assert_eq!(classify_password("!$6$salt$hash"), PasswordState::Locked);
+        assert_eq!(classify_password("!*"), PasswordState::Locked);
+        assert_eq!(classify_password("*"), PasswordState::NoPassword);
+        assert_eq!(classify_password("*LK*"), PasswordState::NoPassword);
+        assert_eq!(classify_password(""), PasswordState::Empty);
+        assert_eq!(classify_password("$y$j9T$abc$def"), PasswordState::Usable);
+        assert_eq!(classify_password("abJnggxhB/yWI"), PasswordState::Usable);
+    }
+
+    #[test]
+    fn shadow_line_keeps_dates_and_drops_the_hash() {
+        let (name, entry) = parse_shadow_line("alice:$6$s$h:19000:0:90:7:14:19500:").unwrap();
+        assert_eq!(name, "alice");
+        assert_eq!(entry.password, PasswordState::Usable);
+        assert_eq!(entry.last_change, Some(19000));
+        assert_eq!(entry.max_days, Some(90));
+        assert_eq!(entry.inactive_days, Some(14));
+        assert_eq!(entry.expire, Some(19500));
+        assert!(!format!("{entry:?}").contains("$6$"));
+        let (_, open) = parse_shadow_line("bob:*:19000:0:99999:7:::").unwrap();
+        assert_eq!((open.inactive_days, open.expire), (None, None));
+    }
+
+    #[test]
+    fn ovf_env_gives_only_the_user_name() {
+        let xml = r#"<ns1:LinuxProvisioningConfigurationSet><ns1:UserName>azureuser</ns1:UserName><ns1:UserPassword>secret</ns1:UserPassword>"#;
+        assert_eq!(ovf_user_name(xml).as_deref(), Some("azureuser"));
+        assert_eq!(
+            ovf_user_name("<UserName>ops</UserName>").as_deref(),
+            Some("ops")
+        );
+        assert_eq!(ovf_user_name("<HostName>vm</HostName>"), None);
+    }
+
+    #[test]
+    fn cloud_init_default_user_is_read_by_indentation() {
+        let yaml = "system_info:\n  default_user:\n    # the admin\n    name: ubuntu\n    lock_passwd: True\n  distro: ubuntu\n";
+        assert_eq!(default_user_name(yaml).as_deref(), Some("ubuntu"));
+        let other = "system_info:\n  default_user:\n    lock_passwd: True\n  name: distro\n";
+        assert_eq!(default_user_name(other), None);
+    }
+}

@@ -1,0 +1,138 @@
+//! Machine-wide gates on the authentication path: nologin files, TCP wrappers, and the
+//! AuthorizedKeysCommand that cloud logins (Entra ID, EC2 Instance Connect, OS Login) use.
+
+use super::super::prereqs::{read_prefix, stat_path};
+use super::accounts::read_text;
+use crate::facts::{
+    FileStat, KeysCommand, KeysCommandProvider, Located, NologinFile, TcpWrappersFacts,
+    UserSettings,
+};
+use std::path::Path;
+
+/// pam_nologin reads /var/run/nologin (= /run/nologin) then /etc/nologin; sshd without
+/// PAM reads /etc/nologin (session.c do_nologin).
+pub const NOLOGIN_FILES: &[&str] = &["/etc/nologin", "/run/nologin"];
+const HOSTS_ALLOW: &str = "/etc/hosts.allow";
+const HOSTS_DENY: &str = "/etc/hosts.deny";
+/// Enough of sshd to reach its dynamic section's library names.
+const MAX_BINARY_BYTES: u64 = 16 << 20;
+const MAX_MESSAGE_CHARS: usize = 200;
+
+pub fn nologin_files() -> Vec<NologinFile> {
+    NOLOGIN_FILES
+        .iter()
+        .filter(|path| Path::new(path).is_file())
+        .map(|path| NologinFile {
+            path: path.to_string(),
+            message: read_text(Path::new(path))
+                .unwrap_or_default()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(MAX_MESSAGE_CHARS)
+                .collect(),
+        })
+        .collect()
+}
+
+/// hosts.allow/hosts.deny lines naming sshd, and whether sshd could read them at all.
+pub fn tcp_wrappers(sshd_binary: Option<&str>) -> TcpWrappersFacts {
+    TcpWrappersFacts {
+        sshd_uses_libwrap: sshd_binary.and_then(|binary| {
+            let bytes = read_prefix(Path::new(binary), MAX_BINARY_BYTES).ok()?;
+            let needle = b"libwrap.so";
+            Some(bytes.windows(needle.len()).any(|window| window == needle))
+        }),
+        deny: lines_naming_sshd(HOSTS_DENY),
+        allow: lines_naming_sshd(HOSTS_ALLOW),
+    }
+}
+
+/// hosts_access(5): "daemon_list : client_list [: option...]"; the daemon list names
+/// sshd (argv[0]'s basename) or ALL.
+fn lines_naming_sshd(path: &str) -> Vec<Located<String>> {
+    let Ok(text) = read_text(Path::new(path)) else {
+        return Vec::new();
+    };
+    text.lines()
+        .enumerate()
+        .filter_map(|(index, line)| {
+            let content = line.split('#').next().unwrap_or_default().trim();
+            let (daemons, _) = content.split_once(':')?;
+            let names_sshd = daemons
+                .split([',', ' ', '\t'])
+                .map(|daemon| daemon.split('@').next().unwrap_or_default())
+                .any(|daemon| daemon == "sshd" || daemon.eq_ignore_ascii_case("ALL"));
+            names_sshd.then(|| Located {
+                value: content.to_string(),
+                file: path.to_string(),
+                line: index as u32 + 1,
+            })
+        })
+        .collect()
+}
+
+/// The AuthorizedKeysCommand in `settings`, when one is set.
+pub fn keys_command(settings: &UserSettings) -> Option<KeysCommand> {
+    let words = settings.values.get("authorizedkeyscommand")?;
+    let program = words.first().filter(|program| *program != "none")?;
+    let user = settings
+        .first("authorizedkeyscommanduser")
+        .filter(|user| *user != "none")
+        .map(String::from);
+    Some(KeysCommand {
+        command: words.join(" "),
+        provider: provider(program),
+        source: settings.origin("authorizedkeyscommand"),
+        chain: safe_path_chain(Path::new(program)),
+        user_exists: user
+            .as_deref()
+            .map(|name| matches!(nix::unistd::User::from_name(name), Ok(Some(_)))),
+        user,
+    })
+}
+
+fn provider(program: &str) -> KeysCommandProvider {
+    let name = program.rsplit('/').next().unwrap_or(program);
+    match name {
+        "aad_certhandler" | "aadsshlogin" => KeysCommandProvider::EntraId,
+        "eic_run_authorized_keys" => KeysCommandProvider::Ec2InstanceConnect,
+        "google_authorized_keys" => KeysCommandProvider::GoogleOsLogin,
+        _ => KeysCommandProvider::Other,
+    }
+}
+
+/// misc.c safe_path with no home: the canonical program, then every directory up to /.
+fn safe_path_chain(program: &Path) -> Vec<FileStat> {
+    let Ok(real) = std::fs::canonicalize(program) else {
+        return vec![stat_path(program)];
+    };
+    real.ancestors().map(stat_path).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloud_login_commands_are_recognised() {
+        assert_eq!(
+            provider("/usr/sbin/aad_certhandler"),
+            KeysCommandProvider::EntraId
+        );
+        assert_eq!(
+            provider("/usr/bin/aadsshlogin"),
+            KeysCommandProvider::EntraId
+        );
+        assert_eq!(
+            provider("/opt/aws/bin/eic_run_authorized_keys"),
+            KeysCommandProvider::Ec2InstanceConnect
+        );
+        assert_eq!(
+            provider("/usr/bin/google_authorized_keys"),
+            KeysCommandProvider::GoogleOsLogin
+        );
+        assert_eq!(provider("/usr/local/bin/keys"), KeysCommandProvider::Other);
+    }
+}

@@ -1,0 +1,565 @@
+//! AuthorizedKeysFile for one user: where it is, what StrictModes sees on the way to it,
+//! whether the user can read it, and what each line holds, parsed the way sshd does
+//! (auth2-pubkeyfile.c auth_check_authkey_line, sshkey.c sshkey_read, auth-options.c).
+
+use super::super::prereqs::stat_path;
+use super::accounts::read_text;
+use crate::facts::{
+    Account, AuthorizedKey, BadKeyLine, FileKind, FileStat, KeysFile, StrictModesEntry,
+};
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Bound on one keys file; sshd has none, but a diagnosis must stay small.
+const MAX_KEYS_FILE_BYTES: u64 = 1 << 20;
+/// Bound on the lines reported per file.
+const MAX_LINES_REPORTED: usize = 200;
+
+/// Key types sshkey.c reads (its keytypes table, signature-only names excluded).
+pub const KEY_TYPES: &[&str] = &[
+    "ssh-ed25519",
+    "ssh-ed25519-cert-v01@openssh.com",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ssh-ed25519-cert-v01@openssh.com",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+    "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+    "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+    "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com",
+    "ssh-rsa",
+    "ssh-rsa-cert-v01@openssh.com",
+    "ssh-dss",
+    "ssh-dss-cert-v01@openssh.com",
+    "ssh-xmss@openssh.com",
+    "ssh-xmss-cert-v01@openssh.com",
+];
+
+/// Options that are plain flags; the first group also takes a "no-" prefix
+/// (auth-options.c opt_flag with allow_negate).
+const NEGATABLE_FLAGS: &[&str] = &[
+    "port-forwarding",
+    "agent-forwarding",
+    "x11-forwarding",
+    "pty",
+    "user-rc",
+    "touch-required",
+    "verify-required",
+];
+const FLAGS: &[&str] = &["restrict", "cert-authority"];
+/// Options that take a double-quoted value.
+const VALUED: &[&str] = &[
+    "command",
+    "principals",
+    "from",
+    "expiry-time",
+    "environment",
+    "permitopen",
+    "permitlisten",
+    "tunnel",
+];
+
+/// auth2-pubkeyfile.c expand_authorized_keys: %% %h %u %U, then relative to home.
+pub fn expand_keys_path(pattern: &str, account: &Account, user: &str) -> Result<String, String> {
+    let mut expanded = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            expanded.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('%') => expanded.push('%'),
+            Some('h') => expanded.push_str(&account.home),
+            Some('u') => expanded.push_str(user),
+            Some('U') => expanded.push_str(&account.uid.to_string()),
+            Some(other) => return Err(format!("unknown token %{other} in {pattern:?}")),
+            None => return Err(format!("{pattern:?} ends with a lone %")),
+        }
+    }
+    if expanded.starts_with('/') {
+        Ok(expanded)
+    } else {
+        Ok(format!("{}/{expanded}", account.home))
+    }
+}
+
+/// Everything about one keys file for `account`.
+pub fn examine(pattern: &str, path: &str, account: &Account) -> KeysFile {
+    let stat = stat_path(Path::new(path));
+    let mut file = KeysFile {
+        pattern: pattern.to_string(),
+        path: path.to_string(),
+        chain: Vec::new(),
+        unreadable_by_user: None,
+        keys: Vec::new(),
+        bad_lines: Vec::new(),
+        truncated: false,
+        stat,
+    };
+    if !file.stat.exists {
+        return file;
+    }
+    file.chain = secure_path_chain(Path::new(path), account);
+    file.unreadable_by_user = user_access_problem(Path::new(path), account);
+    match read_bounded(Path::new(path)) {
+        Ok((text, truncated)) => {
+            file.truncated = truncated;
+            for (index, line) in text.lines().enumerate() {
+                if file.keys.len() + file.bad_lines.len() >= MAX_LINES_REPORTED {
+                    file.truncated = true;
+                    break;
+                }
+                let number = index as u32 + 1;
+                match parse_key_line(line) {
+                    KeyLine::Blank => {}
+                    KeyLine::Key(mut key) => {
+                        key.line = number;
+                        file.keys.push(key);
+                    }
+                    KeyLine::Bad(problem) => file.bad_lines.push(BadKeyLine {
+                        line: number,
+                        problem,
+                    }),
+                }
+            }
+        }
+        Err(err) if file.stat.kind == FileKind::File => {
+            file.bad_lines.push(BadKeyLine {
+                line: 0,
+                problem: format!("cannot read: {err}"),
+            });
+        }
+        Err(_) => {}
+    }
+    file
+}
+
+fn read_bounded(path: &Path) -> std::io::Result<(String, bool)> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_KEYS_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    let truncated = bytes.len() as u64 > MAX_KEYS_FILE_BYTES;
+    bytes.truncate(MAX_KEYS_FILE_BYTES as usize);
+    Ok((String::from_utf8_lossy(&bytes).into_owned(), truncated))
+}
+
+/// What auth.c auth_secure_path examines: the canonical file, then each directory
+/// upwards, stopping after the (canonical) home directory or at /.
+pub fn secure_path_chain(file: &Path, account: &Account) -> Vec<StrictModesEntry> {
+    let entry = |path: &Path| {
+        let stat = stat_path(path);
+        let group_writable = stat.mode.is_some_and(|mode| mode & 0o020 != 0);
+        StrictModesEntry {
+            private_group: group_writable && group_is_users_alone(&stat, account.uid),
+            stat,
+        }
+    };
+    let Ok(real) = std::fs::canonicalize(file) else {
+        return vec![entry(file)];
+    };
+    let real_home = std::fs::canonicalize(&account.home).ok();
+    let mut chain = vec![entry(&real)];
+    let mut current = real.parent();
+    while let Some(dir) = current {
+        chain.push(entry(dir));
+        if real_home.as_deref() == Some(dir) {
+            break;
+        }
+        current = dir.parent();
+    }
+    chain
+}
+
+/// Debian's misc.c secure_permissions: every account whose primary group this is must be
+/// the user, the supplementary member list may hold only the path's owner, and there
+/// must be at least one member.
+fn group_is_users_alone(stat: &FileStat, uid: u32) -> bool {
+    let (Some(gid), Some(owner)) = (stat.gid, stat.uid) else {
+        return false;
+    };
+    let Ok(Some(group)) = nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid)) else {
+        return false;
+    };
+    let Ok(passwd) = read_text(Path::new("/etc/passwd")) else {
+        return false;
+    };
+    let primary_uids: Vec<&str> = passwd
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .filter(|fields| fields.len() >= 4 && fields[3] == gid.to_string())
+        .map(|fields| fields[2])
+        .collect();
+    if primary_uids.iter().any(|member| *member != uid.to_string()) {
+        return false;
+    }
+    let owner_name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(owner))
+        .ok()
+        .flatten()
+        .map(|user| user.name);
+    match group.mem.as_slice() {
+        [] => !primary_uids.is_empty(),
+        [only] => owner_name.as_deref() == Some(only.as_str()),
+        _ => false,
+    }
+}
+
+/// sshd opens the keys file with the user's uid and groups (temporarily_use_uid): every
+/// directory on the way needs search permission and the file read permission.
+fn user_access_problem(file: &Path, account: &Account) -> Option<String> {
+    if account.uid == 0 {
+        return None;
+    }
+    let gids = group_ids(account);
+    let real = std::fs::canonicalize(file).ok()?;
+    let mut directories: Vec<PathBuf> = real.ancestors().skip(1).map(Path::to_path_buf).collect();
+    directories.reverse();
+    for dir in directories {
+        let meta = std::fs::metadata(&dir).ok()?;
+        if !permits(&meta, account.uid, &gids, 0o1) {
+            return Some(format!(
+                "{} does not let the user in (mode {:04o}, owner uid {})",
+                dir.display(),
+                meta.mode() & 0o7777,
+                meta.uid()
+            ));
+        }
+    }
+    let meta = std::fs::metadata(&real).ok()?;
+    (!permits(&meta, account.uid, &gids, 0o4)).then(|| {
+        format!(
+            "{} is not readable by the user (mode {:04o}, owner uid {})",
+            real.display(),
+            meta.mode() & 0o7777,
+            meta.uid()
+        )
+    })
+}
+
+fn group_ids(account: &Account) -> Vec<u32> {
+    let mut gids: Vec<u32> = account
+        .groups
+        .iter()
+        .filter_map(|name| nix::unistd::Group::from_name(name).ok().flatten())
+        .map(|group| group.gid.as_raw())
+        .collect();
+    gids.push(account.gid);
+    gids
+}
+
+/// Classic Unix permission check for one bit (r=4, x=1) of owner, group, other.
+fn permits(meta: &std::fs::Metadata, uid: u32, gids: &[u32], bit: u32) -> bool {
+    let mode = meta.mode();
+    if meta.uid() == uid {
+        mode & (bit << 6) != 0
+    } else if gids.contains(&meta.gid()) {
+        mode & (bit << 3) != 0
+    } else {
+        mode & bit != 0
+    }
+}
+
+/// One authorized_keys line, as sshd reads it.
+#[derive(Debug)]
+pub enum KeyLine {
+    Blank,
+    Key(AuthorizedKey),
+    Bad(String),
+}
+
+/// auth_check_authkey_line: try the line as a key; failing that, skip an options string
+/// and try again; then the options must parse.
+pub fn parse_key_line(line: &str) -> KeyLine {
+    let line = line.trim_start_matches([' ', '\t']);
+    if line.is_empty() || line.starts_with('#') {
+        return KeyLine::Blank;
+    }
+    let first_word = line.split([' ', '\t']).next().unwrap_or_default();
+    let (options_text, key_text) = if KEY_TYPES.contains(&first_word) {
+        ("", line)
+    } else {
+        match split_options(line) {
+            Some((options, rest)) => (options, rest.trim_start_matches([' ', '\t'])),
+            None => return KeyLine::Bad("invalid key option string (unterminated quote)".into()),
+        }
+    };
+    let (key_type, comment) = match read_key(key_text) {
+        Ok(read) => read,
+        Err(problem) => return KeyLine::Bad(problem),
+    };
+    match parse_options(options_text) {
+        Ok(options) => KeyLine::Key(AuthorizedKey {
+            line: 0,
+            key_type,
+            options,
+            comment,
+        }),
+        Err(problem) => KeyLine::Bad(format!("bad key options: {problem}")),
+    }
+}
+
+/// sshkey_advance_past_options: up to the first unquoted blank; \" does not toggle.
+fn split_options(line: &str) -> Option<(&str, &str)> {
+    let bytes = line.as_bytes();
+    let mut quoted = false;
+    let mut index = 0;
+    while index < bytes.len() && (quoted || (bytes[index] != b' ' && bytes[index] != b'\t')) {
+        if bytes[index] == b'\\' && bytes.get(index + 1) == Some(&b'"') {
+            index += 1;
+        } else if bytes[index] == b'"' {
+            quoted = !quoted;
+        }
+        index += 1;
+    }
+    (!quoted).then(|| line.split_at(index))
+}
+
+/// sshkey_read: type word, base64 blob whose own type string must match, then comment.
+fn read_key(text: &str) -> Result<(String, Option<String>), String> {
+    let (declared, rest) = text.split_once([' ', '\t']).unwrap_or((text, ""));
+    if !KEY_TYPES.contains(&declared) {
+        return Err(format!("unknown key type {declared:?}"));
+    }
+    let rest = rest.trim_start_matches([' ', '\t']);
+    let (blob_text, comment) = match rest.split_once([' ', '\t']) {
+        Some((blob, comment)) => (blob, Some(comment)),
+        None => (rest, None),
+    };
+    if blob_text.is_empty() {
+        return Err(format!("{declared} key without its base64 data"));
+    }
+    let blob = decode_base64(blob_text).ok_or("the key data is not valid base64")?;
+    let inner = ssh_string(&blob).ok_or("the key data is truncated")?;
+    if inner != declared.as_bytes() {
+        return Err(format!(
+            "key type mismatch: the line says {declared}, the key data is {}",
+            String::from_utf8_lossy(inner)
+        ));
+    }
+    let comment = comment
+        .map(str::trim)
+        .filter(|comment| !comment.is_empty())
+        .map(String::from);
+    Ok((declared.to_string(), comment))
+}
+
+/// auth-options.c sshauthopt_parse: comma-separated, names case-insensitive, valued
+/// options as name="value" with \" escapes. Returns the option names.
+pub fn parse_options(text: &str) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let name_end = rest.find(['=', ',', ' ', '\t']).unwrap_or(rest.len());
+        let name = rest[..name_end].to_ascii_lowercase();
+        rest = &rest[name_end..];
+        let plain = name.strip_prefix("no-").unwrap_or(&name);
+        if VALUED.contains(&name.as_str()) {
+            let value = rest
+                .strip_prefix("=\"")
+                .ok_or(format!("{name} needs a quoted value"))?;
+            let close = closing_quote(value).ok_or(format!("{name}: missing end quote"))?;
+            rest = &value[close + 1..];
+        } else if !(FLAGS.contains(&name.as_str()) || NEGATABLE_FLAGS.contains(&plain)) {
+            return Err(format!("unsupported option {name:?}"));
+        }
+        names.push(name);
+        match rest.chars().next() {
+            None | Some(' ' | '\t') => break,
+            Some(',') => rest = &rest[1..],
+            Some(_) => return Err("unknown key option".into()),
+        }
+    }
+    Ok(names)
+}
+
+/// The index of the first `"` not escaped by a backslash.
+fn closing_quote(value: &str) -> Option<usize> {
+    let bytes = value.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'\\' if bytes.get(index + 1) == Some(&b'"') => index += 2,
+            b'"' => return Some(index),
+            _ => index += 1,
+        }
+    }
+    None
+}
+
+/// The first SSH wire string (uint32 length, bytes): a key blob's type name.
+fn ssh_string(blob: &[u8]) -> Option<&[u8]> {
+    let length = u32::from_be_bytes(blob.get(..4)?.try_into().ok()?) as usize;
+    blob.get(4..4 + length)
+}
+
+/// Standard base64 with optional '=' padding.
+pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let digits = text.trim_end_matches('=');
+    if text.len() - digits.len() > 2 {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(digits.len() * 3 / 4);
+    let mut buffer = 0u32;
+    let mut bits = 0;
+    for byte in digits.bytes() {
+        let value = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        buffer = (buffer << 6) | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push((buffer >> bits) as u8);
+        }
+    }
+    (bits < 6).then_some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A syntactically real blob: the type string, then filler.
+    fn blob(key_type: &str) -> String {
+        let mut bytes = (key_type.len() as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(key_type.as_bytes());
+        bytes.extend_from_slice(&[0, 0, 0, 1, 7]);
+        encode(&bytes)
+    }
+
+    fn encode(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+            for i in 0..=chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            }
+        }
+        while !out.len().is_multiple_of(4) {
+            out.push('=');
+        }
+        out
+    }
+
+    fn key(line: &str) -> AuthorizedKey {
+        match parse_key_line(line) {
+            KeyLine::Key(key) => key,
+            other => panic!("{line:?} did not parse: {other:?}"),
+        }
+    }
+
+    fn bad(line: &str) -> String {
+        match parse_key_line(line) {
+            KeyLine::Bad(problem) => problem,
+            other => panic!("{line:?} parsed: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn base64_round_trips_and_rejects_garbage() {
+        for sample in [&b""[..], b"a", b"ab", b"abc", b"\x00\xff\x10\x20"] {
+            assert_eq!(decode_base64(&encode(sample)).unwrap(), sample);
+        }
+        assert_eq!(
+            decode_base64("AAAAC3NzaC1lZDI1NTE5").unwrap()[4..],
+            *b"ssh-ed25519"
+        );
+        assert_eq!(decode_base64("not base64!"), None);
+        assert_eq!(decode_base64("A"), None);
+    }
+
+    #[test]
+    fn every_key_type_parses_with_its_own_blob() {
+        for key_type in KEY_TYPES {
+            let parsed = key(&format!("{key_type} {} me@host", blob(key_type)));
+            assert_eq!(parsed.key_type, *key_type);
+            assert_eq!(parsed.comment.as_deref(), Some("me@host"));
+        }
+    }
+
+    #[test]
+    fn options_with_quoted_commas_and_spaces() {
+        let line = format!(
+            "from=\"10.0.0.0/8,192.168.1.*\",command=\"echo \\\"a, b\\\" c\",no-pty,restrict ssh-ed25519 {} a comment",
+            blob("ssh-ed25519")
+        );
+        let parsed = key(&line);
+        assert_eq!(parsed.options, ["from", "command", "no-pty", "restrict"]);
+        assert_eq!(parsed.comment.as_deref(), Some("a comment"));
+        let cert_authority = key(&format!(
+            "cert-authority,principals=\"alice,ops\" ssh-rsa {}",
+            blob("ssh-rsa")
+        ));
+        assert_eq!(cert_authority.options, ["cert-authority", "principals"]);
+        assert_eq!(cert_authority.comment, None);
+        let sk = key(&format!(
+            "No-Touch-Required,verify-required sk-ssh-ed25519@openssh.com {}",
+            blob("sk-ssh-ed25519@openssh.com")
+        ));
+        assert_eq!(sk.options, ["no-touch-required", "verify-required"]);
+    }
+
+    #[test]
+    fn lines_sshd_skips_say_why() {
+        assert!(matches!(parse_key_line("   # comment"), KeyLine::Blank));
+        assert!(matches!(parse_key_line(""), KeyLine::Blank));
+        assert!(bad("this is not a key").starts_with("unknown key type"));
+        assert!(bad("ssh-ed25519").contains("without its base64"));
+        assert!(bad("ssh-ed25519 %%%%").contains("not valid base64"));
+        assert!(bad(&format!("ssh-ed25519 {}", blob("ssh-rsa"))).starts_with("key type mismatch"));
+        let unterminated = format!("command=\"oops ssh-ed25519 {}", blob("ssh-ed25519"));
+        assert!(bad(&unterminated).contains("unterminated quote"));
+        let unknown = format!("no-such-option ssh-ed25519 {}", blob("ssh-ed25519"));
+        assert_eq!(
+            bad(&unknown),
+            "bad key options: unsupported option \"no-such-option\""
+        );
+        let unquoted = format!("command=ls ssh-ed25519 {}", blob("ssh-ed25519"));
+        assert!(bad(&unquoted).contains("needs a quoted value"));
+        // A line wrapped by an editor: the blob is cut short.
+        let wrapped = format!("ssh-ed25519 {}", &blob("ssh-ed25519")[..10]);
+        assert!(bad(&wrapped).contains("base64") || bad(&wrapped).contains("truncated"));
+    }
+
+    fn account(home: &str) -> Account {
+        Account {
+            uid: 1001,
+            gid: 1001,
+            home: home.into(),
+            shell: "/bin/bash".into(),
+            groups: vec![],
+            shadow: None,
+            shell_stat: stat_path(Path::new("/bin/sh")),
+            shell_listed: None,
+            home_stat: stat_path(Path::new(home)),
+        }
+    }
+
+    #[test]
+    fn keys_path_tokens_expand_like_sshd() {
+        let alice = account("/home/alice");
+        let expand = |pattern| expand_keys_path(pattern, &alice, "alice");
+        assert_eq!(
+            expand(".ssh/authorized_keys").unwrap(),
+            "/home/alice/.ssh/authorized_keys"
+        );
+        assert_eq!(expand("%h/.ssh/keys").unwrap(), "/home/alice/.ssh/keys");
+        assert_eq!(expand("/etc/ssh/keys/%u").unwrap(), "/etc/ssh/keys/alice");
+        assert_eq!(expand("/keys/%U-%%").unwrap(), "/keys/1001-%");
+        assert!(expand("/keys/%x").unwrap_err().contains("%x"));
+        assert!(expand("/keys/%").is_err());
+    }
+}

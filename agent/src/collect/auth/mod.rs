@@ -1,0 +1,155 @@
+//! The authentication path: for each user who should be able to log in, the account as
+//! passwd and shadow describe it, the sshd settings in effect for that user, and the
+//! authorized_keys files sshd would read; plus the machine-wide gates (nologin, TCP
+//! wrappers, AuthorizedKeysCommand). Read-only; secrets are classified, never kept.
+
+mod accounts;
+mod gates;
+mod keys;
+mod settings;
+
+pub use settings::DEFAULT_PUBKEY_ALGORITHMS;
+
+use super::{CollectOptions, ProbeNotes};
+use crate::facts::{AuthFacts, HostFacts, KeysFile, SshdConfigFacts, UserAuth, UserRole};
+use settings::SettingsFinder;
+use std::path::PathBuf;
+
+/// Bound on the users examined.
+pub const MAX_USERS: usize = 50;
+
+pub fn collect(
+    options: &CollectOptions,
+    config: &SshdConfigFacts,
+    host: &HostFacts,
+    notes: &mut ProbeNotes,
+) -> AuthFacts {
+    let shells = accounts::read_shells()
+        .map_err(|err| notes.partial(format!("cannot read /etc/shells: {err}")))
+        .ok();
+    let shadow = accounts::read_shadow()
+        .map_err(|err| notes.partial(format!("cannot read /etc/shadow: {err}")))
+        .ok();
+    let provisioned_admin = accounts::provisioned_admin();
+    let mut chosen = choose_users(
+        options,
+        provisioned_admin.as_ref(),
+        shells.as_deref(),
+        notes,
+    );
+    let users_omitted = chosen
+        .split_off(chosen.len().min(MAX_USERS))
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect::<Vec<_>>();
+    if !users_omitted.is_empty() {
+        notes.partial(format!(
+            "examined the first {MAX_USERS} users; {} more left out",
+            users_omitted.len()
+        ));
+    }
+    let sshd = options
+        .sshd_path
+        .clone()
+        .or_else(|| host.sshd_binary.as_ref().map(PathBuf::from));
+    let finder = SettingsFinder::new(config, sshd.as_deref(), options, notes);
+    let users: Vec<UserAuth> = chosen
+        .into_iter()
+        .map(|(name, role)| {
+            let settings = finder.settings_for(&name, config, notes);
+            let account = accounts::account(&name, shadow.as_ref(), shells.as_deref())
+                .unwrap_or_else(|err| {
+                    notes.partial(err);
+                    None
+                });
+            let keys_files = match &account {
+                Some(account) => keys_files(&name, account, &settings, notes),
+                None => Vec::new(),
+            };
+            UserAuth {
+                name,
+                role,
+                account,
+                settings,
+                keys_files,
+            }
+        })
+        .collect();
+    AuthFacts {
+        keys_command: gates::keys_command(&settings::global(config)),
+        users,
+        users_omitted,
+        provisioned_admin,
+        today_days: today_days(),
+        nologin_files: gates::nologin_files(),
+        tcp_wrappers: gates::tcp_wrappers(host.sshd_binary.as_deref()),
+        strict_modes_allows_private_group: host
+            .os_id
+            .iter()
+            .chain(&host.os_id_like)
+            .any(|id| id == "debian" || id == "ubuntu"),
+    }
+}
+
+/// `--user` names; otherwise the provisioned admin, root, and every login account.
+fn choose_users(
+    options: &CollectOptions,
+    provisioned: Option<&crate::facts::ProvisionedAdmin>,
+    shells: Option<&[String]>,
+    notes: &mut ProbeNotes,
+) -> Vec<(String, UserRole)> {
+    if !options.users.is_empty() {
+        let mut requested: Vec<(String, UserRole)> = Vec::new();
+        for name in &options.users {
+            if !requested.iter().any(|(seen, _)| seen == name) {
+                requested.push((name.clone(), UserRole::Requested));
+            }
+        }
+        return requested;
+    }
+    let mut chosen: Vec<(String, UserRole)> = Vec::new();
+    if let Some(admin) = provisioned {
+        chosen.push((admin.name.clone(), UserRole::Provisioned));
+    }
+    chosen.push(("root".into(), UserRole::Root));
+    match accounts::login_accounts(shells.unwrap_or_default()) {
+        Ok(names) => chosen.extend(names.into_iter().map(|name| (name, UserRole::Discovered))),
+        Err(err) => notes.partial(format!("cannot list accounts from /etc/passwd: {err}")),
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    chosen.retain(|(name, _)| seen.insert(name.clone()));
+    chosen
+}
+
+/// Each AuthorizedKeysFile pattern ("none" disables one), expanded and examined.
+fn keys_files(
+    user: &str,
+    account: &crate::facts::Account,
+    settings: &crate::facts::UserSettings,
+    notes: &mut ProbeNotes,
+) -> Vec<KeysFile> {
+    let patterns = settings
+        .values
+        .get("authorizedkeysfile")
+        .cloned()
+        .unwrap_or_default();
+    patterns
+        .iter()
+        .filter(|pattern| !pattern.eq_ignore_ascii_case("none"))
+        .filter_map(
+            |pattern| match keys::expand_keys_path(pattern, account, user) {
+                Ok(path) => Some(keys::examine(pattern, &path, account)),
+                Err(err) => {
+                    notes.partial(format!("AuthorizedKeysFile for {user}: {err}"));
+                    None
+                }
+            },
+        )
+        .collect()
+}
+
+fn today_days() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| (elapsed.as_secs() / 86_400) as i64)
+}

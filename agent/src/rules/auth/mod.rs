@@ -1,0 +1,769 @@
+//! The authentication path: would sshd let each examined user in? Per user, the checks
+//! follow sshd's own order: auth.c allowed_user (expiry, lock, shell, Allow/Deny), then
+//! PermitRootLogin, then the keys files (StrictModes, parsing, accepted algorithms).
+
+mod algorithms;
+mod patterns;
+
+use super::{Finding, RuleId, Severity, SshView};
+use crate::facts::{
+    Account, AuthFacts, Facts, FileKind, FileStat, KeysCommandProvider, KeysFile, PasswordState,
+    ShadowEntry, UserAuth, UserRole, UserSettings,
+};
+use patterns::Decision;
+
+/// MaxAuthTries below this cuts off clients whose agent offers a few keys first.
+const LOW_MAX_AUTH_TRIES: u32 = 3;
+/// MaxStartups "start" below this drops concurrent logins (scanners take the slots).
+const LOW_MAX_STARTUPS: u32 = 3;
+
+pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
+    if facts.host.sshd_binary.is_none() {
+        return; // Not installed: the service rules say so.
+    }
+    let auth = &facts.auth;
+    for user in &auth.users {
+        let before = findings.len();
+        check_user(auth, user, findings);
+        // A critical finding already says why this user cannot get in.
+        let explained = findings[before..]
+            .iter()
+            .any(|finding| finding.severity == Severity::Critical);
+        if !explained && expects_login(user) {
+            check_way_in(auth, user, findings);
+        }
+    }
+    check_nologin(auth, findings);
+    check_tcp_wrappers(auth, findings);
+    check_keys_command(auth, findings);
+    if let Some(first) = auth.users.first() {
+        check_limits(&first.settings, findings);
+    }
+}
+
+/// Someone is meant to log in as this user: named, provisioned, or holding a key.
+fn expects_login(user: &UserAuth) -> bool {
+    matches!(user.role, UserRole::Requested | UserRole::Provisioned)
+        || user.keys_files.iter().any(|file| !file.keys.is_empty())
+}
+
+fn is_yes(settings: &UserSettings, keyword: &str) -> bool {
+    settings.first(keyword) == Some("yes")
+}
+
+fn check_user(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Finding>) {
+    let Some(account) = &user.account else {
+        if matches!(user.role, UserRole::Requested | UserRole::Provisioned) {
+            findings.push(user_missing(user));
+        }
+        return;
+    };
+    if !expects_login(user) {
+        return;
+    }
+    check_account(auth, user, account, findings);
+    check_shell(user, account, findings);
+    check_access_lists(user, account, findings);
+    check_root(user, findings);
+    if !account.home_stat.exists {
+        findings.push(
+            Finding::new(RuleId::HomeMissing)
+                .var("user", user.name.clone())
+                .var("home", account.home.clone())
+                .evidence(describe(&account.home_stat), Some("/etc/passwd".into())),
+        );
+    }
+    for file in &user.keys_files {
+        check_keys_file(auth, user, account, file, findings);
+    }
+}
+
+fn user_missing(user: &UserAuth) -> Finding {
+    let why = match user.role {
+        UserRole::Provisioned => "the VM was provisioned with this admin user",
+        _ => "named with --user",
+    };
+    Finding::new(RuleId::UserMissing)
+        .var("user", user.name.clone())
+        .evidence(
+            format!("getpwnam(\"{}\") found no such user; {why}", user.name),
+            Some("/etc/passwd".into()),
+        )
+}
+
+/// Account expiry, the lock, and password ageing, each the way sshd or PAM applies it.
+fn check_account(
+    auth: &AuthFacts,
+    user: &UserAuth,
+    account: &Account,
+    findings: &mut Vec<Finding>,
+) {
+    let Some(shadow) = &account.shadow else {
+        return;
+    };
+    let use_pam = is_yes(&user.settings, "usepam");
+    let today = auth.today_days;
+    if let Some(expire) = shadow.expire.filter(|expire| *expire >= 0) {
+        // pam_unix: expired from the day itself; auth-shadow.c: from the day after.
+        let expired = if use_pam {
+            today >= expire
+        } else {
+            today > expire
+        };
+        if expired {
+            findings.push(
+                Finding::new(RuleId::AccountExpired)
+                    .var("user", user.name.clone())
+                    .evidence(
+                        format!(
+                            "/etc/shadow field 8 (account expiry): day {expire} ({}); today is day {today}",
+                            date_of(expire)
+                        ),
+                        Some("/etc/shadow".into()),
+                    ),
+            );
+        }
+    }
+    if !use_pam && shadow.password == PasswordState::Locked {
+        findings.push(
+            Finding::new(RuleId::AccountLocked)
+                .var("user", user.name.clone())
+                .evidence(
+                    "/etc/shadow password field starts with \"!\" (locked)",
+                    Some("/etc/shadow".into()),
+                )
+                .evidence("UsePAM no", Some(user.settings.origin("usepam"))),
+        );
+    }
+    if let Some(why) = password_expiry(shadow, today) {
+        let inactive = why.contains("inactive");
+        let finding = Finding::new(RuleId::PasswordExpired)
+            .var("user", user.name.clone())
+            .evidence(why, Some("/etc/shadow".into()));
+        findings.push(match (inactive && use_pam, use_pam) {
+            (true, _) => finding.severity(Severity::Critical),
+            (false, true) => finding,
+            (false, false) => finding.severity(Severity::Info),
+        });
+    }
+}
+
+/// pam_unix check_shadow_expiry: a forced change (last change 0), an aged password, and
+/// one aged past its inactivity period (the account is then refused).
+fn password_expiry(shadow: &ShadowEntry, today: i64) -> Option<String> {
+    let last = shadow.last_change?;
+    if last == 0 {
+        return Some("/etc/shadow field 3 is 0: the password must be changed at next login".into());
+    }
+    let max = shadow.max_days.filter(|max| *max >= 0)?;
+    let age = today - last;
+    if age <= max {
+        return None;
+    }
+    match shadow.inactive_days.filter(|inactive| *inactive >= 0) {
+        Some(inactive) if age > max + inactive => Some(format!(
+            "password changed {age} days ago, maximum {max}, inactive after {inactive} more: the account is inactive"
+        )),
+        _ => Some(format!(
+            "password changed {age} days ago, maximum age {max} days: it must be changed at login"
+        )),
+    }
+}
+
+/// Day number to YYYY-MM-DD (civil from days, Howard Hinnant's algorithm).
+fn date_of(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// allowed_user: the shell must exist and be executable unless sshd chroots.
+fn check_shell(user: &UserAuth, account: &Account, findings: &mut Vec<Finding>) {
+    let chroots = user
+        .settings
+        .first("chrootdirectory")
+        .is_some_and(|dir| !dir.eq_ignore_ascii_case("none"));
+    let stat = &account.shell_stat;
+    let problem = match stat.kind {
+        _ if chroots => return,
+        FileKind::Missing => "does not exist",
+        FileKind::File if stat.mode.is_some_and(|mode| mode & 0o111 != 0) => return,
+        _ => "is not executable",
+    };
+    let mut finding = Finding::new(RuleId::ShellUnusable)
+        .var("user", user.name.clone())
+        .var("shell", stat.path.clone())
+        .var("problem", problem)
+        .evidence(describe(stat), Some("/etc/passwd".into()));
+    if account.shell_listed == Some(false) {
+        finding = finding.evidence(format!("{} is not listed in /etc/shells", stat.path), None);
+    }
+    findings.push(finding);
+}
+
+/// DenyUsers, AllowUsers, DenyGroups, AllowGroups, in allowed_user's order; the first
+/// refusal is what sshd logs.
+fn check_access_lists(user: &UserAuth, account: &Account, findings: &mut Vec<Finding>) {
+    let settings = &user.settings;
+    let list = |keyword: &str| settings.values.get(keyword).cloned().unwrap_or_default();
+    let decisions = [
+        (
+            "denyusers",
+            patterns::deny_users(&user.name, &list("denyusers")),
+        ),
+        (
+            "allowusers",
+            patterns::allow_users(&user.name, &list("allowusers")),
+        ),
+        (
+            "denygroups",
+            patterns::deny_groups(&account.groups, &list("denygroups")),
+        ),
+        (
+            "allowgroups",
+            patterns::allow_groups(&account.groups, &list("allowgroups")),
+        ),
+    ];
+    for (keyword, decision) in decisions {
+        let (rule, why) = match decision {
+            Decision::Allowed => continue,
+            Decision::Refused(why) => (RuleId::UserRefusedByAcl, why),
+            Decision::OnlyFrom(why) => (RuleId::UserLimitedByHost, why),
+        };
+        let refused = rule == RuleId::UserRefusedByAcl;
+        findings.push(
+            Finding::new(rule)
+                .var("user", user.name.clone())
+                .var("reason", why.clone())
+                .evidence(
+                    format!("{keyword} {}", list(keyword).join(" ")),
+                    Some(settings.origin(keyword)),
+                ),
+        );
+        if refused {
+            return;
+        }
+    }
+}
+
+fn check_root(user: &UserAuth, findings: &mut Vec<Finding>) {
+    if user.account.as_ref().is_none_or(|account| account.uid != 0) {
+        return;
+    }
+    let value = user
+        .settings
+        .first("permitrootlogin")
+        .unwrap_or("prohibit-password");
+    let refused = match value {
+        "no" => "refuses every root login",
+        "forced-commands-only"
+            if !user
+                .keys_files
+                .iter()
+                .flat_map(|file| &file.keys)
+                .any(|key| key.options.iter().any(|option| option == "command")) =>
+        {
+            "accepts root only with keys that carry command=\"...\", and none does"
+        }
+        _ => return,
+    };
+    findings.push(
+        Finding::new(RuleId::RootLoginRefused)
+            .var("user", user.name.clone())
+            .var("value", value)
+            .var("reason", refused)
+            .evidence(
+                format!("PermitRootLogin {value}"),
+                Some(user.settings.origin("permitrootlogin")),
+            ),
+    );
+}
+
+fn describe(stat: &FileStat) -> String {
+    match (stat.kind, stat.mode, stat.uid) {
+        (FileKind::Missing, _, _) => {
+            format!(
+                "{}: {}",
+                stat.path,
+                stat.error.as_deref().unwrap_or("missing")
+            )
+        }
+        (kind, Some(mode), Some(uid)) => format!(
+            "{}: {}, mode {mode:04o}, owner uid {uid}",
+            stat.path,
+            match kind {
+                FileKind::Directory => "directory",
+                FileKind::File => "file",
+                _ => "not a file or directory",
+            }
+        ),
+        _ => stat.path.clone(),
+    }
+}
+
+/// auth.c auth_secure_path: the first of the file and its directories (up to home or /)
+/// owned by neither root nor the user, or writable by group or others (Debian's build
+/// lets a group with the user as its only member write).
+fn strict_modes_problem<'f>(
+    auth: &AuthFacts,
+    file: &'f KeysFile,
+    uid: u32,
+) -> Option<(&'f FileStat, String)> {
+    file.chain.iter().find_map(|entry| {
+        let stat = &entry.stat;
+        let mode = stat.mode.unwrap_or(0);
+        let owner_ok = matches!(stat.uid, Some(0)) || stat.uid == Some(uid);
+        let group_write_ok =
+            mode & 0o020 == 0 || (auth.strict_modes_allows_private_group && entry.private_group);
+        let problem = if stat.kind == FileKind::Missing {
+            "cannot be examined".to_string()
+        } else if !owner_ok {
+            format!(
+                "is owned by uid {}, not by the user or root",
+                stat.uid.unwrap_or(u32::MAX)
+            )
+        } else if mode & 0o002 != 0 || !group_write_ok {
+            format!("is writable by group or others (mode {mode:04o})")
+        } else {
+            return None;
+        };
+        Some((stat, problem))
+    })
+}
+
+fn check_keys_file(
+    auth: &AuthFacts,
+    user: &UserAuth,
+    account: &Account,
+    file: &KeysFile,
+    findings: &mut Vec<Finding>,
+) {
+    if !file.stat.exists {
+        return;
+    }
+    let source = Some(format!(
+        "AuthorizedKeysFile {} ({})",
+        file.pattern,
+        user.settings.origin("authorizedkeysfile")
+    ));
+    let unusable = |problem: String| {
+        Finding::new(RuleId::KeysFileUnusable)
+            .var("user", user.name.clone())
+            .var("path", file.path.clone())
+            .var("problem", problem)
+            .evidence(describe(&file.stat), source.clone())
+    };
+    if file.stat.kind != FileKind::File {
+        findings.push(unusable("is not a regular file".into()));
+        return;
+    }
+    if is_yes(&user.settings, "strictmodes") {
+        if let Some((stat, problem)) = strict_modes_problem(auth, file, account.uid) {
+            let fix = strict_modes_fix(stat, &user.name, &file.path, account);
+            findings.push(
+                Finding::new(RuleId::KeysPathUnsafe)
+                    .var("user", user.name.clone())
+                    .var("path", file.path.clone())
+                    .var("bad_path", stat.path.clone())
+                    .var("problem", problem.clone())
+                    .var("fix", fix)
+                    .evidence(describe(stat), None)
+                    .evidence("StrictModes yes", Some(user.settings.origin("strictmodes"))),
+            );
+            return;
+        }
+    }
+    if let Some(problem) = &file.unreadable_by_user {
+        findings.push(unusable(format!(
+            "cannot be read with the user's permissions: {problem}"
+        )));
+        return;
+    }
+    check_key_lines(user, file, findings);
+}
+
+/// The command that repairs what StrictModes refused.
+fn strict_modes_fix(stat: &FileStat, user: &str, keys_path: &str, account: &Account) -> String {
+    let owned_by_other = !matches!(stat.uid, Some(0)) && stat.uid != Some(account.uid);
+    let mode = if stat.path == keys_path {
+        "600"
+    } else if stat.path == account.home {
+        "go-w"
+    } else {
+        "700"
+    };
+    match owned_by_other {
+        true => format!("chown {user}: {} && chmod {mode} {}", stat.path, stat.path),
+        false => format!("chmod {mode} {}", stat.path),
+    }
+}
+
+fn check_key_lines(user: &UserAuth, file: &KeysFile, findings: &mut Vec<Finding>) {
+    if !file.bad_lines.is_empty() {
+        let mut finding = Finding::new(RuleId::KeyLinesUnparsable)
+            .var("user", user.name.clone())
+            .var("path", file.path.clone())
+            .var("count", file.bad_lines.len().to_string());
+        for bad in &file.bad_lines {
+            finding = finding.evidence(
+                bad.problem.clone(),
+                Some(format!("{}:{}", file.path, bad.line)),
+            );
+        }
+        findings.push(finding);
+    }
+    let accepted = accepted_algorithms(&user.settings);
+    let refused: Vec<_> = file
+        .keys
+        .iter()
+        .filter(|key| !algorithms::key_type_accepted(&key.key_type, &accepted))
+        .collect();
+    if let Some(first) = refused.first() {
+        let mut finding = Finding::new(RuleId::KeyTypeRefused)
+            .var("user", user.name.clone())
+            .var("path", file.path.clone())
+            .var("key_type", first.key_type.clone());
+        for key in &refused {
+            finding = finding.evidence(
+                format!(
+                    "{} key{}",
+                    key.key_type,
+                    key.comment
+                        .as_ref()
+                        .map_or(String::new(), |c| format!(" ({c})"))
+                ),
+                Some(format!("{}:{}", file.path, key.line)),
+            );
+        }
+        findings.push(finding.evidence(
+            format!("PubkeyAcceptedAlgorithms {}", accepted.join(",")),
+            Some(user.settings.origin("pubkeyacceptedalgorithms")),
+        ));
+    }
+}
+
+fn accepted_algorithms(settings: &UserSettings) -> Vec<String> {
+    algorithms::resolve(
+        settings
+            .first("pubkeyacceptedalgorithms")
+            .unwrap_or(crate::collect::auth::DEFAULT_PUBKEY_ALGORITHMS),
+    )
+}
+
+/// Keys sshd would accept for this user (files that pass, types accepted; for root under
+/// forced-commands-only, keys with command=).
+fn usable_keys(auth: &AuthFacts, user: &UserAuth) -> usize {
+    let Some(account) = &user.account else {
+        return 0;
+    };
+    let strict = is_yes(&user.settings, "strictmodes");
+    let accepted = accepted_algorithms(&user.settings);
+    let forced_only =
+        account.uid == 0 && user.settings.first("permitrootlogin") == Some("forced-commands-only");
+    user.keys_files
+        .iter()
+        .filter(|file| file.stat.kind == FileKind::File && file.unreadable_by_user.is_none())
+        .filter(|file| !strict || strict_modes_problem(auth, file, account.uid).is_none())
+        .flat_map(|file| &file.keys)
+        .filter(|key| algorithms::key_type_accepted(&key.key_type, &accepted))
+        .filter(|key| !forced_only || key.options.iter().any(|option| option == "command"))
+        .count()
+}
+
+/// No key sshd would accept, no AuthorizedKeysCommand, and no password login.
+fn check_way_in(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Finding>) {
+    let Some(account) = &user.account else { return };
+    let settings = &user.settings;
+    let pubkey = is_yes(settings, "pubkeyauthentication");
+    let keys_command = settings
+        .first("authorizedkeyscommand")
+        .is_some_and(|command| command != "none");
+    if pubkey && (keys_command || usable_keys(auth, user) > 0) {
+        return;
+    }
+    let use_pam = is_yes(settings, "usepam");
+    let password_methods = is_yes(settings, "passwordauthentication")
+        || (use_pam && is_yes(settings, "kbdinteractiveauthentication"));
+    let password = account.shadow.as_ref().map(|shadow| shadow.password);
+    let has_password = match password {
+        Some(PasswordState::Usable) => true,
+        Some(PasswordState::Empty) => is_yes(settings, "permitemptypasswords"),
+        Some(PasswordState::Locked | PasswordState::NoPassword) => false,
+        None => true, // Unknown (shadow unreadable or NSS user): do not guess.
+    };
+    let root_password = account.uid != 0 || settings.first("permitrootlogin") == Some("yes");
+    if password_methods && has_password && root_password {
+        return;
+    }
+    let mut finding = Finding::new(RuleId::NoWayIn).var("user", user.name.clone());
+    finding = if !pubkey {
+        finding.evidence(
+            "PubkeyAuthentication no",
+            Some(settings.origin("pubkeyauthentication")),
+        )
+    } else {
+        let looked: Vec<&str> = user
+            .keys_files
+            .iter()
+            .map(|file| file.path.as_str())
+            .collect();
+        finding.evidence(
+            format!("no usable key in {}", looked.join(", ")),
+            Some(settings.origin("authorizedkeysfile")),
+        )
+    };
+    finding = match (password_methods, has_password, root_password) {
+        (false, _, _) => finding.evidence(
+            format!(
+                "PasswordAuthentication {}, KbdInteractiveAuthentication {} (UsePAM {})",
+                settings.first("passwordauthentication").unwrap_or("?"),
+                settings
+                    .first("kbdinteractiveauthentication")
+                    .unwrap_or("?"),
+                settings.first("usepam").unwrap_or("?")
+            ),
+            Some(settings.origin("passwordauthentication")),
+        ),
+        (true, false, _) => finding.evidence(
+            format!(
+                "the account has no usable password ({})",
+                password.map_or("?".into(), password_word)
+            ),
+            Some("/etc/shadow".into()),
+        ),
+        (true, true, _) => finding.evidence(
+            format!(
+                "PermitRootLogin {}: no password for root",
+                settings.first("permitrootlogin").unwrap_or("?")
+            ),
+            Some(settings.origin("permitrootlogin")),
+        ),
+    };
+    findings.push(finding);
+}
+
+fn password_word(state: PasswordState) -> String {
+    match state {
+        PasswordState::Usable => "set",
+        PasswordState::Empty => "empty",
+        PasswordState::Locked => "locked",
+        PasswordState::NoPassword => "none",
+    }
+    .into()
+}
+
+/// /etc/nologin blocks every non-root login (PAM's pam_nologin or session.c do_nologin);
+/// /run/nologin only through pam_nologin.
+fn check_nologin(auth: &AuthFacts, findings: &mut Vec<Finding>) {
+    let use_pam = auth
+        .users
+        .first()
+        .is_some_and(|user| is_yes(&user.settings, "usepam"));
+    for file in &auth.nologin_files {
+        if file.path != "/etc/nologin" && !use_pam {
+            continue;
+        }
+        let blocked: Vec<&str> = auth
+            .users
+            .iter()
+            .filter(|user| {
+                user.account
+                    .as_ref()
+                    .is_some_and(|account| account.uid != 0)
+            })
+            .map(|user| user.name.as_str())
+            .collect();
+        let mut finding = Finding::new(RuleId::NologinBlocksLogins)
+            .var("path", file.path.clone())
+            .evidence(
+                format!("{} exists: \"{}\"", file.path, file.message),
+                Some(file.path.clone()),
+            );
+        if !blocked.is_empty() {
+            finding = finding.evidence(format!("users refused: {}", blocked.join(", ")), None);
+        }
+        findings.push(finding);
+    }
+}
+
+/// hosts_access(5): the first matching hosts.allow line grants, else the first matching
+/// hosts.deny line refuses. Only sshd built with libwrap reads them.
+fn check_tcp_wrappers(auth: &AuthFacts, findings: &mut Vec<Finding>) {
+    let wrappers = &auth.tcp_wrappers;
+    if wrappers.deny.is_empty() {
+        return;
+    }
+    let rule = match wrappers.sshd_uses_libwrap {
+        Some(true) => RuleId::TcpWrappersDeny,
+        Some(false) => RuleId::TcpWrappersIgnored,
+        None => return,
+    };
+    let denies_everyone = wrappers.deny.iter().any(|line| {
+        line.value.split_once(':').is_some_and(|(_, clients)| {
+            clients
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .eq_ignore_ascii_case("ALL")
+        })
+    });
+    let mut finding = Finding::new(rule);
+    for line in wrappers.deny.iter().chain(&wrappers.allow) {
+        finding = finding.evidence(line.value.clone(), Some(line.location()));
+    }
+    if rule == RuleId::TcpWrappersDeny && !(denies_everyone && wrappers.allow.is_empty()) {
+        finding = finding.severity(Severity::Warning);
+    }
+    findings.push(finding);
+}
+
+/// misc.c subprocess/safe_path: the command must exist, be executable, and sit on a path
+/// only root can change; AuthorizedKeysCommandUser must be set and exist.
+fn check_keys_command(auth: &AuthFacts, findings: &mut Vec<Finding>) {
+    let Some(command) = &auth.keys_command else {
+        return;
+    };
+    let program = command.chain.first();
+    let problem = match program {
+        Some(stat) if stat.kind == FileKind::Missing => {
+            Some(format!("{} does not exist", stat.path))
+        }
+        Some(stat)
+            if stat.kind != FileKind::File || stat.mode.is_none_or(|mode| mode & 0o111 == 0) =>
+        {
+            Some(format!("{} is not an executable file", stat.path))
+        }
+        _ => command.chain.iter().find_map(|stat| {
+            if stat.uid != Some(0) {
+                Some(format!(
+                    "{} is owned by uid {}, not root: sshd refuses it as unsafe",
+                    stat.path,
+                    stat.uid.unwrap_or(u32::MAX)
+                ))
+            } else if stat.group_or_other_writable() {
+                Some(format!(
+                    "{} is writable by group or others (mode {:04o}): sshd refuses it as unsafe",
+                    stat.path,
+                    stat.mode.unwrap_or(0)
+                ))
+            } else {
+                None
+            }
+        }),
+    };
+    let user_problem = match (&command.user, command.user_exists) {
+        (None, _) => {
+            Some("AuthorizedKeysCommandUser is not set: sshd skips the command".to_string())
+        }
+        (Some(user), Some(false)) => {
+            Some(format!("AuthorizedKeysCommandUser {user} does not exist"))
+        }
+        _ => None,
+    };
+    for problem in problem.into_iter().chain(user_problem) {
+        let mut finding = Finding::new(RuleId::KeysCommandUnusable)
+            .var("command", command.command.clone())
+            .var("problem", problem.clone())
+            .var("service", provider_name(command.provider))
+            .evidence(
+                format!("AuthorizedKeysCommand {}", command.command),
+                Some(command.source.clone()),
+            );
+        if let Some(stat) = program {
+            finding = finding.evidence(describe(stat), None);
+        }
+        findings.push(finding.evidence(problem, None));
+    }
+    if command.provider == KeysCommandProvider::EntraId {
+        findings.push(Finding::new(RuleId::EntraLoginRole).evidence(
+            format!("AuthorizedKeysCommand {}", command.command),
+            Some(command.source.clone()),
+        ));
+    }
+}
+
+fn provider_name(provider: KeysCommandProvider) -> &'static str {
+    match provider {
+        KeysCommandProvider::EntraId => "Microsoft Entra ID login",
+        KeysCommandProvider::Ec2InstanceConnect => "EC2 Instance Connect",
+        KeysCommandProvider::GoogleOsLogin => "Google OS Login",
+        KeysCommandProvider::Other => "a custom key source",
+    }
+}
+
+/// MaxAuthTries and MaxStartups low enough to refuse ordinary clients.
+fn check_limits(settings: &UserSettings, findings: &mut Vec<Finding>) {
+    if let Some(tries) = settings
+        .first("maxauthtries")
+        .and_then(|value| value.parse::<u32>().ok())
+    {
+        if tries < LOW_MAX_AUTH_TRIES {
+            findings.push(
+                Finding::new(RuleId::MaxAuthTriesLow)
+                    .var("value", tries.to_string())
+                    .evidence(
+                        format!("MaxAuthTries {tries}"),
+                        Some(settings.origin("maxauthtries")),
+                    ),
+            );
+        }
+    }
+    if let Some(value) = settings.first("maxstartups") {
+        let start = value
+            .split(':')
+            .next()
+            .and_then(|start| start.parse::<u32>().ok());
+        if start.is_some_and(|start| start < LOW_MAX_STARTUPS) {
+            findings.push(
+                Finding::new(RuleId::MaxStartupsLow)
+                    .var("value", value)
+                    .evidence(
+                        format!("MaxStartups {value}"),
+                        Some(settings.origin("maxstartups")),
+                    ),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_become_dates() {
+        assert_eq!(date_of(0), "1970-01-01");
+        assert_eq!(date_of(19_723), "2024-01-01");
+        assert_eq!(date_of(20_000), "2024-10-04");
+    }
+
+    #[test]
+    fn password_ageing_like_pam_unix() {
+        let entry = |last, max, inactive| ShadowEntry {
+            password: PasswordState::Usable,
+            last_change: Some(last),
+            max_days: Some(max),
+            inactive_days: inactive,
+            expire: None,
+        };
+        assert!(password_expiry(&entry(0, 99_999, None), 20_000)
+            .unwrap()
+            .contains("field 3 is 0"));
+        assert_eq!(password_expiry(&entry(19_990, 30, None), 20_000), None);
+        assert!(password_expiry(&entry(19_900, 30, None), 20_000)
+            .unwrap()
+            .contains("must be changed"));
+        assert!(password_expiry(&entry(19_900, 30, Some(7)), 20_000)
+            .unwrap()
+            .contains("inactive"));
+        assert_eq!(password_expiry(&entry(19_900, -1, None), 20_000), None);
+    }
+}

@@ -1,0 +1,223 @@
+//! OpenSSH's pattern matching (match.c), and what AllowUsers, DenyUsers, AllowGroups and
+//! DenyGroups decide for one user (auth.c allowed_user).
+
+/// match.c match_pattern: `*` any run, `?` any one character, case-sensitive.
+pub fn match_pattern(text: &str, pattern: &str) -> bool {
+    let text: Vec<char> = text.chars().collect();
+    let pattern: Vec<char> = pattern.chars().collect();
+    let (mut t, mut p) = (0, 0);
+    // Where the last `*` was, and the text position it currently stands for.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == '?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((star_p, star_t)) => {
+                    p = star_p + 1;
+                    t = star_t + 1;
+                    star = Some((star_p, star_t + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
+}
+
+/// match.c match_pattern_list: comma-separated patterns, `!` negates; a matching
+/// negation wins over everything. Some(true) match, Some(false) negated, None no match.
+pub fn match_pattern_list(text: &str, list: &str) -> Option<bool> {
+    let mut positive = None;
+    for pattern in list.split(',') {
+        match pattern.strip_prefix('!') {
+            Some(negated) if match_pattern(text, negated) => return Some(false),
+            Some(_) => {}
+            None if match_pattern(text, pattern) => positive = Some(true),
+            None => {}
+        }
+    }
+    positive
+}
+
+/// What one access list decides for a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allowed,
+    /// Refused whatever the client: the reason as sshd logs it, and the pattern.
+    Refused(String),
+    /// Depends on where the client connects from (`user@host` patterns).
+    OnlyFrom(String),
+}
+
+/// A `user@host` pattern split at the last '@' (match.c match_user).
+fn split_user_host(pattern: &str) -> (&str, Option<&str>) {
+    match pattern.rsplit_once('@') {
+        Some((user, host)) => (user, Some(host)),
+        None => (pattern, None),
+    }
+}
+
+/// DenyUsers: a plain pattern matching the user refuses them; `user@host` refuses them
+/// from those hosts. User patterns take no `!` (match_pattern, not a list).
+pub fn deny_users(user: &str, patterns: &[String]) -> Decision {
+    let mut from_hosts = Vec::new();
+    for pattern in patterns {
+        let (user_part, host) = split_user_host(pattern);
+        if !match_pattern(user, user_part) {
+            continue;
+        }
+        match host {
+            None => return Decision::Refused(format!("listed in DenyUsers ({pattern})")),
+            Some(host) => from_hosts.push(host),
+        }
+    }
+    match from_hosts.is_empty() {
+        true => Decision::Allowed,
+        false => Decision::OnlyFrom(format!(
+            "DenyUsers refuses {user} from {}",
+            from_hosts.join(", ")
+        )),
+    }
+}
+
+/// AllowUsers: when set, the user must match a pattern; `user@host` only from there.
+pub fn allow_users(user: &str, patterns: &[String]) -> Decision {
+    if patterns.is_empty() {
+        return Decision::Allowed;
+    }
+    let mut from_hosts = Vec::new();
+    for pattern in patterns {
+        let (user_part, host) = split_user_host(pattern);
+        if !match_pattern(user, user_part) {
+            continue;
+        }
+        match host {
+            None => return Decision::Allowed,
+            Some(host) => from_hosts.push(host),
+        }
+    }
+    match from_hosts.is_empty() {
+        true => Decision::Refused(format!("not listed in AllowUsers ({})", patterns.join(" "))),
+        false => Decision::OnlyFrom(format!(
+            "AllowUsers lets {user} in only from {}",
+            from_hosts.join(", ")
+        )),
+    }
+}
+
+/// groupaccess.c ga_match: any of the user's groups against any pattern.
+fn any_group_matches(groups: &[String], patterns: &[String]) -> Option<String> {
+    groups.iter().find_map(|group| {
+        patterns
+            .iter()
+            .find(|pattern| match_pattern(group, pattern))
+            .map(|pattern| format!("group {group} matches {pattern}"))
+    })
+}
+
+pub fn deny_groups(groups: &[String], patterns: &[String]) -> Decision {
+    match any_group_matches(groups, patterns) {
+        Some(why) => Decision::Refused(format!("a group is listed in DenyGroups ({why})")),
+        None => Decision::Allowed,
+    }
+}
+
+pub fn allow_groups(groups: &[String], patterns: &[String]) -> Decision {
+    if patterns.is_empty() || any_group_matches(groups, patterns).is_some() {
+        return Decision::Allowed;
+    }
+    Decision::Refused(format!(
+        "none of the user's groups ({}) is listed in AllowGroups ({})",
+        groups.join(", "),
+        patterns.join(" ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(words: &[&str]) -> Vec<String> {
+        words.iter().map(|word| word.to_string()).collect()
+    }
+
+    #[test]
+    fn glob_patterns_like_match_c() {
+        assert!(match_pattern("alice", "alice"));
+        assert!(match_pattern("alice", "a*"));
+        assert!(match_pattern("alice", "*"));
+        assert!(match_pattern("alice", "al?ce"));
+        assert!(match_pattern("alice", "*i*e"));
+        assert!(match_pattern("", "*"));
+        assert!(!match_pattern("alice", "Alice"));
+        assert!(!match_pattern("alice", "al?"));
+        assert!(!match_pattern("alice", "*x*"));
+        assert!(!match_pattern("alice", ""));
+        assert!(match_pattern("a*b", "a*b"));
+        assert!(match_pattern("aaab", "*a*ab"));
+    }
+
+    #[test]
+    fn pattern_lists_honour_negation() {
+        assert_eq!(match_pattern_list("ssh-rsa", "ssh-*,!ssh-rsa"), Some(false));
+        assert_eq!(
+            match_pattern_list("ssh-ed25519", "ssh-*,!ssh-rsa"),
+            Some(true)
+        );
+        assert_eq!(match_pattern_list("ecdsa", "ssh-*,!ssh-rsa"), None);
+        assert_eq!(match_pattern_list("x", "!y"), None);
+    }
+
+    #[test]
+    fn allow_and_deny_users_mirror_allowed_user() {
+        let allow = list(&["ops", "adm*", "bob@10.0.0.0/8"]);
+        assert_eq!(allow_users("admin", &allow), Decision::Allowed);
+        assert!(
+            matches!(allow_users("alice", &allow), Decision::Refused(why) if why.contains("not listed in AllowUsers"))
+        );
+        assert!(
+            matches!(allow_users("bob", &allow), Decision::OnlyFrom(why) if why.contains("10.0.0.0/8"))
+        );
+        assert_eq!(allow_users("anyone", &[]), Decision::Allowed);
+        // A user pattern is a single glob: "!" is a literal character there.
+        assert!(matches!(
+            allow_users("alice", &list(&["!bob"])),
+            Decision::Refused(_)
+        ));
+        assert!(
+            matches!(deny_users("alice", &list(&["al*"])), Decision::Refused(why) if why.contains("al*"))
+        );
+        assert!(matches!(
+            deny_users("alice", &list(&["alice@*.example.com"])),
+            Decision::OnlyFrom(_)
+        ));
+        assert_eq!(
+            deny_users("alice", &list(&["bob", "!alice"])),
+            Decision::Allowed
+        );
+    }
+
+    #[test]
+    fn groups_match_any_of_the_users_groups() {
+        let groups = list(&["alice", "sudo"]);
+        assert!(
+            matches!(deny_groups(&groups, &list(&["su*"])), Decision::Refused(why) if why.contains("sudo"))
+        );
+        assert_eq!(deny_groups(&groups, &list(&["wheel"])), Decision::Allowed);
+        assert_eq!(
+            allow_groups(&groups, &list(&["ssh-users", "sudo"])),
+            Decision::Allowed
+        );
+        assert!(matches!(
+            allow_groups(&groups, &list(&["ssh-users"])),
+            Decision::Refused(_)
+        ));
+    }
+}
