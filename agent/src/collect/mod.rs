@@ -108,6 +108,14 @@ impl ProbeNotes {
         self.notes.push(what.into());
     }
 
+    /// Takes in the notes of a part of this probe that ran on its own thread.
+    pub fn absorb(&mut self, part: ProbeNotes) {
+        if let Some(outcome) = part.outcome {
+            self.raise(outcome);
+        }
+        self.notes.extend(part.notes);
+    }
+
     fn raise(&mut self, to: ProbeOutcome) {
         self.outcome = Some(self.outcome.map_or(to, |now| now.max(to)));
     }

@@ -49,14 +49,43 @@ pub fn collect(notes: &mut ProbeNotes) -> FirewallFacts {
     collect_with(&Tools::system(), notes)
 }
 
-/// Every firewall layer the kernel or a manager keeps, read with the given tools.
+/// Every firewall layer the kernel or a manager keeps, read with the given tools. The
+/// layers are read at once: each waits on its own programs.
 pub fn collect_with(tools: &Tools, notes: &mut ProbeNotes) -> FirewallFacts {
-    FirewallFacts {
-        nftables: nft::collect(tools, notes),
-        iptables: iptables::collect(tools, notes),
-        firewalld: firewalld::collect(tools, notes),
-        ufw: ufw::collect(tools, notes),
-    }
+    std::thread::scope(|scope| {
+        let nftables = read_layer(scope, tools, nft::collect);
+        let iptables = read_layer(scope, tools, iptables::collect);
+        let firewalld = read_layer(scope, tools, firewalld::collect);
+        let ufw = read_layer(scope, tools, ufw::collect);
+        FirewallFacts {
+            nftables: join_layer(nftables, notes),
+            iptables: join_layer(iptables, notes),
+            firewalld: join_layer(firewalld, notes),
+            ufw: join_layer(ufw, notes),
+        }
+    })
+}
+
+type LayerHandle<'scope, T> = std::thread::ScopedJoinHandle<'scope, (T, ProbeNotes)>;
+
+/// Reads one layer on its own thread, with notes of its own.
+fn read_layer<'scope, 'env, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    tools: &'env Tools,
+    read: fn(&Tools, &mut ProbeNotes) -> T,
+) -> LayerHandle<'scope, T> {
+    scope.spawn(move || {
+        let mut layer_notes = ProbeNotes::default();
+        (read(tools, &mut layer_notes), layer_notes)
+    })
+}
+
+fn join_layer<T>(handle: LayerHandle<'_, T>, notes: &mut ProbeNotes) -> T {
+    let (facts, layer_notes) = handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    notes.absorb(layer_notes);
+    facts
 }
 
 #[cfg(test)]
