@@ -17,8 +17,18 @@ fn vm_like_namespace() -> NetNs {
     ns
 }
 
+/// The verdict and exit status; every real verdict must match the published schema.
 fn diagnose_in(ns: &NetNs) -> (serde_json::Value, i32) {
-    ns.diagnose_with_status(&[])
+    let (verdict, code) = ns.diagnose_with_status(&[]);
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../schema/verdict.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&verdict)
+        .map(|error| format!("{error} at {}", error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    (verdict, code)
 }
 
 /// Ground truth: an SSH server completes a key exchange at `address:port`.
