@@ -36,7 +36,7 @@ for expected in $PART_SHA256S; do
     damaged="$damaged,$part"
   fi
 done
-need=$(printf '%s%s' "$missing" "$damaged" | tr ',' '\n' | sort -n | paste -sd, -)
+need=$(printf '%s%s\n' "$missing" "$damaged" | tr ',' '\n' | grep . | sort -n | paste -sd, -)
 if [ -n "$need" ] || [ "$unpacker" = missing ]; then
   echo "SSHDOCTOR-STAGE payload=$PAYLOAD_SHA256 unpacker=$unpacker need=${need:-none}"
   [ -n "$missing" ] && say "parts not staged yet: ${missing#,}"
