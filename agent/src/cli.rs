@@ -4,13 +4,20 @@ use crate::collect::cloud::ImdsPolicy;
 use crate::collect::CollectOptions;
 use crate::render::{render_compact, render_json, render_text, TextStyle, COMPACT_BUDGET};
 use crate::rules::{find_rule, RuleDef, CATALOGUE};
+use crate::verdict::Verdict;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
+use std::fs::{DirBuilder, OpenOptions};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 /// Exit code for bad usage (sysexits EX_USAGE), apart from the 0-3 of a diagnosis.
 pub const EXIT_USAGE: i32 = 64;
+
+/// The stderr summary beside `--format compact`: Run Command keeps the last 4,096 bytes
+/// of stderr, and the delivery script's own lines share them.
+const STDERR_SUMMARY_BUDGET: usize = 2048;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -70,6 +77,10 @@ struct DiagnoseArgs {
     /// admin, root, and every account with a login shell].
     #[arg(long = "user", value_name = "NAME")]
     users: Vec<String>,
+    /// Also write the full JSON verdict to PATH (directory created 0700, file 0600). The
+    /// only thing a diagnosis ever writes.
+    #[arg(long, value_name = "PATH")]
+    save: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -156,7 +167,82 @@ fn diagnose(args: &DiagnoseArgs) -> i32 {
         ),
     };
     print_out(&output);
+    if format == Format::Compact {
+        eprint!("{}", stderr_summary(&verdict, STDERR_SUMMARY_BUDGET));
+    }
+    if let Some(path) = &args.save {
+        match save_verdict(path, &render_json(&verdict)) {
+            Ok(()) => eprintln!("sshdoctor: full verdict saved to {}", path.display()),
+            Err(err) => eprintln!(
+                "sshdoctor: cannot save the verdict to {}: {err}",
+                path.display()
+            ),
+        }
+    }
     verdict.exit_code
+}
+
+/// Writes `json` to `path` whole or not at all: a new 0600 file beside it, then a rename.
+/// A missing directory is created 0700; an existing one is left as it is.
+fn save_verdict(path: &Path, json: &str) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let name = path.file_name().ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "the path names no file")
+    })?;
+    let mut staged_name = name.to_os_string();
+    staged_name.push(format!(".{}.tmp", std::process::id()));
+    let staged = dir.join(staged_name);
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&staged)
+        .and_then(|mut file| {
+            file.write_all(json.as_bytes())
+                .and_then(|()| file.sync_all())
+        })
+        .and_then(|()| std::fs::rename(&staged, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&staged);
+    }
+    written
+}
+
+/// For a person reading Run Command's `[stderr]`: the status, one line per finding, and
+/// where to look next, within `budget` bytes.
+fn stderr_summary(verdict: &Verdict, budget: usize) -> String {
+    let mut out = format!(
+        "sshdoctor {}: {} on {}\n",
+        verdict.tool.version,
+        verdict.status.as_str().to_uppercase(),
+        verdict.host.hostname.as_deref().unwrap_or("this VM")
+    );
+    let closing = match verdict.findings.first() {
+        Some(first) => format!("Details: sshdoctor explain {}\n", first.id),
+        None => String::from("No problem found.\n"),
+    };
+    for finding in &verdict.findings {
+        let line: String = format!(
+            "  {:<8} {} {}",
+            finding.severity.as_str(),
+            finding.id,
+            finding.title
+        )
+        .chars()
+        .take(100)
+        .collect();
+        if out.len() + line.len() + 1 + closing.len() > budget {
+            break;
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(&closing);
+    out
 }
 
 /// The terminal's width when it reports one; 80 for a serial console, which does not.

@@ -4,6 +4,9 @@ use super::ProbeNotes;
 use crate::facts::HostFacts;
 use std::path::Path;
 
+/// os-release(5): /etc first, /usr/lib when /etc has none.
+const OS_RELEASE_FILES: &[&str] = &["/etc/os-release", "/usr/lib/os-release"];
+
 /// Where distributions install sshd; the first that exists is the one systemd runs.
 const SSHD_CANDIDATES: &[&str] = &[
     "/usr/sbin/sshd",
@@ -27,18 +30,58 @@ pub fn collect(notes: &mut ProbeNotes) -> HostFacts {
             None
         }
     };
+    let os_release = OS_RELEASE_FILES
+        .iter()
+        .find_map(|path| std::fs::read_to_string(path).ok())
+        .unwrap_or_default();
+    let os_field = |key: &str| os_release_value(&os_release, key);
     HostFacts {
-        hostname: sysinfo::System::host_name(),
-        os_id: Some(sysinfo::System::distribution_id()).filter(|id| !id.is_empty()),
-        os_id_like: sysinfo::System::distribution_id_like(),
-        os_pretty_name: sysinfo::System::long_os_version(),
-        os_version_id: sysinfo::System::os_version(),
-        kernel: sysinfo::System::kernel_version(),
+        hostname: nix::unistd::gethostname()
+            .ok()
+            .and_then(|name| name.into_string().ok()),
+        os_id: os_field("ID"),
+        os_id_like: os_field("ID_LIKE")
+            .map(|like| like.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default(),
+        os_pretty_name: os_field("PRETTY_NAME").or_else(|| os_field("NAME")),
+        os_version_id: os_field("VERSION_ID"),
+        kernel: nix::sys::utsname::uname()
+            .ok()
+            .and_then(|uts| uts.release().to_str().map(str::to_string)),
         euid,
         is_root: euid == 0,
         pid1_comm,
         sshd_binary: find_sshd_binary(),
     }
+}
+
+/// One `KEY=value` of os-release, unquoted; None when absent or empty.
+fn os_release_value(text: &str, key: &str) -> Option<String> {
+    let value = text.lines().find_map(|line| {
+        line.trim()
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('='))
+    })?;
+    let unquoted = value
+        .strip_prefix('"')
+        .and_then(|inner| inner.strip_suffix('"'))
+        .or_else(|| {
+            value
+                .strip_prefix('\'')
+                .and_then(|inner| inner.strip_suffix('\''))
+        })
+        .unwrap_or(value);
+    // Shell-style: a backslash keeps the next character (\" \$ \` \\).
+    let mut unescaped = String::with_capacity(unquoted.len());
+    let mut chars = unquoted.chars();
+    while let Some(c) = chars.next() {
+        unescaped.push(if c == '\\' {
+            chars.next().unwrap_or(c)
+        } else {
+            c
+        });
+    }
+    Some(unescaped).filter(|value| !value.is_empty())
 }
 
 /// The sshd binary: the usual install paths first, then $PATH.
@@ -56,4 +99,39 @@ pub fn find_sshd_binary() -> Option<String> {
         .chain(from_path)
         .find(|candidate| candidate.is_file())
         .map(|found| found.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::os_release_value;
+
+    const DEBIAN: &str =
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\n\
+        VERSION_ID=\"12\"\nID=debian\nHOME_URL='https://www.debian.org/'\nEMPTY=\n";
+
+    #[test]
+    fn reads_quoted_unquoted_and_missing_keys() {
+        let value = |key| os_release_value(DEBIAN, key);
+        assert_eq!(value("ID").as_deref(), Some("debian"));
+        assert_eq!(
+            value("PRETTY_NAME").as_deref(),
+            Some("Debian GNU/Linux 12 (bookworm)")
+        );
+        assert_eq!(value("VERSION_ID").as_deref(), Some("12"));
+        assert_eq!(
+            value("HOME_URL").as_deref(),
+            Some("https://www.debian.org/")
+        );
+        assert_eq!(value("EMPTY"), None);
+        assert_eq!(value("ID_LIKE"), None);
+    }
+
+    #[test]
+    fn unescapes_double_quoted_values() {
+        let text = "NAME=\"A \\\"quoted\\\" \\$name\"\n";
+        assert_eq!(
+            os_release_value(text, "NAME").as_deref(),
+            Some("A \"quoted\" $name")
+        );
+    }
 }

@@ -6,7 +6,7 @@
 use super::command::{find_tool, run, tool_dirs};
 use super::ProbeNotes;
 use crate::facts::{LogFacts, LogLine};
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::Value;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};

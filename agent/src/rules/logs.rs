@@ -7,7 +7,7 @@
 
 use super::{Finding, RuleId, SshView};
 use crate::facts::{Facts, LogFacts, LogLine};
-use regex::Regex;
+use regex_lite::Regex;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 

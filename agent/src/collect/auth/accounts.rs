@@ -4,7 +4,7 @@
 
 use super::super::prereqs::stat_path;
 use crate::facts::{Account, PasswordState, ProvisionedAdmin, ShadowEntry};
-use regex::Regex;
+use regex_lite::Regex;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;

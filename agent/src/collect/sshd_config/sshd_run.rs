@@ -3,7 +3,7 @@
 
 use super::endpoints::endpoint_label;
 use crate::facts::{AddressFamily, EffectiveConfig, SshdConfigFacts, SshdRun};
-use regex::Regex;
+use regex_lite::Regex;
 use std::io::Read;
 use std::net::IpAddr;
 use std::path::Path;
