@@ -61,8 +61,8 @@ clean:
 #   make test-delivery  the Run Command door through a stand-in az (root)
 VERSION       := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 # Enforced: what this tree reaches now, with a little room. Target: 1,500,000 / 600,000.
-BINARY_BUDGET := 2700000
-XZ_BUDGET     := 940000
+BINARY_BUDGET := 2900000
+XZ_BUDGET     := 1000000
 ASSETS        := dist/assets
 
 .PHONY: size docs deb rpm dist test-delivery
