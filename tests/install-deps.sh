@@ -3,7 +3,7 @@
 # `make test` can call it every time; CI and a fresh machine get the same set.
 set -euo pipefail
 
-packages=(openssh-server openssh-client dbus iproute2 nftables iptables python3 procps)
+packages=(openssh-server openssh-client dbus iproute2 nftables iptables python3 procps tmux)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \

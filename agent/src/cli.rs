@@ -148,7 +148,7 @@ fn diagnose(args: &DiagnoseArgs) -> i32 {
         users: args.users.clone(),
         ..CollectOptions::default()
     };
-    let verdict = crate::diagnose(&options);
+    let verdict = with_progress(|| crate::diagnose(&options));
     let on_terminal = std::io::stdout().is_terminal();
     let format = args.format.unwrap_or(if on_terminal {
         Format::Text
@@ -243,6 +243,28 @@ fn stderr_summary(verdict: &Verdict, budget: usize) -> String {
     }
     out.push_str(&closing);
     out
+}
+
+/// Runs `work`; when it takes longer than a moment and stderr is a terminal, says so on
+/// stderr (a person at a serial console should not wonder whether it hung) and clears
+/// the line when done. Never on a pipe: Run Command's stderr is for the summary.
+fn with_progress<T>(work: impl FnOnce() -> T) -> T {
+    const MOMENT: std::time::Duration = std::time::Duration::from_millis(700);
+    if !std::io::stderr().is_terminal() {
+        return work();
+    }
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let reporter = std::thread::spawn(move || {
+        if finished.recv_timeout(MOMENT).is_err() {
+            eprint!("sshdoctor: diagnosing (waiting on systemd, sshd or the firewall tools)...");
+            let _ = finished.recv();
+            eprint!("\r\x1b[K");
+        }
+    });
+    let result = work();
+    drop(done);
+    let _ = reporter.join();
+    result
 }
 
 /// The terminal's width when it reports one; 80 for a serial console, which does not.
