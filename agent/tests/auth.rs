@@ -4,12 +4,11 @@
 //! the real binary with `--user`. Nothing reaches the host's accounts. The ground-truth
 //! test runs a real sshd and ssh in a network namespace against the same private accounts.
 
-mod mount_ns;
 mod support;
 
-use mount_ns::{diagnose_after, findings_with};
 use serde_json::Value;
 use std::process::Command;
+use support::mount_ns::{diagnose_after, findings_with};
 use support::{NetNs, Sshd};
 
 /// Private copies of everything useradd and the tests write.
@@ -451,7 +450,7 @@ fn alice_logs_in(ns: &NetNs, port: u16) -> bool {
 /// The verdict for alice against the running sshd's own config.
 fn diagnose_running(ns: &NetNs, sshd: &Sshd) -> Value {
     let output = ns
-        .command(env!("CARGO_BIN_EXE_sshdoctor"))
+        .command(support::sshdoctor_exe())
         .args([
             "--format", "json", "--imds", "never", "--user", "alice", "--config",
         ])

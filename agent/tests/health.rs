@@ -2,9 +2,9 @@
 //! (`unshare --mount`), mounts a small tmpfs over /tmp, fills it for real, and runs the
 //! binary there. Nothing outside the namespace sees the mounts.
 
-mod mount_ns;
+mod support;
 
-use mount_ns::{diagnose_after as diagnose_in, findings_with as findings_on};
+use support::mount_ns::{diagnose_after as diagnose_in, findings_with as findings_on};
 
 fn diagnose_after(setup: &str) -> serde_json::Value {
     diagnose_in(setup, &["--no-sshd-run"])

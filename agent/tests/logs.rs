@@ -4,16 +4,15 @@
 //! Its lines, with a syslog prefix, become /var/log/auth.log in a private mount namespace
 //! without a journal, and the real binary must find each refusal there.
 
-mod mount_ns;
 mod support;
 
-use mount_ns::{diagnose_after, findings_with};
 use std::fs;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use support::mount_ns::{diagnose_after, findings_with};
 use support::{wait_for, NetNs, Sshd};
 use tempfile::TempDir;
 

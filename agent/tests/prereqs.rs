@@ -2,9 +2,9 @@
 //! keys from `ssh-keygen -A`), /run or /etc/passwd in its own mount namespace, breaks it
 //! the way VMs break, and runs the real binary there.
 
-mod mount_ns;
+mod support;
 
-use mount_ns::{diagnose_after, findings_with};
+use support::mount_ns::{diagnose_after, findings_with};
 
 /// A private copy of /etc/ssh with freshly generated default host keys, mounted over the
 /// real one, and a private /run with a correct privsep directory; then `breakage`.

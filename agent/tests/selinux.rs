@@ -3,9 +3,9 @@
 //! judges them. (This kernel has no SELinux, so selinuxfs is played by a tmpfs file with
 //! the same name and contents.)
 
-mod mount_ns;
+mod support;
 
-use mount_ns::{diagnose_after, findings_with};
+use support::mount_ns::{diagnose_after, findings_with};
 
 const CONFIG_2222: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -7,6 +7,7 @@
 
 mod guard;
 mod listener;
+pub mod mount_ns;
 mod netns;
 mod sshd;
 
@@ -15,7 +16,26 @@ pub use listener::{PortHolder, V6Only};
 pub use netns::NetNs;
 pub use sshd::Sshd;
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// The sshdoctor binary under a name that survives mounts over its directory: an open
+/// descriptor, kept across exec, named through /proc/self/fd. Tests that mount a tmpfs
+/// over /tmp would otherwise hide a binary built in a checkout under /tmp.
+pub fn sshdoctor_exe() -> &'static str {
+    static EXE: OnceLock<String> = OnceLock::new();
+    EXE.get_or_init(|| {
+        use std::os::fd::IntoRawFd;
+        let file = std::fs::File::open(env!("CARGO_BIN_EXE_sshdoctor")).expect("open sshdoctor");
+        nix::fcntl::fcntl(
+            &file,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )
+        .expect("keep the descriptor across exec");
+        // Held for the life of the test process.
+        format!("/proc/self/fd/{}", file.into_raw_fd())
+    })
+}
 
 /// Polls `ready` every 20 ms until it returns Some or `limit` passes.
 pub fn wait_for<T>(limit: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {

@@ -102,7 +102,7 @@ impl NetNs {
     /// The verdict and the process's exit status.
     pub fn diagnose_with_status(&self, args: &[&str]) -> (serde_json::Value, i32) {
         let output = self
-            .command(env!("CARGO_BIN_EXE_sshdoctor"))
+            .command(super::sshdoctor_exe())
             .args(["--format", "json", "--imds", "never"])
             .args(args)
             .output()

@@ -12,13 +12,7 @@ pub fn diagnose_after(setup: &str, args: &[&str]) -> serde_json::Value {
         "set -e; mount --make-rprivate /; {setup}; exec \"$0\" --format json --imds never \"$@\""
     );
     let output = Command::new("unshare")
-        .args([
-            "--mount",
-            "sh",
-            "-c",
-            &script,
-            env!("CARGO_BIN_EXE_sshdoctor"),
-        ])
+        .args(["--mount", "sh", "-c", &script, super::sshdoctor_exe()])
         .args(args)
         .output()
         .expect("unshare runs (tests run as root)");
