@@ -883,3 +883,29 @@ fn aws_vms_get_aws_commands() {
     );
     assert!(!text.contains("az vm"), "{text}");
 }
+
+/// A user refused, then the cause fixed and the same user logged in: the refusal is
+/// history. Another user's refusal, or one after the login, stands.
+#[test]
+fn refusals_outlived_by_a_login_of_the_same_user_are_history() {
+    let refused = "User labuser from 10.0.2.2 not allowed because not listed in AllowUsers";
+    let bad_modes = "Authentication refused: bad ownership or modes for file /home/labuser/.ssh/authorized_keys";
+    let accepted =
+        "Accepted publickey for labuser from 10.0.2.2 port 51234 ssh2: ED25519 SHA256:abc";
+    let mut facts = healthy();
+    facts.logs.lines = vec![
+        log_line(10, refused),
+        log_line(11, bad_modes),
+        log_line(12, accepted),
+    ];
+    assert!(ids(&facts).is_empty(), "{:?}", ids(&facts));
+    facts.logs.lines = vec![
+        log_line(12, accepted),
+        log_line(10, refused),
+        log_line(11, bad_modes),
+    ];
+    assert_eq!(ids(&facts), ["SSH-LOG-001", "SSH-LOG-004"]);
+    let other = "User alice from 10.0.2.2 not allowed because not listed in AllowUsers";
+    facts.logs.lines = vec![log_line(10, other), log_line(12, accepted)];
+    assert_eq!(ids(&facts), ["SSH-LOG-004"]);
+}

@@ -173,15 +173,70 @@ fn superseded(index: usize, line: &LogLine, last_start: Option<(usize, Option<u3
     last_start.is_some_and(|(start, pid)| index < start && (pid.is_none() || pid != line.pid))
 }
 
+/// Refusals of one user's login: once that user has logged in after them, they are
+/// history (the cause was fixed), whatever the log still holds.
+const USER_REFUSALS: &[RuleId] = &[
+    RuleId::LogBadModes,
+    RuleId::LogUserNotAllowed,
+    RuleId::LogUserShellUnusable,
+    RuleId::LogAccountLocked,
+    RuleId::LogPubkeyAlgorithmRefused,
+    RuleId::LogAccountExpired,
+    RuleId::LogPasswordExpired,
+    RuleId::LogPamRefused,
+];
+
+/// For each user, the index of the newest "Accepted METHOD for USER from ..." line.
+fn last_logins(lines: &[LogLine]) -> BTreeMap<&str, usize> {
+    let mut logins = BTreeMap::new();
+    for (index, line) in lines.iter().enumerate() {
+        let Some(rest) = line.message.strip_prefix("Accepted ") else {
+            continue;
+        };
+        if let Some(user) = rest
+            .split(" for ")
+            .nth(1)
+            .and_then(|after| after.split(' ').next())
+        {
+            logins.insert(user, index);
+        }
+    }
+    logins
+}
+
+/// A refusal followed by a successful login of the same user. The user is the one the
+/// line names, or for a path refusal (bad modes) the user whose name is a component of
+/// the path (/home/alice/.ssh).
+fn refusal_outlived(
+    index: usize,
+    captures: &BTreeMap<&'static str, String>,
+    logins: &BTreeMap<&str, usize>,
+) -> bool {
+    let later = |user: &str| logins.get(user).is_some_and(|&login| login > index);
+    match (captures.get("user"), captures.get("path")) {
+        (Some(user), _) => later(user),
+        (None, Some(path)) => path
+            .split('/')
+            .any(|component| !component.is_empty() && later(component)),
+        _ => false,
+    }
+}
+
 pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
     let mut by_rule: BTreeMap<RuleId, Matches> = BTreeMap::new();
     let last_start = last_start(&facts.logs.lines);
+    let logins = last_logins(&facts.logs.lines);
     // Newest first, so the first value seen for a placeholder is the newest.
     for (index, line) in facts.logs.lines.iter().enumerate().rev() {
         let Some(classified) = classify(&line.message) else {
             continue;
         };
         if STARTUP_FAILURES.contains(&classified.rule) && superseded(index, line, last_start) {
+            continue;
+        }
+        if USER_REFUSALS.contains(&classified.rule)
+            && refusal_outlived(index, &classified.captures, &logins)
+        {
             continue;
         }
         let matches = by_rule.entry(classified.rule).or_default();
