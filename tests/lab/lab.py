@@ -249,6 +249,7 @@ def run_lab(args: argparse.Namespace) -> int:
 
     image = ensure_image(args.suite, cache, rebuild=args.rebuild_image)
     timings["image"] = f"{image.built_seconds:.0f}s build" if image.built_seconds else "cached"
+    args.out.mkdir(parents=True, exist_ok=True)  # a fresh checkout has no target/lab
     tools_disk = args.out / "tools.img"
     make_tools_disk(find_binary(), tools_disk)
 
