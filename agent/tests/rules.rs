@@ -12,26 +12,15 @@ use std::net::IpAddr;
 
 fn unit(name: &str, kind: UnitKind, active: &str, sub: &str, file_state: &str) -> UnitFacts {
     UnitFacts {
-        name: name.into(),
-        aliases: Vec::new(),
-        kind,
-        load_state: "loaded".into(),
         active_state: active.into(),
         sub_state: sub.into(),
         unit_file_state: Some(file_state.into()),
         result: Some("success".into()),
         exec_main_status: Some(0),
         exec_main_code: Some(0),
-        main_pid: None,
         n_restarts: Some(0),
-        active_enter_timestamp_us: None,
-        inactive_enter_timestamp_us: None,
         fragment_path: Some(format!("/lib/systemd/system/{name}")),
-        dropin_paths: Vec::new(),
-        exec_start: Vec::new(),
-        listen: Vec::new(),
-        accept: None,
-        triggers: Vec::new(),
+        ..UnitFacts::new(name, kind)
     }
 }
 

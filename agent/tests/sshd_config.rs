@@ -401,31 +401,16 @@ fn unreadable_main_file() {
 #[test]
 fn config_path_sources_in_priority_order() {
     let unit = UnitFacts {
-        name: "ssh.service".into(),
         aliases: vec!["sshd.service".into()],
-        kind: UnitKind::Service,
-        load_state: "loaded".into(),
         active_state: "active".into(),
         sub_state: "running".into(),
-        unit_file_state: None,
-        result: None,
-        exec_main_status: None,
-        exec_main_code: None,
-        main_pid: None,
-        n_restarts: None,
-        active_enter_timestamp_us: None,
-        inactive_enter_timestamp_us: None,
-        fragment_path: None,
-        dropin_paths: vec![],
         exec_start: vec![vec![
             "/usr/sbin/sshd".into(),
             "-D".into(),
             "-f".into(),
             "/etc/ssh/unit.conf".into(),
         ]],
-        listen: vec![],
-        accept: None,
-        triggers: vec![],
+        ..UnitFacts::new("ssh.service", UnitKind::Service)
     };
     let systemd = SystemdFacts {
         units: vec![unit],

@@ -348,7 +348,6 @@ fn read_unit(
     let names: Vec<String> = unit.take("Names").unwrap_or_default();
     let mut facts = UnitFacts {
         aliases: names.into_iter().filter(|alias| *alias != name).collect(),
-        kind,
         load_state: unit.take("LoadState").unwrap_or_default(),
         active_state: unit.take("ActiveState").unwrap_or_default(),
         sub_state: unit.take("SubState").unwrap_or_default(),
@@ -362,15 +361,7 @@ fn read_unit(
         triggers: unit.take("Triggers").unwrap_or_default(),
         active_enter_timestamp_us: unit.take("ActiveEnterTimestamp").filter(|us| *us != 0),
         inactive_enter_timestamp_us: unit.take("InactiveEnterTimestamp").filter(|us| *us != 0),
-        name,
-        result: None,
-        exec_main_status: None,
-        exec_main_code: None,
-        main_pid: None,
-        n_restarts: None,
-        exec_start: Vec::new(),
-        listen: Vec::new(),
-        accept: None,
+        ..UnitFacts::new(&name, kind)
     };
     let interface = match kind {
         UnitKind::Service => SERVICE_INTERFACE,

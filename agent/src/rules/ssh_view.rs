@@ -114,28 +114,7 @@ mod tests {
 
     #[test]
     fn listen_ports_parse_every_form_systemd_prints() {
-        let mut unit = crate::facts::UnitFacts {
-            name: "ssh.socket".into(),
-            aliases: vec![],
-            kind: UnitKind::Socket,
-            load_state: "loaded".into(),
-            active_state: "active".into(),
-            sub_state: "listening".into(),
-            unit_file_state: None,
-            result: None,
-            exec_main_status: None,
-            exec_main_code: None,
-            main_pid: None,
-            n_restarts: None,
-            active_enter_timestamp_us: None,
-            inactive_enter_timestamp_us: None,
-            fragment_path: None,
-            dropin_paths: vec![],
-            exec_start: vec![],
-            listen: vec![],
-            accept: None,
-            triggers: vec![],
-        };
+        let mut unit = crate::facts::UnitFacts::new("ssh.socket", UnitKind::Socket);
         for address in ["[::]:22", "0.0.0.0:2222", "22", "/run/ssh.sock"] {
             unit.listen.push(("Stream".into(), address.into()));
         }

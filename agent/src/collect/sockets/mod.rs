@@ -162,26 +162,9 @@ mod tests {
 
     fn unit(name: &str, kind: UnitKind, active_state: &str, main_pid: Option<u32>) -> UnitFacts {
         UnitFacts {
-            name: name.into(),
-            aliases: Vec::new(),
-            kind,
-            load_state: "loaded".into(),
             active_state: active_state.into(),
-            sub_state: String::new(),
-            unit_file_state: None,
-            result: None,
-            exec_main_status: None,
-            exec_main_code: None,
             main_pid,
-            n_restarts: None,
-            active_enter_timestamp_us: None,
-            inactive_enter_timestamp_us: None,
-            fragment_path: None,
-            dropin_paths: Vec::new(),
-            exec_start: Vec::new(),
-            listen: Vec::new(),
-            accept: None,
-            triggers: Vec::new(),
+            ..UnitFacts::new(name, kind)
         }
     }
 
