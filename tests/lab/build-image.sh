@@ -22,6 +22,8 @@ IMAGE_SIZE=${LAB_IMAGE_SIZE:-2G}
 PACKAGES=(
     systemd systemd-sysv dbus udev kmod
     openssh-server passwd sudo procps iproute2 nftables
+    login            # /bin/login: essential in bookworm, not from trixie on
+    iptables         # nft backend: the iptables-drop scenario
     linux-image-cloud-amd64 initramfs-tools
     socat            # plays the "something else owns port 22" listener
     less             # so a person at the console can page output
@@ -92,6 +94,11 @@ FSTAB
 [Service]
 ExecStart=
 ExecStart=-/sbin/agetty --autologin root --noclear --keep-baud 115200,57600,38400,9600 %I $TERM
+# The Azure Serial Console's size.  Given here, systemd (>= 257) does not
+# probe the terminal for it with cursor-position queries (ESC[6n) nobody
+# answers on this console.
+TTYColumns=80
+TTYRows=24
 GETTY
 
     # QEMU's DHCP offers no router under restrict=on, but a real VM has a

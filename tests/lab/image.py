@@ -15,6 +15,10 @@ RECIPE = Path(__file__).with_name("build-image.sh")
 class Image:
     directory: Path
     built_seconds: float | None  # None when it came from the cache
+    # A shared lock on the image held for as long as this process lives, so
+    # a concurrent run with another recipe (another checkout sharing
+    # LAB_CACHE_DIR) does not prune it, key included, in mid-run.
+    in_use: object = None
 
     @property
     def disk(self) -> Path:
@@ -49,12 +53,36 @@ def ensure_image(suite: str, cache_dir: Path, rebuild: bool = False) -> Image:
     with open(cache_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if rebuild:
-            remove(final)
+            if busy(final):
+                print(f"{final.name} is in use by another lab run: not rebuilding it", flush=True)
+            else:
+                remove(final)
         if final.exists():
-            return Image(final, None)
+            return Image(final, None, hold(final))
         seconds = build(suite, cache_dir, final)
+        in_use = hold(final)
         prune_stale(cache_dir, suite, keep=key)
-        return Image(final, seconds)
+        return Image(final, seconds, in_use)
+
+
+def hold(image_dir: Path):
+    """Take a shared lock on the image; it lasts until the file is closed
+    (at the latest when the process exits)."""
+    handle = open(image_dir / ".in-use", "a")
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    return handle
+
+
+def busy(image_dir: Path) -> bool:
+    """True if some lab run holds the image."""
+    if not (image_dir / ".in-use").exists():
+        return False
+    with open(image_dir / ".in-use", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+    return False
 
 
 def build(suite: str, cache_dir: Path, final: Path) -> float:
@@ -76,9 +104,14 @@ def build(suite: str, cache_dir: Path, final: Path) -> float:
 
 
 def prune_stale(cache_dir: Path, suite: str, keep: str):
-    """Images from older recipes are dead weight (hundreds of MB each)."""
+    """Images from older recipes are dead weight (hundreds of MB each),
+    unless a run (of another checkout) is using one right now."""
     for entry in cache_dir.glob(f"{suite}-*"):
         if entry.name.startswith(keep):
+            continue
+        if entry.is_dir() and busy(entry):
+            continue
+        if entry.name.endswith(".build.log") and busy(Path(str(entry).removesuffix(".build.log"))):
             continue
         remove(entry)
 

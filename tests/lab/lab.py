@@ -16,7 +16,7 @@ from ground_truth import Access, check_access
 from image import ensure_image
 from labvm import ConsoleTimeout, LabVm, VmConfig, make_tools_disk
 from scenarios import (BASELINE_PROBE, FINAL_CHECK, FORGET_FAILURES, FULL_RESET, SCENARIOS,
-                       SETTLE, Scenario)
+                       SETTLE, SUITES, Scenario)
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BINARY = REPO / "target/x86_64-unknown-linux-musl/release/sshdoctor"
@@ -42,20 +42,23 @@ class ScenarioResult:
     seconds: float = 0.0
     vm_lost: bool = False
     expected_to_fail: bool = False
+    skipped: str = ""  # why the scenario does not apply to this suite
 
     @property
     def passed(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.skipped
 
     @property
     def label(self) -> str:
+        if self.skipped:
+            return "SKIP"
         if self.expected_to_fail:
             return "XPASS" if self.passed else "XFAIL"
         return "PASS" if self.passed else "FAIL"
 
     @property
     def counts_as_failure(self) -> bool:
-        return not self.passed and not self.expected_to_fail
+        return bool(self.problems) and not self.expected_to_fail
 
 
 def run_sshdoctor(vm: LabVm, outdir: Path) -> Verdict:
@@ -64,7 +67,7 @@ def run_sshdoctor(vm: LabVm, outdir: Path) -> Verdict:
     a metadata service anyway; should it try, the endpoint points at the
     guest's own loopback, and restrict=on keeps anything from leaving."""
     result = vm.run(f"SSHDOCTOR_IMDS_ENDPOINT=http://127.0.0.1:9 {GUEST_BINARY} --format json "
-                    "2>/tmp/sshdoctor.stderr", timeout=180)
+                    "2>/run/sshdoctor.stderr", timeout=180)
     (outdir / "verdict.json").write_text(result.output)
     verdict = Verdict(rc=result.rc)
     try:
@@ -72,7 +75,7 @@ def run_sshdoctor(vm: LabVm, outdir: Path) -> Verdict:
         verdict.status = document["status"]
         verdict.ids = [finding["id"] for finding in document["findings"]]
     except (ValueError, KeyError, TypeError) as error:
-        stderr = vm.run("tail -c 600 /tmp/sshdoctor.stderr", timeout=30).output.strip()
+        stderr = vm.run("tail -c 600 /run/sshdoctor.stderr", timeout=30).output.strip()
         verdict.error = (f"no usable JSON verdict (rc={result.rc}, {error.__class__.__name__}: {error}); "
                          f"stdout starts {result.output[:120]!r}; stderr: {stderr!r}")
     return verdict
@@ -127,9 +130,12 @@ def run_scenario(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) -> Scen
         if scenario.needs_reboot:
             vm.reboot()
         vm.run(SETTLE)
+        if scenario.login_first:
+            result.access = {port: check_access(vm.forwards[port], key) for port in scenario.access}
         result.verdict = run_sshdoctor(vm, outdir)
         result.problems += verdict_problems(scenario, result.verdict)
-        result.access = {port: check_access(vm.forwards[port], key) for port in scenario.access}
+        if not scenario.login_first:
+            result.access = {port: check_access(vm.forwards[port], key) for port in scenario.access}
         result.problems += access_problems(scenario, result.access)
         result.problems += restore(vm, scenario)
     except ConsoleTimeout as error:
@@ -182,25 +188,61 @@ def format_row(result: ScenarioResult) -> list[str]:
             truth, result.label, f"{result.seconds:.0f}"]
 
 
-def report_lines(results: list[ScenarioResult], timings: dict[str, str]) -> list[str]:
+@dataclass
+class SuiteRun:
+    suite: str
+    results: list[ScenarioResult] = field(default_factory=list)
+    timings: dict[str, str] = field(default_factory=dict)
+
+
+def suite_report_lines(run: SuiteRun) -> list[str]:
+    results = run.results
     header = ["scenario", "expected", "got", "status exp=got", "ground truth port:exp=got", "result", "secs"]
-    rows = [header] + [format_row(result) for result in results]
+    rows = [header] + [format_row(result) for result in results if not result.skipped]
     widths = [max(len(row[col]) for row in rows) for col in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines = [f"== {run.suite}"]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     lines.append("")
     for result in results:
+        name = result.scenario.name
+        if result.skipped:
+            lines.append(f"{name}: SKIP: {result.skipped}")
+            continue
         extra = [rule for rule in result.verdict.ids if rule not in result.scenario.expect_ids]
         if extra:
-            lines.append(f"{result.scenario.name}: also reported {', '.join(extra)}")
-        lines += [f"{result.scenario.name}: {result.label}: {problem}" for problem in result.problems]
+            lines.append(f"{name}: also reported {', '.join(extra)}")
+        lines += [f"{name}: {result.label}: {problem}" for problem in result.problems]
+        if result.scenario.known_issue and result.expected_to_fail:
+            lines.append(f"{name}: known issue: {result.scenario.known_issue}")
     lines.append("")
-    lines.append("timings: " + ", ".join(f"{name} {value}" for name, value in timings.items()))
+    lines.append(f"timings {run.suite}: " + ", ".join(f"{name} {value}" for name, value in run.timings.items()))
+    lines.append(f"{run.suite}: {count_line(results)}")
+    return lines
+
+
+def count_line(results: list[ScenarioResult]) -> str:
     # Expected failures are counted as skipped so they do not fail the run.
     passed = sum(result.passed for result in results)
     failed = sum(result.counts_as_failure for result in results)
     skipped = len(results) - passed - failed
-    lines.append(f"lab: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+    return f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else "")
+
+
+def report_lines(runs: list[SuiteRun], total_seconds: float) -> list[str]:
+    lines = []
+    for run in runs:
+        lines += suite_report_lines(run) + [""]
+    every = [result for run in runs for result in run.results]
+    lines.append(f"lab ({', '.join(run.suite for run in runs)}; {total_seconds:.0f}s): {count_line(every)}")
     return lines
+
+
+def parse_suites(value: str) -> list[str]:
+    suites = list(SUITES) if value == "all" else [s for s in value.split(",") if s]
+    unknown = [suite for suite in suites if suite not in SUITES]
+    if unknown or not suites:
+        sys.exit(f"unknown suite(s): {', '.join(unknown)}; known: {', '.join(SUITES)} or all")
+    return suites
 
 
 def select_scenarios(only: str | None) -> list[Scenario]:
@@ -220,7 +262,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--xfail", default=os.environ.get("LAB_XFAIL", ""),
                         help="comma-separated scenarios known to fail (e.g. a rule not written "
                              "yet): reported as XFAIL/XPASS, not failing the run")
-    parser.add_argument("--suite", default="bookworm", help="Debian suite of the guest image")
+    parser.add_argument("--suite", default=os.environ.get("LAB_SUITE", "bookworm"),
+                        help=f"Debian suite(s) of the guest image, comma-separated, or all "
+                             f"({','.join(SUITES)}); each gets its own VM, one after the other")
     parser.add_argument("--rebuild-image", action="store_true", help="ignore the cached image")
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("LAB_OUT", REPO / "target/lab")),
                         help="where transcripts, verdicts and the report go")
@@ -238,53 +282,86 @@ def find_binary() -> Path | None:
     return None
 
 
+def run_suite(suite: str, args: argparse.Namespace, binary: Path | None) -> SuiteRun:
+    """Boot one VM of `suite` and run the scenarios that apply to it."""
+    run = SuiteRun(suite)
+    out = args.out / suite
+    out.mkdir(parents=True, exist_ok=True)
+    scenarios = [s.for_suite(suite) for s in select_scenarios(args.only) + [FINAL_CHECK]]
+    cache = args.cache or Path(os.environ.get("LAB_CACHE_DIR", args.out / "cache"))
+    started = time.monotonic()
+    print(f"=== {suite}", flush=True)
+
+    results = []
+    image = None
+    try:
+        image = ensure_image(suite, cache, rebuild=args.rebuild_image)
+    except RuntimeError as error:
+        not_run_reason = f"not run: no {suite} image: {error}"
+    if image:
+        run.timings["image"] = f"{image.built_seconds:.0f}s build" if image.built_seconds else "cached"
+        tools_disk = out / "tools.img"
+        make_tools_disk(binary, tools_disk)
+        # The run's own copy of the login key: ssh reads it for every
+        # ground truth, long after QEMU has opened the image's files.
+        key = out / "id_ed25519"
+        key.unlink(missing_ok=True)
+        shutil.copyfile(image.key, key)
+        key.chmod(0o600)
+        vm = LabVm(VmConfig(image.kernel, image.initrd, image.disk, tools_disk), out)
+        booting = time.monotonic()
+        not_run_reason = "not run: VM unresponsive"
+        try:
+            vm.start()
+            vm.wait_until_ready()
+            run.timings["boot"] = f"{time.monotonic() - booting:.0f}s"
+            for scenario in scenarios:
+                if suite in scenario.skip:
+                    results.append(ScenarioResult(scenario, skipped=scenario.skip[suite]))
+                    continue
+                print(f"== {suite} {scenario.name}", flush=True)
+                results.append(run_scenario(vm, scenario, out / scenario.name, key))
+                if results[-1].vm_lost:
+                    break
+        except (ConsoleTimeout, RuntimeError) as error:
+            not_run_reason = f"not run: VM did not boot: {error}"
+        finally:
+            vm.stop()
+    results += [ScenarioResult(s, problems=[not_run_reason]) for s in scenarios[len(results):]]
+    run.timings["total"] = f"{time.monotonic() - started:.0f}s"
+    xfail = args.xfail.split(",")
+    for result in results:
+        name = result.scenario.name
+        result.expected_to_fail = (name in xfail or f"{suite}/{name}" in xfail
+                                   or bool(result.scenario.known_issue))
+    run.results = results
+    (out / "report.txt").write_text("\n".join(suite_report_lines(run)) + "\n")
+    return run
+
+
 def run_lab(args: argparse.Namespace) -> int:
     missing = [tool for tool in HOST_TOOLS if not shutil.which(tool)]
     if missing:
         sys.exit(f"missing host tools: {', '.join(missing)}; run tests/lab/install-deps.sh")
-    scenarios = select_scenarios(args.only) + [FINAL_CHECK]
-    cache = args.cache or Path(os.environ.get("LAB_CACHE_DIR", args.out / "cache"))
-    timings = {}
+    suites = parse_suites(args.suite)
     started = time.monotonic()
-
-    image = ensure_image(args.suite, cache, rebuild=args.rebuild_image)
-    timings["image"] = f"{image.built_seconds:.0f}s build" if image.built_seconds else "cached"
-    args.out.mkdir(parents=True, exist_ok=True)  # a fresh checkout has no target/lab
-    tools_disk = args.out / "tools.img"
-    make_tools_disk(find_binary(), tools_disk)
-
-    vm = LabVm(VmConfig(image.kernel, image.initrd, image.disk, tools_disk), args.out)
-    results = []
-    booting = time.monotonic()
-    not_run_reason = "not run: VM unresponsive"
-    try:
-        vm.start()
-        vm.wait_until_ready()
-        timings["boot"] = f"{time.monotonic() - booting:.0f}s"
-        for scenario in scenarios:
-            print(f"== {scenario.name}", flush=True)
-            results.append(run_scenario(vm, scenario, args.out / scenario.name, image.key))
-            if results[-1].vm_lost:
-                break
-    except (ConsoleTimeout, RuntimeError) as error:
-        not_run_reason = f"not run: VM did not boot: {error}"
-    finally:
-        vm.stop()
-    results += [ScenarioResult(s, problems=[not_run_reason]) for s in scenarios[len(results):]]
-    timings["total"] = f"{time.monotonic() - started:.0f}s"
-    for result in results:
-        result.expected_to_fail = result.scenario.name in args.xfail.split(",")
-    lines = report_lines(results, timings)
+    binary = find_binary()
+    runs = [run_suite(suite, args, binary) for suite in suites]
+    lines = report_lines(runs, time.monotonic() - started)
     print("\n".join(lines))
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.txt").write_text("\n".join(lines) + "\n")
-    return 1 if any(result.counts_as_failure for result in results) else 0
+    return 1 if any(result.counts_as_failure for run in runs for result in run.results) else 0
 
 
 def main() -> int:
     args = parse_args()
     if args.list:
         for scenario in SCENARIOS:
-            print(f"{scenario.name:24} {','.join(scenario.expect_ids) or '-'}")
+            notes = [f"skip on {suite}: {why}" for suite, why in scenario.skip.items()]
+            notes += [f"known issue: {scenario.known_issue}"] if scenario.known_issue else []
+            notes += [f"{suite} differs: {', '.join(fields)}" for suite, fields in scenario.per_suite.items()]
+            print(f"{scenario.name:24} {','.join(scenario.expect_ids) or '-':32} {'; '.join(notes)}".rstrip())
         return 0
     return run_lab(args)
 

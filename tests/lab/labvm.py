@@ -109,7 +109,7 @@ class SerialConsole:
         nonce = secrets.token_hex(4)
         if "\n" in command.strip():
             encoded = base64.b64encode(command.encode()).decode()
-            command = f"echo {encoded} | base64 -d > /tmp/lab-step.sh; bash /tmp/lab-step.sh"
+            command = f"echo {encoded} | base64 -d > /run/lab-step.sh; bash /run/lab-step.sh"
         # One line, so no prompt is printed between the command and the
         # end marker.
         line = (f"printf '__%s_%s__\\n' B {nonce}; {command}; "
