@@ -898,3 +898,28 @@ fn refusals_outlived_by_a_login_of_the_same_user_are_history() {
     facts.logs.lines = vec![log_line(10, other), log_line(12, accepted)];
     assert_eq!(ids(&facts), ["SSH-LOG-004"]);
 }
+
+/// sshd checks its privsep directory when it starts: with sshd running, an unsafe
+/// directory is a warning about the next restart (the VM lab logs in fine); with sshd
+/// stopped, it is why sshd cannot start.
+#[test]
+fn unsafe_privsep_dir_is_critical_only_when_sshd_must_start() {
+    let mut facts = healthy();
+    facts.prereqs.privsep_dir = Some(FileStat {
+        path: "/run/sshd".into(),
+        exists: true,
+        kind: FileKind::Directory,
+        mode: Some(0o777),
+        uid: Some(0),
+        gid: Some(0),
+        group: Some("root".into()),
+        error: None,
+    });
+    let running = evaluate(&facts);
+    assert_eq!(running[0].id, "SSH-PRV-002");
+    assert_eq!(running[0].severity, Severity::Warning);
+    stop_sshd(&mut facts);
+    let stopped = evaluate(&facts);
+    let unsafe_dir = stopped.iter().find(|f| f.id == "SSH-PRV-002").unwrap();
+    assert_eq!(unsafe_dir.severity, Severity::Critical);
+}

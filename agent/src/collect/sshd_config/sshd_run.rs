@@ -141,6 +141,8 @@ pub fn error_location(error: &str) -> (Option<String>, Option<u32>) {
 fn blames_environment(error: &str) -> bool {
     const MARKERS: &[&str] = &[
         "Missing privilege separation directory",
+        // The privsep directory's ownership or modes (sshd.c checks them at start-up).
+        "must be owned by root and not group or world-writable",
         "no hostkeys available",
         "Unable to load host key",
         "Could not load host key",
@@ -223,6 +225,20 @@ pub fn compare(config: &SshdConfigFacts, effective: &EffectiveConfig) -> Vec<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn machine_failures_are_not_config_errors() {
+        for error in [
+            "/run/sshd must be owned by root and not group or world-writable.",
+            "Missing privilege separation directory: /run/sshd",
+            "sshd: no hostkeys available -- exiting.",
+        ] {
+            assert!(blames_environment(error), "{error}");
+        }
+        assert!(!blames_environment(
+            "/etc/ssh/sshd_config: line 3: Bad configuration option: Bogus"
+        ));
+    }
 
     #[test]
     fn error_locations_in_every_form_sshd_prints() {
