@@ -42,6 +42,9 @@ pub struct HostFacts {
     pub pid1_comm: Option<String>,
     /// Path of the sshd binary found on this machine, if any.
     pub sshd_binary: Option<String>,
+    /// OpenSSH ≥ 9.8's per-connection binary, when installed. Without it each connection
+    /// re-executes sshd itself, which repeats sshd's start-up checks.
+    pub sshd_session_binary: Option<String>,
 }
 
 /// What systemd says about the SSH units.

@@ -899,9 +899,9 @@ fn refusals_outlived_by_a_login_of_the_same_user_are_history() {
     assert_eq!(ids(&facts), ["SSH-LOG-004"]);
 }
 
-/// sshd checks its privsep directory when it starts: with sshd running, an unsafe
-/// directory is a warning about the next restart (the VM lab logs in fine); with sshd
-/// stopped, it is why sshd cannot start.
+/// sshd checks its privsep directory when it starts (and, before OpenSSH 9.8, on every
+/// connection): with sshd-session and sshd running, an unsafe directory is a warning
+/// about the next restart (the VM lab's trixie logs in fine); otherwise it is critical.
 #[test]
 fn unsafe_privsep_dir_is_critical_only_when_sshd_must_start() {
     let mut facts = healthy();
@@ -915,8 +915,12 @@ fn unsafe_privsep_dir_is_critical_only_when_sshd_must_start() {
         group: Some("root".into()),
         error: None,
     });
+    // OpenSSH before 9.8 re-executes sshd per connection: every connection fails.
     let running = evaluate(&facts);
     assert_eq!(running[0].id, "SSH-PRV-002");
+    assert_eq!(running[0].severity, Severity::Critical);
+    facts.host.sshd_session_binary = Some("/usr/lib/openssh/sshd-session".into());
+    let running = evaluate(&facts);
     assert_eq!(running[0].severity, Severity::Warning);
     stop_sshd(&mut facts);
     let stopped = evaluate(&facts);

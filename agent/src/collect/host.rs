@@ -16,6 +16,14 @@ const SSHD_CANDIDATES: &[&str] = &[
     "/usr/local/bin/sshd",
 ];
 
+/// Where distributions install sshd-session (OpenSSH ≥ 9.8).
+const SSHD_SESSION_CANDIDATES: &[&str] = &[
+    "/usr/lib/openssh/sshd-session",
+    "/usr/libexec/openssh/sshd-session",
+    "/usr/libexec/sshd-session",
+    "/usr/lib/ssh/sshd-session",
+];
+
 pub fn collect(notes: &mut ProbeNotes) -> HostFacts {
     let euid = nix::unistd::geteuid().as_raw();
     if euid != 0 {
@@ -52,6 +60,10 @@ pub fn collect(notes: &mut ProbeNotes) -> HostFacts {
         is_root: euid == 0,
         pid1_comm,
         sshd_binary: find_sshd_binary(),
+        sshd_session_binary: SSHD_SESSION_CANDIDATES
+            .iter()
+            .find(|candidate| Path::new(candidate).is_file())
+            .map(|found| found.to_string()),
     }
 }
 

@@ -49,10 +49,18 @@ fn severity_label(severity: Severity) -> (&'static str, &'static str) {
     }
 }
 
+/// Wraps prose at spaces, never at the hyphens of a timestamp or a path; only a word
+/// longer than a whole line is cut.
+fn wrap_words(text: &str, width: usize) -> Vec<std::borrow::Cow<'_, str>> {
+    let options =
+        textwrap::Options::new(width).word_splitter(textwrap::WordSplitter::NoHyphenation);
+    textwrap::wrap(text, options)
+}
+
 /// Wraps `text` to `width`, the first line after `first`, the rest indented by `indent`.
 fn wrap_into(out: &mut String, first: &str, indent: usize, text: &str, width: usize) {
     let available = width.saturating_sub(indent).max(20);
-    let lines = textwrap::wrap(text, available);
+    let lines = wrap_words(text, available);
     for (index, line) in lines.iter().enumerate() {
         if index == 0 {
             let _ = writeln!(out, "{first}{line}");
@@ -119,6 +127,37 @@ fn split_quoted(word: &str, room: usize) -> Vec<String> {
 /// so that what a person copies off the console still runs; a single-quoted word too long
 /// for a line is cut into quoted pieces the shell glues back together.
 fn wrap_command(out: &mut String, first: &str, indent: usize, command: &str, width: usize) {
+    // A trailing "# comment" must not be continued with a backslash (inside a comment it
+    // continues nothing): the code is wrapped, the comment follows as comment lines.
+    let comment_at = shell_words(command)
+        .into_iter()
+        .find(|word| word.starts_with('#'))
+        .map(|word| word.as_ptr() as usize - command.as_ptr() as usize);
+    let (code, comment) = match comment_at {
+        Some(at) => (command[..at].trim_end(), Some(&command[at..])),
+        None => (command, None),
+    };
+    let start = out.len();
+    wrap_code(out, first, indent, code, width);
+    let Some(comment) = comment else { return };
+    let last_line_width = out[start..]
+        .lines()
+        .last()
+        .map_or(0, |line| line.chars().count());
+    if last_line_width + 1 + comment.chars().count() <= width {
+        out.pop(); // the newline after the code
+        let _ = writeln!(out, " {comment}");
+        return;
+    }
+    let text = comment.trim_start_matches('#').trim();
+    let prefix = format!("{}# ", " ".repeat(indent + 2));
+    for line in wrap_words(text, width.saturating_sub(prefix.len()).max(20)) {
+        let _ = writeln!(out, "{prefix}{line}");
+    }
+}
+
+/// `wrap_command` for code without a comment.
+fn wrap_code(out: &mut String, first: &str, indent: usize, command: &str, width: usize) {
     // Room for the indent and the trailing " \\" of a continued line.
     let available = width.saturating_sub(indent + 2).max(20);
     // Each line, and whether the next line continues the same word.
@@ -178,7 +217,7 @@ fn render_finding(
     let head = format!("{} {} ", paint(style, code, label), finding.id);
     let head_width = label.len() + finding.id.len() + 2;
     let available = style.width.saturating_sub(head_width).max(20);
-    let title_lines = textwrap::wrap(&finding.title, available);
+    let title_lines = wrap_words(&finding.title, available);
     for (index, line) in title_lines.iter().enumerate() {
         if index == 0 {
             let _ = writeln!(out, "{head}{line}");
@@ -216,7 +255,7 @@ pub fn render_text(verdict: &Verdict, style: TextStyle) -> String {
         &verdict.status.as_str().to_uppercase(),
     );
     let status_width = verdict.status.as_str().len() + 2;
-    let summary_lines = textwrap::wrap(
+    let summary_lines = wrap_words(
         &verdict.summary,
         style.width.saturating_sub(status_width).max(20),
     );
@@ -330,6 +369,41 @@ mod tests {
         assert!(out.lines().count() > 1);
         assert!(out.lines().all(|line| line.chars().count() <= 80), "{out}");
         assert_eq!(shell_rejoin(&out, 8), command);
+    }
+
+    #[test]
+    fn comments_are_never_continued_with_a_backslash() {
+        let mut out = String::new();
+        let command = "namei -l /home/labuser/.ssh/authorized_keys   # owner and mode of every directory up to /, which StrictModes checks";
+        wrap_command(&mut out, "  run:  ", 8, command, 80);
+        assert!(out.lines().all(|line| line.chars().count() <= 80), "{out}");
+        assert!(
+            !out.lines()
+                .any(|line| line.contains('#') && line.ends_with('\\')),
+            "{out}"
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "  run:  namei -l /home/labuser/.ssh/authorized_keys"
+        );
+        assert!(
+            lines[1..]
+                .iter()
+                .all(|line| line.trim_start().starts_with("# ")),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn prose_is_not_split_at_hyphens() {
+        let lines = wrap_words("newest at 2026-11-24T08:04:47Z in /var/log/auth.log", 20);
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.contains("2026-11-24T08:04:47Z")),
+            "{lines:?}"
+        );
     }
 
     #[test]

@@ -138,9 +138,12 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
             .var("path", dir.path.clone())
             .var("problem", problem)
             .evidence(describe(dir), source);
-        // sshd checks the directory when it starts: a running one keeps serving (the VM
-        // lab's ground truth) until the next restart or reboot.
-        if facts.processes.local_listeners().next().is_some() {
+        // sshd checks the directory when it starts. Before OpenSSH 9.8 every connection
+        // re-executes sshd, which checks again and drops the connection (the VM lab's
+        // bookworm); with sshd-session a running sshd keeps serving (trixie) until the
+        // next restart.
+        let running = facts.processes.local_listeners().next().is_some();
+        if running && facts.host.sshd_session_binary.is_some() {
             finding = finding
                 .severity(super::Severity::Warning)
                 .evidence("sshd is running and keeps serving until it restarts", None);

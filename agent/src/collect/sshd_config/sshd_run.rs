@@ -92,7 +92,8 @@ fn finished(
         command,
         exit_code,
         timed_out,
-        environment_problem: error.as_deref().is_some_and(blames_environment),
+        // Anywhere in stderr: a key's "UNPROTECTED PRIVATE KEY FILE" comes after a banner.
+        environment_problem: exit_code != Some(0) && blames_environment(&stderr),
         error,
         error_file,
         error_line,
@@ -108,6 +109,7 @@ pub fn first_error(stderr: &str) -> Option<String> {
         .map(str::trim)
         .find(|line| {
             !line.is_empty()
+                && !line.chars().all(|c| c == '@')
                 && !line.contains(": Deprecated option ")
                 && !line.contains(": Unsupported option ")
         })
@@ -141,6 +143,7 @@ pub fn error_location(error: &str) -> (Option<String>, Option<u32>) {
 fn blames_environment(error: &str) -> bool {
     const MARKERS: &[&str] = &[
         "Missing privilege separation directory",
+        "UNPROTECTED PRIVATE KEY FILE",
         // The privsep directory's ownership or modes (sshd.c checks them at start-up).
         "must be owned by root and not group or world-writable",
         "no hostkeys available",
