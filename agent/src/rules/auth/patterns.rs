@@ -64,9 +64,9 @@ fn split_user_host(pattern: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// DenyUsers: a plain pattern matching the user refuses them; `user@host` refuses them
-/// from those hosts. User patterns take no `!` (match_pattern, not a list).
-pub fn deny_users(user: &str, patterns: &[String]) -> Decision {
+/// The patterns that name `user`: the first plain one (no `@host`), and the hosts of
+/// the `user@host` ones seen before it.
+fn user_patterns<'a>(user: &str, patterns: &'a [String]) -> (Option<&'a str>, Vec<&'a str>) {
     let mut from_hosts = Vec::new();
     for pattern in patterns {
         let (user_part, host) = split_user_host(pattern);
@@ -74,15 +74,22 @@ pub fn deny_users(user: &str, patterns: &[String]) -> Decision {
             continue;
         }
         match host {
-            None => return Decision::Refused(format!("listed in DenyUsers ({pattern})")),
+            None => return (Some(pattern), from_hosts),
             Some(host) => from_hosts.push(host),
         }
     }
-    match from_hosts.is_empty() {
-        true => Decision::Allowed,
-        false => Decision::OnlyFrom(format!(
+    (None, from_hosts)
+}
+
+/// DenyUsers: a plain pattern matching the user refuses them; `user@host` refuses them
+/// from those hosts. User patterns take no `!` (match_pattern, not a list).
+pub fn deny_users(user: &str, patterns: &[String]) -> Decision {
+    match user_patterns(user, patterns) {
+        (Some(pattern), _) => Decision::Refused(format!("listed in DenyUsers ({pattern})")),
+        (None, hosts) if hosts.is_empty() => Decision::Allowed,
+        (None, hosts) => Decision::OnlyFrom(format!(
             "DenyUsers refuses {user} from {}",
-            from_hosts.join(", ")
+            hosts.join(", ")
         )),
     }
 }
@@ -92,22 +99,14 @@ pub fn allow_users(user: &str, patterns: &[String]) -> Decision {
     if patterns.is_empty() {
         return Decision::Allowed;
     }
-    let mut from_hosts = Vec::new();
-    for pattern in patterns {
-        let (user_part, host) = split_user_host(pattern);
-        if !match_pattern(user, user_part) {
-            continue;
+    match user_patterns(user, patterns) {
+        (Some(_), _) => Decision::Allowed,
+        (None, hosts) if hosts.is_empty() => {
+            Decision::Refused(format!("not listed in AllowUsers ({})", patterns.join(" ")))
         }
-        match host {
-            None => return Decision::Allowed,
-            Some(host) => from_hosts.push(host),
-        }
-    }
-    match from_hosts.is_empty() {
-        true => Decision::Refused(format!("not listed in AllowUsers ({})", patterns.join(" "))),
-        false => Decision::OnlyFrom(format!(
+        (None, hosts) => Decision::OnlyFrom(format!(
             "AllowUsers lets {user} in only from {}",
-            from_hosts.join(", ")
+            hosts.join(", ")
         )),
     }
 }
