@@ -2,7 +2,8 @@
 //! instance metadata service, so every `az` command in the verdict can be pasted as is.
 //!
 //! IMDS is asked only when DMI says Azure or the user asks, with a short timeout and no
-//! proxy (IMDS must never go through one), at an endpoint tests point at a local fake.
+//! proxy (IMDS must never go through one: minreq is built without proxy support), at an
+//! endpoint tests point at a local fake.
 
 use super::{CollectOptions, ProbeNotes};
 use crate::facts::{AzureInstance, CloudFacts, CloudProvider, DmiFacts};
@@ -157,24 +158,24 @@ fn query_imds(endpoint: &str, timeout: Duration) -> Result<AzureInstance, String
         "{}/metadata/instance?api-version={IMDS_API_VERSION}",
         endpoint.trim_end_matches('/')
     );
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(timeout))
-        .proxy(None)
-        .max_redirects(0)
-        .build()
-        .into();
-    let mut response = agent
-        .get(&url)
-        .header("Metadata", "true")
-        .call()
+    // minreq counts its deadline in whole seconds, over connect, request and answer.
+    let seconds = timeout.as_secs_f64().ceil().max(1.0) as u64;
+    let response = minreq::get(url)
+        .with_header("Metadata", "true")
+        .with_timeout(seconds)
+        .with_max_redirects(0)
+        .with_max_headers_size(64 << 10)
+        .with_max_status_line_length(1 << 10)
+        .send()
         .map_err(|err| err.to_string())?;
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(1 << 20)
-        .read_to_string()
-        .map_err(|err| err.to_string())?;
-    parse_imds(&body)
+    if response.status_code != 200 {
+        return Err(format!(
+            "HTTP {} {}",
+            response.status_code, response.reason_phrase
+        ));
+    }
+    let body = response.as_str().map_err(|err| err.to_string())?;
+    parse_imds(body)
 }
 
 /// The fields of IMDS's /metadata/instance document that `az` commands need.
