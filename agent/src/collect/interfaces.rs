@@ -4,16 +4,81 @@
 
 use super::{netlink, ProbeNotes};
 use crate::facts::{DefaultRoute, InterfaceAddress, InterfaceFacts, LinkFacts};
+use netlink_packet_core::{
+    DecodeError, Emitable, NetlinkDeserializable, NetlinkHeader, NetlinkSerializable, Parseable,
+};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::AddressFamily;
 use netlink_sys::protocols::NETLINK_ROUTE;
 use std::net::IpAddr;
 
 /// The main routing table (RT_TABLE_MAIN); the local and default tables hold no
 /// default route that matters for replies to clients.
 const MAIN_TABLE: u32 = 254;
+
+// rtnetlink message types (linux/rtnetlink.h).
+const RTM_NEWLINK: u16 = 16;
+const RTM_GETLINK: u16 = 18;
+const RTM_NEWADDR: u16 = 20;
+const RTM_GETADDR: u16 = 22;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_GETROUTE: u16 = 26;
+
+/// The three dumps this collector asks for and their answers. `RouteNetlinkMessage`
+/// would do, but its parser links in every rtnetlink family (traffic control,
+/// neighbours, rules…): about 250 KB of a binary that must fit Run Command's limit.
+enum RtMessage {
+    GetLinks,
+    GetAddresses,
+    GetRoutes,
+    Link(LinkMessage),
+    Address(AddressMessage),
+    Route(RouteMessage),
+    /// Anything else the kernel sends in a dump; never expected.
+    Other,
+}
+
+impl NetlinkSerializable for RtMessage {
+    fn message_type(&self) -> u16 {
+        match self {
+            RtMessage::GetLinks => RTM_GETLINK,
+            RtMessage::GetAddresses => RTM_GETADDR,
+            _ => RTM_GETROUTE,
+        }
+    }
+
+    fn buffer_len(&self) -> usize {
+        match self {
+            RtMessage::GetLinks => LinkMessage::default().buffer_len(),
+            RtMessage::GetAddresses => AddressMessage::default().buffer_len(),
+            _ => RouteMessage::default().buffer_len(),
+        }
+    }
+
+    /// A dump request is the family's header with every field zero: all of them.
+    fn serialize(&self, buffer: &mut [u8]) {
+        match self {
+            RtMessage::GetLinks => LinkMessage::default().emit(buffer),
+            RtMessage::GetAddresses => AddressMessage::default().emit(buffer),
+            _ => RouteMessage::default().emit(buffer),
+        }
+    }
+}
+
+impl NetlinkDeserializable for RtMessage {
+    type Error = DecodeError;
+
+    fn deserialize(header: &NetlinkHeader, payload: &[u8]) -> Result<Self, DecodeError> {
+        Ok(match header.message_type {
+            RTM_NEWLINK => RtMessage::Link(LinkMessage::parse(payload)?),
+            RTM_NEWADDR => RtMessage::Address(AddressMessage::parse(payload)?),
+            RTM_NEWROUTE => RtMessage::Route(RouteMessage::parse(payload)?),
+            _ => RtMessage::Other,
+        })
+    }
+}
 
 pub fn collect(notes: &mut ProbeNotes) -> InterfaceFacts {
     let socket = match netlink::open(NETLINK_ROUTE) {
@@ -24,40 +89,28 @@ pub fn collect(notes: &mut ProbeNotes) -> InterfaceFacts {
         }
     };
     let mut links = Vec::new();
-    if let Err(err) = netlink::dump(
-        &socket,
-        RouteNetlinkMessage::GetLink(LinkMessage::default()),
-        |message| {
-            if let RouteNetlinkMessage::NewLink(link) = message {
-                links.push(link_facts(&link));
-            }
-        },
-    ) {
+    if let Err(err) = netlink::dump(&socket, RtMessage::GetLinks, |message| {
+        if let RtMessage::Link(link) = message {
+            links.push(link_facts(&link));
+        }
+    }) {
         notes.unavailable(format!("cannot list links: {err}"));
         return InterfaceFacts::default();
     }
     let mut addresses = Vec::new();
-    if let Err(err) = netlink::dump(
-        &socket,
-        RouteNetlinkMessage::GetAddress(AddressMessage::default()),
-        |message| {
-            if let RouteNetlinkMessage::NewAddress(address) = message {
-                addresses.extend(address_facts(&address, &links));
-            }
-        },
-    ) {
+    if let Err(err) = netlink::dump(&socket, RtMessage::GetAddresses, |message| {
+        if let RtMessage::Address(address) = message {
+            addresses.extend(address_facts(&address, &links));
+        }
+    }) {
         notes.partial(format!("cannot list addresses: {err}"));
     }
     let mut default_routes = Vec::new();
-    let routes_read = match netlink::dump(
-        &socket,
-        RouteNetlinkMessage::GetRoute(RouteMessage::default()),
-        |message| {
-            if let RouteNetlinkMessage::NewRoute(route) = message {
-                default_routes.extend(default_route(&route, &links));
-            }
-        },
-    ) {
+    let routes_read = match netlink::dump(&socket, RtMessage::GetRoutes, |message| {
+        if let RtMessage::Route(route) = message {
+            default_routes.extend(default_route(&route, &links));
+        }
+    }) {
         Ok(()) => true,
         Err(err) => {
             notes.partial(format!("cannot list routes: {err}"));
