@@ -5,11 +5,12 @@
 use super::{netlink, ProbeNotes};
 use crate::facts::{DefaultRoute, InterfaceAddress, InterfaceFacts, LinkFacts};
 use netlink_packet_core::{
-    DecodeError, Emitable, NetlinkDeserializable, NetlinkHeader, NetlinkSerializable, Parseable,
+    parse_string, parse_u8, DecodeError, Emitable, NetlinkDeserializable, NetlinkHeader,
+    NetlinkSerializable, NlasIterator, Parseable,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
+use netlink_packet_route::address::{AddressAttribute, AddressHeader, AddressMessage};
+use netlink_packet_route::link::{LinkFlags, LinkHeader, State};
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteMessage};
 use netlink_packet_route::AddressFamily;
 use netlink_sys::protocols::NETLINK_ROUTE;
 use std::net::IpAddr;
@@ -25,15 +26,22 @@ const RTM_NEWADDR: u16 = 20;
 const RTM_GETADDR: u16 = 22;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_GETROUTE: u16 = 26;
+// The link attributes read (linux/if_link.h).
+const IFLA_ADDRESS: u16 = 1;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_OPERSTATE: u16 = 16;
+const IFLA_CARRIER: u16 = 33;
 
 /// The three dumps this collector asks for and their answers. `RouteNetlinkMessage`
-/// would do, but its parser links in every rtnetlink family (traffic control,
-/// neighbours, rules…): about 250 KB of a binary that must fit Run Command's limit.
+/// would do, but its parser and emitter link in every rtnetlink family and every kind
+/// of link (traffic control, neighbours, bonds, tunnels…): about 360 KB of a binary
+/// that must fit Run Command's script limit. Links are read attribute by attribute for
+/// the same reason; addresses and routes are small enough to parse whole.
 enum RtMessage {
     GetLinks,
     GetAddresses,
     GetRoutes,
-    Link(LinkMessage),
+    Link(LinkFacts),
     Address(AddressMessage),
     Route(RouteMessage),
     /// Anything else the kernel sends in a dump; never expected.
@@ -51,18 +59,18 @@ impl NetlinkSerializable for RtMessage {
 
     fn buffer_len(&self) -> usize {
         match self {
-            RtMessage::GetLinks => LinkMessage::default().buffer_len(),
-            RtMessage::GetAddresses => AddressMessage::default().buffer_len(),
-            _ => RouteMessage::default().buffer_len(),
+            RtMessage::GetLinks => LinkHeader::default().buffer_len(),
+            RtMessage::GetAddresses => AddressHeader::default().buffer_len(),
+            _ => RouteHeader::default().buffer_len(),
         }
     }
 
     /// A dump request is the family's header with every field zero: all of them.
     fn serialize(&self, buffer: &mut [u8]) {
         match self {
-            RtMessage::GetLinks => LinkMessage::default().emit(buffer),
-            RtMessage::GetAddresses => AddressMessage::default().emit(buffer),
-            _ => RouteMessage::default().emit(buffer),
+            RtMessage::GetLinks => LinkHeader::default().emit(buffer),
+            RtMessage::GetAddresses => AddressHeader::default().emit(buffer),
+            _ => RouteHeader::default().emit(buffer),
         }
     }
 }
@@ -72,7 +80,7 @@ impl NetlinkDeserializable for RtMessage {
 
     fn deserialize(header: &NetlinkHeader, payload: &[u8]) -> Result<Self, DecodeError> {
         Ok(match header.message_type {
-            RTM_NEWLINK => RtMessage::Link(LinkMessage::parse(payload)?),
+            RTM_NEWLINK => RtMessage::Link(parse_link(payload)?),
             RTM_NEWADDR => RtMessage::Address(AddressMessage::parse(payload)?),
             RTM_NEWROUTE => RtMessage::Route(RouteMessage::parse(payload)?),
             _ => RtMessage::Other,
@@ -91,7 +99,7 @@ pub fn collect(notes: &mut ProbeNotes) -> InterfaceFacts {
     let mut links = Vec::new();
     if let Err(err) = netlink::dump(&socket, RtMessage::GetLinks, |message| {
         if let RtMessage::Link(link) = message {
-            links.push(link_facts(&link));
+            links.push(link);
         }
     }) {
         notes.unavailable(format!("cannot list links: {err}"));
@@ -125,32 +133,37 @@ pub fn collect(notes: &mut ProbeNotes) -> InterfaceFacts {
     }
 }
 
-fn link_facts(link: &LinkMessage) -> LinkFacts {
+/// An RTM_NEWLINK message: the ifinfomsg header, then the four attributes we need.
+fn parse_link(payload: &[u8]) -> Result<LinkFacts, DecodeError> {
+    let header = LinkHeader::parse(payload)?;
     let mut facts = LinkFacts {
-        index: link.header.index,
-        name: format!("if{}", link.header.index),
-        up: link.header.flags.contains(LinkFlags::Up),
+        index: header.index,
+        name: format!("if{}", header.index),
+        up: header.flags.contains(LinkFlags::Up),
         // IFF_LOWER_UP is the carrier as the driver reports it.
-        carrier: Some(link.header.flags.contains(LinkFlags::LowerUp)),
+        carrier: Some(header.flags.contains(LinkFlags::LowerUp)),
         oper_state: String::from("unknown"),
-        loopback: link.header.flags.contains(LinkFlags::Loopback),
+        loopback: header.flags.contains(LinkFlags::Loopback),
         mac: None,
     };
-    for attribute in &link.attributes {
-        match attribute {
-            LinkAttribute::IfName(name) => facts.name = name.clone(),
-            LinkAttribute::OperState(state) => {
-                facts.oper_state = format!("{state:?}").to_lowercase()
+    let attributes = payload.get(header.buffer_len()..).unwrap_or_default();
+    for attribute in NlasIterator::new(attributes) {
+        let attribute = attribute?;
+        let value = attribute.value();
+        match attribute.kind() {
+            IFLA_IFNAME => facts.name = parse_string(value)?,
+            IFLA_OPERSTATE => {
+                facts.oper_state = format!("{:?}", State::from(parse_u8(value)?)).to_lowercase()
             }
-            LinkAttribute::Carrier(carrier) => facts.carrier = Some(*carrier != 0),
-            LinkAttribute::Address(bytes) if bytes.len() == 6 && !facts.loopback => {
-                let hex: Vec<String> = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+            IFLA_CARRIER => facts.carrier = Some(parse_u8(value)? != 0),
+            IFLA_ADDRESS if value.len() == 6 && !facts.loopback => {
+                let hex: Vec<String> = value.iter().map(|byte| format!("{byte:02x}")).collect();
                 facts.mac = Some(hex.join(":"));
             }
             _ => {}
         }
     }
-    facts
+    Ok(facts)
 }
 
 fn link_named(links: &[LinkFacts], index: u32) -> Option<&LinkFacts> {
@@ -227,4 +240,52 @@ fn default_route(message: &RouteMessage, links: &[LinkFacts]) -> Option<DefaultR
         gateway,
         interface,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+
+    /// A link message as the kernel sends it, emitted by the crate's full encoder.
+    fn kernel_link_message() -> Vec<u8> {
+        let mut message = LinkMessage::default();
+        message.header.index = 7;
+        message.header.flags = LinkFlags::Up | LinkFlags::LowerUp;
+        message.attributes = vec![
+            LinkAttribute::Mtu(1500),
+            LinkAttribute::IfName("eth9".into()),
+            LinkAttribute::OperState(State::LowerLayerDown),
+            LinkAttribute::Carrier(0),
+            LinkAttribute::Address(vec![0x00, 0x0d, 0x3a, 0x01, 0x02, 0xff]),
+        ];
+        let mut bytes = vec![0; message.buffer_len()];
+        message.emit(&mut bytes);
+        bytes
+    }
+
+    #[test]
+    fn link_attributes_are_read_by_kind() {
+        let facts = parse_link(&kernel_link_message()).unwrap();
+        assert_eq!(facts.index, 7);
+        assert_eq!(facts.name, "eth9");
+        assert!(facts.up);
+        // IFLA_CARRIER, when present, overrides the header's IFF_LOWER_UP.
+        assert_eq!(facts.carrier, Some(false));
+        assert_eq!(facts.oper_state, "lowerlayerdown");
+        assert_eq!(facts.mac.as_deref(), Some("00:0d:3a:01:02:ff"));
+        assert!(!facts.loopback);
+    }
+
+    #[test]
+    fn truncated_link_messages_are_errors_not_panics() {
+        let bytes = kernel_link_message();
+        for length in 0..bytes.len() {
+            // Any prefix either parses (attributes cut at a boundary) or is an error.
+            if let Ok(facts) = parse_link(&bytes[..length]) {
+                assert_eq!(facts.index, 7, "prefix of {length} bytes");
+            }
+        }
+        assert!(parse_link(&bytes[..8]).is_err());
+    }
 }
