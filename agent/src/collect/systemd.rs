@@ -10,10 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
-use zbus::blocking::{connection, fdo::PropertiesProxy, Connection};
-use zbus::names::InterfaceName;
-use zbus::proxy::CacheProperties;
-use zbus::zvariant::{OwnedObjectPath, OwnedValue};
+use zbus::blocking::{connection, Connection};
+use zbus::zvariant::{DynamicDeserialize, DynamicType, OwnedObjectPath, OwnedValue};
 
 /// Where libdbus and zbus look when DBUS_SYSTEM_BUS_ADDRESS is unset.
 const DEFAULT_SYSTEM_BUS: &str = "unix:path=/var/run/dbus/system_bus_socket";
@@ -46,23 +44,72 @@ pub type ListedUnit = (
 /// One entry of a service's ExecStart property: `(sasbttttuii)`.
 pub type ExecCommand = (String, Vec<String>, bool, u64, u64, u64, u64, u32, i32, i32);
 
-#[zbus::proxy(
-    interface = "org.freedesktop.systemd1.Manager",
-    default_service = "org.freedesktop.systemd1",
-    default_path = "/org/freedesktop/systemd1",
-    gen_async = false,
-    blocking_name = "ManagerProxy"
-)]
-trait Manager {
-    fn load_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath>;
-    fn list_units(&self) -> zbus::Result<Vec<ListedUnit>>;
+const MANAGER_PATH: &str = "/org/freedesktop/systemd1";
+const MANAGER_INTERFACE: &str = "org.freedesktop.systemd1.Manager";
+const PROPERTIES_INTERFACE: &str = "org.freedesktop.DBus.Properties";
+
+/// systemd's manager and unit objects, asked with plain method calls. zbus proxies would
+/// do the same, but they link in property caching and signal streams that a probe
+/// reading each value once never uses (about 100 KB of the binary).
+struct Systemd<'c> {
+    connection: &'c Connection,
+}
+
+impl Systemd<'_> {
+    fn call<B, R>(&self, path: &str, interface: &str, method: &str, body: &B) -> zbus::Result<R>
+    where
+        B: serde::Serialize + DynamicType,
+        R: for<'d> DynamicDeserialize<'d>,
+    {
+        let reply = self.connection.call_method(
+            Some(SYSTEMD_SERVICE),
+            path,
+            Some(interface),
+            method,
+            body,
+        )?;
+        reply.body().deserialize()
+    }
+
+    fn version(&self) -> zbus::Result<String> {
+        let value: OwnedValue = self.call(
+            MANAGER_PATH,
+            PROPERTIES_INTERFACE,
+            "Get",
+            &(MANAGER_INTERFACE, "Version"),
+        )?;
+        Ok(String::try_from(value)?)
+    }
+
+    fn load_unit(&self, name: &str) -> zbus::Result<OwnedObjectPath> {
+        self.call(MANAGER_PATH, MANAGER_INTERFACE, "LoadUnit", &(name,))
+    }
+
+    fn list_units(&self) -> zbus::Result<Vec<ListedUnit>> {
+        self.call(MANAGER_PATH, MANAGER_INTERFACE, "ListUnits", &())
+    }
+
     fn list_units_by_patterns(
         &self,
         states: &[&str],
         patterns: &[&str],
-    ) -> zbus::Result<Vec<ListedUnit>>;
-    #[zbus(property)]
-    fn version(&self) -> zbus::Result<String>;
+    ) -> zbus::Result<Vec<ListedUnit>> {
+        self.call(
+            MANAGER_PATH,
+            MANAGER_INTERFACE,
+            "ListUnitsByPatterns",
+            &(states, patterns),
+        )
+    }
+
+    /// All properties of one interface of a unit object, in one round trip.
+    fn get_all(
+        &self,
+        path: &OwnedObjectPath,
+        interface: &str,
+    ) -> zbus::Result<HashMap<String, OwnedValue>> {
+        self.call(path.as_str(), PROPERTIES_INTERFACE, "GetAll", &(interface,))
+    }
 }
 
 /// What the worker could not see; replayed into the probe's notes.
@@ -148,21 +195,20 @@ fn ask_systemd(
                 pid1_hint()
             )
         })?;
-    let manager = ManagerProxy::builder(&connection)
-        .cache_properties(CacheProperties::No)
-        .build()
-        .map_err(|err| err.to_string())?;
+    let systemd = Systemd {
+        connection: &connection,
+    };
     set_stage(stage, format!("waiting for {SYSTEMD_SERVICE} to answer"));
-    let version = manager.version().map_err(|err| systemd_error(&err))?;
+    let version = systemd.version().map_err(|err| systemd_error(&err))?;
     set_stage(stage, "reading the SSH units");
     let mut found = FoundUnits::default();
     for name in SSH_UNIT_NAMES {
-        if let Some(path) = unit_path(&manager, name, remarks) {
-            found.read(&connection, path, remarks);
+        if let Some(path) = unit_path(&systemd, name, remarks) {
+            found.read(&systemd, path, remarks);
         }
     }
-    for path in instance_paths(&manager, remarks) {
-        found.read(&connection, path, remarks);
+    for path in instance_paths(&systemd, remarks) {
+        found.read(&systemd, path, remarks);
     }
     Ok(SystemdFacts {
         reachable: true,
@@ -184,28 +230,16 @@ fn systemd_error(err: &zbus::Error) -> String {
     }
 }
 
-/// The D-Bus error name of a reply, however zbus wrapped it (a proxy's property getter
-/// wraps it in `fdo::Error`, a method call does not).
+/// The D-Bus error name of an error reply.
 fn error_name(err: &zbus::Error) -> Option<String> {
-    use zbus::DBusError;
     match err {
         zbus::Error::MethodError(name, _, _) => Some(name.to_string()),
-        zbus::Error::FDO(fdo) => match fdo.as_ref() {
-            zbus::fdo::Error::ZBus(inner) => error_name(inner),
-            other => Some(other.name().to_string()),
-        },
         _ => None,
     }
 }
 
 fn is_timeout(err: &zbus::Error) -> bool {
-    match err {
-        zbus::Error::InputOutput(io) => io.kind() == std::io::ErrorKind::TimedOut,
-        zbus::Error::FDO(fdo) => {
-            matches!(fdo.as_ref(), zbus::fdo::Error::ZBus(inner) if is_timeout(inner))
-        }
-        _ => false,
-    }
+    matches!(err, zbus::Error::InputOutput(io) if io.kind() == std::io::ErrorKind::TimedOut)
 }
 
 /// Says what PID 1 is when it is not systemd: the usual reason systemd cannot be asked.
@@ -220,12 +254,8 @@ fn pid1_hint() -> String {
 
 /// The object path of a named unit. LoadUnit, unlike GetUnit, also finds units systemd has
 /// not loaded yet (a disabled or masked ssh.service), as `systemctl status` does.
-fn unit_path(
-    manager: &ManagerProxy,
-    name: &str,
-    remarks: &mut Vec<Remark>,
-) -> Option<OwnedObjectPath> {
-    manager
+fn unit_path(systemd: &Systemd, name: &str, remarks: &mut Vec<Remark>) -> Option<OwnedObjectPath> {
+    systemd
         .load_unit(name)
         .map_err(|err| remarks.push(Remark::Partial(format!("cannot look up {name}: {err}"))))
         .ok()
@@ -233,8 +263,8 @@ fn unit_path(
 
 /// Object paths of loaded ssh@/sshd@ instances. systemd < 230 has no ListUnitsByPatterns:
 /// list every unit and match the names here instead.
-fn instance_paths(manager: &ManagerProxy, remarks: &mut Vec<Remark>) -> Vec<OwnedObjectPath> {
-    let listed = match manager.list_units_by_patterns(&[], INSTANCE_PATTERNS) {
+fn instance_paths(systemd: &Systemd, remarks: &mut Vec<Remark>) -> Vec<OwnedObjectPath> {
+    let listed = match systemd.list_units_by_patterns(&[], INSTANCE_PATTERNS) {
         Ok(listed) => listed,
         Err(err)
             if error_name(&err).as_deref() == Some("org.freedesktop.DBus.Error.UnknownMethod") =>
@@ -243,7 +273,7 @@ fn instance_paths(manager: &ManagerProxy, remarks: &mut Vec<Remark>) -> Vec<Owne
                 "systemd has no ListUnitsByPatterns (older than 230): matched ListUnits instead"
                     .into(),
             ));
-            match manager.list_units() {
+            match systemd.list_units() {
                 Ok(all) => all
                     .into_iter()
                     .filter(|unit| is_ssh_instance(&unit.0))
@@ -293,11 +323,11 @@ struct FoundUnits {
 }
 
 impl FoundUnits {
-    fn read(&mut self, connection: &Connection, path: OwnedObjectPath, remarks: &mut Vec<Remark>) {
+    fn read(&mut self, systemd: &Systemd, path: OwnedObjectPath, remarks: &mut Vec<Remark>) {
         if !self.paths.insert(path.clone()) {
             return;
         }
-        let Some(unit) = read_unit(connection, &path, remarks) else {
+        let Some(unit) = read_unit(systemd, &path, remarks) else {
             return;
         };
         let known = self.units.iter().any(|seen| seen.name == unit.name);
@@ -308,26 +338,12 @@ impl FoundUnits {
     }
 }
 
-/// All properties of one interface of a unit object, in one round trip.
-fn get_all(
-    connection: &Connection,
-    path: &OwnedObjectPath,
-    interface: &'static str,
-) -> zbus::Result<HashMap<String, OwnedValue>> {
-    let properties = PropertiesProxy::builder(connection)
-        .destination(SYSTEMD_SERVICE)?
-        .path(path.as_ref())?
-        .cache_properties(CacheProperties::No)
-        .build()?;
-    Ok(properties.get_all(InterfaceName::from_static_str_unchecked(interface))?)
-}
-
 fn read_unit(
-    connection: &Connection,
+    systemd: &Systemd,
     path: &OwnedObjectPath,
     remarks: &mut Vec<Remark>,
 ) -> Option<UnitFacts> {
-    let generic = match get_all(connection, path, UNIT_INTERFACE) {
+    let generic = match systemd.get_all(path, UNIT_INTERFACE) {
         Ok(properties) => properties,
         Err(err) => {
             remarks.push(Remark::Partial(format!(
@@ -367,7 +383,7 @@ fn read_unit(
         UnitKind::Service => SERVICE_INTERFACE,
         UnitKind::Socket => SOCKET_INTERFACE,
     };
-    match get_all(connection, path, interface) {
+    match systemd.get_all(path, interface) {
         Ok(specific) => {
             let mut specific = Properties::new(&facts.name, specific, remarks);
             match kind {
