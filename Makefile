@@ -13,12 +13,25 @@ GLIBC_BIN  := target/x86_64-unknown-linux-gnu/release/sshdoctor
 
 .PHONY: build run deps test lint bench lab lab-deps clean
 
+# std rebuilt with the binary and optimised for size: ~330 KB (120 KB xz) less, which is
+# one Run Command part fewer. -Zbuild-std is an unstable cargo flag: RUSTC_BOOTSTRAP=1
+# allows it on the stable toolchain, as the Linux kernel's Rust build does; it needs the
+# toolchain's std sources (rust-src). Tests and `cargo build` keep the prebuilt std.
+BUILD_STD  := -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
+
 # The release binary must be static: it is copied into VMs of any distribution.
 # musl when the target is installed; otherwise glibc with crt-static, and we say so.
 build:
 	@if rustup target list --installed 2>/dev/null | grep -qx $(TARGET) \
 	    || rustup target add $(TARGET); then \
-	  $(CARGO) build --release --locked --target $(TARGET) -p sshdoctor; \
+	  if rustup component list --installed 2>/dev/null | grep -q '^rust-src' \
+	      || rustup component add rust-src; then \
+	    RUSTC_BOOTSTRAP=1 $(CARGO) build --release --locked --target $(TARGET) \
+	      -p sshdoctor $(BUILD_STD); \
+	  else \
+	    echo "rust-src unavailable: std is not rebuilt for size" >&2; \
+	    $(CARGO) build --release --locked --target $(TARGET) -p sshdoctor; \
+	  fi; \
 	else \
 	  echo "musl target unavailable: building a static glibc binary instead" >&2; \
 	  RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked \
@@ -61,8 +74,8 @@ clean:
 #   make test-delivery  the Run Command door through a stand-in az (root)
 VERSION       := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 # Enforced: what this tree reaches now, with a little room. Target: 1,500,000 / 600,000.
-BINARY_BUDGET := 2900000
-XZ_BUDGET     := 1000000
+BINARY_BUDGET := 1900000
+XZ_BUDGET     := 680000
 ASSETS        := dist/assets
 
 .PHONY: size docs deb rpm dist test-delivery
