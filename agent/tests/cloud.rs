@@ -12,9 +12,19 @@ const INSTANCE: &str = r#"{"compute":{"name":"vm-lab","resourceGroupName":"rg-la
 "location":"westeurope","vmId":"42"},"network":{"interface":[{"ipv4":{"ipAddress":[
 {"privateIpAddress":"10.1.0.4","publicIpAddress":"198.51.100.7"}]}}]}}"#;
 
-/// Serves one request like IMDS: 400 without `Metadata: true`, else the instance document.
-/// Sends the request head it saw back to the test.
-fn fake_imds(reply: bool) -> (String, mpsc::Receiver<String>) {
+/// How the fake IMDS answers.
+#[derive(Clone, Copy, PartialEq)]
+enum Reply {
+    /// Like IMDS: 400 without `Metadata: true`, else the instance document.
+    Instance,
+    /// Accepts the connection and says nothing.
+    Silent,
+    /// A throttled or failing IMDS.
+    Status(&'static str),
+}
+
+/// Serves one request and sends the request head it saw back to the test.
+fn fake_imds(reply: Reply) -> (String, mpsc::Receiver<String>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     let (seen, requests) = mpsc::channel();
@@ -30,11 +40,12 @@ fn fake_imds(reply: bool) -> (String, mpsc::Receiver<String>) {
             head.push_str(&line);
         }
         seen.send(head.clone()).unwrap();
-        if !reply {
+        let (status, body) = if reply == Reply::Silent {
             thread::sleep(std::time::Duration::from_secs(5));
             return;
-        }
-        let (status, body) = if head.to_ascii_lowercase().contains("metadata: true") {
+        } else if let Reply::Status(status) = reply {
+            (status, r#"{"error":"Too many requests"}"#.to_string())
+        } else if head.to_ascii_lowercase().contains("metadata: true") {
             ("200 OK", INSTANCE.to_string())
         } else {
             (
@@ -70,7 +81,7 @@ fn diagnose(endpoint: &str) -> serde_json::Value {
 
 #[test]
 fn azure_names_from_imds_fill_every_az_command() {
-    let (endpoint, requests) = fake_imds(true);
+    let (endpoint, requests) = fake_imds(Reply::Instance);
     let verdict = diagnose(&endpoint);
     let head = requests.recv().unwrap();
     assert!(
@@ -98,10 +109,18 @@ fn azure_names_from_imds_fill_every_az_command() {
 
 #[test]
 fn silent_imds_is_bounded_and_reported() {
-    let (endpoint, requests) = fake_imds(false);
+    let (endpoint, requests) = fake_imds(Reply::Silent);
     let verdict = diagnose(&endpoint);
     requests.recv().unwrap();
     assert!(verdict["facts"]["cloud"]["azure"].is_null());
+    let note = cloud_probe_note(&verdict);
+    assert!(
+        note.contains("not available") && note.to_lowercase().contains("timeout"),
+        "{note}"
+    );
+}
+
+fn cloud_probe_note(verdict: &serde_json::Value) -> String {
     let cloud_probe = verdict["probes"]
         .as_array()
         .unwrap()
@@ -109,11 +128,17 @@ fn silent_imds_is_bounded_and_reported() {
         .find(|probe| probe["name"] == "cloud")
         .expect("cloud probe reported");
     assert_eq!(cloud_probe["outcome"], "partial");
-    let note = cloud_probe["notes"][0].as_str().unwrap();
-    assert!(
-        note.contains("not available") && note.to_lowercase().contains("timeout"),
-        "{note}"
-    );
+    cloud_probe["notes"][0].as_str().unwrap().to_string()
+}
+
+#[test]
+fn imds_error_status_is_reported_not_parsed() {
+    let (endpoint, requests) = fake_imds(Reply::Status("429 Too Many Requests"));
+    let verdict = diagnose(&endpoint);
+    requests.recv().unwrap();
+    assert!(verdict["facts"]["cloud"]["azure"].is_null());
+    let note = cloud_probe_note(&verdict);
+    assert!(note.contains("HTTP 429 Too Many Requests"), "{note}");
 }
 
 #[test]
