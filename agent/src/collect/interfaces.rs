@@ -48,6 +48,7 @@ enum RtMessage {
     Other,
 }
 
+/// Only requests are sent; the answer variants share the route request's arm.
 impl NetlinkSerializable for RtMessage {
     fn message_type(&self) -> u16 {
         match self {
