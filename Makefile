@@ -2,7 +2,8 @@
 #
 #   make run     build the static binary and diagnose this machine
 #   make test    every test (root: the socket and sshd tests use network namespaces)
-#   make lab     boot a Debian VM and prove each verdict against a real ssh login
+#   make lab     boot a Debian VM and prove each verdict against a real ssh login,
+#                and the .deb's boot-time verdict
 #   make bench   speed and memory of a diagnosis, next to `ss -ltpn`
 
 SHELL      := /bin/bash
@@ -62,8 +63,10 @@ bench: build
 lab-deps:
 	@bash tests/lab/install-deps.sh
 
-lab: build lab-deps
-	SSHDOCTOR_BIN=$(BIN) python3 tests/lab/lab.py $(LAB_ARGS)
+# The .deb too: the lab's deb-install step installs it in the VM and reboots.
+lab: build deb lab-deps
+	SSHDOCTOR_BIN=$(BIN) SSHDOCTOR_DEB=$$(ls -t dist/sshdoctor_*.deb | head -n 1) \
+	  python3 tests/lab/lab.py $(LAB_ARGS)
 
 clean:
 	$(CARGO) clean

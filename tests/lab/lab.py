@@ -12,16 +12,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deb_install import DebRun, run_deb_install
 from ground_truth import Access, check_access
 from image import ensure_image
 from labvm import ConsoleTimeout, LabVm, VmConfig, make_tools_disk
-from scenarios import (BASELINE_PROBE, FINAL_CHECK, FORGET_FAILURES, FULL_RESET, SCENARIOS,
-                       SETTLE, SUITES, Scenario)
+from scenarios import (BASELINE_PROBE, DEB_INSTALL, EXIT_CODE_FOR_STATUS, FINAL_CHECK, FORGET_FAILURES,
+                       FULL_RESET, SCENARIOS, SETTLE, SUITES, Scenario)
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BINARY = REPO / "target/x86_64-unknown-linux-musl/release/sshdoctor"
 GUEST_BINARY = "/mnt/sshdoctor/sshdoctor"
-EXIT_CODE_FOR_STATUS = {"healthy": 0, "warning": 1, "critical": 2, "unknown": 3}
 HOST_TOOLS = ["qemu-system-x86_64", "mmdebstrap", "mkfs.ext4", "ssh", "ssh-keygen"]
 
 
@@ -43,6 +43,7 @@ class ScenarioResult:
     vm_lost: bool = False
     expected_to_fail: bool = False
     skipped: str = ""  # why the scenario does not apply to this suite
+    deb: DebRun | None = None  # the deb-install step's checks
 
     @property
     def passed(self) -> bool:
@@ -148,6 +149,28 @@ def run_scenario(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) -> Scen
     return result
 
 
+def run_deb_step(vm: LabVm, scenario: Scenario, outdir: Path, deb: Path) -> ScenarioResult:
+    """The deb-install step: its checks are the problems, the boot run's
+    verdict stands in the table where a scenario's verdict does."""
+    result = ScenarioResult(scenario, deb=DebRun())
+    outdir.mkdir(parents=True, exist_ok=True)
+    vm.console.set_transcript(outdir / "serial.log")
+    started = time.monotonic()
+    try:
+        run_deb_install(vm, result.deb, deb.name, outdir, scenario.expect_status)
+    except ConsoleTimeout as error:
+        result.problems.append(f"console: {error}")
+        result.vm_lost = not recover(vm)
+    finally:
+        run = result.deb
+        result.verdict = Verdict(run.status, run.ids, run.rc, run.error)
+        result.problems = run.problems + result.problems
+        result.seconds = time.monotonic() - started
+        write_scenario_record(result, outdir)
+        vm.console.set_transcript(None)
+    return result
+
+
 def recover(vm: LabVm) -> bool:
     """After a console timeout, get a shell back and reset the guest.
     False means the VM is beyond saving."""
@@ -174,6 +197,10 @@ def write_scenario_record(result: ScenarioResult, outdir: Path):
                          for port, a in result.access.items()},
         "seconds": round(result.seconds, 1),
     }
+    if result.deb:
+        record["checks"] = result.deb.checks
+        record["notes"] = result.deb.notes
+        record["step_seconds"] = result.deb.seconds
     (outdir / "result.json").write_text(json.dumps(record, indent=2) + "\n")
 
 
@@ -182,7 +209,7 @@ def format_row(result: ScenarioResult) -> list[str]:
     verdict = result.verdict
     got_ids = ",".join(verdict.ids) if not verdict.error else "(no verdict)"
     truth = " ".join(f"{port}:{'/'.join(allowed)}={result.access[port].outcome if port in result.access else '-'}"
-                     for port, allowed in scenario.access.items())
+                     for port, allowed in scenario.access.items()) or "-"
     return [scenario.name, ",".join(scenario.expect_ids) or "-", got_ids or "-",
             f"{'/'.join(scenario.expect_status)}={verdict.status or '-'}",
             truth, result.label, f"{result.seconds:.0f}"]
@@ -247,8 +274,8 @@ def parse_suites(value: str) -> list[str]:
 
 def select_scenarios(only: str | None) -> list[Scenario]:
     if not only:
-        return list(SCENARIOS)
-    by_name = {scenario.name: scenario for scenario in SCENARIOS}
+        return [DEB_INSTALL] + SCENARIOS
+    by_name = {scenario.name: scenario for scenario in [DEB_INSTALL] + SCENARIOS}
     unknown = [name for name in only.split(",") if name not in by_name]
     if unknown:
         sys.exit(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(by_name)}")
@@ -282,7 +309,39 @@ def find_binary() -> Path | None:
     return None
 
 
-def run_suite(suite: str, args: argparse.Namespace, binary: Path | None) -> SuiteRun:
+def under_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1")
+
+
+def find_deb() -> tuple[Path | None, str]:
+    """The .deb for the deb-install step: SSHDOCTOR_DEB, else the newest
+    dist/sshdoctor_*.deb.  Without one: None and why, and the step is skipped,
+    or fails under CI (CI=true), where the package must be tested."""
+    named = os.environ.get("SSHDOCTOR_DEB")
+    if named:
+        debs = [Path(named)] if Path(named).is_file() else []
+        missing = f"SSHDOCTOR_DEB={named} is not a file"
+    else:
+        debs = sorted(REPO.glob("dist/sshdoctor_*.deb"), key=lambda path: path.stat().st_mtime)
+        missing = f"no {REPO / 'dist'}/sshdoctor_*.deb"
+    if debs:
+        return debs[-1], ""
+    reason = f"{missing} (run `make deb`, or `make lab`, which builds it)"
+    if under_ci():
+        reason += "; CI=true, so this fails the run"
+    else:
+        print(f"WARNING: {reason}; the deb-install step is skipped", flush=True)
+    return None, reason
+
+
+def deb_not_run(scenario: Scenario, reason: str) -> ScenarioResult:
+    if under_ci():
+        return ScenarioResult(scenario, problems=[reason])
+    return ScenarioResult(scenario, skipped=reason)
+
+
+def run_suite(suite: str, args: argparse.Namespace, binary: Path | None,
+              deb: tuple[Path | None, str] = (None, "")) -> SuiteRun:
     """Boot one VM of `suite` and run the scenarios that apply to it."""
     run = SuiteRun(suite)
     out = args.out / suite
@@ -301,7 +360,7 @@ def run_suite(suite: str, args: argparse.Namespace, binary: Path | None) -> Suit
     if image:
         run.timings["image"] = f"{image.built_seconds:.0f}s build" if image.built_seconds else "cached"
         tools_disk = out / "tools.img"
-        make_tools_disk(binary, tools_disk)
+        make_tools_disk(binary, tools_disk, deb[0])
         # The run's own copy of the login key: ssh reads it for every
         # ground truth, long after QEMU has opened the image's files.
         key = out / "id_ed25519"
@@ -319,8 +378,14 @@ def run_suite(suite: str, args: argparse.Namespace, binary: Path | None) -> Suit
                 if suite in scenario.skip:
                     results.append(ScenarioResult(scenario, skipped=scenario.skip[suite]))
                     continue
+                if scenario.kind == "deb" and not deb[0]:
+                    results.append(deb_not_run(scenario, deb[1]))
+                    continue
                 print(f"== {suite} {scenario.name}", flush=True)
-                results.append(run_scenario(vm, scenario, out / scenario.name, key))
+                if scenario.kind == "deb":
+                    results.append(run_deb_step(vm, scenario, out / scenario.name, deb[0]))
+                else:
+                    results.append(run_scenario(vm, scenario, out / scenario.name, key))
                 if results[-1].vm_lost:
                     break
         except (ConsoleTimeout, RuntimeError) as error:
@@ -346,7 +411,9 @@ def run_lab(args: argparse.Namespace) -> int:
     suites = parse_suites(args.suite)
     started = time.monotonic()
     binary = find_binary()
-    runs = [run_suite(suite, args, binary) for suite in suites]
+    wants_deb = any(scenario.kind == "deb" for scenario in select_scenarios(args.only))
+    deb = find_deb() if wants_deb else (None, "")
+    runs = [run_suite(suite, args, binary, deb) for suite in suites]
     lines = report_lines(runs, time.monotonic() - started)
     print("\n".join(lines))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -357,9 +424,11 @@ def run_lab(args: argparse.Namespace) -> int:
 def main() -> int:
     args = parse_args()
     if args.list:
-        for scenario in SCENARIOS:
+        for scenario in [DEB_INSTALL] + SCENARIOS:
             notes = [f"skip on {suite}: {why}" for suite, why in scenario.skip.items()]
             notes += [f"known issue: {scenario.known_issue}"] if scenario.known_issue else []
+            notes += ["the package step: dpkg -i, reboot, boot verdict, dpkg -r/-P (deb_install.py)"
+                      ] if scenario.kind == "deb" else []
             notes += [f"{suite} differs: {', '.join(fields)}" for suite, fields in scenario.per_suite.items()]
             print(f"{scenario.name:24} {','.join(scenario.expect_ids) or '-':32} {'; '.join(notes)}".rstrip())
         return 0

@@ -291,10 +291,11 @@ def die_with_parent():
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def make_tools_disk(binary: Path | None, image: Path):
-    """A small ext4 disk holding the sshdoctor binary, mounted read-only in
-    the guest at /mnt/sshdoctor, so a new binary never rebuilds the image.
-    Without a binary the disk is empty and every verdict fails clearly."""
+def make_tools_disk(binary: Path | None, image: Path, deb: Path | None = None):
+    """A small ext4 disk holding the sshdoctor binary (and the .deb under its
+    own name, for the deb-install step), mounted read-only in the guest at
+    /mnt/sshdoctor, so a new binary never rebuilds the image.  Without a
+    binary the disk has none and every verdict fails clearly."""
     with tempfile.TemporaryDirectory() as staging:
         size_mb = 16
         if binary:
@@ -302,5 +303,8 @@ def make_tools_disk(binary: Path | None, image: Path):
             target.write_bytes(binary.read_bytes())
             target.chmod(0o755)
             size_mb += binary.stat().st_size // (1 << 20) * 2
+        if deb:
+            (Path(staging) / deb.name).write_bytes(deb.read_bytes())
+            size_mb += deb.stat().st_size // (1 << 20) * 2
         subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "sshdoctor", "-d", staging,
                         str(image), f"{size_mb}M"], check=True, stdout=subprocess.DEVNULL)

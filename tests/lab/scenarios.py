@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 # Debian suites the lab has an image recipe for (build-image.sh SUITE).
 SUITES = ("bookworm", "trixie")
 
+EXIT_CODE_FOR_STATUS = {"healthy": 0, "warning": 1, "critical": 2, "unknown": 3}
+
 HEALTHY = ("healthy",)
 CRITICAL = ("critical",)
 WARNING = ("warning",)
@@ -55,6 +57,9 @@ class Scenario:
     # suite -> fields that differ on that suite's image (another OpenSSH
     # behaves differently), e.g. {"trixie": {"access": {22: ("success",)}}}.
     per_suite: dict[str, dict] = field(default_factory=dict)
+    # "ssh": break, diagnose, ground truth, restore (lab.run_scenario).
+    # "deb": the package step (deb_install.py); expect_status is then the boot verdict's.
+    kind: str = "ssh"
 
     def for_suite(self, suite: str) -> "Scenario":
         return replace(self, per_suite={}, **self.per_suite.get(suite, {}))
@@ -304,6 +309,19 @@ systemctl restart ssh.service""",
     ),
 ]
 
+# Not an SSH break: the .deb installed with dpkg in the guest, a reboot, the
+# boot-time verdict checked on the console, in the journal and in last.json
+# (healthy, like baseline), the timer's run, nothing written but last.json,
+# then dpkg -r and dpkg -P (deb_install.py).  Runs first, so that baseline
+# shows it left the VM healthy and without the package.
+DEB_INSTALL = Scenario(
+    name="deb-install",
+    kind="deb",
+    expect_ids=(),
+    expect_status=HEALTHY,
+    access={},
+)
+
 # Run after the others: proves the restores really returned the VM to a
 # healthy, reachable state.
 FINAL_CHECK = Scenario(
@@ -337,6 +355,7 @@ BASELINE_PROBE = ("systemctl is-active --quiet ssh.service && "
 
 # Last resort when a restore failed, so later scenarios start clean.
 FULL_RESET = """nft delete table inet labfw 2>/dev/null
+dpkg -s sshdoctor >/dev/null 2>&1 && dpkg -P sshdoctor >/dev/null 2>&1
 systemctl stop ssh.socket ssh.service
 for pid in $(ss -Hltnp 'sport = :2222' | grep -o 'pid=[0-9]*' | cut -d= -f2); do kill $pid; done
 while iptables -D INPUT -p tcp --dport 22 -j DROP 2>/dev/null; do :; done
