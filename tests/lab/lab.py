@@ -6,6 +6,7 @@ real ssh client gets in.  See README.md next to this file."""
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -82,6 +83,57 @@ def run_sshdoctor(vm: LabVm, outdir: Path) -> Verdict:
     return verdict
 
 
+# Colour and the progress line's erase sequence: what a terminal does not show as text.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+SCREEN = (80, 24)
+
+
+def screen_lines(raw: str) -> list[str]:
+    """The lines a terminal shows for `raw`: escape sequences are not text, and a
+    carriage return (the progress line being cleared) starts its line again."""
+    return [ANSI_ESCAPE.sub("", line.split("\r")[-1]) for line in raw.rstrip("\n").split("\n")]
+
+
+def run_text_verdict(vm: LabVm, outdir: Path) -> list[str]:
+    """Run sshdoctor the way a person at the Azure Serial Console does: plain
+    `sshdoctor` on a terminal that does not report its size (the lab's console is
+    set back to 80x24 afterwards).  Returns the screen lines."""
+    width, height = SCREEN
+    result = vm.run("stty cols 0 rows 0; "
+                    f"SSHDOCTOR_IMDS_ENDPOINT=http://127.0.0.1:9 {GUEST_BINARY}; rc=$?; "
+                    f"stty cols {width} rows {height}; (exit $rc)", timeout=180)
+    lines = screen_lines(result.output)
+    (outdir / "verdict.txt").write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def text_problems(lines: list[str], outdir: Path) -> list[str]:
+    """The text verdict against the JSON one: a status line first, every line within
+    80 columns, and the first screenful holding the most severe finding and, when it
+    has one, the command to run."""
+    try:
+        document = json.loads((outdir / "verdict.json").read_text())
+    except ValueError:
+        return []  # the JSON verdict's own problem is reported already
+    width, height = SCREEN
+    problems = []
+    status = document["status"].upper()
+    if not lines or not lines[0].startswith(f"{status}:"):
+        problems.append(f"text: first line {lines[0] if lines else ''!r} is not the {status} status line")
+    too_wide = [line for line in lines if len(line) > width]
+    if too_wide:
+        problems.append(f"text: {len(too_wide)} line(s) wider than {width} columns, e.g. {too_wide[0]!r}")
+    first_screen = lines[:height]
+    if document["findings"]:
+        top = document["findings"][0]
+        header = re.compile(rf"^{re.escape(top['severity'])} {re.escape(top['id'])} ", re.I)
+        if not any(header.match(line) for line in first_screen):
+            problems.append(f"text: the first {height} lines do not show {top['id']}")
+        elif top["remediation"].get("guest") and not any(line.startswith("  run:  ") for line in first_screen):
+            problems.append(f"text: the first {height} lines do not show the command for {top['id']}")
+    return problems
+
+
 def verdict_problems(scenario: Scenario, verdict: Verdict) -> list[str]:
     if verdict.error:
         return [verdict.error]
@@ -135,6 +187,7 @@ def run_scenario(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) -> Scen
             result.access = {port: check_access(vm.forwards[port], key) for port in scenario.access}
         result.verdict = run_sshdoctor(vm, outdir)
         result.problems += verdict_problems(scenario, result.verdict)
+        result.problems += text_problems(run_text_verdict(vm, outdir), outdir)
         if not scenario.login_first:
             result.access = {port: check_access(vm.forwards[port], key) for port in scenario.access}
         result.problems += access_problems(scenario, result.access)
