@@ -382,6 +382,10 @@ pub struct SshdRun {
     /// None when it timed out or could not start.
     pub exit_code: Option<i32>,
     pub timed_out: bool,
+    /// The missing privilege-separation directory sshd ran with an empty stand-in for
+    /// (in a private mount namespace; the system's /run is untouched).
+    #[serde(default)]
+    pub privsep_stand_in: Option<String>,
     /// The failure is about the machine rather than the config text (missing host keys,
     /// missing privilege separation directory, not root): the config was not judged.
     #[serde(default)]

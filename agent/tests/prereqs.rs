@@ -9,12 +9,16 @@ use support::mount_ns::{diagnose_after, findings_with};
 /// A private copy of /etc/ssh with freshly generated default host keys, mounted over the
 /// real one, and a private /run with a correct privsep directory; then `breakage`.
 fn diagnose_with_private_etc_ssh(breakage: &str) -> serde_json::Value {
+    diagnose_with_private_etc_ssh_and(breakage, &["--no-sshd-run"])
+}
+
+fn diagnose_with_private_etc_ssh_and(breakage: &str, args: &[&str]) -> serde_json::Value {
     let setup = format!(
         "root=$(mktemp -d); mkdir -p $root/etc/ssh; ssh-keygen -q -A -f $root >/dev/null; \
          cp /etc/ssh/sshd_config $root/etc/ssh/; mount --bind $root/etc/ssh /etc/ssh; \
          mount -t tmpfs tmpfs /run; mkdir -m 0755 /run/sshd; {breakage}"
     );
-    diagnose_after(&setup, &["--no-sshd-run"])
+    diagnose_after(&setup, args)
 }
 
 fn ids_in_family(verdict: &serde_json::Value, prefixes: &[&str]) -> Vec<String> {
@@ -113,6 +117,36 @@ fn missing_privsep_dir_without_systemd_is_critical() {
         .as_str()
         .unwrap()
         .starts_with("mkdir -p /run/sshd"));
+}
+
+/// ssh.service stopped: systemd has removed /run/sshd, and sshd -T refuses to run
+/// without it. The config is still judged, and the directory is still missing after.
+#[test]
+fn sshd_judges_the_config_while_the_privsep_dir_is_missing() {
+    let verdict = diagnose_with_private_etc_ssh_and(
+        "rmdir /run/sshd; echo 'Port 2222' >> /etc/ssh/sshd_config",
+        &[],
+    );
+    let config = &verdict["facts"]["config"];
+    assert_eq!(config["syntax_check"]["exit_code"], 0, "{config:#}");
+    assert_eq!(config["syntax_check"]["privsep_stand_in"], "/run/sshd");
+    assert_eq!(config["effective"]["ports"][0], 2222, "{config:#}");
+    // Per-user settings come from sshd too, not the parser's stand-in values.
+    let auth_notes = verdict["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|probe| probe["name"] == "auth")
+        .unwrap()["notes"]
+        .to_string();
+    assert!(!auth_notes.contains("failed"), "{auth_notes}");
+    // The stand-in lived in sshd's own mount namespace: the directory is still missing.
+    assert_eq!(verdict["facts"]["prereqs"]["privsep_dir"]["exists"], false);
+    assert_eq!(
+        findings_with(&verdict, "SSH-PRV-001").len(),
+        1,
+        "{verdict:#}"
+    );
 }
 
 #[test]

@@ -140,6 +140,7 @@ fn healthy() -> Facts {
                 },
             ],
             syntax_check: Some(SshdRun {
+                privsep_stand_in: None,
                 command: vec!["/usr/sbin/sshd".into(), "-t".into()],
                 exit_code: Some(0),
                 timed_out: false,
@@ -270,6 +271,7 @@ fn failed_unit_names_result_and_exit_status() {
 fn config_syntax_error_points_at_file_and_line() {
     let mut facts = healthy();
     facts.config.syntax_check = Some(SshdRun {
+        privsep_stand_in: None,
         command: vec!["/usr/sbin/sshd".into(), "-t".into()],
         exit_code: Some(255),
         timed_out: false,
@@ -708,6 +710,7 @@ fn memory_pressure_and_oom_kills_of_sshd() {
 fn sshd_t_failing_for_the_machines_sake_is_not_a_syntax_error() {
     let mut facts = healthy();
     facts.config.syntax_check = Some(SshdRun {
+        privsep_stand_in: None,
         command: vec!["/usr/sbin/sshd".into(), "-t".into()],
         exit_code: Some(255),
         timed_out: false,

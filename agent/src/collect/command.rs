@@ -39,8 +39,9 @@ fn is_executable(path: &Path) -> bool {
 pub struct ToolOutput {
     pub stdout: String,
     pub stderr: String,
-    /// None when killed by a signal.
+    /// None when killed by a signal (or by us, at the timeout).
     pub exit_code: Option<i32>,
+    pub timed_out: bool,
 }
 
 impl ToolOutput {
@@ -62,48 +63,63 @@ impl ToolOutput {
 /// Output beyond this is cut: a ruleset that large is read in part, not in full.
 const OUTPUT_LIMIT: u64 = 16 << 20;
 
-/// Runs `program args` with a C locale and no stdin, killing it after `timeout`.
+/// Runs `program args`; a tool that outlives `timeout` is an error, like one that
+/// cannot start.
 pub fn run(program: &Path, args: &[&str], timeout: Duration) -> Result<ToolOutput, String> {
-    let mut child = Command::new(program)
-        .args(args)
+    let mut command = Command::new(program);
+    command.args(args);
+    let output = capture(command, timeout, OUTPUT_LIMIT)
+        .map_err(|err| format!("cannot run {}: {err}", program.display()))?;
+    if output.timed_out {
+        return Err(format!(
+            "{} {} did not answer within {} ms",
+            program.display(),
+            args.join(" "),
+            timeout.as_millis()
+        ));
+    }
+    Ok(output)
+}
+
+/// Runs `command` with a C locale and no stdin, keeping at most `limit` bytes of each
+/// stream and killing it after `timeout`. Err only when it cannot be started.
+pub fn capture(mut command: Command, timeout: Duration, limit: u64) -> std::io::Result<ToolOutput> {
+    let mut child = command
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|err| format!("cannot run {}: {err}", program.display()))?;
+        .spawn()?;
     // Read both pipes while waiting: a large output would otherwise fill the pipe and
     // stall the tool until the timeout.
-    let stdout = read_in_background(child.stdout.take());
-    let stderr = read_in_background(child.stderr.take());
-    let status = match child.wait_timeout(timeout) {
-        Ok(Some(status)) => status,
-        Ok(None) => {
+    let stdout = drain(child.stdout.take(), limit);
+    let stderr = drain(child.stderr.take(), limit);
+    let (exit_code, timed_out) = match child.wait_timeout(timeout) {
+        Ok(Some(status)) => (status.code(), false),
+        Ok(None) | Err(_) => {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!(
-                "{} {} did not answer within {} ms",
-                program.display(),
-                args.join(" "),
-                timeout.as_millis()
-            ));
+            (None, true)
         }
-        Err(err) => return Err(format!("waiting for {}: {err}", program.display())),
     };
     Ok(ToolOutput {
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
-        exit_code: status.code(),
+        exit_code,
+        timed_out,
     })
 }
 
-fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<String> {
+/// Reads a pipe to its end on a thread, keeping at most `limit` bytes: the rest is read
+/// and dropped, so the child never blocks on a full pipe.
+fn drain(pipe: Option<impl Read + Send + 'static>, limit: u64) -> std::thread::JoinHandle<String> {
     std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        if let Some(pipe) = pipe {
-            let _ = pipe.take(OUTPUT_LIMIT).read_to_end(&mut bytes);
+        let mut kept = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = (&mut pipe).take(limit).read_to_end(&mut kept);
+            let _ = std::io::copy(&mut pipe, &mut std::io::sink());
         }
-        String::from_utf8_lossy(&bytes).into_owned()
+        String::from_utf8_lossy(&kept).into_owned()
     })
 }
 

@@ -190,6 +190,12 @@ fn ask_sshd(
             dump.run.error.as_deref().unwrap_or("unknown error")
         ));
     }
+    if let Some(dir) = &dump.run.privsep_stand_in {
+        notes.note(format!(
+            "sshd -T ran with an empty stand-in for the missing {dir}, in a private mount \
+             namespace (systemd creates {dir} when it starts the unit)"
+        ));
+    }
     let passed = dump.run.exit_code == Some(0);
     facts.syntax_check = Some(dump.run);
     if !passed {

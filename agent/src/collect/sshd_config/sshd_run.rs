@@ -2,18 +2,17 @@
 //! bounded in time and output, then comparing with the parser.
 
 use super::endpoints::endpoint_label;
+use crate::collect::command::capture;
 use crate::facts::{AddressFamily, EffectiveConfig, SshdConfigFacts, SshdRun};
 use regex_lite::Regex;
-use std::io::Read;
 use std::net::IpAddr;
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
-use wait_timeout::ChildExt;
 
-const MAX_STDOUT: u64 = 1024 * 1024;
-const MAX_STDERR: u64 = 64 * 1024;
+/// `sshd -T` prints a few hundred lines; anything past this is not sshd talking.
+const OUTPUT_LIMIT: u64 = 1024 * 1024;
 
 /// The captured run plus its standard output.
 pub struct Captured {
@@ -22,60 +21,106 @@ pub struct Captured {
 }
 
 /// Runs `sshd FLAG -f CONFIG`, killing it after `timeout`.
+///
+/// sshd -T refuses to run without its privilege-separation directory, and systemd removes
+/// /run/sshd whenever ssh.service stops: exactly when a diagnosis is needed. Then sshd runs
+/// again with an empty stand-in for the directory, made in a private mount namespace that
+/// ends with it, so the config is still judged and the system is left as it was.
 pub fn run_sshd(sshd: &Path, flag: &str, config: &Path, timeout: Duration) -> Captured {
+    let first = run_once(sshd, flag, config, timeout, None);
+    let missing = (first.run.exit_code != Some(0))
+        .then(|| missing_runtime_privsep_dir(&first.run.stderr))
+        .flatten();
+    let Some(dir) = missing else {
+        return first;
+    };
+    let mut second = run_once(sshd, flag, config, timeout, Some(&dir));
+    if second.run.exit_code.is_none() && !second.run.timed_out {
+        // The stand-in could not be made (not root, no mount namespaces): the first
+        // answer stands, and says why.
+        return first;
+    }
+    second.run.privsep_stand_in = Some(dir.display().to_string());
+    second
+}
+
+fn run_once(
+    sshd: &Path,
+    flag: &str,
+    config: &Path,
+    timeout: Duration,
+    privsep_stand_in: Option<&Path>,
+) -> Captured {
     let command = vec![
         sshd.display().to_string(),
         flag.to_string(),
         "-f".to_string(),
         config.display().to_string(),
     ];
-    let spawned = Command::new(sshd)
-        .args([flag, "-f"])
-        .arg(config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(error) => {
-            return Captured {
-                run: finished(command, None, false, format!("could not start: {error}")),
-                stdout: String::new(),
-            }
-        }
-    };
-    let stdout = child.stdout.take().map(|pipe| drain(pipe, MAX_STDOUT));
-    let stderr = child.stderr.take().map(|pipe| drain(pipe, MAX_STDERR));
-    let (exit_code, timed_out) = match child.wait_timeout(timeout) {
-        Ok(Some(status)) => (status.code(), false),
-        Ok(None) | Err(_) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            (None, true)
-        }
-    };
-    let collect = |reader: Option<std::thread::JoinHandle<String>>| {
-        reader
-            .and_then(|handle| handle.join().ok())
-            .unwrap_or_default()
-    };
-    Captured {
-        stdout: collect(stdout),
-        run: finished(command, exit_code, timed_out, collect(stderr)),
+    let mut process = Command::new(sshd);
+    process.args([flag, "-f"]).arg(config);
+    if let Some(dir) = privsep_stand_in {
+        stand_in_directory(&mut process, dir.to_path_buf());
+    }
+    match capture(process, timeout, OUTPUT_LIMIT) {
+        Ok(output) => Captured {
+            run: finished(command, output.exit_code, output.timed_out, output.stderr),
+            stdout: output.stdout,
+        },
+        Err(error) => Captured {
+            run: finished(command, None, false, format!("could not start: {error}")),
+            stdout: String::new(),
+        },
     }
 }
 
-/// Reads a pipe to its end on a thread, keeping at most `limit` bytes (the rest is read
-/// and dropped so the child never blocks on a full pipe).
-fn drain(pipe: impl Read + Send + 'static, limit: u64) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let mut pipe = pipe;
-        let _ = (&mut pipe).take(limit).read_to_end(&mut kept);
-        let _ = std::io::copy(&mut pipe, &mut std::io::sink());
-        String::from_utf8_lossy(&kept).into_owned()
-    })
+/// The privilege-separation directory sshd says is missing, when it lives on the
+/// runtime file system (/run, or /var/run which links to it) that a stand-in may cover.
+fn missing_runtime_privsep_dir(stderr: &str) -> Option<PathBuf> {
+    let dir = stderr
+        .lines()
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("Missing privilege separation directory: ")
+        })
+        .map(PathBuf::from)?;
+    let parent = dir.parent()?;
+    (dir.file_name().is_some() && (parent == Path::new("/run") || parent == Path::new("/var/run")))
+        .then_some(dir)
+}
+
+/// Makes the child run in a private mount namespace with a fresh tmpfs over `dir`'s
+/// parent, holding an empty `dir` (root's, mode 0755, as systemd makes it).
+fn stand_in_directory(process: &mut Command, dir: PathBuf) {
+    use nix::mount::{mount, MsFlags};
+    use nix::sched::{unshare, CloneFlags};
+    use nix::sys::stat::Mode;
+    use std::os::unix::process::CommandExt;
+    let parent = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+    let make = move || -> nix::Result<()> {
+        unshare(CloneFlags::CLONE_NEWNS)?;
+        // Private first, so the tmpfs does not propagate back to the system's /run.
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )?;
+        mount(
+            Some("tmpfs"),
+            &parent,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            Some("mode=0755"),
+        )?;
+        nix::unistd::mkdir(&dir, Mode::from_bits_truncate(0o755))
+    };
+    // SAFETY: runs in the forked child before exec; it only makes system calls, and
+    // paths this short are converted on the stack, without allocating.
+    unsafe {
+        process.pre_exec(move || make().map_err(std::io::Error::from));
+    }
 }
 
 fn finished(
@@ -92,6 +137,7 @@ fn finished(
         command,
         exit_code,
         timed_out,
+        privsep_stand_in: None,
         // Anywhere in stderr: a key's "UNPROTECTED PRIVATE KEY FILE" comes after a banner.
         environment_problem: exit_code != Some(0) && blames_environment(&stderr),
         error,
@@ -241,6 +287,29 @@ mod tests {
         assert!(!blames_environment(
             "/etc/ssh/sshd_config: line 3: Bad configuration option: Bogus"
         ));
+    }
+
+    #[test]
+    fn only_a_missing_runtime_privsep_dir_gets_a_stand_in() {
+        let missing = |stderr: &str| missing_runtime_privsep_dir(stderr);
+        assert_eq!(
+            missing("Missing privilege separation directory: /run/sshd\n"),
+            Some(PathBuf::from("/run/sshd"))
+        );
+        assert_eq!(
+            missing("Missing privilege separation directory: /var/run/sshd"),
+            Some(PathBuf::from("/var/run/sshd"))
+        );
+        // Elsewhere a tmpfs would hide real files (RHEL's /usr/share/empty.sshd).
+        assert_eq!(
+            missing("Missing privilege separation directory: /usr/share/empty.sshd"),
+            None
+        );
+        assert_eq!(
+            missing("Missing privilege separation directory: /run"),
+            None
+        );
+        assert_eq!(missing("/etc/ssh/sshd_config line 3: Bad option"), None);
     }
 
     #[test]
