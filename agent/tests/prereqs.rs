@@ -123,15 +123,23 @@ fn missing_privsep_dir_without_systemd_is_critical() {
 /// without it. The config is still judged, and the directory is still missing after.
 #[test]
 fn sshd_judges_the_config_while_the_privsep_dir_is_missing() {
+    // A Match block: per-user settings need `sshd -T -C user=root` as well.
     let verdict = diagnose_with_private_etc_ssh_and(
-        "rmdir /run/sshd; echo 'Port 2222' >> /etc/ssh/sshd_config",
-        &[],
+        "rmdir /run/sshd; printf 'Port 2222\\nMatch User nobody\\n  PasswordAuthentication no\\n' \
+         >> /etc/ssh/sshd_config",
+        &["--user", "root"],
     );
     let config = &verdict["facts"]["config"];
     assert_eq!(config["syntax_check"]["exit_code"], 0, "{config:#}");
     assert_eq!(config["syntax_check"]["privsep_stand_in"], "/run/sshd");
     assert_eq!(config["effective"]["ports"][0], 2222, "{config:#}");
     // Per-user settings come from sshd too, not the parser's stand-in values.
+    let root = &verdict["facts"]["auth"]["users"][0]["settings"];
+    assert_eq!(root["source"], "sshd_t", "{root:#}");
+    assert!(root["command"]
+        .as_str()
+        .unwrap()
+        .starts_with("sshd -T -C user=root"));
     let auth_notes = verdict["probes"]
         .as_array()
         .unwrap()

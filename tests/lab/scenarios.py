@@ -339,8 +339,10 @@ FORGET_FAILURES = "systemctl reset-failed"
 
 # Run after each break, before sshdoctor.  A broken ssh.service can spend a
 # few seconds in systemd's restart loop (activating, auto-restart) before it
-# settles as failed; a person opening the serial console arrives after that.
-SETTLE = """for i in $(seq 60); do
+# settles as failed, and after a reboot the boot is still finishing (slow
+# under TCG); a person opening the serial console arrives after both.
+SETTLE = """timeout 120 systemctl is-system-running --wait >/dev/null 2>&1
+for i in $(seq 60); do
     case $(systemctl show -P ActiveState ssh.service) in
         activating|deactivating|reloading) sleep 0.5 ;;
         *) break ;;

@@ -49,6 +49,8 @@ pub enum SettingsFinder<'a> {
     PerUser {
         sshd: &'a Path,
         options: &'a CollectOptions,
+        /// The missing privsep directory the global run needed a stand-in for.
+        privsep_stand_in: Option<&'a Path>,
     },
     Parser,
 }
@@ -64,7 +66,15 @@ impl<'a> SettingsFinder<'a> {
             (Some(effective), _) if config.match_blocks.is_empty() => {
                 SettingsFinder::Global(effective)
             }
-            (Some(_), Some(sshd)) => SettingsFinder::PerUser { sshd, options },
+            (Some(_), Some(sshd)) => SettingsFinder::PerUser {
+                sshd,
+                options,
+                privsep_stand_in: config
+                    .syntax_check
+                    .as_ref()
+                    .and_then(|run| run.privsep_stand_in.as_deref())
+                    .map(Path::new),
+            },
             _ => {
                 let why = if options.run_sshd {
                     "sshd -T did not run"
@@ -97,7 +107,11 @@ impl<'a> SettingsFinder<'a> {
             SettingsFinder::Global(effective) => {
                 from_effective(effective, "sshd -T".into(), config)
             }
-            SettingsFinder::PerUser { sshd, options } => {
+            SettingsFinder::PerUser {
+                sshd,
+                options,
+                privsep_stand_in,
+            } => {
                 let spec = format!("user={user},host={TEST_HOST},addr={TEST_ADDRESS}");
                 // getopt reads "-TCspec" as -T then -C spec: the runner takes one flag.
                 let run = run_sshd(
@@ -105,6 +119,7 @@ impl<'a> SettingsFinder<'a> {
                     &format!("-TC{spec}"),
                     Path::new(&config.path),
                     options.sshd_timeout,
+                    *privsep_stand_in,
                 );
                 if run.run.exit_code == Some(0) {
                     let command = format!("sshd -T -C {spec}");

@@ -177,7 +177,7 @@ fn ask_sshd(
     notes: &mut ProbeNotes,
 ) {
     let config = PathBuf::from(&facts.path);
-    let dump = sshd_run::run_sshd(sshd, "-T", &config, options.sshd_timeout);
+    let dump = sshd_run::run_sshd(sshd, "-T", &config, options.sshd_timeout, None);
     if dump.run.timed_out {
         notes.partial(format!(
             "sshd -T did not finish within {:?}",

@@ -25,8 +25,20 @@ pub struct Captured {
 /// sshd -T refuses to run without its privilege-separation directory, and systemd removes
 /// /run/sshd whenever ssh.service stops: exactly when a diagnosis is needed. Then sshd runs
 /// again with an empty stand-in for the directory, made in a private mount namespace that
-/// ends with it, so the config is still judged and the system is left as it was.
-pub fn run_sshd(sshd: &Path, flag: &str, config: &Path, timeout: Duration) -> Captured {
+/// ends with it, so the config is still judged and the system is left as it was. A caller
+/// that already knows the directory is missing passes it as `known_stand_in`.
+pub fn run_sshd(
+    sshd: &Path,
+    flag: &str,
+    config: &Path,
+    timeout: Duration,
+    known_stand_in: Option<&Path>,
+) -> Captured {
+    if let Some(dir) = known_stand_in {
+        let mut run = run_once(sshd, flag, config, timeout, Some(dir));
+        run.run.privsep_stand_in = Some(dir.display().to_string());
+        return run;
+    }
     let first = run_once(sshd, flag, config, timeout, None);
     let missing = (first.run.exit_code != Some(0))
         .then(|| missing_runtime_privsep_dir(&first.run.stderr))
