@@ -244,13 +244,11 @@ systemctl restart ssh.service""",
         restore_cmds="chmod 755 /run/sshd",
         per_suite={"trixie": dict(
             # OpenSSH 10 checks the directory only when the listener starts
-            # (sshd -t fails too); sshd-session does not, so logins work.
-            # systemd resets the mode on every start and reload anyway.
-            expect_ids=(),
-            expect_status=("healthy", "warning"),
+            # (sshd -t fails too); sshd-session does not, so logins work: a
+            # warning (the next restart fails), not critical.
+            expect_ids=("SSH-PRV-002",),
+            expect_status=WARNING,
             access={22: ("success",)},
-            known_issue="SSH-PRV-002 says critical (every connection fails) while logins work "
-                        "on OpenSSH 10; SSH-CFG-001 blames sshd_config for it",
         )},
     ),
     Scenario(
