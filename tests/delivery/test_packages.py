@@ -16,6 +16,8 @@ import tarfile
 import unittest
 from pathlib import Path
 
+from summary import run_and_exit
+
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "dist"
 BINARY = ROOT / "target/x86_64-unknown-linux-musl/release/sshdoctor"
@@ -173,11 +175,7 @@ def main():
     parser.add_argument("--binary", type=Path, default=BINARY)
     args, rest = parser.parse_known_args()
     DIST, BINARY = args.dist.resolve(), args.binary.resolve()
-    program = unittest.main(argv=[sys.argv[0], *rest], exit=False, verbosity=2)
-    result = program.result
-    failed = len(result.failures) + len(result.errors)
-    print(f"packages: {result.testsRun - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    run_and_exit("packages", rest)
 
 
 if __name__ == "__main__":

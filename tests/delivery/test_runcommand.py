@@ -18,6 +18,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
+from summary import run_and_exit
+
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_AZ_DIR = ROOT / "tests/delivery/fake-az"
 DIST = ROOT / "dist/runcommand"
@@ -191,11 +193,7 @@ def main():
     DIST = args.dist.resolve()
     if os.geteuid() != 0:
         sys.exit("test_runcommand: needs root (mount namespaces), as the extension runs")
-    program = unittest.main(argv=[sys.argv[0], *rest], exit=False, verbosity=2)
-    result = program.result
-    failed = len(result.failures) + len(result.errors)
-    print(f"delivery: {result.testsRun - failed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    run_and_exit("delivery", rest)
 
 
 if __name__ == "__main__":
