@@ -1,10 +1,13 @@
 //! Running the machine's own tools (nft, journalctl, ...): found in PATH and the usual
 //! bin and sbin directories, run with a C locale and no stdin, bounded in time and output.
 
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 use wait_timeout::ChildExt;
 
 /// Directories to look for tools in: PATH, then the usual sbin and bin directories,
@@ -83,12 +86,19 @@ pub fn run(program: &Path, args: &[&str], timeout: Duration) -> Result<ToolOutpu
 
 /// Runs `command` with a C locale and no stdin, keeping at most `limit` bytes of each
 /// stream and killing it after `timeout`. Err only when it cannot be started.
+///
+/// The tool runs in its own process group, so a timeout kills what it started too (a
+/// shell's children hold the pipes open); output still unread when the time is up, say
+/// from a process that left the group, is given up rather than waited for.
 pub fn capture(mut command: Command, timeout: Duration, limit: u64) -> std::io::Result<ToolOutput> {
+    use std::os::unix::process::CommandExt;
+    let deadline = Instant::now() + timeout;
     let mut child = command
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()?;
     // Read both pipes while waiting: a large output would otherwise fill the pipe and
     // stall the tool until the timeout.
@@ -97,30 +107,44 @@ pub fn capture(mut command: Command, timeout: Duration, limit: u64) -> std::io::
     let (exit_code, timed_out) = match child.wait_timeout(timeout) {
         Ok(Some(status)) => (status.code(), false),
         Ok(None) | Err(_) => {
+            if let Ok(group) = i32::try_from(child.id()) {
+                let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+            }
             let _ = child.kill();
             let _ = child.wait();
             (None, true)
         }
     };
+    let collect = |output: mpsc::Receiver<String>| {
+        let left = deadline.saturating_duration_since(Instant::now());
+        output
+            .recv_timeout(left.max(PIPE_GRACE))
+            .unwrap_or_default()
+    };
     Ok(ToolOutput {
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+        stdout: collect(stdout),
+        stderr: collect(stderr),
         exit_code,
         timed_out,
     })
 }
 
+/// How long output is still awaited once a tool has exited or been killed.
+const PIPE_GRACE: Duration = Duration::from_millis(100);
+
 /// Reads a pipe to its end on a thread, keeping at most `limit` bytes: the rest is read
 /// and dropped, so the child never blocks on a full pipe.
-fn drain(pipe: Option<impl Read + Send + 'static>, limit: u64) -> std::thread::JoinHandle<String> {
+fn drain(pipe: Option<impl Read + Send + 'static>, limit: u64) -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
     std::thread::spawn(move || {
         let mut kept = Vec::new();
         if let Some(mut pipe) = pipe {
             let _ = (&mut pipe).take(limit).read_to_end(&mut kept);
             let _ = std::io::copy(&mut pipe, &mut std::io::sink());
         }
-        String::from_utf8_lossy(&kept).into_owned()
-    })
+        let _ = sender.send(String::from_utf8_lossy(&kept).into_owned());
+    });
+    receiver
 }
 
 /// Writes an executable shell script named `name` into `dir`: a stand-in for a real tool.
