@@ -12,17 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labvm import ConsoleTimeout, LabVm
-from scenarios import EXIT_CODE_FOR_STATUS
+from scenarios import EXIT_CODE_FOR_STATUS, GUEST_TOOLS_DIR, IMDS_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "agent/schema/verdict.schema.json"
-GUEST_DIR = "/mnt/sshdoctor"
 UNITS = ("sshdoctor.service", "sshdoctor.timer")
 LOG_DIR = "/var/log/sshdoctor"
 LAST_JSON = f"{LOG_DIR}/last.json"
 STAMP = "/run/lab-stamp"
-# Off the lab's console: the guest's own loopback (see lab.run_sshdoctor).
-IMDS_ENV = "SSHDOCTOR_IMDS_ENDPOINT=http://127.0.0.1:9"
 
 # What the package installs besides the units (agent/Cargo.toml, [package.metadata.deb]).
 INSTALLED_FILES = (
@@ -176,7 +173,7 @@ def install(vm: LabVm, deb_name: str, run: DebRun) -> bool:
     # The lab image's dpkg.cfg.d leaves out /usr/share/man and /usr/share/doc
     # (mmdebstrap --dpkgopt, to keep it small); a real VM has no such filter, so
     # --path-include='*' undoes it for this package.
-    rc, tail = dpkg(vm, f"--path-include='*' -i {shlex.quote(f'{GUEST_DIR}/{deb_name}')}")
+    rc, tail = dpkg(vm, f"--path-include='*' -i {shlex.quote(f'{GUEST_TOOLS_DIR}/{deb_name}')}")
     if not run.check("dpkg -i", rc == 0, f"dpkg -i {deb_name} exited {rc}: {tail[-600:]}"):
         return False
     version = vm.run("/usr/bin/sshdoctor --version", timeout=30)

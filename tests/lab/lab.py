@@ -18,11 +18,10 @@ from ground_truth import Access, check_access
 from image import ensure_image
 from labvm import ConsoleTimeout, LabVm, VmConfig, make_tools_disk
 from scenarios import (BASELINE_PROBE, DEB_INSTALL, EXIT_CODE_FOR_STATUS, FINAL_CHECK, FORGET_FAILURES,
-                       FULL_RESET, SCENARIOS, SETTLE, SUITES, Scenario)
+                       FULL_RESET, GUEST_BINARY, IMDS_ENV, SCENARIOS, SETTLE, SUITES, Scenario)
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BINARY = REPO / "target/x86_64-unknown-linux-musl/release/sshdoctor"
-GUEST_BINARY = "/mnt/sshdoctor/sshdoctor"
 HOST_TOOLS = ["qemu-system-x86_64", "mmdebstrap", "mkfs.ext4", "ssh", "ssh-keygen"]
 
 
@@ -65,10 +64,8 @@ class ScenarioResult:
 
 def run_sshdoctor(vm: LabVm, outdir: Path) -> Verdict:
     """Run sshdoctor as a person at the serial console would, and parse the
-    JSON it prints.  The guest is not on Azure, so sshdoctor should not ask
-    a metadata service anyway; should it try, the endpoint points at the
-    guest's own loopback, and restrict=on keeps anything from leaving."""
-    result = vm.run(f"SSHDOCTOR_IMDS_ENDPOINT=http://127.0.0.1:9 {GUEST_BINARY} --format json "
+    JSON it prints."""
+    result = vm.run(f"{IMDS_ENV} {GUEST_BINARY} --format json "
                     "2>/run/sshdoctor.stderr", timeout=180)
     (outdir / "verdict.json").write_text(result.output)
     verdict = Verdict(rc=result.rc)
@@ -100,7 +97,7 @@ def run_text_verdict(vm: LabVm, outdir: Path) -> list[str]:
     set back to 80x24 afterwards).  Returns the screen lines."""
     width, height = SCREEN
     result = vm.run("stty cols 0 rows 0; "
-                    f"SSHDOCTOR_IMDS_ENDPOINT=http://127.0.0.1:9 {GUEST_BINARY}; rc=$?; "
+                    f"{IMDS_ENV} {GUEST_BINARY}; rc=$?; "
                     f"stty cols {width} rows {height}; (exit $rc)", timeout=180)
     lines = screen_lines(result.output)
     (outdir / "verdict.txt").write_text("\n".join(lines) + "\n")

@@ -13,6 +13,14 @@ SUITES = ("bookworm", "trixie")
 
 EXIT_CODE_FOR_STATUS = {"healthy": 0, "warning": 1, "critical": 2, "unknown": 3}
 
+# The read-only tools disk in the guest: the binary and the .deb.
+GUEST_TOOLS_DIR = "/mnt/sshdoctor"
+GUEST_BINARY = f"{GUEST_TOOLS_DIR}/sshdoctor"
+# The guest is not on Azure, so sshdoctor should not ask a metadata service;
+# should it try, the endpoint is the guest's own loopback, and restrict=on
+# keeps anything from leaving.
+IMDS_ENV = "SSHDOCTOR_IMDS_ENDPOINT=http://127.0.0.1:9"
+
 HEALTHY = ("healthy",)
 CRITICAL = ("critical",)
 WARNING = ("warning",)
