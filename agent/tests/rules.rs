@@ -511,6 +511,36 @@ fn without_systemd_the_processes_decide() {
     assert_eq!(ids(&facts), ["SSH-SVC-008", "SSH-SVC-009"]);
 }
 
+/// Stopped sshd and no /run/sshd: systemd removes the directory when it stops the unit
+/// and creates it again on start, so it is no finding while systemd is PID 1, even when
+/// systemd does not answer in time (the lab's reboot under load). Without systemd the
+/// directory must exist for sshd to start.
+#[test]
+fn missing_privsep_dir_counts_only_where_systemd_does_not_create_it() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    facts.prereqs.privsep_dir = Some(FileStat {
+        path: "/run/sshd".into(),
+        exists: false,
+        kind: FileKind::Missing,
+        mode: None,
+        uid: None,
+        gid: None,
+        group: None,
+        error: None,
+    });
+    assert!(!ids(&facts).contains(&"SSH-PRV-001"), "{:?}", ids(&facts));
+    facts.systemd = SystemdFacts {
+        reachable: false,
+        error: Some("timed out after 5s".into()),
+        ..SystemdFacts::default()
+    };
+    facts.host.pid1_comm = Some("systemd".into());
+    assert_eq!(ids(&facts), ["SSH-SVC-008", "SSH-SVC-009"]);
+    facts.host.pid1_comm = Some("init".into());
+    assert_eq!(ids(&facts), ["SSH-PRV-001", "SSH-SVC-008", "SSH-SVC-009"]);
+}
+
 #[test]
 fn seeing_nothing_is_unknown_not_healthy() {
     let mut facts = healthy();

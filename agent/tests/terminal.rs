@@ -1,6 +1,6 @@
 //! The text verdict as a person sees it on an 80x24 terminal: the real binary in tmux,
 //! read back with capture-pane. A D-Bus address that accepts and never answers makes the
-//! diagnosis take its 2 s bound, so the progress line shows while it waits.
+//! diagnosis wait out its D-Bus bound, so the progress line shows while it waits.
 
 use std::os::unix::net::UnixListener;
 use std::process::Command;
@@ -42,9 +42,16 @@ fn text_verdict_on_an_80x24_terminal() {
     ]);
     sleep(Duration::from_millis(1300));
     let waiting = tmux(&["capture-pane", "-p", "-t", &session]);
-    sleep(Duration::from_millis(2500));
-    // The whole output, scrollback included, as the terminal laid it out.
-    let screen = tmux(&["capture-pane", "-p", "-S", "-", "-t", &session]);
+    // The whole output, scrollback included, as the terminal laid it out, once the
+    // verdict is there (the D-Bus bound plus the other probes; 30 s at most).
+    let mut screen = String::new();
+    for _ in 0..60 {
+        sleep(Duration::from_millis(500));
+        screen = tmux(&["capture-pane", "-p", "-S", "-", "-t", &session]);
+        if screen.contains("  run:  ") && !screen.contains("sshdoctor: diagnosing") {
+            break;
+        }
+    }
     let _ = Command::new("tmux")
         .args(["kill-session", "-t", &session])
         .status();

@@ -31,6 +31,9 @@ class Verdict:
     ids: list[str] = field(default_factory=list)
     rc: int | None = None
     error: str = ""
+    # What the diagnosis could not see (probes not "ok"): the first clue when a verdict
+    # differs from the expected one only on a slower machine.
+    blind_spots: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -73,6 +76,9 @@ def run_sshdoctor(vm: LabVm, outdir: Path) -> Verdict:
         document = json.loads(result.output)
         verdict.status = document["status"]
         verdict.ids = [finding["id"] for finding in document["findings"]]
+        verdict.blind_spots = [f"{probe['name']} {probe['outcome']} after {probe['elapsed_ms']:.0f} ms: "
+                               + "; ".join(probe["notes"])
+                               for probe in document["probes"] if probe["outcome"] != "ok"]
     except (ValueError, KeyError, TypeError) as error:
         stderr = vm.run("tail -c 600 /run/sshdoctor.stderr", timeout=30).output.strip()
         verdict.error = (f"no usable JSON verdict (rc={result.rc}, {error.__class__.__name__}: {error}); "
@@ -289,6 +295,8 @@ def suite_report_lines(run: SuiteRun) -> list[str]:
         if extra:
             lines.append(f"{name}: also reported {', '.join(extra)}")
         lines += [f"{name}: {result.label}: {problem}" for problem in result.problems]
+        if result.problems:
+            lines += [f"{name}: could not see: {spot}" for spot in result.verdict.blind_spots]
         if result.scenario.known_issue and result.expected_to_fail:
             lines.append(f"{name}: known issue: {result.scenario.known_issue}")
     lines.append("")

@@ -62,7 +62,7 @@ impl LogSources {
     pub fn system() -> LogSources {
         LogSources {
             tool_dirs: tool_dirs(),
-            journal_timeout: Duration::from_secs(3),
+            journal_timeout: Duration::from_secs(5),
             journal_dirs: JOURNAL_DIRS.iter().map(PathBuf::from).collect(),
             log_dir: "/var/log".into(),
         }

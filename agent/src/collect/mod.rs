@@ -51,8 +51,10 @@ impl Default for CollectOptions {
         CollectOptions {
             config_path: None,
             sshd_path: None,
-            dbus_timeout: Duration::from_secs(2),
-            sshd_timeout: Duration::from_secs(3),
+            // Bounds for a hung service, not for a slow one: right after a boot under load
+            // systemd took over 2 s to answer in the VM lab.
+            dbus_timeout: Duration::from_secs(5),
+            sshd_timeout: Duration::from_secs(5),
             run_sshd: true,
             imds: cloud::ImdsPolicy::Auto,
             imds_endpoint: cloud::IMDS_ENDPOINT.to_string(),

@@ -107,8 +107,11 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     let source = Some(prereqs.privsep_dir_source.clone());
     if !dir.exists {
         let sshd_running = facts.processes.local_listeners().next().is_some();
-        // systemd creates /run/sshd (RuntimeDirectory=) each time it starts the unit.
-        let created_on_start = dir.path.starts_with("/run/") && view.service.is_some();
+        // systemd creates /run/sshd (RuntimeDirectory=) each time it starts the unit. When
+        // systemd could not be asked but is PID 1, its unit is still what starts sshd.
+        let systemd_starts_sshd = view.service.is_some()
+            || (!facts.systemd.reachable && facts.host.pid1_comm.as_deref() == Some("systemd"));
+        let created_on_start = dir.path.starts_with("/run/") && systemd_starts_sshd;
         if sshd_running || !created_on_start {
             findings.push(
                 Finding::new(RuleId::PrivsepDirMissing)

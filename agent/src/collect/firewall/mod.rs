@@ -33,7 +33,7 @@ impl Tools {
     pub fn system() -> Tools {
         Tools {
             dirs: tool_dirs(),
-            timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(4),
             ufw_timeout: Duration::from_secs(5),
             etc: "/etc".into(),
         }
