@@ -338,6 +338,12 @@ pub struct SshdConfigFacts {
     pub files: Vec<String>,
     /// Problems found while parsing (unknown keyword, bad value, missing Include, loop).
     pub problems: Vec<ConfigProblem>,
+    /// Drop-ins beside the main file (`sshd_config.d/*.conf`) that no Include reads.
+    #[serde(default)]
+    pub ignored_dropins: Vec<String>,
+    /// Azure's "Reset SSH configuration" (VMAccess) keeps the sshd_config it replaced here.
+    #[serde(default)]
+    pub vmaccess_backup: Option<String>,
     /// Effective Port values of the global section (default [22] when none is set).
     pub ports: Vec<Located<u16>>,
     pub listen_addresses: Vec<Located<ListenAddress>>,

@@ -295,6 +295,35 @@ fn config_syntax_error_points_at_file_and_line() {
 }
 
 #[test]
+fn ignored_dropins_name_the_include_to_restore_and_the_vmaccess_backup() {
+    let mut facts = healthy();
+    facts.config.ignored_dropins = vec![
+        "/etc/ssh/sshd_config.d/50-cloud-init.conf".into(),
+        "/etc/ssh/sshd_config.d/60-port.conf".into(),
+    ];
+    let findings = evaluate(&facts);
+    assert_eq!(ids(&facts), ["SSH-CFG-005"]);
+    let finding = &findings[0];
+    assert_eq!(finding.severity, Severity::Warning);
+    assert_eq!(
+        finding.title,
+        "sshd ignores 2 drop-in file(s) in /etc/ssh/sshd_config.d: /etc/ssh/sshd_config has no Include for them"
+    );
+    assert_eq!(
+        finding.remediation.guest[0],
+        "sed -i '1i Include /etc/ssh/sshd_config.d/*.conf' /etc/ssh/sshd_config && sshd -t && systemctl restart ssh.service"
+    );
+    assert!(!finding
+        .evidence
+        .iter()
+        .any(|e| e.fact.contains("Reset SSH")));
+    facts.config.vmaccess_backup = Some("/var/cache/vmaccess/backup".into());
+    let findings = evaluate(&facts);
+    assert!(findings[0].evidence.iter().any(|e| e.fact
+        == "Azure's Reset SSH configuration replaced /etc/ssh/sshd_config and kept the old one: diff /var/cache/vmaccess/backup /etc/ssh/sshd_config"));
+}
+
+#[test]
 fn parser_fatal_problem_stands_in_when_sshd_cannot_run() {
     let mut facts = healthy();
     facts.config.syntax_check = None;

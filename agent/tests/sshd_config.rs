@@ -125,6 +125,39 @@ fn relative_include_is_under_the_ssh_dir() {
     assert_eq!(ports(&parse_memory(&files)), [1, 2]);
 }
 
+/// Drop-ins no Include reads (Azure's "Reset SSH configuration" drops the Include) are
+/// listed; an Include that reads some of them is the administrator's choice.
+#[test]
+fn dropins_without_an_include_are_listed() {
+    let dropins = MemoryFiles::new()
+        .with_file(
+            "/etc/ssh/sshd_config.d/50-cloud-init.conf",
+            "PasswordAuthentication yes\n",
+        )
+        .with_file("/etc/ssh/sshd_config.d/60-port.conf", "Port 2222\n")
+        .with_file("/etc/ssh/sshd_config.d/notes.txt", "Port 1\n");
+    let reset = parse_memory(&dropins.clone().with_file(MAIN, "Port 22\n"));
+    assert_eq!(
+        reset.ignored_dropins,
+        [
+            "/etc/ssh/sshd_config.d/50-cloud-init.conf",
+            "/etc/ssh/sshd_config.d/60-port.conf"
+        ]
+    );
+    assert_eq!(ports(&reset), [22]);
+    let debian = parse_memory(
+        &dropins
+            .clone()
+            .with_file(MAIN, "Include /etc/ssh/sshd_config.d/*.conf\n"),
+    );
+    assert!(debian.ignored_dropins.is_empty());
+    assert_eq!(ports(&debian), [2222]);
+    let chosen = parse_memory(&dropins.with_file(MAIN, "Include sshd_config.d/60-*.conf\n"));
+    assert!(chosen.ignored_dropins.is_empty());
+    let unreadable = parse_memory(&MemoryFiles::new());
+    assert!(unreadable.ignored_dropins.is_empty());
+}
+
 #[test]
 fn nested_includes_up_to_sixteen_levels() {
     let chain = |levels: usize| {

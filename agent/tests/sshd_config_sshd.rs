@@ -168,3 +168,29 @@ fn missing_host_key_is_an_environment_problem() {
     assert!(check.environment_problem, "{check:?}");
     assert!(facts.problems.iter().all(|p| !p.fatal));
 }
+
+/// Azure's "Reset SSH configuration" leaves an sshd_config without the Include of
+/// sshd_config.d: the real sshd ignores the drop-in's Port, and the parser lists it.
+#[test]
+fn dropins_without_an_include_are_ignored_by_sshd_too() {
+    let Some((staged, key)) = setup() else {
+        return;
+    };
+    std::fs::write(staged.path("reset.conf"), "PasswordAuthentication no\n").unwrap();
+    std::fs::create_dir(staged.path("reset.conf.real.d")).unwrap();
+    std::fs::write(staged.path("reset.conf.real.d/60-port.conf"), "Port 2222\n").unwrap();
+    let facts = collect_with_sshd(&staged, &key, "reset.conf");
+    assert_eq!(
+        facts.effective.expect("sshd -T output").ports,
+        [22],
+        "sshd never read the drop-in"
+    );
+    assert_eq!(
+        facts.ignored_dropins,
+        [staged
+            .path("reset.conf.real.d/60-port.conf")
+            .display()
+            .to_string()]
+    );
+    assert!(facts.discrepancies.is_empty(), "{:?}", facts.discrepancies);
+}

@@ -176,6 +176,21 @@ nft add rule inet labfw input tcp dport 22 drop""",
         restore_cmds="rm /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
     ),
     Scenario(
+        name="vmaccess-reset",
+        # What Azure's "Reset SSH configuration" leaves: a default sshd_config without
+        # the Include, the replaced file kept in VMAccess's backup, and the admin's
+        # drop-in (Port 2222) no longer read.
+        break_cmds=f"""{BACKUP_CONFIG}
+mkdir -p /var/cache/vmaccess && cp /etc/ssh/sshd_config /var/cache/vmaccess/backup
+echo 'Port 2222' > /etc/ssh/sshd_config.d/50-lab.conf
+sed -i '/^Include/d' /etc/ssh/sshd_config
+systemctl restart ssh""",
+        expect_ids=("SSH-CFG-005",),
+        expect_status=WARNING,
+        access={22: ("success",), 2222: ("refused",)},
+        restore_cmds=f"rm -rf /var/cache/vmaccess /etc/ssh/sshd_config.d/50-lab.conf\n{RESTORE_CONFIG}",
+    ),
+    Scenario(
         name="socket-activation",
         break_cmds="""systemctl disable --now ssh.service
 mkdir -p /etc/systemd/system/ssh.socket.d

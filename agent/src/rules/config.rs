@@ -2,7 +2,8 @@
 
 use super::ssh_view::SshView;
 use super::{Finding, RuleId};
-use crate::facts::Facts;
+use crate::facts::{Facts, SshdConfigFacts};
+use std::path::Path;
 
 pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
     let config = &facts.config;
@@ -88,6 +89,7 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
                 ),
         );
     }
+    check_dropins(config, findings);
     if !config.discrepancies.is_empty() {
         let mut finding = Finding::new(RuleId::ParserDisagrees);
         for difference in &config.discrepancies {
@@ -95,6 +97,34 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
         }
         findings.push(finding);
     }
+}
+
+/// Drop-ins that no Include reads: the settings there never reach sshd.
+fn check_dropins(config: &SshdConfigFacts, findings: &mut Vec<Finding>) {
+    let Some(first) = config.ignored_dropins.first() else {
+        return;
+    };
+    let dir = Path::new(first)
+        .parent()
+        .map_or_else(String::new, |dir| dir.display().to_string());
+    let mut finding = Finding::new(RuleId::DropinsIgnored)
+        .var("count", config.ignored_dropins.len().to_string())
+        .var("dir", dir)
+        .var("file", config.path.clone());
+    for dropin in &config.ignored_dropins {
+        finding = finding.evidence("no Include reads it", Some(dropin.clone()));
+    }
+    finding = finding.evidence(format!("sshd reads {}", config.files.join(", ")), None);
+    if let Some(backup) = &config.vmaccess_backup {
+        finding = finding.evidence(
+            format!(
+                "Azure's Reset SSH configuration replaced {} and kept the old one: diff {backup} {}",
+                config.path, config.path
+            ),
+            Some(backup.clone()),
+        );
+    }
+    findings.push(finding);
 }
 
 fn problem_location(file: &str, line: Option<u32>) -> String {

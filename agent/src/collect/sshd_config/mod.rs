@@ -28,6 +28,9 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_CONFIG: &str = "/etc/ssh/sshd_config";
 /// sshd's compiled-in SSHDIR: relative Include patterns are looked up here.
 pub const SSH_DIR: &str = "/etc/ssh";
+/// Where Azure's VMAccess extension ("Reset SSH configuration") keeps the sshd_config it
+/// replaced with its distribution default.
+pub const VMACCESS_BACKUP: &str = "/var/cache/vmaccess/backup";
 
 /// The config file sshd uses and why we believe so.
 #[derive(Debug, Clone)]
@@ -128,6 +131,9 @@ pub fn collect(
 pub fn parse(source: ConfigSource, notes: &mut ProbeNotes) -> SshdConfigFacts {
     let mut facts = parse_config(&source.path, &SystemFiles, Path::new(SSH_DIR));
     facts.path_source = source.why;
+    facts.vmaccess_backup = std::fs::symlink_metadata(VMACCESS_BACKUP)
+        .is_ok()
+        .then(|| VMACCESS_BACKUP.to_string());
     if let Some(why) = &facts.read_error {
         notes.unavailable(format!("cannot read {}: {why}", facts.path));
     }

@@ -47,7 +47,26 @@ pub fn parse_config(main: &Path, files: &dyn ConfigFiles, ssh_dir: &Path) -> Ssh
         }
         FileRead::Failed(why) => parser.facts.read_error = Some(why),
     }
-    parser.finish()
+    let mut facts = parser.finish();
+    if facts.readable {
+        facts.ignored_dropins = ignored_dropins(main, files, &facts.files);
+    }
+    facts
+}
+
+/// The drop-ins of the directory beside the main file (`sshd_config.d/*.conf`, the layout
+/// of Debian, Ubuntu and Fedora) when no Include reads any of them: sshd never sees their
+/// settings. An Include that picks only some of them is a choice, not a loss.
+fn ignored_dropins(main: &Path, files: &dyn ConfigFiles, read: &[String]) -> Vec<String> {
+    let dir = format!("{}.d/", main.display());
+    if read.iter().any(|file| file.starts_with(&dir)) {
+        return Vec::new();
+    }
+    files
+        .glob(&format!("{dir}*.conf"))
+        .into_iter()
+        .map(|path| path.display().to_string())
+        .collect()
 }
 
 /// Which section the lines being read belong to.
