@@ -467,6 +467,33 @@ pub struct HealthFacts {
     pub load_average: Option<[f32; 3]>,
     /// OOM kills still in the kernel's ring buffer.
     pub oom_kills: Vec<OomKill>,
+    /// Netfilter's connection tracking; None when it is not loaded (nothing is tracked,
+    /// so nothing is dropped for want of room).
+    #[serde(default)]
+    pub conntrack: Option<ConntrackFacts>,
+}
+
+/// The connection-tracking table: when it is full the kernel drops every new connection,
+/// SSH's included, before any firewall rule or sshd sees it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConntrackFacts {
+    /// net.netfilter.nf_conntrack_count and nf_conntrack_max.
+    pub entries: u64,
+    pub max: u64,
+    /// Packets dropped since boot because the table was full: the "drop" column of
+    /// /proc/net/stat/nf_conntrack, summed over CPUs.
+    pub drops: Option<u64>,
+    /// "nf_conntrack: table full, dropping packet" lines still in the kernel log (the
+    /// kernel rate-limits them), and the newest one's time.
+    pub table_full_messages: u32,
+    pub last_table_full_seconds_since_boot: Option<u64>,
+}
+
+impl ConntrackFacts {
+    /// Percent of the table in use; a max of 0 means no limit, as the kernel reads it.
+    pub fn used_percent(&self) -> f64 {
+        percent(self.entries, self.max)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

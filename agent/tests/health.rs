@@ -1,10 +1,12 @@
 //! Host health on real filesystems: each test makes a private mount namespace
 //! (`unshare --mount`), mounts a small tmpfs over /tmp, fills it for real, and runs the
-//! binary there. Nothing outside the namespace sees the mounts.
+//! binary there. Nothing outside the namespace sees the mounts. Connection tracking is
+//! counted in a network namespace of the test's own.
 
 mod support;
 
 use support::mount_ns::{diagnose_after as diagnose_in, findings_with as findings_on};
+use support::NetNs;
 
 fn diagnose_after(setup: &str) -> serde_json::Value {
     diagnose_in(setup, &["--no-sshd-run"])
@@ -75,4 +77,41 @@ fn healthy_tmp_raises_nothing() {
         .filter(|finding| finding["title"].as_str().unwrap().starts_with("/tmp "))
         .count();
     assert_eq!(about_tmp, 0, "{verdict:#}");
+}
+
+/// An nft rule that needs connection state makes the kernel track the namespace's
+/// connections; ten unanswered UDP flows on loopback then stay in its table (30 s each).
+/// The table's size limit is the kernel's, read the same in every namespace.
+#[test]
+fn conntrack_entries_are_counted_in_the_namespace_diagnosed() {
+    let ns = NetNs::new();
+    let untracked = ns.diagnose(&["--no-sshd-run"]);
+    let before = &untracked["facts"]["health"]["conntrack"];
+    // nf_conntrack may not even be loaded; if it is, this namespace tracks nothing yet.
+    assert!(before.is_null() || before["entries"] == 0, "{before:#}");
+    ns.exec(
+        &["nft", "-f", "-"],
+        "table inet lab {\n chain input {\n  type filter hook input priority 0;\n  ct state new counter\n }\n}\n",
+    );
+    ns.exec(
+        &[
+            "bash",
+            "-c",
+            "for port in $(seq 40000 40009); do echo x > /dev/udp/127.0.0.1/$port; done",
+        ],
+        "",
+    );
+    let verdict = ns.diagnose(&["--no-sshd-run"]);
+    let conntrack = &verdict["facts"]["health"]["conntrack"];
+    let entries = conntrack["entries"].as_u64().expect("entries counted");
+    assert!((10..100).contains(&entries), "{conntrack:#}");
+    let max: u64 = std::fs::read_to_string("/proc/sys/net/netfilter/nf_conntrack_max")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(conntrack["max"], max);
+    assert_eq!(conntrack["drops"], 0, "{conntrack:#}");
+    assert!(findings_on(&verdict, "SSH-HST-006").is_empty());
+    assert!(findings_on(&verdict, "SSH-HST-007").is_empty());
 }

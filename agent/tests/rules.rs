@@ -989,3 +989,68 @@ fn unsafe_privsep_dir_is_critical_only_when_sshd_must_start() {
     let unsafe_dir = stopped.iter().find(|f| f.id == "SSH-PRV-002").unwrap();
     assert_eq!(unsafe_dir.severity, Severity::Critical);
 }
+
+/// A full conntrack table drops every new connection (critical); drops since boot or a
+/// table at 90% warn; max 0 means no limit.
+#[test]
+fn conntrack_table_full_dropping_and_nearly_full() {
+    let mut facts = healthy();
+    let mut conntrack = ConntrackFacts {
+        entries: 1200,
+        max: 65536,
+        drops: Some(0),
+        ..ConntrackFacts::default()
+    };
+    facts.health.conntrack = Some(conntrack.clone());
+    assert!(ids(&facts).is_empty(), "{:?}", ids(&facts));
+
+    conntrack.entries = 65536;
+    conntrack.drops = Some(412);
+    conntrack.table_full_messages = 3;
+    conntrack.last_table_full_seconds_since_boot = Some(5400);
+    facts.health.conntrack = Some(conntrack.clone());
+    let full = evaluate(&facts);
+    assert_eq!(full[0].id, "SSH-HST-006");
+    assert_eq!(full[0].severity, Severity::Critical);
+    assert_eq!(
+        full[0].title,
+        "The connection-tracking table is full (65536 of 65536 entries)"
+    );
+    assert_eq!(
+        full[0].remediation.guest[0],
+        "sysctl -w net.netfilter.nf_conntrack_max=131072"
+    );
+    let facts_seen: Vec<&str> = full[0].evidence.iter().map(|e| e.fact.as_str()).collect();
+    assert_eq!(
+        facts_seen,
+        [
+            "65536 of 65536 entries (100%)",
+            "412 packets dropped since boot because the table was full",
+            "3 \"table full, dropping packet\" line(s) in the kernel log",
+        ]
+    );
+    assert_eq!(
+        verdict(facts.clone()).summary,
+        "SSH-HST-006: The connection-tracking table is full (65536 of 65536 entries)"
+    );
+
+    conntrack.entries = 900;
+    facts.health.conntrack = Some(conntrack.clone());
+    let dropped = evaluate(&facts);
+    assert_eq!(ids(&facts), ["SSH-HST-007"]);
+    assert_eq!(
+        dropped[0].title,
+        "The connection-tracking table was full since boot: 412 new connections' packets dropped"
+    );
+
+    conntrack.drops = Some(0);
+    conntrack.table_full_messages = 0;
+    conntrack.last_table_full_seconds_since_boot = None;
+    conntrack.entries = 60000;
+    facts.health.conntrack = Some(conntrack.clone());
+    assert_eq!(ids(&facts), ["SSH-HST-007"]);
+
+    conntrack.max = 0;
+    facts.health.conntrack = Some(conntrack);
+    assert!(ids(&facts).is_empty(), "max 0: no limit");
+}

@@ -1,8 +1,9 @@
 //! Host health that breaks logins without touching sshd's config: full filesystems (sshd,
-//! PAM and the shell all need to write somewhere), exhausted memory, and the OOM killer.
+//! PAM and the shell all need to write somewhere), exhausted memory, the OOM killer, and
+//! a full connection-tracking table.
 
 use super::ProbeNotes;
-use crate::facts::{FilesystemUsage, HealthFacts, MemoryFacts, OomKill};
+use crate::facts::{ConntrackFacts, FilesystemUsage, HealthFacts, MemoryFacts, OomKill};
 use procfs::Current;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
@@ -14,14 +15,22 @@ const PATHS_A_LOGIN_WRITES: &[&str] = &["/", "/var", "/var/log", "/tmp", "/run",
 /// Kernel log records to read at most; /dev/kmsg holds a few hundred KiB.
 const MAX_KMSG_RECORDS: usize = 20_000;
 
+/// The kernel's words when conntrack drops a packet for want of room.
+const CONNTRACK_TABLE_FULL: &str = "table full, dropping packet";
+
 pub fn collect(notes: &mut ProbeNotes) -> HealthFacts {
+    let kernel_log = kernel_log(notes);
     HealthFacts {
         filesystems: filesystems(notes),
         memory: memory(notes),
         load_average: procfs::LoadAverage::current()
             .ok()
             .map(|load| [load.one, load.five, load.fifteen]),
-        oom_kills: oom_kills(notes),
+        oom_kills: kernel_log
+            .iter()
+            .filter_map(|record| parse_oom_kill(record))
+            .collect(),
+        conntrack: conntrack(&kernel_log, notes),
     }
 }
 
@@ -90,8 +99,8 @@ fn memory(notes: &mut ProbeNotes) -> Option<MemoryFacts> {
     }
 }
 
-/// OOM kills in the kernel's ring buffer, read from /dev/kmsg without blocking.
-fn oom_kills(notes: &mut ProbeNotes) -> Vec<OomKill> {
+/// The kernel's ring buffer, one record per entry, read from /dev/kmsg without blocking.
+fn kernel_log(notes: &mut ProbeNotes) -> Vec<String> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK)
@@ -116,26 +125,85 @@ fn oom_kills(notes: &mut ProbeNotes) -> Vec<OomKill> {
         }
     }
     records
+}
+
+/// The table's fill from /proc/sys (this network namespace's), its drop counters, and
+/// the kernel's "table full" lines.
+fn conntrack(kernel_log: &[String], notes: &mut ProbeNotes) -> Option<ConntrackFacts> {
+    const SYSCTL: &str = "/proc/sys/net/netfilter";
+    let read_number = |name: &str| -> Option<u64> {
+        std::fs::read_to_string(format!("{SYSCTL}/{name}"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    // Without nf_conntrack loaded, these files do not exist.
+    let entries = read_number("nf_conntrack_count")?;
+    let Some(max) = read_number("nf_conntrack_max") else {
+        notes.partial(format!("cannot read {SYSCTL}/nf_conntrack_max"));
+        return None;
+    };
+    let drops = match std::fs::read_to_string("/proc/net/stat/nf_conntrack") {
+        Ok(text) => conntrack_stat_column(&text, "drop"),
+        Err(err) => {
+            notes.partial(format!("cannot read /proc/net/stat/nf_conntrack: {err}"));
+            None
+        }
+    };
+    let (table_full_messages, last_table_full_seconds_since_boot) = table_full(kernel_log);
+    Some(ConntrackFacts {
+        entries,
+        max,
+        drops,
+        table_full_messages,
+        last_table_full_seconds_since_boot,
+    })
+}
+
+/// How many kernel log records say the table was full, and the newest one's time.
+fn table_full(kernel_log: &[String]) -> (u32, Option<u64>) {
+    let times: Vec<u64> = kernel_log
         .iter()
-        .filter_map(|record| parse_oom_kill(record))
-        .collect()
+        .filter(|record| record.contains(CONNTRACK_TABLE_FULL))
+        .filter_map(|record| kmsg_seconds_since_boot(record))
+        .collect();
+    (times.len() as u32, times.last().copied())
+}
+
+/// A column of /proc/net/stat/nf_conntrack (a header of names, then one row of hex
+/// counters per CPU), summed over CPUs. The columns differ between kernels, so the
+/// header decides.
+pub fn conntrack_stat_column(text: &str, name: &str) -> Option<u64> {
+    let mut lines = text.lines();
+    let column = lines.next()?.split_whitespace().position(|n| n == name)?;
+    lines
+        .map(|row| u64::from_str_radix(row.split_whitespace().nth(column)?, 16).ok())
+        .sum()
+}
+
+/// The time of a kmsg record "PRIORITY,SEQUENCE,MICROSECONDS,FLAGS;MESSAGE", in whole
+/// seconds since boot.
+fn kmsg_seconds_since_boot(record: &str) -> Option<u64> {
+    let (prefix, _) = record.split_once(';')?;
+    let micros: u64 = prefix.split(',').nth(2)?.parse().ok()?;
+    Some(micros / 1_000_000)
 }
 
 /// A kmsg record "6,1234,5678901,-;Out of memory: Killed process 812 (sshd) total-vm:..."
 /// as the process killed and the time since boot.
 pub fn parse_oom_kill(record: &str) -> Option<OomKill> {
-    let (prefix, message) = record.split_once(';')?;
+    let (_, message) = record.split_once(';')?;
     let message = message.lines().next()?;
     let killed = message
         .find("Killed process ")
         .map(|at| &message[at + "Killed process ".len()..])?;
     let (pid, rest) = killed.split_once(' ')?;
     let comm = rest.strip_prefix('(')?.split_once(')')?.0;
-    let micros: u64 = prefix.split(',').nth(2)?.parse().ok()?;
     Some(OomKill {
         pid: pid.parse().ok()?,
         comm: comm.to_string(),
-        seconds_since_boot: micros / 1_000_000,
+        seconds_since_boot: kmsg_seconds_since_boot(record)?,
         message: message.trim().to_string(),
     })
 }
@@ -159,6 +227,32 @@ mod tests {
         let cgroup = "3,5,100,-;Memory cgroup out of memory: Killed process 77 (bash) total-vm:1kB";
         assert_eq!(parse_oom_kill(cgroup).unwrap().comm, "bash");
         assert!(parse_oom_kill("6,1,1,-;eth0: link up").is_none());
+    }
+
+    /// The layout of Linux 6.18 (this machine's); 4.x kernels have other columns, and
+    /// the header decides.
+    #[test]
+    fn conntrack_drops_are_summed_over_cpus_by_column_name() {
+        let stat = "entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart
+00000010  00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 0000001a 00000002 00000000  00000000 00000000 00000000 00000000
+00000010  00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000006 00000000 00000000  00000000 00000000 00000000 00000000
+";
+        assert_eq!(conntrack_stat_column(stat, "drop"), Some(32));
+        assert_eq!(conntrack_stat_column(stat, "early_drop"), Some(2));
+        assert_eq!(conntrack_stat_column(stat, "nonexistent"), None);
+        assert_eq!(conntrack_stat_column("drop\nzz\n", "drop"), None);
+        assert_eq!(conntrack_stat_column("", "drop"), None);
+    }
+
+    #[test]
+    fn table_full_lines_are_counted_with_the_newest_time() {
+        let log = [
+            "4,900,61000000,-;nf_conntrack: nf_conntrack: table full, dropping packet".to_string(),
+            "6,901,62000000,-;eth0: link up".to_string(),
+            "4,902,125500000,-;nf_conntrack: nf_conntrack: table full, dropping packet".to_string(),
+        ];
+        assert_eq!(table_full(&log), (2, Some(125)));
+        assert_eq!(table_full(&log[1..2]), (0, None));
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Host health: full or read-only filesystems, exhausted memory, OOM kills of sshd.
+//! Host health: full or read-only filesystems, exhausted memory, OOM kills of sshd, a full
+//! connection-tracking table.
 
 use super::{Finding, RuleId, SshView};
-use crate::facts::{Facts, FilesystemUsage};
+use crate::facts::{ConntrackFacts, Facts, FilesystemUsage};
 
 /// EC2Rescue's thresholds: fail at 99% used, warn at 90%.
 const FULL_PERCENT: f64 = 99.0;
@@ -18,6 +19,9 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
         check_filesystem(filesystem, findings);
     }
     check_memory(facts, findings);
+    if let Some(conntrack) = &facts.health.conntrack {
+        check_conntrack(conntrack, findings);
+    }
     for kill in facts
         .health
         .oom_kills
@@ -37,6 +41,61 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
                 ),
         );
     }
+}
+
+/// Full: the kernel drops new connections now (it drops at `max`; an entry or two may be
+/// freed between our two reads). Nearly full: EC2Rescue's warning level for disks.
+const CONNTRACK_FULL_PERCENT: f64 = 99.0;
+const CONNTRACK_NEARLY_FULL_PERCENT: f64 = 90.0;
+
+fn check_conntrack(conntrack: &ConntrackFacts, findings: &mut Vec<Finding>) {
+    let used = conntrack.used_percent();
+    let mut evidence = vec![(
+        format!(
+            "{} of {} entries ({used:.0}%)",
+            conntrack.entries, conntrack.max
+        ),
+        "net.netfilter.nf_conntrack_count, nf_conntrack_max".to_string(),
+    )];
+    let drops = conntrack.drops.unwrap_or(0);
+    if drops > 0 {
+        evidence.push((
+            format!("{drops} packets dropped since boot because the table was full"),
+            "/proc/net/stat/nf_conntrack (drop)".into(),
+        ));
+    }
+    if let Some(last) = conntrack.last_table_full_seconds_since_boot {
+        evidence.push((
+            format!(
+                "{} \"table full, dropping packet\" line(s) in the kernel log",
+                conntrack.table_full_messages
+            ),
+            format!("kernel log, last {last} s after boot"),
+        ));
+    }
+    let finding = if used >= CONNTRACK_FULL_PERCENT {
+        Finding::new(RuleId::ConntrackFull)
+            .var("entries", conntrack.entries.to_string())
+            .var("max", conntrack.max.to_string())
+    } else if drops > 0 || conntrack.table_full_messages > 0 {
+        let what = match drops {
+            0 => "was full since boot: the kernel dropped new connections".to_string(),
+            _ => format!("was full since boot: {drops} new connections' packets dropped"),
+        };
+        Finding::new(RuleId::ConntrackDropping).var("what", what)
+    } else if used >= CONNTRACK_NEARLY_FULL_PERCENT {
+        Finding::new(RuleId::ConntrackDropping).var(
+            "what",
+            format!("is nearly full ({used:.0}%): new connections will be dropped when it fills"),
+        )
+    } else {
+        return;
+    };
+    let mut finding = finding.var("double_max", (conntrack.max.max(1024) * 2).to_string());
+    for (fact, source) in evidence {
+        finding = finding.evidence(fact, Some(source));
+    }
+    findings.push(finding);
 }
 
 fn human_bytes(bytes: u64) -> String {
