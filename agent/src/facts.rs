@@ -208,11 +208,18 @@ pub enum SocketSource {
     ProcNet,
 }
 
-/// TCP sockets in LISTEN state, like `ss -ltpn`.
+/// TCP sockets in LISTEN state, like `ss -ltpn`, and the connections on SSH's ports.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct SocketFacts {
     pub source: SocketSource,
     pub listeners: Vec<ListeningSocket>,
+    /// Connections on SSH's ports now (handshakes, sessions, recent closes), the live
+    /// evidence of whether clients' packets reach this machine and get answers back.
+    /// At most `MAX_CONNECTIONS_KEPT`, handshakes first; `connections_total` counts all.
+    #[serde(default)]
+    pub connections: Vec<TcpConnection>,
+    #[serde(default)]
+    pub connections_total: usize,
     /// True when every listener on an SSH port was matched to a process (or every
     /// process was examined).
     pub owners_complete: bool,
@@ -231,6 +238,72 @@ pub struct ListeningSocket {
     /// Processes holding the socket. Searched to the end only for SSH's ports (22, the
     /// configured ones, a socket unit's); elsewhere, the holders met on the way.
     pub owners: Vec<SocketOwner>,
+}
+
+/// A TCP connection whose local port is one of SSH's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TcpConnection {
+    pub local_address: IpAddr,
+    pub local_port: u16,
+    pub remote_address: IpAddr,
+    pub remote_port: u16,
+    pub state: ConnectionState,
+    /// Retransmissions still unanswered (for a handshake, SYN-ACKs sent again), when
+    /// netlink tells; /proc/net/tcp does not. A SYN-ACK a local firewall drops is not
+    /// counted: the kernel counts only what it could send.
+    pub retransmits: Option<u8>,
+    /// For a handshake: still half-open when the table was read again this many
+    /// milliseconds later (a handshake completes within one round trip).
+    #[serde(default)]
+    pub half_open_ms: Option<u32>,
+}
+
+impl TcpConnection {
+    /// The peer is this machine (127.0.0.0/8, ::1, or a v4-mapped loopback address).
+    pub fn from_loopback(&self) -> bool {
+        match self.remote_address {
+            IpAddr::V4(v4) => v4.is_loopback(),
+            IpAddr::V6(v6) => {
+                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+        }
+    }
+}
+
+/// The kernel's TCP states a connection can be in (LISTEN is a listener's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// The client's SYN arrived and was answered; its ACK has not come yet.
+    SynRecv,
+    Established,
+    SynSent,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    LastAck,
+    Closing,
+    TimeWait,
+    Close,
+}
+
+impl ConnectionState {
+    /// From the kernel's number (include/net/tcp_states.h); None for LISTEN and unknowns.
+    pub fn from_kernel(state: u8) -> Option<ConnectionState> {
+        Some(match state {
+            1 => ConnectionState::Established,
+            2 => ConnectionState::SynSent,
+            3 | 12 => ConnectionState::SynRecv, // 12: TCP_NEW_SYN_RECV, a request socket
+            4 => ConnectionState::FinWait1,
+            5 => ConnectionState::FinWait2,
+            6 => ConnectionState::TimeWait,
+            7 => ConnectionState::Close,
+            8 => ConnectionState::CloseWait,
+            9 => ConnectionState::LastAck,
+            11 => ConnectionState::Closing,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

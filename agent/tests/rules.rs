@@ -97,6 +97,7 @@ fn healthy() -> Facts {
                 listener("::", 22, ("sshd", 829)),
             ],
             owners_complete: true,
+            ..SocketFacts::default()
         },
         interfaces: InterfaceFacts {
             addresses: vec![
@@ -1053,4 +1054,68 @@ fn conntrack_table_full_dropping_and_nearly_full() {
     conntrack.max = 0;
     facts.health.conntrack = Some(conntrack);
     assert!(ids(&facts).is_empty(), "max 0: no limit");
+}
+
+fn connection(remote: &str, remote_port: u16, state: ConnectionState) -> TcpConnection {
+    TcpConnection {
+        local_address: "10.0.0.4".parse().unwrap(),
+        local_port: 22,
+        remote_address: remote.parse().unwrap(),
+        remote_port,
+        state,
+        retransmits: Some(0),
+        half_open_ms: None,
+    }
+}
+
+/// Connections from this machine say nothing about the network path; v4-mapped peers
+/// read as IPv4; a handshake seen once may be in flight, one seen twice is stalled.
+#[test]
+fn connections_on_ssh_ports_are_live_evidence() {
+    let mut facts = healthy();
+    facts.sockets.connections = vec![
+        connection("127.0.0.1", 50000, ConnectionState::Established),
+        connection("::1", 50001, ConnectionState::TimeWait),
+        connection("203.0.113.9", 50002, ConnectionState::SynRecv),
+    ];
+    assert!(ids(&facts).is_empty(), "{:?}", ids(&facts));
+
+    facts.sockets.connections.extend([
+        connection("::ffff:198.51.100.7", 41000, ConnectionState::Established),
+        connection("2001:db8::5", 41001, ConnectionState::TimeWait),
+        connection("192.0.2.1", 41002, ConnectionState::Established),
+        connection("192.0.2.2", 41003, ConnectionState::FinWait2),
+    ]);
+    let reached = evaluate(&facts);
+    assert_eq!(ids(&facts), ["SSH-NET-010"]);
+    assert_eq!(reached[0].severity, Severity::Info);
+    assert_eq!(
+        reached[0].title,
+        "Clients reach sshd on port 22: 4 connection(s) from 192.0.2.1, 192.0.2.2, 198.51.100.7, 1 more"
+    );
+    let evidence: Vec<&str> = reached[0]
+        .evidence
+        .iter()
+        .map(|e| e.fact.as_str())
+        .collect();
+    assert_eq!(
+        evidence,
+        [
+            "198.51.100.7:41000 connected",
+            "[2001:db8::5]:41001 closed moments ago",
+            "192.0.2.1:41002 connected",
+            "192.0.2.2:41003 closing",
+        ]
+    );
+    assert_eq!(verdict(facts.clone()).status, Status::Healthy);
+
+    facts.sockets.connections[2].half_open_ms = Some(1500);
+    facts.sockets.connections[2].retransmits = Some(2);
+    let stalled = evaluate(&facts);
+    assert_eq!(stalled[0].id, "SSH-NET-009");
+    assert_eq!(
+        stalled[0].evidence[0].fact,
+        "203.0.113.9:50002 still half-open after 1500 ms, SYN-ACK sent 2 more time(s)"
+    );
+    assert_eq!(stalled[0].remediation.guest[1], "ip route get 203.0.113.9");
 }

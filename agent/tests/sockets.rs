@@ -5,7 +5,9 @@ mod support;
 
 use sshdoctor::collect::sockets::{self, find_owners, ListenerTable, OwnerHints};
 use sshdoctor::collect::ProbeNotes;
-use sshdoctor::facts::{ListeningSocket, SocketFacts, SocketSource};
+use sshdoctor::facts::{
+    ConnectionState, ListeningSocket, SocketFacts, SocketSource, TcpConnection,
+};
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -251,4 +253,154 @@ fn unrelated_sockets_do_not_force_a_full_scan() {
         &[sshd.pid()],
     );
     assert_eq!(search.owners[&unrelated_inode][0].pid, unrelated.pid());
+}
+
+/// The diagnosis in `ns`, reading sshd's config from `sshd`.
+fn diagnose_sshd_in(ns: &NetNs, sshd: &Sshd) -> serde_json::Value {
+    let config = sshd.config_path();
+    ns.diagnose(&["--no-sshd-run", "--config", config.to_str().unwrap()])
+}
+
+fn findings_with<'v>(verdict: &'v serde_json::Value, id: &str) -> Vec<&'v serde_json::Value> {
+    verdict["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["id"] == id)
+        .collect()
+}
+
+/// A client holding a connection to sshd: the connection is in the table with its peer
+/// (not loopback), and the verdict says clients reach sshd.
+#[test]
+fn an_open_client_connection_is_evidence_that_clients_reach_sshd() {
+    let ns = NetNs::new();
+    ns.add_addresses(&["10.77.0.1/32"]);
+    let sshd = Sshd::start(&ns, 2222, &["ListenAddress 10.77.0.1"]);
+    let client = ns.run(|| std::net::TcpStream::connect("10.77.0.1:2222").expect("connect"));
+    let client_port = client.local_addr().unwrap().port();
+
+    let facts = collect_in(&ns, ListenerTable::Netlink, &[sshd.pid()]);
+    let connection = TcpConnection {
+        local_address: "10.77.0.1".parse().unwrap(),
+        local_port: 2222,
+        remote_address: "10.77.0.1".parse().unwrap(),
+        remote_port: client_port,
+        state: ConnectionState::Established,
+        retransmits: Some(0),
+        half_open_ms: None,
+    };
+    assert_eq!(
+        facts.connections,
+        std::slice::from_ref(&connection),
+        "{facts:#?}"
+    );
+    assert_eq!(facts.connections_total, 1);
+    let proc_net = collect_in(
+        &ns,
+        ListenerTable::ProcNet(Path::new("/proc/thread-self/net")),
+        &[sshd.pid()],
+    );
+    assert_eq!(
+        proc_net.connections,
+        [TcpConnection {
+            retransmits: None,
+            ..connection
+        }]
+    );
+
+    let verdict = diagnose_sshd_in(&ns, &sshd);
+    let reached = findings_with(&verdict, "SSH-NET-010");
+    assert_eq!(reached.len(), 1, "{verdict:#}");
+    assert_eq!(
+        reached[0]["title"],
+        "Clients reach sshd on port 2222: 1 connection(s) from 10.77.0.1"
+    );
+    assert_eq!(
+        reached[0]["evidence"][0]["fact"],
+        format!("10.77.0.1:{client_port} connected")
+    );
+    assert!(findings_with(&verdict, "SSH-NET-009").is_empty());
+    drop(client);
+}
+
+/// An output rule drops sshd's SYN-ACKs: the client's SYN arrives, the kernel answers,
+/// and the handshake stays half-open. The verdict says the way back is broken and names
+/// the peer.
+#[test]
+fn dropped_syn_acks_leave_handshakes_half_open() {
+    let ns = NetNs::new();
+    ns.add_addresses(&["10.77.0.1/32"]);
+    let sshd = Sshd::start(&ns, 2222, &["ListenAddress 10.77.0.1"]);
+    ns.exec(
+        &["nft", "-f", "-"],
+        "table inet lab {\n chain out {\n  type filter hook output priority 0;\n  tcp sport 2222 tcp flags & (syn | ack) == syn | ack drop\n }\n}\n",
+    );
+    std::thread::scope(|scope| {
+        // Gives up after 8 s; the handshake stays half-open until then.
+        scope.spawn(|| {
+            ns.run(|| {
+                let address = "10.77.0.1:2222".parse().unwrap();
+                std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(8))
+                    .expect_err("the SYN-ACK never arrives")
+            })
+        });
+        let half_open = support::wait_for(std::time::Duration::from_secs(3), || {
+            let facts = collect_in(&ns, ListenerTable::Netlink, &[sshd.pid()]);
+            facts
+                .connections
+                .into_iter()
+                .find(|c| c.state == ConnectionState::SynRecv)
+        })
+        .expect("a half-open handshake");
+        assert_eq!(half_open.local_port, 2222);
+        assert_eq!(
+            half_open.remote_address,
+            "10.77.0.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            half_open.half_open_ms,
+            Some(1500),
+            "read again 1.5 s later, it is still there"
+        );
+
+        let verdict = diagnose_sshd_in(&ns, &sshd);
+        let stalled = findings_with(&verdict, "SSH-NET-009");
+        assert_eq!(stalled.len(), 1, "{verdict:#}");
+        assert_eq!(
+            stalled[0]["title"],
+            "Clients' SYNs reach port 2222, but the handshake never completes (1 half-open)"
+        );
+        assert_eq!(
+            stalled[0]["evidence"][0]["fact"],
+            format!(
+                "10.77.0.1:{} still half-open after 1500 ms",
+                half_open.remote_port
+            )
+        );
+        assert!(stalled[0]["remediation"]["guest"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("ip route get 10.77.0.1")));
+        assert!(findings_with(&verdict, "SSH-NET-010").is_empty());
+    });
+}
+
+/// A handshake that completes is not half-open when read again, and costs no finding.
+#[test]
+fn a_completed_handshake_is_not_reported_half_open() {
+    let ns = NetNs::new();
+    ns.add_addresses(&["10.77.0.1/32"]);
+    let sshd = Sshd::start(&ns, 2222, &["ListenAddress 10.77.0.1"]);
+    let client = ns.run(|| std::net::TcpStream::connect("10.77.0.1:2222").expect("connect"));
+    let verdict = diagnose_sshd_in(&ns, &sshd);
+    assert!(
+        findings_with(&verdict, "SSH-NET-009").is_empty(),
+        "{verdict:#}"
+    );
+    let connections = verdict["facts"]["sockets"]["connections"]
+        .as_array()
+        .unwrap();
+    assert!(connections.iter().all(|c| c["half_open_ms"].is_null()));
+    drop(client);
 }

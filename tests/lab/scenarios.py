@@ -167,6 +167,26 @@ nft add rule inet labfw input tcp dport 22 drop""",
         restore_cmds="nft delete table inet labfw",
     ),
     Scenario(
+        name="conntrack-full",
+        # A rule that needs connection state makes the kernel track connections; eight
+        # loopback connections then sit in TIME_WAIT for an hour (assured, so the kernel
+        # cannot evict them early), and a table of four has no room for a client's SYN.
+        break_cmds="""nft add table inet labct
+nft add chain inet labct input '{ type filter hook input priority 0; policy accept; }'
+nft add rule inet labct input ct state new counter
+cat /proc/sys/net/netfilter/nf_conntrack_max > /run/lab-ct-max
+sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=3600
+for i in 1 2 3 4 5 6 7 8; do exec 3<>/dev/tcp/127.0.0.1/22; exec 3>&-; done
+sleep 1
+sysctl -qw net.netfilter.nf_conntrack_max=4""",
+        expect_ids=("SSH-HST-006",),
+        expect_status=CRITICAL,
+        access={22: ("timeout",)},
+        restore_cmds="""sysctl -qw net.netfilter.nf_conntrack_max=$(cat /run/lab-ct-max)
+sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=120
+nft delete table inet labct""",
+    ),
+    Scenario(
         name="dropin-port",
         # Debian's sshd_config starts with Include sshd_config.d/*.conf.
         break_cmds="echo 'Port 2222' > /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",

@@ -15,6 +15,7 @@ mod prereqs;
 mod selinux;
 mod service;
 mod ssh_view;
+mod traffic;
 
 use crate::facts::Facts;
 use serde::Serialize;
@@ -267,6 +268,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     let mut findings = Vec::new();
     service::check(facts, &view, &mut findings);
     network::check(facts, &view, &mut findings);
+    traffic::check(facts, &view, &mut findings);
     config::check(facts, &view, &mut findings);
     health::check(facts, &view, &mut findings);
     prereqs::check(facts, &view, &mut findings);

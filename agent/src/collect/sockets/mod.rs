@@ -1,6 +1,7 @@
-//! Listening TCP sockets and the processes holding them, like `ss -ltpn`.
+//! Listening TCP sockets and the processes holding them, like `ss -ltpn`, and the
+//! connections on SSH's ports, like `ss -tn`.
 //!
-//! The listener table comes from a NETLINK_SOCK_DIAG dump (as `ss` does), or from
+//! The TCP table comes from a NETLINK_SOCK_DIAG dump (as `ss` does), or from
 //! /proc/net/tcp{,6} when netlink is unavailable. Owners are found by reading
 //! /proc/PID/fd links, starting with the processes most likely to hold sshd's sockets,
 //! so that the usual case reads a handful of fd tables instead of every one.
@@ -9,20 +10,59 @@ mod netlink;
 mod owners;
 mod proc_net;
 
-pub use netlink::listeners_from_netlink;
+pub use netlink::tcp_table_from_netlink;
 pub use owners::{find_owners, OwnerSearch};
-pub use proc_net::listeners_from_proc_net;
+pub use proc_net::tcp_table_from_proc_net;
 
 use super::ProbeNotes;
 use crate::facts::{
-    ListeningSocket, ProcessFacts, SocketFacts, SocketSource, SystemdFacts, UnitKind,
+    ConnectionState, ListeningSocket, ProcessFacts, SocketFacts, SocketSource, SystemdFacts,
+    TcpConnection, UnitKind,
 };
 use std::path::Path;
+use std::time::Duration;
+
+/// A handshake completes within one round trip; one still half-open this much later
+/// (past the kernel's first SYN-ACK retransmission, at 1 s) is stalled.
+const HANDSHAKE_RECHECK: Duration = Duration::from_millis(1500);
+
+/// Connections kept in the facts; a busy bastion can hold thousands of sessions.
+pub const MAX_CONNECTIONS_KEPT: usize = 128;
+
+/// One read of the kernel's TCP table.
+#[derive(Debug, Default)]
+pub struct TcpTable {
+    pub listeners: Vec<ListeningSocket>,
+    /// Connections whose local port is one of SSH's.
+    pub connections: Vec<TcpConnection>,
+}
+
+impl TcpTable {
+    /// Sorted, without the repeats a dump returns when the table changes under it;
+    /// connections handshakes first (the state order), then by peer.
+    fn finish(mut self) -> TcpTable {
+        let listener_key = |l: &ListeningSocket| (l.port, l.address, l.inode);
+        self.listeners.sort_by_key(listener_key);
+        self.listeners.dedup_by_key(|l| listener_key(l));
+        let connection_key = |c: &TcpConnection| {
+            (
+                c.state,
+                c.remote_address,
+                c.remote_port,
+                c.local_address,
+                c.local_port,
+            )
+        };
+        self.connections.sort_by_key(connection_key);
+        self.connections.dedup_by_key(|c| connection_key(c));
+        self
+    }
+}
 
 /// The directory holding the tcp/tcp6 tables of this process's network namespace.
 const PROC_NET: &str = "/proc/net";
 
-/// Where to read the listener table from.
+/// Where to read the TCP table from.
 #[derive(Debug, Clone, Copy)]
 pub enum ListenerTable<'a> {
     /// Netlink sock_diag, falling back to /proc/net when netlink fails.
@@ -72,31 +112,69 @@ pub fn collect(hints: OwnerHints, notes: &mut ProbeNotes) -> SocketFacts {
     collect_from(ListenerTable::Netlink, hints, notes)
 }
 
-/// Listening TCP sockets read from `table`, with their owners.
+/// Listening TCP sockets read from `table`, with their owners, and the connections on
+/// SSH's ports.
 pub fn collect_from(
     table: ListenerTable,
     hints: OwnerHints,
     notes: &mut ProbeNotes,
 ) -> SocketFacts {
-    let Some((source, mut listeners)) = read_listeners(table, notes) else {
+    let Some((source, mut tcp)) = read_table(table, hints.ssh_ports, notes) else {
         return SocketFacts::default();
     };
-    let owners_complete = attach_owners(&mut listeners, hints, notes);
+    recheck_handshakes(&mut tcp.connections, table, hints.ssh_ports);
+    let owners_complete = attach_owners(&mut tcp.listeners, hints, notes);
+    let connections_total = tcp.connections.len();
+    tcp.connections.truncate(MAX_CONNECTIONS_KEPT);
     SocketFacts {
         source,
-        listeners,
+        listeners: tcp.listeners,
         owners_complete,
+        connections: tcp.connections,
+        connections_total,
     }
 }
 
-fn read_listeners(
+/// Marks the handshakes still half-open when the table is read again after
+/// `HANDSHAKE_RECHECK`: the client's SYN arrived and was answered, and no answer to that
+/// came back. Costs the wait only when a handshake is in progress.
+fn recheck_handshakes(connections: &mut [TcpConnection], table: ListenerTable, ssh_ports: &[u16]) {
+    let handshake = |c: &TcpConnection| c.state == ConnectionState::SynRecv;
+    if !connections.iter().any(handshake) {
+        return;
+    }
+    std::thread::sleep(HANDSHAKE_RECHECK);
+    let Some((_, again)) = read_table(table, ssh_ports, &mut ProbeNotes::default()) else {
+        return;
+    };
+    let four_tuple = |c: &TcpConnection| {
+        (
+            c.local_address,
+            c.local_port,
+            c.remote_address,
+            c.remote_port,
+        )
+    };
+    for connection in connections.iter_mut().filter(|c| handshake(c)) {
+        if again
+            .connections
+            .iter()
+            .any(|later| handshake(later) && four_tuple(later) == four_tuple(connection))
+        {
+            connection.half_open_ms = Some(HANDSHAKE_RECHECK.as_millis() as u32);
+        }
+    }
+}
+
+fn read_table(
     table: ListenerTable,
+    ssh_ports: &[u16],
     notes: &mut ProbeNotes,
-) -> Option<(SocketSource, Vec<ListeningSocket>)> {
+) -> Option<(SocketSource, TcpTable)> {
     let proc_net = match table {
         ListenerTable::ProcNet(dir) => dir,
-        ListenerTable::Netlink => match listeners_from_netlink() {
-            Ok(listeners) => return Some((SocketSource::Netlink, listeners)),
+        ListenerTable::Netlink => match tcp_table_from_netlink(ssh_ports) {
+            Ok(tcp) => return Some((SocketSource::Netlink, tcp)),
             Err(err) => {
                 notes.partial(format!(
                     "netlink sock_diag unavailable: {err}; read /proc/net/tcp"
@@ -105,8 +183,8 @@ fn read_listeners(
             }
         },
     };
-    match listeners_from_proc_net(proc_net) {
-        Ok(listeners) => Some((SocketSource::ProcNet, listeners)),
+    match tcp_table_from_proc_net(proc_net, ssh_ports) {
+        Ok(tcp) => Some((SocketSource::ProcNet, tcp)),
         Err(err) => {
             notes.unavailable(format!("cannot read {}/tcp: {err}", proc_net.display()));
             None
@@ -145,14 +223,6 @@ fn attach_owners(
         listener.owners = search.owners.remove(&listener.inode).unwrap_or_default();
     }
     search.complete
-}
-
-/// Sorts by port then address and drops repeats (a dump can return a socket twice when the
-/// table changes under it).
-fn sorted_unique(mut listeners: Vec<ListeningSocket>) -> Vec<ListeningSocket> {
-    listeners.sort_by_key(|listener| (listener.port, listener.address, listener.inode));
-    listeners.dedup_by_key(|listener| (listener.port, listener.address, listener.inode));
-    listeners
 }
 
 #[cfg(test)]

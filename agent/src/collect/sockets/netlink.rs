@@ -1,31 +1,38 @@
-//! The listener table from a NETLINK_SOCK_DIAG inet_diag dump, as `ss -lt` reads it.
+//! The TCP table from a NETLINK_SOCK_DIAG inet_diag dump, as `ss -ta` reads it.
 
-use super::sorted_unique;
+use super::TcpTable;
 use crate::collect::netlink;
-use crate::facts::ListeningSocket;
+use crate::facts::{ConnectionState, ListeningSocket, TcpConnection};
+use netlink_packet_sock_diag::constants::TCP_LISTEN;
 use netlink_packet_sock_diag::inet::{
-    nlas::Nla, ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags,
+    nlas::Nla, ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags, Timer,
 };
 use netlink_packet_sock_diag::{SockDiagMessage, AF_INET, AF_INET6, IPPROTO_TCP};
 use netlink_sys::protocols::NETLINK_SOCK_DIAG;
 use std::io;
 
-/// Every TCP socket in LISTEN state, IPv4 and IPv6, sorted and deduplicated.
-pub fn listeners_from_netlink() -> io::Result<Vec<ListeningSocket>> {
+/// Every TCP socket, IPv4 and IPv6, in one dump per family: the listeners, and the
+/// connections whose local port is in `ssh_ports`.
+pub fn tcp_table_from_netlink(ssh_ports: &[u16]) -> io::Result<TcpTable> {
     let socket = netlink::open(NETLINK_SOCK_DIAG)?;
-    let mut listeners = Vec::new();
+    let mut table = TcpTable::default();
     for family in [AF_INET, AF_INET6] {
-        netlink::dump(&socket, listeners_request(family), |message| {
-            if let SockDiagMessage::InetResponse(response) = message {
-                listeners.push(listener_of(&response));
+        netlink::dump(&socket, all_tcp_request(family), |message| {
+            let SockDiagMessage::InetResponse(response) = message else {
+                return;
+            };
+            if response.header.state == TCP_LISTEN {
+                table.listeners.push(listener_of(&response));
+            } else if ssh_ports.contains(&response.header.socket_id.source_port) {
+                table.connections.extend(connection_of(&response));
             }
         })?;
     }
-    Ok(sorted_unique(listeners))
+    Ok(table.finish())
 }
 
-/// SOCK_DIAG_BY_FAMILY for TCP, letting the kernel filter on LISTEN.
-fn listeners_request(family: u8) -> SockDiagMessage {
+/// SOCK_DIAG_BY_FAMILY for TCP in every state (request sockets of handshakes included).
+fn all_tcp_request(family: u8) -> SockDiagMessage {
     let socket_id = if family == AF_INET6 {
         SocketId::new_v6()
     } else {
@@ -36,8 +43,25 @@ fn listeners_request(family: u8) -> SockDiagMessage {
         family,
         protocol: IPPROTO_TCP,
         extensions: ExtensionFlags::empty(),
-        states: StateFlags::LISTEN,
+        states: StateFlags::all(),
         socket_id,
+    })
+}
+
+fn connection_of(response: &InetResponse) -> Option<TcpConnection> {
+    let header = &response.header;
+    let retransmits = match header.timer {
+        Some(Timer::Retransmit(_, count)) => count,
+        _ => 0,
+    };
+    Some(TcpConnection {
+        local_address: header.socket_id.source_address,
+        local_port: header.socket_id.source_port,
+        remote_address: header.socket_id.destination_address,
+        remote_port: header.socket_id.destination_port,
+        state: ConnectionState::from_kernel(header.state)?,
+        retransmits: Some(retransmits),
+        half_open_ms: None,
     })
 }
 

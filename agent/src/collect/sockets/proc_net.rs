@@ -1,46 +1,64 @@
-//! The listener table from /proc/net/tcp and /proc/net/tcp6, for when netlink fails.
-//! These tables say nothing of IPV6_V6ONLY or SO_BINDTODEVICE, so those stay unknown.
+//! The TCP table from /proc/net/tcp and /proc/net/tcp6, for when netlink fails. These
+//! tables say nothing of IPV6_V6ONLY, SO_BINDTODEVICE or retransmissions, so those stay
+//! unknown.
 
-use super::sorted_unique;
-use crate::facts::ListeningSocket;
+use super::TcpTable;
+use crate::facts::{ConnectionState, ListeningSocket, TcpConnection};
 use procfs::net::{TcpNetEntries, TcpNetEntry, TcpState};
 use procfs::FromReadSI;
 use std::path::Path;
 
-/// Every TCP socket in LISTEN state in `net_dir`'s tcp and tcp6 tables (`/proc/net` for
-/// this process), sorted and deduplicated. A missing tcp6 table means IPv6 is disabled.
-pub fn listeners_from_proc_net(net_dir: &Path) -> procfs::ProcResult<Vec<ListeningSocket>> {
+/// Every TCP socket in `net_dir`'s tcp and tcp6 tables (`/proc/net` for this process):
+/// the listeners, and the connections whose local port is in `ssh_ports`. A missing tcp6
+/// table means IPv6 is disabled.
+pub fn tcp_table_from_proc_net(net_dir: &Path, ssh_ports: &[u16]) -> procfs::ProcResult<TcpTable> {
     let mut entries = read_table(&net_dir.join("tcp"))?;
     match read_table(&net_dir.join("tcp6")) {
         Ok(v6_entries) => entries.extend(v6_entries),
         Err(procfs::ProcError::NotFound(_)) => {}
         Err(err) => return Err(err),
     }
-    Ok(listeners_from_entries(entries))
+    Ok(table_from_entries(entries, ssh_ports).finish())
 }
 
 fn read_table(path: &Path) -> procfs::ProcResult<Vec<TcpNetEntry>> {
     TcpNetEntries::from_file(path, procfs::current_system_info()).map(|table| table.0)
 }
 
-/// The LISTEN entries of parsed tcp/tcp6 tables, sorted and deduplicated.
-pub fn listeners_from_entries(
+/// The listeners of parsed tcp/tcp6 tables, and the connections on `ssh_ports`.
+pub fn table_from_entries(
     entries: impl IntoIterator<Item = TcpNetEntry>,
-) -> Vec<ListeningSocket> {
-    let listeners = entries
-        .into_iter()
-        .filter(|entry| entry.state == TcpState::Listen)
-        .map(|entry| ListeningSocket {
-            address: entry.local_address.ip(),
-            port: entry.local_address.port(),
-            v6only: None,
-            uid: entry.uid,
-            inode: entry.inode,
-            bound_device: None,
-            owners: Vec::new(),
-        })
-        .collect();
-    sorted_unique(listeners)
+    ssh_ports: &[u16],
+) -> TcpTable {
+    let mut table = TcpTable::default();
+    for entry in entries {
+        if entry.state == TcpState::Listen {
+            table.listeners.push(ListeningSocket {
+                address: entry.local_address.ip(),
+                port: entry.local_address.port(),
+                v6only: None,
+                uid: entry.uid,
+                inode: entry.inode,
+                bound_device: None,
+                owners: Vec::new(),
+            });
+        } else if ssh_ports.contains(&entry.local_address.port()) {
+            table.connections.extend(connection_of(&entry));
+        }
+    }
+    table
+}
+
+fn connection_of(entry: &TcpNetEntry) -> Option<TcpConnection> {
+    Some(TcpConnection {
+        local_address: entry.local_address.ip(),
+        local_port: entry.local_address.port(),
+        remote_address: entry.remote_address.ip(),
+        remote_port: entry.remote_address.port(),
+        state: ConnectionState::from_kernel(entry.state.to_u8())?,
+        retransmits: None,
+        half_open_ms: None,
+    })
 }
 
 #[cfg(test)]
@@ -75,7 +93,8 @@ mod tests {
             &["   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 333 1 0000000000000000 100 0 0 10 0"],
         );
 
-        let listeners = listeners_from_proc_net(dir.path()).unwrap();
+        let table = tcp_table_from_proc_net(dir.path(), &[22]).unwrap();
+        let listeners = table.listeners;
 
         let seen: Vec<(IpAddr, u16, u32, u64)> = listeners
             .iter()
@@ -89,13 +108,30 @@ mod tests {
             ]
         );
         assert!(listeners.iter().all(|l| l.v6only.is_none()));
+        assert_eq!(
+            table.connections,
+            [TcpConnection {
+                local_address: "127.0.0.1".parse().unwrap(),
+                local_port: 22,
+                remote_address: "127.0.0.1".parse().unwrap(),
+                remote_port: 40000,
+                state: ConnectionState::Established,
+                retransmits: None,
+                half_open_ms: None,
+            }]
+        );
+        let other_ports = tcp_table_from_proc_net(dir.path(), &[2222]).unwrap();
+        assert!(other_ports.connections.is_empty());
     }
 
     #[test]
     fn a_missing_tcp6_table_means_no_ipv6_listeners() {
         let dir = tempfile::tempdir().unwrap();
         write_table(dir.path(), "tcp", &[]);
-        assert!(listeners_from_proc_net(dir.path()).unwrap().is_empty());
-        assert!(listeners_from_proc_net(&dir.path().join("absent")).is_err());
+        assert!(tcp_table_from_proc_net(dir.path(), &[22])
+            .unwrap()
+            .listeners
+            .is_empty());
+        assert!(tcp_table_from_proc_net(&dir.path().join("absent"), &[22]).is_err());
     }
 }
