@@ -991,8 +991,8 @@ fn unsafe_privsep_dir_is_critical_only_when_sshd_must_start() {
     assert_eq!(unsafe_dir.severity, Severity::Critical);
 }
 
-/// A full conntrack table drops every new connection (critical); drops since boot or a
-/// table at 90% warn; max 0 means no limit.
+/// A full conntrack table drops every new connection (critical); a table at 90% warns;
+/// drops since boot, with room again now, are for information; max 0 means no limit.
 #[test]
 fn conntrack_table_full_dropping_and_nearly_full() {
     let mut facts = healthy();
@@ -1039,6 +1039,8 @@ fn conntrack_table_full_dropping_and_nearly_full() {
     facts.health.conntrack = Some(conntrack.clone());
     let dropped = evaluate(&facts);
     assert_eq!(ids(&facts), ["SSH-HST-007"]);
+    assert_eq!(dropped[0].severity, Severity::Info, "room again now");
+    assert_eq!(verdict(facts.clone()).status, Status::Healthy);
     assert_eq!(
         dropped[0].title,
         "The connection-tracking table was full since boot: 412 new connections' packets dropped"
@@ -1050,6 +1052,7 @@ fn conntrack_table_full_dropping_and_nearly_full() {
     conntrack.entries = 60000;
     facts.health.conntrack = Some(conntrack.clone());
     assert_eq!(ids(&facts), ["SSH-HST-007"]);
+    assert_eq!(evaluate(&facts)[0].severity, Severity::Warning);
 
     conntrack.max = 0;
     facts.health.conntrack = Some(conntrack);

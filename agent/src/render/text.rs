@@ -98,9 +98,10 @@ fn shell_words(command: &str) -> Vec<&str> {
     words
 }
 
-/// A long single-quoted word cut into quoted pieces the shell glues back together:
-/// `'abc'\` newline `'def'` is the one word `abcdef`.
+/// A long quoted word (see `splittable_quoted`) cut into quoted pieces the shell glues
+/// back together: `'abc'\` newline `'def'` (at the margin) is the one word `abcdef`.
 fn split_quoted(word: &str, room: usize) -> Vec<String> {
+    let quote = &word[..1];
     let inner = &word[1..word.len() - 1];
     let room = room.saturating_sub(3).max(10); // two quotes and the backslash
     let mut pieces = Vec::new();
@@ -116,11 +117,27 @@ fn split_quoted(word: &str, room: usize) -> Vec<String> {
                 cut = space + 1;
             }
         }
-        pieces.push(format!("'{}'", &rest[..cut]));
+        pieces.push(format!("{quote}{}{quote}", &rest[..cut]));
         rest = &rest[cut..];
     }
-    pieces.push(format!("'{rest}'"));
+    pieces.push(format!("{quote}{rest}{quote}"));
     pieces
+}
+
+/// A quoted word the shell glues back together when cut anywhere: single quotes without
+/// a quote inside, or double quotes with nothing a cut could break (`\`, `$`, backquote).
+fn splittable_quoted(word: &str) -> bool {
+    let Some(quote) = word.chars().next().filter(|c| *c == '\'' || *c == '"') else {
+        return false;
+    };
+    if word.len() < 2 || !word.ends_with(quote) {
+        return false;
+    }
+    let inner = &word[1..word.len() - 1];
+    match quote {
+        '\'' => !inner.contains('\''),
+        _ => !inner.contains(['"', '\\', '$', '`']),
+    }
 }
 
 /// Wraps a command at word boundaries outside quotes, ending continued lines with " \\",
@@ -163,8 +180,7 @@ fn wrap_code(out: &mut String, first: &str, indent: usize, command: &str, width:
     // Each line, and whether the next line continues the same word.
     let mut lines: Vec<(String, bool)> = vec![(String::new(), false)];
     for word in shell_words(command) {
-        let quoted = word.len() >= 2 && word.starts_with('\'') && word.ends_with('\'');
-        if word.len() > available && quoted && !word[1..word.len() - 1].contains('\'') {
+        if word.len() > available && splittable_quoted(word) {
             let pieces = split_quoted(word, available);
             let count = pieces.len();
             for (index, piece) in pieces.into_iter().enumerate() {
@@ -192,12 +208,16 @@ fn wrap_code(out: &mut String, first: &str, indent: usize, command: &str, width:
         }
     }
     let last = lines.len() - 1;
+    let mut after_glue = false;
     for (index, (line, glued)) in lines.iter().enumerate() {
-        let prefix = if index == 0 {
-            first.to_string()
-        } else {
-            " ".repeat(indent + 2)
+        // A piece glued to the one before starts at the margin: indentation there would
+        // part the two pieces into two words.
+        let prefix = match (index, after_glue) {
+            (0, _) => first.to_string(),
+            (_, true) => String::new(),
+            (_, false) => " ".repeat(indent + 2),
         };
+        after_glue = *glued && index < last;
         let continued = match (index < last, glued) {
             (false, _) => "",
             (true, true) => "\\",
@@ -339,26 +359,25 @@ mod tests {
         );
     }
 
-    /// What the shell makes of the wrapped lines: continued lines joined, and glued
-    /// quoted pieces ('abc'\ newline 'def') read as one word.
-    fn shell_rejoin(out: &str, indent: usize) -> String {
-        let mut joined = String::new();
-        for (index, line) in out.lines().enumerate() {
-            let line = if index == 0 {
-                &line[indent..]
-            } else {
-                line.trim_start()
-            };
-            if let Some(body) = line.strip_suffix(" \\") {
-                joined.push_str(body);
-                joined.push(' ');
-            } else if let Some(body) = line.strip_suffix("\\") {
-                joined.push_str(body);
-            } else {
-                joined.push_str(line);
-            }
-        }
-        joined.replace("''", "")
+    /// The words a real `sh` reads from `text` (after the first line's `indent`), as a
+    /// person pasting it would run it.
+    fn words_sh_reads(text: &str, indent: usize) -> Vec<String> {
+        let script = format!("printf '%s\\n' {}", &text[indent..]);
+        let output = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .expect("sh runs");
+        assert!(output.status.success(), "{script}");
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// The wrapped lines read as the very command, word for word.
+    fn assert_same_words(out: &str, command: &str) {
+        assert_eq!(words_sh_reads(out, 8), words_sh_reads(command, 0), "{out}");
     }
 
     #[test]
@@ -368,7 +387,7 @@ mod tests {
         wrap_command(&mut out, "  az:   ", 8, command, 80);
         assert!(out.lines().count() > 1);
         assert!(out.lines().all(|line| line.chars().count() <= 80), "{out}");
-        assert_eq!(shell_rejoin(&out, 8), command);
+        assert_same_words(&out, command);
     }
 
     #[test]
@@ -412,6 +431,19 @@ mod tests {
         let mut out = String::new();
         wrap_command(&mut out, "  az:   ", 8, command, 80);
         assert!(out.lines().all(|line| line.chars().count() <= 80), "{out}");
-        assert_eq!(shell_rejoin(&out, 8), command);
+        assert_same_words(&out, command);
+    }
+
+    #[test]
+    fn long_double_quoted_scripts_are_cut_too_unless_a_cut_could_break_them() {
+        let command = "az vm run-command invoke -g rg -n vm --command-id RunShellScript --scripts \"sed -i '1i Include /etc/ssh/sshd_config.d/*.conf' /etc/ssh/sshd_config && sshd -t && systemctl restart ssh.service\"";
+        let mut out = String::new();
+        wrap_command(&mut out, "  az:   ", 8, command, 80);
+        assert!(out.lines().all(|line| line.chars().count() <= 80), "{out}");
+        assert_same_words(&out, command);
+        assert!(splittable_quoted("\"a b c\""));
+        assert!(!splittable_quoted("\"a $HOME c\""));
+        assert!(!splittable_quoted("\"a \\\" c\""));
+        assert!(!splittable_quoted("'it'\\''s'"));
     }
 }

@@ -82,7 +82,11 @@ fn check_conntrack(conntrack: &ConntrackFacts, findings: &mut Vec<Finding>) {
             0 => "was full since boot: the kernel dropped new connections".to_string(),
             _ => format!("was full since boot: {drops} new connections' packets dropped"),
         };
-        Finding::new(RuleId::ConntrackDropping).var("what", what)
+        // Past drops explain earlier timeouts; the table has room now, so the machine
+        // is not in trouble for it.
+        Finding::new(RuleId::ConntrackDropping)
+            .var("what", what)
+            .severity(super::Severity::Info)
     } else if used >= CONNTRACK_NEARLY_FULL_PERCENT {
         Finding::new(RuleId::ConntrackDropping).var(
             "what",
