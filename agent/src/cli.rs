@@ -67,6 +67,13 @@ struct DiagnoseArgs {
     /// Do not run `sshd -t`/`sshd -T`; judge the config by parsing alone.
     #[arg(long)]
     no_sshd_run: bool,
+    /// Do not ask the running sshd. By default sshdoctor connects to each listening SSH
+    /// socket to read its banner, and asks sshd whether it would accept each examined
+    /// user's keys (the publickey query: no private key, no session). sshd logs these as
+    /// connections from 127.115.x.y that close before authenticating. Without them a
+    /// verdict cannot be "healthy", only "unknown".
+    #[arg(long)]
+    no_probe: bool,
     /// Ask Azure's instance metadata service for the VM's names [auto: when DMI says Azure].
     #[arg(long, value_enum, default_value = "auto")]
     imds: ImdsArg,
@@ -143,6 +150,7 @@ fn diagnose(args: &DiagnoseArgs) -> i32 {
         config_path: args.config.clone(),
         sshd_path: args.sshd.clone(),
         run_sshd: !args.no_sshd_run,
+        probe: !args.no_probe,
         imds: args.imds.into(),
         imds_endpoint: args.imds_endpoint.clone(),
         users: args.users.clone(),

@@ -23,6 +23,9 @@ pub struct Facts {
     pub selinux: SelinuxFacts,
     pub logs: LogFacts,
     pub auth: AuthFacts,
+    /// What the running sshd answered when asked, as a client meets it.
+    #[serde(default)]
+    pub live: LiveFacts,
 }
 
 /// Who and what this machine is.
@@ -186,6 +189,14 @@ pub struct SshdProcess {
     pub start_time_us: Option<u64>,
     /// Inode of the process's network namespace; a container's sshd has its own.
     pub net_namespace: Option<u64>,
+    /// The scheduler state from /proc/PID/stat: R running, S sleeping, D in
+    /// uninterruptible wait, T stopped (SIGSTOP, a debugger), Z exited but not reaped.
+    #[serde(default)]
+    pub state: Option<char>,
+    /// Milliseconds since it last ran on a CPU (/proc/PID/sched), where the kernel tells:
+    /// for a stopped process, about how long it has been stopped.
+    #[serde(default)]
+    pub off_cpu_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -238,6 +249,12 @@ pub struct ListeningSocket {
     /// Processes holding the socket. Searched to the end only for SSH's ports (22, the
     /// configured ones, a socket unit's); elsewhere, the holders met on the way.
     pub owners: Vec<SocketOwner>,
+    /// Connections completed by the kernel and waiting for the daemon to accept them.
+    #[serde(default)]
+    pub accept_queue: Option<u32>,
+    /// The most the accept queue holds (listen's backlog); netlink tells, /proc/net not.
+    #[serde(default)]
+    pub accept_backlog: Option<u32>,
 }
 
 /// A TCP connection whose local port is one of SSH's.
@@ -256,6 +273,10 @@ pub struct TcpConnection {
     /// milliseconds later (a handshake completes within one round trip).
     #[serde(default)]
     pub half_open_ms: Option<u32>,
+    /// A process holds the connection (the kernel reports its inode): the daemon accepted
+    /// it. An established connection no process holds still waits in the accept queue.
+    #[serde(default)]
+    pub accepted: Option<bool>,
 }
 
 impl TcpConnection {
@@ -288,6 +309,14 @@ pub enum ConnectionState {
 }
 
 impl ConnectionState {
+    /// Established or half-closed by the client only: a daemon would hold it.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            ConnectionState::Established | ConnectionState::CloseWait
+        )
+    }
+
     /// From the kernel's number (include/net/tcp_states.h); None for LISTEN and unknowns.
     pub fn from_kernel(state: u8) -> Option<ConnectionState> {
         Some(match state {
@@ -881,6 +910,10 @@ pub struct LogLine {
     pub message: String,
     /// "journal", or "FILE:LINE" ("FILE, byte OFFSET" when the file was too long to count).
     pub source: String,
+    /// Logged for one of sshdoctor's own live probes (its connection came from the
+    /// probes' loopback range): not a client's experience.
+    #[serde(default)]
+    pub own_probe: bool,
 }
 
 /// The authentication path, per user: the account, the keys sshd would read, and the
@@ -1053,6 +1086,13 @@ pub struct AuthorizedKey {
     /// Option names only (values such as command= may be sensitive).
     pub options: Vec<String>,
     pub comment: Option<String>,
+    /// The from="..." patterns: the client addresses this key is limited to.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The public key as sshd reads it, "TYPE BASE64", for asking the live sshd about it;
+    /// kept out of the JSON (it is long, and the fingerprint names the key there).
+    #[serde(skip)]
+    pub public_key: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1100,4 +1140,103 @@ pub struct KeysCommand {
     pub chain: Vec<FileStat>,
     pub user: Option<String>,
     pub user_exists: Option<bool>,
+}
+
+/// What the running sshd answered, asked the way a client meets it: a connection to each
+/// listening SSH socket, and for each examined user's keys the publickey query ("would
+/// you accept this key?") that needs no private key.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct LiveFacts {
+    /// The probes ran (false with `--no-probe`).
+    pub ran: bool,
+    /// Why they did not run.
+    pub skipped: Option<String>,
+    pub banners: Vec<BannerProbe>,
+    /// The ssh client that asked about keys.
+    pub key_client: Option<String>,
+    /// Why keys were not asked about at all (no ssh client, no sshd answering, ...).
+    pub keys_not_asked: Option<String>,
+    pub key_queries: Vec<KeyQuery>,
+    /// Keys left unasked because of the bound on queries.
+    #[serde(default)]
+    pub keys_omitted: usize,
+}
+
+/// One connection to a listening SSH socket, read until sshd's identification string.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BannerProbe {
+    /// The listening socket's address and port (0.0.0.0 or :: for a wildcard).
+    pub address: IpAddr,
+    pub port: u16,
+    /// Pids of the processes holding the socket, where known.
+    pub owners: Vec<u32>,
+    /// Where the probe connected: loopback for a wildcard socket, else its address.
+    pub target: String,
+    /// The probe's own address.
+    pub source: Option<String>,
+    pub outcome: BannerOutcome,
+    /// The identification string, e.g. "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6", or the
+    /// first line a program that is not sshd sent.
+    pub banner: Option<String>,
+    /// From connect() to the banner, or to what happened instead.
+    pub elapsed_ms: u32,
+    /// The error, for the outcomes that have one.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BannerOutcome {
+    /// An SSH identification string arrived.
+    Answered,
+    /// Something answered, but not with "SSH-".
+    NotSsh,
+    /// connect() was refused: nothing listens there any more.
+    Refused,
+    /// The connection was reset before the banner.
+    Reset,
+    /// The peer closed without a banner (TCP wrappers, MaxStartups, a failing child).
+    ClosedBeforeBanner,
+    /// No TCP handshake within the bound (accept queue full, a firewall dropping).
+    ConnectTimeout,
+    /// Connected, and no banner within the bound (daemon stopped, hung or overloaded).
+    BannerTimeout,
+    /// Could not even try (no address to connect from, ...).
+    Error,
+}
+
+/// The publickey query for one authorized key, asked of the live sshd as that user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyQuery {
+    pub user: String,
+    pub keys_file: String,
+    pub line: u32,
+    pub key_type: String,
+    /// "SHA256:..." as the client printed it.
+    pub fingerprint: Option<String>,
+    /// The from= patterns of the key line, which sshd matches against the probe's address.
+    pub from: Option<String>,
+    pub target: String,
+    pub source: Option<String>,
+    pub outcome: KeyQueryOutcome,
+    /// What the client said last, for the outcomes other than accepted.
+    pub detail: Option<String>,
+    pub elapsed_ms: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyQueryOutcome {
+    /// sshd answered SSH_MSG_USERAUTH_PK_OK: it would accept this key.
+    Accepted,
+    /// sshd was offered the key and refused it.
+    NotAccepted,
+    /// sshd does not offer publickey authentication to this user at all.
+    PublickeyNotOffered,
+    /// The ssh client here does not offer this key type (a DSA key to a new client).
+    ClientSkipped,
+    /// The connection failed before authentication (the detail says how).
+    ConnectionFailed,
+    /// No answer within the bound.
+    TimedOut,
 }

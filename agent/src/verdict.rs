@@ -3,11 +3,11 @@
 
 use crate::collect::{ProbeOutcome, ProbeReport};
 use crate::facts::{Facts, HostFacts, SocketSource};
-use crate::rules::{Finding, Severity};
+use crate::rules::{proof, Finding, Proof, Severity};
 use serde::Serialize;
 
 /// Bumped on any change that could break a reader of the JSON.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Overall status, with monitoring-plugin exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -16,7 +16,8 @@ pub enum Status {
     Healthy,
     Warning,
     Critical,
-    /// Too little could be seen to judge.
+    /// Too little could be seen to judge, or nothing was found but the live probes could
+    /// not prove the way in.
     Unknown,
 }
 
@@ -63,6 +64,8 @@ pub struct Verdict {
     pub exit_code: i32,
     /// One line a person reads first.
     pub summary: String,
+    /// What the live probes proved of the way in, and what they could not.
+    pub proof: Proof,
     pub host: HostFacts,
     /// Most severe first.
     pub findings: Vec<Finding>,
@@ -80,7 +83,8 @@ impl Verdict {
         findings: Vec<Finding>,
         elapsed_ms: f64,
     ) -> Verdict {
-        let status = overall_status(&facts, &findings);
+        let proof = proof(&facts);
+        let status = overall_status(&facts, &findings, &proof);
         Verdict {
             schema_version: SCHEMA_VERSION,
             tool: TOOL,
@@ -88,7 +92,13 @@ impl Verdict {
                 .to_string(),
             status,
             exit_code: status.exit_code(),
-            summary: summary(status, &findings, &probes),
+            summary: summary(
+                status,
+                &findings,
+                &probes,
+                saw_enough(&facts).then_some(proof.unproven.as_slice()),
+            ),
+            proof,
             host: facts.host.clone(),
             findings,
             probes,
@@ -99,24 +109,36 @@ impl Verdict {
 }
 
 /// Critical beats everything; without a critical finding, a machine we could not see into
-/// is "unknown", not "healthy".
-fn overall_status(facts: &Facts, findings: &[Finding]) -> Status {
+/// is "unknown", not "healthy", and so is one where nothing was found but the live probes
+/// could not prove that sshd answers and accepts the users' keys.
+fn overall_status(facts: &Facts, findings: &[Finding], proof: &Proof) -> Status {
     let worst = findings.iter().map(|finding| finding.severity).max();
     if worst == Some(Severity::Critical) {
         return Status::Critical;
     }
-    let saw_service = facts.systemd.reachable || facts.processes.scanned;
-    let saw_sockets = facts.sockets.source != SocketSource::None;
-    if !saw_service && !saw_sockets {
+    if !saw_enough(facts) {
         return Status::Unknown;
     }
     match worst {
         Some(Severity::Warning) => Status::Warning,
-        _ => Status::Healthy,
+        _ if proof.proven => Status::Healthy,
+        _ => Status::Unknown,
     }
 }
 
-fn summary(status: Status, findings: &[Finding], probes: &[ProbeReport]) -> String {
+/// The service or the sockets could be seen: enough to judge.
+fn saw_enough(facts: &Facts) -> bool {
+    let saw_service = facts.systemd.reachable || facts.processes.scanned;
+    let saw_sockets = facts.sockets.source != SocketSource::None;
+    saw_service || saw_sockets
+}
+
+fn summary(
+    status: Status,
+    findings: &[Finding],
+    probes: &[ProbeReport],
+    not_proven: Option<&[String]>,
+) -> String {
     let blind = probes
         .iter()
         .filter(|probe| probe.outcome == ProbeOutcome::Unavailable)
@@ -127,7 +149,15 @@ fn summary(status: Status, findings: &[Finding], probes: &[ProbeReport]) -> Stri
         String::new()
     };
     match (status, findings.first()) {
-        (Status::Healthy, _) => format!("SSH should be reachable: no problem found{blind_note}"),
+        (Status::Healthy, _) => {
+            format!(
+                "SSH works: sshd answers and accepts the users' keys, no problem found{blind_note}"
+            )
+        }
+        (Status::Unknown, _) if not_proven.is_some_and(|list| !list.is_empty()) => format!(
+            "No problem found, but not proven: {}{blind_note}",
+            not_proven.unwrap_or_default().join("; ")
+        ),
         (Status::Unknown, _) => format!("Could not diagnose: too little could be seen{blind_note}"),
         (_, Some(first)) => {
             let more = findings

@@ -37,6 +37,23 @@ fn listener(address: &str, port: u16, owner: (&str, u32)) -> ListeningSocket {
             comm: owner.0.into(),
             fd: 3,
         }],
+        accept_queue: Some(0),
+        accept_backlog: Some(128),
+    }
+}
+
+/// What the banner probe records for a listener that answered.
+fn answered(address: &str, port: u16, pid: u32) -> BannerProbe {
+    BannerProbe {
+        address: address.parse().unwrap(),
+        port,
+        owners: vec![pid],
+        target: format!("127.0.0.1:{port}"),
+        source: Some("127.115.1.2".into()),
+        outcome: BannerOutcome::Answered,
+        banner: Some("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6".into()),
+        elapsed_ms: 3,
+        error: None,
     }
 }
 
@@ -85,6 +102,8 @@ fn healthy() -> Facts {
                 config_path: None,
                 start_time_us: None,
                 net_namespace: None,
+                state: Some('S'),
+                off_cpu_ms: None,
             }],
             pid_file: None,
             scanned: true,
@@ -160,6 +179,11 @@ fn healthy() -> Facts {
         selinux: SelinuxFacts::default(),
         logs: LogFacts::default(),
         auth: AuthFacts::default(),
+        live: LiveFacts {
+            ran: true,
+            banners: vec![answered("0.0.0.0", 22, 829)],
+            ..LiveFacts::default()
+        },
     }
 }
 
@@ -655,7 +679,7 @@ fn compact_fits_run_command_and_ends_with_the_result_line() {
     let last = compact.lines().last().unwrap();
     assert!(
         last.starts_with(
-            "SSHDOCTOR schema=1 status=critical exit=2 findings=SSH-NET-006,SSH-SVC-004"
+            "SSHDOCTOR schema=2 status=critical exit=2 findings=SSH-NET-006,SSH-SVC-004"
         ),
         "{last}"
     );
@@ -797,6 +821,7 @@ fn log_line(pid: u32, message: &str) -> LogLine {
         pid: Some(pid),
         message: message.into(),
         source: "journal".into(),
+        own_probe: false,
     }
 }
 
@@ -1068,6 +1093,7 @@ fn connection(remote: &str, remote_port: u16, state: ConnectionState) -> TcpConn
         state,
         retransmits: Some(0),
         half_open_ms: None,
+        accepted: state.is_open().then_some(true),
     }
 }
 
@@ -1090,23 +1116,28 @@ fn connections_on_ssh_ports_are_live_evidence() {
         connection("192.0.2.2", 41003, ConnectionState::FinWait2),
     ]);
     let reached = evaluate(&facts);
-    assert_eq!(ids(&facts), ["SSH-NET-010"]);
+    assert_eq!(ids(&facts), ["SSH-NET-010", "SSH-NET-011"]);
     assert_eq!(reached[0].severity, Severity::Info);
+    // Only connections sshd holds now prove the path; closed ones are history.
     assert_eq!(
         reached[0].title,
-        "Clients reach sshd on port 22: 4 connection(s) from 192.0.2.1, 192.0.2.2, 198.51.100.7, 1 more"
+        "Clients reach sshd on port 22: 2 connection(s) from 192.0.2.1, 198.51.100.7"
     );
-    let evidence: Vec<&str> = reached[0]
-        .evidence
-        .iter()
-        .map(|e| e.fact.as_str())
-        .collect();
+    let facts_of = |finding: &sshdoctor::rules::Finding| -> Vec<String> {
+        finding.evidence.iter().map(|e| e.fact.clone()).collect()
+    };
     assert_eq!(
-        evidence,
+        facts_of(&reached[0]),
+        ["198.51.100.7:41000 connected", "192.0.2.1:41002 connected"]
+    );
+    assert_eq!(
+        reached[1].title,
+        "2 connection(s) from 192.0.2.2, 2001:db8::5 to port 22 ended within the last minute"
+    );
+    assert_eq!(
+        facts_of(&reached[1]),
         [
-            "198.51.100.7:41000 connected",
-            "[2001:db8::5]:41001 closed moments ago",
-            "192.0.2.1:41002 connected",
+            "[2001:db8::5]:41001 closed less than a minute ago",
             "192.0.2.2:41003 closing",
         ]
     );
@@ -1121,4 +1152,305 @@ fn connections_on_ssh_ports_are_live_evidence() {
         "203.0.113.9:50002 still half-open after 1500 ms, SYN-ACK sent 2 more time(s)"
     );
     assert_eq!(stalled[0].remediation.guest[1], "ip route get 203.0.113.9");
+}
+
+fn stat(path: &str, kind: FileKind, mode: u32, uid: u32) -> FileStat {
+    FileStat {
+        path: path.into(),
+        exists: true,
+        kind,
+        mode: Some(mode),
+        uid: Some(uid),
+        gid: Some(uid),
+        group: None,
+        error: None,
+    }
+}
+
+/// alice, with one ed25519 key in a correct ~/.ssh/authorized_keys, as the auth
+/// collector reports her.
+fn alice() -> UserAuth {
+    let keys = "/home/alice/.ssh/authorized_keys";
+    UserAuth {
+        name: "alice".into(),
+        role: UserRole::Discovered,
+        account: Some(Account {
+            uid: 1000,
+            gid: 1000,
+            home: "/home/alice".into(),
+            shell: "/bin/bash".into(),
+            groups: vec!["alice".into()],
+            shadow: None,
+            shell_stat: stat("/bin/bash", FileKind::File, 0o755, 0),
+            shell_listed: Some(true),
+            home_stat: stat("/home/alice", FileKind::Directory, 0o755, 1000),
+        }),
+        settings: UserSettings {
+            source: SettingsSource::SshdT,
+            command: Some("sshd -T -C user=alice".into()),
+            values: [
+                ("pubkeyauthentication", "yes"),
+                ("strictmodes", "yes"),
+                ("usepam", "yes"),
+                ("authorizedkeysfile", ".ssh/authorized_keys"),
+            ]
+            .into_iter()
+            .map(|(key, value)| (key.to_string(), vec![value.to_string()]))
+            .collect(),
+            locations: Default::default(),
+        },
+        keys_files: vec![KeysFile {
+            pattern: ".ssh/authorized_keys".into(),
+            path: keys.into(),
+            stat: stat(keys, FileKind::File, 0o600, 1000),
+            chain: vec![],
+            unreadable_by_user: None,
+            keys: vec![AuthorizedKey {
+                line: 1,
+                key_type: "ssh-ed25519".into(),
+                options: vec![],
+                comment: Some("alice@laptop".into()),
+                from: None,
+                public_key: "ssh-ed25519 AAAA".into(),
+            }],
+            bad_lines: vec![],
+            truncated: false,
+        }],
+    }
+}
+
+fn key_query(outcome: KeyQueryOutcome) -> KeyQuery {
+    KeyQuery {
+        user: "alice".into(),
+        keys_file: "/home/alice/.ssh/authorized_keys".into(),
+        line: 1,
+        key_type: "ssh-ed25519".into(),
+        fingerprint: Some("SHA256:C5lCi+3Va6pUQ".into()),
+        from: None,
+        target: "127.0.0.1:22".into(),
+        source: Some("127.115.7.9".into()),
+        outcome,
+        detail: None,
+        elapsed_ms: 90,
+    }
+}
+
+/// The listener stopped with SIGSTOP: the kernel queues connections, nobody answers.
+/// The verdict names the pid and its state, says how to let it run, and connections
+/// stuck in the queue or closed are never taken as clients reaching sshd.
+#[test]
+fn a_stopped_listener_is_critical_and_its_connections_prove_nothing() {
+    let mut facts = healthy();
+    facts.processes.sshd[0].state = Some('T');
+    facts.processes.sshd[0].off_cpu_ms = Some(42_000);
+    facts.sockets.listeners[0].accept_queue = Some(2);
+    facts.live.banners[0].outcome = BannerOutcome::BannerTimeout;
+    facts.live.banners[0].banner = None;
+    facts.live.banners[0].elapsed_ms = 2000;
+    facts.sockets.connections = vec![
+        TcpConnection {
+            accepted: Some(false),
+            ..connection("10.0.2.2", 40000, ConnectionState::Established)
+        },
+        TcpConnection {
+            accepted: Some(false),
+            ..connection("10.0.2.2", 40001, ConnectionState::CloseWait)
+        },
+        connection("10.0.2.2", 39999, ConnectionState::TimeWait),
+    ];
+    let findings = evaluate(&facts);
+    let found: Vec<&str> = findings.iter().map(|finding| finding.id).collect();
+    assert_eq!(found, ["SSH-LIV-001", "SSH-NET-011"], "{findings:#?}");
+    let stopped = &findings[0];
+    assert_eq!(stopped.severity, Severity::Critical);
+    assert_eq!(
+        stopped.title,
+        "sshd (pid 829) is stopped: it holds port 22 and answers no one"
+    );
+    assert_eq!(stopped.remediation.guest[0], "kill -CONT 829");
+    assert_eq!(
+        stopped.remediation.guest[1],
+        "systemctl restart ssh.service   # if it still does not answer"
+    );
+    let evidence: Vec<&str> = stopped.evidence.iter().map(|e| e.fact.as_str()).collect();
+    assert_eq!(
+        evidence,
+        [
+            "pid 829 (sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups) is stopped (T), has not run for 42 s",
+            "connected to 127.0.0.1:22 from 127.115.1.2: connected; no banner after 2000 ms",
+            "accept queue: 2 of 128 connections waiting",
+            "10.0.2.2:40000 waits in the accept queue, never accepted",
+            "10.0.2.2:40001 gave up waiting (CLOSE-WAIT), never accepted",
+        ]
+    );
+    assert_eq!(verdict(facts).status, Status::Critical);
+}
+
+/// A hung listener (not stopped), a full queue, and one that closes every connection
+/// before its banner under TCP wrappers: each cause named, with the command that fixes it.
+#[test]
+fn silent_and_closing_listeners_name_their_cause_and_fix() {
+    let mut facts = healthy();
+    facts.live.banners[0].outcome = BannerOutcome::BannerTimeout;
+    let hung = evaluate(&facts);
+    assert_eq!(hung[0].id, "SSH-LIV-002");
+    assert_eq!(
+        hung[0].title,
+        "sshd accepts connections on 0.0.0.0:22 but sends no banner: the daemon is hung or overloaded"
+    );
+    assert_eq!(
+        hung[0].remediation.guest[0],
+        "systemctl restart ssh.service"
+    );
+    facts.sockets.listeners[0].accept_queue = Some(129);
+    assert!(evaluate(&facts)[0]
+        .title
+        .ends_with("its accept queue is full, so the kernel drops new connections"));
+
+    facts.live.banners[0].outcome = BannerOutcome::ClosedBeforeBanner;
+    facts.auth.tcp_wrappers = TcpWrappersFacts {
+        sshd_uses_libwrap: Some(true),
+        deny: vec![Located {
+            value: "sshd: ALL".into(),
+            file: "/etc/hosts.deny".into(),
+            line: 17,
+        }],
+        allow: vec![],
+    };
+    let closing = evaluate(&facts);
+    let live = closing
+        .iter()
+        .find(|f| f.id == "SSH-LIV-003")
+        .expect("SSH-LIV-003");
+    assert_eq!(
+        live.title,
+        "sshd on 0.0.0.0:22 closes connections before its banner: TCP wrappers refuse it (/etc/hosts.deny:17: sshd: ALL)"
+    );
+    assert_eq!(
+        live.remediation.guest[0],
+        "sed -i '17s/^/# /' /etc/hosts.deny"
+    );
+
+    facts.auth.tcp_wrappers = TcpWrappersFacts::default();
+    let unknown = evaluate(&facts);
+    assert_eq!(
+        unknown[0].title,
+        "sshd on 0.0.0.0:22 closes connections before its banner: a refusal before SSH starts; sshd's log says which"
+    );
+    facts.live.banners[0].outcome = BannerOutcome::NotSsh;
+    facts.live.banners[0].banner = Some("HTTP/1.1 400 Bad Request".into());
+    assert_eq!(
+        evaluate(&facts)[0].title,
+        "Port 22 answers, but not with SSH: \"HTTP/1.1 400 Bad Request\""
+    );
+}
+
+/// Without the live probes nothing is proven: not healthy, but unknown, saying why.
+#[test]
+fn unproven_is_unknown_and_says_what_was_not_proven() {
+    let mut facts = healthy();
+    facts.live = LiveFacts {
+        ran: false,
+        skipped: Some("--no-probe: the running sshd was not asked".into()),
+        ..LiveFacts::default()
+    };
+    let skipped = verdict(facts.clone());
+    assert!(skipped.findings.is_empty());
+    assert_eq!((skipped.status, skipped.exit_code), (Status::Unknown, 3));
+    assert_eq!(
+        skipped.summary,
+        "No problem found, but not proven: --no-probe: the running sshd was not asked"
+    );
+    assert!(!skipped.proof.proven);
+
+    // sshd answering only on loopback proves nothing for a remote client.
+    facts = healthy();
+    facts.live.banners[0].address = "127.0.0.1".parse().unwrap();
+    assert!(verdict(facts.clone()).proof.unproven.contains(
+        &"sshd answers only on loopback, where no other machine can reach it".to_string()
+    ));
+
+    // A user who holds keys that were never asked about: not proven either.
+    facts = healthy();
+    facts.auth.users = vec![alice()];
+    facts.live.keys_not_asked = Some("no ssh client on this machine".into());
+    let unasked = verdict(facts.clone());
+    assert_eq!(unasked.status, Status::Unknown);
+    assert_eq!(
+        unasked.proof.unproven,
+        ["alice's keys were not asked about: no ssh client on this machine"]
+    );
+
+    facts.live.keys_not_asked = None;
+    facts.live.key_queries = vec![key_query(KeyQueryOutcome::Accepted)];
+    let proven = verdict(facts);
+    assert_eq!(proven.status, Status::Healthy, "{:?}", proven.proof);
+    assert_eq!(
+        proven.proof.shown,
+        [
+            "sshd answers on 0.0.0.0:22: \"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6\" in 3 ms",
+            "sshd accepts alice's key /home/alice/.ssh/authorized_keys:1 (ssh-ed25519 SHA256:C5lCi+3Va6pUQ)",
+        ]
+    );
+}
+
+/// sshd refuses every key of a user and nothing static says why: critical, never
+/// silence. A key whose from= excludes the probe's address proves nothing either way;
+/// a refusal a static rule explains is that rule's finding alone.
+#[test]
+fn keys_the_live_sshd_refuses_without_a_known_reason_are_critical() {
+    let mut facts = healthy();
+    facts.auth.users = vec![alice()];
+    facts.live.key_queries = vec![key_query(KeyQueryOutcome::NotAccepted)];
+    let refused = evaluate(&facts);
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert_eq!(refused[0].id, "SSH-LIV-005");
+    assert_eq!(
+        refused[0].title,
+        "sshd refuses every key of alice, and no check here explains why"
+    );
+    assert_eq!(
+        refused[0].evidence[0].fact,
+        "ssh-ed25519 SHA256:C5lCi+3Va6pUQ of alice: not accepted (asked 127.0.0.1:22 from 127.115.7.9)"
+    );
+    assert_eq!(
+        refused[0].evidence[0].source.as_deref(),
+        Some("/home/alice/.ssh/authorized_keys:1")
+    );
+    assert_eq!(verdict(facts.clone()).exit_code, 2);
+
+    // A second key that is accepted: the refused one is a warning.
+    let mut second = key_query(KeyQueryOutcome::Accepted);
+    second.line = 2;
+    facts.live.key_queries.push(second);
+    let partly = evaluate(&facts);
+    assert_eq!(partly[0].id, "SSH-LIV-006");
+    assert_eq!(
+        partly[0].title,
+        "sshd refuses 1 of alice's 2 keys, for a reason no check here explains"
+    );
+
+    // from= limits the only key to other hosts: refused from loopback by design.
+    facts.live.key_queries = vec![KeyQuery {
+        from: Some("203.0.113.0/24".into()),
+        ..key_query(KeyQueryOutcome::NotAccepted)
+    }];
+    assert!(evaluate(&facts).is_empty());
+    assert_eq!(
+        verdict(facts.clone()).proof.unproven,
+        ["alice's keys are limited by from= to other addresses, so sshd cannot be asked about them from here"]
+    );
+
+    // DenyUsers names alice: the static finding explains the refusal.
+    facts.live.key_queries = vec![key_query(KeyQueryOutcome::NotAccepted)];
+    facts.auth.users[0]
+        .settings
+        .values
+        .insert("denyusers".into(), vec!["alice".into()]);
+    let explained: Vec<&str> = evaluate(&facts).iter().map(|f| f.id).collect();
+    assert!(!explained.contains(&"SSH-LIV-005"), "{explained:?}");
+    assert!(
+        explained.iter().any(|id| id.starts_with("SSH-ACL")),
+        "{explained:?}"
+    );
 }

@@ -277,7 +277,15 @@ fn an_open_client_connection_is_evidence_that_clients_reach_sshd() {
     let ns = NetNs::new();
     ns.add_addresses(&["10.77.0.1/32"]);
     let sshd = Sshd::start(&ns, 2222, &["ListenAddress 10.77.0.1"]);
-    let client = ns.run(|| std::net::TcpStream::connect("10.77.0.1:2222").expect("connect"));
+    // Reading the banner makes sure sshd has accepted the connection.
+    let client = ns.run(|| {
+        use std::io::Read;
+        let mut client = std::net::TcpStream::connect("10.77.0.1:2222").expect("connect");
+        let mut banner = [0u8; 4];
+        client.read_exact(&mut banner).expect("sshd's banner");
+        assert_eq!(&banner, b"SSH-");
+        client
+    });
     let client_port = client.local_addr().unwrap().port();
 
     let facts = collect_in(&ns, ListenerTable::Netlink, &[sshd.pid()]);
@@ -289,6 +297,7 @@ fn an_open_client_connection_is_evidence_that_clients_reach_sshd() {
         state: ConnectionState::Established,
         retransmits: Some(0),
         half_open_ms: None,
+        accepted: Some(true),
     };
     assert_eq!(
         facts.connections,

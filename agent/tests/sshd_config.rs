@@ -461,6 +461,8 @@ fn config_path_sources_in_priority_order() {
             config_path: Some("/etc/ssh/proc.conf".into()),
             start_time_us: None,
             net_namespace: None,
+            state: Some('S'),
+            off_cpu_ms: None,
         }],
         pid_file: None,
     };

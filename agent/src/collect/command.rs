@@ -90,12 +90,22 @@ pub fn run(program: &Path, args: &[&str], timeout: Duration) -> Result<ToolOutpu
 /// The tool runs in its own process group, so a timeout kills what it started too (a
 /// shell's children hold the pipes open); output still unread when the time is up, say
 /// from a process that left the group, is given up rather than waited for.
-pub fn capture(mut command: Command, timeout: Duration, limit: u64) -> std::io::Result<ToolOutput> {
+pub fn capture(command: Command, timeout: Duration, limit: u64) -> std::io::Result<ToolOutput> {
+    capture_with_input(command, Stdio::null(), timeout, limit)
+}
+
+/// `capture` with `stdin` as the tool's standard input.
+pub fn capture_with_input(
+    mut command: Command,
+    stdin: Stdio,
+    timeout: Duration,
+    limit: u64,
+) -> std::io::Result<ToolOutput> {
     use std::os::unix::process::CommandExt;
     let deadline = Instant::now() + timeout;
     let mut child = command
         .env("LC_ALL", "C")
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)

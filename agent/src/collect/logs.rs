@@ -90,7 +90,42 @@ pub fn collect_from(sources: &LogSources, notes: &mut ProbeNotes) -> LogFacts {
     facts.lines_found = facts.lines.len();
     let excess = facts.lines.len().saturating_sub(KEEP_LINES);
     facts.lines.drain(..excess);
+    mark_own_probes(&mut facts.lines);
     facts
+}
+
+/// How far (in lines) from a line naming a probe address its connection's other lines
+/// are looked for: one connection's lines come together, and a pid is not reused so soon.
+const PROBE_LINE_REACH: usize = 20;
+
+/// Marks the lines of sshdoctor's own live probes: those naming an address of the
+/// probes' range, and the nearby lines of the same sshd process (a key refusal such as
+/// "bad ownership or modes" names no address, but the same connection's close does).
+pub fn mark_own_probes(lines: &mut [LogLine]) {
+    let named: Vec<usize> = (0..lines.len())
+        .filter(|&index| names_probe_address(&lines[index].message))
+        .collect();
+    for index in named {
+        lines[index].own_probe = true;
+        let Some(pid) = lines[index].pid else {
+            continue;
+        };
+        let start = index.saturating_sub(PROBE_LINE_REACH);
+        let end = (index + PROBE_LINE_REACH + 1).min(lines.len());
+        for line in &mut lines[start..end] {
+            if line.pid == Some(pid) {
+                line.own_probe = true;
+            }
+        }
+    }
+}
+
+fn names_probe_address(message: &str) -> bool {
+    message.split([' ', '[', ']', ',', '"']).any(|word| {
+        word.trim_end_matches([':', '.'])
+            .parse()
+            .is_ok_and(crate::collect::live::is_probe_address)
+    })
 }
 
 /// The journal's sshd lines, or none with a note saying why.
@@ -176,6 +211,7 @@ fn journal_line(entry: &Value) -> Option<LogLine> {
         pid,
         message: message.trim_end().to_string(),
         source: "journal".into(),
+        own_probe: false,
     })
 }
 
@@ -342,6 +378,7 @@ pub fn parse_syslog_line(line: &str) -> Option<LogLine> {
         pid: found["pid"].parse().ok(),
         message: found["message"].trim_end().to_string(),
         source: String::new(),
+        own_probe: false,
     })
 }
 

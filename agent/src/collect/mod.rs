@@ -9,6 +9,7 @@ pub mod firewall;
 pub mod health;
 pub mod host;
 pub mod interfaces;
+pub mod live;
 pub mod logs;
 pub mod netlink;
 pub mod prereqs;
@@ -18,7 +19,7 @@ pub mod sockets;
 pub mod sshd_config;
 pub mod systemd;
 
-use crate::facts::Facts;
+use crate::facts::{Facts, LiveFacts};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -44,6 +45,9 @@ pub struct CollectOptions {
     /// `--user NAME`: the users whose authentication path is examined (default: the
     /// provisioned admin, root, and every account with a login shell).
     pub users: Vec<String>,
+    /// Ask the running sshd (the live probes); `--no-probe` turns them off.
+    pub probe: bool,
+    pub probe_bounds: live::ProbeBounds,
 }
 
 impl Default for CollectOptions {
@@ -60,6 +64,8 @@ impl Default for CollectOptions {
             imds_endpoint: cloud::IMDS_ENDPOINT.to_string(),
             imds_timeout: Duration::from_secs(1),
             users: Vec::new(),
+            probe: true,
+            probe_bounds: live::ProbeBounds::default(),
         }
     }
 }
@@ -176,6 +182,15 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
             ssh_ports: &ssh_ports,
         };
         let sockets = reports.keep(probe("sockets", |notes| sockets::collect(hints, notes)));
+        // The banners are read while the users' facts are gathered.
+        let banners = options.probe.then(|| {
+            let (sockets, ssh_ports) = (sockets.clone(), ssh_ports.clone());
+            scope.spawn(move || {
+                probe("live banners", |notes| {
+                    live::banners(&sockets, &ssh_ports, options.probe_bounds, notes)
+                })
+            })
+        });
         let config = reports.keep(joined(config));
         let auth = reports.keep(probe("auth", |notes| {
             auth::collect(options, &config, &host, notes)
@@ -183,6 +198,18 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         let prereqs = reports.keep(probe("prereqs", |notes| {
             prereqs::collect(&config, &host, notes)
         }));
+        let live = match banners {
+            Some(banners) => {
+                let banners = reports.keep(joined(banners));
+                reports.keep(probe("live keys", |notes| {
+                    live::collect(banners, &auth, &config, options.probe_bounds, notes)
+                }))
+            }
+            None => LiveFacts {
+                skipped: Some("--no-probe: the running sshd was not asked".into()),
+                ..LiveFacts::default()
+            },
+        };
         let facts = Facts {
             health: reports.keep(joined(health)),
             cloud: reports.keep(joined(cloud)),
@@ -197,6 +224,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
             config,
             prereqs,
             auth,
+            live,
         };
         (facts, reports.0)
     })

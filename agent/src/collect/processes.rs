@@ -73,7 +73,26 @@ fn read_sshd(process: &Process, clock: Option<&Clock>) -> Option<SshdProcess> {
         config_path: None,
         net_namespace: net_namespace(&stat.pid.to_string()),
         start_time_us: clock.map(|clock| clock.epoch_us(stat.starttime)),
+        state: Some(stat.state),
+        off_cpu_ms: off_cpu_ms(stat.pid),
     })
+}
+
+/// How long ago the process last ran on a CPU: now on the monotonic clock less
+/// `se.exec_start` of /proc/PID/sched (the scheduler clock, milliseconds since boot).
+/// None where the kernel has no /proc/PID/sched (built without CONFIG_SCHED_DEBUG).
+fn off_cpu_ms(pid: i32) -> Option<u64> {
+    let sched = std::fs::read_to_string(format!("/proc/{pid}/sched")).ok()?;
+    let last_ran_ms: f64 = sched
+        .lines()
+        .find_map(|line| line.strip_prefix("se.exec_start"))?
+        .trim_start_matches([' ', ':'])
+        .trim()
+        .parse()
+        .ok()?;
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).ok()?;
+    let now_ms = now.tv_sec() as f64 * 1000.0 + now.tv_nsec() as f64 / 1e6;
+    Some((now_ms - last_ran_ms).max(0.0) as u64)
 }
 
 /// The inode of /proc/PROCESS/ns/net ("net:[4026531840]"); None when unreadable.

@@ -4,10 +4,11 @@
 //! workspace root and is compiled in by build.rs; the code here decides *when* a rule
 //! fires and with which evidence. A rule never reads the system: it reads `Facts`.
 
-mod auth;
+pub(crate) mod auth;
 mod config;
 mod firewall;
 mod health;
+mod live;
 mod logs;
 mod network;
 mod nic;
@@ -21,6 +22,7 @@ use crate::facts::Facts;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+pub use live::{proof, Proof};
 pub use ssh_view::SshView;
 
 include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
@@ -171,6 +173,11 @@ impl Finding {
         self.rule
     }
 
+    /// The value a {placeholder} of this finding has, e.g. the user it is about.
+    pub fn var_value(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
     /// Fills the rule's text with this finding's values, then the machine-wide ones.
     fn render(mut self, context: &BTreeMap<&'static str, String>) -> Finding {
         let Some(rule) = self.rule else { return self };
@@ -277,6 +284,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     firewall::check(facts, &view, &mut findings);
     logs::check(facts, &view, &mut findings);
     auth::check(facts, &view, &mut findings);
+    live::check(facts, &view, &mut findings);
     let context = machine_context(facts, &view);
     let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();
     rendered.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)));

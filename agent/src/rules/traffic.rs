@@ -1,8 +1,10 @@
 //! Do clients' packets reach sshd and get answers back? Judged from the connections the
-//! kernel holds on SSH's ports now: live evidence, where every other rule infers.
+//! kernel holds on SSH's ports now. A connection proves a working path only while sshd
+//! answers on that port and has accepted it; closed and closing ones are history, and one
+//! sshd never accepted is evidence against (the live rules show it).
 
 use super::{Finding, RuleId, SshView};
-use crate::facts::{ConnectionState, Facts, TcpConnection};
+use crate::facts::{BannerOutcome, ConnectionState, Facts, TcpConnection};
 use std::collections::BTreeSet;
 
 /// Peers named in a finding's title; the evidence lists more.
@@ -22,8 +24,65 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
     for port in ports {
         let on_port = || remote.iter().copied().filter(move |c| c.local_port == port);
         check_half_open(port, on_port().collect(), findings);
-        check_reached(port, on_port().collect(), findings);
+        if sshd_answers(facts, port) {
+            check_reached(port, on_port().collect(), findings);
+        }
+        check_history(port, on_port().collect(), findings);
     }
+}
+
+/// sshd answered the banner probe on this port (or the probes did not run, and the table
+/// alone must do).
+fn sshd_answers(facts: &Facts, port: u16) -> bool {
+    let live = &facts.live;
+    !live.ran
+        || live
+            .banners
+            .iter()
+            .any(|probe| probe.port == port && probe.outcome == BannerOutcome::Answered)
+}
+
+/// Connections that ended: they show that these clients got through once, not now.
+fn check_history(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec<Finding>) {
+    let closed: Vec<&TcpConnection> = connections
+        .into_iter()
+        .filter(|c| {
+            !matches!(
+                c.state,
+                ConnectionState::SynRecv | ConnectionState::Established
+            )
+        })
+        .collect();
+    let Some(first) = closed.first() else {
+        return;
+    };
+    let peers: BTreeSet<String> = closed
+        .iter()
+        .map(|c| c.remote_address.to_canonical().to_string())
+        .collect();
+    let mut finding = Finding::new(RuleId::ClientsReachedRecently)
+        .var("port", port.to_string())
+        .var("count", closed.len().to_string())
+        .var("peer", first.remote_address.to_canonical().to_string())
+        .var(
+            "peers",
+            peers
+                .into_iter()
+                .take(PEERS_IN_TITLE)
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    for connection in closed.iter().take(EVIDENCE_LINES) {
+        finding = finding.evidence(
+            format!(
+                "{} {}",
+                peer_label(connection),
+                state_label(connection.state)
+            ),
+            Some("TCP table".into()),
+        );
+    }
+    findings.push(finding);
 }
 
 /// Handshakes still half-open when the table was read again: a handshake seen only once
@@ -57,11 +116,11 @@ fn check_half_open(port: u16, connections: Vec<&TcpConnection>, findings: &mut V
     findings.push(finding);
 }
 
-/// Connections past the handshake: the path works both ways for these peers.
+/// Connections sshd accepted and still holds: the path works both ways for these peers.
 fn check_reached(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec<Finding>) {
     let reached: Vec<&TcpConnection> = connections
         .into_iter()
-        .filter(|c| c.state != ConnectionState::SynRecv)
+        .filter(|c| c.state == ConnectionState::Established && c.accepted != Some(false))
         .collect();
     if reached.is_empty() {
         return;
@@ -105,10 +164,11 @@ fn state_label(state: ConnectionState) -> &'static str {
         ConnectionState::SynRecv => "half-open",
         ConnectionState::Established => "connected",
         ConnectionState::SynSent => "connecting",
-        ConnectionState::TimeWait | ConnectionState::Close => "closed moments ago",
+        // TIME-WAIT lasts 60 s on Linux.
+        ConnectionState::TimeWait | ConnectionState::Close => "closed less than a minute ago",
+        ConnectionState::CloseWait => "closed by the client, still open here",
         ConnectionState::FinWait1
         | ConnectionState::FinWait2
-        | ConnectionState::CloseWait
         | ConnectionState::LastAck
         | ConnectionState::Closing => "closing",
     }

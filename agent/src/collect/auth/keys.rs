@@ -287,16 +287,18 @@ pub fn parse_key_line(line: &str) -> KeyLine {
             None => return KeyLine::Bad("invalid key option string (unterminated quote)".into()),
         }
     };
-    let (key_type, comment) = match read_key(key_text) {
+    let read = match read_key(key_text) {
         Ok(read) => read,
         Err(problem) => return KeyLine::Bad(problem),
     };
     match parse_options(options_text) {
         Ok(options) => KeyLine::Key(AuthorizedKey {
             line: 0,
-            key_type,
-            options,
-            comment,
+            key_type: read.key_type,
+            options: options.names,
+            comment: read.comment,
+            from: options.from,
+            public_key: read.public_key,
         }),
         Err(problem) => KeyLine::Bad(format!("bad key options: {problem}")),
     }
@@ -318,8 +320,16 @@ fn split_options(line: &str) -> Option<(&str, &str)> {
     (!quoted).then(|| line.split_at(index))
 }
 
+/// A key as sshkey_read reads it.
+struct ReadKey {
+    key_type: String,
+    /// "TYPE BASE64", the key without its comment.
+    public_key: String,
+    comment: Option<String>,
+}
+
 /// sshkey_read: type word, base64 blob whose own type string must match, then comment.
-fn read_key(text: &str) -> Result<(String, Option<String>), String> {
+fn read_key(text: &str) -> Result<ReadKey, String> {
     let (declared, rest) = text.split_once([' ', '\t']).unwrap_or((text, ""));
     if !KEY_TYPES.contains(&declared) {
         return Err(format!("unknown key type {declared:?}"));
@@ -344,13 +354,26 @@ fn read_key(text: &str) -> Result<(String, Option<String>), String> {
         .map(str::trim)
         .filter(|comment| !comment.is_empty())
         .map(String::from);
-    Ok((declared.to_string(), comment))
+    Ok(ReadKey {
+        public_key: format!("{declared} {blob_text}"),
+        key_type: declared.to_string(),
+        comment,
+    })
+}
+
+/// The options of a key line: their names, and the one value kept.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct KeyOptions {
+    pub names: Vec<String>,
+    /// The from="..." pattern list.
+    pub from: Option<String>,
 }
 
 /// auth-options.c sshauthopt_parse: comma-separated, names case-insensitive, valued
-/// options as name="value" with \" escapes. Returns the option names.
-pub fn parse_options(text: &str) -> Result<Vec<String>, String> {
+/// options as name="value" with \" escapes.
+pub fn parse_options(text: &str) -> Result<KeyOptions, String> {
     let mut names = Vec::new();
+    let mut from = None;
     let mut rest = text;
     while !rest.is_empty() {
         let name_end = rest.find(['=', ',', ' ', '\t']).unwrap_or(rest.len());
@@ -362,6 +385,9 @@ pub fn parse_options(text: &str) -> Result<Vec<String>, String> {
                 .strip_prefix("=\"")
                 .ok_or(format!("{name} needs a quoted value"))?;
             let close = closing_quote(value).ok_or(format!("{name}: missing end quote"))?;
+            if name == "from" {
+                from = Some(value[..close].replace("\\\"", "\""));
+            }
             rest = &value[close + 1..];
         } else if !(FLAGS.contains(&name.as_str()) || NEGATABLE_FLAGS.contains(&plain)) {
             return Err(format!("unsupported option {name:?}"));
@@ -373,7 +399,7 @@ pub fn parse_options(text: &str) -> Result<Vec<String>, String> {
             Some(_) => return Err("unknown key option".into()),
         }
     }
-    Ok(names)
+    Ok(KeyOptions { names, from })
 }
 
 /// The index of the first `"` not escaped by a backslash.

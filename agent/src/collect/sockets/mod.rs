@@ -248,6 +248,8 @@ mod tests {
             config_path: None,
             start_time_us: None,
             net_namespace: None,
+            state: None,
+            off_cpu_ms: None,
         }
     }
 

@@ -54,14 +54,16 @@ fn connection_of(response: &InetResponse) -> Option<TcpConnection> {
         Some(Timer::Retransmit(_, count)) => count,
         _ => 0,
     };
+    let state = ConnectionState::from_kernel(header.state)?;
     Some(TcpConnection {
         local_address: header.socket_id.source_address,
         local_port: header.socket_id.source_port,
         remote_address: header.socket_id.destination_address,
         remote_port: header.socket_id.destination_port,
-        state: ConnectionState::from_kernel(header.state)?,
+        state,
         retransmits: Some(retransmits),
         half_open_ms: None,
+        accepted: state.is_open().then_some(header.inode != 0),
     })
 }
 
@@ -79,6 +81,9 @@ fn listener_of(response: &InetResponse) -> ListeningSocket {
         inode: u64::from(header.inode),
         bound_device: device_name(header.socket_id.interface_id),
         owners: Vec::new(),
+        // For a listener the kernel reports the accept queue and its limit here.
+        accept_queue: Some(header.recv_queue),
+        accept_backlog: Some(header.send_queue),
     }
 }
 

@@ -41,6 +41,9 @@ pub fn table_from_entries(
                 inode: entry.inode,
                 bound_device: None,
                 owners: Vec::new(),
+                // rx_queue of a listener is its accept queue; tx_queue says nothing.
+                accept_queue: Some(entry.rx_queue),
+                accept_backlog: None,
             });
         } else if ssh_ports.contains(&entry.local_address.port()) {
             table.connections.extend(connection_of(&entry));
@@ -50,14 +53,16 @@ pub fn table_from_entries(
 }
 
 fn connection_of(entry: &TcpNetEntry) -> Option<TcpConnection> {
+    let state = ConnectionState::from_kernel(entry.state.to_u8())?;
     Some(TcpConnection {
         local_address: entry.local_address.ip(),
         local_port: entry.local_address.port(),
         remote_address: entry.remote_address.ip(),
         remote_port: entry.remote_address.port(),
-        state: ConnectionState::from_kernel(entry.state.to_u8())?,
+        state,
         retransmits: None,
         half_open_ms: None,
+        accepted: state.is_open().then_some(entry.inode != 0),
     })
 }
 
@@ -118,6 +123,7 @@ mod tests {
                 state: ConnectionState::Established,
                 retransmits: None,
                 half_open_ms: None,
+                accepted: Some(true), // inode 222
             }]
         );
         let other_ports = tcp_table_from_proc_net(dir.path(), &[2222]).unwrap();

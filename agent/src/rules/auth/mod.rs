@@ -3,7 +3,7 @@
 //! PermitRootLogin, then the keys files (StrictModes, parsing, accepted algorithms).
 
 mod algorithms;
-mod patterns;
+pub(crate) mod patterns;
 
 use super::{Finding, RuleId, Severity, SshView};
 use crate::facts::{

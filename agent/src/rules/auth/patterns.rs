@@ -46,6 +46,51 @@ pub fn match_pattern_list(text: &str, list: &str) -> Option<bool> {
     positive
 }
 
+/// match.c match_host_and_ip for a client known only by its address (UseDNS no, or no
+/// name for it): a from="..." list or the host part of `user@host`. Each entry is a
+/// wildcard pattern matched against the address as text, or an address/prefix (CIDR);
+/// `!` negates, and a matching negation wins. True when the address is let in.
+pub fn address_permitted(address: std::net::IpAddr, list: &str) -> bool {
+    let text = address.to_canonical().to_string();
+    let mut permitted = false;
+    for entry in list.split(',').map(str::trim) {
+        let (negated, pattern) = match entry.strip_prefix('!') {
+            Some(pattern) => (true, pattern),
+            None => (false, entry),
+        };
+        let matches = match pattern.split_once('/') {
+            Some((network, prefix)) => in_network(address, network, prefix),
+            None => match_pattern(&text, &pattern.to_ascii_lowercase()),
+        };
+        match (matches, negated) {
+            (true, true) => return false,
+            (true, false) => permitted = true,
+            _ => {}
+        }
+    }
+    permitted
+}
+
+/// addr_netmatch: whether `address` lies in `network`/`prefix` (same family only).
+fn in_network(address: std::net::IpAddr, network: &str, prefix: &str) -> bool {
+    use std::net::IpAddr;
+    let (Ok(network), Ok(prefix)) = (network.parse::<IpAddr>(), prefix.parse::<u32>()) else {
+        return false;
+    };
+    let bits = |address: IpAddr| -> (u128, u32) {
+        match address {
+            IpAddr::V4(v4) => (u128::from(u32::from(v4)), 32),
+            IpAddr::V6(v6) => (u128::from(v6), 128),
+        }
+    };
+    let ((value, width), (net, net_width)) = (bits(address.to_canonical()), bits(network));
+    if width != net_width || prefix > width {
+        return false;
+    }
+    let shift = width - prefix;
+    shift == width || value >> shift == net >> shift
+}
+
 /// What one access list decides for a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -142,6 +187,24 @@ pub fn allow_groups(groups: &[String], patterns: &[String]) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_lists_match_addresses_by_wildcard_and_prefix() {
+        let probe: std::net::IpAddr = "127.115.3.4".parse().unwrap();
+        assert!(address_permitted(probe, "127.0.0.0/8"));
+        assert!(address_permitted(probe, "10.0.0.0/8,127.*"));
+        assert!(!address_permitted(probe, "203.0.113.0/24"));
+        assert!(!address_permitted(probe, "127.0.0.1"));
+        assert!(!address_permitted(probe, "*,!127.115.0.0/16"));
+        assert!(!address_permitted(probe, "*.example.com"));
+        assert!(address_permitted(probe, "0.0.0.0/0"));
+        assert!(!address_permitted(probe, "::/0"));
+        assert!(address_permitted("::1".parse().unwrap(), "::1"));
+        assert!(address_permitted(
+            "2001:db8::5".parse().unwrap(),
+            "2001:db8::/32"
+        ));
+    }
 
     fn list(words: &[&str]) -> Vec<String> {
         words.iter().map(|word| word.to_string()).collect()

@@ -1,0 +1,461 @@
+//! What the running sshd answered: listeners that hold a port and answer no one, and
+//! keys it refuses for reasons no other rule models. Also what the live probes proved,
+//! which is what "healthy" rests on.
+
+use super::auth::patterns::address_permitted;
+use super::{Finding, RuleId, Severity, SshView};
+use crate::facts::{
+    BannerOutcome, BannerProbe, ConnectionState, Facts, KeyQuery, KeyQueryOutcome, ListeningSocket,
+    SshdProcess,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Rule families whose critical findings keep users out whoever they are (nologin, TCP
+/// wrappers, AllowUsers, ...): they explain refused keys too.
+const AUTH_FAMILIES: &[&str] = &["SSH-USR", "SSH-AKF", "SSH-ACL"];
+/// Evidence lines per finding.
+const EVIDENCE_LINES: usize = 8;
+
+/// Runs after every other family: whether a refusal is explained depends on theirs.
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+    for probe in &facts.live.banners {
+        if let Some(finding) = silent_listener(facts, view, probe) {
+            findings.push(finding);
+        }
+    }
+    for (user, queries) in queries_by_user(&facts.live.key_queries) {
+        if let Some(finding) = refused_keys(user, &queries, findings) {
+            findings.push(finding);
+        }
+    }
+}
+
+/// A finding for a listener that did not answer with an SSH banner.
+fn silent_listener(facts: &Facts, view: &SshView, probe: &BannerProbe) -> Option<Finding> {
+    let socket = socket_text(probe.address, probe.port);
+    let listener = facts
+        .sockets
+        .listeners
+        .iter()
+        .find(|listener| listener.address == probe.address && listener.port == probe.port);
+    let owners: Vec<&SshdProcess> = facts
+        .processes
+        .sshd
+        .iter()
+        .filter(|process| probe.owners.contains(&process.pid))
+        .collect();
+    let stopped = owners
+        .iter()
+        .find(|process| matches!(process.state, Some('T' | 't')));
+    let finding = match probe.outcome {
+        BannerOutcome::Answered | BannerOutcome::Error => return None,
+        _ if stopped.is_some() => {
+            let process = stopped.expect("checked");
+            Finding::new(RuleId::SshdStopped)
+                .var("pid", process.pid.to_string())
+                .var("port", probe.port.to_string())
+                .evidence(
+                    process_state(process),
+                    Some(format!("/proc/{}/stat", process.pid)),
+                )
+        }
+        BannerOutcome::NotSsh => Finding::new(RuleId::PortAnswersNotSsh)
+            .var("port", probe.port.to_string())
+            .var("banner", probe.banner.clone().unwrap_or_default()),
+        BannerOutcome::BannerTimeout | BannerOutcome::ConnectTimeout | BannerOutcome::Refused => {
+            Finding::new(RuleId::ListenerSilent)
+                .var("socket", socket.clone())
+                .var("port", probe.port.to_string())
+                .var("cause", silence_cause(probe, listener, &owners))
+        }
+        BannerOutcome::ClosedBeforeBanner | BannerOutcome::Reset => {
+            let (cause, fix) = closing_cause(facts, view, probe);
+            Finding::new(RuleId::ListenerClosesConnections)
+                .var("socket", socket.clone())
+                .var("port", probe.port.to_string())
+                .var("cause", cause)
+                .var("fix", fix)
+        }
+    };
+    let mut finding = finding.evidence(probe_text(probe), Some("live probe".into()));
+    if let Some(listener) = listener {
+        if let Some(queue) = queue_text(listener) {
+            finding = finding.evidence(queue, Some(format!("socket inode {}", listener.inode)));
+        }
+    }
+    for process in owners
+        .iter()
+        .filter(|process| stopped.is_none() || process.state != Some('T'))
+    {
+        finding = finding.evidence(
+            process_state(process),
+            Some(format!("/proc/{}/stat", process.pid)),
+        );
+    }
+    Some(with_waiting_clients(finding, facts, probe.port))
+}
+
+fn socket_text(address: IpAddr, port: u16) -> String {
+    std::net::SocketAddr::new(address, port).to_string()
+}
+
+fn probe_text(probe: &BannerProbe) -> String {
+    let from = probe
+        .source
+        .as_deref()
+        .map(|source| format!(" from {source}"))
+        .unwrap_or_default();
+    let what = match probe.outcome {
+        BannerOutcome::Answered => {
+            format!("answered \"{}\"", probe.banner.as_deref().unwrap_or(""))
+        }
+        BannerOutcome::NotSsh => format!("sent \"{}\"", probe.banner.as_deref().unwrap_or("")),
+        BannerOutcome::Refused => "connection refused".into(),
+        BannerOutcome::Reset => "connection reset before any banner".into(),
+        BannerOutcome::ClosedBeforeBanner => "connection closed before any banner".into(),
+        BannerOutcome::ConnectTimeout => "no TCP handshake".into(),
+        BannerOutcome::BannerTimeout => "connected; no banner".into(),
+        BannerOutcome::Error => probe.error.clone().unwrap_or_else(|| "failed".into()),
+    };
+    format!(
+        "connected to {}{from}: {what} after {} ms",
+        probe.target, probe.elapsed_ms
+    )
+}
+
+fn queue_text(listener: &ListeningSocket) -> Option<String> {
+    let queued = listener.accept_queue?;
+    Some(match listener.accept_backlog {
+        Some(backlog) => format!("accept queue: {queued} of {backlog} connections waiting"),
+        None => format!("accept queue: {queued} connections waiting"),
+    })
+}
+
+fn process_state(process: &SshdProcess) -> String {
+    let state = match process.state {
+        Some('T' | 't') => "stopped (T)",
+        Some('D') => "in uninterruptible wait (D)",
+        Some('Z') => "exited, not reaped (Z)",
+        Some('R') => "running (R)",
+        Some('S') => "sleeping (S)",
+        Some(_) | None => "in an unknown state",
+    };
+    let idle = process
+        .off_cpu_ms
+        .filter(|_| matches!(process.state, Some('T' | 't' | 'D')))
+        .map(|ms| format!(", has not run for {}", duration_text(ms)))
+        .unwrap_or_default();
+    let title = process.cmdline.join(" ");
+    format!("pid {} ({}) is {state}{idle}", process.pid, title.trim())
+}
+
+fn duration_text(ms: u64) -> String {
+    match ms / 1000 {
+        0 => format!("{ms} ms"),
+        seconds @ 1..=119 => format!("{seconds} s"),
+        seconds @ 120..=7199 => format!("{} min", seconds / 60),
+        seconds => format!("{} h", seconds / 3600),
+    }
+}
+
+/// Why a listener holds a connection open and says nothing.
+fn silence_cause(
+    probe: &BannerProbe,
+    listener: Option<&ListeningSocket>,
+    owners: &[&SshdProcess],
+) -> String {
+    let queue_full = listener.is_some_and(|listener| {
+        matches!((listener.accept_queue, listener.accept_backlog), (Some(queued), Some(max)) if queued >= max)
+    });
+    if probe.outcome == BannerOutcome::Refused {
+        "the connection was refused: sshd stopped listening while it was diagnosed".into()
+    } else if queue_full {
+        "its accept queue is full, so the kernel drops new connections".into()
+    } else if owners.iter().any(|process| process.state == Some('D')) {
+        "the listener waits in the kernel (state D), on a disk or a hung mount".into()
+    } else if probe.outcome == BannerOutcome::ConnectTimeout {
+        "not even the TCP handshake completes".into()
+    } else {
+        "the daemon is hung or overloaded".into()
+    }
+}
+
+/// The cause the facts point to for a connection closed before the banner, and the
+/// command that removes it.
+fn closing_cause(facts: &Facts, view: &SshView, probe: &BannerProbe) -> (String, String) {
+    let unit = view.unit_name(facts);
+    let wrappers = &facts.auth.tcp_wrappers;
+    if wrappers.sshd_uses_libwrap == Some(true) {
+        if let Some(line) = wrappers.deny.first() {
+            return (
+                format!(
+                    "TCP wrappers refuse it ({}: {})",
+                    line.location(),
+                    line.value
+                ),
+                format!("sed -i '{}s/^/# /' {}", line.line, line.file),
+            );
+        }
+    }
+    let open = facts
+        .sockets
+        .connections
+        .iter()
+        .filter(|c| c.local_port == probe.port && c.state == ConnectionState::Established)
+        .count();
+    let max_startups = facts
+        .config
+        .global
+        .get("maxstartups")
+        .and_then(|v| v.first());
+    let start: Option<usize> = max_startups
+        .map(|value| value.value.as_str())
+        .or(Some("10"))
+        .and_then(|value| value.split(':').next()?.parse().ok());
+    if let Some(start) = start.filter(|start| open >= *start) {
+        let fix = match max_startups {
+            Some(setting) => format!(
+                "sed -i '{}s/.*/MaxStartups 10:30:100/' {} && systemctl reload {unit}",
+                setting.line, setting.file
+            ),
+            None => format!(
+                "ss -tn state established '( sport = :{} )'   # who holds the slots",
+                probe.port
+            ),
+        };
+        return (
+            format!("MaxStartups: {open} connections are open and sshd admits {start} unauthenticated ones"),
+            fix,
+        );
+    }
+    (
+        "a refusal before SSH starts; sshd's log says which".into(),
+        format!("journalctl -u {unit} -n 30 --no-pager"),
+    )
+}
+
+/// Clients' connections that the daemon never accepted, or that gave up waiting.
+fn with_waiting_clients(mut finding: Finding, facts: &Facts, port: u16) -> Finding {
+    let waiting: Vec<String> = facts
+        .sockets
+        .connections
+        .iter()
+        .filter(|c| {
+            c.local_port == port
+                && c.accepted == Some(false)
+                && !crate::collect::live::is_probe_address(c.remote_address)
+        })
+        .map(|c| {
+            let state = match c.state {
+                ConnectionState::CloseWait => "gave up waiting (CLOSE-WAIT), never accepted",
+                _ => "waits in the accept queue, never accepted",
+            };
+            format!(
+                "{} {state}",
+                std::net::SocketAddr::new(c.remote_address.to_canonical(), c.remote_port)
+            )
+        })
+        .collect();
+    for line in waiting.iter().take(EVIDENCE_LINES) {
+        finding = finding.evidence(line.clone(), Some("TCP table".into()));
+    }
+    finding
+}
+
+fn queries_by_user(queries: &[KeyQuery]) -> BTreeMap<&str, Vec<&KeyQuery>> {
+    let mut by_user: BTreeMap<&str, Vec<&KeyQuery>> = BTreeMap::new();
+    for query in queries {
+        by_user.entry(&query.user).or_default().push(query);
+    }
+    by_user
+}
+
+/// The key's from= lets the probe's address in (a key limited to other hosts is refused
+/// from loopback by design, which proves nothing either way).
+fn askable_from_probe(query: &KeyQuery) -> bool {
+    let source: IpAddr = query
+        .source
+        .as_deref()
+        .and_then(|source| source.parse().ok())
+        .unwrap_or(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST));
+    query
+        .from
+        .as_deref()
+        .is_none_or(|from| address_permitted(source, from))
+}
+
+fn answered(query: &KeyQuery) -> Option<bool> {
+    match query.outcome {
+        KeyQueryOutcome::Accepted => Some(true),
+        KeyQueryOutcome::NotAccepted | KeyQueryOutcome::PublickeyNotOffered => Some(false),
+        _ => None,
+    }
+}
+
+/// A finding that names this user, or a critical one that keeps everyone out.
+fn explained(user: &str, findings: &[Finding]) -> bool {
+    findings.iter().any(|finding| {
+        finding.severity >= Severity::Warning
+            && (finding.var_value("user") == Some(user)
+                || (finding.severity == Severity::Critical
+                    && AUTH_FAMILIES
+                        .iter()
+                        .any(|family| finding.id.starts_with(family))))
+    })
+}
+
+fn refused_keys(user: &str, queries: &[&KeyQuery], findings: &[Finding]) -> Option<Finding> {
+    let asked: Vec<&KeyQuery> = queries
+        .iter()
+        .copied()
+        .filter(|query| askable_from_probe(query) && answered(query).is_some())
+        .collect();
+    let refused: Vec<&KeyQuery> = asked
+        .iter()
+        .copied()
+        .filter(|q| answered(q) == Some(false))
+        .collect();
+    if refused.is_empty() || explained(user, findings) {
+        return None;
+    }
+    let all = refused.len() == asked.len();
+    let mut finding = if all {
+        Finding::new(RuleId::KeysRefusedUnexplained)
+    } else {
+        Finding::new(RuleId::KeysPartlyRefused)
+            .var("count", refused.len().to_string())
+            .var("total", asked.len().to_string())
+    }
+    .var("user", user);
+    for query in refused.iter().take(EVIDENCE_LINES) {
+        finding = finding.evidence(
+            key_query_text(query),
+            Some(format!("{}:{}", query.keys_file, query.line)),
+        );
+    }
+    Some(finding)
+}
+
+fn key_query_text(query: &KeyQuery) -> String {
+    let key = match &query.fingerprint {
+        Some(fingerprint) => format!("{} {fingerprint}", query.key_type),
+        None => query.key_type.clone(),
+    };
+    let answer = match query.outcome {
+        KeyQueryOutcome::Accepted => "accepted".to_string(),
+        KeyQueryOutcome::NotAccepted => "not accepted".to_string(),
+        KeyQueryOutcome::PublickeyNotOffered => format!(
+            "not asked: {}",
+            query
+                .detail
+                .as_deref()
+                .unwrap_or("sshd offers no publickey authentication")
+        ),
+        _ => format!(
+            "could not ask: {}",
+            query.detail.as_deref().unwrap_or("no answer")
+        ),
+    };
+    format!(
+        "{key} of {}: {answer} (asked {} from {})",
+        query.user,
+        query.target,
+        query.source.as_deref().unwrap_or("::1")
+    )
+}
+
+/// What the live probes proved of the path from a client to a shell, and what they
+/// could not. "Healthy" needs all of it proven.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Proof {
+    pub proven: bool,
+    /// What the running sshd showed, one line each.
+    pub shown: Vec<String>,
+    /// What could not be proven, and why.
+    pub unproven: Vec<String>,
+}
+
+pub fn proof(facts: &Facts) -> Proof {
+    let mut proof = Proof::default();
+    let live = &facts.live;
+    if !live.ran {
+        proof.unproven.push(
+            live.skipped
+                .clone()
+                .unwrap_or_else(|| "the live probes did not run".into()),
+        );
+        return proof;
+    }
+    let answering: Vec<&BannerProbe> = live
+        .banners
+        .iter()
+        .filter(|probe| probe.outcome == BannerOutcome::Answered)
+        .collect();
+    let reachable: Vec<&&BannerProbe> = answering
+        .iter()
+        .filter(|probe| !probe.address.to_canonical().is_loopback())
+        .collect();
+    for probe in &reachable {
+        proof.shown.push(format!(
+            "sshd answers on {}: \"{}\" in {} ms",
+            socket_text(probe.address, probe.port),
+            probe.banner.as_deref().unwrap_or_default(),
+            probe.elapsed_ms
+        ));
+    }
+    if reachable.is_empty() {
+        proof.unproven.push(if answering.is_empty() {
+            "no SSH listener answered a connection".into()
+        } else {
+            "sshd answers only on loopback, where no other machine can reach it".into()
+        });
+    }
+    let holders = facts.auth.users.iter().filter(|user| {
+        user.account.is_some() && user.keys_files.iter().any(|file| !file.keys.is_empty())
+    });
+    for user in holders {
+        let queries: Vec<&KeyQuery> = live
+            .key_queries
+            .iter()
+            .filter(|q| q.user == user.name)
+            .collect();
+        if let Some(accepted) = queries
+            .iter()
+            .find(|query| query.outcome == KeyQueryOutcome::Accepted)
+        {
+            proof.shown.push(format!(
+                "sshd accepts {}'s key {}:{} ({} {})",
+                user.name,
+                accepted.keys_file,
+                accepted.line,
+                accepted.key_type,
+                accepted.fingerprint.as_deref().unwrap_or_default()
+            ));
+            continue;
+        }
+        proof.unproven.push(if queries.is_empty() {
+            format!(
+                "{}'s keys were not asked about: {}",
+                user.name,
+                live.keys_not_asked.as_deref().unwrap_or("beyond the bound on queries")
+            )
+        } else if queries.iter().all(|query| !askable_from_probe(query)) {
+            format!(
+                "{}'s keys are limited by from= to other addresses, so sshd cannot be asked about them from here",
+                user.name
+            )
+        } else if queries.iter().any(|query| answered(query) == Some(false)) {
+            format!("sshd refuses every key of {}", user.name)
+        } else {
+            let why = queries
+                .iter()
+                .find_map(|query| query.detail.as_deref())
+                .unwrap_or("no answer");
+            format!("sshd could not be asked about {}'s keys: {why}", user.name)
+        });
+    }
+    proof.proven = proof.unproven.is_empty();
+    proof
+}
