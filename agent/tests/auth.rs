@@ -7,20 +7,9 @@
 mod support;
 
 use serde_json::Value;
-use std::process::Command;
+use support::accounts::{alice_login, sh, ALICE, PRIVATE_SYSTEM};
 use support::mount_ns::{diagnose_after, findings_with};
 use support::{NetNs, Sshd};
-
-/// Private copies of everything useradd and the tests write.
-const PRIVATE_SYSTEM: &str = "mount -t tmpfs tmpfs /tmp; mkdir /tmp/etc; cp -a /etc/. /tmp/etc/; \
-     mount --bind /tmp/etc /etc; mount -t tmpfs tmpfs /home; mount -t tmpfs tmpfs /var/log; \
-     mount -t tmpfs tmpfs /var/mail";
-
-/// `alice` with a real ed25519 key in a correct ~/.ssh, and no password ("*").
-const ALICE: &str = "useradd -m -s /bin/bash alice; usermod -p '*' alice; \
-     install -d -m 700 -o alice -g alice /home/alice/.ssh; \
-     ssh-keygen -q -t ed25519 -N '' -C alice@laptop -f /tmp/alice_key; \
-     install -m 600 -o alice -g alice /tmp/alice_key.pub /home/alice/.ssh/authorized_keys";
 
 fn diagnose_alice(breakage: &str, args: &[&str]) -> Value {
     let setup = format!("{PRIVATE_SYSTEM}; {ALICE}; {breakage}");
@@ -409,42 +398,8 @@ fn world_writable_keys_command_is_unsafe_and_entra_needs_a_role() {
         .contains("Virtual Machine Administrator Login"));
 }
 
-/// Runs `script` with sh, panicking with its stderr when it fails.
-fn sh(script: &str) {
-    let output = Command::new("sh").args(["-ec", script]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A real key login as alice: whether it succeeded, and what the client said.
-fn alice_login(ns: &NetNs, port: u16) -> (bool, String) {
-    let output = ns
-        .command("ssh")
-        .args(["-F", "/dev/null", "-i", "/tmp/alice_key", "-p"])
-        .arg(port.to_string())
-        .args([
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "ConnectTimeout=15",
-            "alice@127.0.0.1",
-            "true",
-        ])
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&output.stderr).into_owned();
-    (output.status.success(), said)
-}
-
 fn alice_logs_in(ns: &NetNs, port: u16) -> bool {
-    alice_login(ns, port).0
+    alice_login(ns, "127.0.0.1", port).0
 }
 
 /// The verdict for alice against the running sshd's own config.
@@ -466,11 +421,7 @@ fn diagnose_running(ns: &NetNs, sshd: &Sshd) -> Value {
 /// /etc/passwd and /home) and in a network namespace.
 #[test]
 fn real_sshd_refuses_what_the_verdict_names() {
-    std::thread::spawn(|| {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).expect("unshare mount ns");
-        sh(&format!(
-            "mount --make-rprivate /; {PRIVATE_SYSTEM}; {ALICE}"
-        ));
+    support::accounts::in_private_system(ALICE, || {
         let ns = NetNs::new();
         let port = 2222;
         let sshd = Sshd::start(
@@ -514,7 +465,7 @@ fn real_sshd_refuses_what_the_verdict_names() {
         // client saw it.
         for (breakage, fix, id, cause) in conditions {
             sh(breakage);
-            let (logged_in, client_said) = alice_login(&ns, port);
+            let (logged_in, client_said) = alice_login(&ns, "127.0.0.1", port);
             assert!(!logged_in, "{breakage}: login should fail");
             let verdict = diagnose_running(&ns, &sshd);
             assert_eq!(auth_ids(&verdict), [id], "{breakage}: {verdict:#}");
@@ -528,7 +479,5 @@ fn real_sshd_refuses_what_the_verdict_names() {
             );
             assert!(auth_ids(&diagnose_running(&ns, &sshd)).is_empty(), "{fix}");
         }
-    })
-    .join()
-    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    });
 }

@@ -1454,3 +1454,17 @@ fn keys_the_live_sshd_refuses_without_a_known_reason_are_critical() {
         "{explained:?}"
     );
 }
+
+/// The live probes' own refusals in sshd's log are not a client's: no log finding.
+#[test]
+fn the_probes_own_log_lines_are_not_judged() {
+    let mut facts = healthy();
+    let refusal = "User alice from 127.115.3.4 not allowed because not listed in AllowUsers";
+    facts.logs.lines = vec![LogLine {
+        own_probe: true,
+        ..log_line(901, refusal)
+    }];
+    assert!(ids(&facts).is_empty(), "{:?}", ids(&facts));
+    facts.logs.lines[0].own_probe = false;
+    assert_eq!(ids(&facts), ["SSH-LOG-004"]);
+}

@@ -453,6 +453,45 @@ mod tests {
         notes.notes.iter().any(|note| note.contains(text))
     }
 
+    /// Lines sshd 9.2 logged for a key query of the live probe (the refusal names no
+    /// address, the close does), between two lines of a real client's connection.
+    #[test]
+    fn the_probes_own_lines_are_marked_by_address_and_by_process() {
+        let line = |pid: u32, message: &str| LogLine {
+            time: None,
+            pid: Some(pid),
+            message: message.into(),
+            source: "journal".into(),
+            own_probe: false,
+        };
+        let mut lines = vec![
+            line(
+                900,
+                "Connection from 203.0.113.5 port 50000 on 10.0.0.4 port 22 rdomain \"\"",
+            ),
+            line(
+                901,
+                "Authentication refused: bad ownership or modes for directory /home/alice/.ssh",
+            ),
+            line(
+                901,
+                "Connection closed by authenticating user alice 127.115.19.78 port 33947 [preauth]",
+            ),
+            line(
+                902,
+                "User alice from 127.115.3.4 not allowed because not listed in AllowUsers",
+            ),
+            line(
+                900,
+                "Authentication refused: bad ownership or modes for directory /home/alice/.ssh",
+            ),
+            line(903, "Connection closed by 127.0.0.1 port 41000 [preauth]"),
+        ];
+        mark_own_probes(&mut lines);
+        let marked: Vec<bool> = lines.iter().map(|line| line.own_probe).collect();
+        assert_eq!(marked, [false, true, true, true, false, false]);
+    }
+
     #[test]
     fn the_journal_is_asked_for_sshd_and_sshd_session_lines() {
         let machine = Machine::new().with_journal_files();

@@ -49,6 +49,14 @@ fn silent_listener(facts: &Facts, view: &SshView, probe: &BannerProbe) -> Option
     let stopped = owners
         .iter()
         .find(|process| matches!(process.state, Some('T' | 't')));
+    let refusal = || refusal_cause(facts, view, probe);
+    let closing = |(cause, fix): (String, String)| {
+        Finding::new(RuleId::ListenerClosesConnections)
+            .var("socket", socket.clone())
+            .var("port", probe.port.to_string())
+            .var("cause", cause)
+            .var("fix", fix)
+    };
     let finding = match probe.outcome {
         BannerOutcome::Answered | BannerOutcome::Error => return None,
         _ if stopped.is_some() => {
@@ -64,19 +72,22 @@ fn silent_listener(facts: &Facts, view: &SshView, probe: &BannerProbe) -> Option
         BannerOutcome::NotSsh => Finding::new(RuleId::PortAnswersNotSsh)
             .var("port", probe.port.to_string())
             .var("banner", probe.banner.clone().unwrap_or_default()),
+        BannerOutcome::ClosedBeforeBanner | BannerOutcome::Reset => {
+            let unit = view.unit_name(facts);
+            closing(refusal().unwrap_or_else(|| {
+                (
+                    "a refusal before SSH starts; sshd's log says which".into(),
+                    format!("journalctl -u {unit} -n 30 --no-pager"),
+                )
+            }))
+        }
+        // libwrap holds a refused connection for 5 s before it closes it.
+        BannerOutcome::BannerTimeout if refusal().is_some() => closing(refusal().expect("checked")),
         BannerOutcome::BannerTimeout | BannerOutcome::ConnectTimeout | BannerOutcome::Refused => {
             Finding::new(RuleId::ListenerSilent)
                 .var("socket", socket.clone())
                 .var("port", probe.port.to_string())
                 .var("cause", silence_cause(probe, listener, &owners))
-        }
-        BannerOutcome::ClosedBeforeBanner | BannerOutcome::Reset => {
-            let (cause, fix) = closing_cause(facts, view, probe);
-            Finding::new(RuleId::ListenerClosesConnections)
-                .var("socket", socket.clone())
-                .var("port", probe.port.to_string())
-                .var("cause", cause)
-                .var("fix", fix)
         }
     };
     let mut finding = finding.evidence(probe_text(probe), Some("live probe".into()));
@@ -182,21 +193,22 @@ fn silence_cause(
     }
 }
 
-/// The cause the facts point to for a connection closed before the banner, and the
-/// command that removes it.
-fn closing_cause(facts: &Facts, view: &SshView, probe: &BannerProbe) -> (String, String) {
+/// A refusal before SSH starts that the facts point to, and the command that removes it:
+/// TCP wrappers, or MaxStartups (sshd says "Exceeded MaxStartups", or enough connections
+/// are open to fill it).
+fn refusal_cause(facts: &Facts, view: &SshView, probe: &BannerProbe) -> Option<(String, String)> {
     let unit = view.unit_name(facts);
     let wrappers = &facts.auth.tcp_wrappers;
     if wrappers.sshd_uses_libwrap == Some(true) {
         if let Some(line) = wrappers.deny.first() {
-            return (
+            return Some((
                 format!(
                     "TCP wrappers refuse it ({}: {})",
                     line.location(),
                     line.value
                 ),
                 format!("sed -i '{}s/^/# /' {}", line.line, line.file),
-            );
+            ));
         }
     }
     let open = facts
@@ -205,35 +217,34 @@ fn closing_cause(facts: &Facts, view: &SshView, probe: &BannerProbe) -> (String,
         .iter()
         .filter(|c| c.local_port == probe.port && c.state == ConnectionState::Established)
         .count();
-    let max_startups = facts
+    let setting = facts
         .config
         .global
         .get("maxstartups")
         .and_then(|v| v.first());
-    let start: Option<usize> = max_startups
-        .map(|value| value.value.as_str())
-        .or(Some("10"))
-        .and_then(|value| value.split(':').next()?.parse().ok());
-    if let Some(start) = start.filter(|start| open >= *start) {
-        let fix = match max_startups {
-            Some(setting) => format!(
-                "sed -i '{}s/.*/MaxStartups 10:30:100/' {} && systemctl reload {unit}",
-                setting.line, setting.file
-            ),
-            None => format!(
-                "ss -tn state established '( sport = :{} )'   # who holds the slots",
-                probe.port
-            ),
-        };
-        return (
-            format!("MaxStartups: {open} connections are open and sshd admits {start} unauthenticated ones"),
-            fix,
-        );
+    let start: usize = setting
+        .and_then(|setting| setting.value.split(':').next()?.parse().ok())
+        .unwrap_or(10);
+    let said_so = probe.banner.as_deref() == Some("Exceeded MaxStartups");
+    if !said_so && open < start {
+        return None;
     }
-    (
-        "a refusal before SSH starts; sshd's log says which".into(),
-        format!("journalctl -u {unit} -n 30 --no-pager"),
-    )
+    let fix = match setting {
+        Some(setting) => format!(
+            "sed -i '{}s/.*/MaxStartups 10:30:100/' {} && systemctl reload {unit}",
+            setting.line, setting.file
+        ),
+        None => format!(
+            "ss -tn state established '( sport = :{} )'   # who holds the slots",
+            probe.port
+        ),
+    };
+    Some((
+        format!(
+            "MaxStartups: {open} connections are open and sshd admits {start} unauthenticated ones"
+        ),
+        fix,
+    ))
 }
 
 /// Clients' connections that the daemon never accepted, or that gave up waiting.

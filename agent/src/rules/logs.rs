@@ -228,6 +228,10 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
     let logins = last_logins(&facts.logs.lines);
     // Newest first, so the first value seen for a placeholder is the newest.
     for (index, line) in facts.logs.lines.iter().enumerate().rev() {
+        // sshdoctor's own probes are not a client's experience.
+        if line.own_probe {
+            continue;
+        }
         let Some(classified) = classify(&line.message) else {
             continue;
         };

@@ -68,6 +68,20 @@ impl NetNs {
         }
     }
 
+    /// A veth pair from this namespace to `peer`: `name` here holding `cidr`, and
+    /// `name` there holding `peer_cidr`, both up: two hosts on one link.
+    pub fn link_to(&self, peer: &NetNs, name: &str, cidr: &str, peer_cidr: &str) {
+        let far = format!("{name}-far");
+        self.ip(&[
+            "link", "add", name, "type", "veth", "peer", "name", &far, "netns", &peer.name,
+        ]);
+        peer.ip(&["link", "set", &far, "name", name]);
+        for (ns, address) in [(self, cidr), (peer, peer_cidr)] {
+            ns.ip(&["address", "add", address, "dev", name]);
+            ns.ip(&["link", "set", name, "up"]);
+        }
+    }
+
     /// Runs `argv` inside the namespace with `stdin` fed to it; panics if it fails.
     pub fn exec(&self, argv: &[&str], stdin: &str) -> Output {
         let mut child = self

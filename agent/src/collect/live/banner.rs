@@ -204,10 +204,9 @@ fn read_banner(mut stream: TcpStream, deadline: Instant, bound: Duration) -> Obs
             return timed_out(first_line(), bound);
         }
         match stream.read(&mut chunk) {
-            Ok(0) if received.is_empty() => {
-                return (BannerOutcome::ClosedBeforeBanner, None, None);
-            }
-            Ok(0) => return (BannerOutcome::NotSsh, first_line(), None),
+            // sshd says why before it closes: "Exceeded MaxStartups", "Not allowed at
+            // this time" (PerSourcePenalties).
+            Ok(0) => return (BannerOutcome::ClosedBeforeBanner, first_line(), None),
             Ok(read) => received.extend_from_slice(&chunk[..read]),
             Err(err)
                 if matches!(
@@ -338,7 +337,8 @@ mod tests {
     }
 
     /// Real sockets on loopback: one that answers like sshd, one that accepts and says
-    /// nothing, one that closes at once, one that speaks another protocol, a closed port.
+    /// nothing, one that closes at once, one that says why and closes, one that speaks
+    /// another protocol and stays, a closed port.
     #[test]
     fn outcomes_against_real_loopback_sockets() {
         use std::net::TcpListener;
@@ -351,7 +351,7 @@ mod tests {
                     match reply {
                         Some(bytes) => {
                             let _ = stream.write_all(bytes);
-                            std::thread::sleep(Duration::from_millis(300));
+                            std::thread::sleep(Duration::from_millis(1500));
                         }
                         None => drop(stream),
                     }
@@ -362,6 +362,16 @@ mod tests {
         let ssh = serve(Some(b"SSH-2.0-OpenSSH_9.9\r\n"));
         let http = serve(Some(b"HTTP/1.0 200 OK\r\n\r\n"));
         let closes = serve(None);
+        let says_why = {
+            let server = TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = server.local_addr().unwrap().port();
+            std::thread::spawn(move || {
+                for mut stream in server.incoming().flatten() {
+                    let _ = stream.write_all(b"Exceeded MaxStartups\r\n");
+                }
+            });
+            port
+        };
         let silent = TcpListener::bind("127.0.0.1:0").unwrap(); // never accepts
         let silent_port = silent.local_addr().unwrap().port();
         let free_port = TcpListener::bind("127.0.0.1:0")
@@ -369,7 +379,7 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let bound = Duration::from_millis(400);
+        let bound = Duration::from_millis(1000);
         let run = |port: u16| {
             let listener = listener("127.0.0.1", port, None, 1);
             probe_one(
@@ -392,9 +402,17 @@ mod tests {
             (BannerOutcome::NotSsh, Some("HTTP/1.0 200 OK"))
         );
         assert_eq!(run(closes).outcome, BannerOutcome::ClosedBeforeBanner);
+        let refused = run(says_why);
+        assert_eq!(
+            (refused.outcome, refused.banner.as_deref()),
+            (
+                BannerOutcome::ClosedBeforeBanner,
+                Some("Exceeded MaxStartups")
+            )
+        );
         let quiet = run(silent_port);
         assert_eq!(quiet.outcome, BannerOutcome::BannerTimeout);
-        assert!(quiet.elapsed_ms >= 400, "{quiet:?}");
+        assert!(quiet.elapsed_ms >= 1000, "{quiet:?}");
         assert_eq!(run(free_port).outcome, BannerOutcome::Refused);
     }
 }
