@@ -221,6 +221,21 @@ fn healthy_machine_has_no_findings_and_exit_zero() {
     assert!(verdict.findings.is_empty(), "{:?}", verdict.findings);
     assert_eq!(verdict.status, Status::Healthy);
     assert_eq!(verdict.exit_code, 0);
+    // The screen says what "healthy" rests on.
+    let text = render_text(
+        &verdict,
+        TextStyle {
+            width: 80,
+            color: false,
+        },
+    );
+    assert!(
+        text.contains(
+            "Shown by the running sshd:\n  sshd answers on 0.0.0.0:22: \"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6\" in 3 ms\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("Not proven"), "{text}");
 }
 
 #[test]

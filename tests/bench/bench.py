@@ -4,7 +4,10 @@
 Two conditions: the machine as it is, and under a synthetic load of many idle processes
 holding many file descriptors (the case where `ss -ltpn` pays for reading every fd of every
 process, and sshdoctor should not). A real sshd listens on loopback during the runs so both
-tools have an SSH socket to find and map to its process.
+tools have an SSH socket to find and map to its process, and root holds one key in the
+file that sshd reads for it, so the live probes (banner and key query) cost what they cost
+on a VM; the probes' share is shown apart, from the verdicts' own timings, and next to a
+run with --no-probe.
 
 Prints a Markdown table; never asserts timings (targets are read, not enforced).
 """
@@ -63,10 +66,15 @@ def start_sshd(workdir):
     key = os.path.join(workdir, "host_ed25519")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
     port = free_port()
+    user_key = os.path.join(workdir, "user_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", user_key], check=True)
+    os.makedirs(os.path.join(workdir, "keys"))
+    shutil.copy(user_key + ".pub", os.path.join(workdir, "keys", "root"))
     config = os.path.join(workdir, "sshd_config")
     with open(config, "w") as out:
         out.write(f"Port {port}\nListenAddress 127.0.0.1\nHostKey {key}\n"
-                  f"PidFile {workdir}/sshd.pid\nUsePAM no\n")
+                  f"PidFile {workdir}/sshd.pid\nUsePAM no\nStrictModes no\n"
+                  f"AuthorizedKeysFile {workdir}/keys/%u\n")
     os.makedirs("/run/sshd", exist_ok=True)
     sshd = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", config],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -97,6 +105,22 @@ def stop(children):
         child.wait()
 
 
+def probe_costs(doctor, runs):
+    """Median elapsed_ms of the live probes, as each verdict reports them, and whether the
+    key query really was answered (else the bench would time the wrong thing)."""
+    import json
+    costs = {}
+    for _ in range(runs):
+        verdict = json.loads(subprocess.run(doctor, capture_output=True, text=True).stdout)
+        for probe in verdict["probes"]:
+            if probe["name"].startswith("live"):
+                costs.setdefault(probe["name"], []).append(probe["elapsed_ms"])
+        outcomes = [q["outcome"] for q in verdict["facts"]["live"]["key_queries"]]
+        if outcomes != ["accepted"]:
+            sys.exit(f"bench: the key query was not answered as expected: {outcomes}")
+    return {name: statistics.median(values) for name, values in costs.items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--binary", required=True)
@@ -111,17 +135,22 @@ def main():
     ss = shutil.which("ss")
     workdir = tempfile.mkdtemp(prefix="sshdoctor-bench-")
     sshd, config = start_sshd(workdir)
-    doctor = [args.binary, "--format", "json", "--config", config]
+    doctor = [args.binary, "--format", "json", "--imds", "never", "--config", config,
+              "--user", "root"]
     rows = []
+    costs = {}
     try:
         for condition, load in (("idle", 0), (f"{args.processes} procs x {args.fds} fds", args.processes)):
             children = start_idle_load(load, args.fds) if load else []
             try:
-                commands = (("sshdoctor", doctor), ("ss -ltpn", [ss, "-ltpn"]),
-                            ("ss -ltn", [ss, "-ltn"]), ("true (floor)", [shutil.which("true")]))
+                commands = (("sshdoctor", doctor), ("sshdoctor --no-probe", doctor + ["--no-probe"]),
+                            ("ss -ltpn", [ss, "-ltpn"]), ("ss -ltn", [ss, "-ltn"]),
+                            ("true (floor)", [shutil.which("true")]))
                 for name, argv in commands:
                     median, rss = measure(argv, args.runs)
                     rows.append((condition, name, median * 1000, rss / 1024))
+                if not load:
+                    costs = probe_costs(doctor, args.runs)
             finally:
                 stop(children)
     finally:
@@ -139,6 +168,9 @@ def main():
     for condition in dict.fromkeys(c for c, _, _, _ in rows):
         ratio = by[(condition, "ss -ltpn")] / by[(condition, "sshdoctor")]
         print(f"\n{condition}: sshdoctor is {ratio:.1f}x the speed of ss -ltpn")
+    print("\nlive probes (idle), median elapsed within a diagnosis:")
+    for name, millis in costs.items():
+        print(f"  {name}: {millis:.1f} ms")
     print(f"\n{TARGETS}")
 
 

@@ -78,21 +78,25 @@ fn read_sshd(process: &Process, clock: Option<&Clock>) -> Option<SshdProcess> {
     })
 }
 
-/// How long ago the process last ran on a CPU: now on the monotonic clock less
-/// `se.exec_start` of /proc/PID/sched (the scheduler clock, milliseconds since boot).
-/// None where the kernel has no /proc/PID/sched (built without CONFIG_SCHED_DEBUG).
+/// How long ago the process last ran on a CPU: `se.exec_start` of /proc/PID/sched (the
+/// scheduler's clock, in ms) against the same value of this thread, which runs now. The
+/// scheduler's clock is not the monotonic clock, so each is read on its own terms. None
+/// where the kernel has no /proc/PID/sched (built without CONFIG_SCHED_DEBUG).
 fn off_cpu_ms(pid: i32) -> Option<u64> {
-    let sched = std::fs::read_to_string(format!("/proc/{pid}/sched")).ok()?;
-    let last_ran_ms: f64 = sched
+    let now = last_ran_ms("thread-self")?;
+    let then = last_ran_ms(&pid.to_string())?;
+    Some((now - then).max(0.0) as u64)
+}
+
+fn last_ran_ms(task: &str) -> Option<f64> {
+    std::fs::read_to_string(format!("/proc/{task}/sched"))
+        .ok()?
         .lines()
         .find_map(|line| line.strip_prefix("se.exec_start"))?
         .trim_start_matches([' ', ':'])
         .trim()
         .parse()
-        .ok()?;
-    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).ok()?;
-    let now_ms = now.tv_sec() as f64 * 1000.0 + now.tv_nsec() as f64 / 1e6;
-    Some((now_ms - last_ran_ms).max(0.0) as u64)
+        .ok()
 }
 
 /// The inode of /proc/PROCESS/ns/net ("net:[4026531840]"); None when unreadable.

@@ -306,6 +306,22 @@ pub fn render_text(verdict: &Verdict, style: TextStyle) -> String {
         out.push('\n');
         render_finding(&mut out, finding, verdict.facts.cloud.provider, style);
     }
+    // What the live sshd showed matters when nothing is wrong: it is what "healthy" rests on.
+    if matches!(verdict.status, Status::Healthy | Status::Unknown) {
+        for (heading, lines) in [
+            ("Shown by the running sshd:", &verdict.proof.shown),
+            ("Not proven:", &verdict.proof.unproven),
+        ] {
+            if lines.is_empty() {
+                continue;
+            }
+            out.push('\n');
+            let _ = writeln!(out, "{heading}");
+            for line in lines {
+                wrap_into(&mut out, "  ", 4, line, style.width);
+            }
+        }
+    }
     let blind: Vec<String> = verdict
         .probes
         .iter()
