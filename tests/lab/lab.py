@@ -190,6 +190,8 @@ def run_scenario(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) -> Scen
             result.access = {port: check_access(vm.forwards[port], key) for port in scenario.access}
         result.verdict = run_sshdoctor(vm, outdir)
         result.problems += verdict_problems(scenario, result.verdict)
+        if scenario.check_cmds and vm.run(scenario.check_cmds).rc != 0:
+            result.problems.append(f"check failed: {scenario.check_cmds}")
         result.problems += text_problems(run_text_verdict(vm, outdir), outdir)
         if not scenario.login_first:
             result.access = {port: check_access(vm.forwards[port], key) for port in scenario.access}

@@ -65,6 +65,9 @@ class Scenario:
     # suite -> fields that differ on that suite's image (another OpenSSH
     # behaves differently), e.g. {"trixie": {"access": {22: ("success",)}}}.
     per_suite: dict[str, dict] = field(default_factory=dict)
+    # Run after the diagnosis; a non-zero exit is a problem of the scenario (for what
+    # neither the verdict nor the login shows, such as sshd penalising a source).
+    check_cmds: str = ""
     # "ssh": break, diagnose, ground truth, restore (lab.run_scenario).
     # "deb": the package step (deb_install.py); expect_status is then the boot verdict's.
     kind: str = "ssh"
@@ -336,6 +339,53 @@ systemctl restart ssh.service""",
         restore_cmds="chmod 600 /home/labuser/.ssh/authorized_keys",
     ),
     Scenario(
+        name="listener-stopped",
+        # The listening sshd stopped (SIGSTOP): ss shows it listening, systemd says
+        # active (running), the kernel completes every handshake and queues it, and no
+        # banner ever comes. Only a connection tells. The restore is the verdict's fix.
+        break_cmds="kill -STOP $(systemctl show -P MainPID ssh)",
+        expect_ids=("SSH-LIV-001",),
+        expect_status=CRITICAL,
+        access={22: ("timeout",)},
+        restore_cmds="kill -CONT $(systemctl show -P MainPID ssh)",
+    ),
+    Scenario(
+        name="key-revoked",
+        # sshd refuses labuser's key for a reason no file check models (RevokedKeys
+        # lists it): only asking the live sshd about the key shows it.
+        break_cmds="cp /home/labuser/.ssh/authorized_keys /etc/ssh/lab-revoked\n"
+                   "echo 'RevokedKeys /etc/ssh/lab-revoked' > /etc/ssh/sshd_config.d/50-lab.conf\n"
+                   "systemctl restart ssh",
+        expect_ids=("SSH-LIV-005",),
+        expect_status=CRITICAL,
+        access={22: ("auth-failure",)},
+        restore_cmds="rm /etc/ssh/sshd_config.d/50-lab.conf /etc/ssh/lab-revoked\nsystemctl restart ssh",
+    ),
+    Scenario(
+        name="hosts-deny-all",
+        # TCP wrappers refuse every client: libwrap holds the connection 5 s, then
+        # closes it before the banner. On Debian 12 sshd links libwrap and the static rule
+        # names the line; on Debian 13 libwrap sits in sshd-session, which the file checks
+        # do not see, and the banner probe still catches it.
+        break_cmds="cp /etc/hosts.deny /root/hosts.deny.lab-orig\necho 'sshd: ALL' >> /etc/hosts.deny",
+        expect_ids=("SSH-LIV-003", "SSH-ACL-005"),
+        expect_status=CRITICAL,
+        access={22: ("refused", "ssh-error")},
+        restore_cmds="cp /root/hosts.deny.lab-orig /etc/hosts.deny",
+        per_suite={"trixie": dict(expect_ids=("SSH-LIV-003",))},
+    ),
+    Scenario(
+        name="repeated-diagnoses",
+        # Twenty diagnoses in a row leave the verdict healthy, and sshd penalises no
+        # source for the probes' connections (OpenSSH 10's PerSourcePenalties enforce
+        # past 15 s per address; each probe comes from an address of its own).
+        break_cmds=f"for i in $(seq 20); do {IMDS_ENV} {GUEST_BINARY} --format compact >/dev/null; done",
+        expect_ids=(),
+        expect_status=HEALTHY,
+        access={22: ("success",)},
+        check_cmds="! journalctl -b -u ssh --no-pager | grep -i 'penalty'",
+    ),
+    Scenario(
         name="refusals-fixed",
         # After the two scenarios above are undone and labuser has logged in
         # again, their refusals in the log are history, as a failed start
@@ -408,6 +458,9 @@ chmod 600 /etc/ssh/ssh_host_*_key /home/labuser/.ssh/authorized_keys
 chmod 644 /etc/ssh/sshd_config
 chmod 755 /run/sshd
 [ -f /run/lab-socat.pid ] && kill $(cat /run/lab-socat.pid) 2>/dev/null
+kill -CONT $(systemctl show -P MainPID ssh) 2>/dev/null
+[ -f /root/hosts.deny.lab-orig ] && cp /root/hosts.deny.lab-orig /etc/hosts.deny
+rm -f /etc/ssh/lab-revoked
 dpkg -s openssh-server >/dev/null 2>&1 || \
     DEBIAN_FRONTEND=noninteractive dpkg -i /var/cache/apt/archives/openssh-server_*.deb
 [ -f /root/sshd_config.lab-orig ] && cp /root/sshd_config.lab-orig /etc/ssh/sshd_config

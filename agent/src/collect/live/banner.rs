@@ -4,7 +4,7 @@
 //! TCP wrappers or MaxStartups closing every connection) looks healthy in every table;
 //! only a connection tells.
 
-use super::probe_source;
+use super::{probe_source, ProbeBounds};
 use crate::facts::{BannerOutcome, BannerProbe, ListeningSocket, SocketFacts};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -32,13 +32,13 @@ struct Target<'a> {
 }
 
 /// Probes every SSH listener (one per address family and owner where a wildcard pair
-/// would be probed twice), all at once, each within `bound`.
-pub fn probe(sockets: &SocketFacts, ssh_ports: &[u16], bound: Duration) -> Vec<BannerProbe> {
+/// would be probed twice), all at once, each within `bounds`.
+pub fn probe(sockets: &SocketFacts, ssh_ports: &[u16], bounds: ProbeBounds) -> Vec<BannerProbe> {
     let targets = targets(&sockets.listeners, ssh_ports);
     std::thread::scope(|scope| {
         let running: Vec<_> = targets
             .iter()
-            .map(|target| scope.spawn(move || probe_one(target, bound)))
+            .map(|target| scope.spawn(move || probe_one(target, bounds)))
             .collect();
         running
             .into_iter()
@@ -99,24 +99,24 @@ fn connect_address(listener: &ListeningSocket) -> IpAddr {
     }
 }
 
-fn probe_one(target: &Target, bound: Duration) -> BannerProbe {
+fn probe_one(target: &Target, bounds: ProbeBounds) -> BannerProbe {
     let started = Instant::now();
-    let deadline = started + bound;
     // IPv6 has one loopback address: the kernel picks the source there.
     let source = target.address.is_ipv4().then(|| IpAddr::V4(probe_source()));
-    let (outcome, banner, error) = match connect(source, target.address, deadline) {
-        Ok(stream) => read_banner(stream, deadline, bound),
+    let owners: Vec<u32> = target
+        .listener
+        .owners
+        .iter()
+        .map(|owner| owner.pid)
+        .collect();
+    let (outcome, banner, error) = match connect(source, target.address, started + bounds.banner) {
+        Ok(stream) => read_banner(stream, started, bounds, &owners),
         Err(err) => connect_failure(&err),
     };
     BannerProbe {
         address: target.listener.address,
         port: target.listener.port,
-        owners: target
-            .listener
-            .owners
-            .iter()
-            .map(|owner| owner.pid)
-            .collect(),
+        owners,
         target: socket_label(target.address),
         source: source.map(|source| source.to_string()),
         outcome,
@@ -181,8 +181,26 @@ fn connect(source: Option<IpAddr>, target: SocketAddr, deadline: Instant) -> io:
     Ok(stream)
 }
 
-/// Reads lines until one starts with "SSH-", the connection ends, or time is up.
-fn read_banner(mut stream: TcpStream, deadline: Instant, bound: Duration) -> Observed {
+/// Whether one of these processes is stopped (SIGSTOP, a debugger): it will not answer
+/// however long the probe waits.
+fn any_stopped(pids: &[u32]) -> bool {
+    pids.iter().any(|pid| {
+        procfs::process::Process::new(*pid as i32)
+            .and_then(|process| process.stat())
+            .is_ok_and(|stat| matches!(stat.state, 'T' | 't'))
+    })
+}
+
+/// Reads lines until one starts with "SSH-", the connection ends, or time is up: the
+/// banner bound, or the patience when the daemon is merely slow (not stopped).
+fn read_banner(
+    mut stream: TcpStream,
+    started: Instant,
+    bounds: ProbeBounds,
+    owners: &[u32],
+) -> Observed {
+    let mut deadline = started + bounds.banner;
+    let mut waited = bounds.banner;
     let mut received = Vec::new();
     let mut chunk = [0u8; 256];
     loop {
@@ -199,23 +217,32 @@ fn read_banner(mut stream: TcpStream, deadline: Instant, bound: Duration) -> Obs
         if received.len() >= MAX_BANNER_BYTES {
             return (BannerOutcome::NotSsh, first_line(), None);
         }
-        let left = deadline.saturating_duration_since(Instant::now());
+        let mut left = deadline.saturating_duration_since(Instant::now());
+        // A daemon starved of CPU (or started by socket activation) still answers a
+        // client, which waits for it; a stopped one never does.
+        if left.is_zero()
+            && waited < bounds.banner_patience
+            && received.is_empty()
+            && !any_stopped(owners)
+        {
+            deadline = started + bounds.banner_patience;
+            waited = bounds.banner_patience;
+            left = deadline.saturating_duration_since(Instant::now());
+        }
         if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
-            return timed_out(first_line(), bound);
+            return timed_out(first_line(), waited);
         }
         match stream.read(&mut chunk) {
             // sshd says why before it closes: "Exceeded MaxStartups", "Not allowed at
             // this time" (PerSourcePenalties).
             Ok(0) => return (BannerOutcome::ClosedBeforeBanner, first_line(), None),
             Ok(read) => received.extend_from_slice(&chunk[..read]),
+            // The deadline passed: the top of the loop waits on or gives up.
             Err(err)
                 if matches!(
                     err.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return timed_out(first_line(), bound);
-            }
+                ) => {}
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) if err.kind() == io::ErrorKind::ConnectionReset => {
                 return (BannerOutcome::Reset, first_line(), Some(err.to_string()));
@@ -379,7 +406,11 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let bound = Duration::from_millis(1000);
+        let bounds = ProbeBounds {
+            banner: Duration::from_millis(1000),
+            banner_patience: Duration::from_millis(1500),
+            key_query: Duration::from_secs(5),
+        };
         let run = |port: u16| {
             let listener = listener("127.0.0.1", port, None, 1);
             probe_one(
@@ -387,7 +418,7 @@ mod tests {
                     listener: &listener,
                     address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
                 },
-                bound,
+                bounds,
             )
         };
         let answered = run(ssh);
@@ -410,9 +441,14 @@ mod tests {
                 Some("Exceeded MaxStartups")
             )
         );
+        // The owner (pid 1 here) is not stopped: the probe waits its patience out.
         let quiet = run(silent_port);
         assert_eq!(quiet.outcome, BannerOutcome::BannerTimeout);
-        assert!(quiet.elapsed_ms >= 1000, "{quiet:?}");
+        assert!(quiet.elapsed_ms >= 1500, "{quiet:?}");
+        assert_eq!(
+            quiet.error.as_deref(),
+            Some("connected, and no banner within 1500 ms")
+        );
         assert_eq!(run(free_port).outcome, BannerOutcome::Refused);
     }
 }

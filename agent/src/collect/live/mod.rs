@@ -28,9 +28,14 @@ const PROBE_NET: [u8; 2] = [127, 115];
 /// Bounds of the live probes.
 #[derive(Debug, Clone, Copy)]
 pub struct ProbeBounds {
-    /// Connecting and reading the banner, per socket.
+    /// Connecting and reading the banner, per socket; and the whole wait when the
+    /// listening process is stopped.
     pub banner: Duration,
-    /// One key query, from starting ssh to its exit.
+    /// How long a banner is awaited from a daemon that is not stopped: one starved of
+    /// CPU, or started by socket activation, is slow and still answers.
+    pub banner_patience: Duration,
+    /// One key query, from starting ssh to its exit, on a daemon that answers its
+    /// banner at once; longer on one that is slow to (`key_query_bound`).
     pub key_query: Duration,
 }
 
@@ -38,9 +43,19 @@ impl Default for ProbeBounds {
     fn default() -> Self {
         ProbeBounds {
             banner: Duration::from_secs(2),
+            banner_patience: Duration::from_secs(10),
             key_query: Duration::from_secs(5),
         }
     }
+}
+
+/// Key queries cost a key exchange where the banner cost a fork: on a machine slow to
+/// send the banner, each query gets five times that, up to this.
+const MAX_KEY_QUERY_BOUND: Duration = Duration::from_secs(30);
+
+fn key_query_bound(bounds: ProbeBounds, banner_ms: u32) -> Duration {
+    (Duration::from_millis(u64::from(banner_ms)) * 5)
+        .clamp(bounds.key_query, MAX_KEY_QUERY_BOUND.max(bounds.key_query))
 }
 
 /// sshd's default MaxStartups start value.
@@ -53,7 +68,7 @@ pub fn banners(
     bounds: ProbeBounds,
     notes: &mut ProbeNotes,
 ) -> Vec<BannerProbe> {
-    let probes = banner::probe(sockets, ssh_ports, bounds.banner);
+    let probes = banner::probe(sockets, ssh_ports, bounds);
     if probes.is_empty() {
         notes.note("no listening SSH socket to connect to");
     }
@@ -81,6 +96,13 @@ pub fn collect(
     if !holds_keys {
         return live;
     }
+    let banner_ms = live
+        .banners
+        .iter()
+        .filter(|probe| probe.outcome == BannerOutcome::Answered)
+        .map(|probe| probe.elapsed_ms)
+        .max()
+        .unwrap_or(0);
     let why_not = match key_target(&live.banners) {
         None => Err("no SSH listener answered, so there is no sshd to ask about keys".to_string()),
         Some(target) if target.is_ipv6() && penalises_failures(config) => Err(format!(
@@ -99,13 +121,9 @@ pub fn collect(
     };
     match why_not {
         Ok((target, ssh)) => {
-            let (queries, omitted) = keys::query(
-                &auth.users,
-                target,
-                &ssh,
-                max_startups(config),
-                bounds.key_query,
-            );
+            let bound = key_query_bound(bounds, banner_ms);
+            let (queries, omitted) =
+                keys::query(&auth.users, target, &ssh, max_startups(config), bound);
             if omitted > 0 {
                 notes.partial(format!(
                     "asked about the first {} keys; {omitted} more were not asked",
@@ -195,6 +213,14 @@ pub fn probe_source() -> Ipv4Addr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_queries_wait_longer_on_a_daemon_slow_to_answer() {
+        let bounds = ProbeBounds::default();
+        assert_eq!(key_query_bound(bounds, 15), Duration::from_secs(5));
+        assert_eq!(key_query_bound(bounds, 3000), Duration::from_secs(15));
+        assert_eq!(key_query_bound(bounds, 9000), Duration::from_secs(30));
+    }
 
     #[test]
     fn sources_are_spread_over_the_probe_range_and_recognised() {
