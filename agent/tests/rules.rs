@@ -187,6 +187,17 @@ fn healthy() -> Facts {
     }
 }
 
+/// The verdict as the 80-column serial console shows it.
+fn screen(verdict: &Verdict) -> String {
+    render_text(
+        verdict,
+        TextStyle {
+            width: 80,
+            color: false,
+        },
+    )
+}
+
 fn ids(facts: &Facts) -> Vec<&'static str> {
     evaluate(facts).iter().map(|finding| finding.id).collect()
 }
@@ -222,13 +233,7 @@ fn healthy_machine_has_no_findings_and_exit_zero() {
     assert_eq!(verdict.status, Status::Healthy);
     assert_eq!(verdict.exit_code, 0);
     // The screen says what "healthy" rests on.
-    let text = render_text(
-        &verdict,
-        TextStyle {
-            width: 80,
-            color: false,
-        },
-    );
+    let text = screen(&verdict);
     assert!(
         text.contains(
             "Shown by the running sshd:\n  sshd answers on 0.0.0.0:22: \"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u6\" in 3 ms\n"
@@ -707,13 +712,7 @@ fn compact_fits_run_command_and_ends_with_the_result_line() {
 #[test]
 fn text_fits_an_80_column_serial_console() {
     let verdict = verdict(many_findings());
-    let text = render_text(
-        &verdict,
-        TextStyle {
-            width: 80,
-            color: false,
-        },
-    );
+    let text = screen(&verdict);
     for line in text.lines() {
         assert!(
             line.chars().count() <= 80,
@@ -914,13 +913,7 @@ fn wrapped_az_commands_paste_into_a_shell_unchanged() {
         public_ipv4: vec![],
     });
     let verdict = verdict(facts);
-    let text = render_text(
-        &verdict,
-        TextStyle {
-            width: 80,
-            color: false,
-        },
-    );
+    let text = screen(&verdict);
     let mut pasted = Vec::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
@@ -962,13 +955,7 @@ fn aws_vms_get_aws_commands() {
         finding.remediation.aws[1],
         "aws ec2 reboot-instances --instance-ids i-0123456789abcdef0"
     );
-    let text = render_text(
-        &verdict,
-        TextStyle {
-            width: 80,
-            color: false,
-        },
-    );
+    let text = screen(&verdict);
     assert!(
         text.contains("  aws:  aws ssm send-command --instance-ids i-0123456789abcdef0"),
         "{text}"

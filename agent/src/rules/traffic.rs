@@ -53,36 +53,9 @@ fn check_history(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec
             )
         })
         .collect();
-    let Some(first) = closed.first() else {
-        return;
-    };
-    let peers: BTreeSet<String> = closed
-        .iter()
-        .map(|c| c.remote_address.to_canonical().to_string())
-        .collect();
-    let mut finding = Finding::new(RuleId::ClientsReachedRecently)
-        .var("port", port.to_string())
-        .var("count", closed.len().to_string())
-        .var("peer", first.remote_address.to_canonical().to_string())
-        .var(
-            "peers",
-            peers
-                .into_iter()
-                .take(PEERS_IN_TITLE)
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-    for connection in closed.iter().take(EVIDENCE_LINES) {
-        finding = finding.evidence(
-            format!(
-                "{} {}",
-                peer_label(connection),
-                state_label(connection.state)
-            ),
-            Some("TCP table".into()),
-        );
+    if !closed.is_empty() {
+        findings.push(peers_finding(RuleId::ClientsReachedRecently, port, &closed));
     }
-    findings.push(finding);
 }
 
 /// Handshakes still half-open when the table was read again: a handshake seen only once
@@ -122,10 +95,15 @@ fn check_reached(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec
         .into_iter()
         .filter(|c| c.state == ConnectionState::Established && c.accepted != Some(false))
         .collect();
-    if reached.is_empty() {
-        return;
+    if !reached.is_empty() {
+        findings.push(peers_finding(RuleId::ClientsReachSshd, port, &reached));
     }
-    let peers: BTreeSet<String> = reached
+}
+
+/// A finding about these connections: the port, how many, the first peers by name, and
+/// each connection's peer and state as evidence.
+fn peers_finding(rule: RuleId, port: u16, connections: &[&TcpConnection]) -> Finding {
+    let peers: BTreeSet<String> = connections
         .iter()
         .map(|c| c.remote_address.to_canonical().to_string())
         .collect();
@@ -133,11 +111,11 @@ fn check_reached(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec
     if peers.len() > PEERS_IN_TITLE {
         named.push(format!("{} more", peers.len() - PEERS_IN_TITLE));
     }
-    let mut finding = Finding::new(RuleId::ClientsReachSshd)
+    let mut finding = Finding::new(rule)
         .var("port", port.to_string())
-        .var("count", reached.len().to_string())
+        .var("count", connections.len().to_string())
         .var("peers", named.join(", "));
-    for connection in reached.iter().take(EVIDENCE_LINES) {
+    for connection in connections.iter().take(EVIDENCE_LINES) {
         finding = finding.evidence(
             format!(
                 "{} {}",
@@ -147,7 +125,7 @@ fn check_reached(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec
             Some("TCP table".into()),
         );
     }
-    findings.push(finding);
+    finding
 }
 
 fn peer_label(connection: &TcpConnection) -> String {
