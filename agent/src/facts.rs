@@ -1142,6 +1142,19 @@ pub struct KeysCommand {
     pub user_exists: Option<bool>,
 }
 
+/// The loopback range the live probes connect from: 127.115.0.0/16 ("s" is 115). Each
+/// probe takes an address of its own there (`collect::live::probe_source`).
+pub const PROBE_NET: [u8; 2] = [127, 115];
+
+/// Whether `address` is one the live probes connect from: their lines in sshd's log and
+/// their connections in the TCP table are not a client's.
+pub fn is_probe_address(address: IpAddr) -> bool {
+    match address.to_canonical() {
+        IpAddr::V4(v4) => v4.octets()[..2] == PROBE_NET,
+        IpAddr::V6(_) => false,
+    }
+}
+
 /// What the running sshd answered, asked the way a client meets it: a connection to each
 /// listening SSH socket, and for each examined user's keys the publickey query ("would
 /// you accept this key?") that needs no private key.

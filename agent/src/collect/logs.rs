@@ -124,7 +124,7 @@ fn names_probe_address(message: &str) -> bool {
     message.split([' ', '[', ']', ',', '"']).any(|word| {
         word.trim_end_matches([':', '.'])
             .parse()
-            .is_ok_and(crate::collect::live::is_probe_address)
+            .is_ok_and(crate::facts::is_probe_address)
     })
 }
 

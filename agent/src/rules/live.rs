@@ -256,7 +256,7 @@ fn with_waiting_clients(mut finding: Finding, facts: &Facts, port: u16) -> Findi
         .filter(|c| {
             c.local_port == port
                 && c.accepted == Some(false)
-                && !crate::collect::live::is_probe_address(c.remote_address)
+                && !crate::facts::is_probe_address(c.remote_address)
         })
         .map(|c| {
             let state = match c.state {

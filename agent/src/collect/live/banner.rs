@@ -267,7 +267,7 @@ fn timed_out(first_line: Option<String>, bound: Duration) -> Observed {
 }
 
 /// The first complete line starting with "SSH-", without its line end.
-fn identification(received: &[u8]) -> Option<String> {
+pub fn identification(received: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(received);
     let complete = &text[..text.rfind('\n')? + 1];
     complete
@@ -424,7 +424,7 @@ mod tests {
         let answered = run(ssh);
         assert_eq!(answered.outcome, BannerOutcome::Answered);
         assert_eq!(answered.banner.as_deref(), Some("SSH-2.0-OpenSSH_9.9"));
-        assert!(super::super::is_probe_address(
+        assert!(crate::facts::is_probe_address(
             answered.source.unwrap().parse().unwrap()
         ));
         let other = run(http);

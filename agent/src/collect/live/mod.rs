@@ -15,15 +15,12 @@ pub mod keys;
 use super::command::{find_tool, tool_dirs};
 use super::ProbeNotes;
 use crate::facts::{
-    AuthFacts, BannerOutcome, BannerProbe, LiveFacts, SocketFacts, SshdConfigFacts,
+    AuthFacts, BannerOutcome, BannerProbe, LiveFacts, SocketFacts, SshdConfigFacts, PROBE_NET,
 };
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
-
-/// The loopback range the probes connect from: 127.115.0.0/16 ("s" is 115).
-const PROBE_NET: [u8; 2] = [127, 115];
 
 /// Bounds of the live probes.
 #[derive(Debug, Clone, Copy)]
@@ -188,14 +185,6 @@ fn penalises_failures(config: &SshdConfigFacts) -> bool {
     enabled && !exempt
 }
 
-/// Whether `address` is one the probes connect from.
-pub fn is_probe_address(address: IpAddr) -> bool {
-    match address.to_canonical() {
-        IpAddr::V4(v4) => v4.octets()[..2] == PROBE_NET,
-        IpAddr::V6(_) => false,
-    }
-}
-
 /// A fresh address in the probes' range (host part neither all zeros nor all ones).
 pub fn probe_source() -> Ipv4Addr {
     let mut hasher = RandomState::new().build_hasher();
@@ -207,12 +196,15 @@ pub fn probe_source() -> Ipv4Addr {
     );
     let host = (hasher.finish() % 0xfffe) as u16 + 1;
     let [high, low] = host.to_be_bytes();
-    Ipv4Addr::new(PROBE_NET[0], PROBE_NET[1], high, low)
+    let [first, second] = PROBE_NET;
+    Ipv4Addr::new(first, second, high, low)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::is_probe_address;
+    use std::net::IpAddr;
 
     #[test]
     fn key_queries_wait_longer_on_a_daemon_slow_to_answer() {
