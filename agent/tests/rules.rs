@@ -1470,3 +1470,36 @@ fn the_probes_own_log_lines_are_not_judged() {
     facts.logs.lines[0].own_probe = false;
     assert_eq!(ids(&facts), ["SSH-LOG-004"]);
 }
+
+/// No TCP handshake even from this machine: a drop before sshd. A firewall or a full
+/// connection-tracking table that explains it is the finding; otherwise the live rule
+/// says so; a full accept queue is sshd's own silence.
+#[test]
+fn a_handshake_dropped_locally_is_told_apart_from_a_silent_sshd() {
+    let mut facts = healthy();
+    facts.live.banners[0].outcome = BannerOutcome::ConnectTimeout;
+    facts.live.banners[0].banner = None;
+    let dropped = evaluate(&facts);
+    assert_eq!(dropped[0].id, "SSH-LIV-007");
+    assert_eq!(
+        dropped[0].title,
+        "Connections to 0.0.0.0:22 get no TCP handshake, even from this machine"
+    );
+
+    facts.health.conntrack = Some(ConntrackFacts {
+        entries: 65536,
+        max: 65536,
+        drops: Some(412),
+        ..ConntrackFacts::default()
+    });
+    let explained: Vec<&str> = evaluate(&facts).iter().map(|f| f.id).collect();
+    assert_eq!(explained, ["SSH-HST-006"]);
+
+    facts.health.conntrack = None;
+    facts.sockets.listeners[0].accept_queue = Some(128);
+    let queue = evaluate(&facts);
+    assert_eq!(queue[0].id, "SSH-LIV-002");
+    assert!(queue[0]
+        .title
+        .ends_with("its accept queue is full, so the kernel drops new connections"));
+}

@@ -21,7 +21,7 @@ const EVIDENCE_LINES: usize = 8;
 /// Runs after every other family: whether a refusal is explained depends on theirs.
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     for probe in &facts.live.banners {
-        if let Some(finding) = silent_listener(facts, view, probe) {
+        if let Some(finding) = silent_listener(facts, view, probe, findings) {
             findings.push(finding);
         }
     }
@@ -33,7 +33,12 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
 }
 
 /// A finding for a listener that did not answer with an SSH banner.
-fn silent_listener(facts: &Facts, view: &SshView, probe: &BannerProbe) -> Option<Finding> {
+fn silent_listener(
+    facts: &Facts,
+    view: &SshView,
+    probe: &BannerProbe,
+    findings: &[Finding],
+) -> Option<Finding> {
     let socket = socket_text(probe.address, probe.port);
     let listener = facts
         .sockets
@@ -83,6 +88,16 @@ fn silent_listener(facts: &Facts, view: &SshView, probe: &BannerProbe) -> Option
         }
         // libwrap holds a refused connection for 5 s before it closes it.
         BannerOutcome::BannerTimeout if refusal().is_some() => closing(refusal().expect("checked")),
+        // No handshake at all: packets are dropped before sshd (a firewall rule, a full
+        // connection-tracking table), unless its accept queue is full.
+        BannerOutcome::ConnectTimeout if !queue_full(listener) => {
+            if drop_explained(findings) {
+                return None;
+            }
+            Finding::new(RuleId::HandshakeDroppedLocally)
+                .var("socket", socket.clone())
+                .var("port", probe.port.to_string())
+        }
         BannerOutcome::BannerTimeout | BannerOutcome::ConnectTimeout | BannerOutcome::Refused => {
             Finding::new(RuleId::ListenerSilent)
                 .var("socket", socket.clone())
@@ -171,18 +186,33 @@ fn duration_text(ms: u64) -> String {
     }
 }
 
+fn queue_full(listener: Option<&ListeningSocket>) -> bool {
+    listener.is_some_and(|listener| {
+        matches!((listener.accept_queue, listener.accept_backlog), (Some(queued), Some(max)) if queued >= max)
+    })
+}
+
+/// Findings that already say why packets to the port are dropped on this machine.
+const DROP_CAUSES: &[&str] = &["SSH-FWL", "SSH-HST-006"];
+
+fn drop_explained(findings: &[Finding]) -> bool {
+    findings.iter().any(|finding| {
+        finding.severity == Severity::Critical
+            && DROP_CAUSES
+                .iter()
+                .any(|cause| finding.id.starts_with(cause))
+    })
+}
+
 /// Why a listener holds a connection open and says nothing.
 fn silence_cause(
     probe: &BannerProbe,
     listener: Option<&ListeningSocket>,
     owners: &[&SshdProcess],
 ) -> String {
-    let queue_full = listener.is_some_and(|listener| {
-        matches!((listener.accept_queue, listener.accept_backlog), (Some(queued), Some(max)) if queued >= max)
-    });
     if probe.outcome == BannerOutcome::Refused {
         "the connection was refused: sshd stopped listening while it was diagnosed".into()
-    } else if queue_full {
+    } else if queue_full(listener) {
         "its accept queue is full, so the kernel drops new connections".into()
     } else if owners.iter().any(|process| process.state == Some('D')) {
         "the listener waits in the kernel (state D), on a disk or a hung mount".into()

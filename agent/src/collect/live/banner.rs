@@ -22,6 +22,10 @@ const MAX_BANNER_BYTES: usize = 1024;
 /// Sent back once sshd has spoken, so that it logs a plain closed connection rather than
 /// a failed key exchange.
 const OUR_IDENTIFICATION: &[u8] = b"SSH-2.0-sshdoctor_probe\r\n";
+/// What sshd itself sends instead of its banner when it turns a connection away
+/// (MaxStartups; OpenSSH 9.8's PerSourcePenalties) before it closes: anything else
+/// that closes after a line is another program.
+const SSHD_REFUSALS: &[&str] = &["Exceeded MaxStartups", "Not allowed at this time"];
 /// Banners longer than this are cut in the facts.
 const MAX_BANNER_KEPT: usize = 255;
 
@@ -233,9 +237,17 @@ fn read_banner(
             return timed_out(first_line(), waited);
         }
         match stream.read(&mut chunk) {
-            // sshd says why before it closes: "Exceeded MaxStartups", "Not allowed at
-            // this time" (PerSourcePenalties).
-            Ok(0) => return (BannerOutcome::ClosedBeforeBanner, first_line(), None),
+            Ok(0) => {
+                let said = first_line();
+                let outcome = match said.as_deref() {
+                    None => BannerOutcome::ClosedBeforeBanner,
+                    Some(line) if SSHD_REFUSALS.contains(&line) => {
+                        BannerOutcome::ClosedBeforeBanner
+                    }
+                    Some(_) => BannerOutcome::NotSsh,
+                };
+                return (outcome, said, None);
+            }
             Ok(read) => received.extend_from_slice(&chunk[..read]),
             // The deadline passed: the top of the loop waits on or gives up.
             Err(err)
@@ -364,8 +376,8 @@ mod tests {
     }
 
     /// Real sockets on loopback: one that answers like sshd, one that accepts and says
-    /// nothing, one that closes at once, one that says why and closes, one that speaks
-    /// another protocol and stays, a closed port.
+    /// nothing, one that closes at once, one that says why as sshd does and closes, one
+    /// that speaks another protocol and stays, one that does and closes, a closed port.
     #[test]
     fn outcomes_against_real_loopback_sockets() {
         use std::net::TcpListener;
@@ -389,16 +401,18 @@ mod tests {
         let ssh = serve(Some(b"SSH-2.0-OpenSSH_9.9\r\n"));
         let http = serve(Some(b"HTTP/1.0 200 OK\r\n\r\n"));
         let closes = serve(None);
-        let says_why = {
+        let says_and_closes = |line: &'static [u8]| {
             let server = TcpListener::bind("127.0.0.1:0").unwrap();
             let port = server.local_addr().unwrap().port();
             std::thread::spawn(move || {
                 for mut stream in server.incoming().flatten() {
-                    let _ = stream.write_all(b"Exceeded MaxStartups\r\n");
+                    let _ = stream.write_all(line);
                 }
             });
             port
         };
+        let says_why = says_and_closes(b"Exceeded MaxStartups\r\n");
+        let http_closes = says_and_closes(b"HTTP/1.0 400 Bad Request\r\n");
         let silent = TcpListener::bind("127.0.0.1:0").unwrap(); // never accepts
         let silent_port = silent.local_addr().unwrap().port();
         let free_port = TcpListener::bind("127.0.0.1:0")
@@ -433,6 +447,7 @@ mod tests {
             (BannerOutcome::NotSsh, Some("HTTP/1.0 200 OK"))
         );
         assert_eq!(run(closes).outcome, BannerOutcome::ClosedBeforeBanner);
+        assert_eq!(run(http_closes).outcome, BannerOutcome::NotSsh);
         let refused = run(says_why);
         assert_eq!(
             (refused.outcome, refused.banner.as_deref()),
