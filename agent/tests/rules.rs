@@ -1443,6 +1443,16 @@ fn keys_the_live_sshd_refuses_without_a_known_reason_are_critical() {
         ["alice's keys are limited by from= to other addresses, so sshd cannot be asked about them from here"]
     );
 
+    // An old refusal of alice in sshd's log explains nothing about today's.
+    facts.live.key_queries = vec![key_query(KeyQueryOutcome::NotAccepted)];
+    facts.logs.lines = vec![log_line(
+        700,
+        "User alice from 203.0.113.4 not allowed because listed in DenyUsers",
+    )];
+    let history: Vec<&str> = evaluate(&facts).iter().map(|f| f.id).collect();
+    assert_eq!(history, ["SSH-LIV-005", "SSH-LOG-004"]);
+    facts.logs.lines.clear();
+
     // DenyUsers names alice: the static finding explains the refusal.
     facts.live.key_queries = vec![key_query(KeyQueryOutcome::NotAccepted)];
     facts.auth.users[0]

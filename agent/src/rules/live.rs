@@ -335,10 +335,13 @@ fn answered(query: &KeyQuery) -> Option<bool> {
     }
 }
 
-/// A finding that names this user, or a critical one that keeps everyone out.
+/// A finding about the machine as it is now that names this user, or a critical one
+/// that keeps everyone out. sshd's log lines are history (the probes' own are left out
+/// of them): an old refusal explains nothing about today's.
 fn explained(user: &str, findings: &[Finding]) -> bool {
     findings.iter().any(|finding| {
-        finding.severity >= Severity::Warning
+        !finding.id.starts_with("SSH-LOG")
+            && finding.severity >= Severity::Warning
             && (finding.var_value("user") == Some(user)
                 || (finding.severity == Severity::Critical
                     && AUTH_FAMILIES
