@@ -182,7 +182,7 @@ def run_scenario(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) -> Scen
         if scenario.break_cmds:
             vm.run(FORGET_FAILURES)
             # Exit status ignored: breaking things makes commands fail.
-            vm.run(scenario.break_cmds)
+            vm.run(scenario.break_cmds, timeout=scenario.break_timeout)
         if scenario.needs_reboot:
             vm.reboot()
         vm.run(SETTLE)
