@@ -11,71 +11,14 @@ use std::process::Command;
 use std::time::Duration;
 use support::accounts::{alice_login, in_private_system, sh, ALICE};
 use support::mount_ns::findings_with;
-use support::{wait_for, NetNs, Sshd};
-
-const SERVER: &str = "192.0.2.1";
-
-/// The VM and a client beside it.
-struct Network {
-    server: NetNs,
-    client: NetNs,
-}
-
-fn network() -> Network {
-    let server = NetNs::new();
-    let client = NetNs::new();
-    server.link_to(&client, "eth0", &format!("{SERVER}/24"), "192.0.2.2/24");
-    server.ip(&[
-        "route",
-        "add",
-        "default",
-        "via",
-        "192.0.2.254",
-        "dev",
-        "eth0",
-    ]);
-    Network { server, client }
-}
-
-/// sshd on port 22 of the VM with keys only, as a cloud image has it.
-fn start_sshd(network: &Network, extra: &[&str]) -> Sshd {
-    let mut config = vec![
-        "StrictModes yes",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-    ];
-    config.extend_from_slice(extra);
-    Sshd::start(&network.server, 22, &config)
-}
-
-fn login(network: &Network) -> (bool, String) {
-    alice_login(&network.client, SERVER, 22)
-}
-
-/// The verdict for alice, with the running sshd's own config.
-fn diagnose(network: &Network, sshd: &Sshd) -> (Value, i32) {
-    let config = sshd.config_path().display().to_string();
-    network
-        .server
-        .diagnose_with_status(&["--user", "alice", "--config", &config])
-}
+use support::vm_net::{problems, VmNet, SERVER};
+use support::{wait_for, Sshd};
 
 fn ids(verdict: &Value) -> Vec<&str> {
     verdict["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|finding| finding["id"].as_str().unwrap())
-        .collect()
-}
-
-/// The findings at warning or worse.
-fn problems(verdict: &Value) -> Vec<&str> {
-    verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|finding| finding["severity"] != "info")
         .map(|finding| finding["id"].as_str().unwrap())
         .collect()
 }
@@ -97,10 +40,10 @@ fn alice_fingerprint() -> String {
         .to_string()
 }
 
-fn assert_healthy(network: &Network, sshd: &Sshd) -> Value {
-    let (logged_in, said) = login(network);
+fn assert_healthy(network: &VmNet, sshd: &Sshd) -> Value {
+    let (logged_in, said) = network.login();
     assert!(logged_in, "login should work: {said}\n{}", sshd.log());
-    let (verdict, code) = diagnose(network, sshd);
+    let (verdict, code) = network.diagnose(sshd);
     assert_eq!(problems(&verdict), Vec::<&str>::new(), "{verdict:#}");
     assert_eq!(
         (verdict["status"].as_str(), code),
@@ -115,8 +58,8 @@ fn assert_healthy(network: &Network, sshd: &Sshd) -> Value {
 #[test]
 fn a_healthy_sshd_is_proven_by_its_banner_and_the_key_it_accepts() {
     in_private_system(ALICE, || {
-        let network = network();
-        let sshd = start_sshd(&network, &[]);
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
         let verdict = assert_healthy(&network, &sshd);
         let live = live(&verdict);
         let banners = live["banners"].as_array().unwrap();
@@ -168,17 +111,17 @@ fn a_healthy_sshd_is_proven_by_its_banner_and_the_key_it_accepts() {
 #[test]
 fn a_stopped_listener_is_critical_and_the_printed_fix_brings_the_login_back() {
     in_private_system(ALICE, || {
-        let network = network();
-        let sshd = start_sshd(&network, &[]);
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
         assert_healthy(&network, &sshd);
         sh(&format!("kill -STOP {}", sshd.pid()));
-        let (logged_in, said) = login(&network);
+        let (logged_in, said) = network.login();
         assert!(!logged_in && said.contains("banner exchange"), "{said}");
         // A client still waiting in the accept queue.
         let waiting = network.client.run(|| {
             std::net::TcpStream::connect((SERVER, 22)).expect("the kernel accepts the handshake")
         });
-        let (verdict, code) = diagnose(&network, &sshd);
+        let (verdict, code) = network.diagnose(&sshd);
         assert_eq!(code, 2, "{verdict:#}");
         assert_eq!(problems(&verdict), ["SSH-LIV-001"], "{verdict:#}");
         assert!(!ids(&verdict).contains(&"SSH-NET-010"), "{verdict:#}");
@@ -229,8 +172,8 @@ fn a_stopped_listener_is_critical_and_the_printed_fix_brings_the_login_back() {
 #[test]
 fn saturated_max_startups_closes_connections_and_is_named() {
     in_private_system(ALICE, || {
-        let network = network();
-        let sshd = start_sshd(&network, &["MaxStartups 3"]);
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["MaxStartups 3"]);
         assert_healthy(&network, &sshd);
         let held: Vec<std::net::TcpStream> = (0..3)
             .map(|_| {
@@ -243,9 +186,9 @@ fn saturated_max_startups_closes_connections_and_is_named() {
                 })
             })
             .collect();
-        let (logged_in, said) = login(&network);
+        let (logged_in, said) = network.login();
         assert!(!logged_in, "{said}");
-        let (verdict, code) = diagnose(&network, &sshd);
+        let (verdict, code) = network.diagnose(&sshd);
         assert_eq!(code, 2, "{verdict:#}");
         let closing = findings_with(&verdict, "SSH-LIV-003");
         assert_eq!(closing.len(), 1, "{verdict:#}");
@@ -273,7 +216,7 @@ fn saturated_max_startups_closes_connections_and_is_named() {
         // The edit as printed; with no systemd in a test namespace, the reload is a SIGHUP.
         sh(fix.split(" && systemctl").next().unwrap());
         sh(&format!("kill -HUP {}", sshd.pid()));
-        wait_for(Duration::from_secs(5), || login(&network).0.then_some(()))
+        wait_for(Duration::from_secs(5), || network.login().0.then_some(()))
             .expect("login after the fix");
         drop(held);
     });
@@ -284,16 +227,16 @@ fn saturated_max_startups_closes_connections_and_is_named() {
 #[test]
 fn tcp_wrappers_refusing_loopback_are_named_with_the_line() {
     in_private_system(ALICE, || {
-        let network = network();
-        let sshd = start_sshd(&network, &[]);
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
         assert_healthy(&network, &sshd);
         sh("echo 'sshd: ALL' >> /etc/hosts.deny");
         let line = std::fs::read_to_string("/etc/hosts.deny")
             .unwrap()
             .lines()
             .count();
-        assert!(!login(&network).0);
-        let (verdict, _) = diagnose(&network, &sshd);
+        assert!(!network.login().0);
+        let (verdict, _) = network.diagnose(&sshd);
         let closing = findings_with(&verdict, "SSH-LIV-003");
         assert_eq!(closing.len(), 1, "{verdict:#}");
         assert_eq!(
@@ -310,10 +253,10 @@ fn tcp_wrappers_refusing_loopback_are_named_with_the_line() {
 #[test]
 fn a_key_type_the_server_refuses_is_not_accepted_and_the_static_rule_names_it() {
     in_private_system(ALICE, || {
-        let network = network();
-        let sshd = start_sshd(&network, &["PubkeyAcceptedAlgorithms -ssh-ed25519"]);
-        assert!(!login(&network).0);
-        let (verdict, code) = diagnose(&network, &sshd);
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["PubkeyAcceptedAlgorithms -ssh-ed25519"]);
+        assert!(!network.login().0);
+        let (verdict, code) = network.diagnose(&sshd);
         assert_eq!(code, 2, "{verdict:#}");
         let queries = live(&verdict)["key_queries"].as_array().unwrap();
         assert_eq!(queries[0]["outcome"], "not_accepted", "{verdict:#}");
@@ -335,11 +278,11 @@ fn a_key_limited_to_other_hosts_is_not_a_finding_but_is_not_proven() {
     let limited =
         format!("{ALICE}; sed -i 's/^/from=\"192.0.2.0\\/24\" /' /home/alice/.ssh/authorized_keys");
     in_private_system(&limited, || {
-        let network = network();
-        let sshd = start_sshd(&network, &[]);
-        let (logged_in, said) = login(&network);
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
+        let (logged_in, said) = network.login();
         assert!(logged_in, "{said}");
-        let (verdict, code) = diagnose(&network, &sshd);
+        let (verdict, code) = network.diagnose(&sshd);
         assert_eq!(problems(&verdict), Vec::<&str>::new(), "{verdict:#}");
         let query = &live(&verdict)["key_queries"][0];
         assert_eq!(query["outcome"], "not_accepted");
@@ -358,10 +301,10 @@ fn a_key_limited_to_other_hosts_is_not_a_finding_but_is_not_proven() {
 fn a_refusal_no_rule_models_is_critical() {
     let revoked = format!("{ALICE}; cp /tmp/alice_key.pub /etc/ssh/revoked_keys");
     in_private_system(&revoked, || {
-        let network = network();
-        let sshd = start_sshd(&network, &["RevokedKeys /etc/ssh/revoked_keys"]);
-        assert!(!login(&network).0);
-        let (verdict, code) = diagnose(&network, &sshd);
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["RevokedKeys /etc/ssh/revoked_keys"]);
+        assert!(!network.login().0);
+        let (verdict, code) = network.diagnose(&sshd);
         assert_eq!(code, 2, "{verdict:#}");
         assert_eq!(problems(&verdict), ["SSH-LIV-005"], "{verdict:#}");
         let refused = &findings_with(&verdict, "SSH-LIV-005")[0];
@@ -384,10 +327,10 @@ fn a_refusal_no_rule_models_is_critical() {
 #[test]
 fn without_an_ssh_client_keys_are_not_asked_and_that_is_said() {
     in_private_system(ALICE, || {
-        let network = network();
-        let sshd = start_sshd(&network, &[]);
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
         sh("mount --bind /dev/null /usr/bin/ssh");
-        let (verdict, code) = diagnose(&network, &sshd);
+        let (verdict, code) = network.diagnose(&sshd);
         assert_eq!(problems(&verdict), Vec::<&str>::new(), "{verdict:#}");
         assert_eq!(live(&verdict)["banners"][0]["outcome"], "answered");
         let why = "no ssh client on this machine (openssh-client), so sshd could not be asked about keys: they are judged from files only";
@@ -415,8 +358,8 @@ fn without_an_ssh_client_keys_are_not_asked_and_that_is_said() {
 #[test]
 fn no_probe_asks_nothing_and_proves_nothing() {
     in_private_system(ALICE, || {
-        let network = network();
-        let sshd = start_sshd(&network, &["LogLevel VERBOSE"]);
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["LogLevel VERBOSE"]);
         let config = sshd.config_path().display().to_string();
         let (verdict, code) = network.server.diagnose_with_status(&[
             "--user",
@@ -436,11 +379,11 @@ fn no_probe_asks_nothing_and_proves_nothing() {
 #[test]
 fn twenty_diagnoses_in_a_row_leave_the_verdict_and_loopback_alone() {
     in_private_system(ALICE, || {
-        let network = network();
-        let sshd = start_sshd(&network, &[]);
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
         let first = assert_healthy(&network, &sshd);
         for round in 0..20 {
-            let (verdict, code) = diagnose(&network, &sshd);
+            let (verdict, code) = network.diagnose(&sshd);
             assert_eq!(code, 0, "round {round}: {verdict:#}");
             assert_eq!(ids(&verdict), ids(&first), "round {round}");
         }

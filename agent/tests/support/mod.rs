@@ -11,6 +11,7 @@ mod listener;
 pub mod mount_ns;
 mod netns;
 mod sshd;
+pub mod vm_net;
 
 pub use guard::ProcessGuard;
 pub use listener::{PortHolder, V6Only};

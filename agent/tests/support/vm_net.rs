@@ -1,0 +1,68 @@
+//! A VM and a client beside it: a server network namespace (192.0.2.1 on eth0, with a
+//! default route, as a VM has) and a client namespace over a veth pair (192.0.2.2), an
+//! sshd on the VM configured as a cloud image has it (keys only), and alice's real login
+//! from the client as ground truth. Used from a thread in a private system
+//! (`accounts::in_private_system`), so sshd, ssh and sshdoctor see the private accounts.
+
+use super::accounts::alice_login;
+use super::{NetNs, Sshd};
+use serde_json::Value;
+
+pub const SERVER: &str = "192.0.2.1";
+
+pub struct VmNet {
+    pub server: NetNs,
+    pub client: NetNs,
+}
+
+impl VmNet {
+    pub fn new() -> VmNet {
+        let server = NetNs::new();
+        let client = NetNs::new();
+        server.link_to(&client, "eth0", &format!("{SERVER}/24"), "192.0.2.2/24");
+        server.ip(&[
+            "route",
+            "add",
+            "default",
+            "via",
+            "192.0.2.254",
+            "dev",
+            "eth0",
+        ]);
+        VmNet { server, client }
+    }
+
+    /// sshd on port 22 of the VM with keys only, and `extra` config lines.
+    pub fn start_sshd(&self, extra: &[&str]) -> Sshd {
+        let mut config = vec![
+            "StrictModes yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+        ];
+        config.extend_from_slice(extra);
+        Sshd::start(&self.server, 22, &config)
+    }
+
+    /// alice's key login from the client: whether it worked, and what ssh said.
+    pub fn login(&self) -> (bool, String) {
+        alice_login(&self.client, SERVER, 22)
+    }
+
+    /// The verdict for alice, with the running sshd's own config, and the exit status.
+    pub fn diagnose(&self, sshd: &Sshd) -> (Value, i32) {
+        let config = sshd.config_path().display().to_string();
+        self.server
+            .diagnose_with_status(&["--user", "alice", "--config", &config])
+    }
+}
+
+/// The ids of the findings at warning or worse.
+pub fn problems(verdict: &Value) -> Vec<&str> {
+    verdict["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["severity"] != "info")
+        .map(|finding| finding["id"].as_str().unwrap())
+        .collect()
+}
