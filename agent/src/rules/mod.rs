@@ -15,6 +15,7 @@ mod nic;
 mod prereqs;
 mod selinux;
 mod service;
+mod session;
 mod ssh_view;
 mod traffic;
 
@@ -284,6 +285,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     firewall::check(facts, &view, &mut findings);
     logs::check(facts, &view, &mut findings);
     auth::check(facts, &view, &mut findings);
+    session::check(facts, &view, &mut findings);
     live::check(facts, &view, &mut findings);
     let context = machine_context(facts, &view);
     let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();

@@ -37,8 +37,13 @@ pub fn effective_shell(shell: &str) -> &str {
     }
 }
 
-/// Accounts meant for people: a shell listed in /etc/shells that is not nologin/false,
-/// and a home directory that exists. Root is handled apart.
+/// Where sshd looks for an account's keys by default (AuthorizedKeysFile's default).
+const DEFAULT_KEYS_FILES: &[&str] = &[".ssh/authorized_keys", ".ssh/authorized_keys2"];
+
+/// Accounts someone may mean to log in as: those with a shell listed in /etc/shells
+/// that is not nologin/false and a home, and those holding keys where sshd looks by
+/// default, whatever their shell (a key behind a nologin shell is still a way someone
+/// expects in). Root is examined on its own.
 pub fn login_accounts(shells: &[String]) -> std::io::Result<Vec<String>> {
     let passwd = read_text(Path::new(PASSWD))?;
     Ok(passwd
@@ -49,13 +54,23 @@ pub fn login_accounts(shells: &[String]) -> std::io::Result<Vec<String>> {
                 return None;
             };
             let shell = effective_shell(shell);
-            let login_shell = shells.iter().any(|listed| listed == shell)
-                && !shell.ends_with("nologin")
-                && !shell.ends_with("false");
+            let login_shell =
+                shells.iter().any(|listed| listed == shell) && !refuses_sessions(shell);
             let has_home = !home.is_empty() && Path::new(home).is_dir();
-            (uid != "0" && login_shell && has_home).then(|| name.to_string())
+            let holds_keys = has_home
+                && DEFAULT_KEYS_FILES
+                    .iter()
+                    .any(|file| Path::new(home).join(file).is_file());
+            (uid != "0" && ((login_shell && has_home) || holds_keys)).then(|| name.to_string())
         })
         .collect())
+}
+
+/// A shell that ends every session at once: nologin prints its message and exits,
+/// false exits.
+pub fn refuses_sessions(shell: &str) -> bool {
+    let name = shell.rsplit('/').next().unwrap_or(shell);
+    name == "nologin" || name == "false"
 }
 
 /// /etc/shells, one path a line.

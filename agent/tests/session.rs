@@ -1,0 +1,123 @@
+//! The session phase against a real sshd: alice's key is accepted and then the session
+//! fails. Ground truth is alice's real login from a client namespace: it fails with the
+//! break, the verdict names the break (the key checks and the live key query pass), and
+//! the verdict's first command, run as printed, brings the login back.
+
+mod support;
+
+use serde_json::Value;
+use std::time::Duration;
+use support::accounts::{in_private_system, sh, ALICE};
+use support::mount_ns::findings_with;
+use support::vm_net::{problems, VmNet};
+use support::{wait_for, Sshd};
+
+fn only<'v>(verdict: &'v Value, id: &str) -> &'v Value {
+    let found = findings_with(verdict, id);
+    assert_eq!(found.len(), 1, "expected one {id}: {verdict:#}");
+    found[0]
+}
+
+fn first_command(finding: &Value) -> &str {
+    finding["remediation"]["guest"][0].as_str().unwrap()
+}
+
+fn assert_healthy(network: &VmNet, sshd: &Sshd) {
+    let (logged_in, said) = network.login();
+    assert!(logged_in, "login should work: {said}\n{}", sshd.log());
+    let (verdict, code) = network.diagnose(sshd);
+    assert_eq!((problems(&verdict), code), (vec![], 0), "{verdict:#}");
+}
+
+/// alice's shell set to nologin: sshd accepts her key, then the session ends. She is
+/// examined without --user too (she holds a key), and the printed fix gives her a shell.
+#[test]
+fn a_nologin_shell_is_named_and_the_printed_fix_lets_the_user_in() {
+    let setup = format!("{ALICE}; usermod -s /usr/sbin/nologin alice");
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["LogLevel VERBOSE"]);
+        assert!(!network.login().0);
+        assert!(
+            sshd.log().contains("Accepted publickey for alice"),
+            "{}",
+            sshd.log()
+        );
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(code, 2, "{verdict:#}");
+        assert_eq!(problems(&verdict), ["SSH-SES-001"], "{verdict:#}");
+        let refused = only(&verdict, "SSH-SES-001");
+        assert_eq!(
+            refused["title"],
+            "alice's shell is /usr/sbin/nologin: sshd accepts the key, then the session ends at once"
+        );
+        assert_eq!(first_command(refused), "usermod -s /bin/bash alice");
+        // Found without --user: alice holds a key although her shell is nologin.
+        let config = sshd.config_path().display().to_string();
+        let (discovered, _) = network.server.diagnose_with_status(&["--config", &config]);
+        assert_eq!(problems(&discovered), ["SSH-SES-001"], "{discovered:#}");
+        sh(first_command(refused));
+        assert_healthy(&network, &sshd);
+    });
+}
+
+/// MaxSessions 0: "Accepted publickey", then "no more sessions". The fix comments out the
+/// line that sets it; sshd rereads its config on SIGHUP (no systemd in a test namespace).
+#[test]
+fn max_sessions_zero_is_named_with_its_line() {
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["MaxSessions 0"]);
+        let (logged_in, said) = network.login();
+        assert!(!logged_in, "{said}");
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(code, 2, "{verdict:#}");
+        assert_eq!(problems(&verdict), ["SSH-SES-002"], "{verdict:#}");
+        let zero = only(&verdict, "SSH-SES-002");
+        let config = sshd.config_path().display().to_string();
+        let line = 1 + std::fs::read_to_string(&config)
+            .unwrap()
+            .lines()
+            .position(|line| line == "MaxSessions 0")
+            .unwrap();
+        assert_eq!(zero["evidence"][0]["source"], format!("{config}:{line}"));
+        let fix = first_command(zero);
+        assert_eq!(
+            fix,
+            format!("sed -i '{line}s/^/# /' {config} && systemctl reload ssh.service")
+        );
+        sh(fix.split(" && systemctl").next().unwrap());
+        sh(&format!("kill -HUP {}", sshd.pid()));
+        wait_for(Duration::from_secs(5), || network.login().0.then_some(()))
+            .expect("login after the fix");
+        assert_healthy(&network, &sshd);
+    });
+}
+
+/// PermitTTY no: commands still run, a terminal is refused; a warning.
+#[test]
+fn permit_tty_no_is_a_warning() {
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["PermitTTY no"]);
+        let output = network
+            .client
+            .command("ssh")
+            .args(["-tt", "-F", "/dev/null", "-i", "/tmp/alice_key"])
+            .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
+            .args(["-o", "UserKnownHostsFile=/dev/null"])
+            .arg(format!("alice@{}", support::vm_net::SERVER))
+            .arg("true")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(said.contains("PTY allocation request failed"), "{said}");
+        assert!(network.login().0);
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(
+            (problems(&verdict), code),
+            (vec!["SSH-SES-003"], 1),
+            "{verdict:#}"
+        );
+    });
+}
