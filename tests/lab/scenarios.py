@@ -377,6 +377,26 @@ systemctl restart ssh.service""",
         per_suite={"trixie": dict(expect_ids=("SSH-LIV-003",))},
     ),
     Scenario(
+        name="shell-nologin",
+        # sshd accepts labuser's key, then runs nologin, which ends the session: the
+        # key checks and the live key query pass; the session rule names the shell.
+        # The restore is the verdict's fix.
+        break_cmds="usermod -s /usr/sbin/nologin labuser",
+        expect_ids=("SSH-SES-001",),
+        expect_status=CRITICAL,
+        access={22: ("ssh-error",)},
+        restore_cmds="usermod -s /bin/bash labuser",
+    ),
+    Scenario(
+        name="max-sessions-zero",
+        # "Accepted publickey", then "no more sessions" for every channel.
+        break_cmds="echo 'MaxSessions 0' > /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
+        expect_ids=("SSH-SES-002",),
+        expect_status=CRITICAL,
+        access={22: ("ssh-error",)},
+        restore_cmds="rm /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
+    ),
+    Scenario(
         name="repeated-diagnoses",
         # Twenty diagnoses in a row leave the verdict healthy, and sshd penalises no
         # source for the probes' connections (OpenSSH 10's PerSourcePenalties enforce
@@ -460,6 +480,7 @@ while iptables -D INPUT -p tcp --dport 22 -j DROP 2>/dev/null; do :; done
 rm -f /var/tmp/lab-fill.*
 [ -d /root/lab-hostkeys ] && mv /root/lab-hostkeys/* /etc/ssh/ 2>/dev/null
 chmod 600 /etc/ssh/ssh_host_*_key /home/labuser/.ssh/authorized_keys
+usermod -s /bin/bash labuser
 chmod 644 /etc/ssh/sshd_config
 chmod 755 /run/sshd
 [ -f /run/lab-socat.pid ] && kill $(cat /run/lab-socat.pid) 2>/dev/null
