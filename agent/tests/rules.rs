@@ -356,8 +356,21 @@ fn ignored_dropins_name_the_include_to_restore_and_the_vmaccess_backup() {
     );
     assert_eq!(
         finding.remediation.guest[0],
-        "sed -i '1i Include /etc/ssh/sshd_config.d/*.conf' /etc/ssh/sshd_config && sshd -t && systemctl restart ssh.service"
+        "sed -i '1i Include /etc/ssh/sshd_config.d/*.conf' /etc/ssh/sshd_config && /usr/sbin/sshd -t && systemctl restart ssh.service"
     );
+    // With ssh.service stopped systemd has removed /run/sshd, where sshd -t would stop:
+    // the printed check recreates it first.
+    facts.prereqs.privsep_dir = Some(FileStat {
+        exists: false,
+        ..stat("/run/sshd", FileKind::Missing, 0, 0)
+    });
+    let again = evaluate(&facts);
+    let dropins = again.iter().find(|f| f.id == "SSH-CFG-005").unwrap();
+    assert_eq!(
+        dropins.remediation.guest[0],
+        "sed -i '1i Include /etc/ssh/sshd_config.d/*.conf' /etc/ssh/sshd_config && mkdir -p -m 0755 /run/sshd && /usr/sbin/sshd -t && systemctl restart ssh.service"
+    );
+    facts.prereqs.privsep_dir = None;
     assert!(!finding
         .evidence
         .iter()

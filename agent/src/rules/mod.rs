@@ -250,6 +250,14 @@ fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, Stri
     let mut context = BTreeMap::new();
     context.insert("unit", view.unit_name(facts));
     context.insert("config_file", facts.config.path.clone());
+    // sshd -t stops at a missing privilege separation directory, and systemd removes
+    // Debian's /run/sshd with the stopped service: the check recreates it first.
+    let sshd = facts.host.sshd_binary.as_deref().unwrap_or("sshd");
+    let sshd_test = match &facts.prereqs.privsep_dir {
+        Some(dir) if !dir.exists => format!("mkdir -p -m 0755 {} && {sshd} -t", dir.path),
+        _ => format!("{sshd} -t"),
+    };
+    context.insert("sshd_test", sshd_test);
     if let Some(instance_id) = facts
         .cloud
         .dmi
