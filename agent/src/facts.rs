@@ -1111,7 +1111,8 @@ pub struct NologinFile {
 /// TCP wrappers: /etc/hosts.allow and /etc/hosts.deny lines that name sshd.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct TcpWrappersFacts {
-    /// sshd is linked with libwrap (None when there is no sshd binary to look at).
+    /// sshd, or sshd-session where OpenSSH 9.8+ installs it, is linked with libwrap
+    /// (None when there is no binary to look at).
     pub sshd_uses_libwrap: Option<bool>,
     /// Lines whose daemon list names sshd or ALL, "file:line" located.
     pub deny: Vec<Located<String>>,

@@ -37,13 +37,20 @@ pub fn nologin_files() -> Vec<NologinFile> {
 }
 
 /// hosts.allow/hosts.deny lines naming sshd, and whether sshd could read them at all.
-pub fn tcp_wrappers(sshd_binary: Option<&str>) -> TcpWrappersFacts {
-    TcpWrappersFacts {
-        sshd_uses_libwrap: sshd_binary.and_then(|binary| {
+/// TCP wrappers as the server applies them: `binaries` are sshd and, where OpenSSH 9.8+
+/// installs it, sshd-session, which checks each connection itself (Debian 13 links
+/// libwrap there, not into sshd).
+pub fn tcp_wrappers(binaries: &[&str]) -> TcpWrappersFacts {
+    let linked: Vec<bool> = binaries
+        .iter()
+        .filter_map(|binary| {
             let bytes = read_prefix(Path::new(binary), MAX_BINARY_BYTES).ok()?;
             let needle = b"libwrap.so";
             Some(bytes.windows(needle.len()).any(|window| window == needle))
-        }),
+        })
+        .collect();
+    TcpWrappersFacts {
+        sshd_uses_libwrap: (!linked.is_empty()).then(|| linked.contains(&true)),
         deny: lines_naming_sshd(HOSTS_DENY),
         allow: lines_naming_sshd(HOSTS_ALLOW),
     }
@@ -114,6 +121,22 @@ fn safe_path_chain(program: &Path) -> Vec<FileStat> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// OpenSSH 10 on Debian 13: sshd without libwrap, sshd-session with it.
+    #[test]
+    fn libwrap_counts_in_sshd_session_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let sshd = dir.path().join("sshd");
+        let session = dir.path().join("sshd-session");
+        std::fs::write(&sshd, b"\x7fELF libc.so.6 libcrypto.so.3").unwrap();
+        std::fs::write(&session, b"\x7fELF libc.so.6 libwrap.so.0 libpam.so.0").unwrap();
+        let path = |path: &std::path::Path| path.display().to_string();
+        let both = [path(&sshd), path(&session)];
+        let both: Vec<&str> = both.iter().map(String::as_str).collect();
+        assert_eq!(tcp_wrappers(&both).sshd_uses_libwrap, Some(true));
+        assert_eq!(tcp_wrappers(&both[..1]).sshd_uses_libwrap, Some(false));
+        assert_eq!(tcp_wrappers(&[]).sshd_uses_libwrap, None);
+    }
 
     #[test]
     fn cloud_login_commands_are_recognised() {

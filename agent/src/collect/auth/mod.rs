@@ -82,7 +82,13 @@ pub fn collect(
         provisioned_admin,
         today_days: today_days(),
         nologin_files: gates::nologin_files(),
-        tcp_wrappers: gates::tcp_wrappers(host.sshd_binary.as_deref()),
+        tcp_wrappers: gates::tcp_wrappers(
+            &[&host.sshd_binary, &host.sshd_session_binary]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        ),
         strict_modes_allows_private_group: host
             .os_id
             .iter()
