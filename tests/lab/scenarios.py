@@ -398,20 +398,6 @@ systemctl restart ssh.service""",
         restore_cmds="rm /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
     ),
     Scenario(
-        name="repeated-diagnoses",
-        # Twenty diagnoses in a row leave the verdict healthy, and sshd penalises no
-        # source for the probes' connections (OpenSSH 10's PerSourcePenalties enforce
-        # past 15 s per address; each probe comes from an address of its own): sshd
-        # logs no penalty, and loopback still gets a key exchange.
-        break_cmds=f"for i in $(seq 20); do {IMDS_ENV} {GUEST_BINARY} --format json >/dev/null 2>&1; done",
-        break_timeout=600,
-        expect_ids=(),
-        expect_status=HEALTHY,
-        access={22: ("success",)},
-        check_cmds="! journalctl -b -u ssh --no-pager | grep -i 'penalty' && "
-                   "ssh-keyscan -T 20 127.0.0.1 2>/dev/null | grep -q ssh-ed25519",
-    ),
-    Scenario(
         name="refusals-fixed",
         # After the two scenarios above are undone and labuser has logged in
         # again, their refusals in the log are history, as a failed start
@@ -423,6 +409,21 @@ systemctl restart ssh.service""",
         expect_status=HEALTHY,
         access={22: ("success",)},
         restore_cmds="journalctl --rotate --vacuum-time=1s >/dev/null 2>&1",
+    ),
+    Scenario(
+        name="repeated-diagnoses",
+        # After refusals-fixed, whose restore empties the journal of the refusals above.
+        # Twenty diagnoses in a row leave the verdict healthy, and sshd penalises no
+        # source for the probes' connections (OpenSSH 10's PerSourcePenalties enforce
+        # past 15 s per address; each probe comes from an address of its own): sshd
+        # logs no penalty, and loopback still gets a key exchange.
+        break_cmds=f"for i in $(seq 20); do {IMDS_ENV} {GUEST_BINARY} --format json >/dev/null 2>&1; done",
+        break_timeout=600,
+        expect_ids=(),
+        expect_status=HEALTHY,
+        access={22: ("success",)},
+        check_cmds="! journalctl -b -u ssh --no-pager | grep -i 'penalty' && "
+                   "ssh-keyscan -T 20 127.0.0.1 2>/dev/null | grep -q ssh-ed25519",
     ),
 ]
 
