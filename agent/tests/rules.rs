@@ -1432,7 +1432,13 @@ fn keys_the_live_sshd_refuses_without_a_known_reason_are_critical() {
         refused[0].evidence[0].source.as_deref(),
         Some("/home/alice/.ssh/authorized_keys:1")
     );
-    assert_eq!(verdict(facts.clone()).exit_code, 2);
+    let refused_verdict = verdict(facts.clone());
+    assert_eq!(refused_verdict.exit_code, 2);
+    // Its long first command wraps within the console's 80 columns, continuation lines
+    // and their backslashes included.
+    for line in screen(&refused_verdict).lines() {
+        assert!(line.chars().count() <= 80, "{line}");
+    }
 
     // A second key that is accepted: the refused one is a warning.
     let mut second = key_query(KeyQueryOutcome::Accepted);

@@ -175,8 +175,8 @@ fn wrap_command(out: &mut String, first: &str, indent: usize, command: &str, wid
 
 /// `wrap_command` for code without a comment.
 fn wrap_code(out: &mut String, first: &str, indent: usize, command: &str, width: usize) {
-    // Room for the indent and the trailing " \\" of a continued line.
-    let available = width.saturating_sub(indent + 2).max(20);
+    // Room for a continued line's indent (indent + 2) and its trailing " \\".
+    let available = width.saturating_sub(indent + 4).max(20);
     // Each line, and whether the next line continues the same word.
     let mut lines: Vec<(String, bool)> = vec![(String::new(), false)];
     for word in shell_words(command) {
