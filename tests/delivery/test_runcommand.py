@@ -23,7 +23,7 @@ from summary import run_and_exit
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_AZ_DIR = ROOT / "tests/delivery/fake-az"
 DIST = ROOT / "dist/runcommand"
-VERDICT_LINE = re.compile(r"^SSHDOCTOR schema=1 status=(\w+) exit=(\d) findings=(\S+)$")
+VERDICT_LINE = re.compile(r"^SSHDOCTOR schema=2 status=(\w+) exit=(\d) findings=(\S+)$")
 
 
 class RunCommandDoor(unittest.TestCase):
