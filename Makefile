@@ -71,7 +71,7 @@ lab: build deb lab-deps
 clean:
 	$(CARGO) clean
 
-# ---- Delivery (issue 5): make dist builds every artifact under dist/ ----------------
+# ---- Delivery: make dist builds every artifact under dist/ ----------------
 #   make size           fail when the binary or its xz form passes its budget
 #   make dist           Run Command scripts, .deb, .rpm, man page, completions, SHA256SUMS
 #   make test-delivery  the packages as dpkg, rpm and lintian see them, and the Run

@@ -8,11 +8,10 @@ mod support;
 
 use serde_json::Value;
 use std::process::Command;
-use std::time::Duration;
 use support::accounts::{alice_login, in_private_system, sh, ALICE};
 use support::mount_ns::findings_with;
 use support::vm_net::{problems, VmNet, SERVER};
-use support::{wait_for, Sshd};
+use support::Sshd;
 
 fn ids(verdict: &Value) -> Vec<&str> {
     verdict["findings"]
@@ -213,11 +212,7 @@ fn saturated_max_startups_closes_connections_and_is_named() {
             live(&verdict)["banners"][0]["outcome"],
             "closed_before_banner"
         );
-        // The edit as printed; with no systemd in a test namespace, the reload is a SIGHUP.
-        sh(fix.split(" && systemctl").next().unwrap());
-        sh(&format!("kill -HUP {}", sshd.pid()));
-        wait_for(Duration::from_secs(5), || network.login().0.then_some(()))
-            .expect("login after the fix");
+        network.apply_reload_fix(&sshd, fix);
         drop(held);
     });
 }

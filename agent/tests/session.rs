@@ -6,11 +6,10 @@
 mod support;
 
 use serde_json::Value;
-use std::time::Duration;
 use support::accounts::{in_private_system, sh, ALICE};
 use support::mount_ns::findings_with;
 use support::vm_net::{problems, VmNet};
-use support::{wait_for, Sshd};
+use support::Sshd;
 
 fn only<'v>(verdict: &'v Value, id: &str) -> &'v Value {
     let found = findings_with(verdict, id);
@@ -86,10 +85,7 @@ fn max_sessions_zero_is_named_with_its_line() {
             fix,
             format!("sed -i '{line}s/^/# /' {config} && systemctl reload ssh.service")
         );
-        sh(fix.split(" && systemctl").next().unwrap());
-        sh(&format!("kill -HUP {}", sshd.pid()));
-        wait_for(Duration::from_secs(5), || network.login().0.then_some(()))
-            .expect("login after the fix");
+        network.apply_reload_fix(&sshd, fix);
         assert_healthy(&network, &sshd);
     });
 }

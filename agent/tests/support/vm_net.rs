@@ -48,6 +48,22 @@ impl VmNet {
         alice_login(&self.client, SERVER, 22)
     }
 
+    /// Runs a printed fix that ends in `&& systemctl reload UNIT`: the edit as printed,
+    /// the reload as the SIGHUP systemd would send (a test namespace has no systemd);
+    /// then waits until alice's login works again.
+    pub fn apply_reload_fix(&self, sshd: &Sshd, fix: &str) {
+        let (edit, reload) = fix
+            .split_once(" && systemctl reload ")
+            .unwrap_or_else(|| panic!("not an edit and a reload: {fix}"));
+        assert!(!reload.is_empty(), "{fix}");
+        super::accounts::sh(edit);
+        super::accounts::sh(&format!("kill -HUP {}", sshd.pid()));
+        super::wait_for(std::time::Duration::from_secs(5), || {
+            self.login().0.then_some(())
+        })
+        .unwrap_or_else(|| panic!("login after {fix}: {}", sshd.log()));
+    }
+
     /// The verdict for alice, with the running sshd's own config, and the exit status.
     pub fn diagnose(&self, sshd: &Sshd) -> (Value, i32) {
         let config = sshd.config_path().display().to_string();
