@@ -184,6 +184,7 @@ fn healthy() -> Facts {
             banners: vec![answered("0.0.0.0", 22, 829)],
             ..LiveFacts::default()
         },
+        pam: Default::default(),
     }
 }
 

@@ -5,28 +5,8 @@
 
 mod support;
 
-use serde_json::Value;
 use support::accounts::{in_private_system, sh, ALICE};
-use support::mount_ns::findings_with;
-use support::vm_net::{problems, VmNet};
-use support::Sshd;
-
-fn only<'v>(verdict: &'v Value, id: &str) -> &'v Value {
-    let found = findings_with(verdict, id);
-    assert_eq!(found.len(), 1, "expected one {id}: {verdict:#}");
-    found[0]
-}
-
-fn first_command(finding: &Value) -> &str {
-    finding["remediation"]["guest"][0].as_str().unwrap()
-}
-
-fn assert_healthy(network: &VmNet, sshd: &Sshd) {
-    let (logged_in, said) = network.login();
-    assert!(logged_in, "login should work: {said}\n{}", sshd.log());
-    let (verdict, code) = network.diagnose(sshd);
-    assert_eq!((problems(&verdict), code), (vec![], 0), "{verdict:#}");
-}
+use support::vm_net::{first_command, only, problems, VmNet};
 
 /// alice's shell set to nologin: sshd accepts her key, then the session ends. She is
 /// examined without --user too (she holds a key), and the printed fix gives her a shell.
@@ -56,7 +36,7 @@ fn a_nologin_shell_is_named_and_the_printed_fix_lets_the_user_in() {
         let (discovered, _) = network.server.diagnose_with_status(&["--config", &config]);
         assert_eq!(problems(&discovered), ["SSH-SES-001"], "{discovered:#}");
         sh(first_command(refused));
-        assert_healthy(&network, &sshd);
+        network.assert_healthy(&sshd);
     });
 }
 
@@ -86,7 +66,7 @@ fn max_sessions_zero_is_named_with_its_line() {
             format!("sed -i '{line}s/^/# /' {config} && systemctl reload ssh.service")
         );
         network.apply_reload_fix(&sshd, fix);
-        assert_healthy(&network, &sshd);
+        network.assert_healthy(&sshd);
     });
 }
 

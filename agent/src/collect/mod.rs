@@ -12,6 +12,7 @@ pub mod interfaces;
 pub mod live;
 pub mod logs;
 pub mod netlink;
+pub mod pam;
 pub mod prereqs;
 pub mod processes;
 pub mod selinux;
@@ -195,6 +196,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         let auth = reports.keep(probe("auth", |notes| {
             auth::collect(options, &config, &host, notes)
         }));
+        let pam = reports.keep(probe("pam", pam::collect));
         let prereqs = reports.keep(probe("prereqs", |notes| {
             prereqs::collect(&config, &host, notes)
         }));
@@ -225,6 +227,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
             prereqs,
             auth,
             live,
+            pam,
         };
         (facts, reports.0)
     })

@@ -12,6 +12,7 @@ mod live;
 mod logs;
 mod network;
 mod nic;
+mod pam;
 mod prereqs;
 mod selinux;
 mod service;
@@ -294,6 +295,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     logs::check(facts, &view, &mut findings);
     auth::check(facts, &view, &mut findings);
     session::check(facts, &view, &mut findings);
+    pam::check(facts, &mut findings);
     live::check(facts, &view, &mut findings);
     let context = machine_context(facts, &view);
     let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();

@@ -22,7 +22,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
 }
 
 /// Someone is meant to log in as this user: named, provisioned, or holding a key.
-fn expects_login(user: &UserAuth) -> bool {
+pub(super) fn expects_login(user: &UserAuth) -> bool {
     matches!(user.role, UserRole::Requested | UserRole::Provisioned)
         || user.keys_files.iter().any(|file| !file.keys.is_empty())
 }

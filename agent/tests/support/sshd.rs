@@ -29,9 +29,10 @@ impl Sshd {
         let mut lines = vec![
             format!("Port {port}"),
             format!("HostKey {}", host_key.display()),
-            "UsePAM no".to_string(),
         ];
         lines.extend(extra_config.iter().map(|line| line.to_string()));
+        // After the extra lines: the first value wins, so "UsePAM yes" there turns PAM on.
+        lines.push("UsePAM no".to_string());
         fs::write(&config, lines.join("\n") + "\n").expect("write sshd_config");
         let log = fs::File::create(dir.path().join("sshd.log")).expect("create sshd.log");
         let pid_file = dir.path().join("sshd.pid");

@@ -64,6 +64,14 @@ impl VmNet {
         .unwrap_or_else(|| panic!("login after {fix}: {}", sshd.log()));
     }
 
+    /// Asserts that alice logs in and the verdict is healthy, with nothing found.
+    pub fn assert_healthy(&self, sshd: &Sshd) {
+        let (logged_in, said) = self.login();
+        assert!(logged_in, "login should work: {said}\n{}", sshd.log());
+        let (verdict, code) = self.diagnose(sshd);
+        assert_eq!((problems(&verdict), code), (vec![], 0), "{verdict:#}");
+    }
+
     /// The verdict for alice, with the running sshd's own config, and the exit status.
     pub fn diagnose(&self, sshd: &Sshd) -> (Value, i32) {
         let config = sshd.config_path().display().to_string();
@@ -81,4 +89,21 @@ pub fn problems(verdict: &Value) -> Vec<&str> {
         .filter(|finding| finding["severity"] != "info")
         .map(|finding| finding["id"].as_str().unwrap())
         .collect()
+}
+
+/// The one finding with this id.
+pub fn only<'v>(verdict: &'v Value, id: &str) -> &'v Value {
+    let found: Vec<&Value> = verdict["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["id"] == id)
+        .collect();
+    assert_eq!(found.len(), 1, "expected one {id}: {verdict:#}");
+    found[0]
+}
+
+/// A finding's first guest command: the fix.
+pub fn first_command(finding: &Value) -> &str {
+    finding["remediation"]["guest"][0].as_str().unwrap()
 }

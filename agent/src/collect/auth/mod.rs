@@ -8,6 +8,7 @@ mod gates;
 mod keys;
 mod settings;
 
+pub use accounts::read_text;
 pub use settings::DEFAULT_PUBKEY_ALGORITHMS;
 
 use super::{CollectOptions, ProbeNotes};
