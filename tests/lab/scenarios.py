@@ -398,6 +398,37 @@ systemctl restart ssh.service""",
         restore_cmds="rm /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
     ),
     Scenario(
+        name="pam-account-deny",
+        # PAM's account stack refuses after sshd accepts the key: the live key query
+        # passes (sshd answers it before PAM runs); the PAM rule runs the stack and
+        # names the pam_deny line that Debian's own jumps do not skip.
+        break_cmds="echo 'account requisite pam_deny.so' >> /etc/pam.d/sshd",
+        expect_ids=("SSH-PAM-001",),
+        expect_status=CRITICAL,
+        access={22: ("auth-failure",)},
+        restore_cmds="sed -i '$d' /etc/pam.d/sshd",
+    ),
+    Scenario(
+        name="pam-access-deny",
+        # pam_access with an access.conf rule refusing labuser from everywhere.
+        break_cmds="echo 'account required pam_access.so' >> /etc/pam.d/sshd\n"
+                   "echo '-:labuser:ALL' >> /etc/security/access.conf",
+        expect_ids=("SSH-PAM-001",),
+        expect_status=CRITICAL,
+        access={22: ("auth-failure",)},
+        restore_cmds="sed -i '$d' /etc/pam.d/sshd\nsed -i '$d' /etc/security/access.conf",
+    ),
+    Scenario(
+        name="pam-session-module-missing",
+        # A required session module that is not installed: the key is accepted and
+        # pam_open_session fails, so the connection ends before the shell.
+        break_cmds="echo 'session required pam_lab_absent.so' >> /etc/pam.d/sshd",
+        expect_ids=("SSH-PAM-002",),
+        expect_status=CRITICAL,
+        access={22: ("ssh-error", "auth-failure")},
+        restore_cmds="sed -i '$d' /etc/pam.d/sshd",
+    ),
+    Scenario(
         name="refusals-fixed",
         # After the two scenarios above are undone and labuser has logged in
         # again, their refusals in the log are history, as a failed start
