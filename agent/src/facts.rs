@@ -712,6 +712,18 @@ pub struct HostKey {
     pub source: Option<String>,
     pub private: FileStat,
     pub public_exists: bool,
+    /// The key loaded as sshd loads it; None when it could not be tried.
+    #[serde(default)]
+    pub load: Option<HostKeyLoad>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HostKeyLoad {
+    pub loaded: bool,
+    /// The key's type as OpenSSH names it (ssh-ed25519, ssh-rsa, ecdsa-sha2-nistp256).
+    pub key_type: Option<String>,
+    /// What OpenSSH's loader said when it failed ("invalid format").
+    pub error: Option<String>,
 }
 
 /// The local firewall's rulesets, as its own tools print them. Collected, not judged.

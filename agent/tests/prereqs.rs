@@ -4,7 +4,9 @@
 
 mod support;
 
+use support::accounts::{in_private_system, ALICE};
 use support::mount_ns::{diagnose_after, findings_with};
+use support::vm_net::{first_command, only, problems, VmNet};
 
 /// A private copy of /etc/ssh with freshly generated default host keys, mounted over the
 /// real one, and a private /run with a correct privsep directory; then `breakage`.
@@ -186,4 +188,49 @@ fn missing_privsep_user_is_critical() {
         found[0]["title"],
         "The privilege-separation user sshd does not exist"
     );
+}
+
+/// The only host key overwritten with garbage, mode and owner intact: OpenSSH 9.2 loads
+/// host keys again for every connection, so alice's real login fails at once. The key
+/// is critical, named with what OpenSSH's loader said, and the printed fix (move it
+/// aside, generate a new one, restart) lets her in; `ssh-keygen -A` would not have.
+#[test]
+fn a_corrupt_host_key_is_named_and_the_printed_fix_regenerates_it() {
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
+        let config = std::fs::read_to_string(sshd.config_path()).unwrap();
+        let key = config
+            .lines()
+            .find_map(|line| line.strip_prefix("HostKey "))
+            .unwrap()
+            .to_string();
+        std::fs::write(&key, "this is not a key\n").unwrap();
+        let (logged_in, said) = network.login();
+        assert!(!logged_in, "{said}");
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(
+            (problems(&verdict), code),
+            (vec!["SSH-KEY-003"], 2),
+            "{verdict:#}"
+        );
+        let corrupt = only(&verdict, "SSH-KEY-003");
+        assert!(
+            corrupt["title"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("Host key {key} cannot be loaded: Load key")),
+            "{corrupt:#}"
+        );
+        let fix = first_command(corrupt);
+        assert_eq!(
+            fix,
+            format!(
+                "mv {key} {key}.broken && ssh-keygen -q -N '' -t ed25519 -f {key} \
+                 && systemctl restart ssh.service"
+            )
+        );
+        network.apply_reload_fix(&sshd, fix);
+        network.assert_healthy(&sshd);
+    });
 }

@@ -2,7 +2,9 @@
 //! privilege-separation directory and user, and an /etc/ssh that only root can change.
 
 use super::ProbeNotes;
-use crate::facts::{FileKind, FileStat, HostFacts, HostKey, PrereqFacts, SshdConfigFacts};
+use crate::facts::{
+    FileKind, FileStat, HostFacts, HostKey, HostKeyLoad, PrereqFacts, SshdConfigFacts,
+};
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -24,13 +26,15 @@ const PRIVSEP_DIR_CANDIDATES: &[&str] = &[
 pub const PRIVSEP_USER: &str = "sshd";
 /// How much of the sshd binary to search for its compiled-in privsep directory.
 const MAX_BINARY_BYTES: u64 = 16 << 20;
+/// Bound on one `ssh-keygen -y` (an RSA key takes milliseconds).
+const KEYGEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Bound on the /etc/ssh walk.
 const MAX_ETC_SSH_ENTRIES: usize = 500;
 
 pub fn collect(config: &SshdConfigFacts, host: &HostFacts, notes: &mut ProbeNotes) -> PrereqFacts {
     let (privsep_dir, privsep_dir_source) = privsep_dir(host.sshd_binary.as_deref(), notes);
     PrereqFacts {
-        host_keys: host_keys(config),
+        host_keys: host_keys(config, notes),
         privsep_dir: privsep_dir.map(|dir| stat_path(Path::new(&dir))),
         privsep_dir_source,
         privsep_user: PRIVSEP_USER.to_string(),
@@ -83,7 +87,7 @@ pub fn stat_path(path: &Path) -> FileStat {
 
 /// HostKey paths in effect: `sshd -T` knows them best (defaults included), then the
 /// parsed config, then OpenSSH's defaults.
-fn host_keys(config: &SshdConfigFacts) -> Vec<HostKey> {
+fn host_keys(config: &SshdConfigFacts, notes: &mut ProbeNotes) -> Vec<HostKey> {
     let configured: Vec<(String, Option<String>)> = match config
         .effective
         .as_ref()
@@ -109,14 +113,50 @@ fn host_keys(config: &SshdConfigFacts) -> Vec<HostKey> {
         .map(|(path, source)| {
             let private = stat_path(Path::new(&path));
             let public = stat_path(Path::new(&format!("{path}.pub")));
+            let load = match private.kind {
+                FileKind::File => load_key(&path, notes),
+                _ => None,
+            };
             HostKey {
                 source,
                 private,
                 public_exists: public.kind == FileKind::File,
+                load,
                 path,
             }
         })
         .collect()
+}
+
+/// Loads a private key as sshd does (no passphrase), with OpenSSH's own loader:
+/// `ssh-keygen -y` parses the key and derives its public half. None when it cannot be
+/// asked: not readable by us (not root), or no ssh-keygen.
+fn load_key(path: &str, notes: &mut ProbeNotes) -> Option<HostKeyLoad> {
+    std::fs::File::open(path).ok()?;
+    let mut command = std::process::Command::new("ssh-keygen");
+    command.args(["-y", "-P", "", "-f", path]);
+    match super::command::capture(command, KEYGEN_TIMEOUT, 64 << 10) {
+        Ok(output) if output.success() => Some(HostKeyLoad {
+            loaded: true,
+            key_type: output.stdout.split_whitespace().next().map(String::from),
+            error: None,
+        }),
+        Ok(output) if output.timed_out => {
+            notes.partial(format!("ssh-keygen -y {path} did not finish"));
+            None
+        }
+        Ok(output) => Some(HostKeyLoad {
+            loaded: false,
+            key_type: None,
+            error: Some(output.error_line()),
+        }),
+        Err(err) => {
+            notes.partial(format!(
+                "host keys not loaded: cannot run ssh-keygen: {err}"
+            ));
+            None
+        }
+    }
 }
 
 /// The privsep directory compiled into sshd (found by searching the binary for the

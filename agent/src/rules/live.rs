@@ -78,6 +78,9 @@ fn silent_listener(
             .var("port", probe.port.to_string())
             .var("banner", probe.banner.clone().unwrap_or_default()),
         BannerOutcome::ClosedBeforeBanner | BannerOutcome::Reset => {
+            if refusal().is_none() && explained_by(findings, CONNECTION_SETUP_CAUSES) {
+                return None;
+            }
             let unit = view.unit_name(facts);
             closing(refusal().unwrap_or_else(|| {
                 (
@@ -195,12 +198,20 @@ fn queue_full(listener: Option<&ListeningSocket>) -> bool {
 /// Findings that already say why packets to the port are dropped on this machine.
 const DROP_CAUSES: &[&str] = &["SSH-FWL", "SSH-HST-006"];
 
+/// Findings that already say why sshd ends a connection before its banner: before
+/// OpenSSH 9.8 each connection re-executes sshd, which loads its host keys and checks its
+/// privilege-separation directory again.
+const CONNECTION_SETUP_CAUSES: &[&str] = &["SSH-KEY-001", "SSH-KEY-003", "SSH-PRV"];
+
 fn drop_explained(findings: &[Finding]) -> bool {
+    explained_by(findings, DROP_CAUSES)
+}
+
+/// A critical finding of one of `causes` (id prefixes) is already there.
+fn explained_by(findings: &[Finding], causes: &[&str]) -> bool {
     findings.iter().any(|finding| {
         finding.severity == Severity::Critical
-            && DROP_CAUSES
-                .iter()
-                .any(|cause| finding.id.starts_with(cause))
+            && causes.iter().any(|cause| finding.id.starts_with(cause))
     })
 }
 

@@ -56,6 +56,17 @@ fn host_key_problem(key: &HostKey) -> Option<String> {
     None
 }
 
+/// Why sshd cannot load a key its permissions allow it to use: corrupt, truncated,
+/// encrypted.
+fn load_failure(key: &HostKey) -> Option<String> {
+    let load = key.load.as_ref().filter(|load| !load.loaded)?;
+    Some(
+        load.error
+            .clone()
+            .unwrap_or_else(|| "OpenSSH cannot load it".into()),
+    )
+}
+
 fn check_host_keys(facts: &Facts, findings: &mut Vec<Finding>) {
     let keys = &facts.prereqs.host_keys;
     if keys.is_empty() {
@@ -65,7 +76,15 @@ fn check_host_keys(facts: &Facts, findings: &mut Vec<Finding>) {
         .iter()
         .filter_map(|key| host_key_problem(key).map(|problem| (key, problem)))
         .collect();
-    if problems.len() == keys.len() {
+    let unloadable: Vec<(&HostKey, String)> = keys
+        .iter()
+        .filter(|key| host_key_problem(key).is_none())
+        .filter_map(|key| load_failure(key).map(|error| (key, error)))
+        .collect();
+    let usable = keys.len() - problems.len() - unloadable.len();
+    // ssh-keygen -A creates missing default keys and the chmod fixes modes; neither
+    // replaces a file that exists but cannot be loaded.
+    if usable == 0 && !problems.is_empty() {
         let mut finding = Finding::new(RuleId::NoUsableHostKey);
         for (key, problem) in &problems {
             finding = finding.evidence(
@@ -74,19 +93,44 @@ fn check_host_keys(facts: &Facts, findings: &mut Vec<Finding>) {
             );
         }
         findings.push(finding);
-        return;
+    } else {
+        for (key, problem) in &problems {
+            findings.push(
+                Finding::new(RuleId::HostKeyUnusable)
+                    .var("path", key.path.clone())
+                    .var("problem", problem.clone())
+                    .evidence(
+                        describe(&key.private),
+                        key.source.clone().or(Some("built-in default".into())),
+                    ),
+            );
+        }
     }
-    for (key, problem) in problems {
-        findings.push(
-            Finding::new(RuleId::HostKeyUnusable)
-                .var("path", key.path.clone())
-                .var("problem", problem)
-                .evidence(
-                    describe(&key.private),
-                    key.source.clone().or(Some("built-in default".into())),
-                ),
-        );
+    for (key, error) in unloadable {
+        let mut finding = Finding::new(RuleId::HostKeyCorrupt)
+            .var("path", key.path.clone())
+            .var("error", error.clone())
+            .var("key_type", regenerated_type(&key.path))
+            .evidence(
+                format!("ssh-keygen -y -f {}: {error}", key.path),
+                key.source.clone().or(Some("built-in default".into())),
+            );
+        // With another key sshd still starts; with none it refuses to.
+        if usable > 0 || !problems.is_empty() {
+            finding = finding.severity(super::Severity::Warning);
+        }
+        findings.push(finding);
     }
+}
+
+/// The type to regenerate a key file as: from its name (ssh_host_TYPE_key), else the
+/// type OpenSSH recommends.
+fn regenerated_type(path: &str) -> &'static str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    ["rsa", "ecdsa", "ed25519"]
+        .into_iter()
+        .find(|kind| name.contains(&format!("_{kind}_")) || name.ends_with(&format!("_{kind}")))
+        .unwrap_or("ed25519")
 }
 
 fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {

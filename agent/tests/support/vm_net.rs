@@ -48,12 +48,14 @@ impl VmNet {
         alice_login(&self.client, SERVER, 22)
     }
 
-    /// Runs a printed fix that ends in `&& systemctl reload UNIT`: the edit as printed,
-    /// the reload as the SIGHUP systemd would send (a test namespace has no systemd);
-    /// then waits until alice's login works again.
+    /// Runs a printed fix that ends in `&& systemctl reload UNIT` (or `restart`): the edit
+    /// as printed, then SIGHUP, on which sshd re-executes itself and reads its config and
+    /// keys again (a test namespace has no systemd); then waits until alice's login works
+    /// again.
     pub fn apply_reload_fix(&self, sshd: &Sshd, fix: &str) {
         let (edit, reload) = fix
             .split_once(" && systemctl reload ")
+            .or_else(|| fix.split_once(" && systemctl restart "))
             .unwrap_or_else(|| panic!("not an edit and a reload: {fix}"));
         assert!(!reload.is_empty(), "{fix}");
         super::accounts::sh(edit);
