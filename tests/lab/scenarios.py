@@ -260,6 +260,21 @@ systemctl restart ssh.service""",
         restore_cmds="chmod 600 /etc/ssh/ssh_host_*_key\nsystemctl restart ssh",
     ),
     Scenario(
+        name="hostkeys-corrupt",
+        # Every host key overwritten with garbage, owner and mode intact: sshd
+        # cannot load any and refuses to start.  ssh-keygen -A would change
+        # nothing (it only creates missing keys); the restore is the verdict's
+        # fix for each key: move it aside, generate a new one, restart.
+        break_cmds="for k in /etc/ssh/ssh_host_*_key; do head -c 300 /dev/urandom > $k; done\n"
+                   "systemctl restart ssh",
+        expect_ids=("SSH-KEY-003",),
+        expect_status=CRITICAL,
+        access={22: ("refused",)},
+        restore_cmds="for t in rsa ecdsa ed25519; do k=/etc/ssh/ssh_host_${t}_key; "
+                     "mv $k $k.broken && ssh-keygen -q -N '' -t $t -f $k; done\n"
+                     "rm /etc/ssh/ssh_host_*_key.broken\nsystemctl restart ssh",
+    ),
+    Scenario(
         name="hostkey-missing",
         # sshd starts with the RSA and ed25519 keys; a client that pinned
         # the ECDSA key would see it change.
