@@ -982,6 +982,17 @@ pub struct UserAuth {
     pub settings: UserSettings,
     /// Each AuthorizedKeysFile, expanded for this user.
     pub keys_files: Vec<KeysFile>,
+    /// Keys in the default place (~/.ssh/authorized_keys, ~/.ssh/authorized_keys2) that
+    /// sshd does not read, because AuthorizedKeysFile names other files.
+    #[serde(default)]
+    pub unread_keys_files: Vec<UnreadKeysFile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnreadKeysFile {
+    pub path: String,
+    /// The key lines sshd could parse there.
+    pub keys: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

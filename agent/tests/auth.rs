@@ -481,3 +481,40 @@ fn real_sshd_refuses_what_the_verdict_names() {
         }
     });
 }
+
+/// AuthorizedKeysFile pointed at /etc/ssh/keys/%u while alice's key stays in
+/// ~/.ssh/authorized_keys: her real login fails, the verdict names both paths and the
+/// setting's line (found without --user too: she holds a key), and the printed fix
+/// copies her keys where sshd reads them.
+#[test]
+fn keys_left_where_sshd_no_longer_reads_are_named_and_the_fix_copies_them() {
+    use support::accounts::in_private_system;
+    use support::vm_net::{first_command, only, problems, VmNet};
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["AuthorizedKeysFile /etc/ssh/keys/%u"]);
+        assert!(!network.login().0);
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(
+            (problems(&verdict), code),
+            (vec!["SSH-AKF-008"], 2),
+            "{verdict:#}"
+        );
+        let unread = only(&verdict, "SSH-AKF-008");
+        assert_eq!(
+            unread["title"],
+            "alice's keys are in /home/alice/.ssh/authorized_keys, which sshd no longer reads"
+        );
+        let config = sshd.config_path().display().to_string();
+        let line = 1 + std::fs::read_to_string(&config)
+            .unwrap()
+            .lines()
+            .position(|line| line == "AuthorizedKeysFile /etc/ssh/keys/%u")
+            .unwrap();
+        assert_eq!(unread["evidence"][1]["source"], format!("{config}:{line}"));
+        let (discovered, _) = network.server.diagnose_with_status(&["--config", &config]);
+        assert_eq!(problems(&discovered), ["SSH-AKF-008"], "{discovered:#}");
+        sh(first_command(unread));
+        network.assert_healthy(&sshd);
+    });
+}

@@ -1232,6 +1232,7 @@ fn alice() -> UserAuth {
             bad_lines: vec![],
             truncated: false,
         }],
+        unread_keys_files: Vec::new(),
     }
 }
 

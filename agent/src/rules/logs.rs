@@ -204,6 +204,22 @@ fn last_logins(lines: &[LogLine]) -> BTreeMap<&str, usize> {
     logins
 }
 
+/// The user a session belongs to, for a line that does not name one ("PAM:
+/// pam_open_session(): ..."): the nearest earlier "Accepted ... for USER" of the same
+/// sshd process.
+fn session_user(lines: &[LogLine], index: usize) -> Option<&str> {
+    let pid = lines[index].pid?;
+    lines[..index]
+        .iter()
+        .rev()
+        .take(50)
+        .filter(|line| line.pid == Some(pid))
+        .find_map(|line| {
+            let rest = line.message.strip_prefix("Accepted ")?;
+            rest.split(" for ").nth(1)?.split(' ').next()
+        })
+}
+
 /// A refusal followed by a successful login of the same user. The user is the one the
 /// line names, or for a path refusal (bad modes) the user whose name is a component of
 /// the path (/home/alice/.ssh).
@@ -232,9 +248,14 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
         if line.own_probe {
             continue;
         }
-        let Some(classified) = classify(&line.message) else {
+        let Some(mut classified) = classify(&line.message) else {
             continue;
         };
+        if !classified.captures.contains_key("user") {
+            if let Some(user) = session_user(&facts.logs.lines, index) {
+                classified.captures.insert("user", user.to_string());
+            }
+        }
         if STARTUP_FAILURES.contains(&classified.rule) && superseded(index, line, last_start) {
             continue;
         }

@@ -1,8 +1,9 @@
 //! The session: what sshd does once it has let a user in. The shell it runs, the sessions
 //! it allows and the terminal it gives, for each user someone means to log in as.
 
+use super::auth::expects_login;
 use super::{Finding, RuleId, SshView};
-use crate::facts::{Account, Facts, UserAuth, UserRole};
+use crate::facts::{Account, Facts, UserAuth};
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     if facts.host.sshd_binary.is_none() {
@@ -19,12 +20,6 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
         check_max_sessions(facts, view, user, findings);
         check_tty(user, findings);
     }
-}
-
-/// Someone is meant to log in as this user: named, provisioned, or holding a key.
-pub(super) fn expects_login(user: &UserAuth) -> bool {
-    matches!(user.role, UserRole::Requested | UserRole::Provisioned)
-        || user.keys_files.iter().any(|file| !file.keys.is_empty())
 }
 
 /// A shell that ends every session (nologin, false), unless sshd never runs it: an

@@ -38,7 +38,7 @@ pub fn effective_shell(shell: &str) -> &str {
 }
 
 /// Where sshd looks for an account's keys by default (AuthorizedKeysFile's default).
-const DEFAULT_KEYS_FILES: &[&str] = &[".ssh/authorized_keys", ".ssh/authorized_keys2"];
+pub const DEFAULT_KEYS_FILES: &[&str] = &[".ssh/authorized_keys", ".ssh/authorized_keys2"];
 
 /// Accounts someone may mean to log in as: those with a shell listed in /etc/shells
 /// that is not nologin/false and a home, and those holding keys where sshd looks by

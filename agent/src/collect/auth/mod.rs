@@ -67,12 +67,17 @@ pub fn collect(
                 Some(account) => keys_files(&name, account, &settings, notes),
                 None => Vec::new(),
             };
+            let unread_keys_files = match &account {
+                Some(account) => unread_keys_files(account, &keys_files),
+                None => Vec::new(),
+            };
             UserAuth {
                 name,
                 role,
                 account,
                 settings,
                 keys_files,
+                unread_keys_files,
             }
         })
         .collect();
@@ -152,6 +157,29 @@ fn keys_files(
                 }
             },
         )
+        .collect()
+}
+
+/// Key files in the default place that AuthorizedKeysFile no longer names.
+fn unread_keys_files(
+    account: &crate::facts::Account,
+    read: &[KeysFile],
+) -> Vec<crate::facts::UnreadKeysFile> {
+    accounts::DEFAULT_KEYS_FILES
+        .iter()
+        .map(|relative| {
+            (
+                relative,
+                format!("{}/{relative}", account.home.trim_end_matches('/')),
+            )
+        })
+        .filter(|(_, path)| !read.iter().any(|file| file.path == *path))
+        .filter(|(_, path)| std::path::Path::new(path).is_file())
+        .map(|(relative, path)| {
+            let keys = keys::examine(relative, &path, account).keys.len();
+            crate::facts::UnreadKeysFile { path, keys }
+        })
+        .filter(|file| file.keys > 0)
         .collect()
 }
 

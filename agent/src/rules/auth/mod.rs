@@ -41,10 +41,12 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
     }
 }
 
-/// Someone is meant to log in as this user: named, provisioned, or holding a key.
-fn expects_login(user: &UserAuth) -> bool {
+/// Someone is meant to log in as this user: named, provisioned, or holding a key (where
+/// sshd reads it or in the default place it no longer reads).
+pub(super) fn expects_login(user: &UserAuth) -> bool {
     matches!(user.role, UserRole::Requested | UserRole::Provisioned)
         || user.keys_files.iter().any(|file| !file.keys.is_empty())
+        || !user.unread_keys_files.is_empty()
 }
 
 fn is_yes(settings: &UserSettings, keyword: &str) -> bool {
@@ -76,6 +78,60 @@ fn check_user(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Finding>) {
     for file in &user.keys_files {
         check_keys_file(auth, user, account, file, findings);
     }
+    check_unread_keys(auth, user, findings);
+}
+
+/// Keys left in ~/.ssh/authorized_keys after AuthorizedKeysFile was pointed elsewhere:
+/// when sshd has no other key for the user, these are the keys the user still logs in
+/// with, and sshd never reads them.
+fn check_unread_keys(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Finding>) {
+    let Some(unread) = user.unread_keys_files.first() else {
+        return;
+    };
+    let keys_command = user
+        .settings
+        .first("authorizedkeyscommand")
+        .is_some_and(|command| command != "none");
+    if keys_command || usable_keys(auth, user) > 0 {
+        return;
+    }
+    let Some(read) = user.keys_files.first() else {
+        return; // AuthorizedKeysFile none: no file is read at all.
+    };
+    let read_path = read.path.as_str();
+    let directory = read_path.rsplit_once('/').map_or("/", |(dir, _)| dir);
+    // In the user's home the user keeps owning it; elsewhere (/etc/ssh/keys/%u) it is
+    // root's and world-readable, as sshd opens it with the user's uid.
+    let (owner, mode) = match &user.account {
+        Some(account) if read_path.starts_with(&format!("{}/", account.home)) => {
+            (format!("{}:{}", user.name, account.gid), "600")
+        }
+        _ => ("root:root".to_string(), "644"),
+    };
+    let fix = format!(
+        "install -d -m 755 {directory} && cat {} >> {read_path} && chown {owner} {read_path} && chmod {mode} {read_path}",
+        unread.path
+    );
+    let read_paths: Vec<&str> = user
+        .keys_files
+        .iter()
+        .map(|file| file.path.as_str())
+        .collect();
+    findings.push(
+        Finding::new(RuleId::KeysNotRead)
+            .var("user", user.name.clone())
+            .var("unread", unread.path.clone())
+            .var("read", read_paths.join(" "))
+            .var("fix", fix)
+            .evidence(
+                format!("{}: {} key(s), not read", unread.path, unread.keys),
+                Some(unread.path.clone()),
+            )
+            .evidence(
+                format!("AuthorizedKeysFile {}", read_paths.join(" ")),
+                Some(user.settings.origin("authorizedkeysfile")),
+            ),
+    );
 }
 
 fn user_missing(user: &UserAuth) -> Finding {

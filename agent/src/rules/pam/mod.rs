@@ -26,7 +26,7 @@ pub fn check(facts: &Facts, findings: &mut Vec<Finding>) {
         let Some(account) = &user.account else {
             continue;
         };
-        if !super::session::expects_login(user) || user.settings.first("usepam") != Some("yes") {
+        if !super::auth::expects_login(user) || user.settings.first("usepam") != Some("yes") {
             continue;
         }
         for (stage, stack) in [
