@@ -353,7 +353,8 @@ fn match_block_moves_the_keys_file_for_that_user_only() {
         "sshd -T -C user=alice,host=client.invalid,addr=203.0.113.1"
     );
     assert_eq!(alice["keys_files"][0]["path"], "/etc/ssh/keys/alice");
-    assert_eq!(auth_ids(&verdict), ["SSH-AKF-005"], "{verdict:#}");
+    // Her key is left in ~/.ssh/authorized_keys, which sshd no longer reads for her.
+    assert_eq!(auth_ids(&verdict), ["SSH-AKF-008"], "{verdict:#}");
 }
 
 #[test]

@@ -413,6 +413,21 @@ systemctl restart ssh.service""",
         restore_cmds="rm /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
     ),
     Scenario(
+        name="keys-file-elsewhere",
+        # AuthorizedKeysFile pointed at /etc/ssh/keys/%u while labuser's key stays
+        # in ~/.ssh/authorized_keys: sshd never reads it.  The restore is the
+        # verdict's fix (copy the keys where sshd reads them), then the drop-in goes.
+        break_cmds="echo 'AuthorizedKeysFile /etc/ssh/keys/%u' > /etc/ssh/sshd_config.d/50-lab.conf\n"
+                   "systemctl restart ssh",
+        expect_ids=("SSH-AKF-008",),
+        expect_status=CRITICAL,
+        access={22: ("auth-failure",)},
+        restore_cmds="install -d -m 755 /etc/ssh/keys && cat /home/labuser/.ssh/authorized_keys "
+                     ">> /etc/ssh/keys/labuser && chown root:root /etc/ssh/keys/labuser && "
+                     "chmod 644 /etc/ssh/keys/labuser\n"
+                     "rm -r /etc/ssh/sshd_config.d/50-lab.conf /etc/ssh/keys\nsystemctl restart ssh",
+    ),
+    Scenario(
         name="pam-account-deny",
         # PAM's account stack refuses after sshd accepts the key: the live key query
         # passes (sshd answers it before PAM runs); the PAM rule runs the stack and
