@@ -1214,6 +1214,11 @@ pub struct PamLine {
 }
 
 impl PamLine {
+    /// The module's file name, whether the line names it with a path or without.
+    pub fn module_name(&self) -> &str {
+        self.module.rsplit('/').next().unwrap_or(&self.module)
+    }
+
     /// The value of a `name=value` module argument.
     pub fn argument(&self, name: &str) -> Option<&str> {
         self.args.iter().find_map(|arg| {

@@ -507,11 +507,7 @@ fn keys_left_where_sshd_no_longer_reads_are_named_and_the_fix_copies_them() {
             "alice's keys are in /home/alice/.ssh/authorized_keys, which sshd no longer reads"
         );
         let config = sshd.config_path().display().to_string();
-        let line = 1 + std::fs::read_to_string(&config)
-            .unwrap()
-            .lines()
-            .position(|line| line == "AuthorizedKeysFile /etc/ssh/keys/%u")
-            .unwrap();
+        let line = support::line_number(&config, "AuthorizedKeysFile /etc/ssh/keys/%u");
         assert_eq!(unread["evidence"][1]["source"], format!("{config}:{line}"));
         let (discovered, _) = network.server.diagnose_with_status(&["--config", &config]);
         assert_eq!(problems(&discovered), ["SSH-AKF-008"], "{discovered:#}");

@@ -9,23 +9,13 @@ mod support;
 use serde_json::Value;
 use support::accounts::{in_private_system, sh, ALICE};
 use support::vm_net::{first_command, only, problems, VmNet};
-use support::Sshd;
+use support::{line_number, Sshd};
 
 const PAM_SSHD: &str = "/etc/pam.d/sshd";
 const ACCESS_CONF: &str = "/etc/security/access.conf";
 /// What sshd logs when each stage refuses.
 const ACCOUNT_REFUSED: &str = "Access denied for user alice by PAM account configuration";
 const SESSION_FAILED: &str = "PAM: pam_open_session()";
-
-/// The 1-based number of the last line of `path` equal to `line`.
-fn line_number(path: &str, line: &str) -> usize {
-    let text = std::fs::read_to_string(path).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    1 + lines
-        .iter()
-        .rposition(|candidate| *candidate == line)
-        .unwrap_or_else(|| panic!("{line:?} not in {path}"))
-}
 
 fn start(network: &VmNet) -> Sshd {
     network.start_sshd(&["UsePAM yes", "LogLevel VERBOSE"])

@@ -54,11 +54,7 @@ fn max_sessions_zero_is_named_with_its_line() {
         assert_eq!(problems(&verdict), ["SSH-SES-002"], "{verdict:#}");
         let zero = only(&verdict, "SSH-SES-002");
         let config = sshd.config_path().display().to_string();
-        let line = 1 + std::fs::read_to_string(&config)
-            .unwrap()
-            .lines()
-            .position(|line| line == "MaxSessions 0")
-            .unwrap();
+        let line = support::line_number(&config, "MaxSessions 0");
         assert_eq!(zero["evidence"][0]["source"], format!("{config}:{line}"));
         let fix = first_command(zero);
         assert_eq!(

@@ -287,15 +287,11 @@ pub fn tokenize(line: &str) -> Vec<String> {
     tokens
 }
 
-fn module_name(module: &str) -> &str {
-    module.rsplit('/').next().unwrap_or(module)
-}
-
 /// The rule files of each pam_access line: `accessfile=`, else access.conf and, as
 /// Linux-PAM 1.4+ reads them, /etc/security/access.d/*.conf.
 fn access_files<'a>(lines: impl Iterator<Item = &'a PamLine>) -> Vec<PamAccessFile> {
     let mut paths: Vec<String> = Vec::new();
-    for line in lines.filter(|line| module_name(&line.module) == "pam_access.so") {
+    for line in lines.filter(|line| line.module_name() == "pam_access.so") {
         match line.argument("accessfile") {
             Some(path) => paths.push(path.to_string()),
             None => {
@@ -363,7 +359,7 @@ pub fn access_rules(path: &str, text: &str) -> Vec<PamAccessRule> {
 /// pam_listfile's `file=` lists: one entry per line, as the module reads them.
 fn list_files<'a>(lines: impl Iterator<Item = &'a PamLine>) -> Vec<PamListFile> {
     let mut files: Vec<PamListFile> = Vec::new();
-    for line in lines.filter(|line| module_name(&line.module) == "pam_listfile.so") {
+    for line in lines.filter(|line| line.module_name() == "pam_listfile.so") {
         let Some(path) = line.argument("file") else {
             continue;
         };

@@ -248,7 +248,7 @@ fn refusal_cause(facts: &Facts, view: &SshView, probe: &BannerProbe) -> Option<(
                     line.location(),
                     line.value
                 ),
-                format!("sed -i '{}s/^/# /' {}", line.line, line.file),
+                super::comment_out(&line.location()).expect("a located line"),
             ));
         }
     }

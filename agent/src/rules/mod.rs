@@ -198,6 +198,18 @@ impl Finding {
     }
 }
 
+/// The command that comments out the line a "file:line" source names (sshd_config,
+/// PAM and access.conf all read "#" as a comment); None when the source names no line
+/// (`sshd -T`, a built-in default).
+pub(crate) fn comment_out(source: &str) -> Option<String> {
+    match source.rsplit_once(':') {
+        Some((file, line)) if line.parse::<u32>().is_ok() => {
+            Some(format!("sed -i '{line}s/^/# /' {file}"))
+        }
+        _ => None,
+    }
+}
+
 /// Replaces `{name}` with the finding's value, else the context's; unknown names are kept
 /// as `<name>` so a pasted command fails loudly instead of running with a stray brace.
 fn fill_placeholders(

@@ -60,11 +60,9 @@ fn check_max_sessions(facts: &Facts, view: &SshView, user: &UserAuth, findings: 
     let unit = view.unit_name(facts);
     let origin = user.settings.origin("maxsessions");
     // The line that sets it, commented out; else a drop-in that sshd reads first.
-    let fix = match origin.rsplit_once(':') {
-        Some((file, line)) if line.parse::<u32>().is_ok() => {
-            format!("sed -i '{line}s/^/# /' {file} && systemctl reload {unit}")
-        }
-        _ => format!(
+    let fix = match super::comment_out(&origin) {
+        Some(edit) => format!("{edit} && systemctl reload {unit}"),
+        None => format!(
             "echo 'MaxSessions 10' > /etc/ssh/sshd_config.d/00-maxsessions.conf && systemctl reload {unit}"
         ),
     };

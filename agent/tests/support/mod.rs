@@ -52,3 +52,15 @@ pub fn wait_for<T>(limit: Duration, mut ready: impl FnMut() -> Option<T>) -> Opt
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// The 1-based number of the last line of the file at `path` that equals `line`: where a
+/// verdict should say a setting or rule is.
+pub fn line_number(path: impl AsRef<std::path::Path>, line: &str) -> usize {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    1 + lines
+        .iter()
+        .rposition(|candidate| *candidate == line)
+        .unwrap_or_else(|| panic!("{line:?} not in {}", path.display()))
+}

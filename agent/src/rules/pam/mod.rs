@@ -11,9 +11,9 @@
 mod dispatch;
 mod modules;
 
-use super::{Finding, RuleId};
+use super::{comment_out, Finding, RuleId};
 use crate::facts::{Facts, PamLine};
-use modules::{module_name, predict, Prediction, Subject};
+use modules::{predict, Prediction, Subject};
 
 /// Bound on the modules tried both ways (2^n runs of a stack).
 const MAX_UNKNOWN: usize = 8;
@@ -96,7 +96,7 @@ fn judge(stack: &[PamLine], subject: &Subject, facts: &Facts) -> Option<Finding>
         );
     };
     let (line, prediction) = culprit;
-    let name = module_name(&line.module);
+    let name = line.module_name();
     if name == "pam_nologin.so" {
         return None; // The nologin rule names the file and its fix.
     }
@@ -160,16 +160,8 @@ fn reason(line: &PamLine, name: &str, because: Option<&str>) -> String {
 /// The edit that lets the user through: comment out the rule or line that refuses.
 /// PAM reads its files for every login, so nothing needs a restart.
 fn fix_for(line: &PamLine, because: Option<&str>, user: &str) -> String {
-    let comment_out = |source: &str| match source.rsplit_once(':') {
-        Some((file, number)) if number.parse::<u32>().is_ok() => {
-            Some(format!("sed -i '{number}s/^/# /' {file}"))
-        }
-        _ => None,
-    };
-    if let Some(rule) = because.filter(|source| source.contains(':')) {
-        if let Some(fix) = comment_out(rule) {
-            return fix;
-        }
+    if let Some(fix) = because.and_then(comment_out) {
+        return fix;
     }
     match (because, line.argument("sense")) {
         (Some(list), Some("allow")) => return format!("echo {user} >> {list}"),

@@ -62,10 +62,6 @@ pub struct Subject<'a> {
     pub stage: &'a str,
 }
 
-pub fn module_name(module: &str) -> &str {
-    module.rsplit('/').next().unwrap_or(module)
-}
-
 pub fn predict(line: &PamLine, subject: &Subject) -> Prediction {
     if line.must_fail.is_some() {
         return known(PERM_DENIED);
@@ -73,7 +69,7 @@ pub fn predict(line: &PamLine, subject: &Subject) -> Prediction {
     if line.module_exists == Some(false) {
         return known(MODULE_UNKNOWN);
     }
-    let name = module_name(&line.module);
+    let name = line.module_name();
     match name {
         "pam_deny.so" => known(match subject.stage {
             "account" => "acct_expired",
