@@ -1233,6 +1233,7 @@ fn alice() -> UserAuth {
             truncated: false,
         }],
         unread_keys_files: Vec::new(),
+        session: Default::default(),
     }
 }
 

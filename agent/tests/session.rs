@@ -93,3 +93,98 @@ fn permit_tty_no_is_a_warning() {
         );
     });
 }
+
+/// ForceCommand naming a program that is not installed, in a Match block: the shell
+/// sshd runs it with fails, and the session ends. The fix comments out the Match block's
+/// line (sshd -T -C found the value; the line is found in the block).
+#[test]
+fn a_forced_command_that_is_not_there_is_named_with_its_line() {
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let forced = "  ForceCommand /usr/local/bin/sshdoctor-absent --serve";
+        let sshd = network.start_sshd(&["Match User alice", forced]);
+        assert!(!network.login().0);
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(
+            (problems(&verdict), code),
+            (vec!["SSH-SES-004"], 2),
+            "{verdict:#}"
+        );
+        let missing = only(&verdict, "SSH-SES-004");
+        assert_eq!(
+            missing["title"],
+            "ForceCommand runs /usr/local/bin/sshdoctor-absent, which does not exist: \
+             alice's sessions end at once"
+        );
+        let config = sshd.config_path().display().to_string();
+        let line = support::line_number(&config, forced);
+        assert_eq!(missing["evidence"][1]["source"], format!("{config}:{line}"));
+        network.apply_reload_fix(&sshd, first_command(missing));
+        network.assert_healthy(&sshd);
+    });
+}
+
+/// A chroot with bash and its libraries in /srv/jail, but the jail group-writable: sshd
+/// refuses to chroot ("bad ownership or modes"). The fix makes it root's and not
+/// writable, and alice's command then runs inside it.
+#[test]
+fn a_group_writable_chroot_is_named_and_the_fix_lets_alice_in() {
+    let setup = format!(
+        "{ALICE}; mount -t tmpfs -o mode=0755 tmpfs /srv; mkdir -m 0775 /srv/jail; \
+         cp --parents /bin/bash /srv/jail; \
+         for lib in $(ldd /bin/bash | grep -o '/[^ ]*'); do cp --parents $lib /srv/jail; done"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["ChrootDirectory /srv/jail", "LogLevel VERBOSE"]);
+        assert!(!network.login().0);
+        assert!(
+            sshd.log().contains("bad ownership or modes"),
+            "{}",
+            sshd.log()
+        );
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(
+            (problems(&verdict), code),
+            (vec!["SSH-SES-005"], 2),
+            "{verdict:#}"
+        );
+        let unsafe_dir = only(&verdict, "SSH-SES-005");
+        assert_eq!(
+            unsafe_dir["title"],
+            "alice's ChrootDirectory /srv/jail: /srv/jail is writable by group or others (mode 0775)"
+        );
+        assert_eq!(
+            first_command(unsafe_dir),
+            "chown root:root /srv/jail && chmod go-w /srv/jail"
+        );
+        sh(first_command(unsafe_dir));
+        network.assert_healthy(&sshd);
+    });
+}
+
+/// A correct but empty chroot: no shell inside, every session ends. The fix removes the
+/// setting.
+#[test]
+fn a_chroot_without_the_shell_is_named() {
+    let setup =
+        format!("{ALICE}; mount -t tmpfs -o mode=0755 tmpfs /srv; mkdir -m 0755 /srv/empty");
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["ChrootDirectory /srv/empty"]);
+        assert!(!network.login().0);
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(
+            (problems(&verdict), code),
+            (vec!["SSH-SES-006"], 2),
+            "{verdict:#}"
+        );
+        let empty = only(&verdict, "SSH-SES-006");
+        assert_eq!(
+            empty["title"],
+            "alice's sessions are confined to /srv/empty, where the shell does not exist"
+        );
+        network.apply_reload_fix(&sshd, first_command(empty));
+        network.assert_healthy(&sshd);
+    });
+}

@@ -210,6 +210,36 @@ pub(crate) fn comment_out(source: &str) -> Option<String> {
     }
 }
 
+/// Where the value a user's settings hold for `keyword` is set: the global line the
+/// parser saw, else the first Match block line with that value (sshd -T -C evaluated the
+/// blocks), else how the settings were found.
+pub(crate) fn setting_origin(
+    facts: &Facts,
+    settings: &crate::facts::UserSettings,
+    keyword: &str,
+) -> String {
+    if let Some(location) = settings.locations.get(keyword) {
+        return location.clone();
+    }
+    let same = |value: &str| {
+        settings.values.get(keyword).is_some_and(|words| {
+            value.split_whitespace().count() == words.len()
+                && value
+                    .split_whitespace()
+                    .zip(words)
+                    .all(|(a, b)| a.eq_ignore_ascii_case(b))
+        })
+    };
+    facts
+        .config
+        .match_blocks
+        .iter()
+        .filter_map(|block| block.settings.get(keyword)?.first())
+        .find(|line| same(&line.value))
+        .map(|line| line.location())
+        .unwrap_or_else(|| settings.origin(keyword))
+}
+
 /// Replaces `{name}` with the finding's value, else the context's; unknown names are kept
 /// as `<name>` so a pasted command fails loudly instead of running with a stray brace.
 fn fill_placeholders(

@@ -3,7 +3,7 @@
 
 use super::auth::expects_login;
 use super::{Finding, RuleId, SshView};
-use crate::facts::{Account, Facts, UserAuth};
+use crate::facts::{Account, Facts, FileKind, FileStat, UserAuth};
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     if facts.host.sshd_binary.is_none() {
@@ -19,7 +19,138 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
         check_shell(facts, user, account, findings);
         check_max_sessions(facts, view, user, findings);
         check_tty(user, findings);
+        check_chroot(facts, view, user, findings);
+        check_force_command(facts, view, user, findings);
     }
+}
+
+/// The edit that turns a setting off, then sshd's reload: its line commented out.
+fn comment_out_setting(facts: &Facts, view: &SshView, user: &UserAuth, keyword: &str) -> String {
+    let origin = super::setting_origin(facts, &user.settings, keyword);
+    let unit = view.unit_name(facts);
+    match super::comment_out(&origin) {
+        Some(edit) => format!("{edit} && systemctl reload {unit}"),
+        None => {
+            format!("grep -rni '^ *{keyword}' /etc/ssh   # then comment it out and reload {unit}")
+        }
+    }
+}
+
+/// What is wrong with a path sshd runs as a program, if anything.
+fn program_problem(stat: &FileStat) -> Option<&'static str> {
+    match stat.kind {
+        FileKind::Missing if !stat.exists => Some("does not exist"),
+        FileKind::Missing => Some("cannot be examined"),
+        FileKind::File if stat.mode.is_some_and(|mode| mode & 0o111 == 0) => {
+            Some("is not executable")
+        }
+        FileKind::File => None,
+        _ => Some("is not a file"),
+    }
+}
+
+/// ChrootDirectory: each component root-owned, not writable by group or others, a
+/// directory (session.c safely_chroot); then the shell inside it.
+fn check_chroot(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec<Finding>) {
+    let Some(chroot) = &user.session.chroot else {
+        return;
+    };
+    let origin = super::setting_origin(facts, &user.settings, "chrootdirectory");
+    let bad = chroot.components.iter().find_map(|component| {
+        let problem = match (component.kind, component.uid) {
+            (FileKind::Missing, _) => "does not exist".to_string(),
+            (FileKind::Directory, Some(uid)) if uid != 0 => {
+                format!("is owned by uid {uid}, not root")
+            }
+            (FileKind::Directory, _) if component.group_or_other_writable() => format!(
+                "is writable by group or others (mode {:04o})",
+                component.mode.unwrap_or(0)
+            ),
+            (FileKind::Directory, _) => return None,
+            _ => "is not a directory".to_string(),
+        };
+        Some((component, problem))
+    });
+    if let Some((component, problem)) = bad {
+        let fix = if component.kind == FileKind::Directory {
+            format!("chown root:root {0} && chmod go-w {0}", component.path)
+        } else {
+            comment_out_setting(facts, view, user, "chrootdirectory")
+        };
+        findings.push(
+            Finding::new(RuleId::ChrootUnsafe)
+                .var("user", user.name.clone())
+                .var("path", chroot.path.clone())
+                .var("component", component.path.clone())
+                .var("problem", problem.clone())
+                .var("fix", fix)
+                .evidence(
+                    format!("{} {problem}", component.path),
+                    Some(component.path.clone()),
+                )
+                .evidence(format!("ChrootDirectory {}", chroot.path), Some(origin)),
+        );
+        return;
+    }
+    let Some(shell) = &chroot.shell else {
+        return; // internal-sftp: no shell runs.
+    };
+    if let Some(problem) = program_problem(shell) {
+        findings.push(
+            Finding::new(RuleId::ChrootWithoutShell)
+                .var("user", user.name.clone())
+                .var("path", chroot.path.clone())
+                .var("shell", shell.path.clone())
+                .var("problem", problem)
+                .var(
+                    "fix",
+                    comment_out_setting(facts, view, user, "chrootdirectory"),
+                )
+                .evidence(
+                    format!("{} {problem}", shell.path),
+                    Some(shell.path.clone()),
+                )
+                .evidence(format!("ChrootDirectory {}", chroot.path), Some(origin)),
+        );
+    }
+}
+
+/// ForceCommand naming a program that is not there: every session runs `shell -c` on
+/// it, which fails with "not found" and ends the session.
+fn check_force_command(
+    facts: &Facts,
+    view: &SshView,
+    user: &UserAuth,
+    findings: &mut Vec<Finding>,
+) {
+    let Some(program) = &user.session.force_command_program else {
+        return;
+    };
+    let Some(problem) = program_problem(program) else {
+        return;
+    };
+    let origin = super::setting_origin(facts, &user.settings, "forcecommand");
+    let command = user
+        .settings
+        .values
+        .get("forcecommand")
+        .map(|words| words.join(" "))
+        .unwrap_or_default();
+    findings.push(
+        Finding::new(RuleId::ForceCommandMissing)
+            .var("user", user.name.clone())
+            .var("program", program.path.clone())
+            .var("problem", problem)
+            .var(
+                "fix",
+                comment_out_setting(facts, view, user, "forcecommand"),
+            )
+            .evidence(
+                format!("{} {problem}", program.path),
+                Some(program.path.clone()),
+            )
+            .evidence(format!("ForceCommand {command}"), Some(origin)),
+    );
 }
 
 /// A shell that ends every session (nologin, false), unless sshd never runs it: an
@@ -58,7 +189,7 @@ fn check_max_sessions(facts: &Facts, view: &SshView, user: &UserAuth, findings: 
         return;
     }
     let unit = view.unit_name(facts);
-    let origin = user.settings.origin("maxsessions");
+    let origin = super::setting_origin(facts, &user.settings, "maxsessions");
     // The line that sets it, commented out; else a drop-in that sshd reads first.
     let fix = match super::comment_out(&origin) {
         Some(edit) => format!("{edit} && systemctl reload {unit}"),

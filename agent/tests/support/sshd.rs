@@ -30,9 +30,15 @@ impl Sshd {
             format!("Port {port}"),
             format!("HostKey {}", host_key.display()),
         ];
-        lines.extend(extra_config.iter().map(|line| line.to_string()));
-        // After the extra lines: the first value wins, so "UsePAM yes" there turns PAM on.
+        // After the extra global lines (the first value wins, so "UsePAM yes" there turns
+        // PAM on) and before any Match block, where UsePAM is not allowed.
+        let match_at = extra_config
+            .iter()
+            .position(|line| line.starts_with("Match "))
+            .unwrap_or(extra_config.len());
+        lines.extend(extra_config[..match_at].iter().map(|line| line.to_string()));
         lines.push("UsePAM no".to_string());
+        lines.extend(extra_config[match_at..].iter().map(|line| line.to_string()));
         fs::write(&config, lines.join("\n") + "\n").expect("write sshd_config");
         let log = fs::File::create(dir.path().join("sshd.log")).expect("create sshd.log");
         let pid_file = dir.path().join("sshd.pid");

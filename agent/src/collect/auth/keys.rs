@@ -64,6 +64,16 @@ const VALUED: &[&str] = &[
 
 /// auth2-pubkeyfile.c expand_authorized_keys: %% %h %u %U, then relative to home.
 pub fn expand_keys_path(pattern: &str, account: &Account, user: &str) -> Result<String, String> {
+    let expanded = percent_expand(pattern, account, user)?;
+    if expanded.starts_with('/') {
+        Ok(expanded)
+    } else {
+        Ok(format!("{}/{expanded}", account.home))
+    }
+}
+
+/// sshd's tokens for per-user paths (AuthorizedKeysFile, ChrootDirectory): %% %h %u %U.
+pub fn percent_expand(pattern: &str, account: &Account, user: &str) -> Result<String, String> {
     let mut expanded = String::new();
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {
@@ -80,11 +90,7 @@ pub fn expand_keys_path(pattern: &str, account: &Account, user: &str) -> Result<
             None => return Err(format!("{pattern:?} ends with a lone %")),
         }
     }
-    if expanded.starts_with('/') {
-        Ok(expanded)
-    } else {
-        Ok(format!("{}/{expanded}", account.home))
-    }
+    Ok(expanded)
 }
 
 /// Everything about one keys file for `account`.

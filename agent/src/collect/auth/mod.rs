@@ -6,6 +6,7 @@
 mod accounts;
 mod gates;
 mod keys;
+mod session;
 mod settings;
 
 pub use accounts::read_text;
@@ -71,6 +72,13 @@ pub fn collect(
                 Some(account) => unread_keys_files(account, &keys_files),
                 None => Vec::new(),
             };
+            let session = match &account {
+                Some(account) => session::session(&name, account, &settings),
+                None => Default::default(),
+            };
+            if let Some(error) = &session.error {
+                notes.partial(error.clone());
+            }
             UserAuth {
                 name,
                 role,
@@ -78,6 +86,7 @@ pub fn collect(
                 settings,
                 keys_files,
                 unread_keys_files,
+                session,
             }
         })
         .collect();
