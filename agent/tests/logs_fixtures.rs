@@ -187,3 +187,47 @@ fn ordinary_sshd_lines_raise_nothing() {
     );
     assert_eq!(log_findings(logs), []);
 }
+
+/// What sshd logs past the key check, as real OpenSSH 9.2 and 10 servers wrote it: a key
+/// refused by its from= (with the "Refused by key options" that repeats it) and by its
+/// other options, no more sessions, a chroot refused, TCP wrappers, a missing
+/// sshd-session. Lines that name no user get the user of the same connection.
+#[test]
+fn session_phase_refusals() {
+    let logs = read_log_dir("session-phase");
+    assert_eq!(
+        titles(&log_findings(logs.clone())),
+        [
+            ("SSH-LOG-017", "sshd refused alice's key for a client at 192.0.2.2: the key's from= does not allow it (1 in the log, last 2026-12-01T09:00:00.100100+00:00)"),
+            ("SSH-LOG-018", "sshd refused keys of bob by their options (1 in the log, last 2026-12-01T09:01:00.200000+00:00)"),
+            ("SSH-LOG-019", "sshd opened no session after accepting carol: no more sessions (1 in the log, last 2026-12-01T09:02:00.300500+00:00)"),
+            ("SSH-LOG-020", "sshd could not confine dave to their ChrootDirectory: bad ownership or modes for chroot directory \"/srv/jail\" (1 in the log, last 2026-12-01T09:03:00.400500+00:00)"),
+            ("SSH-LOG-021", "TCP wrappers refused connections from 192.0.2.9 (1 in the log, last 2026-12-01T09:04:00.500000+00:00)"),
+            ("SSH-LOG-022", "sshd could not run /usr/lib/openssh/sshd-session (1 in the log, last 2026-12-01T09:05:00.600000+00:00)"),
+        ]
+    );
+    // carol and dave log in later, from the host TCP wrappers refused, and sshd starts
+    // again: those refusals are history.
+    let mut later = logs;
+    let line = |pid: u32, message: String| sshdoctor::facts::LogLine {
+        time: Some("2026-12-01T09:10:00+00:00".into()),
+        pid: Some(pid),
+        message,
+        source: "journal".into(),
+        own_probe: false,
+    };
+    later
+        .lines
+        .push(line(2055, "Server listening on 0.0.0.0 port 22.".into()));
+    for (pid, user, host) in [(2060, "carol", "192.0.2.2"), (2070, "dave", "192.0.2.9")] {
+        later.lines.push(line(
+            pid,
+            format!("Accepted publickey for {user} from {host} port 40000 ssh2"),
+        ));
+    }
+    let ids: Vec<&str> = log_findings(later)
+        .iter()
+        .map(|finding| finding.id)
+        .collect();
+    assert_eq!(ids, ["SSH-LOG-017", "SSH-LOG-018"]);
+}

@@ -101,6 +101,28 @@ const PATTERNS: &[(RuleId, &str)] = &[
         RuleId::LogMaxStartups,
         r"drop connection #\d+ from \[(?P<host>[^\]]*)\]:\d+ on \S+ past MaxStartups",
     ),
+    // auth2-pubkeyfile.c: from= excluded the client ("required=" since OpenSSH 9.8).
+    (
+        RuleId::LogKeyNotFromPermittedHost,
+        r"(?:(?P<path>\S+):\d+: )?Authentication tried for (?P<user>\S+) with correct key but not from a permitted host \(host=(?P<host>[^,]*), ip=(?P<ip>[^,)]*)",
+    ),
+    (
+        RuleId::LogRefusedByKeyOptions,
+        r"Refused by key options(?: at (?P<path>\S+):\d+)?",
+    ),
+    (RuleId::LogNoMoreSessions, r"no more sessions"),
+    (
+        RuleId::LogChrootRefused,
+        r#"(?P<error>bad ownership or modes for chroot directory (?:component )?"(?P<path>[^"]+)"|(?:safely_chroot: )?stat\("(?P<missing>[^"]+)"\): .+|chroot path (?:component )?"[^"]+" is not a directory|Unable to chdir to chroot path "[^"]+": .+)"#,
+    ),
+    (
+        RuleId::LogTcpWrappersRefused,
+        r"refused connect from (?P<host>\S+)",
+    ),
+    (
+        RuleId::LogSessionBinaryMissing,
+        r"(?P<path>/\S+/sshd-(?:session|auth)) does not exist or is not executable",
+    ),
 ];
 
 /// Each pattern compiled once, anchored at the message start after the level.
@@ -156,6 +178,7 @@ const STARTUP_FAILURES: &[RuleId] = &[
     RuleId::LogNoHostKeys,
     RuleId::LogPrivsepDirMissing,
     RuleId::LogBindFailed,
+    RuleId::LogSessionBinaryMissing,
 ];
 
 /// Index and pid of the newest "Server listening on ..." line: the last successful start.
@@ -184,6 +207,10 @@ const USER_REFUSALS: &[RuleId] = &[
     RuleId::LogAccountExpired,
     RuleId::LogPasswordExpired,
     RuleId::LogPamRefused,
+    RuleId::LogKeyNotFromPermittedHost,
+    RuleId::LogRefusedByKeyOptions,
+    RuleId::LogNoMoreSessions,
+    RuleId::LogChrootRefused,
 ];
 
 /// For each user, the index of the newest "Accepted METHOD for USER from ..." line.
@@ -204,20 +231,56 @@ fn last_logins(lines: &[LogLine]) -> BTreeMap<&str, usize> {
     logins
 }
 
-/// The user a session belongs to, for a line that does not name one ("PAM:
-/// pam_open_session(): ..."): the nearest earlier "Accepted ... for USER" of the same
-/// sshd process.
-fn session_user(lines: &[LogLine], index: usize) -> Option<&str> {
+/// A connection from `host` that sshd went on with after line `index`: a refusal of
+/// that host before it is history.
+fn later_connection(lines: &[LogLine], index: usize, host: &str) -> bool {
+    let accepted = format!(" from {host} port ");
+    let connected = format!("Connection from {host} port ");
+    lines[index + 1..].iter().any(|line| {
+        line.message.starts_with(&connected)
+            || (line.message.starts_with("Accepted ") && line.message.contains(&accepted))
+    })
+}
+
+/// Lines about one connection's user that do not name the user.
+const NAMELESS: &[RuleId] = &[
+    RuleId::LogPamRefused,
+    RuleId::LogRefusedByKeyOptions,
+    RuleId::LogNoMoreSessions,
+    RuleId::LogChrootRefused,
+];
+
+/// The user a connection's line is about when it names none ("PAM:
+/// pam_open_session(): ...", "no more sessions", "Refused by key options"): the nearest
+/// "Accepted|Failed METHOD for USER" of the same sshd process, before the line, else
+/// after it.
+fn session_user<'a>(lines: &'a [LogLine], index: usize) -> Option<&'a str> {
     let pid = lines[index].pid?;
+    let named = |line: &'a LogLine| -> Option<&'a str> {
+        if line.pid != Some(pid) {
+            return None;
+        }
+        let rest = line
+            .message
+            .strip_prefix("Accepted ")
+            .or_else(|| line.message.strip_prefix("Failed "))?;
+        let after = rest.split(" for ").nth(1)?;
+        let after = after.strip_prefix("invalid user ").unwrap_or(after);
+        after.split(' ').next()
+    };
+    let before = lines[..index].iter().rev().take(50).find_map(named);
+    before.or_else(|| lines[index + 1..].iter().take(50).find_map(named))
+}
+
+/// "Refused by key options" right after the from= line of the same connection says the
+/// same thing again.
+fn repeats_from_refusal(lines: &[LogLine], index: usize) -> bool {
+    let pid = lines[index].pid;
     lines[..index]
         .iter()
         .rev()
-        .take(50)
-        .filter(|line| line.pid == Some(pid))
-        .find_map(|line| {
-            let rest = line.message.strip_prefix("Accepted ")?;
-            rest.split(" for ").nth(1)?.split(' ').next()
-        })
+        .find(|line| line.pid == pid)
+        .is_some_and(|line| line.message.contains("not from a permitted host"))
 }
 
 /// A refusal followed by a successful login of the same user. The user is the one the
@@ -251,7 +314,20 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
         let Some(mut classified) = classify(&line.message) else {
             continue;
         };
-        if !classified.captures.contains_key("user") {
+        if classified.rule == RuleId::LogRefusedByKeyOptions
+            && repeats_from_refusal(&facts.logs.lines, index)
+        {
+            continue;
+        }
+        if classified.rule == RuleId::LogTcpWrappersRefused
+            && classified
+                .captures
+                .get("host")
+                .is_some_and(|host| later_connection(&facts.logs.lines, index, host))
+        {
+            continue;
+        }
+        if NAMELESS.contains(&classified.rule) && !classified.captures.contains_key("user") {
             if let Some(user) = session_user(&facts.logs.lines, index) {
                 classified.captures.insert("user", user.to_string());
             }
