@@ -515,3 +515,44 @@ fn keys_left_where_sshd_no_longer_reads_are_named_and_the_fix_copies_them() {
         network.assert_healthy(&sshd);
     });
 }
+
+/// alice's only key limited by from= to a network her client is not in: sshd refuses it
+/// ("not from a permitted host", in its log). The verdict names the limit and the client's
+/// address, and the printed fix adds that address; the key then works, though sshd still
+/// cannot be asked about it from here (unknown, not healthy).
+#[test]
+fn a_from_limit_that_leaves_out_the_client_is_named_and_the_fix_adds_it() {
+    use support::accounts::in_private_system;
+    use support::vm_net::{first_command, only, problems, VmNet};
+    let setup = format!(
+        "{ALICE}; sed -i 's/^/from=\"203.0.113.0\\/24\" /' /home/alice/.ssh/authorized_keys"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["LogLevel VERBOSE"]);
+        assert!(!network.login().0);
+        assert!(
+            sshd.log().contains("not from a permitted host"),
+            "{}",
+            sshd.log()
+        );
+        let (verdict, code) = network.diagnose_with_log(&sshd);
+        assert_eq!(code, 2, "{verdict:#}");
+        assert!(problems(&verdict).contains(&"SSH-AKF-009"), "{verdict:#}");
+        let limited = only(&verdict, "SSH-AKF-009");
+        assert_eq!(limited["severity"], "critical");
+        assert_eq!(
+            limited["title"],
+            "alice's keys carry from= limits that leave out the client at 192.0.2.2"
+        );
+        assert_eq!(
+            limited["evidence"][0]["source"],
+            "/home/alice/.ssh/authorized_keys:1"
+        );
+        sh(first_command(limited));
+        assert!(network.login().0, "{}", sshd.log());
+        // Her good login makes the refusals in the log history.
+        let (after, code) = network.diagnose_with_log(&sshd);
+        assert_eq!((problems(&after), code), (vec![], 3), "{after:#}");
+    });
+}

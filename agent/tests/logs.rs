@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use support::mount_ns::{diagnose_after, findings_with};
-use support::{wait_for, NetNs, Sshd};
+use support::{as_auth_log, wait_for, NetNs, Sshd};
 use tempfile::TempDir;
 
 const PORT: u16 = 2222;
@@ -106,23 +106,6 @@ fn exceed_max_startups(ns: &NetNs, sshd: &Sshd) {
         });
         assert!(dropped.is_some(), "no drop logged: {}", sshd.log());
     });
-}
-
-/// sshd's stderr lines as syslog writes them: "Nov 24 07:MM:SS vm1 sshd[PID]: message",
-/// one second apart.
-fn as_auth_log(sshd_log: &str, pid: u32) -> Vec<String> {
-    sshd_log
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .enumerate()
-        .map(|(index, message)| {
-            format!(
-                "Nov 24 07:{:02}:{:02} vm1 sshd[{pid}]: {message}",
-                index / 60,
-                index % 60
-            )
-        })
-        .collect()
 }
 
 /// The number (from 1) and text of the last line containing `text`.

@@ -231,6 +231,40 @@ fn last_logins(lines: &[LogLine]) -> BTreeMap<&str, usize> {
     logins
 }
 
+/// The client addresses sshd refused `user`'s key for because of its from= option, since
+/// the user's last good login, newest first, each with where the log says so.
+pub(super) fn key_source_refusals(facts: &Facts, user: &str) -> Vec<(std::net::IpAddr, String)> {
+    let lines = &facts.logs.lines;
+    let logins = last_logins(lines);
+    let mut found: Vec<(std::net::IpAddr, String)> = Vec::new();
+    for (index, line) in lines.iter().enumerate().rev() {
+        if line.own_probe {
+            continue;
+        }
+        let Some(classified) = classify(&line.message) else {
+            continue;
+        };
+        if classified.rule != RuleId::LogKeyNotFromPermittedHost
+            || classified.captures.get("user").map(String::as_str) != Some(user)
+            || refusal_outlived(index, &classified.captures, &logins)
+        {
+            continue;
+        }
+        let Some(address) = classified
+            .captures
+            .get("ip")
+            .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+        else {
+            continue;
+        };
+        if !found.iter().any(|(seen, _)| *seen == address) {
+            let time = line.time.as_deref().unwrap_or("at an unknown time");
+            found.push((address, format!("{time}, {}", line.source)));
+        }
+    }
+    found
+}
+
 /// A connection from `host` that sshd went on with after line `index`: a refusal of
 /// that host before it is history.
 fn later_connection(lines: &[LogLine], index: usize, host: &str) -> bool {

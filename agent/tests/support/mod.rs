@@ -64,3 +64,20 @@ pub fn line_number(path: impl AsRef<std::path::Path>, line: &str) -> usize {
         .rposition(|candidate| *candidate == line)
         .unwrap_or_else(|| panic!("{line:?} not in {}", path.display()))
 }
+
+/// sshd's stderr lines as syslog writes them: "Nov 24 07:MM:SS vm1 sshd[PID]: message",
+/// one second apart.
+pub fn as_auth_log(sshd_log: &str, pid: u32) -> Vec<String> {
+    sshd_log
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .enumerate()
+        .map(|(index, message)| {
+            format!(
+                "Nov 24 07:{:02}:{:02} vm1 sshd[{pid}]: {message}",
+                index / 60,
+                index % 60
+            )
+        })
+        .collect()
+}

@@ -74,6 +74,16 @@ impl VmNet {
         assert_eq!((problems(&verdict), code), (vec![], 0), "{verdict:#}");
     }
 
+    /// The verdict for alice as `diagnose` gives it, with what sshd logged so far as the
+    /// machine's only sshd log (/var/log/auth.log; the private system's /var/log is its
+    /// own, and a journal under /run/log is hidden).
+    pub fn diagnose_with_log(&self, sshd: &Sshd) -> (Value, i32) {
+        let lines = super::as_auth_log(&sshd.log(), sshd.pid());
+        std::fs::write("/var/log/auth.log", lines.join("\n") + "\n").unwrap();
+        super::accounts::sh("if [ -d /run/log ]; then mount -t tmpfs tmpfs /run/log; fi");
+        self.diagnose(sshd)
+    }
+
     /// The verdict for alice, with the running sshd's own config, and the exit status.
     pub fn diagnose(&self, sshd: &Sshd) -> (Value, i32) {
         let config = sshd.config_path().display().to_string();

@@ -7,10 +7,11 @@ pub(crate) mod patterns;
 
 use super::{Finding, RuleId, Severity, SshView};
 use crate::facts::{
-    Account, AuthFacts, Facts, FileKind, FileStat, KeysCommandProvider, KeysFile, PasswordState,
-    ShadowEntry, UserAuth, UserRole, UserSettings,
+    Account, AuthFacts, AuthorizedKey, Facts, FileKind, FileStat, KeysCommandProvider, KeysFile,
+    PasswordState, ShadowEntry, UserAuth, UserRole, UserSettings,
 };
 use patterns::Decision;
+use std::net::IpAddr;
 
 /// MaxAuthTries below this cuts off clients whose agent offers a few keys first.
 const LOW_MAX_AUTH_TRIES: u32 = 3;
@@ -30,6 +31,7 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
             .iter()
             .any(|finding| finding.severity == Severity::Critical);
         if !explained && expects_login(user) {
+            check_key_sources(facts, user, findings);
             check_way_in(auth, user, findings);
         }
     }
@@ -516,8 +518,16 @@ fn accepted_algorithms(settings: &UserSettings) -> Vec<String> {
 /// Keys sshd would accept for this user (files that pass, types accepted; for root under
 /// forced-commands-only, keys with command=).
 fn usable_keys(auth: &AuthFacts, user: &UserAuth) -> usize {
+    usable_key_list(auth, user).len()
+}
+
+/// The keys `usable_keys` counts, with the file each is in.
+fn usable_key_list<'a>(
+    auth: &AuthFacts,
+    user: &'a UserAuth,
+) -> Vec<(&'a KeysFile, &'a AuthorizedKey)> {
     let Some(account) = &user.account else {
-        return 0;
+        return Vec::new();
     };
     let strict = is_yes(&user.settings, "strictmodes");
     let accepted = accepted_algorithms(&user.settings);
@@ -527,10 +537,77 @@ fn usable_keys(auth: &AuthFacts, user: &UserAuth) -> usize {
         .iter()
         .filter(|file| file.stat.kind == FileKind::File && file.unreadable_by_user.is_none())
         .filter(|file| !strict || strict_modes_problem(auth, file, account.uid).is_none())
-        .flat_map(|file| &file.keys)
-        .filter(|key| algorithms::key_type_accepted(&key.key_type, &accepted))
-        .filter(|key| !forced_only || key.options.iter().any(|option| option == "command"))
-        .count()
+        .flat_map(|file| file.keys.iter().map(move |key| (file, key)))
+        .filter(|(_, key)| algorithms::key_type_accepted(&key.key_type, &accepted))
+        .filter(|(_, key)| !forced_only || key.options.iter().any(|option| option == "command"))
+        .collect()
+}
+
+/// Every key sshd would accept for the user carries from=, and the clients that reached
+/// sshd lately came from addresses none of them allows: the user's logins are refused
+/// ("not from a permitted host"). Critical when sshd's log shows the user refused that
+/// way since the last good login; a warning when only other connections show where
+/// clients come from.
+fn check_key_sources(facts: &Facts, user: &UserAuth, findings: &mut Vec<Finding>) {
+    let keys = usable_key_list(&facts.auth, user);
+    let limits: Vec<(&KeysFile, &AuthorizedKey, &str)> = keys
+        .iter()
+        .filter_map(|(file, key)| Some((*file, *key, key.from.as_deref()?)))
+        .collect();
+    if limits.is_empty() || limits.len() != keys.len() {
+        return;
+    }
+    let refused = super::logs::key_source_refusals(facts, &user.name);
+    let (clients, severity): (Vec<(IpAddr, String)>, Severity) = if refused.is_empty() {
+        (recent_clients(facts), Severity::Warning)
+    } else {
+        (refused, Severity::Critical)
+    };
+    let permitted = |address: IpAddr| {
+        limits
+            .iter()
+            .any(|(_, _, from)| patterns::address_permitted(address, from))
+    };
+    if clients.is_empty() || clients.iter().any(|(address, _)| permitted(*address)) {
+        return;
+    }
+    let (file, key, from) = limits[0];
+    let (client, _) = &clients[0];
+    let fix = format!(
+        "sed -i '{}s|from=\"{from}\"|from=\"{from},{client}\"|' {}",
+        key.line, file.path
+    );
+    let mut finding = Finding::new(RuleId::KeysLimitedToOtherHosts)
+        .severity(severity)
+        .var("user", user.name.clone())
+        .var("client", client.to_string())
+        .var("fix", fix);
+    for (file, key, from) in &limits {
+        finding = finding.evidence(
+            format!("from=\"{from}\" on {} key", key.key_type),
+            Some(format!("{}:{}", file.path, key.line)),
+        );
+    }
+    for (address, source) in &clients {
+        finding = finding.evidence(format!("a client at {address}"), Some(source.clone()));
+    }
+    findings.push(finding);
+}
+
+/// Remote peers of connections to SSH's ports in the TCP table, the probes' own left out.
+fn recent_clients(facts: &Facts) -> Vec<(IpAddr, String)> {
+    let mut clients: Vec<(IpAddr, String)> = Vec::new();
+    for connection in &facts.sockets.connections {
+        let address = connection.remote_address.to_canonical();
+        if connection.from_loopback()
+            || crate::facts::is_probe_address(address)
+            || clients.iter().any(|(seen, _)| *seen == address)
+        {
+            continue;
+        }
+        clients.push((address, "TCP table".into()));
+    }
+    clients
 }
 
 /// No key sshd would accept, no AuthorizedKeysCommand, and no password login.
