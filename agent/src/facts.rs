@@ -684,6 +684,20 @@ pub struct FileStat {
 }
 
 impl FileStat {
+    /// Why a program at this path cannot be run, if it cannot: what sshd finds when it
+    /// executes a shell, a forced command or its own helpers.
+    pub fn program_problem(&self) -> Option<&'static str> {
+        match self.kind {
+            FileKind::Missing if !self.exists => Some("does not exist"),
+            FileKind::Missing => Some("cannot be examined"),
+            FileKind::File if self.mode.is_some_and(|mode| mode & 0o111 == 0) => {
+                Some("is not executable")
+            }
+            FileKind::File => None,
+            _ => Some("is not a file"),
+        }
+    }
+
     /// Writable by group or others: what sshd's StrictModes and privsep checks refuse.
     pub fn group_or_other_writable(&self) -> bool {
         self.mode.is_some_and(|mode| mode & 0o022 != 0)
@@ -702,6 +716,20 @@ pub struct PrereqFacts {
     pub privsep_user_exists: Option<bool>,
     /// /etc/ssh and everything below it.
     pub etc_ssh: Vec<FileStat>,
+    /// The programs OpenSSH 9.8+ sshd runs for each connection (sshd-session, and
+    /// sshd-auth from 10.0): it refuses to start, and ends every connection, without them.
+    #[serde(default)]
+    pub helpers: Vec<SshdHelper>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SshdHelper {
+    /// "sshd-session" or "sshd-auth".
+    pub name: String,
+    pub stat: FileStat,
+    /// How its path was found: "sshd -T" (SshdSessionPath, SshdAuthPath), or "compiled
+    /// into /usr/sbin/sshd".
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

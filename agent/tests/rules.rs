@@ -1535,3 +1535,33 @@ fn a_handshake_dropped_locally_is_told_apart_from_a_silent_sshd() {
         .title
         .ends_with("its accept queue is full, so the kernel drops new connections"));
 }
+
+/// OpenSSH 10's sshd-session made non-executable (or removed): critical, with this
+/// distribution's reinstall and a restart of the unit first; the listener closing
+/// connections before its banner is this finding's alone.
+#[test]
+fn a_missing_sshd_session_is_critical_with_the_reinstall_first() {
+    let mut facts = healthy();
+    facts.prereqs.helpers = vec![SshdHelper {
+        name: "sshd-session".into(),
+        stat: stat("/usr/lib/openssh/sshd-session", FileKind::File, 0o644, 0),
+        source: "sshd -T".into(),
+    }];
+    facts.live.banners[0].outcome = BannerOutcome::ClosedBeforeBanner;
+    let found = evaluate(&facts);
+    let ids: Vec<&str> = found.iter().map(|finding| finding.id).collect();
+    assert_eq!(ids, ["SSH-PRV-004"], "{found:#?}");
+    assert_eq!(
+        found[0].title,
+        "sshd's sshd-session /usr/lib/openssh/sshd-session is not executable"
+    );
+    assert_eq!(
+        found[0].remediation.guest[0],
+        "apt-get install --reinstall -y openssh-server && systemctl restart ssh.service"
+    );
+    facts.host.os_id = Some("rhel".into());
+    assert_eq!(
+        evaluate(&facts)[0].remediation.guest[0],
+        "dnf reinstall -y openssh-server && systemctl restart ssh.service"
+    );
+}

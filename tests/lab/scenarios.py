@@ -275,6 +275,19 @@ systemctl restart ssh.service""",
                      "rm /etc/ssh/ssh_host_*_key.broken\nsystemctl restart ssh",
     ),
     Scenario(
+        name="sshd-session-not-executable",
+        # OpenSSH 10 runs sshd-session for each connection; without its execute
+        # bits the listener closes every connection before the banner.  The
+        # restore puts the mode back (the verdict's fix reinstalls the package,
+        # which needs the network the lab does not give).
+        break_cmds="chmod a-x /usr/lib/openssh/sshd-session",
+        expect_ids=("SSH-PRV-004",),
+        expect_status=CRITICAL,
+        access={22: ("refused",)},
+        restore_cmds="chmod 755 /usr/lib/openssh/sshd-session",
+        skip={"bookworm": "OpenSSH 9.2 has no sshd-session"},
+    ),
+    Scenario(
         name="hostkey-missing",
         # sshd starts with the RSA and ed25519 keys; a client that pinned
         # the ECDSA key would see it change.

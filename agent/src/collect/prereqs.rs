@@ -3,7 +3,7 @@
 
 use super::ProbeNotes;
 use crate::facts::{
-    FileKind, FileStat, HostFacts, HostKey, HostKeyLoad, PrereqFacts, SshdConfigFacts,
+    FileKind, FileStat, HostFacts, HostKey, HostKeyLoad, PrereqFacts, SshdConfigFacts, SshdHelper,
 };
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -22,6 +22,15 @@ const PRIVSEP_DIR_CANDIDATES: &[&str] = &[
     "/var/lib/empty",
     "/var/empty",
 ];
+/// The programs OpenSSH 9.8+ sshd runs for each connection.
+const HELPERS: &[&str] = &["sshd-session", "sshd-auth"];
+/// Where distributions install them (Debian, RHEL and SUSE, others, Arch).
+const HELPER_DIRS: &[&str] = &[
+    "/usr/lib/openssh",
+    "/usr/libexec/openssh",
+    "/usr/libexec",
+    "/usr/lib/ssh",
+];
 /// SSH_PRIVSEP_USER in every mainstream build.
 pub const PRIVSEP_USER: &str = "sshd";
 /// How much of the sshd binary to search for its compiled-in privsep directory.
@@ -32,7 +41,17 @@ const KEYGEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 const MAX_ETC_SSH_ENTRIES: usize = 500;
 
 pub fn collect(config: &SshdConfigFacts, host: &HostFacts, notes: &mut ProbeNotes) -> PrereqFacts {
-    let (privsep_dir, privsep_dir_source) = privsep_dir(host.sshd_binary.as_deref(), notes);
+    // Read once: the privsep directory and the helpers' paths are compiled into it.
+    let binary = host.sshd_binary.as_deref().and_then(|binary| {
+        read_prefix(Path::new(binary), MAX_BINARY_BYTES)
+            .map_err(|err| notes.partial(format!("cannot read {binary}: {err}")))
+            .ok()
+            .map(|bytes| (binary, bytes))
+    });
+    let binary = binary
+        .as_ref()
+        .map(|(path, bytes)| (*path, bytes.as_slice()));
+    let (privsep_dir, privsep_dir_source) = privsep_dir(binary);
     PrereqFacts {
         host_keys: host_keys(config, notes),
         privsep_dir: privsep_dir.map(|dir| stat_path(Path::new(&dir))),
@@ -46,7 +65,46 @@ pub fn collect(config: &SshdConfigFacts, host: &HostFacts, notes: &mut ProbeNote
             }
         },
         etc_ssh: walk_etc_ssh(Path::new("/etc/ssh"), notes),
+        helpers: helpers(config, binary),
     }
+}
+
+/// The helpers sshd runs: the paths `sshd -T` prints (SshdSessionPath, SshdAuthPath),
+/// else the ones compiled into the binary. An sshd older than 9.8 has neither.
+fn helpers(config: &SshdConfigFacts, binary: Option<(&str, &[u8])>) -> Vec<SshdHelper> {
+    HELPERS
+        .iter()
+        .filter_map(|name| {
+            let keyword = format!("{}path", name.replace('-', ""));
+            let configured = config
+                .effective
+                .as_ref()
+                .and_then(|effective| effective.settings.get(&keyword))
+                .and_then(|values| values.first());
+            let (path, source) = match configured {
+                Some(path) => (path.clone(), "sshd -T".to_string()),
+                None => {
+                    let (binary, bytes) = binary?;
+                    let path = HELPER_DIRS
+                        .iter()
+                        .map(|dir| format!("{dir}/{name}"))
+                        .find(|path| compiled_in(bytes, path))?;
+                    (path, format!("compiled into {binary}"))
+                }
+            };
+            Some(SshdHelper {
+                name: name.to_string(),
+                stat: stat_path(Path::new(&path)),
+                source,
+            })
+        })
+        .collect()
+}
+
+/// The exact C string is in the binary (a NUL on both sides: not a longer path).
+fn compiled_in(bytes: &[u8], text: &str) -> bool {
+    let needle = [b"\0", text.as_bytes(), b"\0"].concat();
+    memchr::memmem::find(bytes, &needle).is_some()
 }
 
 /// Owner, mode and kind of a path, following symlinks as sshd does when it opens it.
@@ -161,22 +219,17 @@ fn load_key(path: &str, notes: &mut ProbeNotes) -> Option<HostKeyLoad> {
 
 /// The privsep directory compiled into sshd (found by searching the binary for the
 /// candidates), else the first candidate that exists.
-fn privsep_dir(sshd_binary: Option<&str>, notes: &mut ProbeNotes) -> (Option<String>, String) {
-    if let Some(binary) = sshd_binary {
-        match read_prefix(Path::new(binary), MAX_BINARY_BYTES) {
-            Ok(bytes) => {
-                for candidate in PRIVSEP_DIR_CANDIDATES {
-                    // A NUL on both sides: the exact C string, not "/run/sshd.pid".
-                    let needle = [b"\0", candidate.as_bytes(), b"\0"].concat();
-                    if memchr::memmem::find(&bytes, &needle).is_some() {
-                        return (
-                            Some(candidate.to_string()),
-                            format!("compiled into {binary}"),
-                        );
-                    }
-                }
-            }
-            Err(err) => notes.partial(format!("cannot read {binary}: {err}")),
+fn privsep_dir(binary: Option<(&str, &[u8])>) -> (Option<String>, String) {
+    if let Some((binary, bytes)) = binary {
+        // The exact C string: "/run/sshd", not "/run/sshd.pid".
+        if let Some(candidate) = PRIVSEP_DIR_CANDIDATES
+            .iter()
+            .find(|candidate| compiled_in(bytes, candidate))
+        {
+            return (
+                Some(candidate.to_string()),
+                format!("compiled into {binary}"),
+            );
         }
     }
     match PRIVSEP_DIR_CANDIDATES
@@ -231,4 +284,21 @@ fn walk_etc_ssh(root: &Path, notes: &mut ProbeNotes) -> Vec<FileStat> {
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers_compiled_into_sshd_are_found_by_their_exact_path() {
+        let bytes = b"x\0/usr/lib/openssh/sshd-session\0/usr/lib/openssh/sshd-auth-x\0";
+        let found = helpers(&SshdConfigFacts::default(), Some(("/usr/sbin/sshd", bytes)));
+        let names: Vec<(&str, &str)> = found
+            .iter()
+            .map(|helper| (helper.name.as_str(), helper.stat.path.as_str()))
+            .collect();
+        assert_eq!(names, [("sshd-session", "/usr/lib/openssh/sshd-session")]);
+        assert_eq!(found[0].source, "compiled into /usr/sbin/sshd");
+    }
 }

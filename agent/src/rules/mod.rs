@@ -301,6 +301,7 @@ fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, Stri
         _ => format!("{sshd} -t"),
     };
     context.insert("sshd_test", sshd_test);
+    context.insert("reinstall_sshd", reinstall_sshd(facts).to_string());
     if let Some(instance_id) = facts
         .cloud
         .dmi
@@ -319,6 +320,30 @@ fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, Stri
         }
     }
     context
+}
+
+/// The command that puts back every file of the OpenSSH server package, with this
+/// distribution's package manager.
+fn reinstall_sshd(facts: &Facts) -> &'static str {
+    let ids: Vec<&str> = facts
+        .host
+        .os_id
+        .iter()
+        .chain(&facts.host.os_id_like)
+        .map(String::as_str)
+        .collect();
+    let is = |names: &[&str]| ids.iter().any(|id| names.contains(id));
+    if is(&["debian", "ubuntu"]) {
+        "apt-get install --reinstall -y openssh-server"
+    } else if is(&["azurelinux", "mariner"]) {
+        "tdnf reinstall -y openssh-server"
+    } else if is(&["suse", "sles", "opensuse"]) {
+        "zypper --non-interactive install --force openssh-server"
+    } else if is(&["alpine"]) {
+        "apk fix openssh-server"
+    } else {
+        "dnf reinstall -y openssh-server"
+    }
 }
 
 /// Runs every rule over the facts; findings come most severe first, then by id.

@@ -8,6 +8,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
         return; // Not installed: the service rules say so; nothing here would help.
     }
     check_host_keys(facts, findings);
+    check_helpers(facts, findings);
     check_privsep(facts, view, findings);
     check_etc_ssh(facts, findings);
 }
@@ -221,6 +222,23 @@ fn check_etc_ssh(facts: &Facts, findings: &mut Vec<Finding>) {
                 .var("path", stat.path.clone())
                 .var("problem", problem)
                 .evidence(describe(stat), None),
+        );
+    }
+}
+
+/// sshd-session and sshd-auth: sshd checks both when it starts and runs sshd-session for
+/// every connection.
+fn check_helpers(facts: &Facts, findings: &mut Vec<Finding>) {
+    for helper in &facts.prereqs.helpers {
+        let Some(problem) = helper.stat.program_problem() else {
+            continue;
+        };
+        findings.push(
+            Finding::new(RuleId::SshdHelperMissing)
+                .var("helper", helper.name.clone())
+                .var("path", helper.stat.path.clone())
+                .var("problem", problem)
+                .evidence(describe(&helper.stat), Some(helper.source.clone())),
         );
     }
 }

@@ -3,7 +3,7 @@
 
 use super::auth::expects_login;
 use super::{Finding, RuleId, SshView};
-use crate::facts::{Account, Facts, FileKind, FileStat, UserAuth};
+use crate::facts::{Account, Facts, FileKind, UserAuth};
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     if facts.host.sshd_binary.is_none() {
@@ -33,19 +33,6 @@ fn comment_out_setting(facts: &Facts, view: &SshView, user: &UserAuth, keyword: 
         None => {
             format!("grep -rni '^ *{keyword}' /etc/ssh   # then comment it out and reload {unit}")
         }
-    }
-}
-
-/// What is wrong with a path sshd runs as a program, if anything.
-fn program_problem(stat: &FileStat) -> Option<&'static str> {
-    match stat.kind {
-        FileKind::Missing if !stat.exists => Some("does not exist"),
-        FileKind::Missing => Some("cannot be examined"),
-        FileKind::File if stat.mode.is_some_and(|mode| mode & 0o111 == 0) => {
-            Some("is not executable")
-        }
-        FileKind::File => None,
-        _ => Some("is not a file"),
     }
 }
 
@@ -95,7 +82,7 @@ fn check_chroot(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut V
     let Some(shell) = &chroot.shell else {
         return; // internal-sftp: no shell runs.
     };
-    if let Some(problem) = program_problem(shell) {
+    if let Some(problem) = shell.program_problem() {
         findings.push(
             Finding::new(RuleId::ChrootWithoutShell)
                 .var("user", user.name.clone())
@@ -126,7 +113,7 @@ fn check_force_command(
     let Some(program) = &user.session.force_command_program else {
         return;
     };
-    let Some(problem) = program_problem(program) else {
+    let Some(problem) = program.program_problem() else {
         return;
     };
     let origin = super::setting_origin(facts, &user.settings, "forcecommand");
