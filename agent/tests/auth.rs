@@ -455,9 +455,10 @@ fn real_sshd_refuses_what_the_verdict_names() {
                 "SSH-USR-002",
                 "User alice not allowed because account is locked",
             ),
+            // The verdict's own fix, as printed.
             (
                 "echo 'sshd: ALL' >> /etc/hosts.deny",
-                "sed -i '/^sshd: ALL$/d' /etc/hosts.deny",
+                "",
                 "SSH-ACL-005",
                 "Connection refused by tcp wrapper",
             ),
@@ -472,6 +473,15 @@ fn real_sshd_refuses_what_the_verdict_names() {
             assert_eq!(auth_ids(&verdict), [id], "{breakage}: {verdict:#}");
             let said = format!("{}{client_said}", sshd.log());
             assert!(said.contains(cause), "{breakage}: {said}");
+            let printed = only(&verdict, id)["remediation"]["guest"][0]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let fix = if fix.is_empty() {
+                printed.as_str()
+            } else {
+                fix
+            };
             sh(fix);
             assert!(
                 alice_logs_in(&ns, port),
@@ -555,4 +565,42 @@ fn a_from_limit_that_leaves_out_the_client_is_named_and_the_fix_adds_it() {
         let (after, code) = network.diagnose_with_log(&sshd);
         assert_eq!((problems(&after), code), (vec![], 3), "{after:#}");
     });
+}
+
+/// AllowUsers and DenyGroups set in a drop-in: the verdict names the drop-in's line, and
+/// the printed fix edits that line (alice added to the Allow list, the Deny line
+/// commented out), not the main file, which would change nothing.
+#[test]
+fn access_lists_in_a_drop_in_are_fixed_where_they_are_set() {
+    use support::accounts::in_private_system;
+    use support::vm_net::{first_command, only, problems, VmNet};
+    let drop_in = "/etc/ssh/sshd_config.d/10-lab.conf";
+    for (line, group_setup) in [
+        ("AllowUsers root", "true"),
+        (
+            "DenyGroups staff",
+            "groupadd -f staff; usermod -aG staff alice",
+        ),
+    ] {
+        let setup = format!(
+            "{ALICE}; {group_setup}; mkdir -p /etc/ssh/sshd_config.d; echo '{line}' > {drop_in}"
+        );
+        in_private_system(&setup, || {
+            let network = VmNet::new();
+            let sshd = network.start_sshd(&[&format!("Include {drop_in}")]);
+            assert!(!network.login().0, "{line}");
+            let (verdict, code) = network.diagnose(&sshd);
+            assert_eq!(
+                (problems(&verdict), code),
+                (vec!["SSH-ACL-001"], 2),
+                "{verdict:#}"
+            );
+            let refused = only(&verdict, "SSH-ACL-001");
+            assert_eq!(refused["evidence"][0]["source"], format!("{drop_in}:1"));
+            let fix = first_command(refused);
+            assert!(fix.contains(drop_in), "{fix}");
+            network.apply_reload_fix(&sshd, fix);
+            network.assert_healthy(&sshd);
+        });
+    }
 }

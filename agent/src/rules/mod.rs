@@ -203,11 +203,15 @@ impl Finding {
 /// (`sshd -T`, a built-in default).
 pub(crate) fn comment_out(source: &str) -> Option<String> {
     match source.rsplit_once(':') {
-        Some((file, line)) if line.parse::<u32>().is_ok() => {
-            Some(format!("sed -i '{line}s/^/# /' {file}"))
-        }
+        Some((file, line)) => Some(comment_out_lines(file, &[line.parse().ok()?])),
         _ => None,
     }
+}
+
+/// The command that comments out `lines` of `file` at once.
+pub(crate) fn comment_out_lines(file: &str, lines: &[u32]) -> String {
+    let edits: Vec<String> = lines.iter().map(|line| format!("{line}s/^/# /")).collect();
+    format!("sed -i '{}' {file}", edits.join(";"))
 }
 
 /// Where the value a user's settings hold for `keyword` is set: the global line the

@@ -18,14 +18,14 @@ const LOW_MAX_AUTH_TRIES: u32 = 3;
 /// MaxStartups "start" below this drops concurrent logins (scanners take the slots).
 const LOW_MAX_STARTUPS: u32 = 3;
 
-pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     if facts.host.sshd_binary.is_none() {
         return; // Not installed: the service rules say so.
     }
     let auth = &facts.auth;
     for user in &auth.users {
         let before = findings.len();
-        check_user(auth, user, findings);
+        check_user(facts, view, user, findings);
         // A critical finding already says why this user cannot get in.
         let explained = findings[before..]
             .iter()
@@ -55,7 +55,8 @@ fn is_yes(settings: &UserSettings, keyword: &str) -> bool {
     settings.first(keyword) == Some("yes")
 }
 
-fn check_user(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Finding>) {
+fn check_user(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec<Finding>) {
+    let auth = &facts.auth;
     let Some(account) = &user.account else {
         if matches!(user.role, UserRole::Requested | UserRole::Provisioned) {
             findings.push(user_missing(user));
@@ -67,7 +68,7 @@ fn check_user(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Finding>) {
     }
     check_account(auth, user, account, findings);
     check_shell(user, account, findings);
-    check_access_lists(user, account, findings);
+    check_access_lists(facts, view, user, account, findings);
     check_root(user, findings);
     if !account.home_stat.exists {
         findings.push(
@@ -268,7 +269,13 @@ fn check_shell(user: &UserAuth, account: &Account, findings: &mut Vec<Finding>) 
 
 /// DenyUsers, AllowUsers, DenyGroups, AllowGroups, in allowed_user's order; the first
 /// refusal is what sshd logs.
-fn check_access_lists(user: &UserAuth, account: &Account, findings: &mut Vec<Finding>) {
+fn check_access_lists(
+    facts: &Facts,
+    view: &SshView,
+    user: &UserAuth,
+    account: &Account,
+    findings: &mut Vec<Finding>,
+) {
     let settings = &user.settings;
     let list = |keyword: &str| settings.values.get(keyword).cloned().unwrap_or_default();
     let decisions = [
@@ -296,18 +303,54 @@ fn check_access_lists(user: &UserAuth, account: &Account, findings: &mut Vec<Fin
             Decision::OnlyFrom(why) => (RuleId::UserLimitedByHost, why),
         };
         let refused = rule == RuleId::UserRefusedByAcl;
-        findings.push(
-            Finding::new(rule)
-                .var("user", user.name.clone())
-                .var("reason", why.clone())
-                .evidence(
-                    format!("{keyword} {}", list(keyword).join(" ")),
-                    Some(settings.origin(keyword)),
-                ),
-        );
+        let origin = super::setting_origin(facts, settings, keyword);
+        let mut finding = Finding::new(rule)
+            .var("user", user.name.clone())
+            .var("reason", why.clone())
+            .evidence(
+                format!("{keyword} {}", list(keyword).join(" ")),
+                Some(origin.clone()),
+            );
+        if refused {
+            let fix = access_list_fix(keyword, &origin, &user.name, account);
+            finding = finding.var(
+                "fix",
+                format!("{fix} && systemctl reload {}", view.unit_name(facts)),
+            );
+        }
+        findings.push(finding);
         if refused {
             return;
         }
+    }
+}
+
+/// The edit that lets the user past one access list, at the line that sets it: the user
+/// (or the user's primary group) added to an Allow list, a Deny line commented out.
+/// Without a line, an Allow list still takes a drop-in: sshd adds every AllowUsers and
+/// AllowGroups line to the list.
+fn access_list_fix(keyword: &str, origin: &str, user: &str, account: &Account) -> String {
+    let group = account.groups.first().map_or(user, String::as_str);
+    let addition = if keyword == "allowgroups" {
+        group
+    } else {
+        user
+    };
+    let located = origin
+        .rsplit_once(':')
+        .filter(|(_, line)| line.parse::<u32>().is_ok());
+    match (keyword, located) {
+        ("allowusers" | "allowgroups", Some((file, line))) => {
+            format!("sed -i '{line}s/[[:space:]]*$/ {addition}/' {file}")
+        }
+        ("allowusers", None) => {
+            format!("echo 'AllowUsers {user}' > /etc/ssh/sshd_config.d/00-sshdoctor-allow.conf")
+        }
+        ("allowgroups", None) => {
+            format!("echo 'AllowGroups {group}' > /etc/ssh/sshd_config.d/00-sshdoctor-allow.conf")
+        }
+        _ => super::comment_out(origin)
+            .unwrap_or_else(|| format!("grep -rni '^ *{keyword}' /etc/ssh   # comment it out")),
     }
 }
 
@@ -748,7 +791,19 @@ fn check_tcp_wrappers(auth: &AuthFacts, findings: &mut Vec<Finding>) {
                 .eq_ignore_ascii_case("ALL")
         })
     });
-    let mut finding = Finding::new(rule);
+    // Every deny line naming sshd or ALL, commented out per file.
+    let mut files: Vec<(&str, Vec<u32>)> = Vec::new();
+    for line in &wrappers.deny {
+        match files.iter_mut().find(|(file, _)| *file == line.file) {
+            Some((_, lines)) => lines.push(line.line),
+            None => files.push((&line.file, vec![line.line])),
+        }
+    }
+    let fix: Vec<String> = files
+        .iter()
+        .map(|(file, lines)| super::comment_out_lines(file, lines))
+        .collect();
+    let mut finding = Finding::new(rule).var("fix", fix.join(" && "));
     for line in wrappers.deny.iter().chain(&wrappers.allow) {
         finding = finding.evidence(line.value.clone(), Some(line.location()));
     }
