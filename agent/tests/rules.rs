@@ -311,6 +311,34 @@ fn failed_unit_names_result_and_exit_status() {
         "{:?}",
         findings[0].evidence
     );
+    // The fix first: test the config (recreating the privsep directory systemd removed
+    // with the stopped service), then clear the failure and start; the log after.
+    assert_eq!(
+        findings[0].remediation.guest[0],
+        "/usr/sbin/sshd -t && systemctl reset-failed ssh.service && systemctl start ssh.service"
+    );
+}
+
+/// The package commands are this distribution's.
+#[test]
+fn install_commands_follow_the_distribution() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    facts.host.sshd_binary = None;
+    for (os, install) in [
+        ("debian", "apt-get install -y openssh-server"),
+        ("azurelinux", "tdnf install -y openssh-server"),
+        ("sles", "zypper --non-interactive install openssh-server"),
+        ("rhel", "dnf install -y openssh-server"),
+    ] {
+        facts.host.os_id = Some(os.into());
+        let found = evaluate(&facts);
+        let missing = found
+            .iter()
+            .find(|f| f.id == "SSH-PKG-001")
+            .expect("SSH-PKG-001");
+        assert_eq!(missing.remediation.guest[0], install, "{os}");
+    }
 }
 
 #[test]

@@ -306,6 +306,7 @@ fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, Stri
     };
     context.insert("sshd_test", sshd_test);
     context.insert("reinstall_sshd", reinstall_sshd(facts).to_string());
+    context.insert("install_sshd", install_sshd(facts).to_string());
     if let Some(instance_id) = facts
         .cloud
         .dmi
@@ -326,9 +327,17 @@ fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, Stri
     context
 }
 
-/// The command that puts back every file of the OpenSSH server package, with this
-/// distribution's package manager.
-fn reinstall_sshd(facts: &Facts) -> &'static str {
+/// This distribution's package manager, from os-release's ID and ID_LIKE.
+#[derive(Clone, Copy)]
+enum PackageManager {
+    Apt,
+    Tdnf,
+    Zypper,
+    Apk,
+    Dnf,
+}
+
+fn package_manager(facts: &Facts) -> PackageManager {
     let ids: Vec<&str> = facts
         .host
         .os_id
@@ -338,15 +347,37 @@ fn reinstall_sshd(facts: &Facts) -> &'static str {
         .collect();
     let is = |names: &[&str]| ids.iter().any(|id| names.contains(id));
     if is(&["debian", "ubuntu"]) {
-        "apt-get install --reinstall -y openssh-server"
+        PackageManager::Apt
     } else if is(&["azurelinux", "mariner"]) {
-        "tdnf reinstall -y openssh-server"
+        PackageManager::Tdnf
     } else if is(&["suse", "sles", "opensuse"]) {
-        "zypper --non-interactive install --force openssh-server"
+        PackageManager::Zypper
     } else if is(&["alpine"]) {
-        "apk fix openssh-server"
+        PackageManager::Apk
     } else {
-        "dnf reinstall -y openssh-server"
+        PackageManager::Dnf
+    }
+}
+
+/// The command that installs the OpenSSH server.
+fn install_sshd(facts: &Facts) -> &'static str {
+    match package_manager(facts) {
+        PackageManager::Apt => "apt-get install -y openssh-server",
+        PackageManager::Tdnf => "tdnf install -y openssh-server",
+        PackageManager::Zypper => "zypper --non-interactive install openssh-server",
+        PackageManager::Apk => "apk add openssh-server",
+        PackageManager::Dnf => "dnf install -y openssh-server",
+    }
+}
+
+/// The command that puts back every file of the OpenSSH server package.
+fn reinstall_sshd(facts: &Facts) -> &'static str {
+    match package_manager(facts) {
+        PackageManager::Apt => "apt-get install --reinstall -y openssh-server",
+        PackageManager::Tdnf => "tdnf reinstall -y openssh-server",
+        PackageManager::Zypper => "zypper --non-interactive install --force openssh-server",
+        PackageManager::Apk => "apk fix openssh-server",
+        PackageManager::Dnf => "dnf reinstall -y openssh-server",
     }
 }
 
