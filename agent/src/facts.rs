@@ -343,6 +343,9 @@ pub struct SocketOwner {
     pub pid: u32,
     pub comm: String,
     pub fd: u32,
+    /// The systemd unit whose cgroup holds the process (/proc/PID/cgroup), when any.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 /// Links, addresses and default routes, as rtnetlink reports them.
@@ -427,6 +430,9 @@ pub struct Endpoint {
     pub file: Option<String>,
     pub line: Option<u32>,
 }
+
+/// Where sshd reads its config when started without -f.
+pub const DEFAULT_SSHD_CONFIG: &str = "/etc/ssh/sshd_config";
 
 /// sshd_config as sshd reads it.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]

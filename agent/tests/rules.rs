@@ -36,6 +36,7 @@ fn listener(address: &str, port: u16, owner: (&str, u32)) -> ListeningSocket {
             pid: owner.1,
             comm: owner.0.into(),
             fd: 3,
+            unit: None,
         }],
         accept_queue: Some(0),
         accept_backlog: Some(128),

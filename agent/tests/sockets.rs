@@ -413,3 +413,36 @@ fn a_completed_handshake_is_not_reported_half_open() {
     assert!(connections.iter().all(|c| c["half_open_ms"].is_null()));
     drop(client);
 }
+
+/// ListenAddress 127.0.0.1 in a drop-in: sshd answers only on loopback and alice's login
+/// from the client is refused. The printed fix comments out the drop-in's line (the main
+/// file has none), tests the config sshd runs with, and restarts; alice gets in.
+#[test]
+fn a_loopback_listen_address_in_a_drop_in_is_fixed_where_it_is_set() {
+    use support::accounts::in_private_system;
+    use support::vm_net::{first_command, only, problems, VmNet};
+    let drop_in = "/etc/ssh/sshd_config.d/10-lab.conf";
+    let setup = format!(
+        "{}; mkdir -p /etc/ssh/sshd_config.d; echo 'ListenAddress 127.0.0.1' > {drop_in}",
+        support::accounts::ALICE
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[&format!("Include {drop_in}")]);
+        assert!(!network.login().0);
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(code, 2, "{verdict:#}");
+        assert_eq!(problems(&verdict), ["SSH-NET-002"], "{verdict:#}");
+        let loopback = only(&verdict, "SSH-NET-002");
+        let config = sshd.config_path().display().to_string();
+        assert_eq!(
+            first_command(loopback),
+            format!(
+                "sed -i '1s/^/# /' {drop_in} && /usr/sbin/sshd -t -f {config} \
+                 && systemctl restart ssh.service"
+            )
+        );
+        network.apply_reload_fix(&sshd, first_command(loopback));
+        network.assert_healthy(&sshd);
+    });
+}

@@ -299,10 +299,15 @@ fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, Stri
     context.insert("config_file", facts.config.path.clone());
     // sshd -t stops at a missing privilege separation directory, and systemd removes
     // Debian's /run/sshd with the stopped service: the check recreates it first.
+    // It tests the config this sshd runs with: `-f` where that is not the default.
     let sshd = facts.host.sshd_binary.as_deref().unwrap_or("sshd");
+    let test = match facts.config.path.as_str() {
+        "" | crate::facts::DEFAULT_SSHD_CONFIG => format!("{sshd} -t"),
+        path => format!("{sshd} -t -f {path}"),
+    };
     let sshd_test = match &facts.prereqs.privsep_dir {
-        Some(dir) if !dir.exists => format!("mkdir -p -m 0755 {} && {sshd} -t", dir.path),
-        _ => format!("{sshd} -t"),
+        Some(dir) if !dir.exists => format!("mkdir -p -m 0755 {} && {test}", dir.path),
+        _ => test,
     };
     context.insert("sshd_test", sshd_test);
     context.insert("reinstall_sshd", reinstall_sshd(facts).to_string());

@@ -116,9 +116,16 @@ fn check_listen_addresses(facts: &Facts, findings: &mut Vec<Finding>) {
                 .iter()
                 .map(|interface| format!("{} {}", interface.interface, interface.address))
                 .collect();
+            let fix = super::comment_out(&listen.location()).unwrap_or_else(|| {
+                format!(
+                    "sed -i 's/^\\s*ListenAddress\\s\\+{address}/#&/' {}",
+                    facts.config.path
+                )
+            });
             findings.push(
                 Finding::new(RuleId::ListenAddressAbsent)
                     .var("address", address.to_string())
+                    .var("fix", fix)
                     .evidence(
                         format!("ListenAddress {}", listen.value.host),
                         Some(listen.location()),
@@ -146,7 +153,8 @@ fn check_port_owners(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>)
             let mut finding = Finding::new(RuleId::PortTaken)
                 .var("port", port.to_string())
                 .var("pid", owner.pid.to_string())
-                .var("comm", owner.comm.clone());
+                .var("comm", owner.comm.clone())
+                .var("stop", stop_command(owner));
             finding = with_sockets(finding, [socket]);
             if let Some(line) = facts.config.ports.iter().find(|line| line.value == port) {
                 finding = finding.evidence(format!("Port {port}"), Some(line.location()));
@@ -156,12 +164,51 @@ fn check_port_owners(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>)
     }
 }
 
+/// How to free the port for good: the program's own service, disabled, when the unit
+/// is named after it (nginx in nginx.service); else the process, killed (a unit that
+/// starts it again would take the port back: the ss line names it).
+fn stop_command(owner: &crate::facts::SocketOwner) -> String {
+    match &owner.unit {
+        Some(unit)
+            if unit.ends_with(".service")
+                && !owner.comm.is_empty()
+                && unit.trim_end_matches(".service").contains(&owner.comm) =>
+        {
+            format!("systemctl disable --now {unit}")
+        }
+        _ => format!("kill {}", owner.pid),
+    }
+}
+
+/// The commands that comment out every line in `lines`, one sed per file.
+fn comment_out_all(
+    lines: &[&crate::facts::Located<crate::facts::ListenAddress>],
+) -> Option<String> {
+    let mut files: Vec<(&str, Vec<u32>)> = Vec::new();
+    for line in lines {
+        match files.iter_mut().find(|(file, _)| *file == line.file) {
+            Some((_, numbers)) => numbers.push(line.line),
+            None => files.push((&line.file, vec![line.line])),
+        }
+    }
+    let commands: Vec<String> = files
+        .iter()
+        .map(|(file, numbers)| super::comment_out_lines(file, numbers))
+        .collect();
+    (!commands.is_empty()).then(|| commands.join(" && "))
+}
+
 /// Loopback only, IPv6 only, IPv4 only.
 fn check_reachability(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     let sockets = &view.ssh_sockets;
     if sockets.iter().all(|socket| socket.address.is_loopback()) {
         let listening: Vec<String> = sockets.iter().map(|socket| socket_label(socket)).collect();
-        let mut finding = Finding::new(RuleId::LoopbackOnly).var("listening", listening.join(", "));
+        let lines: Vec<_> = facts.config.listen_addresses.iter().collect();
+        let fix = comment_out_all(&lines)
+            .unwrap_or_else(|| format!("sed -i 's/^\\s*ListenAddress/#&/' {}", facts.config.path));
+        let mut finding = Finding::new(RuleId::LoopbackOnly)
+            .var("listening", listening.join(", "))
+            .var("fix", fix);
         finding = with_sockets(finding, sockets.iter().copied());
         for listen in &facts.config.listen_addresses {
             finding = finding.evidence(
@@ -179,7 +226,18 @@ fn check_reachability(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>
     });
     let family_line = facts.config.address_family.as_ref();
     if !reachable_v4 {
-        let mut finding = with_sockets(Finding::new(RuleId::Ipv6Only), sockets.iter().copied());
+        let fix = match family_line {
+            Some(line) => format!(
+                "sed -i '{}s/.*/AddressFamily any/' {}",
+                line.line, line.file
+            ),
+            None => format!(
+                "sed -i 's/^\\s*AddressFamily.*/AddressFamily any/' {}",
+                facts.config.path
+            ),
+        };
+        let mut finding =
+            with_sockets(Finding::new(RuleId::Ipv6Only), sockets.iter().copied()).var("fix", fix);
         if let Some(line) = family_line {
             finding = finding.evidence(
                 format!("AddressFamily {:?}", line.value).to_lowercase(),

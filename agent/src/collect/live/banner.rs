@@ -310,6 +310,7 @@ mod tests {
                 pid,
                 comm: "sshd".into(),
                 fd: 3,
+                unit: None,
             }],
             accept_queue: None,
             accept_backlog: None,

@@ -81,11 +81,13 @@ impl Scan {
         };
         self.result.processes_examined += 1;
         let mut comm = None;
+        let mut unit = None;
         for (fd, inode) in held {
             if !self.wanted.contains(&inode) {
                 continue;
             }
             let comm = comm.get_or_insert_with(|| comm_of(pid).unwrap_or_default());
+            let unit = unit.get_or_insert_with(|| unit_of(pid));
             self.unowned.remove(&inode);
             self.result
                 .owners
@@ -95,6 +97,7 @@ impl Scan {
                     pid,
                     comm: comm.clone(),
                     fd,
+                    unit: unit.clone(),
                 });
         }
     }
@@ -138,6 +141,19 @@ fn socket_inode(target: &str) -> Option<u64> {
 fn comm_of(pid: u32) -> Option<String> {
     let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
     Some(comm.trim_end_matches('\n').to_string())
+}
+
+/// The systemd unit a process belongs to: the last component of its cgroup path
+/// (v2 "0::/system.slice/nginx.service", v1 "1:name=systemd:/system.slice/...").
+fn unit_of(pid: u32) -> Option<String> {
+    let cgroups = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let line = cgroups
+        .lines()
+        .find(|line| line.starts_with("0::"))
+        .or_else(|| cgroups.lines().find(|line| line.contains(":name=systemd:")))?;
+    let path = line.rsplit(':').next()?;
+    let last = path.rsplit('/').next()?;
+    (last.ends_with(".service") || last.ends_with(".scope")).then(|| last.to_string())
 }
 
 /// Every pid in /proc, in /proc's (ascending) order.

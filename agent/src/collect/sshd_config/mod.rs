@@ -22,10 +22,11 @@ pub use parse::{parse_config, DEFAULT_SOURCE, MAX_INCLUDE_DEPTH};
 pub use sshd_run::{compare, error_location, parse_effective, run_sshd};
 
 use super::{CollectOptions, ProbeNotes};
-use crate::facts::{HostFacts, ProcessFacts, SshdConfigFacts, SystemdFacts, UnitKind};
+use crate::facts::{
+    HostFacts, ProcessFacts, SshdConfigFacts, SystemdFacts, UnitKind, DEFAULT_SSHD_CONFIG,
+};
 use std::path::{Path, PathBuf};
 
-pub const DEFAULT_CONFIG: &str = "/etc/ssh/sshd_config";
 /// sshd's compiled-in SSHDIR: relative Include patterns are looked up here.
 pub const SSH_DIR: &str = "/etc/ssh";
 /// Where Azure's VMAccess extension ("Reset SSH configuration") keeps the sshd_config it
@@ -74,7 +75,7 @@ pub fn choose_config_path(
     from_unit
         .or_else(from_process)
         .unwrap_or_else(|| ConfigSource {
-            path: DEFAULT_CONFIG.into(),
+            path: DEFAULT_SSHD_CONFIG.into(),
             why: "default".into(),
         })
 }
