@@ -237,10 +237,17 @@ fn only_a_dsa_key_leaves_no_way_in() {
          install -m 600 -o alice -g alice /tmp/dsa_key.pub /home/alice/.ssh/authorized_keys",
         &[],
     );
-    assert_eq!(
-        auth_ids(&verdict),
-        ["SSH-AKF-005", "SSH-AKF-004"],
-        "{verdict:#}"
+    // The refused DSA key is the reason, critical with no other key: a new key of a
+    // type this sshd accepts is the fix.
+    assert_eq!(auth_ids(&verdict), ["SSH-AKF-004"], "{verdict:#}");
+    let refused = only(&verdict, "SSH-AKF-004");
+    assert_eq!(refused["severity"], "critical");
+    assert!(
+        refused["remediation"]["guest"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("ssh-keygen -t ed25519"),
+        "{refused:#}"
     );
 }
 
@@ -603,4 +610,41 @@ fn access_lists_in_a_drop_in_are_fixed_where_they_are_set() {
             network.assert_healthy(&sshd);
         });
     }
+}
+
+/// `PubkeyAcceptedAlgorithms -ssh-ed25519` in a drop-in refuses alice's only key: the
+/// finding is critical, never advises another ed25519 key, and its fix comments out the
+/// drop-in's line (sshd -T prints the resolved list; the line is still the one that sets
+/// it), after which alice gets in.
+#[test]
+fn a_refused_key_type_is_fixed_at_the_line_that_refuses_it() {
+    use support::accounts::in_private_system;
+    use support::vm_net::{first_command, only, problems, VmNet};
+    let drop_in = "/etc/ssh/sshd_config.d/10-lab.conf";
+    let setup = format!(
+        "{ALICE}; mkdir -p /etc/ssh/sshd_config.d; \
+         echo 'PubkeyAcceptedAlgorithms -ssh-ed25519' > {drop_in}"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["Include /etc/ssh/sshd_config.d/*.conf"]);
+        assert!(!network.login().0);
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(
+            (problems(&verdict), code),
+            (vec!["SSH-AKF-004"], 2),
+            "{verdict:#}"
+        );
+        let refused = only(&verdict, "SSH-AKF-004");
+        assert_eq!(refused["severity"], "critical");
+        let fix = first_command(refused);
+        assert_eq!(
+            fix,
+            format!("sed -i '1s/^/# /' {drop_in} && systemctl reload ssh.service")
+        );
+        let advice = refused["remediation"].to_string();
+        assert!(!advice.contains("-t ed25519"), "{advice}");
+        network.apply_reload_fix(&sshd, fix);
+        network.assert_healthy(&sshd);
+    });
 }

@@ -234,14 +234,26 @@ pub(crate) fn setting_origin(
                     .all(|(a, b)| a.eq_ignore_ascii_case(b))
         })
     };
-    facts
+    let in_blocks: Vec<_> = facts
         .config
         .match_blocks
         .iter()
         .filter_map(|block| block.settings.get(keyword)?.first())
-        .find(|line| same(&line.value))
-        .map(|line| line.location())
-        .unwrap_or_else(|| settings.origin(keyword))
+        .collect();
+    if let Some(line) = in_blocks.iter().find(|line| same(&line.value)) {
+        return line.location();
+    }
+    // No Match block sets it: the global line does, even where sshd -T prints its value
+    // resolved ("-ssh-ed25519" becomes the list it leaves).
+    match facts
+        .config
+        .global
+        .get(keyword)
+        .and_then(|lines| lines.first())
+    {
+        Some(line) if in_blocks.is_empty() => line.location(),
+        _ => settings.origin(keyword),
+    }
 }
 
 /// Replaces `{name}` with the finding's value, else the context's; unknown names are kept

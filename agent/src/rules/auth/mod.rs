@@ -79,7 +79,7 @@ fn check_user(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec
         );
     }
     for file in &user.keys_files {
-        check_keys_file(auth, user, account, file, findings);
+        check_keys_file(facts, view, user, account, file, findings);
     }
     check_unread_keys(auth, user, findings);
 }
@@ -440,12 +440,14 @@ fn strict_modes_problem<'f>(
 }
 
 fn check_keys_file(
-    auth: &AuthFacts,
+    facts: &Facts,
+    view: &SshView,
     user: &UserAuth,
     account: &Account,
     file: &KeysFile,
     findings: &mut Vec<Finding>,
 ) {
+    let auth = &facts.auth;
     if !file.stat.exists {
         return;
     }
@@ -487,7 +489,7 @@ fn check_keys_file(
         )));
         return;
     }
-    check_key_lines(user, file, findings);
+    check_key_lines(facts, view, user, file, findings);
 }
 
 /// The command that repairs what StrictModes refused.
@@ -506,7 +508,13 @@ fn strict_modes_fix(stat: &FileStat, user: &str, keys_path: &str, account: &Acco
     }
 }
 
-fn check_key_lines(user: &UserAuth, file: &KeysFile, findings: &mut Vec<Finding>) {
+fn check_key_lines(
+    facts: &Facts,
+    view: &SshView,
+    user: &UserAuth,
+    file: &KeysFile,
+    findings: &mut Vec<Finding>,
+) {
     if !file.bad_lines.is_empty() {
         let mut finding = Finding::new(RuleId::KeyLinesUnparsable)
             .var("user", user.name.clone())
@@ -526,28 +534,68 @@ fn check_key_lines(user: &UserAuth, file: &KeysFile, findings: &mut Vec<Finding>
         .iter()
         .filter(|key| !algorithms::key_type_accepted(&key.key_type, &accepted))
         .collect();
-    if let Some(first) = refused.first() {
-        let mut finding = Finding::new(RuleId::KeyTypeRefused)
-            .var("user", user.name.clone())
-            .var("path", file.path.clone())
-            .var("key_type", first.key_type.clone());
-        for key in &refused {
-            finding = finding.evidence(
-                format!(
-                    "{} key{}",
-                    key.key_type,
-                    key.comment
-                        .as_ref()
-                        .map_or(String::new(), |c| format!(" ({c})"))
-                ),
-                Some(format!("{}:{}", file.path, key.line)),
-            );
-        }
-        findings.push(finding.evidence(
-            format!("PubkeyAcceptedAlgorithms {}", accepted.join(",")),
-            Some(user.settings.origin("pubkeyacceptedalgorithms")),
-        ));
+    let Some(first) = refused.first() else {
+        return;
+    };
+    let origin = super::setting_origin(facts, &user.settings, "pubkeyacceptedalgorithms");
+    let fix = key_type_fix(&first.key_type, &accepted, &origin, &view.unit_name(facts));
+    let mut finding = Finding::new(RuleId::KeyTypeRefused)
+        .var("user", user.name.clone())
+        .var("path", file.path.clone())
+        .var("key_type", first.key_type.clone())
+        .var("fix", fix);
+    // With no other key sshd would take and no other way in, nobody gets in.
+    let keys_command = user
+        .settings
+        .first("authorizedkeyscommand")
+        .is_some_and(|command| command != "none");
+    if usable_keys(&facts.auth, user) == 0 && !keys_command {
+        finding = finding.severity(Severity::Critical);
     }
+    for key in &refused {
+        finding = finding.evidence(
+            format!(
+                "{} key{}",
+                key.key_type,
+                key.comment
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(" ({c})"))
+            ),
+            Some(format!("{}:{}", file.path, key.line)),
+        );
+    }
+    findings.push(finding.evidence(
+        format!("PubkeyAcceptedAlgorithms {}", accepted.join(",")),
+        Some(origin),
+    ));
+}
+
+/// What lets a refused key type in: for a type sshd accepts by default, the line that
+/// narrowed PubkeyAcceptedAlgorithms commented out (or, with no line to edit, a drop-in
+/// that sshd reads before the others: the first value wins); for a type sshd no longer
+/// accepts at all (DSA), a new key of a type this server accepts, never the refused one.
+fn key_type_fix(key_type: &str, accepted: &[String], origin: &str, unit: &str) -> String {
+    let defaults = algorithms::resolve(crate::collect::auth::DEFAULT_PUBKEY_ALGORITHMS);
+    if algorithms::key_type_accepted(key_type, &defaults) {
+        return match super::comment_out(origin) {
+            Some(edit) => format!("{edit} && systemctl reload {unit}"),
+            None => format!(
+                "echo 'PubkeyAcceptedAlgorithms {}' > /etc/ssh/sshd_config.d/00-sshdoctor-accept.conf && systemctl reload {unit}",
+                crate::collect::auth::DEFAULT_PUBKEY_ALGORITHMS
+            ),
+        };
+    }
+    let new_type = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"]
+        .into_iter()
+        .find(|candidate| algorithms::key_type_accepted(candidate, accepted))
+        .map_or("ed25519", |name| match name {
+            "ssh-ed25519" => "ed25519",
+            "ecdsa-sha2-nistp256" => "ecdsa",
+            _ => "rsa -b 4096",
+        });
+    format!(
+        "ssh-keygen -t {new_type}   # on the client, then add the new .pub line to the keys file"
+    )
 }
 
 fn accepted_algorithms(settings: &UserSettings) -> Vec<String> {
