@@ -1176,6 +1176,13 @@ pub struct AuthorizedKey {
     /// The from="..." patterns: the client addresses this key is limited to.
     #[serde(default)]
     pub from: Option<String>,
+    /// expiry-time="..." as written (YYYYMMDD[HHMM[SS]], "Z" for UTC).
+    #[serde(default)]
+    pub expiry_time: Option<String>,
+    /// The program command="..." runs instead of the session, when its first word is a
+    /// path (the rest of the command is not kept: it may hold secrets).
+    #[serde(default)]
+    pub command_program: Option<FileStat>,
     /// The public key as sshd reads it, "TYPE BASE64", for asking the live sshd about it;
     /// kept out of the JSON (it is long, and the fingerprint names the key there).
     #[serde(skip)]

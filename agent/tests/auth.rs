@@ -648,3 +648,41 @@ fn a_refused_key_type_is_fixed_at_the_line_that_refuses_it() {
         network.assert_healthy(&sshd);
     });
 }
+
+/// Key options that refuse the key itself: an expiry-time= that has passed (sshd
+/// refuses the key) and a command= whose program is not there (the key is accepted and
+/// the session ends). Each fails alice's real login, is critical with her only key, and
+/// the printed fix (the option taken off that line, the others kept) lets her in.
+#[test]
+fn key_options_that_refuse_the_key_are_named_and_the_fix_lets_alice_in() {
+    use support::accounts::in_private_system;
+    use support::vm_net::{first_command, only, problems, VmNet};
+    for (options, id) in [
+        (
+            "expiry-time=\\\"20200101\\\",no-agent-forwarding",
+            "SSH-AKF-010",
+        ),
+        (
+            "no-pty,command=\\\"/usr/local/bin/sshdoctor-absent --x\\\"",
+            "SSH-AKF-011",
+        ),
+    ] {
+        let setup = format!("{ALICE}; sed -i \"s|^|{options} |\" /home/alice/.ssh/authorized_keys");
+        in_private_system(&setup, || {
+            let network = VmNet::new();
+            let sshd = network.start_sshd(&[]);
+            assert!(!network.login().0, "{options}");
+            let (verdict, code) = network.diagnose(&sshd);
+            assert_eq!((problems(&verdict), code), (vec![id], 2), "{verdict:#}");
+            let refused = only(&verdict, id);
+            assert_eq!(
+                refused["evidence"][0]["source"],
+                "/home/alice/.ssh/authorized_keys:1"
+            );
+            sh(first_command(refused));
+            let line = std::fs::read_to_string("/home/alice/.ssh/authorized_keys").unwrap();
+            assert!(line.contains("no-"), "the other option is kept: {line}");
+            network.assert_healthy(&sshd);
+        });
+    }
+}

@@ -1256,6 +1256,8 @@ fn alice() -> UserAuth {
                 options: vec![],
                 comment: Some("alice@laptop".into()),
                 from: None,
+                expiry_time: None,
+                command_program: None,
                 public_key: "ssh-ed25519 AAAA".into(),
             }],
             bad_lines: vec![],

@@ -122,8 +122,12 @@ pub fn examine(pattern: &str, path: &str, account: &Account) -> KeysFile {
                 let number = index as u32 + 1;
                 match parse_key_line(line) {
                     KeyLine::Blank => {}
-                    KeyLine::Key(mut key) => {
+                    KeyLine::Key(key) => {
+                        let mut key = *key;
                         key.line = number;
+                        if let Some(program) = key.command_program.take() {
+                            key.command_program = Some(stat_path(Path::new(&program.path)));
+                        }
                         file.keys.push(key);
                     }
                     KeyLine::Bad(problem) => file.bad_lines.push(BadKeyLine {
@@ -273,7 +277,7 @@ fn permits(meta: &std::fs::Metadata, uid: u32, gids: &[u32], bit: u32) -> bool {
 #[derive(Debug)]
 pub enum KeyLine {
     Blank,
-    Key(AuthorizedKey),
+    Key(Box<AuthorizedKey>),
     Bad(String),
 }
 
@@ -298,14 +302,26 @@ pub fn parse_key_line(line: &str) -> KeyLine {
         Err(problem) => return KeyLine::Bad(problem),
     };
     match parse_options(options_text) {
-        Ok(options) => KeyLine::Key(AuthorizedKey {
+        Ok(options) => KeyLine::Key(Box::new(AuthorizedKey {
             line: 0,
             key_type: read.key_type,
             options: options.names,
             comment: read.comment,
             from: options.from,
+            expiry_time: options.expiry_time,
+            // Stated where the file is examined; only the path is known here.
+            command_program: options.command_program.map(|path| crate::facts::FileStat {
+                path,
+                exists: false,
+                kind: FileKind::Missing,
+                mode: None,
+                uid: None,
+                gid: None,
+                group: None,
+                error: None,
+            }),
             public_key: read.public_key,
-        }),
+        })),
         Err(problem) => KeyLine::Bad(format!("bad key options: {problem}")),
     }
 }
@@ -373,6 +389,10 @@ pub struct KeyOptions {
     pub names: Vec<String>,
     /// The from="..." pattern list.
     pub from: Option<String>,
+    /// expiry-time="..." as written.
+    pub expiry_time: Option<String>,
+    /// command="..."'s first word, when it is a path.
+    pub command_program: Option<String>,
 }
 
 /// auth-options.c sshauthopt_parse: comma-separated, names case-insensitive, valued
@@ -380,6 +400,8 @@ pub struct KeyOptions {
 pub fn parse_options(text: &str) -> Result<KeyOptions, String> {
     let mut names = Vec::new();
     let mut from = None;
+    let mut expiry_time = None;
+    let mut command_program = None;
     let mut rest = text;
     while !rest.is_empty() {
         let name_end = rest.find(['=', ',', ' ', '\t']).unwrap_or(rest.len());
@@ -391,8 +413,18 @@ pub fn parse_options(text: &str) -> Result<KeyOptions, String> {
                 .strip_prefix("=\"")
                 .ok_or(format!("{name} needs a quoted value"))?;
             let close = closing_quote(value).ok_or(format!("{name}: missing end quote"))?;
-            if name == "from" {
-                from = Some(value[..close].replace("\\\"", "\""));
+            let unescaped = value[..close].replace("\\\"", "\"");
+            match name.as_str() {
+                "from" => from = Some(unescaped),
+                "expiry-time" => expiry_time = Some(unescaped),
+                "command" => {
+                    command_program = unescaped
+                        .split_whitespace()
+                        .next()
+                        .filter(|word| word.starts_with('/'))
+                        .map(String::from)
+                }
+                _ => {}
             }
             rest = &value[close + 1..];
         } else if !(FLAGS.contains(&name.as_str()) || NEGATABLE_FLAGS.contains(&plain)) {
@@ -405,7 +437,12 @@ pub fn parse_options(text: &str) -> Result<KeyOptions, String> {
             Some(_) => return Err("unknown key option".into()),
         }
     }
-    Ok(KeyOptions { names, from })
+    Ok(KeyOptions {
+        names,
+        from,
+        expiry_time,
+        command_program,
+    })
 }
 
 /// The index of the first `"` not escaped by a backslash.
@@ -488,7 +525,7 @@ mod tests {
 
     fn key(line: &str) -> AuthorizedKey {
         match parse_key_line(line) {
-            KeyLine::Key(key) => key,
+            KeyLine::Key(key) => *key,
             other => panic!("{line:?} did not parse: {other:?}"),
         }
     }

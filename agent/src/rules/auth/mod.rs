@@ -490,6 +490,7 @@ fn check_keys_file(
         return;
     }
     check_key_lines(facts, view, user, file, findings);
+    check_key_options(facts, user, file, findings);
 }
 
 /// The command that repairs what StrictModes refused.
@@ -570,6 +571,98 @@ fn check_key_lines(
     ));
 }
 
+/// A key whose expiry-time= has passed: sshd refuses it ("Refused by key options").
+/// Compared by day (sshd reads the time as local time unless it ends in Z); a key that
+/// expires today is not counted.
+fn key_expired(key: &AuthorizedKey, today_days: i64) -> bool {
+    key.expiry_time
+        .as_deref()
+        .and_then(expiry_day)
+        .is_some_and(|day| day < today_days)
+}
+
+/// Days since the epoch of an expiry-time's YYYYMMDD.
+fn expiry_day(text: &str) -> Option<i64> {
+    let digits = text.get(..8)?;
+    let year: i64 = digits[..4].parse().ok()?;
+    let month: i64 = digits[4..6].parse().ok()?;
+    let day: i64 = digits[6..8].parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    // Days from civil (proleptic Gregorian), H. Hinnant's algorithm.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    Some(era * 146_097 + day_of_era - 719_468)
+}
+
+/// Keys refused by their own options: an expiry-time= that has passed, a command= whose
+/// program is not there (the key's sessions end at once). Critical when no other key
+/// or way in is left.
+fn check_key_options(facts: &Facts, user: &UserAuth, file: &KeysFile, findings: &mut Vec<Finding>) {
+    let keys_command = user
+        .settings
+        .first("authorizedkeyscommand")
+        .is_some_and(|command| command != "none");
+    let stranded = !keys_command && usable_keys(&facts.auth, user) == 0;
+    for key in &file.keys {
+        let place = format!("{}:{}", file.path, key.line);
+        if key_expired(key, facts.auth.today_days) {
+            let expiry = key.expiry_time.clone().unwrap_or_default();
+            let fix = format!(
+                "sed -i -E '{0}s/expiry-time=\"[^\"]*\",//;{0}s/,?expiry-time=\"[^\"]*\"//' {1}",
+                key.line, file.path
+            );
+            let mut finding = Finding::new(RuleId::KeyExpired)
+                .var("user", user.name.clone())
+                .var("place", place.clone())
+                .var("expiry", expiry.clone())
+                .var("fix", fix)
+                .evidence(
+                    format!("expiry-time=\"{expiry}\" on {} key", key.key_type),
+                    Some(place.clone()),
+                );
+            if !stranded {
+                finding = finding.severity(Severity::Warning);
+            }
+            findings.push(finding);
+        }
+        let Some(program) = &key.command_program else {
+            continue;
+        };
+        let Some(problem) = program.program_problem() else {
+            continue;
+        };
+        let fix = format!(
+            "sed -i -E '{0}s/command=\"([^\"\\\\]|\\\\.)*\",//;{0}s/,?command=\"([^\"\\\\]|\\\\.)*\"//' {1}   # or restore {2}",
+            key.line, file.path, program.path
+        );
+        let usable_without_command = usable_key_list(&facts.auth, user).iter().any(|(_, other)| {
+            other
+                .command_program
+                .as_ref()
+                .is_none_or(|p| p.program_problem().is_none())
+        });
+        let mut finding = Finding::new(RuleId::KeyCommandMissing)
+            .var("user", user.name.clone())
+            .var("place", place.clone())
+            .var("program", program.path.clone())
+            .var("problem", problem)
+            .var("fix", fix)
+            .evidence(
+                format!("command= runs {} ({problem})", program.path),
+                Some(place),
+            );
+        if usable_without_command || keys_command {
+            finding = finding.severity(Severity::Warning);
+        }
+        findings.push(finding);
+    }
+}
+
 /// What lets a refused key type in: for a type sshd accepts by default, the line that
 /// narrowed PubkeyAcceptedAlgorithms commented out (or, with no line to edit, a drop-in
 /// that sshd reads before the others: the first value wins); for a type sshd no longer
@@ -630,6 +723,7 @@ fn usable_key_list<'a>(
         .filter(|file| !strict || strict_modes_problem(auth, file, account.uid).is_none())
         .flat_map(|file| file.keys.iter().map(move |key| (file, key)))
         .filter(|(_, key)| algorithms::key_type_accepted(&key.key_type, &accepted))
+        .filter(|(_, key)| !key_expired(key, auth.today_days))
         .filter(|(_, key)| !forced_only || key.options.iter().any(|option| option == "command"))
         .collect()
 }
@@ -973,6 +1067,15 @@ fn check_limits(settings: &UserSettings, findings: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiry_times_become_days() {
+        assert_eq!(expiry_day("19700101"), Some(0));
+        assert_eq!(expiry_day("20240101"), Some(19_723));
+        assert_eq!(expiry_day("202410041200Z"), Some(20_000));
+        assert_eq!(expiry_day("2024"), None);
+        assert_eq!(expiry_day("20241301"), None);
+    }
 
     #[test]
     fn days_become_dates() {
