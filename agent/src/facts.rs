@@ -981,9 +981,23 @@ pub struct AuthFacts {
     pub tcp_wrappers: TcpWrappersFacts,
     /// AuthorizedKeysCommand as the global configuration sets it.
     pub keys_command: Option<KeysCommand>,
+    /// The key files the global configuration names for sshd itself to read:
+    /// RevokedKeys and TrustedUserCAKeys.
+    #[serde(default)]
+    pub server_key_files: Vec<ServerKeyFile>,
     /// This sshd carries Debian's user-group-modes patch (Debian, Ubuntu): StrictModes
     /// accepts group write when the group has the user as its only member.
     pub strict_modes_allows_private_group: bool,
+}
+
+/// A file of keys sshd reads as root while it checks a user's key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServerKeyFile {
+    /// "revokedkeys" or "trustedusercakeys".
+    pub keyword: String,
+    pub stat: FileStat,
+    /// Where the setting is: "file:line", or "sshd -T".
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -686,3 +686,30 @@ fn key_options_that_refuse_the_key_are_named_and_the_fix_lets_alice_in() {
         });
     }
 }
+
+/// RevokedKeys naming a file that does not exist: sshd refuses every key. The verdict
+/// says so instead of "no check explains it", and the printed fix (an empty list) lets
+/// alice in without a reload.
+#[test]
+fn a_missing_revoked_keys_file_refuses_every_key_and_the_fix_lets_alice_in() {
+    use support::accounts::in_private_system;
+    use support::vm_net::{first_command, only, problems, VmNet};
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["RevokedKeys /etc/ssh/sshdoctor-revoked"]);
+        assert!(!network.login().0);
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(
+            (problems(&verdict), code),
+            (vec!["SSH-AKF-012"], 2),
+            "{verdict:#}"
+        );
+        let revoked = only(&verdict, "SSH-AKF-012");
+        assert_eq!(
+            revoked["title"],
+            "RevokedKeys /etc/ssh/sshdoctor-revoked does not exist: sshd refuses every public key"
+        );
+        sh(first_command(revoked));
+        network.assert_healthy(&sshd);
+    });
+}

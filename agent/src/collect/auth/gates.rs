@@ -118,6 +118,22 @@ fn safe_path_chain(program: &Path) -> Vec<FileStat> {
     real.ancestors().map(stat_path).collect()
 }
 
+/// RevokedKeys and TrustedUserCAKeys as the global settings name them, each stat'd:
+/// sshd opens them as root for every key it checks.
+pub fn server_key_files(settings: &UserSettings) -> Vec<crate::facts::ServerKeyFile> {
+    ["revokedkeys", "trustedusercakeys"]
+        .into_iter()
+        .filter_map(|keyword| {
+            let path = settings.first(keyword).filter(|path| *path != "none")?;
+            Some(crate::facts::ServerKeyFile {
+                keyword: keyword.to_string(),
+                stat: stat_path(Path::new(path)),
+                source: settings.origin(keyword),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -92,6 +92,7 @@ pub fn collect(
         .collect();
     AuthFacts {
         keys_command: gates::keys_command(&settings::global(config)),
+        server_key_files: gates::server_key_files(&settings::global(config)),
         users,
         users_omitted,
         provisioned_admin,

@@ -40,7 +40,9 @@ const KEYWORDS: &[(&str, &str)] = &[
     ("permittty", "yes"),
     ("pubkeyacceptedalgorithms", DEFAULT_PUBKEY_ALGORITHMS),
     ("pubkeyauthentication", "yes"),
+    ("revokedkeys", "none"),
     ("strictmodes", "yes"),
+    ("trustedusercakeys", "none"),
     ("usepam", "no"),
 ];
 

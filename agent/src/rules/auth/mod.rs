@@ -36,6 +36,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
         }
     }
     check_nologin(auth, findings);
+    check_server_key_files(auth, facts, view, findings);
     check_tcp_wrappers(auth, findings);
     check_keys_command(auth, findings);
     if let Some(first) = auth.users.first() {
@@ -953,6 +954,48 @@ fn check_tcp_wrappers(auth: &AuthFacts, findings: &mut Vec<Finding>) {
         finding = finding.severity(Severity::Warning);
     }
     findings.push(finding);
+}
+
+/// RevokedKeys that sshd cannot read refuses every public key ("Error checking
+/// authentication key ... in revoked keys file"); TrustedUserCAKeys that it cannot read
+/// refuses certificates only.
+fn check_server_key_files(
+    auth: &AuthFacts,
+    facts: &Facts,
+    view: &SshView,
+    findings: &mut Vec<Finding>,
+) {
+    for file in &auth.server_key_files {
+        let problem = match file.stat.kind {
+            FileKind::File => continue,
+            FileKind::Missing if !file.stat.exists => "does not exist".to_string(),
+            FileKind::Missing => format!(
+                "cannot be read ({})",
+                file.stat.error.as_deref().unwrap_or("?")
+            ),
+            _ => "is not a file".to_string(),
+        };
+        let path = &file.stat.path;
+        let (rule, fix) = if file.keyword == "revokedkeys" {
+            (
+                RuleId::RevokedKeysUnreadable,
+                format!("install -D -m 644 /dev/null {path}   # an empty list: nothing revoked"),
+            )
+        } else {
+            let fix = match super::comment_out(&file.source) {
+                Some(edit) => format!("{edit} && systemctl reload {}", view.unit_name(facts)),
+                None => format!("ls -l {path}"),
+            };
+            (RuleId::TrustedCaKeysUnreadable, fix)
+        };
+        findings.push(
+            Finding::new(rule)
+                .var("path", path.clone())
+                .var("problem", problem.clone())
+                .var("fix", fix)
+                .evidence(format!("{path} {problem}"), Some(file.source.clone())),
+        );
+    }
 }
 
 /// misc.c subprocess/safe_path: the command must exist, be executable, and sit on a path
