@@ -441,6 +441,75 @@ systemctl restart ssh.service""",
                      "rm -r /etc/ssh/sshd_config.d/50-lab.conf /etc/ssh/keys\nsystemctl restart ssh",
     ),
     Scenario(
+        name="force-command-missing",
+        # A Match block at the end of sshd_config forces a program that is not
+        # installed: the key is accepted and every session ends.
+        break_cmds=f"{BACKUP_CONFIG}\n"
+                   "printf 'Match User labuser\\n  ForceCommand /usr/local/bin/lab-absent\\n' "
+                   ">> /etc/ssh/sshd_config\nsystemctl restart ssh",
+        expect_ids=("SSH-SES-004",),
+        expect_status=CRITICAL,
+        access={22: ("ssh-error",)},
+        restore_cmds=RESTORE_CONFIG,
+    ),
+    Scenario(
+        name="chroot-without-shell",
+        # A correct but empty chroot: sshd confines the session there and finds
+        # no shell.
+        break_cmds="mkdir -p -m 0755 /srv/lab-jail\n"
+                   "echo 'ChrootDirectory /srv/lab-jail' > /etc/ssh/sshd_config.d/50-lab.conf\n"
+                   "systemctl restart ssh",
+        expect_ids=("SSH-SES-006",),
+        expect_status=CRITICAL,
+        access={22: ("ssh-error",)},
+        restore_cmds="rm -r /etc/ssh/sshd_config.d/50-lab.conf /srv/lab-jail\nsystemctl restart ssh",
+    ),
+    Scenario(
+        name="key-from-elsewhere",
+        # labuser's only key limited by from= to a network the lab's client
+        # (10.0.2.2, qemu's host side) is not in; the login goes first so that
+        # sshd's log shows the refusal.  The restore is the verdict's fix (the
+        # client's address added), then the option goes.
+        break_cmds="cp /home/labuser/.ssh/authorized_keys /root/lab-keys\n"
+                   "sed -i 's/^/from=\"203.0.113.0\\/24\" /' /home/labuser/.ssh/authorized_keys",
+        login_first=True,
+        expect_ids=("SSH-AKF-009",),
+        expect_status=CRITICAL,
+        access={22: ("auth-failure",)},
+        restore_cmds="cp /root/lab-keys /home/labuser/.ssh/authorized_keys\nrm /root/lab-keys",
+    ),
+    Scenario(
+        name="key-expired",
+        # labuser's only key with an expiry-time in the past.
+        break_cmds="cp /home/labuser/.ssh/authorized_keys /root/lab-keys\n"
+                   "sed -i 's/^/expiry-time=\"20200101\" /' /home/labuser/.ssh/authorized_keys",
+        expect_ids=("SSH-AKF-010",),
+        expect_status=CRITICAL,
+        access={22: ("auth-failure",)},
+        restore_cmds="cp /root/lab-keys /home/labuser/.ssh/authorized_keys\nrm /root/lab-keys",
+    ),
+    Scenario(
+        name="key-type-refused",
+        # PubkeyAcceptedAlgorithms without ed25519, labuser's key type, in a
+        # drop-in: the fix comments out that line, not the main file's.
+        break_cmds="echo 'PubkeyAcceptedAlgorithms -ssh-ed25519' > /etc/ssh/sshd_config.d/50-lab.conf\n"
+                   "systemctl restart ssh",
+        expect_ids=("SSH-AKF-004",),
+        expect_status=CRITICAL,
+        access={22: ("auth-failure",)},
+        restore_cmds="rm /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
+    ),
+    Scenario(
+        name="revoked-keys-missing",
+        # RevokedKeys naming a file that is not there: sshd refuses every key.
+        break_cmds="echo 'RevokedKeys /etc/ssh/lab-revoked-absent' > /etc/ssh/sshd_config.d/50-lab.conf\n"
+                   "systemctl restart ssh",
+        expect_ids=("SSH-AKF-012",),
+        expect_status=CRITICAL,
+        access={22: ("auth-failure",)},
+        restore_cmds="rm /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
+    ),
+    Scenario(
         name="pam-account-deny",
         # PAM's account stack refuses after sshd accepts the key: the live key query
         # passes (sshd answers it before PAM runs); the PAM rule runs the stack and
