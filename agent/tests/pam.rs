@@ -163,3 +163,41 @@ fn pam_listfile_without_alice_is_named_and_the_fix_adds_her() {
         assert_eq!(first_command(refused), "echo alice >> /etc/ssh/allowed");
     });
 }
+
+/// pam_access refusing alice from one network only: whether it refuses depends on the
+/// client, so the verdict judges the addresses sshd's log shows her coming from. Her
+/// client's network is refused: critical, the rule named, the fix lets her in. A rule for
+/// another network leaves her alone.
+#[test]
+fn pam_access_by_origin_is_judged_against_the_clients_seen() {
+    for (origin, refused) in [("192.0.2.0/24", true), ("203.0.113.0/24", false)] {
+        let rule = format!("-:alice:{origin}");
+        let setup = format!(
+            "{ALICE}; echo 'account required pam_access.so' >> {PAM_SSHD}; \
+             echo '{rule}' >> {ACCESS_CONF}"
+        );
+        in_private_system(&setup, || {
+            let network = VmNet::new();
+            let sshd = start(&network);
+            let (logged_in, _) = network.login();
+            assert_eq!(logged_in, !refused, "{rule}: {}", sshd.log());
+            let (verdict, code) = network.diagnose_with_log(&sshd);
+            if !refused {
+                assert_eq!((problems(&verdict), code), (vec![], 0), "{verdict:#}");
+                return;
+            }
+            assert!(problems(&verdict).contains(&"SSH-PAM-001"), "{verdict:#}");
+            assert_eq!(code, 2);
+            let finding = only(&verdict, "SSH-PAM-001");
+            assert_eq!(finding["evidence"][1]["fact"], rule);
+            assert_eq!(
+                finding["evidence"][2]["fact"],
+                "a client of alice at 192.0.2.2"
+            );
+            sh(first_command(finding));
+            assert!(network.login().0, "{}", sshd.log());
+            let (after, code) = network.diagnose_with_log(&sshd);
+            assert_eq!((problems(&after), code), (vec![], 0), "{after:#}");
+        });
+    }
+}

@@ -265,6 +265,40 @@ pub(super) fn key_source_refusals(facts: &Facts, user: &str) -> Vec<(std::net::I
     found
 }
 
+/// The addresses sshd's log shows `user` connecting from ("Accepted|Failed METHOD for
+/// USER from ADDRESS port N"), newest first, each with where the log says so.
+pub(super) fn user_client_addresses(facts: &Facts, user: &str) -> Vec<(std::net::IpAddr, String)> {
+    let mut found: Vec<(std::net::IpAddr, String)> = Vec::new();
+    for line in facts.logs.lines.iter().rev().filter(|line| !line.own_probe) {
+        let Some(rest) = line
+            .message
+            .strip_prefix("Accepted ")
+            .or_else(|| line.message.strip_prefix("Failed "))
+        else {
+            continue;
+        };
+        let Some((_, after)) = rest.split_once(" for ") else {
+            continue;
+        };
+        let after = after.strip_prefix("invalid user ").unwrap_or(after);
+        let Some((name, from)) = after.split_once(" from ") else {
+            continue;
+        };
+        let Some(address) = from
+            .split(' ')
+            .next()
+            .and_then(|text| text.parse::<std::net::IpAddr>().ok())
+        else {
+            continue;
+        };
+        if name == user && !found.iter().any(|(seen, _)| *seen == address) {
+            let time = line.time.as_deref().unwrap_or("at an unknown time");
+            found.push((address, format!("{time}, {}", line.source)));
+        }
+    }
+    found
+}
+
 /// A connection from `host` that sshd went on with after line `index`: a refusal of
 /// that host before it is history.
 fn later_connection(lines: &[LogLine], index: usize, host: &str) -> bool {

@@ -5,6 +5,7 @@
 //! fires and with which evidence. A rule never reads the system: it reads `Facts`.
 
 pub(crate) mod auth;
+mod clients;
 mod config;
 mod firewall;
 mod health;

@@ -745,7 +745,10 @@ fn check_key_sources(facts: &Facts, user: &UserAuth, findings: &mut Vec<Finding>
     }
     let refused = super::logs::key_source_refusals(facts, &user.name);
     let (clients, severity): (Vec<(IpAddr, String)>, Severity) = if refused.is_empty() {
-        (recent_clients(facts), Severity::Warning)
+        (
+            super::clients::recent_clients(facts, &user.name),
+            Severity::Warning,
+        )
     } else {
         (refused, Severity::Critical)
     };
@@ -778,22 +781,6 @@ fn check_key_sources(facts: &Facts, user: &UserAuth, findings: &mut Vec<Finding>
         finding = finding.evidence(format!("a client at {address}"), Some(source.clone()));
     }
     findings.push(finding);
-}
-
-/// Remote peers of connections to SSH's ports in the TCP table, the probes' own left out.
-fn recent_clients(facts: &Facts) -> Vec<(IpAddr, String)> {
-    let mut clients: Vec<(IpAddr, String)> = Vec::new();
-    for connection in &facts.sockets.connections {
-        let address = connection.remote_address.to_canonical();
-        if connection.from_loopback()
-            || crate::facts::is_probe_address(address)
-            || clients.iter().any(|(seen, _)| *seen == address)
-        {
-            continue;
-        }
-        clients.push((address, "TCP table".into()));
-    }
-    clients
 }
 
 /// No key sshd would accept, no AuthorizedKeysCommand, and no password login.

@@ -29,6 +29,7 @@ pub fn check(facts: &Facts, findings: &mut Vec<Finding>) {
         if !super::auth::expects_login(user) || user.settings.first("usepam") != Some("yes") {
             continue;
         }
+        let clients = super::clients::recent_clients(facts, &user.name);
         for (stage, stack) in [
             ("account", &facts.pam.account),
             ("session", &facts.pam.session),
@@ -40,6 +41,7 @@ pub fn check(facts: &Facts, findings: &mut Vec<Finding>) {
                 user,
                 account,
                 facts,
+                clients: &clients,
                 stage,
             };
             if let Some(finding) = judge(stack, &subject, facts) {
@@ -128,6 +130,13 @@ fn judge(stack: &[PamLine], subject: &Subject, facts: &Facts) -> Option<Finding>
     if let Some(rule_source) = because.filter(|source| source.contains(':')) {
         let rule_text = access_rule_text(facts, &rule_source).unwrap_or_default();
         finding = finding.evidence(rule_text, Some(rule_source));
+        // pam_access judged the addresses the user's clients came from.
+        for (address, source) in subject.clients {
+            finding = finding.evidence(
+                format!("a client of {user} at {address}"),
+                Some(source.clone()),
+            );
+        }
     }
     Some(finding)
 }

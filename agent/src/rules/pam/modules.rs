@@ -58,6 +58,8 @@ pub struct Subject<'a> {
     pub user: &'a UserAuth,
     pub account: &'a Account,
     pub facts: &'a Facts,
+    /// The addresses the user's clients came from, as far as this machine saw.
+    pub clients: &'a [(std::net::IpAddr, String)],
     /// "account" or "session".
     pub stage: &'a str,
 }
@@ -210,12 +212,37 @@ fn access(line: &PamLine, subject: &Subject) -> Prediction {
         }
         Match::No
     };
+    // Judged for each address the user's clients came from, when any is known; the
+    // stack refuses only if pam_access refuses every one of them.
+    if subject.clients.is_empty() {
+        return decide(&rules, &user_item, None);
+    }
+    let outcomes: Vec<Prediction> = subject
+        .clients
+        .iter()
+        .map(|(address, _)| decide(&rules, &user_item, Some(*address)))
+        .collect();
+    if outcomes.iter().all(|outcome| outcome == &outcomes[0]) {
+        outcomes[0].clone()
+    } else {
+        Prediction::Unknown
+    }
+}
+
+/// The first rule whose users and origins match decides; no match allows. Without an
+/// address, origins other than ALL and LOCAL depend on the client.
+fn decide(
+    rules: &[&PamAccessRule],
+    user_item: &dyn Fn(&str) -> Match,
+    client: Option<std::net::IpAddr>,
+) -> Prediction {
     // A remote client: LOCAL (a name without a dot) never matches its address.
     let origin_item = |item: &str| -> Match {
-        match item {
-            "ALL" => Match::Yes,
-            "LOCAL" => Match::No,
-            _ => Match::Depends,
+        match (item, client) {
+            ("ALL", _) => Match::Yes,
+            ("LOCAL", _) => Match::No,
+            (_, Some(address)) => origin_matches(item, address),
+            (_, None) => Match::Depends,
         }
     };
     let mut undecided: Option<&PamAccessRule> = None;
@@ -243,6 +270,42 @@ fn access(line: &PamLine, subject: &Subject) -> Prediction {
     match undecided {
         Some(rule) if !rule.allow => Prediction::Unknown,
         _ => known(SUCCESS),
+    }
+}
+
+/// access.conf(5) origins for a client known by its address: an address, a prefix
+/// ending in "." ("192.0.2."), or network/prefix-length or network/netmask. Host and
+/// domain names and netgroups depend on name lookups sshdoctor does not make.
+fn origin_matches(item: &str, address: std::net::IpAddr) -> Match {
+    let text = address.to_string();
+    if let Some((network, mask)) = item.split_once('/') {
+        let prefix = match mask.parse::<std::net::Ipv4Addr>() {
+            Ok(netmask) => u32::from(netmask).count_ones().to_string(),
+            Err(_) => mask.to_string(),
+        };
+        let cidr = format!("{network}/{prefix}");
+        return if crate::rules::auth::patterns::address_permitted(address, &cidr) {
+            Match::Yes
+        } else {
+            Match::No
+        };
+    }
+    if item.ends_with('.') && item.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return if text.starts_with(item) {
+            Match::Yes
+        } else {
+            Match::No
+        };
+    }
+    match item.parse::<std::net::IpAddr>() {
+        Ok(listed) => {
+            if listed.to_canonical() == address {
+                Match::Yes
+            } else {
+                Match::No
+            }
+        }
+        Err(_) => Match::Depends,
     }
 }
 
