@@ -10,6 +10,7 @@ mod session;
 mod settings;
 
 pub use accounts::read_text;
+pub use keys::{parse_key_line, KeyLine};
 pub use settings::DEFAULT_PUBKEY_ALGORITHMS;
 
 use super::{CollectOptions, ProbeNotes};
