@@ -188,3 +188,46 @@ fn a_chroot_without_the_shell_is_named() {
         network.assert_healthy(&sshd);
     });
 }
+
+/// An account with a nologin shell whose key sits where AuthorizedKeysFile points
+/// (/etc/ssh/keys/%u, not ~/.ssh) is found without --user: someone means to log in with
+/// that key, and the session ends at once.
+#[test]
+fn an_account_holding_keys_where_sshd_reads_them_is_examined_whatever_its_shell() {
+    let setup = format!(
+        "{ALICE}; useradd -m -s /usr/sbin/nologin bob; usermod -p '*' bob; \
+         install -d -m 755 /etc/ssh/keys; install -m 644 /tmp/alice_key.pub /etc/ssh/keys/bob"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd =
+            network.start_sshd(&["AuthorizedKeysFile /etc/ssh/keys/%u .ssh/authorized_keys"]);
+        let output = network
+            .client
+            .command("ssh")
+            .args(["-F", "/dev/null", "-i", "/tmp/alice_key"])
+            .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
+            .args(["-o", "UserKnownHostsFile=/dev/null"])
+            .arg(format!("bob@{}", support::vm_net::SERVER))
+            .arg("true")
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let said = String::from_utf8_lossy(&output.stdout);
+        assert!(said.contains("not available"), "{said}");
+        let config = sshd.config_path().display().to_string();
+        let (verdict, code) = network.server.diagnose_with_status(&["--config", &config]);
+        assert_eq!(code, 2, "{verdict:#}");
+        let shells: Vec<&str> = verdict["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|finding| finding["id"] == "SSH-SES-001")
+            .map(|finding| finding["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            shells,
+            ["bob's shell is /usr/sbin/nologin: sshd accepts the key, then the session ends at once"]
+        );
+    });
+}

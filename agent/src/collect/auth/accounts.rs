@@ -41,10 +41,11 @@ pub fn effective_shell(shell: &str) -> &str {
 pub const DEFAULT_KEYS_FILES: &[&str] = &[".ssh/authorized_keys", ".ssh/authorized_keys2"];
 
 /// Accounts someone may mean to log in as: those with a shell listed in /etc/shells
-/// that is not nologin/false and a home, and those holding keys where sshd looks by
-/// default, whatever their shell (a key behind a nologin shell is still a way someone
-/// expects in). Root is examined on its own.
-pub fn login_accounts(shells: &[String]) -> std::io::Result<Vec<String>> {
+/// that is not nologin/false and a home, and those holding keys, whatever their shell (a
+/// key behind a nologin shell is still a way someone expects in): in a file one of
+/// `keys_patterns` names for them (AuthorizedKeysFile, globally and in Match blocks, with
+/// %h %u %U), or where sshd looks by default. Root is examined on its own.
+pub fn login_accounts(shells: &[String], keys_patterns: &[String]) -> std::io::Result<Vec<String>> {
     let passwd = read_text(Path::new(PASSWD))?;
     Ok(passwd
         .lines()
@@ -57,13 +58,39 @@ pub fn login_accounts(shells: &[String]) -> std::io::Result<Vec<String>> {
             let login_shell =
                 shells.iter().any(|listed| listed == shell) && !refuses_sessions(shell);
             let has_home = !home.is_empty() && Path::new(home).is_dir();
-            let holds_keys = has_home
+            let in_default_place = has_home
                 && DEFAULT_KEYS_FILES
                     .iter()
                     .any(|file| Path::new(home).join(file).is_file());
+            let holds_keys = in_default_place
+                || keys_patterns.iter().any(|pattern| {
+                    configured_keys_file(pattern, name, uid, home)
+                        .is_some_and(|path| Path::new(&path).is_file())
+                });
             (uid != "0" && ((login_shell && has_home) || holds_keys)).then(|| name.to_string())
         })
         .collect())
+}
+
+/// An AuthorizedKeysFile pattern for a passwd entry (tokens as sshd expands them);
+/// relative patterns are under the home.
+fn configured_keys_file(pattern: &str, name: &str, uid: &str, home: &str) -> Option<String> {
+    if pattern.eq_ignore_ascii_case("none") {
+        return None;
+    }
+    let expanded = pattern
+        .replace("%%", "\0")
+        .replace("%h", home)
+        .replace("%u", name)
+        .replace("%U", uid)
+        .replace('\0', "%");
+    if expanded.starts_with('/') {
+        Some(expanded)
+    } else if home.is_empty() {
+        None
+    } else {
+        Some(format!("{}/{expanded}", home.trim_end_matches('/')))
+    }
 }
 
 /// A shell that ends every session at once: nologin prints its message and exits,

@@ -34,10 +34,34 @@ pub fn collect(
         .map_err(|err| notes.partial(format!("cannot read /etc/shadow: {err}")))
         .ok();
     let provisioned_admin = accounts::provisioned_admin();
+    // AuthorizedKeysFile as the global section and every Match block set it: an account
+    // holding keys in any of them is one someone means to log in as.
+    let global = settings::global(config);
+    let keys_patterns: Vec<String> = global
+        .values
+        .get("authorizedkeysfile")
+        .into_iter()
+        .flatten()
+        .cloned()
+        .chain(
+            config
+                .match_blocks
+                .iter()
+                .filter_map(|block| block.settings.get("authorizedkeysfile"))
+                .flatten()
+                .flat_map(|line| {
+                    line.value
+                        .split_whitespace()
+                        .map(String::from)
+                        .collect::<Vec<_>>()
+                }),
+        )
+        .collect();
     let mut chosen = choose_users(
         options,
         provisioned_admin.as_ref(),
         shells.as_deref(),
+        &keys_patterns,
         notes,
     );
     let users_omitted = chosen
@@ -119,6 +143,7 @@ fn choose_users(
     options: &CollectOptions,
     provisioned: Option<&crate::facts::ProvisionedAdmin>,
     shells: Option<&[String]>,
+    keys_patterns: &[String],
     notes: &mut ProbeNotes,
 ) -> Vec<(String, UserRole)> {
     if !options.users.is_empty() {
@@ -135,7 +160,7 @@ fn choose_users(
         chosen.push((admin.name.clone(), UserRole::Provisioned));
     }
     chosen.push(("root".into(), UserRole::Root));
-    match accounts::login_accounts(shells.unwrap_or_default()) {
+    match accounts::login_accounts(shells.unwrap_or_default(), keys_patterns) {
         Ok(names) => chosen.extend(names.into_iter().map(|name| (name, UserRole::Discovered))),
         Err(err) => notes.partial(format!("cannot list accounts from /etc/passwd: {err}")),
     }
