@@ -200,7 +200,8 @@ fn session_phase_refusals() {
         [
             ("SSH-LOG-017", "sshd refused alice's key for a client at 192.0.2.2: the key's from= does not allow it (1 in the log, last 2026-12-01T09:00:00.100100+00:00)"),
             ("SSH-LOG-018", "sshd refused keys of bob by their options (1 in the log, last 2026-12-01T09:01:00.200000+00:00)"),
-            ("SSH-LOG-019", "sshd opened no session after accepting carol: no more sessions (1 in the log, last 2026-12-01T09:02:00.300500+00:00)"),
+            // erin's session child logs under its own pid: the login just before names her.
+            ("SSH-LOG-019", "sshd opened no session after accepting erin, carol: no more sessions (2 in the log, last 2026-12-01T09:06:00.700900+00:00)"),
             ("SSH-LOG-020", "sshd could not confine dave to their ChrootDirectory: bad ownership or modes for chroot directory \"/srv/jail\" (1 in the log, last 2026-12-01T09:03:00.400500+00:00)"),
             ("SSH-LOG-021", "TCP wrappers refused connections from 192.0.2.9 (1 in the log, last 2026-12-01T09:04:00.500000+00:00)"),
             ("SSH-LOG-022", "sshd could not run /usr/lib/openssh/sshd-session (1 in the log, last 2026-12-01T09:05:00.600000+00:00)"),
@@ -219,7 +220,11 @@ fn session_phase_refusals() {
     later
         .lines
         .push(line(2055, "Server listening on 0.0.0.0 port 22.".into()));
-    for (pid, user, host) in [(2060, "carol", "192.0.2.2"), (2070, "dave", "192.0.2.9")] {
+    for (pid, user, host) in [
+        (2060, "carol", "192.0.2.2"),
+        (2070, "dave", "192.0.2.9"),
+        (2090, "erin", "192.0.2.2"),
+    ] {
         later.lines.push(line(
             pid,
             format!("Accepted publickey for {user} from {host} port 40000 ssh2"),

@@ -321,23 +321,41 @@ const NAMELESS: &[RuleId] = &[
 /// The user a connection's line is about when it names none ("PAM:
 /// pam_open_session(): ...", "no more sessions", "Refused by key options"): the nearest
 /// "Accepted|Failed METHOD for USER" of the same sshd process, before the line, else
-/// after it.
+/// after it; else, since the session runs in a child of the process that logged the
+/// login, the "Accepted" line just before it.
 fn session_user<'a>(lines: &'a [LogLine], index: usize) -> Option<&'a str> {
     let pid = lines[index].pid?;
-    let named = |line: &'a LogLine| -> Option<&'a str> {
+    let same_process = |line: &'a LogLine| {
         if line.pid != Some(pid) {
             return None;
         }
-        let rest = line
-            .message
-            .strip_prefix("Accepted ")
-            .or_else(|| line.message.strip_prefix("Failed "))?;
-        let after = rest.split(" for ").nth(1)?;
-        let after = after.strip_prefix("invalid user ").unwrap_or(after);
-        after.split(' ').next()
+        named_user(line)
     };
-    let before = lines[..index].iter().rev().take(50).find_map(named);
-    before.or_else(|| lines[index + 1..].iter().take(50).find_map(named))
+    let before = lines[..index].iter().rev().take(50).find_map(same_process);
+    before
+        .or_else(|| lines[index + 1..].iter().take(50).find_map(same_process))
+        .or_else(|| {
+            lines[..index]
+                .iter()
+                .rev()
+                .take(NEARBY_LINES)
+                .filter(|line| line.message.starts_with("Accepted "))
+                .find_map(named_user)
+        })
+}
+
+/// Lines between a login and its session's own lines, as sshd logs them.
+const NEARBY_LINES: usize = 10;
+
+/// The user of an "Accepted|Failed METHOD for [invalid user ]USER from ..." line.
+fn named_user(line: &LogLine) -> Option<&str> {
+    let rest = line
+        .message
+        .strip_prefix("Accepted ")
+        .or_else(|| line.message.strip_prefix("Failed "))?;
+    let after = rest.split(" for ").nth(1)?;
+    let after = after.strip_prefix("invalid user ").unwrap_or(after);
+    after.split(' ').next()
 }
 
 /// "Refused by key options" right after the from= line of the same connection says the
