@@ -88,6 +88,10 @@ struct DiagnoseArgs {
     /// only thing a diagnosis ever writes.
     #[arg(long, value_name = "PATH")]
     save: Option<PathBuf>,
+    /// Bound, in seconds, on all of the questions to systemd over D-Bus. While systemd is
+    /// still starting units at boot it answers slowly; the boot-time unit waits longer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120))]
+    dbus_timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -154,6 +158,7 @@ fn diagnose(args: &DiagnoseArgs) -> i32 {
         imds: args.imds.into(),
         imds_endpoint: args.imds_endpoint.clone(),
         users: args.users.clone(),
+        dbus_timeout: std::time::Duration::from_secs(args.dbus_timeout),
         ..CollectOptions::default()
     };
     let verdict = with_progress(|| crate::diagnose(&options));
