@@ -1203,6 +1203,14 @@ pub struct AuthorizedKey {
     pub public_key: String,
 }
 
+impl AuthorizedKey {
+    /// A cert-authority line: the key of a CA whose certificates the user logs in with,
+    /// never accepted as a plain key.
+    pub fn is_cert_authority(&self) -> bool {
+        self.options.iter().any(|option| option == "cert-authority")
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BadKeyLine {
     pub line: u32,

@@ -713,3 +713,33 @@ fn a_missing_revoked_keys_file_refuses_every_key_and_the_fix_lets_alice_in() {
         network.assert_healthy(&sshd);
     });
 }
+
+/// alice logs in with a certificate: her authorized_keys holds only her CA's key, as a
+/// cert-authority line. Her real login works; the verdict finds nothing wrong and does
+/// not ask sshd about the CA's key as if it were hers (sshd would refuse a CA key
+/// offered as a plain key): unknown, saying certificates cannot be asked about.
+#[test]
+fn a_cert_authority_line_is_a_way_in_and_no_refused_key() {
+    use support::accounts::in_private_system;
+    use support::vm_net::{problems, VmNet};
+    let setup = format!(
+        "{ALICE}; ssh-keygen -q -t ed25519 -N '' -f /tmp/user_ca; \
+         ssh-keygen -q -s /tmp/user_ca -I alice -n alice /tmp/alice_key.pub; \
+         printf 'cert-authority,principals=\"alice\" %s\\n' \"$(cat /tmp/user_ca.pub)\" \
+           > /home/alice/.ssh/authorized_keys"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
+        let (logged_in, said) = network.login();
+        assert!(logged_in, "{said}\n{}", sshd.log());
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!((problems(&verdict), code), (vec![], 3), "{verdict:#}");
+        assert_eq!(
+            verdict["proof"]["unproven"],
+            serde_json::json!([
+                "alice logs in with certificates (cert-authority keys), which cannot be asked about without one"
+            ])
+        );
+    });
+}

@@ -490,7 +490,17 @@ pub fn proof(facts: &Facts) -> Proof {
             ));
             continue;
         }
-        proof.unproven.push(if queries.is_empty() {
+        let plain_keys = user
+            .keys_files
+            .iter()
+            .flat_map(|file| &file.keys)
+            .any(|key| !key.is_cert_authority());
+        proof.unproven.push(if !plain_keys {
+            format!(
+                "{} logs in with certificates (cert-authority keys), which cannot be asked about without one",
+                user.name
+            )
+        } else if queries.is_empty() {
             format!(
                 "{}'s keys were not asked about: {}",
                 user.name,

@@ -65,7 +65,9 @@ pub fn query(
             user.keys_files.iter().flat_map(move |file| {
                 file.keys
                     .iter()
-                    .filter(|key| !key.public_key.is_empty())
+                    // A CA's key is never accepted as a plain key; its certificates
+                    // cannot be asked about without one.
+                    .filter(|key| !key.public_key.is_empty() && !key.is_cert_authority())
                     .map(move |key| Job {
                         user: &user.name,
                         keys_file: &file.path,

@@ -725,6 +725,7 @@ fn usable_key_list<'a>(
         .flat_map(|file| file.keys.iter().map(move |key| (file, key)))
         .filter(|(_, key)| algorithms::key_type_accepted(&key.key_type, &accepted))
         .filter(|(_, key)| !key_expired(key, auth.today_days))
+        .filter(|(_, key)| !key.is_cert_authority())
         .filter(|(_, key)| !forced_only || key.options.iter().any(|option| option == "command"))
         .collect()
 }
@@ -791,7 +792,13 @@ fn check_way_in(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Finding>) 
     let keys_command = settings
         .first("authorizedkeyscommand")
         .is_some_and(|command| command != "none");
-    if pubkey && (keys_command || usable_keys(auth, user) > 0) {
+    // A cert-authority line lets in whoever holds a certificate its CA signed.
+    let certificates = user
+        .keys_files
+        .iter()
+        .flat_map(|file| &file.keys)
+        .any(|key| key.is_cert_authority());
+    if pubkey && (keys_command || certificates || usable_keys(auth, user) > 0) {
         return;
     }
     let use_pam = is_yes(settings, "usepam");
