@@ -946,6 +946,15 @@ pub struct LogFacts {
     pub lines_found: usize,
     /// The newest sshd lines, oldest first.
     pub lines: Vec<LogLine>,
+    /// When the log was read, in seconds since the epoch: how recent a line is.
+    #[serde(default)]
+    pub read_at: Option<i64>,
+    /// The newest change (modification or status change, seconds since the epoch) to the
+    /// files that decide a login: sshd's config files, the PAM stack and its rules, the
+    /// account databases, the examined users' keys files and the directories above them.
+    /// A refusal older than that may have been fixed since.
+    #[serde(default)]
+    pub login_files_changed_at: Option<i64>,
 }
 
 /// One line sshd logged.

@@ -165,6 +165,8 @@ fn journal_json_with_a_message_that_is_not_utf8() {
         sources: vec!["journal".into()],
         lines_found: lines.len(),
         lines,
+        read_at: None,
+        login_files_changed_at: None,
     });
     assert_eq!(
         titles(&found),
@@ -207,6 +209,8 @@ fn session_phase_refusals() {
             ("SSH-LOG-022", "sshd could not run /usr/lib/openssh/sshd-session (1 in the log, last 2026-12-01T09:05:00.600000+00:00)"),
         ]
     );
+    // With nothing else critical, refusals this recent are critical: see
+    // tests/rules.rs recent_refusals_of_a_user_are_critical_unless_explained.
     // carol and dave log in later, from the host TCP wrappers refused, and sshd starts
     // again: those refusals are history.
     let mut later = logs;

@@ -1596,3 +1596,70 @@ fn a_missing_sshd_session_is_critical_with_the_reinstall_first() {
         "dnf reinstall -y openssh-server && systemctl restart ssh.service"
     );
 }
+
+/// sshd's log read half an hour after users were refused, with no good login of theirs
+/// since: on an otherwise healthy machine those refusals describe it now (critical),
+/// unless a current finding already says why a user is refused. Refusals that are not a
+/// user's (TCP wrappers, a missing sshd-session) stay warnings.
+#[test]
+fn recent_refusals_of_a_user_are_critical_unless_explained() {
+    use sshdoctor::collect::logs::{collect_from, LogSources};
+    use sshdoctor::collect::ProbeNotes;
+    let sources = LogSources {
+        tool_dirs: Vec::new(),
+        journal_timeout: std::time::Duration::from_secs(1),
+        journal_dirs: Vec::new(),
+        log_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/logs/session-phase"),
+    };
+    let mut facts = healthy();
+    facts.logs = collect_from(&sources, &mut ProbeNotes::default());
+    facts.logs.read_at = Some(1_796_117_400); // 2026-12-01T09:30:00Z
+    let severities = |facts: &Facts| -> Vec<(&'static str, Severity)> {
+        evaluate(facts)
+            .into_iter()
+            .filter(|finding| finding.id.starts_with("SSH-LOG"))
+            .map(|finding| (finding.id, finding.severity))
+            .collect()
+    };
+    assert_eq!(
+        severities(&facts),
+        [
+            ("SSH-LOG-017", Severity::Critical),
+            ("SSH-LOG-018", Severity::Critical),
+            ("SSH-LOG-019", Severity::Critical),
+            ("SSH-LOG-020", Severity::Critical),
+            ("SSH-LOG-021", Severity::Warning),
+            ("SSH-LOG-022", Severity::Warning),
+        ]
+    );
+    let critical = evaluate(&facts)
+        .into_iter()
+        .find(|finding| finding.id == "SSH-LOG-017")
+        .unwrap();
+    assert_eq!(
+        critical.evidence.last().unwrap().fact,
+        "no login of alice has succeeded since, and the last refusal was 30 min before this diagnosis"
+    );
+    // A file that decides a login changed after them: they may be fixed, history again.
+    facts.logs.login_files_changed_at = Some(1_796_117_400 - 60);
+    assert!(severities(&facts)
+        .iter()
+        .all(|(_, severity)| *severity == Severity::Warning));
+    facts.logs.login_files_changed_at = None;
+    // A day later the same lines are history again.
+    facts.logs.read_at = Some(1_796_117_400 + 86_400);
+    assert!(severities(&facts)
+        .iter()
+        .all(|(_, severity)| *severity == Severity::Warning));
+    // alice's nologin shell already says why she is refused: no escalation for her.
+    facts.logs.read_at = Some(1_796_117_400);
+    let mut alice = alice();
+    alice.account.as_mut().unwrap().shell = "/usr/sbin/nologin".into();
+    alice.role = UserRole::Requested;
+    facts.auth.users = vec![alice];
+    let found = evaluate(&facts);
+    let severity_of = |id: &str| found.iter().find(|f| f.id == id).map(|f| f.severity);
+    assert_eq!(severity_of("SSH-SES-001"), Some(Severity::Critical));
+    assert_eq!(severity_of("SSH-LOG-017"), Some(Severity::Warning));
+}

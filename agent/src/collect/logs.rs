@@ -75,7 +75,13 @@ pub fn collect(notes: &mut ProbeNotes) -> LogFacts {
 
 /// sshd's newest lines from the journal, else from the syslog files.
 pub fn collect_from(sources: &LogSources, notes: &mut ProbeNotes) -> LogFacts {
-    let mut facts = LogFacts::default();
+    let mut facts = LogFacts {
+        read_at: std::time::SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()
+            .and_then(|since| i64::try_from(since.as_secs()).ok()),
+        ..LogFacts::default()
+    };
     let journal = read_journal(sources, notes);
     if journal.is_empty() {
         (facts.sources, facts.lines) = read_syslog_files(&sources.log_dir, notes);

@@ -212,12 +212,14 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
                 ..LiveFacts::default()
             },
         };
+        let mut logs = reports.keep(joined(logs));
+        logs.login_files_changed_at = login_files_changed_at(&config, &auth, &pam);
         let facts = Facts {
             health: reports.keep(joined(health)),
             cloud: reports.keep(joined(cloud)),
             firewall: reports.keep(joined(firewall)),
             selinux: reports.keep(joined(selinux)),
-            logs: reports.keep(joined(logs)),
+            logs,
             host: host.clone(),
             systemd,
             processes,
@@ -231,6 +233,52 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         };
         (facts, reports.0)
     })
+}
+
+/// The newest modification or status change among the files that decide a login (see
+/// `LogFacts::login_files_changed_at`): a chmod changes only the status time.
+fn login_files_changed_at(
+    config: &crate::facts::SshdConfigFacts,
+    auth: &crate::facts::AuthFacts,
+    pam: &crate::facts::PamFacts,
+) -> Option<i64> {
+    use std::os::unix::fs::MetadataExt;
+    let mut paths: Vec<String> = config.files.clone();
+    paths.extend(config.files.iter().filter_map(|file| {
+        std::path::Path::new(file)
+            .parent()
+            .map(|dir| dir.display().to_string())
+    }));
+    paths.extend(
+        [
+            "/etc/passwd",
+            "/etc/shadow",
+            "/etc/group",
+            "/etc/pam.d",
+            "/etc/hosts.allow",
+            "/etc/hosts.deny",
+        ]
+        .map(String::from),
+    );
+    for line in pam.account.iter().chain(&pam.session) {
+        if let Some((file, _)) = line.source.rsplit_once(':') {
+            paths.push(file.to_string());
+        }
+    }
+    paths.extend(pam.access_files.iter().map(|file| file.path.clone()));
+    for user in &auth.users {
+        for file in &user.keys_files {
+            paths.push(file.path.clone());
+            paths.extend(file.chain.iter().map(|entry| entry.stat.path.clone()));
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+        .iter()
+        .filter_map(|path| std::fs::metadata(path).ok())
+        .map(|meta| meta.mtime().max(meta.ctime()))
+        .max()
 }
 
 /// The ports SSH should answer on: 22, the ones sshd_config names, and those an SSH

@@ -3,9 +3,10 @@
 //! Each line is classified by the first pattern that matches its message; a rule fires
 //! once per kind of line, with how many were seen, the newest as evidence, and the values
 //! it captured (user, host, path, ...) as the finding's placeholders. Lines are history:
-//! see rules/logs.toml for why these rules warn rather than fail.
+//! see rules/logs.toml for why these rules warn, and when a user's refusal is recent
+//! enough to be critical.
 
-use super::{Finding, RuleId, SshView};
+use super::{Finding, RuleId, Severity, SshView};
 use crate::facts::{Facts, LogFacts, LogLine};
 use regex_lite::Regex;
 use std::collections::BTreeMap;
@@ -437,8 +438,84 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
         }
     }
     for (rule, matches) in by_rule {
-        findings.push(finding(rule, matches, &facts.logs));
+        let lately = USER_REFUSALS
+            .contains(&rule)
+            .then(|| refused_lately(&matches, &facts.logs, last_start.map(|(index, _)| index)))
+            .flatten()
+            .filter(|_| !explained(&matches.users, findings));
+        let users = users_shown(&matches.users);
+        let mut finding = finding(rule, matches, &facts.logs);
+        if let Some(minutes) = lately {
+            finding = finding.severity(Severity::Critical).evidence(
+                format!(
+                    "no login of {users} has succeeded since, and the last refusal was {minutes} min before this diagnosis"
+                ),
+                None,
+            );
+        }
+        findings.push(finding);
     }
+}
+
+/// A refusal this recent, with no good login of the user since, describes today's
+/// machine, not its history.
+const RECENT_MINUTES: i64 = 60;
+
+/// How many minutes before the log was read its newest refusal came, when that is
+/// within `RECENT_MINUTES` (refusals a later login outlived are already left out).
+fn refused_lately(matches: &Matches, logs: &LogFacts, last_start: Option<usize>) -> Option<i64> {
+    if matches.users.is_empty() {
+        return None;
+    }
+    let newest = matches.newest?;
+    let when = rfc3339_seconds(newest.time.as_deref()?)?;
+    // sshd started again since, or a file that decides a login changed: it may be fixed.
+    let position = logs
+        .lines
+        .iter()
+        .position(|line| std::ptr::eq(line, newest));
+    let restarted = matches!((last_start, position), (Some(start), Some(at)) if start > at);
+    let changed = logs
+        .login_files_changed_at
+        .is_some_and(|changed| changed >= when);
+    if restarted || changed {
+        return None;
+    }
+    let minutes = (logs.read_at? - when) / 60;
+    (0..=RECENT_MINUTES).contains(&minutes).then_some(minutes)
+}
+
+/// A current finding already says why these users are refused.
+fn explained(users: &[String], findings: &[Finding]) -> bool {
+    findings.iter().any(|finding| {
+        finding.severity == Severity::Critical
+            && !finding.id.starts_with("SSH-LOG")
+            && finding
+                .var_value("user")
+                .is_none_or(|user| users.iter().any(|refused| refused == user))
+    })
+}
+
+/// Seconds since the epoch of an RFC 3339 time ("2026-12-01T09:00:00.1+00:00",
+/// "...Z"); None for anything else (a classic syslog stamp has no year).
+fn rfc3339_seconds(text: &str) -> Option<i64> {
+    let number = |range: std::ops::Range<usize>| text.get(range)?.parse::<i64>().ok();
+    if text.get(4..5)? != "-" || !matches!(text.get(10..11)?, "T" | " ") {
+        return None;
+    }
+    let days = super::days_from_civil(number(0..4)?, number(5..7)?, number(8..10)?)?;
+    let seconds = number(11..13)? * 3600 + number(14..16)? * 60 + number(17..19)?;
+    let zone = text[19..].trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    let offset = match zone {
+        "Z" | "" => 0,
+        _ => {
+            let sign = if zone.starts_with('-') { -1 } else { 1 };
+            let hours: i64 = zone.get(1..3)?.parse().ok()?;
+            let minutes: i64 = zone.get(4..6)?.parse().ok()?;
+            sign * (hours * 3600 + minutes * 60)
+        }
+    };
+    Some(days * 86_400 + seconds - offset)
 }
 
 fn finding(rule: RuleId, matches: Matches, logs: &LogFacts) -> Finding {

@@ -199,6 +199,20 @@ impl Finding {
     }
 }
 
+/// Days since 1970-01-01 of a calendar date (proleptic Gregorian; H. Hinnant's
+/// days_from_civil); None for a month or day out of range.
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    Some(era * 146_097 + day_of_era - 719_468)
+}
+
 /// The command that comments out the line a "file:line" source names (sshd_config,
 /// PAM and access.conf all read "#" as a comment); None when the source names no line
 /// (`sshd -T`, a built-in default).
@@ -412,10 +426,11 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     nic::check(facts, &view, &mut findings);
     selinux::check(facts, &view, &mut findings);
     firewall::check(facts, &view, &mut findings);
-    logs::check(facts, &view, &mut findings);
     auth::check(facts, &view, &mut findings);
     session::check(facts, &view, &mut findings);
     pam::check(facts, &mut findings);
+    // After the families whose findings say why a user is refused now.
+    logs::check(facts, &view, &mut findings);
     live::check(facts, &view, &mut findings);
     let context = machine_context(facts, &view);
     let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();

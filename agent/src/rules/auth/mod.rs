@@ -588,16 +588,7 @@ fn expiry_day(text: &str) -> Option<i64> {
     let year: i64 = digits[..4].parse().ok()?;
     let month: i64 = digits[4..6].parse().ok()?;
     let day: i64 = digits[6..8].parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    // Days from civil (proleptic Gregorian), H. Hinnant's algorithm.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    Some(era * 146_097 + day_of_era - 719_468)
+    super::days_from_civil(year, month, day)
 }
 
 /// Keys refused by their own options: an expiry-time= that has passed, a command= whose
