@@ -98,10 +98,22 @@ fn judge(stack: &[PamLine], subject: &Subject, facts: &Facts) -> Option<Finding>
         );
     };
     let (line, prediction) = culprit;
-    let name = line.module_name();
-    if name == "pam_nologin.so" {
+    if line.module_name() == "pam_nologin.so" {
         return None; // The nologin rule names the file and its fix.
     }
+    Some(refusal(line, prediction, certain, subject, facts))
+}
+
+/// The finding for a stack that `line` made fail.
+fn refusal(
+    line: &PamLine,
+    prediction: &Prediction,
+    certain: bool,
+    subject: &Subject,
+    facts: &Facts,
+) -> Finding {
+    let user = &subject.user.name;
+    let name = line.module_name();
     let because = match prediction {
         Prediction::Known { because, .. } => because.clone(),
         Prediction::Unknown => None,
@@ -138,7 +150,7 @@ fn judge(stack: &[PamLine], subject: &Subject, facts: &Facts) -> Option<Finding>
             );
         }
     }
-    Some(finding)
+    finding
 }
 
 fn service_file(facts: &Facts) -> String {

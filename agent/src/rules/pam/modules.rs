@@ -151,43 +151,11 @@ fn access(line: &PamLine, subject: &Subject) -> Prediction {
     if line.argument("fieldsep").is_some() {
         return Prediction::Unknown;
     }
-    let default_groups = !line.args.iter().any(|arg| arg == "nodefgroup");
-    let files: Vec<&str> = match line.argument("accessfile") {
-        Some(path) => vec![path],
-        None => subject
-            .facts
-            .pam
-            .access_files
-            .iter()
-            .map(|file| file.path.as_str())
-            .filter(|path| is_default_access_file(path))
-            .collect(),
+    let rules = match access_rules(line, subject) {
+        Ok(rules) => rules,
+        Err(outcome) => return outcome,
     };
-    let mut rules: Vec<&PamAccessRule> = Vec::new();
-    for path in files {
-        let Some(file) = subject
-            .facts
-            .pam
-            .access_files
-            .iter()
-            .find(|f| f.path == path)
-        else {
-            return Prediction::Unknown;
-        };
-        match &file.rules {
-            Some(found) => rules.extend(found),
-            // pam_access refuses when it cannot read its file.
-            None if path == "/etc/security/access.conf"
-                || line.argument("accessfile").is_some() =>
-            {
-                return Prediction::Known {
-                    value: PERM_DENIED,
-                    because: Some(path.to_string()),
-                }
-            }
-            None => {}
-        }
-    }
+    let default_groups = !line.args.iter().any(|arg| arg == "nodefgroup");
     let user = subject.user.name.as_str();
     let groups = &subject.account.groups;
     let user_item = |item: &str| -> Match {
@@ -227,6 +195,43 @@ fn access(line: &PamLine, subject: &Subject) -> Prediction {
     } else {
         Prediction::Unknown
     }
+}
+
+/// The rules a pam_access line reads, in order: `accessfile=`, else access.conf and
+/// access.d. Err: the outcome when they cannot be had (unreadable: pam_access refuses).
+fn access_rules<'a>(
+    line: &PamLine,
+    subject: &Subject<'a>,
+) -> Result<Vec<&'a PamAccessRule>, Prediction> {
+    let pam = &subject.facts.pam;
+    let files: Vec<&str> = match line.argument("accessfile") {
+        Some(path) => vec![path],
+        None => pam
+            .access_files
+            .iter()
+            .map(|file| file.path.as_str())
+            .filter(|path| is_default_access_file(path))
+            .collect(),
+    };
+    let mut rules: Vec<&PamAccessRule> = Vec::new();
+    for path in files {
+        let Some(file) = pam.access_files.iter().find(|f| f.path == path) else {
+            return Err(Prediction::Unknown);
+        };
+        match &file.rules {
+            Some(found) => rules.extend(found),
+            None if path == "/etc/security/access.conf"
+                || line.argument("accessfile").is_some() =>
+            {
+                return Err(Prediction::Known {
+                    value: PERM_DENIED,
+                    because: Some(path.to_string()),
+                })
+            }
+            None => {}
+        }
+    }
+    Ok(rules)
 }
 
 /// The first rule whose users and origins match decides; no match allows. Without an
