@@ -362,11 +362,11 @@ fn config_syntax_error_points_at_file_and_line() {
         findings[0].evidence[0].source.as_deref(),
         Some("/etc/ssh/sshd_config:14")
     );
-    assert!(findings[0]
-        .remediation
-        .guest
-        .iter()
-        .any(|line| line.contains("sed -i '14s/^/#/' /etc/ssh/sshd_config")));
+    // The fix first: the line sshd names commented out, the config checked, a restart.
+    assert_eq!(
+        findings[0].remediation.guest[0],
+        "sed -i '14s/^/# /' /etc/ssh/sshd_config && /usr/sbin/sshd -t && systemctl restart ssh.service"
+    );
 }
 
 #[test]

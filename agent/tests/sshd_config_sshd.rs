@@ -3,6 +3,7 @@
 //! the first error is, and on Port, ListenAddress and AddressFamily.
 
 mod sshd_config_support;
+mod support;
 
 use sshd_config_support::{fixture_names, stage, Staged};
 use sshdoctor::collect::sshd_config::{collect, ConfigSource};
@@ -193,4 +194,34 @@ fn dropins_without_an_include_are_ignored_by_sshd_too() {
             .to_string()]
     );
     assert!(facts.discrepancies.is_empty(), "{:?}", facts.discrepancies);
+}
+
+/// A bad line in a drop-in of a running sshd: the next restart would fail. The verdict
+/// names the drop-in's line, and its first command (the line commented out, the config
+/// that sshd runs with checked, a restart) leaves sshd running and alice able to log in.
+#[test]
+fn a_syntax_error_in_a_drop_in_is_fixed_at_its_line_before_the_restart() {
+    use support::accounts::{in_private_system, ALICE};
+    use support::vm_net::{first_command, only, problems, VmNet};
+    let drop_in = "/etc/ssh/sshd_config.d/10-lab.conf";
+    let setup = format!("{ALICE}; mkdir -p /etc/ssh/sshd_config.d; : > {drop_in}");
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[&format!("Include {drop_in}")]);
+        std::fs::write(drop_in, "PermitRootLogin perhaps\n").unwrap();
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(code, 2, "{verdict:#}");
+        assert!(problems(&verdict).contains(&"SSH-CFG-001"), "{verdict:#}");
+        let broken = only(&verdict, "SSH-CFG-001");
+        let config = sshd.config_path().display().to_string();
+        assert_eq!(
+            first_command(broken),
+            format!(
+                "sed -i '1s/^/# /' {drop_in} && /usr/sbin/sshd -t -f {config} \
+                 && systemctl restart ssh.service"
+            )
+        );
+        network.apply_reload_fix(&sshd, first_command(broken));
+        network.assert_healthy(&sshd);
+    });
 }

@@ -5,7 +5,7 @@ use super::{Finding, RuleId};
 use crate::facts::{Facts, SshdConfigFacts};
 use std::path::Path;
 
-pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     let config = &facts.config;
     if config.path.is_empty() {
         return; // The config probe did not run.
@@ -41,9 +41,18 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
                 (Some(file), None) => Some(file.clone()),
                 _ => None,
             };
+            // The line sshd names, commented out; without one, the check shows the error.
+            let test = super::sshd_test(facts);
+            let fix = source.as_deref().and_then(super::comment_out).map(|edit| {
+                format!(
+                    "{edit} && {test} && systemctl restart {}",
+                    view.unit_name(facts)
+                )
+            });
             findings.push(
                 Finding::new(RuleId::ConfigSyntaxError)
                     .var("error", error.clone())
+                    .var("fix", fix.unwrap_or(test))
                     .var(
                         "file",
                         run.error_file

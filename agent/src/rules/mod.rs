@@ -319,11 +319,9 @@ fn unwrap_paragraphs(text: &str) -> String {
         .join("\n\n")
 }
 
-/// Values every finding's commands may use: the unit, the config file, the VM's names.
-fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, String> {
-    let mut context = BTreeMap::new();
-    context.insert("unit", view.unit_name(facts));
-    context.insert("config_file", facts.config.path.clone());
+/// The check of sshd's config before a (re)start, as a command: `sshd -t`, with `-f`
+/// where this sshd runs with another config.
+pub(crate) fn sshd_test(facts: &Facts) -> String {
     // sshd -t stops at a missing privilege separation directory, and systemd removes
     // Debian's /run/sshd with the stopped service: the check recreates it first.
     // It tests the config this sshd runs with: `-f` where that is not the default.
@@ -332,13 +330,24 @@ fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, Stri
         "" | crate::facts::DEFAULT_SSHD_CONFIG => format!("{sshd} -t"),
         path => format!("{sshd} -t -f {path}"),
     };
-    let sshd_test = match &facts.prereqs.privsep_dir {
+    match &facts.prereqs.privsep_dir {
         Some(dir) if !dir.exists => format!("mkdir -p -m 0755 {} && {test}", dir.path),
         _ => test,
-    };
-    context.insert("sshd_test", sshd_test);
+    }
+}
+
+/// Values every finding's commands may use: the unit, the config file, the VM's names.
+fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, String> {
+    let mut context = BTreeMap::new();
+    context.insert("unit", view.unit_name(facts));
+    context.insert("config_file", facts.config.path.clone());
+    context.insert("sshd_test", sshd_test(facts));
     context.insert("reinstall_sshd", reinstall_sshd(facts).to_string());
     context.insert("install_sshd", install_sshd(facts).to_string());
+    context.insert(
+        "restore_sshd_config",
+        restore_sshd_config(facts).to_string(),
+    );
     if let Some(instance_id) = facts
         .cloud
         .dmi
@@ -399,6 +408,18 @@ fn install_sshd(facts: &Facts) -> &'static str {
         PackageManager::Zypper => "zypper --non-interactive install openssh-server",
         PackageManager::Apk => "apk add openssh-server",
         PackageManager::Dnf => "dnf install -y openssh-server",
+    }
+}
+
+/// The command that puts back the server's configuration files the package ships,
+/// when they were deleted: dpkg keeps a removed conffile removed unless told otherwise;
+/// rpm restores a missing one on reinstall.
+fn restore_sshd_config(facts: &Facts) -> &'static str {
+    match package_manager(facts) {
+        PackageManager::Apt => {
+            "apt-get install --reinstall -y -o Dpkg::Options::=--force-confmiss openssh-server"
+        }
+        _ => reinstall_sshd(facts),
     }
 }
 
