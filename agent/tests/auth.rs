@@ -663,7 +663,7 @@ fn key_options_that_refuse_the_key_are_named_and_the_fix_lets_alice_in() {
             "SSH-AKF-010",
         ),
         (
-            "no-pty,command=\\\"/usr/local/bin/sshdoctor-absent --x\\\"",
+            "no-port-forwarding,command=\\\"/usr/local/bin/sshdoctor-absent --x\\\"",
             "SSH-AKF-011",
         ),
     ] {

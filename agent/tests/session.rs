@@ -231,3 +231,37 @@ fn an_account_holding_keys_where_sshd_reads_them_is_examined_whatever_its_shell(
         );
     });
 }
+
+/// alice's only key with restrict (no pty): commands run, a terminal is refused; a
+/// warning that names the key.
+#[test]
+fn keys_that_allow_no_terminal_are_a_warning() {
+    let setup = format!("{ALICE}; sed -i 's/^/restrict /' /home/alice/.ssh/authorized_keys");
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
+        let output = network
+            .client
+            .command("ssh")
+            .args(["-tt", "-F", "/dev/null", "-i", "/tmp/alice_key"])
+            .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
+            .args(["-o", "UserKnownHostsFile=/dev/null"])
+            .arg(format!("alice@{}", support::vm_net::SERVER))
+            .arg("true")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(said.contains("PTY allocation request failed"), "{said}");
+        assert!(network.login().0);
+        let (verdict, code) = network.diagnose(&sshd);
+        assert_eq!(
+            (problems(&verdict), code),
+            (vec!["SSH-SES-007"], 1),
+            "{verdict:#}"
+        );
+        assert_eq!(
+            only(&verdict, "SSH-SES-007")["evidence"][0]["source"],
+            "/home/alice/.ssh/authorized_keys:1"
+        );
+    });
+}

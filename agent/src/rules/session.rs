@@ -193,12 +193,33 @@ fn check_max_sessions(facts: &Facts, view: &SshView, user: &UserAuth, findings: 
 }
 
 fn check_tty(user: &UserAuth, findings: &mut Vec<Finding>) {
-    if user.settings.first("permittty") != Some("no") {
+    if user.settings.first("permittty") == Some("no") {
+        findings.push(
+            Finding::new(RuleId::PermitTtyNo)
+                .var("user", user.name.clone())
+                .evidence("PermitTTY no", Some(user.settings.origin("permittty"))),
+        );
         return;
     }
-    findings.push(
-        Finding::new(RuleId::PermitTtyNo)
-            .var("user", user.name.clone())
-            .evidence("PermitTTY no", Some(user.settings.origin("permittty"))),
-    );
+    // Every key's own options refuse a terminal: no-pty, or restrict without pty.
+    let keys: Vec<(&str, &crate::facts::AuthorizedKey)> = user
+        .keys_files
+        .iter()
+        .flat_map(|file| file.keys.iter().map(move |key| (file.path.as_str(), key)))
+        .collect();
+    let no_terminal = |key: &crate::facts::AuthorizedKey| {
+        let has = |name: &str| key.options.iter().any(|option| option == name);
+        has("no-pty") || (has("restrict") && !has("pty"))
+    };
+    if keys.is_empty() || !keys.iter().all(|(_, key)| no_terminal(key)) {
+        return;
+    }
+    let mut finding = Finding::new(RuleId::KeysRefuseTty).var("user", user.name.clone());
+    for (path, key) in keys {
+        finding = finding.evidence(
+            format!("{} key with {}", key.key_type, key.options.join(",")),
+            Some(format!("{path}:{}", key.line)),
+        );
+    }
+    findings.push(finding);
 }
