@@ -159,6 +159,26 @@ def access_problems(scenario: Scenario, access: dict[int, Access]) -> list[str]:
             if access[port].outcome not in allowed]
 
 
+def verdict_fix_problems(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) -> list[str]:
+    """Run the first guest command of the expected finding as a person pastes it, and
+    check that labuser can log in again."""
+    document = json.loads((outdir / "verdict.json").read_text())
+    wanted = scenario.expect_ids[0]
+    finding = next((f for f in document["findings"] if f["id"] == wanted), None)
+    commands = (finding or {}).get("remediation", {}).get("guest") or []
+    if not commands:
+        return [f"fix: {wanted} has no guest command"]
+    fix = commands[0]
+    (outdir / "fix.txt").write_text(fix + "\n")
+    vm.run(FORGET_FAILURES)
+    vm.run(fix, timeout=180)
+    vm.run(SETTLE)
+    after = check_access(vm.forwards[22], key)
+    if after.outcome != "success":
+        return [f"fix: after the verdict's {fix!r}, ssh gave {after.outcome} ({after.detail})"]
+    return []
+
+
 def restore(vm: LabVm, scenario: Scenario) -> list[str]:
     """Undo the scenario and check cheaply that sshd is back on port 22.
     If it is not, force the full reset so later scenarios start clean."""
@@ -196,6 +216,8 @@ def run_scenario(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) -> Scen
         if not scenario.login_first:
             result.access = {port: check_access(vm.forwards[port], key) for port in scenario.access}
         result.problems += access_problems(scenario, result.access)
+        if scenario.verdict_fixes and not result.problems:
+            result.problems += verdict_fix_problems(vm, scenario, outdir, key)
         result.problems += restore(vm, scenario)
     except ConsoleTimeout as error:
         result.problems.append(f"console: {error}")

@@ -70,6 +70,10 @@ class Scenario:
     # Run after the diagnosis; a non-zero exit is a problem of the scenario (for what
     # neither the verdict nor the login shows, such as sshd penalising a source).
     check_cmds: str = ""
+    # After the ground truth, run the first guest command of the verdict's finding for
+    # expect_ids[0], as printed, and require labuser's login to work (then restore
+    # anyway): the advice is tested on a real systemd and sshd.
+    verdict_fixes: bool = False
     # "ssh": break, diagnose, ground truth, restore (lab.run_scenario).
     # "deb": the package step (deb_install.py); expect_status is then the boot verdict's.
     kind: str = "ssh"
@@ -87,6 +91,7 @@ SCENARIOS = [
     ),
     Scenario(
         name="sshd-stopped",
+        verdict_fixes=True,
         break_cmds="systemctl stop ssh",
         expect_ids=("SSH-SVC-005",),
         expect_status=CRITICAL,
@@ -112,6 +117,7 @@ SCENARIOS = [
     ),
     Scenario(
         name="config-syntax-error",
+        verdict_fixes=True,
         break_cmds=f"{BACKUP_CONFIG}\necho 'Bogus yes' >> /etc/ssh/sshd_config\nsystemctl restart ssh",
         expect_ids=("SSH-CFG-001", "SSH-SVC-004"),
         expect_status=CRITICAL,
@@ -128,6 +134,7 @@ SCENARIOS = [
     ),
     Scenario(
         name="listen-loopback-only",
+        verdict_fixes=True,
         break_cmds=f"{BACKUP_CONFIG}\nsed -i '1i ListenAddress 127.0.0.1' /etc/ssh/sshd_config\n"
                    "systemctl restart ssh",
         expect_ids=("SSH-NET-002",),
@@ -137,6 +144,7 @@ SCENARIOS = [
     ),
     Scenario(
         name="listen-absent-address",
+        verdict_fixes=True,
         # No interface has this address, so sshd cannot bind and exits.
         # Nothing is ever sent to it: the guest's network is restricted.
         break_cmds=f"{BACKUP_CONFIG}\nsed -i '1i ListenAddress 10.99.99.99' /etc/ssh/sshd_config\n"
@@ -148,6 +156,7 @@ SCENARIOS = [
     ),
     Scenario(
         name="port-taken",
+        verdict_fixes=True,
         # A dual-stack listener takes both 0.0.0.0:22 and [::]:22, so sshd
         # can bind nothing and fails; clients meet a non-SSH answer.
         break_cmds="""systemctl stop ssh
@@ -163,6 +172,7 @@ systemctl start ssh""",
     ),
     Scenario(
         name="firewall-drop",
+        verdict_fixes=True,
         break_cmds="""nft add table inet labfw
 nft add chain inet labfw input '{ type filter hook input priority 0; policy accept; }'
 nft add rule inet labfw input tcp dport 22 drop""",
@@ -251,6 +261,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="hostkeys-readable",
+        verdict_fixes=True,
         # sshd skips a private key others can read ("UNPROTECTED PRIVATE KEY
         # FILE"); with every key skipped it refuses to start.
         break_cmds="chmod 644 /etc/ssh/ssh_host_*_key\nsystemctl restart ssh",
@@ -261,6 +272,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="hostkeys-corrupt",
+        verdict_fixes=True,
         # Every host key overwritten with garbage, owner and mode intact: sshd
         # cannot load any and refuses to start.  ssh-keygen -A would change
         # nothing (it only creates missing keys); the restore is the verdict's
@@ -308,6 +320,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="privsep-dir-writable",
+        verdict_fixes=True,
         # The listening sshd keeps running, but the sshd it re-executes for
         # each connection checks the directory first and exits ("fatal:
         # /run/sshd must be owned by root and not group or world-writable.")
@@ -329,6 +342,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="iptables-drop",
+        verdict_fixes=True,
         # iptables-nft: the rule lands in nftables' "ip filter" table.
         break_cmds="iptables -I INPUT -p tcp --dport 22 -j DROP",
         expect_ids=("SSH-FWL-002",),
@@ -349,6 +363,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="allowusers-refused",
+        verdict_fixes=True,
         # The access list turns labuser away; sshd logs it only when labuser
         # tries, so the login comes first.
         break_cmds="echo 'AllowUsers root' > /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
@@ -360,6 +375,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="authorized-keys-open",
+        verdict_fixes=True,
         # StrictModes (the default) ignores a group/world-writable
         # authorized_keys; sshd says why in the log when labuser tries.
         break_cmds="chmod 666 /home/labuser/.ssh/authorized_keys",
@@ -371,6 +387,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="listener-stopped",
+        verdict_fixes=True,
         # The listening sshd stopped (SIGSTOP): ss shows it listening, systemd says
         # active (running), the kernel completes every handshake and queues it, and no
         # banner ever comes. Only a connection tells. The restore is the verdict's fix.
@@ -394,6 +411,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="hosts-deny-all",
+        verdict_fixes=True,
         # TCP wrappers refuse every client: libwrap holds the connection 5 s, then
         # closes it before the banner. On Debian 12 sshd links libwrap and the static rule
         # names the line; on Debian 13 libwrap sits in sshd-session, which the file checks
@@ -407,6 +425,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="shell-nologin",
+        verdict_fixes=True,
         # sshd accepts labuser's key, then runs nologin, which ends the session: the
         # key checks and the live key query pass; the session rule names the shell.
         # The restore is the verdict's fix.
@@ -418,6 +437,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="max-sessions-zero",
+        verdict_fixes=True,
         # "Accepted publickey", then "no more sessions" for every channel.
         break_cmds="echo 'MaxSessions 0' > /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
         expect_ids=("SSH-SES-002",),
@@ -427,6 +447,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="keys-file-elsewhere",
+        verdict_fixes=True,
         # AuthorizedKeysFile pointed at /etc/ssh/keys/%u while labuser's key stays
         # in ~/.ssh/authorized_keys: sshd never reads it.  The restore is the
         # verdict's fix (copy the keys where sshd reads them), then the drop-in goes.
@@ -442,6 +463,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="force-command-missing",
+        verdict_fixes=True,
         # A Match block at the end of sshd_config forces a program that is not
         # installed: the key is accepted and every session ends.
         break_cmds=f"{BACKUP_CONFIG}\n"
@@ -454,6 +476,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="chroot-without-shell",
+        verdict_fixes=True,
         # A correct but empty chroot: sshd confines the session there and finds
         # no shell.
         break_cmds="mkdir -p -m 0755 /srv/lab-jail\n"
@@ -466,6 +489,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="key-from-elsewhere",
+        verdict_fixes=True,
         # labuser's only key limited by from= to a network the lab's client
         # (10.0.2.2, qemu's host side) is not in; the login goes first so that
         # sshd's log shows the refusal.  The restore is the verdict's fix (the
@@ -480,6 +504,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="key-expired",
+        verdict_fixes=True,
         # labuser's only key with an expiry-time in the past.
         break_cmds="cp /home/labuser/.ssh/authorized_keys /root/lab-keys\n"
                    "sed -i 's/^/expiry-time=\"20200101\" /' /home/labuser/.ssh/authorized_keys",
@@ -490,6 +515,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="key-type-refused",
+        verdict_fixes=True,
         # PubkeyAcceptedAlgorithms without ed25519, labuser's key type, in a
         # drop-in: the fix comments out that line, not the main file's.
         break_cmds="echo 'PubkeyAcceptedAlgorithms -ssh-ed25519' > /etc/ssh/sshd_config.d/50-lab.conf\n"
@@ -501,6 +527,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="revoked-keys-missing",
+        verdict_fixes=True,
         # RevokedKeys naming a file that is not there: sshd refuses every key.
         break_cmds="echo 'RevokedKeys /etc/ssh/lab-revoked-absent' > /etc/ssh/sshd_config.d/50-lab.conf\n"
                    "systemctl restart ssh",
@@ -511,6 +538,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="pam-account-deny",
+        verdict_fixes=True,
         # PAM's account stack refuses after sshd accepts the key: the live key query
         # passes (sshd answers it before PAM runs); the PAM rule runs the stack and
         # names the pam_deny line that Debian's own jumps do not skip.
@@ -522,6 +550,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="pam-access-deny",
+        verdict_fixes=True,
         # pam_access with an access.conf rule refusing labuser from everywhere.
         break_cmds="echo 'account required pam_access.so' >> /etc/pam.d/sshd\n"
                    "echo '-:labuser:ALL' >> /etc/security/access.conf",
@@ -532,6 +561,7 @@ systemctl restart ssh.service""",
     ),
     Scenario(
         name="pam-session-module-missing",
+        verdict_fixes=True,
         # A required session module that is not installed: the key is accepted and
         # pam_open_session fails, so the connection ends before the shell.
         break_cmds="echo 'session required pam_lab_absent.so' >> /etc/pam.d/sshd",
