@@ -342,7 +342,8 @@ fn access_list_fix(keyword: &str, origin: &str, user: &str, account: &Account) -
         .filter(|(_, line)| line.parse::<u32>().is_ok());
     match (keyword, located) {
         ("allowusers" | "allowgroups", Some((file, line))) => {
-            format!("sed -i '{line}s/[[:space:]]*$/ {addition}/' {file}")
+            // No "$" in it: the console's wrapping keeps a quoted word with "$" whole.
+            format!("sed -i '{line}s/.*/& {addition}/' {file}")
         }
         ("allowusers", None) => {
             format!("echo 'AllowUsers {user}' > /etc/ssh/sshd_config.d/00-sshdoctor-allow.conf")

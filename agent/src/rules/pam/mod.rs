@@ -186,7 +186,13 @@ fn fix_for(line: &PamLine, because: Option<&str>, user: &str) -> String {
     }
     match (because, line.argument("sense")) {
         (Some(list), Some("allow")) => return format!("echo {user} >> {list}"),
-        (Some(list), Some("deny")) => return format!("sed -i '/^{user}$/d' {list}"),
+        // No "$" in it, so that the console's wrapping can cut it inside quotes; cat
+        // back into the list keeps its owner and mode.
+        (Some(list), Some("deny")) => {
+            return format!(
+                "grep -vx {user} {list} > /run/sshdoctor.list; cat /run/sshdoctor.list > {list}"
+            )
+        }
         _ => {}
     }
     comment_out(&line.source).unwrap_or_else(|| format!("# edit {}", line.source))
