@@ -200,6 +200,7 @@ fn session_phase_refusals() {
     assert_eq!(
         titles(&log_findings(logs.clone())),
         [
+            ("SSH-LOG-007", "sshd refused ssh-ed25519 keys: not in PubkeyAcceptedAlgorithms (1 in the log, last 2026-12-01T09:07:00.800000+00:00)"),
             ("SSH-LOG-017", "sshd refused alice's key for a client at 192.0.2.2: the key's from= does not allow it (1 in the log, last 2026-12-01T09:00:00.100100+00:00)"),
             ("SSH-LOG-018", "sshd refused keys of bob by their options (1 in the log, last 2026-12-01T09:01:00.200000+00:00)"),
             // erin's session child logs under its own pid: the login just before names her.
@@ -228,6 +229,7 @@ fn session_phase_refusals() {
         (2060, "carol", "192.0.2.2"),
         (2070, "dave", "192.0.2.9"),
         (2090, "erin", "192.0.2.2"),
+        (2110, "frank", "192.0.2.2"),
     ] {
         later.lines.push(line(
             pid,

@@ -1625,6 +1625,7 @@ fn recent_refusals_of_a_user_are_critical_unless_explained() {
     assert_eq!(
         severities(&facts),
         [
+            ("SSH-LOG-007", Severity::Critical),
             ("SSH-LOG-017", Severity::Critical),
             ("SSH-LOG-018", Severity::Critical),
             ("SSH-LOG-019", Severity::Critical),

@@ -313,6 +313,7 @@ fn later_connection(lines: &[LogLine], index: usize, host: &str) -> bool {
 
 /// Lines about one connection's user that do not name the user.
 const NAMELESS: &[RuleId] = &[
+    RuleId::LogPubkeyAlgorithmRefused,
     RuleId::LogPamRefused,
     RuleId::LogRefusedByKeyOptions,
     RuleId::LogNoMoreSessions,
@@ -348,8 +349,17 @@ fn session_user<'a>(lines: &'a [LogLine], index: usize) -> Option<&'a str> {
 /// Lines between a login and its session's own lines, as sshd logs them.
 const NEARBY_LINES: usize = 10;
 
-/// The user of an "Accepted|Failed METHOD for [invalid user ]USER from ..." line.
+/// The user of an "Accepted|Failed METHOD for [invalid user ]USER from ..." line, or of
+/// the "Connection closed by authenticating user USER ..." that ends a refused attempt.
 fn named_user(line: &LogLine) -> Option<&str> {
+    for closing in [
+        "Connection closed by authenticating user ",
+        "Disconnected from authenticating user ",
+    ] {
+        if let Some(rest) = line.message.strip_prefix(closing) {
+            return rest.split(' ').next();
+        }
+    }
     let rest = line
         .message
         .strip_prefix("Accepted ")
