@@ -72,16 +72,7 @@ fn permit_tty_no_is_a_warning() {
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["PermitTTY no"]);
-        let output = network
-            .client
-            .command("ssh")
-            .args(["-tt", "-F", "/dev/null", "-i", "/tmp/alice_key"])
-            .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
-            .args(["-o", "UserKnownHostsFile=/dev/null"])
-            .arg(format!("alice@{}", support::vm_net::SERVER))
-            .arg("true")
-            .output()
-            .unwrap();
+        let output = network.ssh_as("alice", true);
         let said = String::from_utf8_lossy(&output.stderr);
         assert!(said.contains("PTY allocation request failed"), "{said}");
         assert!(network.login().0);
@@ -202,16 +193,7 @@ fn an_account_holding_keys_where_sshd_reads_them_is_examined_whatever_its_shell(
         let network = VmNet::new();
         let sshd =
             network.start_sshd(&["AuthorizedKeysFile /etc/ssh/keys/%u .ssh/authorized_keys"]);
-        let output = network
-            .client
-            .command("ssh")
-            .args(["-F", "/dev/null", "-i", "/tmp/alice_key"])
-            .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
-            .args(["-o", "UserKnownHostsFile=/dev/null"])
-            .arg(format!("bob@{}", support::vm_net::SERVER))
-            .arg("true")
-            .output()
-            .unwrap();
+        let output = network.ssh_as("bob", false);
         assert!(!output.status.success());
         let said = String::from_utf8_lossy(&output.stdout);
         assert!(said.contains("not available"), "{said}");
@@ -240,16 +222,7 @@ fn keys_that_allow_no_terminal_are_a_warning() {
     in_private_system(&setup, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&[]);
-        let output = network
-            .client
-            .command("ssh")
-            .args(["-tt", "-F", "/dev/null", "-i", "/tmp/alice_key"])
-            .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
-            .args(["-o", "UserKnownHostsFile=/dev/null"])
-            .arg(format!("alice@{}", support::vm_net::SERVER))
-            .arg("true")
-            .output()
-            .unwrap();
+        let output = network.ssh_as("alice", true);
         let said = String::from_utf8_lossy(&output.stderr);
         assert!(said.contains("PTY allocation request failed"), "{said}");
         assert!(network.login().0);

@@ -224,9 +224,27 @@ pub(crate) fn comment_out(source: &str) -> Option<String> {
 }
 
 /// The command that comments out `lines` of `file` at once.
-pub(crate) fn comment_out_lines(file: &str, lines: &[u32]) -> String {
+fn comment_out_lines(file: &str, lines: &[u32]) -> String {
     let edits: Vec<String> = lines.iter().map(|line| format!("{line}s/^/# /")).collect();
     format!("sed -i '{}' {file}", edits.join(";"))
+}
+
+/// The commands that comment out every located line, one sed per file; None for none.
+pub(crate) fn comment_out_all<'a, T: 'a>(
+    lines: impl IntoIterator<Item = &'a crate::facts::Located<T>>,
+) -> Option<String> {
+    let mut files: Vec<(&str, Vec<u32>)> = Vec::new();
+    for line in lines {
+        match files.iter_mut().find(|(file, _)| *file == line.file) {
+            Some((_, numbers)) => numbers.push(line.line),
+            None => files.push((&line.file, vec![line.line])),
+        }
+    }
+    let commands: Vec<String> = files
+        .iter()
+        .map(|(file, numbers)| comment_out_lines(file, numbers))
+        .collect();
+    (!commands.is_empty()).then(|| commands.join(" && "))
 }
 
 /// Where the value a user's settings hold for `keyword` is set: the global line the

@@ -180,31 +180,12 @@ fn stop_command(owner: &crate::facts::SocketOwner) -> String {
     }
 }
 
-/// The commands that comment out every line in `lines`, one sed per file.
-fn comment_out_all(
-    lines: &[&crate::facts::Located<crate::facts::ListenAddress>],
-) -> Option<String> {
-    let mut files: Vec<(&str, Vec<u32>)> = Vec::new();
-    for line in lines {
-        match files.iter_mut().find(|(file, _)| *file == line.file) {
-            Some((_, numbers)) => numbers.push(line.line),
-            None => files.push((&line.file, vec![line.line])),
-        }
-    }
-    let commands: Vec<String> = files
-        .iter()
-        .map(|(file, numbers)| super::comment_out_lines(file, numbers))
-        .collect();
-    (!commands.is_empty()).then(|| commands.join(" && "))
-}
-
 /// Loopback only, IPv6 only, IPv4 only.
 fn check_reachability(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     let sockets = &view.ssh_sockets;
     if sockets.iter().all(|socket| socket.address.is_loopback()) {
         let listening: Vec<String> = sockets.iter().map(|socket| socket_label(socket)).collect();
-        let lines: Vec<_> = facts.config.listen_addresses.iter().collect();
-        let fix = comment_out_all(&lines)
+        let fix = super::comment_out_all(&facts.config.listen_addresses)
             .unwrap_or_else(|| format!("sed -i 's/^\\s*ListenAddress/#&/' {}", facts.config.path));
         let mut finding = Finding::new(RuleId::LoopbackOnly)
             .var("listening", listening.join(", "))

@@ -66,6 +66,23 @@ impl VmNet {
         .unwrap_or_else(|| panic!("login after {fix}: {}", sshd.log()));
     }
 
+    /// `ssh USER@server true` from the client with alice's key (a terminal asked for
+    /// with `tty`), as a person runs it: the client's output, whatever happened.
+    pub fn ssh_as(&self, user: &str, tty: bool) -> std::process::Output {
+        let mut command = self.client.command("ssh");
+        if tty {
+            command.arg("-tt");
+        }
+        command
+            .args(["-F", "/dev/null", "-i", "/tmp/alice_key"])
+            .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
+            .args(["-o", "UserKnownHostsFile=/dev/null"])
+            .arg(format!("{user}@{SERVER}"))
+            .arg("true")
+            .output()
+            .unwrap()
+    }
+
     /// Asserts that alice logs in and the verdict is healthy, with nothing found.
     pub fn assert_healthy(&self, sshd: &Sshd) {
         let (logged_in, said) = self.login();

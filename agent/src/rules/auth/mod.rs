@@ -920,19 +920,9 @@ fn check_tcp_wrappers(auth: &AuthFacts, findings: &mut Vec<Finding>) {
                 .eq_ignore_ascii_case("ALL")
         })
     });
-    // Every deny line naming sshd or ALL, commented out per file.
-    let mut files: Vec<(&str, Vec<u32>)> = Vec::new();
-    for line in &wrappers.deny {
-        match files.iter_mut().find(|(file, _)| *file == line.file) {
-            Some((_, lines)) => lines.push(line.line),
-            None => files.push((&line.file, vec![line.line])),
-        }
-    }
-    let fix: Vec<String> = files
-        .iter()
-        .map(|(file, lines)| super::comment_out_lines(file, lines))
-        .collect();
-    let mut finding = Finding::new(rule).var("fix", fix.join(" && "));
+    // Every deny line naming sshd or ALL, commented out.
+    let fix = super::comment_out_all(&wrappers.deny).unwrap_or_default();
+    let mut finding = Finding::new(rule).var("fix", fix);
     for line in wrappers.deny.iter().chain(&wrappers.allow) {
         finding = finding.evidence(line.value.clone(), Some(line.location()));
     }
