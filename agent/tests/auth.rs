@@ -507,18 +507,11 @@ fn real_sshd_refuses_what_the_verdict_names() {
 #[test]
 fn keys_left_where_sshd_no_longer_reads_are_named_and_the_fix_copies_them() {
     use support::accounts::in_private_system;
-    use support::vm_net::{first_command, only, problems, VmNet};
+    use support::vm_net::{first_command, problems, VmNet};
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["AuthorizedKeysFile /etc/ssh/keys/%u"]);
-        assert!(!network.login().0);
-        let (verdict, code) = network.diagnose(&sshd);
-        assert_eq!(
-            (problems(&verdict), code),
-            (vec!["SSH-AKF-008"], 2),
-            "{verdict:#}"
-        );
-        let unread = only(&verdict, "SSH-AKF-008");
+        let unread = &network.refused_with(&sshd, "SSH-AKF-008");
         assert_eq!(
             unread["title"],
             "alice's keys are in /home/alice/.ssh/authorized_keys, which sshd no longer reads"
@@ -619,7 +612,7 @@ fn access_lists_in_a_drop_in_are_fixed_where_they_are_set() {
 #[test]
 fn a_refused_key_type_is_fixed_at_the_line_that_refuses_it() {
     use support::accounts::in_private_system;
-    use support::vm_net::{first_command, only, problems, VmNet};
+    use support::vm_net::{first_command, VmNet};
     let drop_in = "/etc/ssh/sshd_config.d/10-lab.conf";
     let setup = format!(
         "{ALICE}; mkdir -p /etc/ssh/sshd_config.d; \
@@ -628,14 +621,7 @@ fn a_refused_key_type_is_fixed_at_the_line_that_refuses_it() {
     in_private_system(&setup, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["Include /etc/ssh/sshd_config.d/*.conf"]);
-        assert!(!network.login().0);
-        let (verdict, code) = network.diagnose(&sshd);
-        assert_eq!(
-            (problems(&verdict), code),
-            (vec!["SSH-AKF-004"], 2),
-            "{verdict:#}"
-        );
-        let refused = only(&verdict, "SSH-AKF-004");
+        let refused = &network.refused_with(&sshd, "SSH-AKF-004");
         assert_eq!(refused["severity"], "critical");
         let fix = first_command(refused);
         assert_eq!(
@@ -693,18 +679,11 @@ fn key_options_that_refuse_the_key_are_named_and_the_fix_lets_alice_in() {
 #[test]
 fn a_missing_revoked_keys_file_refuses_every_key_and_the_fix_lets_alice_in() {
     use support::accounts::in_private_system;
-    use support::vm_net::{first_command, only, problems, VmNet};
+    use support::vm_net::{first_command, VmNet};
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["RevokedKeys /etc/ssh/sshdoctor-revoked"]);
-        assert!(!network.login().0);
-        let (verdict, code) = network.diagnose(&sshd);
-        assert_eq!(
-            (problems(&verdict), code),
-            (vec!["SSH-AKF-012"], 2),
-            "{verdict:#}"
-        );
-        let revoked = only(&verdict, "SSH-AKF-012");
+        let revoked = &network.refused_with(&sshd, "SSH-AKF-012");
         assert_eq!(
             revoked["title"],
             "RevokedKeys /etc/ssh/sshdoctor-revoked does not exist: sshd refuses every public key"

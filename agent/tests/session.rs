@@ -94,14 +94,7 @@ fn a_forced_command_that_is_not_there_is_named_with_its_line() {
         let network = VmNet::new();
         let forced = "  ForceCommand /usr/local/bin/sshdoctor-absent --serve";
         let sshd = network.start_sshd(&["Match User alice", forced]);
-        assert!(!network.login().0);
-        let (verdict, code) = network.diagnose(&sshd);
-        assert_eq!(
-            (problems(&verdict), code),
-            (vec!["SSH-SES-004"], 2),
-            "{verdict:#}"
-        );
-        let missing = only(&verdict, "SSH-SES-004");
+        let missing = &network.refused_with(&sshd, "SSH-SES-004");
         assert_eq!(
             missing["title"],
             "ForceCommand runs /usr/local/bin/sshdoctor-absent, which does not exist: \
@@ -163,14 +156,7 @@ fn a_chroot_without_the_shell_is_named() {
     in_private_system(&setup, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["ChrootDirectory /srv/empty"]);
-        assert!(!network.login().0);
-        let (verdict, code) = network.diagnose(&sshd);
-        assert_eq!(
-            (problems(&verdict), code),
-            (vec!["SSH-SES-006"], 2),
-            "{verdict:#}"
-        );
-        let empty = only(&verdict, "SSH-SES-006");
+        let empty = &network.refused_with(&sshd, "SSH-SES-006");
         assert_eq!(
             empty["title"],
             "alice's sessions are confined to /srv/empty, where the shell does not exist"

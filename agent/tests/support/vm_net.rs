@@ -101,6 +101,16 @@ impl VmNet {
         self.diagnose(sshd)
     }
 
+    /// Asserts that alice's login fails and that the verdict is critical with `id` as its
+    /// one problem; returns that finding.
+    pub fn refused_with(&self, sshd: &Sshd, id: &str) -> Value {
+        let (logged_in, said) = self.login();
+        assert!(!logged_in, "login should fail: {said}");
+        let (verdict, code) = self.diagnose(sshd);
+        assert_eq!((problems(&verdict), code), (vec![id], 2), "{verdict:#}");
+        only(&verdict, id).clone()
+    }
+
     /// The verdict for alice, with the running sshd's own config, and the exit status.
     pub fn diagnose(&self, sshd: &Sshd) -> (Value, i32) {
         let config = sshd.config_path().display().to_string();
