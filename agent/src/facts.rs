@@ -11,6 +11,9 @@ use std::net::IpAddr;
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Facts {
     pub host: HostFacts,
+    /// The OpenSSH server examined, resolved once.
+    #[serde(default)]
+    pub sshd: SshdFacts,
     pub systemd: SystemdFacts,
     pub processes: ProcessFacts,
     pub sockets: SocketFacts,
@@ -46,11 +49,45 @@ pub struct HostFacts {
     pub is_root: bool,
     /// Command name of PID 1 (`systemd`, `init`, `bash` in a container, ...).
     pub pid1_comm: Option<String>,
-    /// Path of the sshd binary found on this machine, if any.
-    pub sshd_binary: Option<String>,
-    /// OpenSSH ≥ 9.8's per-connection binary, when installed. Without it each connection
-    /// re-executes sshd itself, which repeats sshd's start-up checks.
-    pub sshd_session_binary: Option<String>,
+}
+
+impl HostFacts {
+    /// Debian or a derivative (Ubuntu): ssh.service, apt, Debian's StrictModes patch.
+    pub fn is_debian_like(&self) -> bool {
+        self.os_id
+            .iter()
+            .chain(&self.os_id_like)
+            .any(|id| id == "debian" || id == "ubuntu")
+    }
+}
+
+/// The OpenSSH server this diagnosis examines, decided once (`collect::sshd`): the sshd
+/// that `sshd -T` runs, the prerequisite checks read and the rules judge.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct SshdFacts {
+    /// The sshd binary: `--sshd`, else the installed one; None when there is none.
+    pub binary: Option<String>,
+    pub source: Option<SshdSource>,
+    /// OpenSSH ≥ 9.8's per-connection program, as compiled into the binary. Without it
+    /// each connection re-executes sshd itself, which repeats sshd's start-up checks.
+    pub session: Option<String>,
+    /// OpenSSH ≥ 10's authentication program, as compiled into the binary.
+    pub auth: Option<String>,
+    /// The privilege separation directory compiled into the binary.
+    pub privsep_dir: Option<String>,
+    /// sshd, or sshd-session where it runs one, is linked with libwrap and so reads
+    /// hosts.allow and hosts.deny (None when neither could be read).
+    pub uses_libwrap: Option<bool>,
+}
+
+/// Where the examined sshd came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SshdSource {
+    /// `--sshd PATH`.
+    Given,
+    /// The usual install paths, then $PATH.
+    Installed,
 }
 
 /// What systemd says about the SSH units.
@@ -430,9 +467,6 @@ pub struct Endpoint {
     pub file: Option<String>,
     pub line: Option<u32>,
 }
-
-/// Where sshd reads its config when started without -f.
-pub const DEFAULT_SSHD_CONFIG: &str = "/etc/ssh/sshd_config";
 
 /// sshd_config as sshd reads it.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
@@ -907,6 +941,10 @@ pub struct UfwRule {
     pub from: String,
 }
 
+/// The file that sets SELinux's mode at the next boot, which `SelinuxFacts::config_mode`
+/// comes from.
+pub const SELINUX_CONFIG: &str = "/etc/selinux/config";
+
 /// SELinux now and at the next boot, and the ports sshd may bind under it.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct SelinuxFacts {
@@ -1236,9 +1274,6 @@ pub struct NologinFile {
 /// TCP wrappers: /etc/hosts.allow and /etc/hosts.deny lines that name sshd.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct TcpWrappersFacts {
-    /// sshd, or sshd-session where OpenSSH 9.8+ installs it, is linked with libwrap
-    /// (None when there is no binary to look at).
-    pub sshd_uses_libwrap: Option<bool>,
     /// Lines whose daemon list names sshd or ALL, "file:line" located.
     pub deny: Vec<Located<String>>,
     pub allow: Vec<Located<String>>,

@@ -66,7 +66,7 @@ pub struct Verdict {
     pub summary: String,
     /// What the live probes proved of the way in, and what they could not.
     pub proof: Proof,
-    pub host: HostFacts,
+    pub host: VerdictHost,
     /// Most severe first.
     pub findings: Vec<Finding>,
     /// Every probe, with what it could not see and how long it took.
@@ -74,6 +74,21 @@ pub struct Verdict {
     pub elapsed_ms: f64,
     /// Everything collected, for readers who want the raw facts.
     pub facts: Facts,
+}
+
+/// The machine at the head of the verdict: who it is, and the sshd examined.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerdictHost {
+    #[serde(flatten)]
+    pub identity: HostFacts,
+    pub sshd_binary: Option<String>,
+}
+
+impl std::ops::Deref for VerdictHost {
+    type Target = HostFacts;
+    fn deref(&self) -> &HostFacts {
+        &self.identity
+    }
 }
 
 impl Verdict {
@@ -99,7 +114,10 @@ impl Verdict {
                 saw_enough(&facts).then_some(proof.unproven.as_slice()),
             ),
             proof,
-            host: facts.host.clone(),
+            host: VerdictHost {
+                identity: facts.host.clone(),
+                sshd_binary: facts.sshd.binary.clone(),
+            },
             findings,
             probes,
             elapsed_ms,

@@ -375,7 +375,7 @@ fn unknown_user_is_named() {
 fn hosts_deny_counts_because_this_sshd_uses_libwrap() {
     let verdict = diagnose_alice("echo 'sshd: ALL' >> /etc/hosts.deny", &[]);
     assert_eq!(
-        verdict["facts"]["auth"]["tcp_wrappers"]["sshd_uses_libwrap"], true,
+        verdict["facts"]["sshd"]["uses_libwrap"], true,
         "Debian 12's sshd links libwrap.so.0"
     );
     let finding = only(&verdict, "SSH-ACL-005");

@@ -234,3 +234,46 @@ fn a_corrupt_host_key_is_named_and_the_printed_fix_regenerates_it() {
         network.assert_healthy(&sshd);
     });
 }
+
+/// `--sshd` names the sshd examined, once for every collector and rule: with the
+/// installed binary hidden and a working copy given, nothing says "not installed", the
+/// privsep directory comes from the copy, and the prerequisite and authentication rules
+/// still judge (a world-readable host key, a world-writable ~/.ssh).
+#[test]
+fn a_given_sshd_is_the_one_examined_when_the_installed_one_is_hidden() {
+    let setup = format!(
+        "{}; {ALICE}; chmod 0777 /home/alice/.ssh; \
+         mkdir /tmp/opt; cp /usr/sbin/sshd /tmp/opt/sshd; mount --bind /dev/null /usr/sbin/sshd; \
+         chmod 0644 /etc/ssh/ssh_host_ed25519_key",
+        support::accounts::PRIVATE_SYSTEM
+    );
+    let verdict = diagnose_after(
+        &setup,
+        &["--sshd", "/tmp/opt/sshd", "--user", "alice", "--no-probe"],
+    );
+    assert!(
+        findings_with(&verdict, "SSH-PKG-001").is_empty(),
+        "{verdict:#}"
+    );
+    assert_eq!(verdict["facts"]["sshd"]["binary"], "/tmp/opt/sshd");
+    assert_eq!(verdict["facts"]["sshd"]["source"], "given");
+    assert_eq!(verdict["host"]["sshd_binary"], "/tmp/opt/sshd");
+    assert_eq!(
+        verdict["facts"]["prereqs"]["privsep_dir_source"],
+        "compiled into /tmp/opt/sshd"
+    );
+    assert_eq!(
+        verdict["facts"]["config"]["syntax_check"]["command"][0],
+        "/tmp/opt/sshd"
+    );
+    assert_eq!(
+        findings_with(&verdict, "SSH-KEY-002").len(),
+        1,
+        "{verdict:#}"
+    );
+    assert_eq!(
+        findings_with(&verdict, "SSH-AKF-001").len(),
+        1,
+        "{verdict:#}"
+    );
+}

@@ -84,8 +84,12 @@ fn healthy() -> Facts {
             os_pretty_name: Some("Debian GNU/Linux 12 (bookworm)".into()),
             euid: 0,
             is_root: true,
-            sshd_binary: Some("/usr/sbin/sshd".into()),
             ..HostFacts::default()
+        },
+        sshd: SshdFacts {
+            binary: Some("/usr/sbin/sshd".into()),
+            source: Some(SshdSource::Installed),
+            ..SshdFacts::default()
         },
         systemd: SystemdFacts {
             reachable: true,
@@ -325,7 +329,7 @@ fn failed_unit_names_result_and_exit_status() {
 fn install_commands_follow_the_distribution() {
     let mut facts = healthy();
     stop_sshd(&mut facts);
-    facts.host.sshd_binary = None;
+    facts.sshd.binary = None;
     for (os, install) in [
         ("debian", "apt-get install -y openssh-server"),
         ("azurelinux", "tdnf install -y openssh-server"),
@@ -609,7 +613,7 @@ fn no_unit_and_not_installed() {
     stop_sshd(&mut facts);
     facts.systemd.units.clear();
     assert_eq!(ids(&facts), ["SSH-SVC-001"]);
-    facts.host.sshd_binary = None;
+    facts.sshd.binary = None;
     assert_eq!(ids(&facts), ["SSH-PKG-001"]);
 }
 
@@ -1052,7 +1056,7 @@ fn unsafe_privsep_dir_is_critical_only_when_sshd_must_start() {
     let running = evaluate(&facts);
     assert_eq!(running[0].id, "SSH-PRV-002");
     assert_eq!(running[0].severity, Severity::Critical);
-    facts.host.sshd_session_binary = Some("/usr/lib/openssh/sshd-session".into());
+    facts.sshd.session = Some("/usr/lib/openssh/sshd-session".into());
     let running = evaluate(&facts);
     assert_eq!(running[0].severity, Severity::Warning);
     stop_sshd(&mut facts);
@@ -1357,8 +1361,8 @@ fn silent_and_closing_listeners_name_their_cause_and_fix() {
         .ends_with("its accept queue is full, so the kernel drops new connections"));
 
     facts.live.banners[0].outcome = BannerOutcome::ClosedBeforeBanner;
+    facts.sshd.uses_libwrap = Some(true);
     facts.auth.tcp_wrappers = TcpWrappersFacts {
-        sshd_uses_libwrap: Some(true),
         deny: vec![Located {
             value: "sshd: ALL".into(),
             file: "/etc/hosts.deny".into(),

@@ -8,7 +8,7 @@ mod support;
 use sshd_config_support::{fixture_names, stage, Staged};
 use sshdoctor::collect::sshd_config::{collect, ConfigSource};
 use sshdoctor::collect::{CollectOptions, ProbeNotes};
-use sshdoctor::facts::{HostFacts, SshdConfigFacts};
+use sshdoctor::facts::{SshdConfigFacts, SshdFacts};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -43,7 +43,6 @@ fn collect_with_sshd(staged: &Staged, key: &Path, name: &str) -> SshdConfigFacts
     let path = staged.path(&format!("{name}.real"));
     std::fs::write(&path, real).expect("write");
     let options = CollectOptions {
-        sshd_path: Some(SSHD.into()),
         sshd_timeout: Duration::from_secs(10),
         ..CollectOptions::default()
     };
@@ -53,7 +52,10 @@ fn collect_with_sshd(staged: &Staged, key: &Path, name: &str) -> SshdConfigFacts
     };
     collect(
         &options,
-        &HostFacts::default(),
+        &SshdFacts {
+            binary: Some(SSHD.into()),
+            ..SshdFacts::default()
+        },
         source,
         &mut ProbeNotes::default(),
     )

@@ -4,14 +4,12 @@
 
 use super::ProbeNotes;
 use crate::facts::{ConntrackFacts, FilesystemUsage, HealthFacts, MemoryFacts, OomKill};
+use crate::openssh::PATHS_A_LOGIN_WRITES;
 use procfs::Current;
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-/// Where a login writes: sshd's pid and privsep dir (/run), logs and lastlog (/var),
-/// PAM and the shell's temp files (/tmp), the user's home.
-const PATHS_A_LOGIN_WRITES: &[&str] = &["/", "/var", "/var/log", "/tmp", "/run", "/home"];
 /// Kernel log records to read at most; /dev/kmsg holds a few hundred KiB.
 const MAX_KMSG_RECORDS: usize = 20_000;
 

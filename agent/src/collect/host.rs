@@ -1,28 +1,11 @@
-//! Who and what this machine is: hostname, distribution, kernel, privileges.
+//! Who and what this machine is: hostname, distribution, kernel, privileges. Which sshd
+//! it runs is `collect::sshd`'s.
 
 use super::ProbeNotes;
 use crate::facts::HostFacts;
-use std::path::Path;
 
 /// os-release(5): /etc first, /usr/lib when /etc has none.
 const OS_RELEASE_FILES: &[&str] = &["/etc/os-release", "/usr/lib/os-release"];
-
-/// Where distributions install sshd; the first that exists is the one systemd runs.
-const SSHD_CANDIDATES: &[&str] = &[
-    "/usr/sbin/sshd",
-    "/usr/bin/sshd",
-    "/sbin/sshd",
-    "/usr/local/sbin/sshd",
-    "/usr/local/bin/sshd",
-];
-
-/// Where distributions install sshd-session (OpenSSH ≥ 9.8).
-const SSHD_SESSION_CANDIDATES: &[&str] = &[
-    "/usr/lib/openssh/sshd-session",
-    "/usr/libexec/openssh/sshd-session",
-    "/usr/libexec/sshd-session",
-    "/usr/lib/ssh/sshd-session",
-];
 
 pub fn collect(notes: &mut ProbeNotes) -> HostFacts {
     let euid = nix::unistd::geteuid().as_raw();
@@ -59,11 +42,6 @@ pub fn collect(notes: &mut ProbeNotes) -> HostFacts {
         euid,
         is_root: euid == 0,
         pid1_comm,
-        sshd_binary: find_sshd_binary(),
-        sshd_session_binary: SSHD_SESSION_CANDIDATES
-            .iter()
-            .find(|candidate| Path::new(candidate).is_file())
-            .map(|found| found.to_string()),
     }
 }
 
@@ -94,23 +72,6 @@ fn os_release_value(text: &str, key: &str) -> Option<String> {
         });
     }
     Some(unescaped).filter(|value| !value.is_empty())
-}
-
-/// The sshd binary: the usual install paths first, then $PATH.
-pub fn find_sshd_binary() -> Option<String> {
-    let from_path = std::env::var_os("PATH")
-        .map(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("sshd"))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    SSHD_CANDIDATES
-        .iter()
-        .map(|candidate| Path::new(candidate).to_path_buf())
-        .chain(from_path)
-        .find(|candidate| candidate.is_file())
-        .map(|found| found.display().to_string())
 }
 
 #[cfg(test)]

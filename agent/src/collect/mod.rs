@@ -17,6 +17,7 @@ pub mod prereqs;
 pub mod processes;
 pub mod selinux;
 pub mod sockets;
+pub mod sshd;
 pub mod sshd_config;
 pub mod systemd;
 
@@ -158,6 +159,9 @@ fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, (T, ProbeReport)>) -> (T,
 pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
     let mut reports = Reports::default();
     let host = reports.keep(probe("host", host::collect));
+    let sshd = reports.keep(probe("sshd", |notes| {
+        sshd::collect(options.sshd_path.as_deref(), notes)
+    }));
     std::thread::scope(|scope| {
         let firewall = scope.spawn(|| probe("firewall", firewall::collect));
         let cloud = scope.spawn(|| probe("cloud", |notes| cloud::collect(options, notes)));
@@ -173,7 +177,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         let ssh_ports = ssh_ports(&parsed, &systemd);
         let config = scope.spawn(|| {
             probe("sshd -T", |notes| {
-                sshd_config::check_with_sshd(options, &host, parsed, notes)
+                sshd_config::check_with_sshd(options, &sshd, parsed, notes)
             })
         });
         let interfaces = reports.keep(probe("interfaces", interfaces::collect));
@@ -194,11 +198,11 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         });
         let config = reports.keep(joined(config));
         let auth = reports.keep(probe("auth", |notes| {
-            auth::collect(options, &config, &host, notes)
+            auth::collect(options, &config, &host, &sshd, notes)
         }));
         let pam = reports.keep(probe("pam", pam::collect));
         let prereqs = reports.keep(probe("prereqs", |notes| {
-            prereqs::collect(&config, &host, notes)
+            prereqs::collect(&config, &sshd, notes)
         }));
         let live = match banners {
             Some(banners) => {
@@ -221,6 +225,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
             selinux: reports.keep(joined(selinux)),
             logs,
             host: host.clone(),
+            sshd: sshd.clone(),
             systemd,
             processes,
             sockets,

@@ -3,55 +3,19 @@
 
 use super::ProbeNotes;
 use crate::facts::{
-    FileKind, FileStat, HostFacts, HostKey, HostKeyLoad, PrereqFacts, SshdConfigFacts, SshdHelper,
+    FileKind, FileStat, HostKey, HostKeyLoad, PrereqFacts, SshdConfigFacts, SshdFacts, SshdHelper,
 };
-use std::io::Read;
+use crate::openssh::{DEFAULT_HOST_KEYS, HELPERS, PRIVSEP_DIR_CANDIDATES, PRIVSEP_USER};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
-/// The keys sshd loads when sshd_config names none (OpenSSH's _PATH_HOST_*_KEY_FILE).
-const DEFAULT_HOST_KEYS: &[&str] = &[
-    "/etc/ssh/ssh_host_rsa_key",
-    "/etc/ssh/ssh_host_ecdsa_key",
-    "/etc/ssh/ssh_host_ed25519_key",
-];
-/// _PATH_PRIVSEP_CHROOT_DIR differs per distribution build; sshd's binary holds its own.
-const PRIVSEP_DIR_CANDIDATES: &[&str] = &[
-    "/run/sshd",
-    "/var/empty/sshd",
-    "/var/lib/empty",
-    "/var/empty",
-];
-/// The programs OpenSSH 9.8+ sshd runs for each connection.
-const HELPERS: &[&str] = &["sshd-session", "sshd-auth"];
-/// Where distributions install them (Debian, RHEL and SUSE, others, Arch).
-const HELPER_DIRS: &[&str] = &[
-    "/usr/lib/openssh",
-    "/usr/libexec/openssh",
-    "/usr/libexec",
-    "/usr/lib/ssh",
-];
-/// SSH_PRIVSEP_USER in every mainstream build.
-pub const PRIVSEP_USER: &str = "sshd";
-/// How much of the sshd binary to search for its compiled-in privsep directory.
-const MAX_BINARY_BYTES: u64 = 16 << 20;
 /// Bound on one `ssh-keygen -y` (an RSA key takes milliseconds).
 const KEYGEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Bound on the /etc/ssh walk.
 const MAX_ETC_SSH_ENTRIES: usize = 500;
 
-pub fn collect(config: &SshdConfigFacts, host: &HostFacts, notes: &mut ProbeNotes) -> PrereqFacts {
-    // Read once: the privsep directory and the helpers' paths are compiled into it.
-    let binary = host.sshd_binary.as_deref().and_then(|binary| {
-        read_prefix(Path::new(binary), MAX_BINARY_BYTES)
-            .map_err(|err| notes.partial(format!("cannot read {binary}: {err}")))
-            .ok()
-            .map(|bytes| (binary, bytes))
-    });
-    let binary = binary
-        .as_ref()
-        .map(|(path, bytes)| (*path, bytes.as_slice()));
-    let (privsep_dir, privsep_dir_source) = privsep_dir(binary);
+pub fn collect(config: &SshdConfigFacts, sshd: &SshdFacts, notes: &mut ProbeNotes) -> PrereqFacts {
+    let (privsep_dir, privsep_dir_source) = privsep_dir(sshd);
     PrereqFacts {
         host_keys: host_keys(config, notes),
         privsep_dir: privsep_dir.map(|dir| stat_path(Path::new(&dir))),
@@ -65,13 +29,13 @@ pub fn collect(config: &SshdConfigFacts, host: &HostFacts, notes: &mut ProbeNote
             }
         },
         etc_ssh: walk_etc_ssh(Path::new("/etc/ssh"), notes),
-        helpers: helpers(config, binary),
+        helpers: helpers(config, sshd),
     }
 }
 
 /// The helpers sshd runs: the paths `sshd -T` prints (SshdSessionPath, SshdAuthPath),
 /// else the ones compiled into the binary. An sshd older than 9.8 has neither.
-fn helpers(config: &SshdConfigFacts, binary: Option<(&str, &[u8])>) -> Vec<SshdHelper> {
+fn helpers(config: &SshdConfigFacts, sshd: &SshdFacts) -> Vec<SshdHelper> {
     HELPERS
         .iter()
         .filter_map(|name| {
@@ -81,16 +45,17 @@ fn helpers(config: &SshdConfigFacts, binary: Option<(&str, &[u8])>) -> Vec<SshdH
                 .as_ref()
                 .and_then(|effective| effective.settings.get(&keyword))
                 .and_then(|values| values.first());
-            let (path, source) = match configured {
-                Some(path) => (path.clone(), "sshd -T".to_string()),
-                None => {
-                    let (binary, bytes) = binary?;
-                    let path = HELPER_DIRS
-                        .iter()
-                        .map(|dir| format!("{dir}/{name}"))
-                        .find(|path| compiled_in(bytes, path))?;
-                    (path, format!("compiled into {binary}"))
-                }
+            let compiled = match *name {
+                "sshd-session" => sshd.session.as_ref(),
+                _ => sshd.auth.as_ref(),
+            };
+            let (path, source) = match (configured, compiled) {
+                (Some(path), _) => (path.clone(), "sshd -T".to_string()),
+                (None, Some(path)) => (
+                    path.clone(),
+                    format!("compiled into {}", sshd.binary.as_deref().unwrap_or("sshd")),
+                ),
+                (None, None) => return None,
             };
             Some(SshdHelper {
                 name: name.to_string(),
@@ -99,12 +64,6 @@ fn helpers(config: &SshdConfigFacts, binary: Option<(&str, &[u8])>) -> Vec<SshdH
             })
         })
         .collect()
-}
-
-/// The exact C string is in the binary (a NUL on both sides: not a longer path).
-fn compiled_in(bytes: &[u8], text: &str) -> bool {
-    let needle = [b"\0", text.as_bytes(), b"\0"].concat();
-    memchr::memmem::find(bytes, &needle).is_some()
 }
 
 /// Owner, mode and kind of a path, following symlinks as sshd does when it opens it.
@@ -219,18 +178,9 @@ fn load_key(path: &str, notes: &mut ProbeNotes) -> Option<HostKeyLoad> {
 
 /// The privsep directory compiled into sshd (found by searching the binary for the
 /// candidates), else the first candidate that exists.
-fn privsep_dir(binary: Option<(&str, &[u8])>) -> (Option<String>, String) {
-    if let Some((binary, bytes)) = binary {
-        // The exact C string: "/run/sshd", not "/run/sshd.pid".
-        if let Some(candidate) = PRIVSEP_DIR_CANDIDATES
-            .iter()
-            .find(|candidate| compiled_in(bytes, candidate))
-        {
-            return (
-                Some(candidate.to_string()),
-                format!("compiled into {binary}"),
-            );
-        }
+fn privsep_dir(sshd: &SshdFacts) -> (Option<String>, String) {
+    if let (Some(dir), Some(binary)) = (&sshd.privsep_dir, &sshd.binary) {
+        return (Some(dir.clone()), format!("compiled into {binary}"));
     }
     match PRIVSEP_DIR_CANDIDATES
         .iter()
@@ -245,14 +195,6 @@ fn privsep_dir(binary: Option<(&str, &[u8])>) -> (Option<String>, String) {
             "unknown: not found in sshd and none of the usual locations exists".into(),
         ),
     }
-}
-
-pub fn read_prefix(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(limit)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
 }
 
 /// /etc/ssh and everything below it (not following symlinks out of it), bounded.
@@ -291,14 +233,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn helpers_compiled_into_sshd_are_found_by_their_exact_path() {
-        let bytes = b"x\0/usr/lib/openssh/sshd-session\0/usr/lib/openssh/sshd-auth-x\0";
-        let found = helpers(&SshdConfigFacts::default(), Some(("/usr/sbin/sshd", bytes)));
+    fn helpers_come_from_sshd_t_else_from_the_binary() {
+        let sshd = SshdFacts {
+            binary: Some("/usr/sbin/sshd".into()),
+            session: Some("/usr/lib/openssh/sshd-session".into()),
+            ..SshdFacts::default()
+        };
+        let found = helpers(&SshdConfigFacts::default(), &sshd);
         let names: Vec<(&str, &str)> = found
             .iter()
             .map(|helper| (helper.name.as_str(), helper.stat.path.as_str()))
             .collect();
         assert_eq!(names, [("sshd-session", "/usr/lib/openssh/sshd-session")]);
         assert_eq!(found[0].source, "compiled into /usr/sbin/sshd");
+        let mut config = SshdConfigFacts::default();
+        let mut effective = crate::facts::EffectiveConfig::default();
+        effective
+            .settings
+            .insert("sshdsessionpath".into(), vec!["/opt/sshd-session".into()]);
+        config.effective = Some(effective);
+        let found = helpers(&config, &sshd);
+        assert_eq!(found[0].stat.path, "/opt/sshd-session");
+        assert_eq!(found[0].source, "sshd -T");
     }
 }

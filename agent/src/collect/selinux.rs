@@ -2,12 +2,11 @@
 //! TCP ports the policy lets sshd bind (ssh_port_t).
 
 use super::ProbeNotes;
-use crate::facts::{PortRange, SelinuxFacts};
+use crate::facts::{PortRange, SelinuxFacts, SELINUX_CONFIG as CONFIG_FILE};
 use std::path::Path;
 
 /// selinuxfs: present only when SELinux is enabled in the running kernel.
 const ENFORCE_FILE: &str = "/sys/fs/selinux/enforce";
-pub const CONFIG_FILE: &str = "/etc/selinux/config";
 /// Local port labels added with `semanage port -a`: the policy store moved from
 /// /etc/selinux to /var/lib/selinux with policycoreutils 2.4.
 const PORTS_LOCAL: &[&str] = &[

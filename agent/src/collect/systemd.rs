@@ -6,6 +6,7 @@
 
 use super::{CollectOptions, ProbeNotes};
 use crate::facts::{SystemdFacts, UnitFacts, UnitKind};
+use crate::openssh::{INSTANCE_UNIT_PATTERNS, SERVICE_UNIT_NAMES, SOCKET_UNIT_NAMES};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::sync::{mpsc, Arc, Mutex};
@@ -20,10 +21,6 @@ const UNIT_INTERFACE: &str = "org.freedesktop.systemd1.Unit";
 const SERVICE_INTERFACE: &str = "org.freedesktop.systemd1.Service";
 const SOCKET_INTERFACE: &str = "org.freedesktop.systemd1.Socket";
 
-/// The names sshd ships its units under (Debian: ssh.*, with sshd.service as an alias).
-const SSH_UNIT_NAMES: &[&str] = &["ssh.service", "sshd.service", "ssh.socket", "sshd.socket"];
-/// Per-connection instances of a socket with `Accept=yes`.
-const INSTANCE_PATTERNS: &[&str] = &["ssh@*.service", "sshd@*.service"];
 /// Each instance costs two round trips; a busy Accept=yes socket can have hundreds.
 const MAX_INSTANCES: usize = 16;
 
@@ -202,7 +199,7 @@ fn ask_systemd(
     let version = systemd.version().map_err(|err| systemd_error(&err))?;
     set_stage(stage, "reading the SSH units");
     let mut found = FoundUnits::default();
-    for name in SSH_UNIT_NAMES {
+    for name in SERVICE_UNIT_NAMES.iter().chain(SOCKET_UNIT_NAMES) {
         if let Some(path) = unit_path(&systemd, name, remarks) {
             found.read(&systemd, path, remarks);
         }
@@ -264,7 +261,7 @@ fn unit_path(systemd: &Systemd, name: &str, remarks: &mut Vec<Remark>) -> Option
 /// Object paths of loaded ssh@/sshd@ instances. systemd < 230 has no ListUnitsByPatterns:
 /// list every unit and match the names here instead.
 fn instance_paths(systemd: &Systemd, remarks: &mut Vec<Remark>) -> Vec<OwnedObjectPath> {
-    let listed = match systemd.list_units_by_patterns(&[], INSTANCE_PATTERNS) {
+    let listed = match systemd.list_units_by_patterns(&[], INSTANCE_UNIT_PATTERNS) {
         Ok(listed) => listed,
         Err(err)
             if error_name(&err).as_deref() == Some("org.freedesktop.DBus.Error.UnknownMethod") =>
@@ -304,7 +301,7 @@ fn instance_paths(systemd: &Systemd, remarks: &mut Vec<Remark>) -> Vec<OwnedObje
         .collect()
 }
 
-/// `ssh@….service` or `sshd@….service`, as INSTANCE_PATTERNS says.
+/// `ssh@….service` or `sshd@….service`, as INSTANCE_UNIT_PATTERNS says.
 fn is_ssh_instance(name: &str) -> bool {
     let Some(stem) = name.strip_suffix(".service") else {
         return false;

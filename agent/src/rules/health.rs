@@ -3,14 +3,13 @@
 
 use super::{Finding, RuleId, SshView};
 use crate::facts::{ConntrackFacts, Facts, FilesystemUsage};
+use crate::openssh::PATHS_A_LOGIN_WRITES;
 
 /// EC2Rescue's thresholds: fail at 99% used, warn at 90%.
 const FULL_PERCENT: f64 = 99.0;
 const NEARLY_FULL_PERCENT: f64 = 90.0;
 /// Below this, "not full by percent" on a huge disk is still full for a login.
 const MIN_FREE_BYTES: u64 = 1 << 20;
-/// Mounts whose read-only state breaks logins (a read-only /usr is a design, not a fault).
-const MUST_BE_WRITABLE: &[&str] = &["/", "/var", "/var/log", "/tmp", "/run", "/home"];
 /// Below this share of memory available (with no free swap), forks start failing.
 const LOW_MEMORY_PERCENT: f64 = 5.0;
 
@@ -165,7 +164,7 @@ fn check_filesystem(filesystem: &FilesystemUsage, findings: &mut Vec<Finding>) {
                 .evidence(usage, source),
         );
     }
-    if filesystem.read_only && MUST_BE_WRITABLE.contains(&filesystem.mount_point.as_str()) {
+    if filesystem.read_only && PATHS_A_LOGIN_WRITES.contains(&filesystem.mount_point.as_str()) {
         findings.push(
             Finding::new(RuleId::FilesystemReadOnly)
                 .var("mount_point", filesystem.mount_point.clone())

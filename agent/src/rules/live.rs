@@ -2,12 +2,12 @@
 //! keys it refuses for reasons no other rule models. Also what the live probes proved,
 //! which is what "healthy" rests on.
 
-use super::auth::patterns::address_permitted;
 use super::{Finding, RuleId, Severity, SshView};
 use crate::facts::{
     BannerOutcome, BannerProbe, ConnectionState, Facts, KeyQuery, KeyQueryOutcome, ListeningSocket,
     SshdProcess,
 };
+use crate::openssh::patterns::address_permitted;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -240,7 +240,7 @@ fn silence_cause(
 fn refusal_cause(facts: &Facts, view: &SshView, probe: &BannerProbe) -> Option<(String, String)> {
     let unit = view.unit_name(facts);
     let wrappers = &facts.auth.tcp_wrappers;
-    if wrappers.sshd_uses_libwrap == Some(true) {
+    if facts.sshd.uses_libwrap == Some(true) {
         if let Some(line) = wrappers.deny.first() {
             return Some((
                 format!(

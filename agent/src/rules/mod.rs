@@ -343,9 +343,9 @@ pub(crate) fn sshd_test(facts: &Facts) -> String {
     // sshd -t stops at a missing privilege separation directory, and systemd removes
     // Debian's /run/sshd with the stopped service: the check recreates it first.
     // It tests the config this sshd runs with: `-f` where that is not the default.
-    let sshd = facts.host.sshd_binary.as_deref().unwrap_or("sshd");
+    let sshd = facts.sshd.binary.as_deref().unwrap_or("sshd");
     let test = match facts.config.path.as_str() {
-        "" | crate::facts::DEFAULT_SSHD_CONFIG => format!("{sshd} -t"),
+        "" | crate::openssh::DEFAULT_SSHD_CONFIG => format!("{sshd} -t"),
         path => format!("{sshd} -t -f {path}"),
     };
     match &facts.prereqs.privsep_dir {

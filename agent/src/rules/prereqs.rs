@@ -4,7 +4,7 @@ use super::{Finding, RuleId, SshView};
 use crate::facts::{Facts, FileKind, FileStat, HostKey};
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
-    if facts.host.sshd_binary.is_none() {
+    if facts.sshd.binary.is_none() {
         return; // Not installed: the service rules say so; nothing here would help.
     }
     check_host_keys(facts, findings);
@@ -191,7 +191,7 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
         // bookworm); with sshd-session a running sshd keeps serving (trixie) until the
         // next restart.
         let running = facts.processes.local_listeners().next().is_some();
-        if running && facts.host.sshd_session_binary.is_some() {
+        if running && facts.sshd.session.is_some() {
             finding = finding
                 .severity(super::Severity::Warning)
                 .evidence("sshd is running and keeps serving until it restarts", None);

@@ -5,7 +5,7 @@ use crate::facts::Facts;
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     let selinux = &facts.selinux;
-    let config_source = Some(crate::collect::selinux::CONFIG_FILE.to_string());
+    let config_source = Some(crate::facts::SELINUX_CONFIG.to_string());
     for problem in &selinux.config_problems {
         findings.push(
             Finding::new(RuleId::SelinuxConfigBroken)

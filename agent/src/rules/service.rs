@@ -18,7 +18,7 @@ const STARTS_AT_BOOT: &[&str] = &[
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     let any_sshd_process = facts.processes.local_listeners().next().is_some();
-    if facts.host.sshd_binary.is_none() && !any_sshd_process {
+    if facts.sshd.binary.is_none() && !any_sshd_process {
         findings.push(
             Finding::new(RuleId::SshdNotInstalled)
                 .evidence(

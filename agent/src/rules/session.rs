@@ -6,7 +6,7 @@ use super::{Finding, RuleId, SshView};
 use crate::facts::{Account, Facts, FileKind, UserAuth};
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
-    if facts.host.sshd_binary.is_none() {
+    if facts.sshd.binary.is_none() {
         return; // Not installed: the service rules say so.
     }
     for user in &facts.auth.users {

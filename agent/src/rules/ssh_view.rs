@@ -3,9 +3,7 @@
 
 use crate::facts::{Facts, ListeningSocket, UnitFacts, UnitKind};
 
-/// Unit names sshd ships under, most common first.
-pub const SERVICE_NAMES: &[&str] = &["ssh.service", "sshd.service"];
-pub const SOCKET_NAMES: &[&str] = &["ssh.socket", "sshd.socket"];
+use crate::openssh::{SERVICE_UNIT_NAMES, SOCKET_UNIT_NAMES};
 
 /// Process names of an SSH daemon's listener.
 const SSHD_COMMS: &[&str] = &["sshd"];
@@ -33,8 +31,8 @@ impl<'a> SshView<'a> {
                             .any(|alias| names.contains(&alias.as_str())))
             })
         };
-        let service = known(SERVICE_NAMES).filter(|unit| unit.kind == UnitKind::Service);
-        let socket = known(SOCKET_NAMES).filter(|unit| unit.kind == UnitKind::Socket);
+        let service = known(SERVICE_UNIT_NAMES).filter(|unit| unit.kind == UnitKind::Service);
+        let socket = known(SOCKET_UNIT_NAMES).filter(|unit| unit.kind == UnitKind::Socket);
         let activation_ports: Vec<u16> = socket
             .filter(|unit| unit.active_state == "active")
             .map(|unit| unit.listen_ports().collect())
@@ -74,13 +72,7 @@ impl<'a> SshView<'a> {
         if let Some(service) = self.service {
             return service.name.clone();
         }
-        let debian_like = facts
-            .host
-            .os_id
-            .iter()
-            .chain(&facts.host.os_id_like)
-            .any(|id| id == "debian" || id == "ubuntu");
-        if debian_like {
+        if facts.host.is_debian_like() {
             "ssh.service"
         } else {
             "sshd.service"

@@ -1,21 +1,17 @@
 //! Machine-wide gates on the authentication path: nologin files, TCP wrappers, and the
 //! AuthorizedKeysCommand that cloud logins (Entra ID, EC2 Instance Connect, OS Login) use.
 
-use super::super::prereqs::{read_prefix, stat_path};
+use super::super::prereqs::stat_path;
 use super::accounts::read_text;
 use crate::facts::{
     FileStat, KeysCommand, KeysCommandProvider, Located, NologinFile, TcpWrappersFacts,
     UserSettings,
 };
+use crate::openssh::NOLOGIN_FILES;
 use std::path::Path;
 
-/// pam_nologin reads /var/run/nologin (= /run/nologin) then /etc/nologin; sshd without
-/// PAM reads /etc/nologin (session.c do_nologin).
-pub const NOLOGIN_FILES: &[&str] = &["/etc/nologin", "/run/nologin"];
 const HOSTS_ALLOW: &str = "/etc/hosts.allow";
 const HOSTS_DENY: &str = "/etc/hosts.deny";
-/// Enough of sshd to reach its dynamic section's library names.
-const MAX_BINARY_BYTES: u64 = 16 << 20;
 const MAX_MESSAGE_CHARS: usize = 200;
 
 pub fn nologin_files() -> Vec<NologinFile> {
@@ -36,21 +32,10 @@ pub fn nologin_files() -> Vec<NologinFile> {
         .collect()
 }
 
-/// hosts.allow/hosts.deny lines naming sshd, and whether sshd could read them at all.
-/// TCP wrappers as the server applies them: `binaries` are sshd and, where OpenSSH 9.8+
-/// installs it, sshd-session, which checks each connection itself (Debian 13 links
-/// libwrap there, not into sshd).
-pub fn tcp_wrappers(binaries: &[&str]) -> TcpWrappersFacts {
-    let linked: Vec<bool> = binaries
-        .iter()
-        .filter_map(|binary| {
-            let bytes = read_prefix(Path::new(binary), MAX_BINARY_BYTES).ok()?;
-            let needle = b"libwrap.so";
-            Some(bytes.windows(needle.len()).any(|window| window == needle))
-        })
-        .collect();
+/// hosts.allow/hosts.deny lines naming sshd. Whether sshd reads them at all is
+/// `SshdFacts::uses_libwrap`.
+pub fn tcp_wrappers() -> TcpWrappersFacts {
     TcpWrappersFacts {
-        sshd_uses_libwrap: (!linked.is_empty()).then(|| linked.contains(&true)),
         deny: lines_naming_sshd(HOSTS_DENY),
         allow: lines_naming_sshd(HOSTS_ALLOW),
     }
@@ -137,22 +122,6 @@ pub fn server_key_files(settings: &UserSettings) -> Vec<crate::facts::ServerKeyF
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// OpenSSH 10 on Debian 13: sshd without libwrap, sshd-session with it.
-    #[test]
-    fn libwrap_counts_in_sshd_session_too() {
-        let dir = tempfile::tempdir().unwrap();
-        let sshd = dir.path().join("sshd");
-        let session = dir.path().join("sshd-session");
-        std::fs::write(&sshd, b"\x7fELF libc.so.6 libcrypto.so.3").unwrap();
-        std::fs::write(&session, b"\x7fELF libc.so.6 libwrap.so.0 libpam.so.0").unwrap();
-        let path = |path: &std::path::Path| path.display().to_string();
-        let both = [path(&sshd), path(&session)];
-        let both: Vec<&str> = both.iter().map(String::as_str).collect();
-        assert_eq!(tcp_wrappers(&both).sshd_uses_libwrap, Some(true));
-        assert_eq!(tcp_wrappers(&both[..1]).sshd_uses_libwrap, Some(false));
-        assert_eq!(tcp_wrappers(&[]).sshd_uses_libwrap, None);
-    }
 
     #[test]
     fn cloud_login_commands_are_recognised() {

@@ -11,12 +11,13 @@ mod settings;
 
 pub use accounts::read_text;
 pub use keys::{parse_key_line, KeyLine};
-pub use settings::DEFAULT_PUBKEY_ALGORITHMS;
 
 use super::{CollectOptions, ProbeNotes};
-use crate::facts::{AuthFacts, HostFacts, KeysFile, SshdConfigFacts, UserAuth, UserRole};
+use crate::facts::{
+    AuthFacts, HostFacts, KeysFile, SshdConfigFacts, SshdFacts, UserAuth, UserRole,
+};
 use settings::SettingsFinder;
-use std::path::PathBuf;
+use std::path::Path;
 
 /// Bound on the users examined.
 pub const MAX_USERS: usize = 50;
@@ -25,6 +26,7 @@ pub fn collect(
     options: &CollectOptions,
     config: &SshdConfigFacts,
     host: &HostFacts,
+    sshd: &SshdFacts,
     notes: &mut ProbeNotes,
 ) -> AuthFacts {
     let shells = accounts::read_shells()
@@ -75,11 +77,8 @@ pub fn collect(
             users_omitted.len()
         ));
     }
-    let sshd = options
-        .sshd_path
-        .clone()
-        .or_else(|| host.sshd_binary.as_ref().map(PathBuf::from));
-    let finder = SettingsFinder::new(config, sshd.as_deref(), options, notes);
+    let sshd = sshd.binary.as_deref().map(Path::new);
+    let finder = SettingsFinder::new(config, sshd, options, notes);
     let users: Vec<UserAuth> = chosen
         .into_iter()
         .map(|(name, role)| {
@@ -123,18 +122,8 @@ pub fn collect(
         provisioned_admin,
         today_days: today_days(),
         nologin_files: gates::nologin_files(),
-        tcp_wrappers: gates::tcp_wrappers(
-            &[&host.sshd_binary, &host.sshd_session_binary]
-                .into_iter()
-                .flatten()
-                .map(String::as_str)
-                .collect::<Vec<_>>(),
-        ),
-        strict_modes_allows_private_group: host
-            .os_id
-            .iter()
-            .chain(&host.os_id_like)
-            .any(|id| id == "debian" || id == "ubuntu"),
+        tcp_wrappers: gates::tcp_wrappers(),
+        strict_modes_allows_private_group: host.is_debian_like(),
     }
 }
 

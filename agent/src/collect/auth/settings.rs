@@ -4,47 +4,13 @@
 use super::super::sshd_config::{parse_effective, run_sshd};
 use super::super::{CollectOptions, ProbeNotes};
 use crate::facts::{EffectiveConfig, SettingsSource, SshdConfigFacts, UserSettings};
+use crate::openssh::AUTH_KEYWORD_DEFAULTS;
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// A client that matches no Host or Address criterion by accident.
 const TEST_HOST: &str = "client.invalid";
 const TEST_ADDRESS: &str = "203.0.113.1";
-
-/// OpenSSH 9.2's KEX_DEFAULT_PK_ALG: the signature algorithms accepted for user keys.
-pub const DEFAULT_PUBKEY_ALGORITHMS: &str = "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256";
-
-/// The keywords the authentication path reads, with sshd's built-in defaults
-/// (servconf.c fill_default_server_options).
-const KEYWORDS: &[(&str, &str)] = &[
-    ("allowgroups", ""),
-    ("allowusers", ""),
-    ("authenticationmethods", "any"),
-    ("authorizedkeyscommand", "none"),
-    ("authorizedkeyscommanduser", "none"),
-    (
-        "authorizedkeysfile",
-        ".ssh/authorized_keys .ssh/authorized_keys2",
-    ),
-    ("chrootdirectory", "none"),
-    ("denygroups", ""),
-    ("denyusers", ""),
-    ("forcecommand", "none"),
-    ("kbdinteractiveauthentication", "yes"),
-    ("maxauthtries", "6"),
-    ("maxsessions", "10"),
-    ("maxstartups", "10:30:100"),
-    ("passwordauthentication", "yes"),
-    ("permitemptypasswords", "no"),
-    ("permitrootlogin", "prohibit-password"),
-    ("permittty", "yes"),
-    ("pubkeyacceptedalgorithms", DEFAULT_PUBKEY_ALGORITHMS),
-    ("pubkeyauthentication", "yes"),
-    ("revokedkeys", "none"),
-    ("strictmodes", "yes"),
-    ("trustedusercakeys", "none"),
-    ("usepam", "no"),
-];
 
 /// How a collection gets each user's settings, decided once.
 pub enum SettingsFinder<'a> {
@@ -175,7 +141,7 @@ fn from_effective(
         values: BTreeMap::new(),
         locations: BTreeMap::new(),
     };
-    for (keyword, default) in KEYWORDS {
+    for (keyword, default) in AUTH_KEYWORD_DEFAULTS {
         let value = match effective.settings.get(*keyword) {
             Some(values) => words(values),
             None => words([default]),
@@ -205,7 +171,7 @@ pub fn from_parser(config: &SshdConfigFacts) -> UserSettings {
         values: BTreeMap::new(),
         locations: BTreeMap::new(),
     };
-    for (keyword, default) in KEYWORDS {
+    for (keyword, default) in AUTH_KEYWORD_DEFAULTS {
         let value = match config.global.get(*keyword) {
             Some(lines) if !lines.is_empty() => {
                 settings

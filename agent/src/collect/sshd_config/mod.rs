@@ -22,9 +22,8 @@ pub use parse::{parse_config, DEFAULT_SOURCE, MAX_INCLUDE_DEPTH};
 pub use sshd_run::{compare, error_location, parse_effective, run_sshd};
 
 use super::{CollectOptions, ProbeNotes};
-use crate::facts::{
-    HostFacts, ProcessFacts, SshdConfigFacts, SystemdFacts, UnitKind, DEFAULT_SSHD_CONFIG,
-};
+use crate::facts::{ProcessFacts, SshdConfigFacts, SshdFacts, SystemdFacts, UnitKind};
+use crate::openssh::DEFAULT_SSHD_CONFIG;
 use std::path::{Path, PathBuf};
 
 /// sshd's compiled-in SSHDIR: relative Include patterns are looked up here.
@@ -119,12 +118,12 @@ pub fn config_flag(argv: &[String]) -> Option<String> {
 /// Parses the config and asks the real sshd about it: `parse` then `check_with_sshd`.
 pub fn collect(
     options: &CollectOptions,
-    host: &HostFacts,
+    sshd: &SshdFacts,
     source: ConfigSource,
     notes: &mut ProbeNotes,
 ) -> SshdConfigFacts {
     let parsed = parse(source, notes);
-    check_with_sshd(options, host, parsed, notes)
+    check_with_sshd(options, sshd, parsed, notes)
 }
 
 /// The config as sshdoctor's parser reads it: quick, so the socket scan can learn SSH's
@@ -155,18 +154,14 @@ pub fn parse(source: ConfigSource, notes: &mut ProbeNotes) -> SshdConfigFacts {
 /// running it is allowed.
 pub fn check_with_sshd(
     options: &CollectOptions,
-    host: &HostFacts,
+    sshd: &SshdFacts,
     mut facts: SshdConfigFacts,
     notes: &mut ProbeNotes,
 ) -> SshdConfigFacts {
-    let sshd = options
-        .sshd_path
-        .clone()
-        .or_else(|| host.sshd_binary.as_ref().map(PathBuf::from));
-    match sshd {
+    match sshd.binary.as_deref().map(Path::new) {
         _ if !options.run_sshd => notes.note("sshd -T not run (disabled)"),
         None => notes.partial("no sshd binary found: the config was checked by the parser only"),
-        Some(sshd) if facts.readable => ask_sshd(&sshd, options, &mut facts, notes),
+        Some(sshd) if facts.readable => ask_sshd(sshd, options, &mut facts, notes),
         Some(_) => {}
     }
     facts

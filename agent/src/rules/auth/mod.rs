@@ -2,15 +2,13 @@
 //! follow sshd's own order: auth.c allowed_user (expiry, lock, shell, Allow/Deny), then
 //! PermitRootLogin, then the keys files (StrictModes, parsing, accepted algorithms).
 
-mod algorithms;
-pub(crate) mod patterns;
-
 use super::{Finding, RuleId, Severity, SshView};
 use crate::facts::{
     Account, AuthFacts, AuthorizedKey, Facts, FileKind, FileStat, KeysCommandProvider, KeysFile,
     PasswordState, ShadowEntry, UserAuth, UserRole, UserSettings,
 };
-use patterns::Decision;
+use crate::openssh::patterns::Decision;
+use crate::openssh::{algorithms, patterns};
 use std::net::IpAddr;
 
 /// MaxAuthTries below this cuts off clients whose agent offers a few keys first.
@@ -19,7 +17,7 @@ const LOW_MAX_AUTH_TRIES: u32 = 3;
 const LOW_MAX_STARTUPS: u32 = 3;
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
-    if facts.host.sshd_binary.is_none() {
+    if facts.sshd.binary.is_none() {
         return; // Not installed: the service rules say so.
     }
     let auth = &facts.auth;
@@ -37,7 +35,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     }
     check_nologin(auth, findings);
     check_server_key_files(auth, facts, view, findings);
-    check_tcp_wrappers(auth, findings);
+    check_tcp_wrappers(facts, findings);
     check_keys_command(auth, findings);
     if let Some(first) = auth.users.first() {
         check_limits(&first.settings, findings);
@@ -661,13 +659,13 @@ fn check_key_options(facts: &Facts, user: &UserAuth, file: &KeysFile, findings: 
 /// that sshd reads before the others: the first value wins); for a type sshd no longer
 /// accepts at all (DSA), a new key of a type this server accepts, never the refused one.
 fn key_type_fix(key_type: &str, accepted: &[String], origin: &str, unit: &str) -> String {
-    let defaults = algorithms::resolve(crate::collect::auth::DEFAULT_PUBKEY_ALGORITHMS);
+    let defaults = algorithms::resolve(crate::openssh::DEFAULT_PUBKEY_ALGORITHMS);
     if algorithms::key_type_accepted(key_type, &defaults) {
         return match super::comment_out(origin) {
             Some(edit) => format!("{edit} && systemctl reload {unit}"),
             None => format!(
                 "echo 'PubkeyAcceptedAlgorithms {}' > /etc/ssh/sshd_config.d/00-sshdoctor-accept.conf && systemctl reload {unit}",
-                crate::collect::auth::DEFAULT_PUBKEY_ALGORITHMS
+                crate::openssh::DEFAULT_PUBKEY_ALGORITHMS
             ),
         };
     }
@@ -688,7 +686,7 @@ fn accepted_algorithms(settings: &UserSettings) -> Vec<String> {
     algorithms::resolve(
         settings
             .first("pubkeyacceptedalgorithms")
-            .unwrap_or(crate::collect::auth::DEFAULT_PUBKEY_ALGORITHMS),
+            .unwrap_or(crate::openssh::DEFAULT_PUBKEY_ALGORITHMS),
     )
 }
 
@@ -900,12 +898,12 @@ fn check_nologin(auth: &AuthFacts, findings: &mut Vec<Finding>) {
 
 /// hosts_access(5): the first matching hosts.allow line grants, else the first matching
 /// hosts.deny line refuses. Only sshd built with libwrap reads them.
-fn check_tcp_wrappers(auth: &AuthFacts, findings: &mut Vec<Finding>) {
-    let wrappers = &auth.tcp_wrappers;
+fn check_tcp_wrappers(facts: &Facts, findings: &mut Vec<Finding>) {
+    let wrappers = &facts.auth.tcp_wrappers;
     if wrappers.deny.is_empty() {
         return;
     }
-    let rule = match wrappers.sshd_uses_libwrap {
+    let rule = match facts.sshd.uses_libwrap {
         Some(true) => RuleId::TcpWrappersDeny,
         Some(false) => RuleId::TcpWrappersIgnored,
         None => return,

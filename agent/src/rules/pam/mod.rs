@@ -19,7 +19,7 @@ use modules::{predict, Prediction, Subject};
 const MAX_UNKNOWN: usize = 8;
 
 pub fn check(facts: &Facts, findings: &mut Vec<Finding>) {
-    if facts.host.sshd_binary.is_none() {
+    if facts.sshd.binary.is_none() {
         return;
     }
     for user in &facts.auth.users {

@@ -289,7 +289,7 @@ fn origin_matches(item: &str, address: std::net::IpAddr) -> Match {
             Err(_) => mask.to_string(),
         };
         let cidr = format!("{network}/{prefix}");
-        return if crate::rules::auth::patterns::address_permitted(address, &cidr) {
+        return if crate::openssh::patterns::address_permitted(address, &cidr) {
             Match::Yes
         } else {
             Match::No

@@ -3,7 +3,7 @@
 //! SHA-1 `ssh-rsa` signature is off by default since OpenSSH 8.8.
 
 use super::patterns::match_pattern_list;
-use crate::collect::auth::DEFAULT_PUBKEY_ALGORITHMS;
+use super::DEFAULT_PUBKEY_ALGORITHMS;
 
 /// Signature algorithms sshd knows beyond its defaults (sshkey.c keytypes).
 const NON_DEFAULT_ALGORITHMS: &[&str] = &[

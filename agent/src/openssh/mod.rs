@@ -1,0 +1,100 @@
+//! OpenSSH's own semantics and defaults, and where distributions install it: what sshd
+//! does without being told. Collectors and rules both read these; nothing here touches
+//! the system.
+
+pub mod algorithms;
+pub mod patterns;
+
+/// Where distributions install sshd; the first that exists is the one systemd runs.
+pub const SSHD_CANDIDATES: &[&str] = &[
+    "/usr/sbin/sshd",
+    "/usr/bin/sshd",
+    "/sbin/sshd",
+    "/usr/local/sbin/sshd",
+    "/usr/local/bin/sshd",
+];
+
+/// Where distributions install the programs OpenSSH 9.8+ sshd runs for each connection
+/// (sshd-session, and sshd-auth from 10.0): Debian, RHEL and SUSE, others, Arch.
+pub const HELPER_DIRS: &[&str] = &[
+    "/usr/lib/openssh",
+    "/usr/libexec/openssh",
+    "/usr/libexec",
+    "/usr/lib/ssh",
+];
+
+/// The helpers by name.
+pub const HELPERS: &[&str] = &["sshd-session", "sshd-auth"];
+
+/// _PATH_PRIVSEP_CHROOT_DIR differs per distribution build; sshd's binary holds its own.
+pub const PRIVSEP_DIR_CANDIDATES: &[&str] = &[
+    "/run/sshd",
+    "/var/empty/sshd",
+    "/var/lib/empty",
+    "/var/empty",
+];
+
+/// SSH_PRIVSEP_USER in every mainstream build.
+pub const PRIVSEP_USER: &str = "sshd";
+
+/// Where sshd reads its config when started without -f.
+pub const DEFAULT_SSHD_CONFIG: &str = "/etc/ssh/sshd_config";
+
+/// The keys sshd loads when sshd_config names none (_PATH_HOST_*_KEY_FILE).
+pub const DEFAULT_HOST_KEYS: &[&str] = &[
+    "/etc/ssh/ssh_host_rsa_key",
+    "/etc/ssh/ssh_host_ecdsa_key",
+    "/etc/ssh/ssh_host_ed25519_key",
+];
+
+/// pam_nologin reads /var/run/nologin (= /run/nologin) then /etc/nologin; sshd without
+/// PAM reads /etc/nologin (session.c do_nologin).
+pub const NOLOGIN_FILES: &[&str] = &["/etc/nologin", "/run/nologin"];
+
+/// The unit names distributions ship sshd's service under, most common first (Debian:
+/// ssh.service, with sshd.service as an alias).
+pub const SERVICE_UNIT_NAMES: &[&str] = &["ssh.service", "sshd.service"];
+/// And its socket unit.
+pub const SOCKET_UNIT_NAMES: &[&str] = &["ssh.socket", "sshd.socket"];
+/// Per-connection instances of a socket unit with `Accept=yes`.
+pub const INSTANCE_UNIT_PATTERNS: &[&str] = &["ssh@*.service", "sshd@*.service"];
+
+/// Where a login writes: sshd's pid and privsep dir (/run), logs and lastlog (/var),
+/// PAM and the shell's temp files (/tmp), the user's home. A read-only or full mount
+/// here breaks logins (a read-only /usr is a design, not a fault).
+pub const PATHS_A_LOGIN_WRITES: &[&str] = &["/", "/var", "/var/log", "/tmp", "/run", "/home"];
+
+/// OpenSSH 9.2's KEX_DEFAULT_PK_ALG: the signature algorithms accepted for user keys.
+pub const DEFAULT_PUBKEY_ALGORITHMS: &str = "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,ecdsa-sha2-nistp384-cert-v01@openssh.com,ecdsa-sha2-nistp521-cert-v01@openssh.com,sk-ssh-ed25519-cert-v01@openssh.com,sk-ecdsa-sha2-nistp256-cert-v01@openssh.com,rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,sk-ssh-ed25519@openssh.com,sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256";
+
+/// The keywords the authentication path reads, with sshd's built-in defaults
+/// (servconf.c fill_default_server_options).
+pub const AUTH_KEYWORD_DEFAULTS: &[(&str, &str)] = &[
+    ("allowgroups", ""),
+    ("allowusers", ""),
+    ("authenticationmethods", "any"),
+    ("authorizedkeyscommand", "none"),
+    ("authorizedkeyscommanduser", "none"),
+    (
+        "authorizedkeysfile",
+        ".ssh/authorized_keys .ssh/authorized_keys2",
+    ),
+    ("chrootdirectory", "none"),
+    ("denygroups", ""),
+    ("denyusers", ""),
+    ("forcecommand", "none"),
+    ("kbdinteractiveauthentication", "yes"),
+    ("maxauthtries", "6"),
+    ("maxsessions", "10"),
+    ("maxstartups", "10:30:100"),
+    ("passwordauthentication", "yes"),
+    ("permitemptypasswords", "no"),
+    ("permitrootlogin", "prohibit-password"),
+    ("permittty", "yes"),
+    ("pubkeyacceptedalgorithms", DEFAULT_PUBKEY_ALGORITHMS),
+    ("pubkeyauthentication", "yes"),
+    ("revokedkeys", "none"),
+    ("strictmodes", "yes"),
+    ("trustedusercakeys", "none"),
+    ("usepam", "no"),
+];
