@@ -2,9 +2,11 @@
 
 use crate::collect::cloud::ImdsPolicy;
 use crate::collect::CollectOptions;
-use crate::render::{render_compact, render_json, render_text, TextStyle, COMPACT_BUDGET};
-use crate::rules::{find_rule, RuleDef, CATALOGUE};
-use crate::verdict::Verdict;
+use crate::render::{
+    explain_rule, list_rules, render_compact, render_json, render_stderr_summary, render_text,
+    TextStyle, COMPACT_BUDGET, STDERR_SUMMARY_BUDGET,
+};
+use crate::rules::find_rule;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::ffi::OsString;
 use std::fs::{DirBuilder, OpenOptions};
@@ -14,10 +16,6 @@ use std::path::{Path, PathBuf};
 
 /// Exit code for bad usage (sysexits EX_USAGE), apart from the 0-3 of a diagnosis.
 pub const EXIT_USAGE: i32 = 64;
-
-/// The stderr summary beside `--format compact`: Run Command keeps the last 4,096 bytes
-/// of stderr, and the delivery script's own lines share them.
-const STDERR_SUMMARY_BUDGET: usize = 2048;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -129,7 +127,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         }
         Some(Command::Explain { id }) => match find_rule(&id) {
             Some(rule) => {
-                print_out(&explain(rule));
+                print_out(&explain_rule(rule));
                 0
             }
             None => {
@@ -181,7 +179,7 @@ fn diagnose(args: &DiagnoseArgs) -> i32 {
     };
     print_out(&output);
     if format == Format::Compact {
-        eprint!("{}", stderr_summary(&verdict, STDERR_SUMMARY_BUDGET));
+        eprint!("{}", render_stderr_summary(&verdict, STDERR_SUMMARY_BUDGET));
     }
     if let Some(path) = &args.save {
         match save_verdict(path, &render_json(&verdict)) {
@@ -225,39 +223,6 @@ fn save_verdict(path: &Path, json: &str) -> std::io::Result<()> {
     written
 }
 
-/// For a person reading Run Command's `[stderr]`: the status, one line per finding, and
-/// where to look next, within `budget` bytes.
-fn stderr_summary(verdict: &Verdict, budget: usize) -> String {
-    let mut out = format!(
-        "sshdoctor {}: {} on {}\n",
-        verdict.tool.version,
-        verdict.status.as_str().to_uppercase(),
-        verdict.host.hostname.as_deref().unwrap_or("this VM")
-    );
-    let closing = match verdict.findings.first() {
-        Some(first) => format!("Details: sshdoctor explain {}\n", first.id),
-        None => String::from("No problem found.\n"),
-    };
-    for finding in &verdict.findings {
-        let line: String = format!(
-            "  {:<8} {} {}",
-            finding.severity.as_str(),
-            finding.id,
-            finding.title
-        )
-        .chars()
-        .take(100)
-        .collect();
-        if out.len() + line.len() + 1 + closing.len() > budget {
-            break;
-        }
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out.push_str(&closing);
-    out
-}
-
 /// Runs `work`; when it takes longer than a moment and stderr is a terminal, says so on
 /// stderr (a person at a serial console should not wonder whether it hung) and clears
 /// the line when done. Never on a pipe: Run Command's stderr is for the summary.
@@ -292,53 +257,4 @@ fn terminal_width() -> usize {
         Some((terminal_size::Width(width), _)) if width >= 40 => usize::from(width),
         _ => 80,
     }
-}
-
-fn list_rules() -> String {
-    let mut out = String::new();
-    for rule in CATALOGUE {
-        out.push_str(&format!(
-            "{}  {:<8}  {}\n",
-            rule.id,
-            rule.severity.as_str(),
-            rule.title
-        ));
-    }
-    out
-}
-
-fn explain(rule: &RuleDef) -> String {
-    let mut out = format!(
-        "{}  {}  ({})\n\n{}\n\nEvidence shown: {}\n",
-        rule.id,
-        rule.title,
-        rule.severity.as_str(),
-        rule.explanation,
-        rule.evidence.join("; ")
-    );
-    if !rule.guest.is_empty() {
-        out.push_str("\nIn the guest:\n");
-        for line in rule.guest {
-            out.push_str(&format!("  {line}\n"));
-        }
-    }
-    if !rule.azure.is_empty() {
-        out.push_str("\nFrom a workstation (Azure CLI):\n");
-        for line in rule.azure {
-            out.push_str(&format!("  {line}\n"));
-        }
-    }
-    for (cloud, commands) in [("AWS CLI", rule.aws), ("Google Cloud CLI", rule.gcp)] {
-        if !commands.is_empty() {
-            out.push_str(&format!("\nWith the {cloud}:\n"));
-            for line in commands {
-                out.push_str(&format!("  {line}\n"));
-            }
-        }
-    }
-    out.push_str(&format!(
-        "\nAzure guide: Troubleshoot SSH connections to an Azure Linux VM, section \"{}\".\n",
-        rule.guide
-    ));
-    out
 }

@@ -1,8 +1,7 @@
 //! The verdict: the one document sshdoctor produces, with a stable, versioned schema
 //! (documented in `schema/verdict.schema.json`).
 
-use crate::collect::{ProbeOutcome, ProbeReport};
-use crate::facts::{Facts, HostFacts, SocketSource};
+use crate::facts::{Facts, HostFacts, ProbeOutcome, ProbeReport, SocketSource};
 use crate::rules::{proof, Finding, Proof, Severity};
 use serde::Serialize;
 

@@ -3,8 +3,8 @@
 //! The renderers are checked on the same verdicts: JSON against the published schema,
 //! compact within Run Command's 4,096 bytes, text within 80 columns.
 
-use sshdoctor::collect::{ProbeOutcome, ProbeReport};
 use sshdoctor::facts::*;
+use sshdoctor::facts::{ProbeOutcome, ProbeReport};
 use sshdoctor::render::{render_compact, render_json, render_text, TextStyle, COMPACT_BUDGET};
 use sshdoctor::rules::{evaluate, Severity};
 use sshdoctor::verdict::{Status, Verdict};

@@ -392,7 +392,7 @@ pub fn parse_syslog_line(line: &str) -> Option<LogLine> {
 mod tests {
     use super::*;
     use crate::collect::command::fake_tool;
-    use crate::collect::ProbeOutcome;
+    use crate::facts::ProbeOutcome;
     use std::fs;
 
     const SSHD_LINE: &str =

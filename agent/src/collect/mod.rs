@@ -21,8 +21,7 @@ pub mod sshd;
 pub mod sshd_config;
 pub mod systemd;
 
-use crate::facts::{Facts, LiveFacts};
-use serde::Serialize;
+use crate::facts::{Facts, LiveFacts, ProbeOutcome, ProbeReport};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -70,27 +69,6 @@ impl Default for CollectOptions {
             probe_bounds: live::ProbeBounds::default(),
         }
     }
-}
-
-/// How a probe went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProbeOutcome {
-    /// Saw everything it looks at.
-    Ok,
-    /// Saw part of it; `notes` say what is missing.
-    Partial,
-    /// Saw nothing; `notes` say why.
-    Unavailable,
-}
-
-/// The record of one probe: how it went, what it could not see, how long it took.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProbeReport {
-    pub name: &'static str,
-    pub outcome: ProbeOutcome,
-    pub notes: Vec<String>,
-    pub elapsed_ms: f64,
 }
 
 /// Handed to a collector so it can say what it could not see.

@@ -7,6 +7,10 @@ use crate::verdict::Verdict;
 /// Azure Run Command keeps the last 4,096 bytes of stdout.
 pub const COMPACT_BUDGET: usize = 4096;
 
+/// The stderr summary beside `--format compact`: Run Command keeps the last 4,096 bytes
+/// of stderr, and the delivery script's own lines share them.
+pub const STDERR_SUMMARY_BUDGET: usize = 2048;
+
 /// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
 fn clip(text: &str, max: usize) -> String {
     if text.len() <= max {
@@ -81,5 +85,38 @@ pub fn render_compact(verdict: &Verdict, budget: usize) -> String {
         out.push_str(&block);
     }
     out.push_str(&tail);
+    out
+}
+
+/// For a person reading Run Command's `[stderr]`: the status, one line per finding, and
+/// where to look next, within `budget` bytes.
+pub fn render_stderr_summary(verdict: &Verdict, budget: usize) -> String {
+    let mut out = format!(
+        "sshdoctor {}: {} on {}\n",
+        verdict.tool.version,
+        verdict.status.as_str().to_uppercase(),
+        verdict.host.hostname.as_deref().unwrap_or("this VM")
+    );
+    let closing = match verdict.findings.first() {
+        Some(first) => format!("Details: sshdoctor explain {}\n", first.id),
+        None => String::from("No problem found.\n"),
+    };
+    for finding in &verdict.findings {
+        let line: String = format!(
+            "  {:<8} {} {}",
+            finding.severity.as_str(),
+            finding.id,
+            finding.title
+        )
+        .chars()
+        .take(100)
+        .collect();
+        if out.len() + line.len() + 1 + closing.len() > budget {
+            break;
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(&closing);
     out
 }

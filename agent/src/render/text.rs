@@ -1,8 +1,8 @@
 //! Text for a person: the status line first, then findings most severe first, each with
 //! its evidence and the command to run, wrapped to the terminal (80 columns when unknown).
 
-use crate::collect::ProbeOutcome;
 use crate::facts::CloudProvider;
+use crate::facts::ProbeOutcome;
 use crate::rules::{Finding, Severity};
 use crate::verdict::{Status, Verdict};
 use std::fmt::Write as _;
