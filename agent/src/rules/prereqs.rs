@@ -1,7 +1,7 @@
 //! sshd's own prerequisites: usable host keys, the privsep directory and user, /etc/ssh.
 
 use super::{Finding, RuleId, SshView};
-use crate::facts::{Facts, FileKind, FileStat, HostKey};
+use crate::facts::{Facts, FileKind, HostKey};
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     if facts.sshd.binary.is_none() {
@@ -11,24 +11,6 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     check_helpers(facts, findings);
     check_privsep(facts, view, findings);
     check_etc_ssh(facts, findings);
-}
-
-fn describe(stat: &FileStat) -> String {
-    match (stat.kind, stat.mode, stat.uid) {
-        (FileKind::Missing, _, _) => format!(
-            "{}: {}",
-            stat.path,
-            stat.error.as_deref().unwrap_or("missing")
-        ),
-        (_, Some(mode), Some(uid)) => format!(
-            "{}: mode {mode:04o}, owner uid {uid}, group {}",
-            stat.path,
-            stat.group
-                .clone()
-                .unwrap_or_else(|| stat.gid.map_or("?".into(), |gid| gid.to_string()))
-        ),
-        _ => stat.path.clone(),
-    }
 }
 
 /// Why sshd would skip this key, or None when it can use it (authfile.c sshkey_perm_ok;
@@ -101,7 +83,7 @@ fn check_host_keys(facts: &Facts, findings: &mut Vec<Finding>) {
                     .var("path", key.path.clone())
                     .var("problem", problem.clone())
                     .evidence(
-                        describe(&key.private),
+                        key.private.describe(),
                         key.source.clone().or(Some("built-in default".into())),
                     ),
             );
@@ -161,7 +143,7 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
             findings.push(
                 Finding::new(RuleId::PrivsepDirMissing)
                     .var("path", dir.path.clone())
-                    .evidence(describe(dir), source),
+                    .evidence(dir.describe(), source),
             );
         }
         return;
@@ -185,7 +167,7 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
         let mut finding = Finding::new(RuleId::PrivsepDirUnsafe)
             .var("path", dir.path.clone())
             .var("problem", problem)
-            .evidence(describe(dir), source);
+            .evidence(dir.describe(), source);
         // sshd checks the directory when it starts. Before OpenSSH 9.8 every connection
         // re-executes sshd, which checks again and drops the connection (the VM lab's
         // bookworm); with sshd-session a running sshd keeps serving (trixie) until the
@@ -221,7 +203,7 @@ fn check_etc_ssh(facts: &Facts, findings: &mut Vec<Finding>) {
             Finding::new(RuleId::EtcSshUnsafe)
                 .var("path", stat.path.clone())
                 .var("problem", problem)
-                .evidence(describe(stat), None),
+                .evidence(stat.describe(), None),
         );
     }
 }
@@ -238,7 +220,7 @@ fn check_helpers(facts: &Facts, findings: &mut Vec<Finding>) {
                 .var("helper", helper.name.clone())
                 .var("path", helper.stat.path.clone())
                 .var("problem", problem)
-                .evidence(describe(&helper.stat), Some(helper.source.clone())),
+                .evidence(helper.stat.describe(), Some(helper.source.clone())),
         );
     }
 }

@@ -74,7 +74,7 @@ fn check_user(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec
             Finding::new(RuleId::HomeMissing)
                 .var("user", user.name.clone())
                 .var("home", account.home.clone())
-                .evidence(describe(&account.home_stat), Some("/etc/passwd".into())),
+                .evidence(account.home_stat.describe(), Some("/etc/passwd".into())),
         );
     }
     for file in &user.keys_files {
@@ -259,7 +259,7 @@ fn check_shell(user: &UserAuth, account: &Account, findings: &mut Vec<Finding>) 
         .var("user", user.name.clone())
         .var("shell", stat.path.clone())
         .var("problem", problem)
-        .evidence(describe(stat), Some("/etc/passwd".into()));
+        .evidence(stat.describe(), Some("/etc/passwd".into()));
     if account.shell_listed == Some(false) {
         finding = finding.evidence(format!("{} is not listed in /etc/shells", stat.path), None);
     }
@@ -387,28 +387,6 @@ fn check_root(user: &UserAuth, findings: &mut Vec<Finding>) {
     );
 }
 
-fn describe(stat: &FileStat) -> String {
-    match (stat.kind, stat.mode, stat.uid) {
-        (FileKind::Missing, _, _) => {
-            format!(
-                "{}: {}",
-                stat.path,
-                stat.error.as_deref().unwrap_or("missing")
-            )
-        }
-        (kind, Some(mode), Some(uid)) => format!(
-            "{}: {}, mode {mode:04o}, owner uid {uid}",
-            stat.path,
-            match kind {
-                FileKind::Directory => "directory",
-                FileKind::File => "file",
-                _ => "not a file or directory",
-            }
-        ),
-        _ => stat.path.clone(),
-    }
-}
-
 /// auth.c auth_secure_path: the first of the file and its directories (up to home or /)
 /// owned by neither root nor the user, or writable by group or others (Debian's build
 /// lets a group with the user as its only member write).
@@ -461,7 +439,7 @@ fn check_keys_file(
             .var("user", user.name.clone())
             .var("path", file.path.clone())
             .var("problem", problem)
-            .evidence(describe(&file.stat), source.clone())
+            .evidence(file.stat.describe(), source.clone())
     };
     if file.stat.kind != FileKind::File {
         findings.push(unusable("is not a regular file".into()));
@@ -477,7 +455,7 @@ fn check_keys_file(
                     .var("bad_path", stat.path.clone())
                     .var("problem", problem.clone())
                     .var("fix", fix)
-                    .evidence(describe(stat), None)
+                    .evidence(stat.describe(), None)
                     .evidence("StrictModes yes", Some(user.settings.origin("strictmodes"))),
             );
             return;
@@ -1025,7 +1003,7 @@ fn check_keys_command(auth: &AuthFacts, findings: &mut Vec<Finding>) {
                 Some(command.source.clone()),
             );
         if let Some(stat) = program {
-            finding = finding.evidence(describe(stat), None);
+            finding = finding.evidence(stat.describe(), None);
         }
         findings.push(finding.evidence(problem, None));
     }

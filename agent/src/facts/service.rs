@@ -1,0 +1,189 @@
+//! The SSH service: the sshd examined, systemd's units, sshd's processes.
+
+use serde::{Deserialize, Serialize};
+
+/// The OpenSSH server this diagnosis examines, decided once (`collect::sshd`): the sshd
+/// that `sshd -T` runs, the prerequisite checks read and the rules judge.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct SshdFacts {
+    /// The sshd binary: `--sshd`, else the installed one; None when there is none.
+    pub binary: Option<String>,
+    pub source: Option<SshdSource>,
+    /// OpenSSH ≥ 9.8's per-connection program, as compiled into the binary. Without it
+    /// each connection re-executes sshd itself, which repeats sshd's start-up checks.
+    pub session: Option<String>,
+    /// OpenSSH ≥ 10's authentication program, as compiled into the binary.
+    pub auth: Option<String>,
+    /// The privilege separation directory compiled into the binary.
+    pub privsep_dir: Option<String>,
+    /// sshd, or sshd-session where it runs one, is linked with libwrap and so reads
+    /// hosts.allow and hosts.deny (None when neither could be read).
+    pub uses_libwrap: Option<bool>,
+}
+
+/// Where the examined sshd came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SshdSource {
+    /// `--sshd PATH`.
+    Given,
+    /// The usual install paths, then $PATH.
+    Installed,
+}
+
+/// What systemd says about the SSH units.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct SystemdFacts {
+    /// True when systemd answered over D-Bus.
+    pub reachable: bool,
+    /// Why systemd could not be asked, when it could not.
+    pub error: Option<String>,
+    /// systemd's `Version` property, e.g. "252.36-1~deb12u1".
+    pub version: Option<String>,
+    /// Every SSH-related unit systemd knows (loaded, masked or with a unit file), deduplicated
+    /// by unit Id: `sshd.service` is an alias of `ssh.service` on Debian.
+    pub units: Vec<UnitFacts>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    Service,
+    Socket,
+}
+
+/// One unit as systemd reports it (properties of org.freedesktop.systemd1.Unit/Service/Socket).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnitFacts {
+    /// The unit's Id (its primary name).
+    pub name: String,
+    /// Other names the unit answers to (aliases).
+    pub aliases: Vec<String>,
+    pub kind: UnitKind,
+    /// loaded, not-found, masked, error, bad-setting.
+    pub load_state: String,
+    /// active, inactive, failed, activating, deactivating, reloading.
+    pub active_state: String,
+    /// running, dead, failed, listening, auto-restart, ...
+    pub sub_state: String,
+    /// enabled, disabled, masked, static, indirect, generated, ... (None when unknown).
+    pub unit_file_state: Option<String>,
+    /// success, exit-code, signal, core-dump, timeout, start-limit-hit, ...
+    pub result: Option<String>,
+    /// Service only: exit status (or signal number) of the main process.
+    pub exec_main_status: Option<i32>,
+    /// Service only: CLD_* code of the main process (1 exited, 2 killed, 3 dumped).
+    pub exec_main_code: Option<i32>,
+    pub main_pid: Option<u32>,
+    /// Service only, systemd ≥ 235.
+    pub n_restarts: Option<u32>,
+    /// Microseconds since the epoch, None when never.
+    pub active_enter_timestamp_us: Option<u64>,
+    pub inactive_enter_timestamp_us: Option<u64>,
+    pub fragment_path: Option<String>,
+    /// Drop-in files that modify the unit.
+    pub dropin_paths: Vec<String>,
+    /// Service only: argv of each ExecStart= line.
+    pub exec_start: Vec<Vec<String>>,
+    /// Socket only: (type, address) from the `Listen` property, e.g. ("Stream", "[::]:22").
+    pub listen: Vec<(String, String)>,
+    /// Socket only: `Accept=` (true means one sshd@.service instance per connection).
+    pub accept: Option<bool>,
+    /// Units this one triggers (a socket's service).
+    pub triggers: Vec<String>,
+}
+
+impl UnitFacts {
+    /// A loaded unit with nothing else known yet: the starting point for the collector's
+    /// decoding and for facts built by hand.
+    pub fn new(name: &str, kind: UnitKind) -> UnitFacts {
+        UnitFacts {
+            name: name.to_string(),
+            aliases: Vec::new(),
+            kind,
+            load_state: "loaded".into(),
+            active_state: "inactive".into(),
+            sub_state: "dead".into(),
+            unit_file_state: None,
+            result: None,
+            exec_main_status: None,
+            exec_main_code: None,
+            main_pid: None,
+            n_restarts: None,
+            active_enter_timestamp_us: None,
+            inactive_enter_timestamp_us: None,
+            fragment_path: None,
+            dropin_paths: Vec::new(),
+            exec_start: Vec::new(),
+            listen: Vec::new(),
+            accept: None,
+            triggers: Vec::new(),
+        }
+    }
+
+    /// TCP ports of a socket unit's `Listen` addresses: "[::]:22", "0.0.0.0:2222", "22".
+    pub fn listen_ports(&self) -> impl Iterator<Item = u16> + '_ {
+        self.listen
+            .iter()
+            .filter_map(|(_, address)| address.rsplit(':').next()?.parse().ok())
+    }
+}
+
+/// sshd processes found by reading /proc, independent of systemd.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct ProcessFacts {
+    /// True when /proc could be scanned; an empty `sshd` list then means "none running".
+    pub scanned: bool,
+    /// Inode of this process's network namespace (/proc/self/ns/net).
+    pub own_net_namespace: Option<u64>,
+    pub sshd: Vec<SshdProcess>,
+    /// The pid file sshd writes (PidFile, default /run/sshd.pid or /var/run/sshd.pid).
+    pub pid_file: Option<PidFile>,
+}
+
+impl ProcessFacts {
+    /// sshd listeners that serve this machine's network: the ones in our network
+    /// namespace (all of them when namespaces cannot be told apart). An sshd in a
+    /// container's namespace accepts no connection to this machine's addresses.
+    pub fn local_listeners(&self) -> impl Iterator<Item = &SshdProcess> {
+        self.sshd.iter().filter(move |process| {
+            process.is_listener
+                && (self.own_net_namespace.is_none()
+                    || process.net_namespace.is_none()
+                    || process.net_namespace == self.own_net_namespace)
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SshdProcess {
+    pub pid: u32,
+    pub ppid: u32,
+    pub comm: String,
+    pub cmdline: Vec<String>,
+    /// True for the listener (the daemon that accepts connections), false for per-session
+    /// children (`sshd: user [priv]`).
+    pub is_listener: bool,
+    /// The `-f FILE` this sshd was started with, if any.
+    pub config_path: Option<String>,
+    /// Start time in microseconds since the epoch.
+    pub start_time_us: Option<u64>,
+    /// Inode of the process's network namespace; a container's sshd has its own.
+    pub net_namespace: Option<u64>,
+    /// The scheduler state from /proc/PID/stat: R running, S sleeping, D in
+    /// uninterruptible wait, T stopped (SIGSTOP, a debugger), Z exited but not reaped.
+    #[serde(default)]
+    pub state: Option<char>,
+    /// Milliseconds since it last ran on a CPU (/proc/PID/sched), where the kernel tells:
+    /// for a stopped process, about how long it has been stopped.
+    #[serde(default)]
+    pub off_cpu_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PidFile {
+    pub path: String,
+    pub pid: Option<u32>,
+    /// The pid in the file names a running process.
+    pub alive: bool,
+}
