@@ -1,0 +1,243 @@
+//! Who sshd lets in at all: AllowUsers/DenyUsers and the group lists, PermitRootLogin,
+//! nologin, TCP wrappers, and limits low enough to refuse clients (SSH-ACL).
+
+use super::is_yes;
+use crate::facts::{Account, AuthFacts, Facts, UserAuth, UserSettings};
+use crate::openssh::patterns;
+use crate::openssh::patterns::Decision;
+use crate::rules::{Finding, RuleId, Severity, SshView};
+
+/// MaxAuthTries below this cuts off clients whose agent offers a few keys first.
+const LOW_MAX_AUTH_TRIES: u32 = 3;
+
+/// MaxStartups "start" below this drops concurrent logins (scanners take the slots).
+const LOW_MAX_STARTUPS: u32 = 3;
+
+/// DenyUsers, AllowUsers, DenyGroups, AllowGroups, in allowed_user's order; the first
+/// refusal is what sshd logs.
+pub(super) fn check_access_lists(
+    facts: &Facts,
+    view: &SshView,
+    user: &UserAuth,
+    account: &Account,
+    findings: &mut Vec<Finding>,
+) {
+    let settings = &user.settings;
+    let list = |keyword: &str| settings.values.get(keyword).cloned().unwrap_or_default();
+    let decisions = [
+        (
+            "denyusers",
+            patterns::deny_users(&user.name, &list("denyusers")),
+        ),
+        (
+            "allowusers",
+            patterns::allow_users(&user.name, &list("allowusers")),
+        ),
+        (
+            "denygroups",
+            patterns::deny_groups(&account.groups, &list("denygroups")),
+        ),
+        (
+            "allowgroups",
+            patterns::allow_groups(&account.groups, &list("allowgroups")),
+        ),
+    ];
+    for (keyword, decision) in decisions {
+        let (rule, why) = match decision {
+            Decision::Allowed => continue,
+            Decision::Refused(why) => (RuleId::UserRefusedByAcl, why),
+            Decision::OnlyFrom(why) => (RuleId::UserLimitedByHost, why),
+        };
+        let refused = rule == RuleId::UserRefusedByAcl;
+        let origin = crate::rules::setting_origin(facts, settings, keyword);
+        let mut finding = Finding::new(rule)
+            .var("user", user.name.clone())
+            .var("reason", why.clone())
+            .evidence(
+                format!("{keyword} {}", list(keyword).join(" ")),
+                Some(origin.clone()),
+            );
+        if refused {
+            let fix = access_list_fix(keyword, &origin, &user.name, account);
+            finding = finding.var(
+                "fix",
+                format!("{fix} && systemctl reload {}", view.unit_name(facts)),
+            );
+        }
+        findings.push(finding);
+        if refused {
+            return;
+        }
+    }
+}
+
+/// The edit that lets the user past one access list, at the line that sets it: the user
+/// (or the user's primary group) added to an Allow list, a Deny line commented out.
+/// Without a line, an Allow list still takes a drop-in: sshd adds every AllowUsers and
+/// AllowGroups line to the list.
+pub(super) fn access_list_fix(
+    keyword: &str,
+    origin: &str,
+    user: &str,
+    account: &Account,
+) -> String {
+    let group = account.groups.first().map_or(user, String::as_str);
+    let addition = if keyword == "allowgroups" {
+        group
+    } else {
+        user
+    };
+    let located = origin
+        .rsplit_once(':')
+        .filter(|(_, line)| line.parse::<u32>().is_ok());
+    match (keyword, located) {
+        ("allowusers" | "allowgroups", Some((file, line))) => {
+            // No "$" in it: the console's wrapping keeps a quoted word with "$" whole.
+            format!("sed -i '{line}s/.*/& {addition}/' {file}")
+        }
+        ("allowusers", None) => {
+            format!("echo 'AllowUsers {user}' > /etc/ssh/sshd_config.d/00-sshdoctor-allow.conf")
+        }
+        ("allowgroups", None) => {
+            format!("echo 'AllowGroups {group}' > /etc/ssh/sshd_config.d/00-sshdoctor-allow.conf")
+        }
+        _ => crate::rules::comment_out(origin)
+            .unwrap_or_else(|| format!("grep -rni '^ *{keyword}' /etc/ssh   # comment it out")),
+    }
+}
+
+pub(super) fn check_root(user: &UserAuth, findings: &mut Vec<Finding>) {
+    if user.account.as_ref().is_none_or(|account| account.uid != 0) {
+        return;
+    }
+    let value = user
+        .settings
+        .first("permitrootlogin")
+        .unwrap_or("prohibit-password");
+    let refused = match value {
+        "no" => "refuses every root login",
+        "forced-commands-only"
+            if !user
+                .keys_files
+                .iter()
+                .flat_map(|file| &file.keys)
+                .any(|key| key.options.iter().any(|option| option == "command")) =>
+        {
+            "accepts root only with keys that carry command=\"...\", and none does"
+        }
+        _ => return,
+    };
+    findings.push(
+        Finding::new(RuleId::RootLoginRefused)
+            .var("user", user.name.clone())
+            .var("value", value)
+            .var("reason", refused)
+            .evidence(
+                format!("PermitRootLogin {value}"),
+                Some(user.settings.origin("permitrootlogin")),
+            ),
+    );
+}
+
+/// /etc/nologin blocks every non-root login (PAM's pam_nologin or session.c do_nologin);
+/// /run/nologin only through pam_nologin.
+pub(super) fn check_nologin(auth: &AuthFacts, findings: &mut Vec<Finding>) {
+    let use_pam = auth
+        .users
+        .first()
+        .is_some_and(|user| is_yes(&user.settings, "usepam"));
+    for file in &auth.nologin_files {
+        if file.path != "/etc/nologin" && !use_pam {
+            continue;
+        }
+        let blocked: Vec<&str> = auth
+            .users
+            .iter()
+            .filter(|user| {
+                user.account
+                    .as_ref()
+                    .is_some_and(|account| account.uid != 0)
+            })
+            .map(|user| user.name.as_str())
+            .collect();
+        let mut finding = Finding::new(RuleId::NologinBlocksLogins)
+            .var("path", file.path.clone())
+            .evidence(
+                format!("{} exists: \"{}\"", file.path, file.message),
+                Some(file.path.clone()),
+            );
+        if !blocked.is_empty() {
+            finding = finding.evidence(format!("users refused: {}", blocked.join(", ")), None);
+        }
+        findings.push(finding);
+    }
+}
+
+/// hosts_access(5): the first matching hosts.allow line grants, else the first matching
+/// hosts.deny line refuses. Only sshd built with libwrap reads them.
+pub(super) fn check_tcp_wrappers(facts: &Facts, findings: &mut Vec<Finding>) {
+    let wrappers = &facts.auth.tcp_wrappers;
+    if wrappers.deny.is_empty() {
+        return;
+    }
+    let rule = match facts.sshd.uses_libwrap {
+        Some(true) => RuleId::TcpWrappersDeny,
+        Some(false) => RuleId::TcpWrappersIgnored,
+        None => return,
+    };
+    let denies_everyone = wrappers.deny.iter().any(|line| {
+        line.value.split_once(':').is_some_and(|(_, clients)| {
+            clients
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .eq_ignore_ascii_case("ALL")
+        })
+    });
+    // Every deny line naming sshd or ALL, commented out.
+    let fix = crate::rules::comment_out_all(&wrappers.deny).unwrap_or_default();
+    let mut finding = Finding::new(rule).var("fix", fix);
+    for line in wrappers.deny.iter().chain(&wrappers.allow) {
+        finding = finding.evidence(line.value.clone(), Some(line.location()));
+    }
+    if rule == RuleId::TcpWrappersDeny && !(denies_everyone && wrappers.allow.is_empty()) {
+        finding = finding.severity(Severity::Warning);
+    }
+    findings.push(finding);
+}
+
+/// MaxAuthTries and MaxStartups low enough to refuse ordinary clients.
+pub(super) fn check_limits(settings: &UserSettings, findings: &mut Vec<Finding>) {
+    if let Some(tries) = settings
+        .first("maxauthtries")
+        .and_then(|value| value.parse::<u32>().ok())
+    {
+        if tries < LOW_MAX_AUTH_TRIES {
+            findings.push(
+                Finding::new(RuleId::MaxAuthTriesLow)
+                    .var("value", tries.to_string())
+                    .evidence(
+                        format!("MaxAuthTries {tries}"),
+                        Some(settings.origin("maxauthtries")),
+                    ),
+            );
+        }
+    }
+    if let Some(value) = settings.first("maxstartups") {
+        let start = value
+            .split(':')
+            .next()
+            .and_then(|start| start.parse::<u32>().ok());
+        if start.is_some_and(|start| start < LOW_MAX_STARTUPS) {
+            findings.push(
+                Finding::new(RuleId::MaxStartupsLow)
+                    .var("value", value)
+                    .evidence(
+                        format!("MaxStartups {value}"),
+                        Some(settings.origin("maxstartups")),
+                    ),
+            );
+        }
+    }
+}
