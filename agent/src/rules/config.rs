@@ -1,11 +1,11 @@
 //! Will sshd accept its configuration?
 
 use super::ssh_view::SshView;
-use super::{Finding, RuleId};
+use super::{Draft, RuleId};
 use crate::facts::{Facts, SshdConfigFacts};
 use std::path::Path;
 
-pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let config = &facts.config;
     if config.path.is_empty() {
         return; // The config probe did not run.
@@ -16,7 +16,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
             .clone()
             .unwrap_or_else(|| "unreadable".into());
         findings.push(
-            Finding::new(RuleId::ConfigMissing)
+            Draft::new(RuleId::ConfigMissing)
                 .var("file", config.path.clone())
                 .var("reason", reason.clone())
                 .evidence(reason, Some(config.path.clone())),
@@ -50,7 +50,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
                 )
             });
             findings.push(
-                Finding::new(RuleId::ConfigSyntaxError)
+                Draft::new(RuleId::ConfigSyntaxError)
                     .var("error", error.clone())
                     .var("fix", fix.unwrap_or(test))
                     .var(
@@ -71,7 +71,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
         None => {
             if let Some(problem) = config.problems.iter().find(|problem| problem.fatal) {
                 findings.push(
-                    Finding::new(RuleId::ConfigSyntaxError)
+                    Draft::new(RuleId::ConfigSyntaxError)
                         .var("error", problem.message.clone())
                         .var("file", problem.file.clone())
                         .var("line", problem.line.unwrap_or(1).to_string())
@@ -88,7 +88,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     }
     for problem in config.problems.iter().filter(|problem| !problem.fatal) {
         findings.push(
-            Finding::new(RuleId::ConfigProblem)
+            Draft::new(RuleId::ConfigProblem)
                 .var("message", problem.message.clone())
                 .var("file", problem.file.clone())
                 .var("line", problem.line.unwrap_or(1).to_string())
@@ -100,7 +100,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     }
     check_dropins(config, findings);
     if !config.discrepancies.is_empty() {
-        let mut finding = Finding::new(RuleId::ParserDisagrees);
+        let mut finding = Draft::new(RuleId::ParserDisagrees);
         for difference in &config.discrepancies {
             finding = finding.evidence(difference.clone(), None);
         }
@@ -109,14 +109,14 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
 }
 
 /// Drop-ins that no Include reads: the settings there never reach sshd.
-fn check_dropins(config: &SshdConfigFacts, findings: &mut Vec<Finding>) {
+fn check_dropins(config: &SshdConfigFacts, findings: &mut Vec<Draft>) {
     let Some(first) = config.ignored_dropins.first() else {
         return;
     };
     let dir = Path::new(first)
         .parent()
         .map_or_else(String::new, |dir| dir.display().to_string());
-    let mut finding = Finding::new(RuleId::DropinsIgnored)
+    let mut finding = Draft::new(RuleId::DropinsIgnored)
         .var("count", config.ignored_dropins.len().to_string())
         .var("dir", dir)
         .var("file", config.path.clone());

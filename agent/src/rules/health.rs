@@ -1,7 +1,7 @@
 //! Host health: full or read-only filesystems, exhausted memory, OOM kills of sshd, a full
 //! connection-tracking table.
 
-use super::{Finding, RuleId, SshView};
+use super::{Draft, RuleId, SshView};
 use crate::facts::{ConntrackFacts, Facts, FilesystemUsage};
 use crate::openssh::PATHS_A_LOGIN_WRITES;
 
@@ -13,7 +13,7 @@ const MIN_FREE_BYTES: u64 = 1 << 20;
 /// Below this share of memory available (with no free swap), forks start failing.
 const LOW_MEMORY_PERCENT: f64 = 5.0;
 
-pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Draft>) {
     for filesystem in &facts.health.filesystems {
         check_filesystem(filesystem, findings);
     }
@@ -28,7 +28,7 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
         .filter(|kill| kill.comm.starts_with("sshd"))
     {
         findings.push(
-            Finding::new(RuleId::OomKilledSshd)
+            Draft::new(RuleId::OomKilledSshd)
                 .var("comm", kill.comm.clone())
                 .var("pid", kill.pid.to_string())
                 .evidence(
@@ -47,7 +47,7 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
 const CONNTRACK_FULL_PERCENT: f64 = 99.0;
 const CONNTRACK_NEARLY_FULL_PERCENT: f64 = 90.0;
 
-fn check_conntrack(conntrack: &ConntrackFacts, findings: &mut Vec<Finding>) {
+fn check_conntrack(conntrack: &ConntrackFacts, findings: &mut Vec<Draft>) {
     let used = conntrack.used_percent();
     let mut evidence = vec![(
         format!(
@@ -73,7 +73,7 @@ fn check_conntrack(conntrack: &ConntrackFacts, findings: &mut Vec<Finding>) {
         ));
     }
     let finding = if used >= CONNTRACK_FULL_PERCENT {
-        Finding::new(RuleId::ConntrackFull)
+        Draft::new(RuleId::ConntrackFull)
             .var("entries", conntrack.entries.to_string())
             .var("max", conntrack.max.to_string())
     } else if drops > 0 || conntrack.table_full_messages > 0 {
@@ -83,11 +83,11 @@ fn check_conntrack(conntrack: &ConntrackFacts, findings: &mut Vec<Finding>) {
         };
         // Past drops explain earlier timeouts; the table has room now, so the machine
         // is not in trouble for it.
-        Finding::new(RuleId::ConntrackDropping)
+        Draft::new(RuleId::ConntrackDropping)
             .var("what", what)
             .severity(super::Severity::Info)
     } else if used >= CONNTRACK_NEARLY_FULL_PERCENT {
-        Finding::new(RuleId::ConntrackDropping).var(
+        Draft::new(RuleId::ConntrackDropping).var(
             "what",
             format!("is nearly full ({used:.0}%): new connections will be dropped when it fills"),
         )
@@ -116,7 +116,7 @@ fn human_bytes(bytes: u64) -> String {
     }
 }
 
-fn check_filesystem(filesystem: &FilesystemUsage, findings: &mut Vec<Finding>) {
+fn check_filesystem(filesystem: &FilesystemUsage, findings: &mut Vec<Draft>) {
     if filesystem.total_bytes == 0 {
         return; // Pseudo filesystems report no size.
     }
@@ -146,7 +146,7 @@ fn check_filesystem(filesystem: &FilesystemUsage, findings: &mut Vec<Finding>) {
     };
     if let Some(what) = what {
         findings.push(
-            Finding::new(RuleId::FilesystemFull)
+            Draft::new(RuleId::FilesystemFull)
                 .var("mount_point", filesystem.mount_point.clone())
                 .var("what", what)
                 .evidence(usage, source),
@@ -158,7 +158,7 @@ fn check_filesystem(filesystem: &FilesystemUsage, findings: &mut Vec<Finding>) {
             format!("{inodes:.0}% of inodes used")
         };
         findings.push(
-            Finding::new(RuleId::FilesystemNearlyFull)
+            Draft::new(RuleId::FilesystemNearlyFull)
                 .var("mount_point", filesystem.mount_point.clone())
                 .var("what", what)
                 .evidence(usage, source),
@@ -166,7 +166,7 @@ fn check_filesystem(filesystem: &FilesystemUsage, findings: &mut Vec<Finding>) {
     }
     if filesystem.read_only && PATHS_A_LOGIN_WRITES.contains(&filesystem.mount_point.as_str()) {
         findings.push(
-            Finding::new(RuleId::FilesystemReadOnly)
+            Draft::new(RuleId::FilesystemReadOnly)
                 .var("mount_point", filesystem.mount_point.clone())
                 .var("path", filesystem.path.clone())
                 .evidence(
@@ -177,7 +177,7 @@ fn check_filesystem(filesystem: &FilesystemUsage, findings: &mut Vec<Finding>) {
     }
 }
 
-fn check_memory(facts: &Facts, findings: &mut Vec<Finding>) {
+fn check_memory(facts: &Facts, findings: &mut Vec<Draft>) {
     let Some(memory) = &facts.health.memory else {
         return;
     };
@@ -192,7 +192,7 @@ fn check_memory(facts: &Facts, findings: &mut Vec<Finding>) {
     };
     if available_percent < LOW_MEMORY_PERCENT && swap_free_percent < LOW_MEMORY_PERCENT {
         findings.push(
-            Finding::new(RuleId::MemoryExhausted)
+            Draft::new(RuleId::MemoryExhausted)
                 .var("available", human_bytes(memory.available_bytes))
                 .var("total", human_bytes(memory.total_bytes))
                 .evidence(

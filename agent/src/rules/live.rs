@@ -2,7 +2,7 @@
 //! keys it refuses for reasons no other rule models. Also what the live probes proved,
 //! which is what "healthy" rests on.
 
-use super::{Finding, RuleId, Severity, SshView};
+use super::{Draft, RuleId, Severity, SshView};
 use crate::facts::{
     BannerOutcome, BannerProbe, ConnectionState, Facts, KeyQuery, KeyQueryOutcome, ListeningSocket,
     SshdProcess,
@@ -19,7 +19,7 @@ const AUTH_FAMILIES: &[&str] = &["SSH-USR", "SSH-AKF", "SSH-ACL"];
 const EVIDENCE_LINES: usize = 8;
 
 /// Runs after every other family: whether a refusal is explained depends on theirs.
-pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     for probe in &facts.live.banners {
         if let Some(finding) = silent_listener(facts, view, probe, findings) {
             findings.push(finding);
@@ -37,8 +37,8 @@ fn silent_listener(
     facts: &Facts,
     view: &SshView,
     probe: &BannerProbe,
-    findings: &[Finding],
-) -> Option<Finding> {
+    findings: &[Draft],
+) -> Option<Draft> {
     let socket = socket_text(probe.address, probe.port);
     let listener = facts
         .sockets
@@ -56,7 +56,7 @@ fn silent_listener(
         .find(|process| matches!(process.state, Some('T' | 't')));
     let refusal = || refusal_cause(facts, view, probe);
     let closing = |(cause, fix): (String, String)| {
-        Finding::new(RuleId::ListenerClosesConnections)
+        Draft::new(RuleId::ListenerClosesConnections)
             .var("socket", socket.clone())
             .var("port", probe.port.to_string())
             .var("cause", cause)
@@ -66,7 +66,7 @@ fn silent_listener(
         BannerOutcome::Answered | BannerOutcome::Error => return None,
         _ if stopped.is_some() => {
             let process = stopped.expect("checked");
-            Finding::new(RuleId::SshdStopped)
+            Draft::new(RuleId::SshdStopped)
                 .var("pid", process.pid.to_string())
                 .var("port", probe.port.to_string())
                 .evidence(
@@ -74,7 +74,7 @@ fn silent_listener(
                     Some(format!("/proc/{}/stat", process.pid)),
                 )
         }
-        BannerOutcome::NotSsh => Finding::new(RuleId::PortAnswersNotSsh)
+        BannerOutcome::NotSsh => Draft::new(RuleId::PortAnswersNotSsh)
             .var("port", probe.port.to_string())
             .var("banner", probe.banner.clone().unwrap_or_default()),
         BannerOutcome::ClosedBeforeBanner | BannerOutcome::Reset => {
@@ -97,12 +97,12 @@ fn silent_listener(
             if drop_explained(findings) {
                 return None;
             }
-            Finding::new(RuleId::HandshakeDroppedLocally)
+            Draft::new(RuleId::HandshakeDroppedLocally)
                 .var("socket", socket.clone())
                 .var("port", probe.port.to_string())
         }
         BannerOutcome::BannerTimeout | BannerOutcome::ConnectTimeout | BannerOutcome::Refused => {
-            Finding::new(RuleId::ListenerSilent)
+            Draft::new(RuleId::ListenerSilent)
                 .var("socket", socket.clone())
                 .var("port", probe.port.to_string())
                 .var("cause", silence_cause(probe, listener, &owners))
@@ -203,15 +203,15 @@ const DROP_CAUSES: &[&str] = &["SSH-FWL", "SSH-HST-006"];
 /// privilege-separation directory again.
 const CONNECTION_SETUP_CAUSES: &[&str] = &["SSH-KEY-001", "SSH-KEY-003", "SSH-PRV"];
 
-fn drop_explained(findings: &[Finding]) -> bool {
+fn drop_explained(findings: &[Draft]) -> bool {
     explained_by(findings, DROP_CAUSES)
 }
 
 /// A critical finding of one of `causes` (id prefixes) is already there.
-fn explained_by(findings: &[Finding], causes: &[&str]) -> bool {
+fn explained_by(findings: &[Draft], causes: &[&str]) -> bool {
     findings.iter().any(|finding| {
         finding.severity == Severity::Critical
-            && causes.iter().any(|cause| finding.id.starts_with(cause))
+            && causes.iter().any(|cause| finding.id().starts_with(cause))
     })
 }
 
@@ -289,7 +289,7 @@ fn refusal_cause(facts: &Facts, view: &SshView, probe: &BannerProbe) -> Option<(
 }
 
 /// Clients' connections that the daemon never accepted, or that gave up waiting.
-fn with_waiting_clients(mut finding: Finding, facts: &Facts, port: u16) -> Finding {
+fn with_waiting_clients(mut finding: Draft, facts: &Facts, port: u16) -> Draft {
     let waiting: Vec<String> = facts
         .sockets
         .connections
@@ -349,19 +349,19 @@ fn answered(query: &KeyQuery) -> Option<bool> {
 /// A finding about the machine as it is now that names this user, or a critical one
 /// that keeps everyone out. sshd's log lines are history (the probes' own are left out
 /// of them): an old refusal explains nothing about today's.
-fn explained(user: &str, findings: &[Finding]) -> bool {
+fn explained(user: &str, findings: &[Draft]) -> bool {
     findings.iter().any(|finding| {
-        !finding.id.starts_with("SSH-LOG")
+        !finding.id().starts_with("SSH-LOG")
             && finding.severity >= Severity::Warning
             && (finding.var_value("user") == Some(user)
                 || (finding.severity == Severity::Critical
                     && AUTH_FAMILIES
                         .iter()
-                        .any(|family| finding.id.starts_with(family))))
+                        .any(|family| finding.id().starts_with(family))))
     })
 }
 
-fn refused_keys(user: &str, queries: &[&KeyQuery], findings: &[Finding]) -> Option<Finding> {
+fn refused_keys(user: &str, queries: &[&KeyQuery], findings: &[Draft]) -> Option<Draft> {
     let asked: Vec<&KeyQuery> = queries
         .iter()
         .copied()
@@ -377,9 +377,9 @@ fn refused_keys(user: &str, queries: &[&KeyQuery], findings: &[Finding]) -> Opti
     }
     let all = refused.len() == asked.len();
     let mut finding = if all {
-        Finding::new(RuleId::KeysRefusedUnexplained)
+        Draft::new(RuleId::KeysRefusedUnexplained)
     } else {
-        Finding::new(RuleId::KeysPartlyRefused)
+        Draft::new(RuleId::KeysPartlyRefused)
             .var("count", refused.len().to_string())
             .var("total", asked.len().to_string())
     }

@@ -6,7 +6,7 @@
 //! see rules/logs.toml for why these rules warn, and when a user's refusal is recent
 //! enough to be critical.
 
-use super::{Finding, RuleId, Severity, SshView};
+use super::{Draft, RuleId, Severity, SshView};
 use crate::facts::{Facts, LogFacts, LogLine};
 use regex_lite::Regex;
 use std::collections::BTreeMap;
@@ -398,7 +398,7 @@ fn refusal_outlived(
     }
 }
 
-pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Draft>) {
     let mut by_rule: BTreeMap<RuleId, Matches> = BTreeMap::new();
     let last_start = last_start(&facts.logs.lines);
     let logins = last_logins(&facts.logs.lines);
@@ -496,10 +496,10 @@ fn refused_lately(matches: &Matches, logs: &LogFacts, last_start: Option<usize>)
 }
 
 /// A current finding already says why these users are refused.
-fn explained(users: &[String], findings: &[Finding]) -> bool {
+fn explained(users: &[String], findings: &[Draft]) -> bool {
     findings.iter().any(|finding| {
         finding.severity == Severity::Critical
-            && !finding.id.starts_with("SSH-LOG")
+            && !finding.id().starts_with("SSH-LOG")
             && finding
                 .var_value("user")
                 .is_none_or(|user| users.iter().any(|refused| refused == user))
@@ -528,7 +528,7 @@ fn rfc3339_seconds(text: &str) -> Option<i64> {
     Some(days * 86_400 + seconds - offset)
 }
 
-fn finding(rule: RuleId, matches: Matches, logs: &LogFacts) -> Finding {
+fn finding(rule: RuleId, matches: Matches, logs: &LogFacts) -> Draft {
     let newest = matches
         .newest
         .expect("a rule is recorded with its first line");
@@ -536,7 +536,7 @@ fn finding(rule: RuleId, matches: Matches, logs: &LogFacts) -> Finding {
         .time
         .clone()
         .unwrap_or_else(|| "at an unknown time".into());
-    let mut finding = Finding::new(rule)
+    let mut finding = Draft::new(rule)
         .var("count", matches.count.to_string())
         .var("time", time.clone())
         .var("users", users_shown(&matches.users));

@@ -122,7 +122,82 @@ impl Remediation {
     }
 }
 
-/// A rule that fired, with its evidence and its fix.
+/// What a rule found, before its text is filled in: the rule, the values of its
+/// {placeholders}, the evidence, and the severity when the facts change it. Rules build
+/// drafts; `evaluate` renders each from the catalogue once.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub rule: RuleId,
+    pub severity: Severity,
+    pub evidence: Vec<Evidence>,
+    vars: BTreeMap<&'static str, String>,
+}
+
+impl Draft {
+    pub fn new(rule: RuleId) -> Draft {
+        Draft {
+            rule,
+            severity: rule.def().severity,
+            evidence: Vec::new(),
+            vars: BTreeMap::new(),
+        }
+    }
+
+    /// Sets a {placeholder} of the rule's text.
+    pub fn var(mut self, name: &'static str, value: impl Into<String>) -> Draft {
+        self.vars.insert(name, value.into());
+        self
+    }
+
+    pub fn evidence(mut self, fact: impl Into<String>, source: Option<String>) -> Draft {
+        self.evidence.push(Evidence {
+            fact: fact.into(),
+            source,
+        });
+        self
+    }
+
+    /// Overrides the catalogue's severity where the facts make it worse or milder.
+    pub fn severity(mut self, severity: Severity) -> Draft {
+        self.severity = severity;
+        self
+    }
+
+    /// The rule's id, e.g. "SSH-SVC-002".
+    pub fn id(&self) -> &'static str {
+        self.rule.def().id
+    }
+
+    /// The value a {placeholder} of this draft has, e.g. the user it is about.
+    pub fn var_value(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// The finding: the rule's text filled with this draft's values, then the
+    /// machine-wide ones.
+    fn render(self, context: &BTreeMap<&'static str, String>) -> Finding {
+        let def = self.rule.def();
+        let fill = |text: &str| fill_placeholders(text, &self.vars, context);
+        Finding {
+            id: def.id,
+            severity: self.severity,
+            title: fill(def.title),
+            explanation: fill(&unwrap_paragraphs(def.explanation)),
+            remediation: Remediation {
+                guest: def.guest.iter().map(|line| fill(line)).collect(),
+                azure: def.azure.iter().map(|line| fill(line)).collect(),
+                aws: def.aws.iter().map(|line| fill(line)).collect(),
+                gcp: def.gcp.iter().map(|line| fill(line)).collect(),
+                guide: def.guide.to_string(),
+            },
+            evidence: self.evidence,
+            rule: self.rule,
+        }
+    }
+}
+
+/// A rule that fired, rendered: its text with this machine's values, its evidence and
+/// its fix.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
     pub id: &'static str,
@@ -132,71 +207,7 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     pub remediation: Remediation,
     #[serde(skip)]
-    rule: Option<RuleId>,
-    #[serde(skip)]
-    vars: BTreeMap<&'static str, String>,
-}
-
-impl Finding {
-    pub fn new(rule: RuleId) -> Finding {
-        let def = rule.def();
-        Finding {
-            id: def.id,
-            severity: def.severity,
-            title: String::new(),
-            explanation: String::new(),
-            evidence: Vec::new(),
-            remediation: Remediation::default(),
-            rule: Some(rule),
-            vars: BTreeMap::new(),
-        }
-    }
-
-    /// Sets a {placeholder} of the rule's text.
-    pub fn var(mut self, name: &'static str, value: impl Into<String>) -> Finding {
-        self.vars.insert(name, value.into());
-        self
-    }
-
-    pub fn evidence(mut self, fact: impl Into<String>, source: Option<String>) -> Finding {
-        self.evidence.push(Evidence {
-            fact: fact.into(),
-            source,
-        });
-        self
-    }
-
-    /// Overrides the catalogue's severity where the facts make it worse or milder.
-    pub fn severity(mut self, severity: Severity) -> Finding {
-        self.severity = severity;
-        self
-    }
-
-    pub fn rule(&self) -> Option<RuleId> {
-        self.rule
-    }
-
-    /// The value a {placeholder} of this finding has, e.g. the user it is about.
-    pub fn var_value(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str)
-    }
-
-    /// Fills the rule's text with this finding's values, then the machine-wide ones.
-    fn render(mut self, context: &BTreeMap<&'static str, String>) -> Finding {
-        let Some(rule) = self.rule else { return self };
-        let def = rule.def();
-        let fill = |text: &str| fill_placeholders(text, &self.vars, context);
-        self.title = fill(def.title);
-        self.explanation = fill(&unwrap_paragraphs(def.explanation));
-        self.remediation = Remediation {
-            guest: def.guest.iter().map(|line| fill(line)).collect(),
-            azure: def.azure.iter().map(|line| fill(line)).collect(),
-            aws: def.aws.iter().map(|line| fill(line)).collect(),
-            gcp: def.gcp.iter().map(|line| fill(line)).collect(),
-            guide: def.guide.to_string(),
-        };
-        self
-    }
+    pub rule: RuleId,
 }
 
 /// Days since 1970-01-01 of a calendar date (proleptic Gregorian; H. Hinnant's
@@ -455,24 +466,27 @@ fn reinstall_sshd(facts: &Facts) -> &'static str {
 /// Runs every rule over the facts; findings come most severe first, then by id.
 pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     let view = SshView::new(facts);
-    let mut findings = Vec::new();
-    service::check(facts, &view, &mut findings);
-    network::check(facts, &view, &mut findings);
-    traffic::check(facts, &view, &mut findings);
-    config::check(facts, &view, &mut findings);
-    health::check(facts, &view, &mut findings);
-    prereqs::check(facts, &view, &mut findings);
-    nic::check(facts, &view, &mut findings);
-    selinux::check(facts, &view, &mut findings);
-    firewall::check(facts, &view, &mut findings);
-    auth::check(facts, &view, &mut findings);
-    session::check(facts, &view, &mut findings);
-    pam::check(facts, &mut findings);
+    let mut drafts = Vec::new();
+    service::check(facts, &view, &mut drafts);
+    network::check(facts, &view, &mut drafts);
+    traffic::check(facts, &view, &mut drafts);
+    config::check(facts, &view, &mut drafts);
+    health::check(facts, &view, &mut drafts);
+    prereqs::check(facts, &view, &mut drafts);
+    nic::check(facts, &view, &mut drafts);
+    selinux::check(facts, &view, &mut drafts);
+    firewall::check(facts, &view, &mut drafts);
+    auth::check(facts, &view, &mut drafts);
+    session::check(facts, &view, &mut drafts);
+    pam::check(facts, &mut drafts);
     // After the families whose findings say why a user is refused now.
-    logs::check(facts, &view, &mut findings);
-    live::check(facts, &view, &mut findings);
+    logs::check(facts, &view, &mut drafts);
+    live::check(facts, &view, &mut drafts);
     let context = machine_context(facts, &view);
-    let mut rendered: Vec<Finding> = findings.into_iter().map(|f| f.render(&context)).collect();
+    let mut rendered: Vec<Finding> = drafts
+        .into_iter()
+        .map(|draft| draft.render(&context))
+        .collect();
     rendered.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)));
     rendered
 }

@@ -1,11 +1,11 @@
 //! Does SSH listen where a client can reach it?
 
 use super::ssh_view::{socket_label, SshView};
-use super::{Finding, RuleId};
+use super::{Draft, RuleId};
 use crate::facts::{AddressFamily, Facts, ListeningSocket, SocketSource};
 use std::net::IpAddr;
 
-pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     check_listen_addresses(facts, findings);
     if facts.sockets.source == SocketSource::None {
         return; // The socket probe saw nothing; its report says why.
@@ -41,9 +41,9 @@ fn socket_evidence(socket: &ListeningSocket) -> (String, Option<String>) {
 }
 
 fn with_sockets<'a>(
-    mut finding: Finding,
+    mut finding: Draft,
     sockets: impl IntoIterator<Item = &'a ListeningSocket>,
-) -> Finding {
+) -> Draft {
     for socket in sockets {
         let (fact, source) = socket_evidence(socket);
         finding = finding.evidence(fact, source);
@@ -52,7 +52,7 @@ fn with_sockets<'a>(
 }
 
 /// sshd (or its unit) runs, yet no SSH socket listens.
-fn check_not_listening(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+fn check_not_listening(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let listener = facts.processes.local_listeners().next();
     let service_running = view
         .service
@@ -60,7 +60,7 @@ fn check_not_listening(facts: &Facts, view: &SshView, findings: &mut Vec<Finding
     if listener.is_none() && !service_running {
         return; // Not running at all: the service rules say so.
     }
-    let mut finding = Finding::new(RuleId::NotListening);
+    let mut finding = Draft::new(RuleId::NotListening);
     if let Some(process) = listener {
         finding = finding.evidence(
             format!(
@@ -88,7 +88,7 @@ fn check_not_listening(facts: &Facts, view: &SshView, findings: &mut Vec<Finding
 }
 
 /// A ListenAddress naming an IP this machine does not have.
-fn check_listen_addresses(facts: &Facts, findings: &mut Vec<Finding>) {
+fn check_listen_addresses(facts: &Facts, findings: &mut Vec<Draft>) {
     if facts.interfaces.addresses.is_empty() {
         return; // Interfaces unknown: cannot tell.
     }
@@ -123,7 +123,7 @@ fn check_listen_addresses(facts: &Facts, findings: &mut Vec<Finding>) {
                 )
             });
             findings.push(
-                Finding::new(RuleId::ListenAddressAbsent)
+                Draft::new(RuleId::ListenAddressAbsent)
                     .var("address", address.to_string())
                     .var("fix", fix)
                     .evidence(
@@ -137,7 +137,7 @@ fn check_listen_addresses(facts: &Facts, findings: &mut Vec<Finding>) {
 }
 
 /// The configured port is held by a program that is not sshd.
-fn check_port_owners(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+fn check_port_owners(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     if view.socket_activated() {
         return; // systemd holds the port by design.
     }
@@ -150,7 +150,7 @@ fn check_port_owners(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>)
         });
         if let Some(socket) = squatter {
             let owner = &socket.owners[0];
-            let mut finding = Finding::new(RuleId::PortTaken)
+            let mut finding = Draft::new(RuleId::PortTaken)
                 .var("port", port.to_string())
                 .var("pid", owner.pid.to_string())
                 .var("comm", owner.comm.clone())
@@ -181,13 +181,13 @@ fn stop_command(owner: &crate::facts::SocketOwner) -> String {
 }
 
 /// Loopback only, IPv6 only, IPv4 only.
-fn check_reachability(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+fn check_reachability(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let sockets = &view.ssh_sockets;
     if sockets.iter().all(|socket| socket.address.is_loopback()) {
         let listening: Vec<String> = sockets.iter().map(|socket| socket_label(socket)).collect();
         let fix = super::comment_out_all(&facts.config.listen_addresses)
             .unwrap_or_else(|| format!("sed -i 's/^\\s*ListenAddress/#&/' {}", facts.config.path));
-        let mut finding = Finding::new(RuleId::LoopbackOnly)
+        let mut finding = Draft::new(RuleId::LoopbackOnly)
             .var("listening", listening.join(", "))
             .var("fix", fix);
         finding = with_sockets(finding, sockets.iter().copied());
@@ -218,7 +218,7 @@ fn check_reachability(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>
             ),
         };
         let mut finding =
-            with_sockets(Finding::new(RuleId::Ipv6Only), sockets.iter().copied()).var("fix", fix);
+            with_sockets(Draft::new(RuleId::Ipv6Only), sockets.iter().copied()).var("fix", fix);
         if let Some(line) = family_line {
             finding = finding.evidence(
                 format!("AddressFamily {:?}", line.value).to_lowercase(),
@@ -228,14 +228,14 @@ fn check_reachability(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>
         findings.push(finding);
     } else if let Some(line) = family_line.filter(|line| line.value == AddressFamily::Inet) {
         findings.push(
-            with_sockets(Finding::new(RuleId::Ipv4Only), sockets.iter().copied())
+            with_sockets(Draft::new(RuleId::Ipv4Only), sockets.iter().copied())
                 .evidence("AddressFamily inet", Some(line.location())),
         );
     }
 }
 
 /// A port other than 22, or a port other than the configured one.
-fn check_ports(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+fn check_ports(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let public: Vec<&ListeningSocket> = view
         .ssh_sockets
         .iter()
@@ -247,7 +247,7 @@ fn check_ports(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
         ports.sort_unstable();
         ports.dedup();
         for port in ports {
-            let mut finding = Finding::new(RuleId::NonstandardPort).var("port", port.to_string());
+            let mut finding = Draft::new(RuleId::NonstandardPort).var("port", port.to_string());
             finding = with_sockets(
                 finding,
                 public.iter().copied().filter(|socket| socket.port == port),
@@ -272,7 +272,7 @@ fn check_ports(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut finding = Finding::new(RuleId::PortDiffersFromConfig)
+    let mut finding = Draft::new(RuleId::PortDiffersFromConfig)
         .var("listening_ports", join(&listening))
         .var("configured_ports", join(&view.configured_ports));
     finding = with_sockets(finding, view.ssh_sockets.iter().copied());

@@ -1,9 +1,9 @@
 //! The VM's own network: can any packet reach sshd, and can sshd's replies leave?
 
-use super::{Finding, RuleId, SshView};
+use super::{Draft, RuleId, SshView};
 use crate::facts::{Facts, LinkFacts};
 
-pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Draft>) {
     let interfaces = &facts.interfaces;
     if interfaces.links.is_empty() {
         return; // rtnetlink could not be read: the probe says why.
@@ -23,7 +23,7 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
         .or(external.first())
         .map_or_else(|| "eth0".to_string(), |link| link.name.clone());
     if usable.is_empty() {
-        let mut finding = Finding::new(RuleId::NoLinkUp).var("interface", interface);
+        let mut finding = Draft::new(RuleId::NoLinkUp).var("interface", interface);
         for link in &external {
             finding = finding.evidence(link_state(link), Some("rtnetlink".into()));
         }
@@ -42,7 +42,7 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
         .filter(|address| address.address.is_ipv4() && !address.loopback && address.up)
         .collect();
     if ipv4.is_empty() {
-        let mut finding = Finding::new(RuleId::NoIpv4Address).var("interface", interface);
+        let mut finding = Draft::new(RuleId::NoIpv4Address).var("interface", interface);
         for address in interfaces
             .addresses
             .iter()
@@ -67,7 +67,7 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
             .map(|address| format!("{} {}", address.interface, address.address))
             .collect();
         findings.push(
-            Finding::new(RuleId::NoDefaultRoute)
+            Draft::new(RuleId::NoDefaultRoute)
                 .var("interface", ipv4[0].interface.clone())
                 .evidence(
                     "no default route in the main table",

@@ -1,9 +1,9 @@
 //! sshd's own prerequisites: usable host keys, the privsep directory and user, /etc/ssh.
 
-use super::{Finding, RuleId, SshView};
+use super::{Draft, RuleId, SshView};
 use crate::facts::{Facts, FileKind, HostKey};
 
-pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     if facts.sshd.binary.is_none() {
         return; // Not installed: the service rules say so; nothing here would help.
     }
@@ -50,7 +50,7 @@ fn load_failure(key: &HostKey) -> Option<String> {
     )
 }
 
-fn check_host_keys(facts: &Facts, findings: &mut Vec<Finding>) {
+fn check_host_keys(facts: &Facts, findings: &mut Vec<Draft>) {
     let keys = &facts.prereqs.host_keys;
     if keys.is_empty() {
         return;
@@ -68,7 +68,7 @@ fn check_host_keys(facts: &Facts, findings: &mut Vec<Finding>) {
     // ssh-keygen -A creates missing default keys and the chmod fixes modes; neither
     // replaces a file that exists but cannot be loaded.
     if usable == 0 && !problems.is_empty() {
-        let mut finding = Finding::new(RuleId::NoUsableHostKey);
+        let mut finding = Draft::new(RuleId::NoUsableHostKey);
         for (key, problem) in &problems {
             finding = finding.evidence(
                 format!("{} {problem}", key.path),
@@ -79,7 +79,7 @@ fn check_host_keys(facts: &Facts, findings: &mut Vec<Finding>) {
     } else {
         for (key, problem) in &problems {
             findings.push(
-                Finding::new(RuleId::HostKeyUnusable)
+                Draft::new(RuleId::HostKeyUnusable)
                     .var("path", key.path.clone())
                     .var("problem", problem.clone())
                     .evidence(
@@ -90,7 +90,7 @@ fn check_host_keys(facts: &Facts, findings: &mut Vec<Finding>) {
         }
     }
     for (key, error) in unloadable {
-        let mut finding = Finding::new(RuleId::HostKeyCorrupt)
+        let mut finding = Draft::new(RuleId::HostKeyCorrupt)
             .var("path", key.path.clone())
             .var("error", error.clone())
             .var("key_type", regenerated_type(&key.path))
@@ -116,11 +116,11 @@ fn regenerated_type(path: &str) -> &'static str {
         .unwrap_or("ed25519")
 }
 
-fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let prereqs = &facts.prereqs;
     if prereqs.privsep_user_exists == Some(false) {
         findings.push(
-            Finding::new(RuleId::PrivsepUserMissing)
+            Draft::new(RuleId::PrivsepUserMissing)
                 .var("user", prereqs.privsep_user.clone())
                 .evidence(
                     format!("getpwnam(\"{}\") found no such user", prereqs.privsep_user),
@@ -141,7 +141,7 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
         let created_on_start = dir.path.starts_with("/run/") && systemd_starts_sshd;
         if sshd_running || !created_on_start {
             findings.push(
-                Finding::new(RuleId::PrivsepDirMissing)
+                Draft::new(RuleId::PrivsepDirMissing)
                     .var("path", dir.path.clone())
                     .evidence(dir.describe(), source),
             );
@@ -164,7 +164,7 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
         None
     };
     if let Some(problem) = problem {
-        let mut finding = Finding::new(RuleId::PrivsepDirUnsafe)
+        let mut finding = Draft::new(RuleId::PrivsepDirUnsafe)
             .var("path", dir.path.clone())
             .var("problem", problem)
             .evidence(dir.describe(), source);
@@ -182,7 +182,7 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     }
 }
 
-fn check_etc_ssh(facts: &Facts, findings: &mut Vec<Finding>) {
+fn check_etc_ssh(facts: &Facts, findings: &mut Vec<Draft>) {
     for stat in facts
         .prereqs
         .etc_ssh
@@ -200,7 +200,7 @@ fn check_etc_ssh(facts: &Facts, findings: &mut Vec<Finding>) {
             continue;
         };
         findings.push(
-            Finding::new(RuleId::EtcSshUnsafe)
+            Draft::new(RuleId::EtcSshUnsafe)
                 .var("path", stat.path.clone())
                 .var("problem", problem)
                 .evidence(stat.describe(), None),
@@ -210,13 +210,13 @@ fn check_etc_ssh(facts: &Facts, findings: &mut Vec<Finding>) {
 
 /// sshd-session and sshd-auth: sshd checks both when it starts and runs sshd-session for
 /// every connection.
-fn check_helpers(facts: &Facts, findings: &mut Vec<Finding>) {
+fn check_helpers(facts: &Facts, findings: &mut Vec<Draft>) {
     for helper in &facts.prereqs.helpers {
         let Some(problem) = helper.stat.program_problem() else {
             continue;
         };
         findings.push(
-            Finding::new(RuleId::SshdHelperMissing)
+            Draft::new(RuleId::SshdHelperMissing)
                 .var("helper", helper.name.clone())
                 .var("path", helper.stat.path.clone())
                 .var("problem", problem)

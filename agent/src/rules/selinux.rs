@@ -1,14 +1,14 @@
 //! SELinux: a port sshd may not bind, a config the next boot cannot load.
 
-use super::{Finding, RuleId, SshView};
+use super::{Draft, RuleId, SshView};
 use crate::facts::Facts;
 
-pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let selinux = &facts.selinux;
     let config_source = Some(crate::facts::SELINUX_CONFIG.to_string());
     for problem in &selinux.config_problems {
         findings.push(
-            Finding::new(RuleId::SelinuxConfigBroken)
+            Draft::new(RuleId::SelinuxConfigBroken)
                 .var("problem", problem.clone())
                 .evidence(problem.clone(), config_source.clone()),
         );
@@ -22,7 +22,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     {
         let problem = format!("SELINUXTYPE={policy} but /etc/selinux/{policy} does not exist");
         findings.push(
-            Finding::new(RuleId::SelinuxConfigBroken)
+            Draft::new(RuleId::SelinuxConfigBroken)
                 .var("problem", problem.clone())
                 .evidence(problem, config_source.clone()),
         );
@@ -49,7 +49,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
                 }
             })
             .collect();
-        let mut finding = Finding::new(RuleId::SelinuxPortNotLabeled)
+        let mut finding = Draft::new(RuleId::SelinuxPortNotLabeled)
             .var("port", port.to_string())
             .evidence(
                 "SELinux is enforcing",

@@ -1,7 +1,7 @@
 //! Is sshd installed, known to systemd, enabled and running?
 
 use super::ssh_view::{socket_label, SshView};
-use super::{Finding, RuleId};
+use super::{Draft, RuleId};
 use crate::facts::{Facts, UnitFacts};
 
 /// Unit file states that start the unit at boot (or make it start with another unit).
@@ -16,11 +16,11 @@ const STARTS_AT_BOOT: &[&str] = &[
     "linked-runtime",
 ];
 
-pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let any_sshd_process = facts.processes.local_listeners().next().is_some();
     if facts.sshd.binary.is_none() && !any_sshd_process {
         findings.push(
-            Finding::new(RuleId::SshdNotInstalled)
+            Draft::new(RuleId::SshdNotInstalled)
                 .evidence(
                     "no sshd binary in /usr/sbin, /usr/bin, /sbin, /usr/local or $PATH",
                     None,
@@ -38,7 +38,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
             .clone()
             .unwrap_or_else(|| "no answer".into());
         findings.push(
-            Finding::new(RuleId::SystemdUnreachable)
+            Draft::new(RuleId::SystemdUnreachable)
                 .var("reason", reason.clone())
                 .evidence(reason, Some("D-Bus".into())),
         );
@@ -48,7 +48,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
                 |file| format!("{}: pid {:?}, running: {}", file.path, file.pid, file.alive),
             );
             findings.push(
-                Finding::new(RuleId::SshdNotRunning)
+                Draft::new(RuleId::SshdNotRunning)
                     .evidence("no process named sshd in /proc", None)
                     .evidence(pid_file, None),
             );
@@ -74,16 +74,16 @@ fn unit_source(unit: &UnitFacts) -> Option<String> {
     Some(format!("systemd:{}", unit.name))
 }
 
-fn check_units(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+fn check_units(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let (service, socket) = (view.service, view.socket);
     if service.is_none() && socket.is_none() {
-        findings.push(Finding::new(RuleId::NoSshUnit).evidence(known_units(facts), None));
+        findings.push(Draft::new(RuleId::NoSshUnit).evidence(known_units(facts), None));
         return;
     }
     for unit in service.iter().chain(socket.iter()) {
         if is_masked(unit) {
             findings.push(
-                Finding::new(RuleId::UnitMasked)
+                Draft::new(RuleId::UnitMasked)
                     .var("unit", unit.name.clone())
                     .evidence(
                         format!(
@@ -102,7 +102,7 @@ fn check_units(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
             .iter()
             .map(|(_, address)| address.as_str())
             .collect();
-        let mut finding = Finding::new(RuleId::SocketActivation)
+        let mut finding = Draft::new(RuleId::SocketActivation)
             .var("unit", socket.name.clone())
             .var("listen", listen.join(", "))
             .evidence(
@@ -138,7 +138,7 @@ fn check_units(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
     let state = service.unit_file_state.as_deref().unwrap_or("unknown");
     if !STARTS_AT_BOOT.contains(&state) && !socket_enabled && service.unit_file_state.is_some() {
         findings.push(
-            Finding::new(RuleId::UnitNotEnabled)
+            Draft::new(RuleId::UnitNotEnabled)
                 .var("unit", service.name.clone())
                 .var("unit_file_state", state)
                 .evidence(
@@ -178,11 +178,11 @@ fn state_evidence(unit: &UnitFacts) -> String {
     text
 }
 
-fn check_service_state(service: &UnitFacts, view: &SshView, findings: &mut Vec<Finding>) {
+fn check_service_state(service: &UnitFacts, view: &SshView, findings: &mut Vec<Draft>) {
     let socket_listening = view.socket_activated();
     match service.active_state.as_str() {
         "failed" => findings.push(
-            Finding::new(RuleId::UnitFailed)
+            Draft::new(RuleId::UnitFailed)
                 .var("unit", service.name.clone())
                 .var(
                     "result",
@@ -193,7 +193,7 @@ fn check_service_state(service: &UnitFacts, view: &SshView, findings: &mut Vec<F
         // A socket-activated sshd starts on the first connection: inactive is normal.
         "inactive" if socket_listening => {}
         "inactive" | "deactivating" => {
-            let mut finding = Finding::new(RuleId::UnitInactive)
+            let mut finding = Draft::new(RuleId::UnitInactive)
                 .var("unit", service.name.clone())
                 .evidence(state_evidence(service), unit_source(service));
             // A listener that survives its unit (started by hand) still serves clients.
@@ -209,13 +209,13 @@ fn check_service_state(service: &UnitFacts, view: &SshView, findings: &mut Vec<F
             findings.push(finding);
         }
         "activating" if service.sub_state == "auto-restart" => findings.push(
-            Finding::new(RuleId::UnitRestarting)
+            Draft::new(RuleId::UnitRestarting)
                 .var("unit", service.name.clone())
                 .var("n_restarts", service.n_restarts.unwrap_or(0).to_string())
                 .evidence(state_evidence(service), unit_source(service)),
         ),
         "active" if service.n_restarts.unwrap_or(0) > 0 => findings.push(
-            Finding::new(RuleId::UnitRestarting)
+            Draft::new(RuleId::UnitRestarting)
                 .var("unit", service.name.clone())
                 .var("n_restarts", service.n_restarts.unwrap_or(0).to_string())
                 .evidence(state_evidence(service), unit_source(service)),

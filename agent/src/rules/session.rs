@@ -2,10 +2,10 @@
 //! it allows and the terminal it gives, for each user someone means to log in as.
 
 use super::auth::expects_login;
-use super::{Finding, RuleId, SshView};
+use super::{Draft, RuleId, SshView};
 use crate::facts::{Account, Facts, FileKind, UserAuth};
 
-pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     if facts.sshd.binary.is_none() {
         return; // Not installed: the service rules say so.
     }
@@ -38,7 +38,7 @@ fn comment_out_setting(facts: &Facts, view: &SshView, user: &UserAuth, keyword: 
 
 /// ChrootDirectory: each component root-owned, not writable by group or others, a
 /// directory (session.c safely_chroot); then the shell inside it.
-fn check_chroot(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec<Finding>) {
+fn check_chroot(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec<Draft>) {
     let Some(chroot) = &user.session.chroot else {
         return;
     };
@@ -65,7 +65,7 @@ fn check_chroot(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut V
             comment_out_setting(facts, view, user, "chrootdirectory")
         };
         findings.push(
-            Finding::new(RuleId::ChrootUnsafe)
+            Draft::new(RuleId::ChrootUnsafe)
                 .var("user", user.name.clone())
                 .var("path", chroot.path.clone())
                 .var("component", component.path.clone())
@@ -84,7 +84,7 @@ fn check_chroot(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut V
     };
     if let Some(problem) = shell.program_problem() {
         findings.push(
-            Finding::new(RuleId::ChrootWithoutShell)
+            Draft::new(RuleId::ChrootWithoutShell)
                 .var("user", user.name.clone())
                 .var("path", chroot.path.clone())
                 .var("shell", shell.path.clone())
@@ -104,12 +104,7 @@ fn check_chroot(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut V
 
 /// ForceCommand naming a program that is not there: every session runs `shell -c` on
 /// it, which fails with "not found" and ends the session.
-fn check_force_command(
-    facts: &Facts,
-    view: &SshView,
-    user: &UserAuth,
-    findings: &mut Vec<Finding>,
-) {
+fn check_force_command(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec<Draft>) {
     let Some(program) = &user.session.force_command_program else {
         return;
     };
@@ -124,7 +119,7 @@ fn check_force_command(
         .map(|words| words.join(" "))
         .unwrap_or_default();
     findings.push(
-        Finding::new(RuleId::ForceCommandMissing)
+        Draft::new(RuleId::ForceCommandMissing)
             .var("user", user.name.clone())
             .var("program", program.path.clone())
             .var("problem", problem)
@@ -142,7 +137,7 @@ fn check_force_command(
 
 /// A shell that ends every session (nologin, false), unless sshd never runs it: an
 /// sftp-only account (ForceCommand internal-sftp) needs no shell.
-fn check_shell(facts: &Facts, user: &UserAuth, account: &Account, findings: &mut Vec<Finding>) {
+fn check_shell(facts: &Facts, user: &UserAuth, account: &Account, findings: &mut Vec<Draft>) {
     let shell = if account.shell.is_empty() {
         "/bin/sh"
     } else {
@@ -160,7 +155,7 @@ fn check_shell(facts: &Facts, user: &UserAuth, account: &Account, findings: &mut
         _ => "/bin/bash",
     };
     findings.push(
-        Finding::new(RuleId::ShellRefusesSession)
+        Draft::new(RuleId::ShellRefusesSession)
             .var("user", user.name.clone())
             .var("shell", shell)
             .var("login_shell", login_shell)
@@ -171,7 +166,7 @@ fn check_shell(facts: &Facts, user: &UserAuth, account: &Account, findings: &mut
     );
 }
 
-fn check_max_sessions(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec<Finding>) {
+fn check_max_sessions(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec<Draft>) {
     if user.settings.first("maxsessions") != Some("0") {
         return;
     }
@@ -185,17 +180,17 @@ fn check_max_sessions(facts: &Facts, view: &SshView, user: &UserAuth, findings: 
         ),
     };
     findings.push(
-        Finding::new(RuleId::MaxSessionsZero)
+        Draft::new(RuleId::MaxSessionsZero)
             .var("user", user.name.clone())
             .var("fix", fix)
             .evidence("MaxSessions 0", Some(origin)),
     );
 }
 
-fn check_tty(user: &UserAuth, findings: &mut Vec<Finding>) {
+fn check_tty(user: &UserAuth, findings: &mut Vec<Draft>) {
     if user.settings.first("permittty") == Some("no") {
         findings.push(
-            Finding::new(RuleId::PermitTtyNo)
+            Draft::new(RuleId::PermitTtyNo)
                 .var("user", user.name.clone())
                 .evidence("PermitTTY no", Some(user.settings.origin("permittty"))),
         );
@@ -214,7 +209,7 @@ fn check_tty(user: &UserAuth, findings: &mut Vec<Finding>) {
     if keys.is_empty() || !keys.iter().all(|(_, key)| no_terminal(key)) {
         return;
     }
-    let mut finding = Finding::new(RuleId::KeysRefuseTty).var("user", user.name.clone());
+    let mut finding = Draft::new(RuleId::KeysRefuseTty).var("user", user.name.clone());
     for (path, key) in keys {
         finding = finding.evidence(
             format!("{} key with {}", key.key_type, key.options.join(",")),

@@ -3,7 +3,7 @@
 //! answers on that port and has accepted it; closed and closing ones are history, and one
 //! sshd never accepted is evidence against (the live rules show it).
 
-use super::{Finding, RuleId, SshView};
+use super::{Draft, RuleId, SshView};
 use crate::facts::{BannerOutcome, ConnectionState, Facts, TcpConnection};
 use std::collections::BTreeSet;
 
@@ -12,7 +12,7 @@ const PEERS_IN_TITLE: usize = 3;
 /// Evidence lines per finding.
 const EVIDENCE_LINES: usize = 8;
 
-pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Draft>) {
     // Connections from this machine itself say nothing about the network path.
     let remote: Vec<&TcpConnection> = facts
         .sockets
@@ -43,7 +43,7 @@ fn sshd_answers(facts: &Facts, port: u16) -> bool {
 }
 
 /// Connections that ended: they show that these clients got through once, not now.
-fn check_history(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec<Finding>) {
+fn check_history(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec<Draft>) {
     let closed: Vec<&TcpConnection> = connections
         .into_iter()
         .filter(|c| {
@@ -60,7 +60,7 @@ fn check_history(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec
 
 /// Handshakes still half-open when the table was read again: a handshake seen only once
 /// may simply have been in flight.
-fn check_half_open(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec<Finding>) {
+fn check_half_open(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec<Draft>) {
     let stalled: Vec<&TcpConnection> = connections
         .into_iter()
         .filter(|c| c.state == ConnectionState::SynRecv && c.half_open_ms.is_some())
@@ -68,7 +68,7 @@ fn check_half_open(port: u16, connections: Vec<&TcpConnection>, findings: &mut V
     let Some(first) = stalled.first() else {
         return;
     };
-    let mut finding = Finding::new(RuleId::HandshakesUnanswered)
+    let mut finding = Draft::new(RuleId::HandshakesUnanswered)
         .var("port", port.to_string())
         .var("count", stalled.len().to_string())
         .var("peer", first.remote_address.to_canonical().to_string());
@@ -90,7 +90,7 @@ fn check_half_open(port: u16, connections: Vec<&TcpConnection>, findings: &mut V
 }
 
 /// Connections sshd accepted and still holds: the path works both ways for these peers.
-fn check_reached(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec<Finding>) {
+fn check_reached(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec<Draft>) {
     let reached: Vec<&TcpConnection> = connections
         .into_iter()
         .filter(|c| c.state == ConnectionState::Established && c.accepted != Some(false))
@@ -102,7 +102,7 @@ fn check_reached(port: u16, connections: Vec<&TcpConnection>, findings: &mut Vec
 
 /// A finding about these connections: the port, how many, the first peers by name, and
 /// each connection's peer and state as evidence.
-fn peers_finding(rule: RuleId, port: u16, connections: &[&TcpConnection]) -> Finding {
+fn peers_finding(rule: RuleId, port: u16, connections: &[&TcpConnection]) -> Draft {
     let peers: BTreeSet<String> = connections
         .iter()
         .map(|c| c.remote_address.to_canonical().to_string())
@@ -111,7 +111,7 @@ fn peers_finding(rule: RuleId, port: u16, connections: &[&TcpConnection]) -> Fin
     if peers.len() > PEERS_IN_TITLE {
         named.push(format!("{} more", peers.len() - PEERS_IN_TITLE));
     }
-    let mut finding = Finding::new(rule)
+    let mut finding = Draft::new(rule)
         .var("port", port.to_string())
         .var("count", connections.len().to_string())
         .var("peers", named.join(", "));

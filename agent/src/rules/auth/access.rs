@@ -5,7 +5,7 @@ use super::is_yes;
 use crate::facts::{Account, AuthFacts, Facts, UserAuth, UserSettings};
 use crate::openssh::patterns;
 use crate::openssh::patterns::Decision;
-use crate::rules::{Finding, RuleId, Severity, SshView};
+use crate::rules::{Draft, RuleId, Severity, SshView};
 
 /// MaxAuthTries below this cuts off clients whose agent offers a few keys first.
 const LOW_MAX_AUTH_TRIES: u32 = 3;
@@ -20,7 +20,7 @@ pub(super) fn check_access_lists(
     view: &SshView,
     user: &UserAuth,
     account: &Account,
-    findings: &mut Vec<Finding>,
+    findings: &mut Vec<Draft>,
 ) {
     let settings = &user.settings;
     let list = |keyword: &str| settings.values.get(keyword).cloned().unwrap_or_default();
@@ -50,7 +50,7 @@ pub(super) fn check_access_lists(
         };
         let refused = rule == RuleId::UserRefusedByAcl;
         let origin = crate::rules::setting_origin(facts, settings, keyword);
-        let mut finding = Finding::new(rule)
+        let mut finding = Draft::new(rule)
             .var("user", user.name.clone())
             .var("reason", why.clone())
             .evidence(
@@ -106,7 +106,7 @@ pub(super) fn access_list_fix(
     }
 }
 
-pub(super) fn check_root(user: &UserAuth, findings: &mut Vec<Finding>) {
+pub(super) fn check_root(user: &UserAuth, findings: &mut Vec<Draft>) {
     if user.account.as_ref().is_none_or(|account| account.uid != 0) {
         return;
     }
@@ -128,7 +128,7 @@ pub(super) fn check_root(user: &UserAuth, findings: &mut Vec<Finding>) {
         _ => return,
     };
     findings.push(
-        Finding::new(RuleId::RootLoginRefused)
+        Draft::new(RuleId::RootLoginRefused)
             .var("user", user.name.clone())
             .var("value", value)
             .var("reason", refused)
@@ -141,7 +141,7 @@ pub(super) fn check_root(user: &UserAuth, findings: &mut Vec<Finding>) {
 
 /// /etc/nologin blocks every non-root login (PAM's pam_nologin or session.c do_nologin);
 /// /run/nologin only through pam_nologin.
-pub(super) fn check_nologin(auth: &AuthFacts, findings: &mut Vec<Finding>) {
+pub(super) fn check_nologin(auth: &AuthFacts, findings: &mut Vec<Draft>) {
     let use_pam = auth
         .users
         .first()
@@ -160,7 +160,7 @@ pub(super) fn check_nologin(auth: &AuthFacts, findings: &mut Vec<Finding>) {
             })
             .map(|user| user.name.as_str())
             .collect();
-        let mut finding = Finding::new(RuleId::NologinBlocksLogins)
+        let mut finding = Draft::new(RuleId::NologinBlocksLogins)
             .var("path", file.path.clone())
             .evidence(
                 format!("{} exists: \"{}\"", file.path, file.message),
@@ -175,7 +175,7 @@ pub(super) fn check_nologin(auth: &AuthFacts, findings: &mut Vec<Finding>) {
 
 /// hosts_access(5): the first matching hosts.allow line grants, else the first matching
 /// hosts.deny line refuses. Only sshd built with libwrap reads them.
-pub(super) fn check_tcp_wrappers(facts: &Facts, findings: &mut Vec<Finding>) {
+pub(super) fn check_tcp_wrappers(facts: &Facts, findings: &mut Vec<Draft>) {
     let wrappers = &facts.auth.tcp_wrappers;
     if wrappers.deny.is_empty() {
         return;
@@ -197,7 +197,7 @@ pub(super) fn check_tcp_wrappers(facts: &Facts, findings: &mut Vec<Finding>) {
     });
     // Every deny line naming sshd or ALL, commented out.
     let fix = crate::rules::comment_out_all(&wrappers.deny).unwrap_or_default();
-    let mut finding = Finding::new(rule).var("fix", fix);
+    let mut finding = Draft::new(rule).var("fix", fix);
     for line in wrappers.deny.iter().chain(&wrappers.allow) {
         finding = finding.evidence(line.value.clone(), Some(line.location()));
     }
@@ -208,14 +208,14 @@ pub(super) fn check_tcp_wrappers(facts: &Facts, findings: &mut Vec<Finding>) {
 }
 
 /// MaxAuthTries and MaxStartups low enough to refuse ordinary clients.
-pub(super) fn check_limits(settings: &UserSettings, findings: &mut Vec<Finding>) {
+pub(super) fn check_limits(settings: &UserSettings, findings: &mut Vec<Draft>) {
     if let Some(tries) = settings
         .first("maxauthtries")
         .and_then(|value| value.parse::<u32>().ok())
     {
         if tries < LOW_MAX_AUTH_TRIES {
             findings.push(
-                Finding::new(RuleId::MaxAuthTriesLow)
+                Draft::new(RuleId::MaxAuthTriesLow)
                     .var("value", tries.to_string())
                     .evidence(
                         format!("MaxAuthTries {tries}"),
@@ -231,7 +231,7 @@ pub(super) fn check_limits(settings: &UserSettings, findings: &mut Vec<Finding>)
             .and_then(|start| start.parse::<u32>().ok());
         if start.is_some_and(|start| start < LOW_MAX_STARTUPS) {
             findings.push(
-                Finding::new(RuleId::MaxStartupsLow)
+                Draft::new(RuleId::MaxStartupsLow)
                     .var("value", value)
                     .evidence(
                         format!("MaxStartups {value}"),

@@ -8,13 +8,13 @@ use crate::facts::{
     PasswordState, UserAuth, UserSettings,
 };
 use crate::openssh::{algorithms, patterns};
-use crate::rules::{Finding, RuleId, Severity, SshView};
+use crate::rules::{Draft, RuleId, Severity, SshView};
 use std::net::IpAddr;
 
 /// Keys left in ~/.ssh/authorized_keys after AuthorizedKeysFile was pointed elsewhere:
 /// when sshd has no other key for the user, these are the keys the user still logs in
 /// with, and sshd never reads them.
-pub(super) fn check_unread_keys(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Finding>) {
+pub(super) fn check_unread_keys(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Draft>) {
     let Some(unread) = user.unread_keys_files.first() else {
         return;
     };
@@ -48,7 +48,7 @@ pub(super) fn check_unread_keys(auth: &AuthFacts, user: &UserAuth, findings: &mu
         .map(|file| file.path.as_str())
         .collect();
     findings.push(
-        Finding::new(RuleId::KeysNotRead)
+        Draft::new(RuleId::KeysNotRead)
             .var("user", user.name.clone())
             .var("unread", unread.path.clone())
             .var("read", read_paths.join(" "))
@@ -100,7 +100,7 @@ pub(super) fn check_keys_file(
     user: &UserAuth,
     account: &Account,
     file: &KeysFile,
-    findings: &mut Vec<Finding>,
+    findings: &mut Vec<Draft>,
 ) {
     let auth = &facts.auth;
     if !file.stat.exists {
@@ -112,7 +112,7 @@ pub(super) fn check_keys_file(
         user.settings.origin("authorizedkeysfile")
     ));
     let unusable = |problem: String| {
-        Finding::new(RuleId::KeysFileUnusable)
+        Draft::new(RuleId::KeysFileUnusable)
             .var("user", user.name.clone())
             .var("path", file.path.clone())
             .var("problem", problem)
@@ -126,7 +126,7 @@ pub(super) fn check_keys_file(
         if let Some((stat, problem)) = strict_modes_problem(auth, file, account.uid) {
             let fix = strict_modes_fix(stat, &user.name, &file.path, account);
             findings.push(
-                Finding::new(RuleId::KeysPathUnsafe)
+                Draft::new(RuleId::KeysPathUnsafe)
                     .var("user", user.name.clone())
                     .var("path", file.path.clone())
                     .var("bad_path", stat.path.clone())
@@ -174,10 +174,10 @@ pub(super) fn check_key_lines(
     view: &SshView,
     user: &UserAuth,
     file: &KeysFile,
-    findings: &mut Vec<Finding>,
+    findings: &mut Vec<Draft>,
 ) {
     if !file.bad_lines.is_empty() {
-        let mut finding = Finding::new(RuleId::KeyLinesUnparsable)
+        let mut finding = Draft::new(RuleId::KeyLinesUnparsable)
             .var("user", user.name.clone())
             .var("path", file.path.clone())
             .var("count", file.bad_lines.len().to_string());
@@ -200,7 +200,7 @@ pub(super) fn check_key_lines(
     };
     let origin = crate::rules::setting_origin(facts, &user.settings, "pubkeyacceptedalgorithms");
     let fix = key_type_fix(&first.key_type, &accepted, &origin, &view.unit_name(facts));
-    let mut finding = Finding::new(RuleId::KeyTypeRefused)
+    let mut finding = Draft::new(RuleId::KeyTypeRefused)
         .var("user", user.name.clone())
         .var("path", file.path.clone())
         .var("key_type", first.key_type.clone())
@@ -257,7 +257,7 @@ pub(super) fn check_key_options(
     facts: &Facts,
     user: &UserAuth,
     file: &KeysFile,
-    findings: &mut Vec<Finding>,
+    findings: &mut Vec<Draft>,
 ) {
     let keys_command = user
         .settings
@@ -272,7 +272,7 @@ pub(super) fn check_key_options(
                 "sed -i -E '{0}s/expiry-time=\"[^\"]*\",//;{0}s/,?expiry-time=\"[^\"]*\"//' {1}",
                 key.line, file.path
             );
-            let mut finding = Finding::new(RuleId::KeyExpired)
+            let mut finding = Draft::new(RuleId::KeyExpired)
                 .var("user", user.name.clone())
                 .var("place", place.clone())
                 .var("expiry", expiry.clone())
@@ -302,7 +302,7 @@ pub(super) fn check_key_options(
                 .as_ref()
                 .is_none_or(|p| p.program_problem().is_none())
         });
-        let mut finding = Finding::new(RuleId::KeyCommandMissing)
+        let mut finding = Draft::new(RuleId::KeyCommandMissing)
             .var("user", user.name.clone())
             .var("place", place.clone())
             .var("program", program.path.clone())
@@ -395,7 +395,7 @@ pub(super) fn usable_key_list<'a>(
 /// ("not from a permitted host"). Critical when sshd's log shows the user refused that
 /// way since the last good login; a warning when only other connections show where
 /// clients come from.
-pub(super) fn check_key_sources(facts: &Facts, user: &UserAuth, findings: &mut Vec<Finding>) {
+pub(super) fn check_key_sources(facts: &Facts, user: &UserAuth, findings: &mut Vec<Draft>) {
     let keys = usable_key_list(&facts.auth, user);
     let limits: Vec<(&KeysFile, &AuthorizedKey, &str)> = keys
         .iter()
@@ -427,7 +427,7 @@ pub(super) fn check_key_sources(facts: &Facts, user: &UserAuth, findings: &mut V
         "sed -i '{}s|from=\"{from}\"|from=\"{from},{client}\"|' {}",
         key.line, file.path
     );
-    let mut finding = Finding::new(RuleId::KeysLimitedToOtherHosts)
+    let mut finding = Draft::new(RuleId::KeysLimitedToOtherHosts)
         .severity(severity)
         .var("user", user.name.clone())
         .var("client", client.to_string())
@@ -445,7 +445,7 @@ pub(super) fn check_key_sources(facts: &Facts, user: &UserAuth, findings: &mut V
 }
 
 /// No key sshd would accept, no AuthorizedKeysCommand, and no password login.
-pub(super) fn check_way_in(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Finding>) {
+pub(super) fn check_way_in(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Draft>) {
     let Some(account) = &user.account else { return };
     let settings = &user.settings;
     let pubkey = is_yes(settings, "pubkeyauthentication");
@@ -475,7 +475,7 @@ pub(super) fn check_way_in(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec
     if password_methods && has_password && root_password {
         return;
     }
-    let mut finding = Finding::new(RuleId::NoWayIn).var("user", user.name.clone());
+    let mut finding = Draft::new(RuleId::NoWayIn).var("user", user.name.clone());
     finding = if !pubkey {
         finding.evidence(
             "PubkeyAuthentication no",
@@ -539,7 +539,7 @@ pub(super) fn check_server_key_files(
     auth: &AuthFacts,
     facts: &Facts,
     view: &SshView,
-    findings: &mut Vec<Finding>,
+    findings: &mut Vec<Draft>,
 ) {
     for file in &auth.server_key_files {
         let problem = match file.stat.kind {
@@ -565,7 +565,7 @@ pub(super) fn check_server_key_files(
             (RuleId::TrustedCaKeysUnreadable, fix)
         };
         findings.push(
-            Finding::new(rule)
+            Draft::new(rule)
                 .var("path", path.clone())
                 .var("problem", problem.clone())
                 .var("fix", fix)
@@ -576,7 +576,7 @@ pub(super) fn check_server_key_files(
 
 /// misc.c subprocess/safe_path: the command must exist, be executable, and sit on a path
 /// only root can change; AuthorizedKeysCommandUser must be set and exist.
-pub(super) fn check_keys_command(auth: &AuthFacts, findings: &mut Vec<Finding>) {
+pub(super) fn check_keys_command(auth: &AuthFacts, findings: &mut Vec<Draft>) {
     let Some(command) = &auth.keys_command else {
         return;
     };
@@ -618,7 +618,7 @@ pub(super) fn check_keys_command(auth: &AuthFacts, findings: &mut Vec<Finding>) 
         _ => None,
     };
     for problem in problem.into_iter().chain(user_problem) {
-        let mut finding = Finding::new(RuleId::KeysCommandUnusable)
+        let mut finding = Draft::new(RuleId::KeysCommandUnusable)
             .var("command", command.command.clone())
             .var("problem", problem.clone())
             .var("service", provider_name(command.provider))
@@ -632,7 +632,7 @@ pub(super) fn check_keys_command(auth: &AuthFacts, findings: &mut Vec<Finding>) 
         findings.push(finding.evidence(problem, None));
     }
     if command.provider == KeysCommandProvider::EntraId {
-        findings.push(Finding::new(RuleId::EntraLoginRole).evidence(
+        findings.push(Draft::new(RuleId::EntraLoginRole).evidence(
             format!("AuthorizedKeysCommand {}", command.command),
             Some(command.source.clone()),
         ));

@@ -6,7 +6,7 @@ mod access;
 mod keys;
 mod users;
 
-use super::{Finding, RuleId, Severity, SshView};
+use super::{Draft, RuleId, Severity, SshView};
 use crate::facts::{Facts, UserAuth, UserRole, UserSettings};
 use access::{check_access_lists, check_limits, check_nologin, check_root, check_tcp_wrappers};
 use keys::{
@@ -15,7 +15,7 @@ use keys::{
 };
 use users::{check_account, check_shell, user_missing};
 
-pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     if facts.sshd.binary.is_none() {
         return; // Not installed: the service rules say so.
     }
@@ -53,7 +53,7 @@ pub(super) fn is_yes(settings: &UserSettings, keyword: &str) -> bool {
     settings.first(keyword) == Some("yes")
 }
 
-fn check_user(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec<Finding>) {
+fn check_user(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec<Draft>) {
     let auth = &facts.auth;
     let Some(account) = &user.account else {
         if matches!(user.role, UserRole::Requested | UserRole::Provisioned) {
@@ -70,7 +70,7 @@ fn check_user(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec
     check_root(user, findings);
     if !account.home_stat.exists {
         findings.push(
-            Finding::new(RuleId::HomeMissing)
+            Draft::new(RuleId::HomeMissing)
                 .var("user", user.name.clone())
                 .var("home", account.home.clone())
                 .evidence(account.home_stat.describe(), Some("/etc/passwd".into())),

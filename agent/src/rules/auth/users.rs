@@ -3,14 +3,14 @@
 
 use super::is_yes;
 use crate::facts::{Account, AuthFacts, FileKind, PasswordState, ShadowEntry, UserAuth, UserRole};
-use crate::rules::{Finding, RuleId, Severity};
+use crate::rules::{Draft, RuleId, Severity};
 
-pub(super) fn user_missing(user: &UserAuth) -> Finding {
+pub(super) fn user_missing(user: &UserAuth) -> Draft {
     let why = match user.role {
         UserRole::Provisioned => "the VM was provisioned with this admin user",
         _ => "named with --user",
     };
-    Finding::new(RuleId::UserMissing)
+    Draft::new(RuleId::UserMissing)
         .var("user", user.name.clone())
         .evidence(
             format!("getpwnam(\"{}\") found no such user; {why}", user.name),
@@ -23,7 +23,7 @@ pub(super) fn check_account(
     auth: &AuthFacts,
     user: &UserAuth,
     account: &Account,
-    findings: &mut Vec<Finding>,
+    findings: &mut Vec<Draft>,
 ) {
     let Some(shadow) = &account.shadow else {
         return;
@@ -39,7 +39,7 @@ pub(super) fn check_account(
         };
         if expired {
             findings.push(
-                Finding::new(RuleId::AccountExpired)
+                Draft::new(RuleId::AccountExpired)
                     .var("user", user.name.clone())
                     .evidence(
                         format!(
@@ -53,7 +53,7 @@ pub(super) fn check_account(
     }
     if !use_pam && shadow.password == PasswordState::Locked {
         findings.push(
-            Finding::new(RuleId::AccountLocked)
+            Draft::new(RuleId::AccountLocked)
                 .var("user", user.name.clone())
                 .evidence(
                     "/etc/shadow password field starts with \"!\" (locked)",
@@ -64,7 +64,7 @@ pub(super) fn check_account(
     }
     if let Some(why) = password_expiry(shadow, today) {
         let inactive = why.contains("inactive");
-        let finding = Finding::new(RuleId::PasswordExpired)
+        let finding = Draft::new(RuleId::PasswordExpired)
             .var("user", user.name.clone())
             .evidence(why, Some("/etc/shadow".into()));
         findings.push(match (inactive && use_pam, use_pam) {
@@ -112,7 +112,7 @@ pub(super) fn date_of(days: i64) -> String {
 }
 
 /// allowed_user: the shell must exist and be executable unless sshd chroots.
-pub(super) fn check_shell(user: &UserAuth, account: &Account, findings: &mut Vec<Finding>) {
+pub(super) fn check_shell(user: &UserAuth, account: &Account, findings: &mut Vec<Draft>) {
     let chroots = user
         .settings
         .first("chrootdirectory")
@@ -124,7 +124,7 @@ pub(super) fn check_shell(user: &UserAuth, account: &Account, findings: &mut Vec
         FileKind::File if stat.mode.is_some_and(|mode| mode & 0o111 != 0) => return,
         _ => "is not executable",
     };
-    let mut finding = Finding::new(RuleId::ShellUnusable)
+    let mut finding = Draft::new(RuleId::ShellUnusable)
         .var("user", user.name.clone())
         .var("shell", stat.path.clone())
         .var("problem", problem)

@@ -5,9 +5,9 @@
 use super::iptables::ports_test;
 use super::{finding_for, Allowance, Hit, Layer, Outcome, Packet, Test};
 use crate::facts::{Facts, FirewalldFacts, FirewalldZone};
-use crate::rules::{Finding, RuleId};
+use crate::rules::{Draft, RuleId};
 
-pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
     let Some(firewalld) = facts
         .firewall
         .firewalld

@@ -3,7 +3,7 @@
 
 use super::{finding_for, walk_base, Action, Allowance, Applies, Chains, Hit, Layer, Packet, Test};
 use crate::facts::{Facts, IpFamily, IptablesRuleset, IptablesTable};
-use crate::rules::{Finding, RuleId};
+use crate::rules::{Draft, RuleId};
 
 /// Targets that log or mark and let the next rule decide.
 const NON_TERMINATING: &[&str] = &["LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "TRACE", "AUDIT"];
@@ -18,7 +18,7 @@ const KNOWN_MODULES: &[&str] = &[
     "set",
 ];
 
-pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
     let ufw_active = facts.firewall.ufw.as_ref().is_some_and(|ufw| ufw.active);
     for ruleset in &facts.firewall.iptables {
         if ruleset.family != IpFamily::Ipv4 {

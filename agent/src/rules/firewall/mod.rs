@@ -14,10 +14,10 @@ mod nft;
 mod ufw;
 
 use super::ssh_view::SshView;
-use super::{Finding, RuleId};
+use super::{Draft, RuleId};
 use crate::facts::Facts;
 
-pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let (ports, basis) = ssh_ports(view);
     let packet_interface = primary_interface(facts);
     for port in ports {
@@ -316,11 +316,11 @@ pub(super) fn finding_for(
     port: u16,
     outcome: Outcome,
     allowances: &[Allowance],
-) -> Option<Finding> {
+) -> Option<Draft> {
     let (mut finding, last, role) = match outcome {
         Outcome::Accepted => return None,
         Outcome::Dropped(hit) if allowances.is_empty() => {
-            let mut finding = Finding::new(layer.drop_rule);
+            let mut finding = Draft::new(layer.drop_rule);
             for (name, value) in &layer.vars {
                 finding = finding.var(name, value.clone());
             }
@@ -347,15 +347,15 @@ pub(super) fn finding_for(
     Some(evidence(finding.var("port", port.to_string()), &last, role))
 }
 
-fn uncertain(layer: &Layer, reason: &str) -> Finding {
-    Finding::new(RuleId::FirewallUncertain)
+fn uncertain(layer: &Layer, reason: &str) -> Draft {
+    Draft::new(RuleId::FirewallUncertain)
         .var("firewall", layer.name.clone())
         .var("reason", reason.to_string())
         .var("list_command", layer.list_command.clone())
         .var("allow_command", layer.allow_command.clone())
 }
 
-fn evidence(finding: Finding, hit: &Hit, role: &str) -> Finding {
+fn evidence(finding: Draft, hit: &Hit, role: &str) -> Draft {
     finding.evidence(
         format!("chain {} {role}: {}", hit.chain, hit.text),
         Some(hit.source.clone()),

@@ -4,10 +4,10 @@
 
 use super::{finding_for, walk_base, Action, Allowance, Applies, Chains, Hit, Layer, Packet, Test};
 use crate::facts::{Facts, IpFamily, NftChain, NftRule, NftTable};
-use crate::rules::{Finding, RuleId};
+use crate::rules::{Draft, RuleId};
 use serde_json::{Map, Value};
 
-pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
     let Some(ruleset) = &facts.firewall.nftables else {
         return;
     };

@@ -3,9 +3,9 @@
 use super::iptables::ports_test;
 use super::{finding_for, Action, Allowance, Applies, Hit, Layer, Outcome, Packet, Test};
 use crate::facts::{Facts, UfwFacts, UfwRule};
-use crate::rules::{Finding, RuleId};
+use crate::rules::{Draft, RuleId};
 
-pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
     let Some(ufw) = facts.firewall.ufw.as_ref().filter(|ufw| ufw.active) else {
         return;
     };

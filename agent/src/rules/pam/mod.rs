@@ -11,14 +11,14 @@
 mod dispatch;
 mod modules;
 
-use super::{comment_out, Finding, RuleId};
+use super::{comment_out, Draft, RuleId};
 use crate::facts::{Facts, PamLine};
 use modules::{predict, Prediction, Subject};
 
 /// Bound on the modules tried both ways (2^n runs of a stack).
 const MAX_UNKNOWN: usize = 8;
 
-pub fn check(facts: &Facts, findings: &mut Vec<Finding>) {
+pub fn check(facts: &Facts, findings: &mut Vec<Draft>) {
     if facts.sshd.binary.is_none() {
         return;
     }
@@ -53,7 +53,7 @@ pub fn check(facts: &Facts, findings: &mut Vec<Finding>) {
 }
 
 /// The stack's verdict for one user: a finding when it refuses.
-fn judge(stack: &[PamLine], subject: &Subject, facts: &Facts) -> Option<Finding> {
+fn judge(stack: &[PamLine], subject: &Subject, facts: &Facts) -> Option<Draft> {
     let predictions: Vec<Prediction> = stack.iter().map(|line| predict(line, subject)).collect();
     let unknown: Vec<usize> = (0..stack.len())
         .filter(|index| predictions[*index] == Prediction::Unknown && !stack[*index].substack)
@@ -87,7 +87,7 @@ fn judge(stack: &[PamLine], subject: &Subject, facts: &Facts) -> Option<Finding>
     else {
         // Nothing granted: every module ignored the user.
         return Some(
-            Finding::new(RuleId::PamGrantsNothing)
+            Draft::new(RuleId::PamGrantsNothing)
                 .var("user", user.clone())
                 .var("stage", subject.stage)
                 .var("service_file", service_file(facts))
@@ -111,7 +111,7 @@ fn refusal(
     certain: bool,
     subject: &Subject,
     facts: &Facts,
-) -> Finding {
+) -> Draft {
     let user = &subject.user.name;
     let name = line.module_name();
     let because = match prediction {
@@ -125,7 +125,7 @@ fn refusal(
         _ => RuleId::PamMayRefuse,
     };
     let fix = fix_for(line, because.as_deref(), user);
-    let mut finding = Finding::new(rule)
+    let mut finding = Draft::new(rule)
         .var("user", user.clone())
         .var("stage", subject.stage)
         .var("module", name)
