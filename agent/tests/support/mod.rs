@@ -1,16 +1,19 @@
-//! Real components for integration tests: network namespaces, a real sshd, and other
-//! programs holding ports. Everything started here is stopped on drop, even on panic.
-//! Needs root and iproute2 (`ip netns`), like the tests that use it.
-
-// Each test binary compiles this module and uses only part of it.
-#![allow(dead_code, unused_imports)]
+//! What several families' tests share: facts built by hand (`facts`), helpers for
+//! reading a verdict (`verdict`), and real components: network namespaces, a real sshd,
+//! programs holding ports, private accounts, a D-Bus bus with a fake systemd, staged
+//! sshd_config fixtures. Everything started here is stopped on drop, even on panic. The
+//! namespaces, mounts and the real sshd need root and iproute2 (`ip netns`), like the
+//! tests that use them.
 
 pub mod accounts;
+pub mod dbus;
+pub mod facts;
 mod guard;
 mod listener;
 pub mod mount_ns;
 mod netns;
 mod sshd;
+pub mod sshd_config;
 pub mod vm_net;
 
 pub use guard::ProcessGuard;

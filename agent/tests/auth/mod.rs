@@ -1,0 +1,3 @@
+//! SSH-USR, SSH-AKF and SSH-ACL: the user's account, authorized_keys and access lists.
+
+mod accounts;

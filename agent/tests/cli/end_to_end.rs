@@ -1,0 +1,130 @@
+//! The whole diagnosis against a real sshd in a network namespace that looks like a VM
+//! (eth0 with an address and a default route), checked against ground truth: does an SSH
+//! server answer on the VM's address (`ssh-keyscan`, a real SSH handshake)?
+
+use crate::support;
+
+use std::process::Command;
+use support::{NetNs, Sshd};
+
+const VM_ADDRESS: &str = "10.9.0.2";
+
+/// A namespace with eth0 (veth, carrier up) holding 10.9.0.2/24 and a default route.
+fn vm_like_namespace() -> NetNs {
+    let ns = NetNs::new();
+    ns.add_veth("eth0", Some(&format!("{VM_ADDRESS}/24")));
+    ns.ip(&["route", "add", "default", "via", "10.9.0.1", "dev", "eth0"]);
+    ns
+}
+
+/// The verdict and exit status; every real verdict must match the published schema.
+fn diagnose_in(ns: &NetNs) -> (serde_json::Value, i32) {
+    let (verdict, code) = ns.diagnose_with_status(&[]);
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schema/verdict.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&verdict)
+        .map(|error| format!("{error} at {}", error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    (verdict, code)
+}
+
+/// Ground truth: an SSH server completes a key exchange at `address:port`.
+fn ssh_answers(ns: &NetNs, address: &str, port: u16) -> bool {
+    let output = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns.name(),
+            "ssh-keyscan",
+            "-T",
+            "5",
+            "-p",
+            &port.to_string(),
+            address,
+        ])
+        .output()
+        .expect("ssh-keyscan runs");
+    String::from_utf8_lossy(&output.stdout).contains("ssh-ed25519")
+}
+
+fn ids(verdict: &serde_json::Value) -> Vec<&str> {
+    verdict["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn healthy_sshd_gives_a_healthy_verdict_and_ssh_answers() {
+    let ns = vm_like_namespace();
+    let sshd = Sshd::start(&ns, 22, &[]);
+    let (verdict, code) = diagnose_in(&ns);
+    assert!(ssh_answers(&ns, VM_ADDRESS, 22));
+    // No systemd in a test namespace: only the note that the service verdict comes from /proc.
+    assert_eq!(ids(&verdict), ["SSH-SVC-009"], "{verdict:#}");
+    assert_eq!(verdict["status"], "healthy");
+    assert_eq!(code, 0);
+    // The config came from the running sshd's -f, and sshd -T agreed with the parser.
+    let config = &verdict["facts"]["config"];
+    assert_eq!(config["path"], sshd.config_path().display().to_string());
+    assert!(config["path_source"]
+        .as_str()
+        .unwrap()
+        .starts_with("sshd cmdline"));
+    assert_eq!(config["effective"]["ports"], serde_json::json!([22]));
+    assert_eq!(config["discrepancies"], serde_json::json!([]));
+    let processes = &verdict["facts"]["processes"];
+    let ours = processes["sshd"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|process| process["pid"] == sshd.pid())
+        .expect("our sshd among the processes");
+    assert_eq!(ours["is_listener"], true);
+    // Other tests' sshds run in other namespaces; ours is the one in this namespace.
+    assert_eq!(ours["net_namespace"], processes["own_net_namespace"]);
+}
+
+#[test]
+fn loopback_only_sshd_is_critical_and_unreachable() {
+    let ns = vm_like_namespace();
+    let _sshd = Sshd::start(&ns, 22, &["ListenAddress 127.0.0.1"]);
+    let (verdict, code) = diagnose_in(&ns);
+    assert!(!ssh_answers(&ns, VM_ADDRESS, 22));
+    assert!(ssh_answers(&ns, "127.0.0.1", 22));
+    assert_eq!(ids(&verdict), ["SSH-NET-002", "SSH-SVC-009"], "{verdict:#}");
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn other_port_is_a_warning_and_answers_there() {
+    let ns = vm_like_namespace();
+    let _sshd = Sshd::start(&ns, 2222, &[]);
+    let (verdict, code) = diagnose_in(&ns);
+    assert!(ssh_answers(&ns, VM_ADDRESS, 2222));
+    assert!(!ssh_answers(&ns, VM_ADDRESS, 22));
+    assert_eq!(ids(&verdict), ["SSH-NET-004", "SSH-SVC-009"], "{verdict:#}");
+    assert_eq!(code, 1);
+    let finding = &verdict["findings"][0];
+    assert!(
+        finding["evidence"][0]["fact"]
+            .as_str()
+            .unwrap()
+            .contains(":2222"),
+        "{finding:#}"
+    );
+}
+
+#[test]
+fn nothing_running_is_critical_and_nothing_answers() {
+    let ns = vm_like_namespace();
+    let (verdict, code) = diagnose_in(&ns);
+    assert!(!ssh_answers(&ns, VM_ADDRESS, 22));
+    assert!(ids(&verdict).contains(&"SSH-SVC-008"), "{verdict:#}");
+    assert_eq!(code, 2);
+}

@@ -1,0 +1,6 @@
+//! SSH-CFG: sshd_config as the parser and the real sshd read it.
+
+mod rules;
+mod sshd_config;
+mod sshd_config_props;
+mod sshd_config_sshd;

@@ -1,0 +1,4 @@
+//! SSH-FWL: the local firewall (nftables, iptables, firewalld, ufw) and the SSH port.
+
+mod firewall_eval;
+mod rulesets;

@@ -1,0 +1,4 @@
+//! SSH-HST: full or read-only filesystems, memory, the OOM killer, connection tracking.
+
+mod host;
+mod rules;

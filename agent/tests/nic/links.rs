@@ -1,0 +1,109 @@
+//! The VM's own network in real network namespaces: real veth links, addresses and
+//! routes made with iproute2, judged by the real binary running inside the namespace.
+
+use crate::support;
+
+use support::NetNs;
+
+fn diagnose_in(ns: &NetNs) -> serde_json::Value {
+    ns.diagnose(&["--no-sshd-run"])
+}
+
+fn nic_findings(verdict: &serde_json::Value) -> Vec<(String, String)> {
+    verdict["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["id"].as_str().unwrap().starts_with("SSH-NIC"))
+        .map(|finding| {
+            (
+                finding["id"].as_str().unwrap().to_string(),
+                finding["title"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// eth0, one end of a veth pair: its carrier follows `eth0-peer`'s state.
+fn add_eth0(ns: &NetNs) {
+    ns.add_veth("eth0", None);
+}
+
+#[test]
+fn only_loopback_means_nothing_reaches_sshd() {
+    let ns = NetNs::new();
+    let verdict = diagnose_in(&ns);
+    assert_eq!(
+        nic_findings(&verdict),
+        [(
+            "SSH-NIC-001".to_string(),
+            "No network interface is up with a carrier".to_string()
+        )]
+    );
+    let links = verdict["facts"]["interfaces"]["links"].as_array().unwrap();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0]["name"], "lo");
+}
+
+#[test]
+fn link_without_carrier_is_named() {
+    let ns = NetNs::new();
+    add_eth0(&ns);
+    ns.ip(&["link", "set", "eth0-peer", "down"]);
+    let verdict = diagnose_in(&ns);
+    let found = &verdict["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "SSH-NIC-001")
+        .expect("NIC-001")["evidence"];
+    let facts: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["fact"].as_str().unwrap())
+        .collect();
+    assert!(
+        facts.contains(&"eth0: UP, NO-CARRIER, operstate lowerlayerdown"),
+        "{facts:?}"
+    );
+}
+
+#[test]
+fn ipv6_only_interface_has_no_ipv4_address() {
+    let ns = NetNs::new();
+    add_eth0(&ns);
+    ns.ip(&["address", "add", "fd00:9::2/64", "dev", "eth0", "nodad"]);
+    let verdict = diagnose_in(&ns);
+    assert_eq!(nic_findings(&verdict)[0].0, "SSH-NIC-002", "{verdict:#}");
+}
+
+#[test]
+fn address_without_gateway_cannot_answer_remote_clients() {
+    let ns = NetNs::new();
+    add_eth0(&ns);
+    ns.ip(&["address", "add", "10.9.0.2/24", "dev", "eth0"]);
+    let verdict = diagnose_in(&ns);
+    assert_eq!(
+        nic_findings(&verdict),
+        [(
+            "SSH-NIC-003".to_string(),
+            "There is no IPv4 default route".to_string()
+        )]
+    );
+    // The gateway fixes it, and the route is reported with its interface.
+    ns.ip(&["route", "add", "default", "via", "10.9.0.1", "dev", "eth0"]);
+    let verdict = diagnose_in(&ns);
+    assert!(nic_findings(&verdict).is_empty(), "{verdict:#}");
+    let routes = &verdict["facts"]["interfaces"]["default_routes"];
+    assert_eq!(routes[0]["gateway"], "10.9.0.1");
+    assert_eq!(routes[0]["interface"], "eth0");
+    let eth0 = verdict["facts"]["interfaces"]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|link| link["name"] == "eth0")
+        .unwrap();
+    assert_eq!(eth0["carrier"], true);
+    assert!(eth0["mac"].as_str().unwrap().len() == 17);
+}

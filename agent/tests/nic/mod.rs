@@ -1,0 +1,3 @@
+//! SSH-NIC: the VM's own network interfaces, addresses and routes.
+
+mod links;

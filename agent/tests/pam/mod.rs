@@ -1,0 +1,3 @@
+//! SSH-PAM: PAM's account and session stacks as a real sshd runs them.
+
+mod stacks;

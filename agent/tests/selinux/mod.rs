@@ -1,0 +1,3 @@
+//! SSH-SEL: SELinux's mode, config and port labels.
+
+mod policy;

@@ -1,0 +1,5 @@
+//! SSH-SVC and SSH-PKG: is sshd installed, and does systemd run it.
+
+mod processes;
+mod rules;
+mod systemd;

@@ -1,0 +1,3 @@
+//! SSH-SES: the session after the key is accepted: shell, MaxSessions, tty, chroot.
+
+mod login;
