@@ -8,7 +8,8 @@ use crate::support;
 
 use serde_json::Value;
 use support::accounts::{alice_login, sh, ALICE, PRIVATE_SYSTEM};
-use support::mount_ns::{diagnose_after, findings_with};
+use support::mount_ns::diagnose_after;
+use support::verdict::{findings_with, ids_in_families, only};
 use support::{NetNs, Sshd};
 
 fn diagnose_alice(breakage: &str, args: &[&str]) -> Value {
@@ -26,19 +27,7 @@ fn with_config(lines: &str) -> String {
 const AUTH_FAMILIES: &[&str] = &["SSH-USR", "SSH-AKF", "SSH-ACL"];
 
 fn auth_ids(verdict: &Value) -> Vec<String> {
-    verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|finding| finding["id"].as_str().unwrap().to_string())
-        .filter(|id| AUTH_FAMILIES.iter().any(|family| id.starts_with(family)))
-        .collect()
-}
-
-fn only<'v>(verdict: &'v Value, id: &str) -> &'v Value {
-    let found = findings_with(verdict, id);
-    assert_eq!(found.len(), 1, "expected one {id}: {verdict:#}");
-    found[0]
+    ids_in_families(verdict, AUTH_FAMILIES)
 }
 
 fn evidence_text(finding: &Value) -> String {
@@ -507,7 +496,8 @@ fn real_sshd_refuses_what_the_verdict_names() {
 #[test]
 fn keys_left_where_sshd_no_longer_reads_are_named_and_the_fix_copies_them() {
     use support::accounts::in_private_system;
-    use support::vm_net::{first_command, problems, VmNet};
+    use support::verdict::{first_command, problems};
+    use support::vm_net::VmNet;
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["AuthorizedKeysFile /etc/ssh/keys/%u"]);
@@ -533,7 +523,8 @@ fn keys_left_where_sshd_no_longer_reads_are_named_and_the_fix_copies_them() {
 #[test]
 fn a_from_limit_that_leaves_out_the_client_is_named_and_the_fix_adds_it() {
     use support::accounts::in_private_system;
-    use support::vm_net::{first_command, only, problems, VmNet};
+    use support::verdict::{first_command, only, problems};
+    use support::vm_net::VmNet;
     let setup = format!(
         "{ALICE}; sed -i 's/^/from=\"203.0.113.0\\/24\" /' /home/alice/.ssh/authorized_keys"
     );
@@ -573,7 +564,8 @@ fn a_from_limit_that_leaves_out_the_client_is_named_and_the_fix_adds_it() {
 #[test]
 fn access_lists_in_a_drop_in_are_fixed_where_they_are_set() {
     use support::accounts::in_private_system;
-    use support::vm_net::{first_command, only, problems, VmNet};
+    use support::verdict::{first_command, only, problems};
+    use support::vm_net::VmNet;
     let drop_in = "/etc/ssh/sshd_config.d/10-lab.conf";
     for (line, group_setup) in [
         ("AllowUsers root", "true"),
@@ -612,7 +604,8 @@ fn access_lists_in_a_drop_in_are_fixed_where_they_are_set() {
 #[test]
 fn a_refused_key_type_is_fixed_at_the_line_that_refuses_it() {
     use support::accounts::in_private_system;
-    use support::vm_net::{first_command, VmNet};
+    use support::verdict::first_command;
+    use support::vm_net::VmNet;
     let drop_in = "/etc/ssh/sshd_config.d/10-lab.conf";
     let setup = format!(
         "{ALICE}; mkdir -p /etc/ssh/sshd_config.d; \
@@ -642,7 +635,8 @@ fn a_refused_key_type_is_fixed_at_the_line_that_refuses_it() {
 #[test]
 fn key_options_that_refuse_the_key_are_named_and_the_fix_lets_alice_in() {
     use support::accounts::in_private_system;
-    use support::vm_net::{first_command, only, problems, VmNet};
+    use support::verdict::{first_command, only, problems};
+    use support::vm_net::VmNet;
     for (options, id) in [
         (
             "expiry-time=\\\"20200101\\\",no-agent-forwarding",
@@ -679,7 +673,8 @@ fn key_options_that_refuse_the_key_are_named_and_the_fix_lets_alice_in() {
 #[test]
 fn a_missing_revoked_keys_file_refuses_every_key_and_the_fix_lets_alice_in() {
     use support::accounts::in_private_system;
-    use support::vm_net::{first_command, VmNet};
+    use support::verdict::first_command;
+    use support::vm_net::VmNet;
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["RevokedKeys /etc/ssh/sshdoctor-revoked"]);
@@ -700,7 +695,8 @@ fn a_missing_revoked_keys_file_refuses_every_key_and_the_fix_lets_alice_in() {
 #[test]
 fn a_cert_authority_line_is_a_way_in_and_no_refused_key() {
     use support::accounts::in_private_system;
-    use support::vm_net::{problems, VmNet};
+    use support::verdict::problems;
+    use support::vm_net::VmNet;
     let setup = format!(
         "{ALICE}; ssh-keygen -q -t ed25519 -N '' -f /tmp/user_ca; \
          ssh-keygen -q -s /tmp/user_ca -I alice -n alice /tmp/alice_key.pub; \

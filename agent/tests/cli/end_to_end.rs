@@ -5,6 +5,7 @@
 use crate::support;
 
 use std::process::Command;
+use support::verdict::{assert_matches_schema, ids};
 use support::{NetNs, Sshd};
 
 const VM_ADDRESS: &str = "10.9.0.2";
@@ -20,14 +21,7 @@ fn vm_like_namespace() -> NetNs {
 /// The verdict and exit status; every real verdict must match the published schema.
 fn diagnose_in(ns: &NetNs) -> (serde_json::Value, i32) {
     let (verdict, code) = ns.diagnose_with_status(&[]);
-    let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../../schema/verdict.schema.json")).unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&verdict)
-        .map(|error| format!("{error} at {}", error.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    assert_matches_schema(&verdict);
     (verdict, code)
 }
 
@@ -48,15 +42,6 @@ fn ssh_answers(ns: &NetNs, address: &str, port: u16) -> bool {
         .output()
         .expect("ssh-keyscan runs");
     String::from_utf8_lossy(&output.stdout).contains("ssh-ed25519")
-}
-
-fn ids(verdict: &serde_json::Value) -> Vec<&str> {
-    verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap())
-        .collect()
 }
 
 #[test]

@@ -2,21 +2,15 @@
 //! first observed with Debian 12's /usr/sbin/sshd (OpenSSH 9.2); sshd_config_sshd.rs
 //! re-checks the fixtures against the real binary.
 
-use crate::support::sshd_config::stage;
+use crate::support::sshd_config::{parse_memory, stage, MAIN};
 use sshdoctor::collect::sshd_config::{
-    choose_config_path, parse_config, ConfigFiles, MemoryFiles, DEFAULT_SOURCE, MAX_FILE_BYTES,
+    choose_config_path, ConfigFiles, MemoryFiles, DEFAULT_SOURCE, MAX_FILE_BYTES,
 };
 use sshdoctor::collect::CollectOptions;
 use sshdoctor::facts::{
     AddressFamily, ProcessFacts, SshdConfigFacts, SshdProcess, SystemdFacts, UnitFacts, UnitKind,
 };
 use std::path::Path;
-
-const MAIN: &str = "/etc/ssh/sshd_config";
-
-fn parse_memory(files: &MemoryFiles) -> SshdConfigFacts {
-    parse_config(Path::new(MAIN), files, Path::new("/etc/ssh"))
-}
 
 fn parse_text(text: &str) -> SshdConfigFacts {
     parse_memory(&MemoryFiles::new().with_file(MAIN, text))

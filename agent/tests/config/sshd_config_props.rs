@@ -1,15 +1,9 @@
 //! The parser never panics and always terminates, whatever the bytes: random bytes,
 //! random lines built from real keywords and syntax, and random include graphs.
 
+use crate::support::sshd_config::{parse_memory, MAIN};
 use proptest::prelude::*;
-use sshdoctor::collect::sshd_config::{parse_config, MemoryFiles};
-use std::path::Path;
-
-const MAIN: &str = "/etc/ssh/sshd_config";
-
-fn parse(files: &MemoryFiles) -> sshdoctor::facts::SshdConfigFacts {
-    parse_config(Path::new(MAIN), files, Path::new("/etc/ssh"))
-}
+use sshdoctor::collect::sshd_config::MemoryFiles;
 
 fn word() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -50,7 +44,7 @@ proptest! {
 
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
-        let facts = parse(&MemoryFiles::new().with_file(MAIN, bytes));
+        let facts = parse_memory(&MemoryFiles::new().with_file(MAIN, bytes));
         prop_assert!(facts.readable);
         prop_assert!(!facts.ports.is_empty());
     }
@@ -61,7 +55,7 @@ proptest! {
             .with_file(MAIN, main)
             .with_file("/inc/a", a)
             .with_file("/inc/b", b);
-        let facts = parse(&files);
+        let facts = parse_memory(&files);
         // Every endpoint comes from a known port or a ListenAddress with its own port.
         for endpoint in &facts.endpoints {
             prop_assert!(endpoint.port > 0);

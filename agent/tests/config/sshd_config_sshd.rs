@@ -203,7 +203,8 @@ fn dropins_without_an_include_are_ignored_by_sshd_too() {
 #[test]
 fn a_syntax_error_in_a_drop_in_is_fixed_at_its_line_before_the_restart() {
     use support::accounts::{in_private_system, ALICE};
-    use support::vm_net::{first_command, only, problems, VmNet};
+    use support::verdict::{first_command, only, problems};
+    use support::vm_net::VmNet;
     let drop_in = "/etc/ssh/sshd_config.d/10-lab.conf";
     let setup = format!("{ALICE}; mkdir -p /etc/ssh/sshd_config.d; : > {drop_in}");
     in_private_system(&setup, || {

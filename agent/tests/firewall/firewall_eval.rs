@@ -3,6 +3,7 @@
 //! output, `firewall-cmd --list-all` and `ufw status verbose`. Each case is parsed by the
 //! collector's parsers and judged by the rules, as on a machine.
 
+use crate::support::facts::interfaces;
 use sshdoctor::collect::firewall::{firewalld, iptables, nft, ufw};
 use sshdoctor::facts::*;
 use sshdoctor::rules::{evaluate, Finding, Severity};
@@ -16,23 +17,7 @@ fn fixture(path: &str) -> String {
 /// A machine with eth0 (10.0.0.4) whose sshd is configured for `port`, behind `firewall`.
 fn machine(firewall: FirewallFacts, port: u16) -> Facts {
     Facts {
-        interfaces: InterfaceFacts {
-            addresses: vec![
-                InterfaceAddress {
-                    interface: "lo".into(),
-                    address: "127.0.0.1".parse().unwrap(),
-                    up: true,
-                    loopback: true,
-                },
-                InterfaceAddress {
-                    interface: "eth0".into(),
-                    address: "10.0.0.4".parse().unwrap(),
-                    up: true,
-                    loopback: false,
-                },
-            ],
-            ..InterfaceFacts::default()
-        },
+        interfaces: interfaces(),
         config: SshdConfigFacts {
             effective: Some(EffectiveConfig {
                 ports: vec![port],

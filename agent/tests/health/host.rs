@@ -5,7 +5,8 @@
 
 use crate::support;
 
-use support::mount_ns::{diagnose_after as diagnose_in, findings_with as findings_on};
+use support::mount_ns::diagnose_after as diagnose_in;
+use support::verdict::findings_with as findings_on;
 use support::NetNs;
 
 fn diagnose_after(setup: &str) -> serde_json::Value {

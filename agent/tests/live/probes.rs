@@ -9,18 +9,9 @@ use crate::support;
 use serde_json::Value;
 use std::process::Command;
 use support::accounts::{alice_login, in_private_system, sh, ALICE};
-use support::mount_ns::findings_with;
-use support::vm_net::{problems, VmNet, SERVER};
+use support::verdict::{findings_with, ids, problems};
+use support::vm_net::{VmNet, SERVER};
 use support::Sshd;
-
-fn ids(verdict: &Value) -> Vec<&str> {
-    verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|finding| finding["id"].as_str().unwrap())
-        .collect()
-}
 
 fn live(verdict: &Value) -> &Value {
     &verdict["facts"]["live"]
@@ -39,16 +30,11 @@ fn alice_fingerprint() -> String {
         .to_string()
 }
 
-fn assert_healthy(network: &VmNet, sshd: &Sshd) -> Value {
-    let (logged_in, said) = network.login();
-    assert!(logged_in, "login should work: {said}\n{}", sshd.log());
-    let (verdict, code) = network.diagnose(sshd);
-    assert_eq!(problems(&verdict), Vec::<&str>::new(), "{verdict:#}");
-    assert_eq!(
-        (verdict["status"].as_str(), code),
-        (Some("healthy"), 0),
-        "{verdict:#}"
-    );
+/// Asserts that alice logs in and the verdict is healthy with nothing found, and proven
+/// too (status healthy, not unknown); returns the verdict.
+fn assert_proven_healthy(network: &VmNet, sshd: &Sshd) -> Value {
+    let verdict = network.assert_healthy(sshd);
+    assert_eq!(verdict["status"], "healthy", "{verdict:#}");
     verdict
 }
 
@@ -59,7 +45,7 @@ fn a_healthy_sshd_is_proven_by_its_banner_and_the_key_it_accepts() {
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&[]);
-        let verdict = assert_healthy(&network, &sshd);
+        let verdict = assert_proven_healthy(&network, &sshd);
         let live = live(&verdict);
         let banners = live["banners"].as_array().unwrap();
         assert_eq!(
@@ -112,7 +98,7 @@ fn a_stopped_listener_is_critical_and_the_printed_fix_brings_the_login_back() {
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&[]);
-        assert_healthy(&network, &sshd);
+        assert_proven_healthy(&network, &sshd);
         sh(&format!("kill -STOP {}", sshd.pid()));
         let (logged_in, said) = network.login();
         assert!(!logged_in && said.contains("banner exchange"), "{said}");
@@ -162,7 +148,7 @@ fn a_stopped_listener_is_critical_and_the_printed_fix_brings_the_login_back() {
         let fix = stopped["remediation"]["guest"][0].as_str().unwrap();
         assert_eq!(fix, format!("kill -CONT {pid}"));
         sh(fix);
-        assert_healthy(&network, &sshd);
+        assert_proven_healthy(&network, &sshd);
     });
 }
 
@@ -173,7 +159,7 @@ fn saturated_max_startups_closes_connections_and_is_named() {
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["MaxStartups 3"]);
-        assert_healthy(&network, &sshd);
+        assert_proven_healthy(&network, &sshd);
         let held: Vec<std::net::TcpStream> = (0..3)
             .map(|_| {
                 network.client.run(|| {
@@ -224,7 +210,7 @@ fn tcp_wrappers_refusing_loopback_are_named_with_the_line() {
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&[]);
-        assert_healthy(&network, &sshd);
+        assert_proven_healthy(&network, &sshd);
         sh("echo 'sshd: ALL' >> /etc/hosts.deny");
         let line = std::fs::read_to_string("/etc/hosts.deny")
             .unwrap()
@@ -239,7 +225,7 @@ fn tcp_wrappers_refusing_loopback_are_named_with_the_line() {
             format!("sshd on 0.0.0.0:22 closes connections before its banner: TCP wrappers refuse it (/etc/hosts.deny:{line}: sshd: ALL)")
         );
         sh(closing[0]["remediation"]["guest"][0].as_str().unwrap());
-        assert_healthy(&network, &sshd);
+        assert_proven_healthy(&network, &sshd);
     });
 }
 
@@ -313,7 +299,7 @@ fn a_refusal_no_rule_models_is_critical() {
         );
         assert!(sshd.log().contains("revoked"), "{}", sshd.log());
         sh("rm /etc/ssh/revoked_keys; touch /etc/ssh/revoked_keys");
-        assert_healthy(&network, &sshd);
+        assert_proven_healthy(&network, &sshd);
     });
 }
 
@@ -376,7 +362,7 @@ fn twenty_diagnoses_in_a_row_leave_the_verdict_and_loopback_alone() {
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&[]);
-        let first = assert_healthy(&network, &sshd);
+        let first = assert_proven_healthy(&network, &sshd);
         for round in 0..20 {
             let (verdict, code) = network.diagnose(&sshd);
             assert_eq!(code, 0, "round {round}: {verdict:#}");

@@ -12,7 +12,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use support::mount_ns::{diagnose_after, findings_with};
+use support::mount_ns::diagnose_after;
+use support::verdict::{findings_with, ids_in_families};
 use support::{as_auth_log, wait_for, NetNs, Sshd};
 use tempfile::TempDir;
 
@@ -275,13 +276,7 @@ fn refusals_logged_by_a_real_sshd_are_found_in_auth_log() {
     assert_eq!(count, occurrences(&lines, "MaxStartups"));
 
     // Refusals only: the connection that merely closed or reset raised nothing else.
-    let log_ids: Vec<&str> = verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|finding| finding["id"].as_str())
-        .filter(|id| id.starts_with("SSH-LOG"))
-        .collect();
+    let log_ids = ids_in_families(&verdict, &["SSH-LOG"]);
     assert_eq!(
         log_ids,
         [

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::time::Instant;
+use support::verdict::findings_with;
 use support::{NetNs, PortHolder, Sshd};
 
 const ANY_V4: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
@@ -261,15 +262,6 @@ fn diagnose_sshd_in(ns: &NetNs, sshd: &Sshd) -> serde_json::Value {
     ns.diagnose(&["--no-sshd-run", "--config", config.to_str().unwrap()])
 }
 
-fn findings_with<'v>(verdict: &'v serde_json::Value, id: &str) -> Vec<&'v serde_json::Value> {
-    verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|finding| finding["id"] == id)
-        .collect()
-}
-
 /// A client holding a connection to sshd: the connection is in the table with its peer
 /// (not loopback), and the verdict says clients reach sshd.
 #[test]
@@ -420,7 +412,8 @@ fn a_completed_handshake_is_not_reported_half_open() {
 #[test]
 fn a_loopback_listen_address_in_a_drop_in_is_fixed_where_it_is_set() {
     use support::accounts::in_private_system;
-    use support::vm_net::{first_command, only, problems, VmNet};
+    use support::verdict::{first_command, only, problems};
+    use support::vm_net::VmNet;
     let drop_in = "/etc/ssh/sshd_config.d/10-lab.conf";
     let setup = format!(
         "{}; mkdir -p /etc/ssh/sshd_config.d; echo 'ListenAddress 127.0.0.1' > {drop_in}",

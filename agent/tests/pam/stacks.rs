@@ -8,7 +8,8 @@ use crate::support;
 
 use serde_json::Value;
 use support::accounts::{in_private_system, sh, ALICE};
-use support::vm_net::{first_command, only, problems, VmNet};
+use support::verdict::{first_command, only, problems};
+use support::vm_net::VmNet;
 use support::{line_number, Sshd};
 
 const PAM_SSHD: &str = "/etc/pam.d/sshd";

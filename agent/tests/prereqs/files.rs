@@ -5,8 +5,9 @@
 use crate::support;
 
 use support::accounts::{in_private_system, ALICE};
-use support::mount_ns::{diagnose_after, findings_with};
-use support::vm_net::{first_command, only, problems, VmNet};
+use support::mount_ns::diagnose_after;
+use support::verdict::{findings_with, first_command, ids_in_families, only, problems};
+use support::vm_net::VmNet;
 
 /// A private copy of /etc/ssh with freshly generated default host keys, mounted over the
 /// real one, and a private /run with a correct privsep directory; then `breakage`.
@@ -23,22 +24,15 @@ fn diagnose_with_private_etc_ssh_and(breakage: &str, args: &[&str]) -> serde_jso
     diagnose_after(&setup, args)
 }
 
-fn ids_in_family(verdict: &serde_json::Value, prefixes: &[&str]) -> Vec<String> {
-    verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|finding| finding["id"].as_str().unwrap().to_string())
-        .filter(|id| prefixes.iter().any(|prefix| id.starts_with(prefix)))
-        .collect()
-}
-
 const FAMILIES: &[&str] = &["SSH-KEY", "SSH-PRV", "SSH-ETC"];
 
 #[test]
 fn intact_prerequisites_raise_nothing() {
     let verdict = diagnose_with_private_etc_ssh("true");
-    assert!(ids_in_family(&verdict, FAMILIES).is_empty(), "{verdict:#}");
+    assert!(
+        ids_in_families(&verdict, FAMILIES).is_empty(),
+        "{verdict:#}"
+    );
     let keys = verdict["facts"]["prereqs"]["host_keys"].as_array().unwrap();
     assert_eq!(keys.len(), 3, "the three default keys");
     assert!(keys
@@ -76,7 +70,7 @@ fn world_readable_host_keys_leave_sshd_without_any() {
 fn one_missing_key_is_a_warning_naming_it() {
     let verdict = diagnose_with_private_etc_ssh("rm /etc/ssh/ssh_host_ed25519_key");
     assert_eq!(
-        ids_in_family(&verdict, FAMILIES),
+        ids_in_families(&verdict, FAMILIES),
         ["SSH-KEY-002"],
         "{verdict:#}"
     );

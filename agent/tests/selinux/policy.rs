@@ -5,7 +5,8 @@
 
 use crate::support;
 
-use support::mount_ns::{diagnose_after, findings_with};
+use support::mount_ns::diagnose_after;
+use support::verdict::findings_with;
 
 const CONFIG_2222: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

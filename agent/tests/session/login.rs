@@ -6,7 +6,8 @@
 use crate::support;
 
 use support::accounts::{in_private_system, sh, ALICE};
-use support::vm_net::{first_command, only, problems, VmNet};
+use support::verdict::{first_command, only, problems};
+use support::vm_net::VmNet;
 
 /// alice's shell set to nologin: sshd accepts her key, then the session ends. She is
 /// examined without --user too (she holds a key), and the printed fix gives her a shell.

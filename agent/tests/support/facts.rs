@@ -77,6 +77,27 @@ pub fn stat(path: &str, kind: FileKind, mode: u32, uid: u32) -> FileStat {
     }
 }
 
+/// A VM's addresses: loopback, and eth0 holding 10.0.0.4.
+pub fn interfaces() -> InterfaceFacts {
+    InterfaceFacts {
+        addresses: vec![
+            InterfaceAddress {
+                interface: "lo".into(),
+                address: "127.0.0.1".parse().unwrap(),
+                up: true,
+                loopback: true,
+            },
+            InterfaceAddress {
+                interface: "eth0".into(),
+                address: "10.0.0.4".parse().unwrap(),
+                up: true,
+                loopback: false,
+            },
+        ],
+        ..InterfaceFacts::default()
+    }
+}
+
 /// A healthy Debian VM: ssh.service enabled and running, listening on 0.0.0.0:22 and [::]:22.
 pub fn healthy() -> Facts {
     let mut service = unit(
@@ -134,23 +155,7 @@ pub fn healthy() -> Facts {
             owners_complete: true,
             ..SocketFacts::default()
         },
-        interfaces: InterfaceFacts {
-            addresses: vec![
-                InterfaceAddress {
-                    interface: "lo".into(),
-                    address: "127.0.0.1".parse().unwrap(),
-                    up: true,
-                    loopback: true,
-                },
-                InterfaceAddress {
-                    interface: "eth0".into(),
-                    address: "10.0.0.4".parse().unwrap(),
-                    up: true,
-                    loopback: false,
-                },
-            ],
-            ..InterfaceFacts::default()
-        },
+        interfaces: interfaces(),
         config: SshdConfigFacts {
             path: "/etc/ssh/sshd_config".into(),
             path_source: "default".into(),

@@ -14,6 +14,7 @@ pub mod mount_ns;
 mod netns;
 mod sshd;
 pub mod sshd_config;
+pub mod verdict;
 pub mod vm_net;
 
 pub use guard::ProcessGuard;

@@ -23,13 +23,3 @@ pub fn diagnose_after(setup: &str, args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_slice(&output.stdout).expect("JSON verdict")
 }
-
-/// The findings with this rule id.
-pub fn findings_with<'v>(verdict: &'v serde_json::Value, id: &str) -> Vec<&'v serde_json::Value> {
-    verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|finding| finding["id"] == id)
-        .collect()
-}

@@ -2,11 +2,19 @@
 //! by that dir, so Include lines can use absolute paths (sshd resolves relative ones
 //! under /etc/ssh, which tests must not touch).
 
-use sshdoctor::collect::sshd_config::{parse_config, SystemFiles};
+use sshdoctor::collect::sshd_config::{parse_config, MemoryFiles, SystemFiles};
 use sshdoctor::facts::SshdConfigFacts;
 use std::path::{Path, PathBuf};
 
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/sshd_config");
+
+/// The main config file of an in-memory tree.
+pub const MAIN: &str = "/etc/ssh/sshd_config";
+
+/// Parses the in-memory tree `files` from MAIN, as sshd in /etc/ssh would.
+pub fn parse_memory(files: &MemoryFiles) -> SshdConfigFacts {
+    parse_config(Path::new(MAIN), files, Path::new("/etc/ssh"))
+}
 
 pub struct Staged {
     pub dir: tempfile::TempDir,

@@ -5,6 +5,7 @@
 //! (`accounts::in_private_system`), so sshd, ssh and sshdoctor see the private accounts.
 
 use super::accounts::alice_login;
+use super::verdict::{only, problems};
 use super::{NetNs, Sshd};
 use serde_json::Value;
 
@@ -83,12 +84,13 @@ impl VmNet {
             .unwrap()
     }
 
-    /// Asserts that alice logs in and the verdict is healthy, with nothing found.
-    pub fn assert_healthy(&self, sshd: &Sshd) {
+    /// Asserts that alice logs in and the verdict finds nothing (exit 0); returns it.
+    pub fn assert_healthy(&self, sshd: &Sshd) -> Value {
         let (logged_in, said) = self.login();
         assert!(logged_in, "login should work: {said}\n{}", sshd.log());
         let (verdict, code) = self.diagnose(sshd);
         assert_eq!((problems(&verdict), code), (vec![], 0), "{verdict:#}");
+        verdict
     }
 
     /// The verdict for alice as `diagnose` gives it, with what sshd logged so far as the
@@ -117,32 +119,4 @@ impl VmNet {
         self.server
             .diagnose_with_status(&["--user", "alice", "--config", &config])
     }
-}
-
-/// The ids of the findings at warning or worse.
-pub fn problems(verdict: &Value) -> Vec<&str> {
-    verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|finding| finding["severity"] != "info")
-        .map(|finding| finding["id"].as_str().unwrap())
-        .collect()
-}
-
-/// The one finding with this id.
-pub fn only<'v>(verdict: &'v Value, id: &str) -> &'v Value {
-    let found: Vec<&Value> = verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|finding| finding["id"] == id)
-        .collect();
-    assert_eq!(found.len(), 1, "expected one {id}: {verdict:#}");
-    found[0]
-}
-
-/// A finding's first guest command: the fix.
-pub fn first_command(finding: &Value) -> &str {
-    finding["remediation"]["guest"][0].as_str().unwrap()
 }
