@@ -267,8 +267,8 @@ fn render_finding(
     }
 }
 
-pub fn render_text(verdict: &Verdict, style: TextStyle) -> String {
-    let mut out = String::new();
+/// The status and summary, then the tool and the machine.
+fn render_header(out: &mut String, verdict: &Verdict, style: TextStyle) {
     let status = paint(
         style,
         status_color(verdict.status),
@@ -293,7 +293,7 @@ pub fn render_text(verdict: &Verdict, style: TextStyle) -> String {
         .as_deref()
         .unwrap_or("unknown OS");
     wrap_into(
-        &mut out,
+        out,
         "",
         0,
         &format!(
@@ -302,6 +302,11 @@ pub fn render_text(verdict: &Verdict, style: TextStyle) -> String {
         ),
         style.width,
     );
+}
+
+pub fn render_text(verdict: &Verdict, style: TextStyle) -> String {
+    let mut out = String::new();
+    render_header(&mut out, verdict, style);
     for finding in &verdict.findings {
         out.push('\n');
         render_finding(&mut out, finding, verdict.facts.cloud.provider, style);

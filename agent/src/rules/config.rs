@@ -2,7 +2,7 @@
 
 use super::ssh_view::SshView;
 use super::{Draft, RuleId};
-use crate::facts::{Facts, SshdConfigFacts};
+use crate::facts::{Facts, SshdConfigFacts, SshdRun};
 use std::path::Path;
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
@@ -23,69 +23,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         );
         return;
     }
-    // A run that failed for the machine's sake (no host keys, no /run/sshd, not root)
-    // said nothing about the config: the parser stands in, and the prereq rules report
-    // the machine's problem.
-    let judged = config
-        .syntax_check
-        .as_ref()
-        .filter(|run| !run.timed_out && run.exit_code.is_some() && !run.environment_problem);
-    match judged {
-        Some(run) if run.exit_code != Some(0) => {
-            let error = run
-                .error
-                .clone()
-                .unwrap_or_else(|| run.stderr.trim().to_string());
-            let source = match (&run.error_file, run.error_line) {
-                (Some(file), Some(line)) => Some(format!("{file}:{line}")),
-                (Some(file), None) => Some(file.clone()),
-                _ => None,
-            };
-            // The line sshd names, commented out; without one, the check shows the error.
-            let test = super::sshd_test(facts);
-            let fix = source.as_deref().and_then(super::comment_out).map(|edit| {
-                format!(
-                    "{edit} && {test} && systemctl restart {}",
-                    view.unit_name(facts)
-                )
-            });
-            findings.push(
-                Draft::new(RuleId::ConfigSyntaxError)
-                    .var("error", error.clone())
-                    .var("fix", fix.unwrap_or(test))
-                    .var(
-                        "file",
-                        run.error_file
-                            .clone()
-                            .unwrap_or_else(|| config.path.clone()),
-                    )
-                    .var(
-                        "line",
-                        run.error_line.map_or("1".into(), |line| line.to_string()),
-                    )
-                    .evidence(format!("{}: {error}", run.command.join(" ")), source),
-            );
-        }
-        Some(_) => {}
-        // No sshd to ask: the parser's own fatal problems stand in for `sshd -t`.
-        None => {
-            if let Some(problem) = config.problems.iter().find(|problem| problem.fatal) {
-                findings.push(
-                    Draft::new(RuleId::ConfigSyntaxError)
-                        .var("error", problem.message.clone())
-                        .var("file", problem.file.clone())
-                        .var("line", problem.line.unwrap_or(1).to_string())
-                        .evidence(
-                            format!(
-                                "sshdoctor's parser (sshd -t could not run): {}",
-                                problem.message
-                            ),
-                            Some(problem_location(&problem.file, problem.line)),
-                        ),
-                );
-            }
-        }
-    }
+    check_syntax(facts, view, findings);
     for problem in config.problems.iter().filter(|problem| !problem.fatal) {
         findings.push(
             Draft::new(RuleId::ConfigProblem)
@@ -106,6 +44,75 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         }
         findings.push(finding);
     }
+}
+
+/// sshd's own verdict on its config (`sshd -T` performs every check `sshd -t` does);
+/// without sshd to ask, the parser's fatal problems stand in.
+fn check_syntax(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
+    let config = &facts.config;
+    // A run that failed for the machine's sake (no host keys, no /run/sshd, not root)
+    // said nothing about the config: the parser stands in, and the prereq rules report
+    // the machine's problem.
+    let judged = config
+        .syntax_check
+        .as_ref()
+        .filter(|run| !run.timed_out && run.exit_code.is_some() && !run.environment_problem);
+    match judged {
+        Some(run) if run.exit_code != Some(0) => findings.push(sshd_refused(facts, view, run)),
+        Some(_) => {}
+        None => {
+            if let Some(problem) = config.problems.iter().find(|problem| problem.fatal) {
+                findings.push(
+                    Draft::new(RuleId::ConfigSyntaxError)
+                        .var("error", problem.message.clone())
+                        .var("file", problem.file.clone())
+                        .var("line", problem.line.unwrap_or(1).to_string())
+                        .evidence(
+                            format!(
+                                "sshdoctor's parser (sshd -t could not run): {}",
+                                problem.message
+                            ),
+                            Some(problem_location(&problem.file, problem.line)),
+                        ),
+                );
+            }
+        }
+    }
+}
+
+/// The config sshd refuses, fixed at the line it names: commented out, checked, and sshd
+/// restarted; without a line, the check shows the error.
+fn sshd_refused(facts: &Facts, view: &SshView, run: &SshdRun) -> Draft {
+    let error = run
+        .error
+        .clone()
+        .unwrap_or_else(|| run.stderr.trim().to_string());
+    let source = match (&run.error_file, run.error_line) {
+        (Some(file), Some(line)) => Some(format!("{file}:{line}")),
+        (Some(file), None) => Some(file.clone()),
+        _ => None,
+    };
+    let test = super::sshd_test(facts);
+    let fix = source.as_deref().and_then(super::comment_out).map(|edit| {
+        format!(
+            "{edit} && {test} && systemctl restart {}",
+            view.unit_name(facts)
+        )
+    });
+    Draft::new(RuleId::ConfigSyntaxError)
+        .var("error", error.clone())
+        .var("fix", fix.unwrap_or(test))
+        .var(
+            "file",
+            run.error_file
+                .clone()
+                .unwrap_or_else(|| facts.config.path.clone()),
+        )
+        .var(
+            "line",
+            run.error_line.map_or("1".into(), |line| line.to_string()),
+        )
+        .evidence(format!("{}: {error}", run.command.join(" ")), source)
 }
 
 /// Drop-ins that no Include reads: the settings there never reach sshd.

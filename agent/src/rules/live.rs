@@ -5,7 +5,7 @@
 use super::{Draft, RuleId, Severity, SshView};
 use crate::facts::{
     BannerOutcome, BannerProbe, ConnectionState, Facts, KeyQuery, KeyQueryOutcome, ListeningSocket,
-    SshdProcess,
+    LiveFacts, SshdProcess, UserAuth,
 };
 use crate::openssh::patterns::address_permitted;
 use serde::Serialize;
@@ -108,7 +108,19 @@ fn silent_listener(
                 .var("cause", silence_cause(probe, listener, &owners))
         }
     };
-    let mut finding = finding.evidence(probe_text(probe), Some("live probe".into()));
+    let finding = finding.evidence(probe_text(probe), Some("live probe".into()));
+    let finding = with_listener_state(finding, listener, &owners, stopped.is_some());
+    Some(with_waiting_clients(finding, facts, probe.port))
+}
+
+/// The listener's accept queue and its owners' scheduler states as evidence (a stopped
+/// owner already named by the finding is not repeated).
+fn with_listener_state(
+    mut finding: Draft,
+    listener: Option<&ListeningSocket>,
+    owners: &[&SshdProcess],
+    stopped_named: bool,
+) -> Draft {
     if let Some(listener) = listener {
         if let Some(queue) = queue_text(listener) {
             finding = finding.evidence(queue, Some(format!("socket inode {}", listener.inode)));
@@ -116,14 +128,14 @@ fn silent_listener(
     }
     for process in owners
         .iter()
-        .filter(|process| stopped.is_none() || process.state != Some('T'))
+        .filter(|process| !stopped_named || process.state != Some('T'))
     {
         finding = finding.evidence(
             process_state(process),
             Some(format!("/proc/{}/stat", process.pid)),
         );
     }
-    Some(with_waiting_clients(finding, facts, probe.port))
+    finding
 }
 
 fn socket_text(address: IpAddr, port: u16) -> String {
@@ -471,56 +483,66 @@ pub fn proof(facts: &Facts) -> Proof {
         user.account.is_some() && user.keys_files.iter().any(|file| !file.keys.is_empty())
     });
     for user in holders {
-        let queries: Vec<&KeyQuery> = live
-            .key_queries
-            .iter()
-            .filter(|q| q.user == user.name)
-            .collect();
-        if let Some(accepted) = queries
-            .iter()
-            .find(|query| query.outcome == KeyQueryOutcome::Accepted)
-        {
-            proof.shown.push(format!(
-                "sshd accepts {}'s key {}:{} ({} {})",
-                user.name,
-                accepted.keys_file,
-                accepted.line,
-                accepted.key_type,
-                accepted.fingerprint.as_deref().unwrap_or_default()
-            ));
-            continue;
+        match key_proof(user, live) {
+            Ok(shown) => proof.shown.push(shown),
+            Err(unproven) => proof.unproven.push(unproven),
         }
-        let plain_keys = user
-            .keys_files
-            .iter()
-            .flat_map(|file| &file.keys)
-            .any(|key| !key.is_cert_authority());
-        proof.unproven.push(if !plain_keys {
-            format!(
-                "{} logs in with certificates (cert-authority keys), which cannot be asked about without one",
-                user.name
-            )
-        } else if queries.is_empty() {
-            format!(
-                "{}'s keys were not asked about: {}",
-                user.name,
-                live.keys_not_asked.as_deref().unwrap_or("beyond the bound on queries")
-            )
-        } else if queries.iter().all(|query| !askable_from_probe(query)) {
-            format!(
-                "{}'s keys are limited by from= to other addresses, so sshd cannot be asked about them from here",
-                user.name
-            )
-        } else if queries.iter().any(|query| answered(query) == Some(false)) {
-            format!("sshd refuses every key of {}", user.name)
-        } else {
-            let why = queries
-                .iter()
-                .find_map(|query| query.detail.as_deref())
-                .unwrap_or("no answer");
-            format!("sshd could not be asked about {}'s keys: {why}", user.name)
-        });
     }
     proof.proven = proof.unproven.is_empty();
     proof
+}
+
+/// What the publickey queries proved of one key holder's way in: the key sshd accepts,
+/// or why none could be shown.
+fn key_proof(user: &UserAuth, live: &LiveFacts) -> Result<String, String> {
+    let queries: Vec<&KeyQuery> = live
+        .key_queries
+        .iter()
+        .filter(|q| q.user == user.name)
+        .collect();
+    if let Some(accepted) = queries
+        .iter()
+        .find(|query| query.outcome == KeyQueryOutcome::Accepted)
+    {
+        return Ok(format!(
+            "sshd accepts {}'s key {}:{} ({} {})",
+            user.name,
+            accepted.keys_file,
+            accepted.line,
+            accepted.key_type,
+            accepted.fingerprint.as_deref().unwrap_or_default()
+        ));
+    }
+    let plain_keys = user
+        .keys_files
+        .iter()
+        .flat_map(|file| &file.keys)
+        .any(|key| !key.is_cert_authority());
+    Err(if !plain_keys {
+        format!(
+            "{} logs in with certificates (cert-authority keys), which cannot be asked about without one",
+            user.name
+        )
+    } else if queries.is_empty() {
+        format!(
+            "{}'s keys were not asked about: {}",
+            user.name,
+            live.keys_not_asked
+                .as_deref()
+                .unwrap_or("beyond the bound on queries")
+        )
+    } else if queries.iter().all(|query| !askable_from_probe(query)) {
+        format!(
+            "{}'s keys are limited by from= to other addresses, so sshd cannot be asked about them from here",
+            user.name
+        )
+    } else if queries.iter().any(|query| answered(query) == Some(false)) {
+        format!("sshd refuses every key of {}", user.name)
+    } else {
+        let why = queries
+            .iter()
+            .find_map(|query| query.detail.as_deref())
+            .unwrap_or("no answer");
+        format!("sshd could not be asked about {}'s keys: {why}", user.name)
+    })
 }

@@ -14,7 +14,8 @@ pub use keys::{parse_key_line, KeyLine};
 
 use super::{CollectOptions, ProbeNotes};
 use crate::facts::{
-    AuthFacts, HostFacts, KeysFile, SshdConfigFacts, SshdFacts, UserAuth, UserRole,
+    Account, AuthFacts, HostFacts, KeysFile, SshdConfigFacts, SshdFacts, UserAuth, UserRole,
+    UserSettings,
 };
 use settings::SettingsFinder;
 use std::path::Path;
@@ -36,29 +37,7 @@ pub fn collect(
         .map_err(|err| notes.partial(format!("cannot read /etc/shadow: {err}")))
         .ok();
     let provisioned_admin = accounts::provisioned_admin();
-    // AuthorizedKeysFile as the global section and every Match block set it: an account
-    // holding keys in any of them is one someone means to log in as.
-    let global = settings::global(config);
-    let keys_patterns: Vec<String> = global
-        .values
-        .get("authorizedkeysfile")
-        .into_iter()
-        .flatten()
-        .cloned()
-        .chain(
-            config
-                .match_blocks
-                .iter()
-                .filter_map(|block| block.settings.get("authorizedkeysfile"))
-                .flatten()
-                .flat_map(|line| {
-                    line.value
-                        .split_whitespace()
-                        .map(String::from)
-                        .collect::<Vec<_>>()
-                }),
-        )
-        .collect();
+    let keys_patterns = keys_file_patterns(config);
     let mut chosen = choose_users(
         options,
         provisioned_admin.as_ref(),
@@ -88,30 +67,7 @@ pub fn collect(
                     notes.partial(err);
                     None
                 });
-            let keys_files = match &account {
-                Some(account) => keys_files(&name, account, &settings, notes),
-                None => Vec::new(),
-            };
-            let unread_keys_files = match &account {
-                Some(account) => unread_keys_files(account, &keys_files),
-                None => Vec::new(),
-            };
-            let session = match &account {
-                Some(account) => session::session(&name, account, &settings),
-                None => Default::default(),
-            };
-            if let Some(error) = &session.error {
-                notes.partial(error.clone());
-            }
-            UserAuth {
-                name,
-                role,
-                account,
-                settings,
-                keys_files,
-                unread_keys_files,
-                session,
-            }
+            user_auth(name, role, account, settings, notes)
         })
         .collect();
     AuthFacts {
@@ -124,6 +80,63 @@ pub fn collect(
         nologin_files: gates::nologin_files(),
         tcp_wrappers: gates::tcp_wrappers(),
         strict_modes_allows_private_group: host.is_debian_like(),
+    }
+}
+
+/// AuthorizedKeysFile as the global section and every Match block set it: an account
+/// holding keys in any of them is one someone means to log in as.
+fn keys_file_patterns(config: &SshdConfigFacts) -> Vec<String> {
+    let global = settings::global(config);
+    let in_blocks = config
+        .match_blocks
+        .iter()
+        .filter_map(|block| block.settings.get("authorizedkeysfile"))
+        .flatten()
+        .flat_map(|line| line.value.split_whitespace().map(String::from));
+    global
+        .values
+        .get("authorizedkeysfile")
+        .into_iter()
+        .flatten()
+        .cloned()
+        .chain(in_blocks)
+        .collect()
+}
+
+/// One user's way in: the keys files sshd reads with this user's settings, the keys it
+/// no longer reads, and what the session runs through.
+fn user_auth(
+    name: String,
+    role: UserRole,
+    account: Option<Account>,
+    settings: UserSettings,
+    notes: &mut ProbeNotes,
+) -> UserAuth {
+    let Some(found) = &account else {
+        return UserAuth {
+            name,
+            role,
+            account,
+            settings,
+            keys_files: Vec::new(),
+            unread_keys_files: Vec::new(),
+            session: Default::default(),
+        };
+    };
+    let keys_files = keys_files(&name, found, &settings, notes);
+    let unread_keys_files = unread_keys_files(found, &keys_files);
+    let session = session::session(&name, found, &settings);
+    if let Some(error) = &session.error {
+        notes.partial(error.clone());
+    }
+    UserAuth {
+        name,
+        role,
+        account,
+        settings,
+        keys_files,
+        unread_keys_files,
+        session,
     }
 }
 

@@ -4,15 +4,14 @@
 
 mod access;
 mod keys;
+mod server_keys;
 mod users;
 
 use super::{Draft, RuleId, Severity, SshView};
 use crate::facts::{Facts, UserAuth, UserRole, UserSettings};
 use access::{check_access_lists, check_limits, check_nologin, check_root, check_tcp_wrappers};
-use keys::{
-    check_key_sources, check_keys_command, check_keys_file, check_server_key_files,
-    check_unread_keys, check_way_in,
-};
+use keys::{check_key_sources, check_keys_file, check_unread_keys, check_way_in};
+use server_keys::{check_keys_command, check_server_key_files};
 use users::{check_account, check_shell, user_missing};
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {

@@ -1,0 +1,121 @@
+//! The key sources sshd consults for every user: RevokedKeys, TrustedUserCAKeys and
+//! AuthorizedKeysCommand (SSH-AKF).
+
+use crate::facts::{AuthFacts, Facts, FileKind, KeysCommandProvider};
+use crate::rules::{Draft, RuleId, SshView};
+
+/// RevokedKeys that sshd cannot read refuses every public key ("Error checking
+/// authentication key ... in revoked keys file"); TrustedUserCAKeys that it cannot read
+/// refuses certificates only.
+pub(super) fn check_server_key_files(
+    auth: &AuthFacts,
+    facts: &Facts,
+    view: &SshView,
+    findings: &mut Vec<Draft>,
+) {
+    for file in &auth.server_key_files {
+        let problem = match file.stat.kind {
+            FileKind::File => continue,
+            FileKind::Missing if !file.stat.exists => "does not exist".to_string(),
+            FileKind::Missing => format!(
+                "cannot be read ({})",
+                file.stat.error.as_deref().unwrap_or("?")
+            ),
+            _ => "is not a file".to_string(),
+        };
+        let path = &file.stat.path;
+        let (rule, fix) = if file.keyword == "revokedkeys" {
+            (
+                RuleId::RevokedKeysUnreadable,
+                format!("install -D -m 644 /dev/null {path}   # an empty list: nothing revoked"),
+            )
+        } else {
+            let fix = match crate::rules::comment_out(&file.source) {
+                Some(edit) => format!("{edit} && systemctl reload {}", view.unit_name(facts)),
+                None => format!("ls -l {path}"),
+            };
+            (RuleId::TrustedCaKeysUnreadable, fix)
+        };
+        findings.push(
+            Draft::new(rule)
+                .var("path", path.clone())
+                .var("problem", problem.clone())
+                .var("fix", fix)
+                .evidence(format!("{path} {problem}"), Some(file.source.clone())),
+        );
+    }
+}
+
+/// misc.c subprocess/safe_path: the command must exist, be executable, and sit on a path
+/// only root can change; AuthorizedKeysCommandUser must be set and exist.
+pub(super) fn check_keys_command(auth: &AuthFacts, findings: &mut Vec<Draft>) {
+    let Some(command) = &auth.keys_command else {
+        return;
+    };
+    let program = command.chain.first();
+    let problem = match program {
+        Some(stat) if stat.kind == FileKind::Missing => {
+            Some(format!("{} does not exist", stat.path))
+        }
+        Some(stat)
+            if stat.kind != FileKind::File || stat.mode.is_none_or(|mode| mode & 0o111 == 0) =>
+        {
+            Some(format!("{} is not an executable file", stat.path))
+        }
+        _ => command.chain.iter().find_map(|stat| {
+            if stat.uid != Some(0) {
+                Some(format!(
+                    "{} is owned by uid {}, not root: sshd refuses it as unsafe",
+                    stat.path,
+                    stat.uid.unwrap_or(u32::MAX)
+                ))
+            } else if stat.group_or_other_writable() {
+                Some(format!(
+                    "{} is writable by group or others (mode {:04o}): sshd refuses it as unsafe",
+                    stat.path,
+                    stat.mode.unwrap_or(0)
+                ))
+            } else {
+                None
+            }
+        }),
+    };
+    let user_problem = match (&command.user, command.user_exists) {
+        (None, _) => {
+            Some("AuthorizedKeysCommandUser is not set: sshd skips the command".to_string())
+        }
+        (Some(user), Some(false)) => {
+            Some(format!("AuthorizedKeysCommandUser {user} does not exist"))
+        }
+        _ => None,
+    };
+    for problem in problem.into_iter().chain(user_problem) {
+        let mut finding = Draft::new(RuleId::KeysCommandUnusable)
+            .var("command", command.command.clone())
+            .var("problem", problem.clone())
+            .var("service", provider_name(command.provider))
+            .evidence(
+                format!("AuthorizedKeysCommand {}", command.command),
+                Some(command.source.clone()),
+            );
+        if let Some(stat) = program {
+            finding = finding.evidence(stat.describe(), None);
+        }
+        findings.push(finding.evidence(problem, None));
+    }
+    if command.provider == KeysCommandProvider::EntraId {
+        findings.push(Draft::new(RuleId::EntraLoginRole).evidence(
+            format!("AuthorizedKeysCommand {}", command.command),
+            Some(command.source.clone()),
+        ));
+    }
+}
+
+pub(super) fn provider_name(provider: KeysCommandProvider) -> &'static str {
+    match provider {
+        KeysCommandProvider::EntraId => "Microsoft Entra ID login",
+        KeysCommandProvider::Ec2InstanceConnect => "EC2 Instance Connect",
+        KeysCommandProvider::GoogleOsLogin => "Google OS Login",
+        KeysCommandProvider::Other => "a custom key source",
+    }
+}
