@@ -1,7 +1,7 @@
 # sshdoctor: build, run, test, bench, lab.
 #
 #   make run     build the static binary and diagnose this machine
-#   make test    every test (root: the socket and sshd tests use network namespaces)
+#   make test    the tests (as root; without root, those needing namespaces skip)
 #   make lab     boot a Debian VM and prove each verdict against a real ssh login,
 #                and the .deb's boot-time verdict
 #   make bench   speed and memory of a diagnosis, next to `ss -ltpn`
@@ -10,38 +10,13 @@ SHELL      := /bin/bash
 CARGO      ?= cargo
 TARGET     ?= x86_64-unknown-linux-musl
 BIN        := target/$(TARGET)/release/sshdoctor
-GLIBC_BIN  := target/x86_64-unknown-linux-gnu/release/sshdoctor
 
 .PHONY: build run deps test lint bench lab lab-deps clean
 
-# std rebuilt with the binary and optimised for size: ~330 KB (120 KB xz) less, which is
-# one Run Command part fewer. -Zbuild-std is an unstable cargo flag: RUSTC_BOOTSTRAP=1
-# allows it on the stable toolchain, as the Linux kernel's Rust build does; it needs the
-# toolchain's std sources (rust-src). Tests and `cargo build` keep the prebuilt std.
-BUILD_STD  := -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
-
-# The release binary must be static: it is copied into VMs of any distribution.
-# musl when the target is installed; otherwise glibc with crt-static, and we say so.
+# The release binary must be static: it is copied into VMs of any distribution. The
+# recipe (musl, std rebuilt for size, the glibc fallback) is packaging/build.sh.
 build:
-	@if rustup target list --installed 2>/dev/null | grep -qx $(TARGET) \
-	    || rustup target add $(TARGET); then \
-	  if rustup component list --installed 2>/dev/null | grep -q '^rust-src' \
-	      || rustup component add rust-src; then \
-	    RUSTC_BOOTSTRAP=1 $(CARGO) build --release --locked --target $(TARGET) \
-	      -p sshdoctor $(BUILD_STD); \
-	  else \
-	    echo "rust-src unavailable: std is not rebuilt for size" >&2; \
-	    $(CARGO) build --release --locked --target $(TARGET) -p sshdoctor; \
-	  fi; \
-	else \
-	  echo "musl target unavailable: building a static glibc binary instead" >&2; \
-	  RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --locked \
-	    --target x86_64-unknown-linux-gnu -p sshdoctor; \
-	  mkdir -p $(dir $(BIN)) && cp $(GLIBC_BIN) $(BIN); \
-	fi
-	@ldd $(BIN) 2>&1 | grep -Eq 'not a dynamic executable|statically linked' \
-	  || { echo "$(BIN) is not statically linked:" >&2; ldd $(BIN); exit 1; }
-	@ls -l $(BIN) | awk '{printf "built %s (%d bytes, static)\n", $$9, $$5}'
+	@CARGO=$(CARGO) packaging/build.sh $(TARGET) $(BIN)
 
 # A diagnosis exits 1/2/3 for warning/critical/unknown; that is the answer, not a make error.
 run: build
@@ -53,15 +28,17 @@ deps:
 test: deps
 	$(CARGO) test --workspace --locked -- --test-threads=2
 
+# The code's format and lints, and the generated docs still matching the catalogue.
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	python3 docs/gen_rules.py --check
 
 bench: build
 	python3 tests/bench/bench.py --binary $(BIN)
 
 lab-deps:
-	@bash tests/lab/install-deps.sh
+	@tests/install-deps.sh lab
 
 # The .deb too: the lab's deb-install step installs it in the VM and reboots.
 lab: build deb lab-deps

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Installs what the tests need on a Debian machine, only what is missing. Idempotent, so
-# `make test` can call it every time; CI and a fresh machine get the same set.
+# Installs the Debian packages that the named groups of tests need (tests/packages),
+# only those missing. Idempotent, so `make test` calls it every time; CI and a fresh
+# machine get the same set.
+#   tests/install-deps.sh [test] [delivery] [lab]     (default: test)
 set -euo pipefail
+list="$(dirname "$0")/packages"
+groups=("${@:-test}")
 
-packages=(openssh-server openssh-client dbus iproute2 nftables iptables python3 procps tmux)
+packages=()
+for group in "${groups[@]}"; do
+  mapfile -t -O "${#packages[@]}" packages < <(awk -v g="$group" '$1 == g { print $2 }' "$list")
+done
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \

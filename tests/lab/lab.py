@@ -490,7 +490,7 @@ def run_suite(suite: str, args: argparse.Namespace, binary: Path | None,
 def run_lab(args: argparse.Namespace) -> int:
     missing = [tool for tool in HOST_TOOLS if not shutil.which(tool)]
     if missing:
-        sys.exit(f"missing host tools: {', '.join(missing)}; run tests/lab/install-deps.sh")
+        sys.exit(f"missing host tools: {', '.join(missing)}; run tests/install-deps.sh lab")
     suites = parse_suites(args.suite)
     started = time.monotonic()
     binary = find_binary()
