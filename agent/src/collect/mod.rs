@@ -8,10 +8,10 @@ pub mod command;
 pub mod firewall;
 pub mod health;
 pub mod host;
-pub mod interfaces;
 pub mod live;
 pub mod logs;
 pub mod netlink;
+pub mod nic;
 pub mod pam;
 pub mod prereqs;
 pub mod processes;
@@ -158,7 +158,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
                 sshd_config::check_with_sshd(options, &sshd, parsed, notes)
             })
         });
-        let interfaces = reports.keep(probe("interfaces", interfaces::collect));
+        let interfaces = reports.keep(probe("interfaces", nic::collect));
         let likely_owners = sockets::likely_owners(&systemd, &processes);
         let hints = sockets::OwnerHints {
             likely_owners: &likely_owners,

@@ -19,7 +19,6 @@ mod selinux;
 mod service;
 mod session;
 mod ssh_view;
-mod traffic;
 
 use crate::facts::Facts;
 use serde::Serialize;
@@ -469,7 +468,6 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     let mut drafts = Vec::new();
     service::check(facts, &view, &mut drafts);
     network::check(facts, &view, &mut drafts);
-    traffic::check(facts, &view, &mut drafts);
     config::check(facts, &view, &mut drafts);
     health::check(facts, &view, &mut drafts);
     prereqs::check(facts, &view, &mut drafts);
@@ -506,6 +504,30 @@ mod tests {
         }
         assert_eq!(RuleId::UnitMasked.def().id, "SSH-SVC-002");
         assert_eq!(find_rule("ssh-svc-002").unwrap().key, "unit_masked");
+    }
+
+    /// The family is the unit: each catalogue file rules/<family>.toml has its rule code,
+    /// its facts and its folder of tests under the same name.
+    #[test]
+    fn every_family_has_its_rules_facts_and_tests_under_one_name() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let exists = |path: String| root.join(&path).exists().then_some(()).ok_or(path);
+        let catalogue = std::fs::read_dir(root.join("../rules")).expect("rules/");
+        let mut families: Vec<String> = catalogue
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name().into_string().ok()?;
+                Some(name.strip_suffix(".toml")?.to_string())
+            })
+            .collect();
+        families.sort();
+        assert!(families.len() >= 13, "{families:?}");
+        for family in &families {
+            exists(format!("src/rules/{family}.rs"))
+                .or_else(|_| exists(format!("src/rules/{family}/mod.rs")))
+                .and_then(|()| exists(format!("src/facts/{family}.rs")))
+                .and_then(|()| exists(format!("tests/{family}/mod.rs")))
+                .unwrap_or_else(|missing| panic!("family {family}: no {missing}"));
+        }
     }
 
     #[test]

@@ -1,11 +1,19 @@
 //! Does SSH listen where a client can reach it?
 
+mod traffic;
+
 use super::ssh_view::{socket_label, SshView};
 use super::{Draft, RuleId};
 use crate::facts::{AddressFamily, Facts, ListeningSocket, SocketSource};
 use std::net::IpAddr;
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
+    check_listeners(facts, view, findings);
+    traffic::check(facts, view, findings);
+}
+
+/// Does sshd listen where clients connect?
+fn check_listeners(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     check_listen_addresses(facts, findings);
     if facts.sockets.source == SocketSource::None {
         return; // The socket probe saw nothing; its report says why.
