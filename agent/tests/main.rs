@@ -4,9 +4,14 @@
 //! real components (a real sshd, namespaces, fixtures from real tools). `support` holds
 //! what several families share: fact builders, verdict helpers and the real components.
 //!
+//! Run one family with `cargo test --test integration <family>::` (e.g. `network::`).
+//! A new family gets a folder with a `mod.rs` listing its files, and a line below.
+//!
 //! Tests that need root (namespaces, mounts, a real sshd on its own network) start with
-//! `support::requires_root`: as an ordinary user they print one `SKIPPED` line and pass;
-//! with SSHDOCTOR_TESTS_REQUIRE_ROOT=1 (CI) a skip fails instead.
+//! `support::requires_root`, and tests that need a program that may be missing with
+//! `support::requires_program` or `support::requires_sshd`: when the need is not met they
+//! print one `SKIPPED <test>: <reason>` line and pass, so `cargo test` as an ordinary
+//! user is green; with SSHDOCTOR_TESTS_REQUIRE_ROOT=1 (CI, as root) a skip fails instead.
 
 mod support;
 

@@ -12,6 +12,10 @@ use support::mount_ns::diagnose_after;
 use support::verdict::{findings_with, ids_in_families, only};
 use support::{NetNs, Sshd};
 
+/// Why the tests here skip as an ordinary user.
+const NEEDS_ROOT: &str =
+    "throw-away accounts in a private mount namespace (unshare --mount) need root";
+
 fn diagnose_alice(breakage: &str, args: &[&str]) -> Value {
     let setup = format!("{PRIVATE_SYSTEM}; {ALICE}; {breakage}");
     let mut all = vec!["--user", "alice"];
@@ -51,6 +55,9 @@ fn user<'v>(verdict: &'v Value, name: &str) -> &'v Value {
 
 #[test]
 fn healthy_user_with_a_key_raises_nothing() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice("true", &[]);
     assert!(auth_ids(&verdict).is_empty(), "{verdict:#}");
     let alice = user(&verdict, "alice");
@@ -81,6 +88,9 @@ fn healthy_user_with_a_key_raises_nothing() {
 
 #[test]
 fn group_writable_home_is_refused_by_strict_modes() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice("chgrp users /home/alice; chmod 0775 /home/alice", &[]);
     assert_eq!(auth_ids(&verdict), ["SSH-AKF-001"], "{verdict:#}");
     let finding = only(&verdict, "SSH-AKF-001");
@@ -94,6 +104,9 @@ fn group_writable_home_is_refused_by_strict_modes() {
 
 #[test]
 fn debian_sshd_lets_the_users_own_group_write() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice("chmod 0775 /home/alice /home/alice/.ssh", &[]);
     assert_eq!(
         verdict["facts"]["auth"]["strict_modes_allows_private_group"],
@@ -114,6 +127,9 @@ fn debian_sshd_lets_the_users_own_group_write() {
 
 #[test]
 fn world_writable_ssh_dir_is_refused_by_strict_modes() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice("chmod 0777 /home/alice/.ssh", &[]);
     let finding = only(&verdict, "SSH-AKF-001");
     assert!(finding["title"]
@@ -129,6 +145,9 @@ fn world_writable_ssh_dir_is_refused_by_strict_modes() {
 
 #[test]
 fn keys_file_owned_by_another_user_is_refused() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice(
         "useradd -m bob; chown bob /home/alice/.ssh/authorized_keys",
         &[],
@@ -144,6 +163,9 @@ fn keys_file_owned_by_another_user_is_refused() {
 
 #[test]
 fn strict_modes_off_accepts_the_same_modes() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice(
         &format!("chmod 0775 /home/alice; {}", with_config("StrictModes no")),
         &["--config", "/tmp/sshd_config"],
@@ -153,6 +175,9 @@ fn strict_modes_off_accepts_the_same_modes() {
 
 #[test]
 fn ssh_dir_created_by_root_hides_the_keys() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice("chown root:root /home/alice/.ssh", &[]);
     assert_eq!(auth_ids(&verdict), ["SSH-AKF-002"], "{verdict:#}");
     let title = only(&verdict, "SSH-AKF-002")["title"]
@@ -167,6 +192,9 @@ fn ssh_dir_created_by_root_hides_the_keys() {
 
 #[test]
 fn missing_keys_file_and_no_password_leave_no_way_in() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice("rm /home/alice/.ssh/authorized_keys", &[]);
     assert_eq!(auth_ids(&verdict), ["SSH-AKF-005"], "{verdict:#}");
     let evidence = evidence_text(only(&verdict, "SSH-AKF-005"));
@@ -184,6 +212,9 @@ fn missing_keys_file_and_no_password_leave_no_way_in() {
 
 #[test]
 fn dsa_key_and_garbled_lines_are_named_by_line() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice(
         "ssh-keygen -q -t dsa -N '' -C old@dsa -f /tmp/dsa_key; \
          cat /tmp/dsa_key.pub >> /home/alice/.ssh/authorized_keys; \
@@ -221,6 +252,9 @@ fn dsa_key_and_garbled_lines_are_named_by_line() {
 
 #[test]
 fn only_a_dsa_key_leaves_no_way_in() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice(
         "ssh-keygen -q -t dsa -N '' -f /tmp/dsa_key; \
          install -m 600 -o alice -g alice /tmp/dsa_key.pub /home/alice/.ssh/authorized_keys",
@@ -242,6 +276,9 @@ fn only_a_dsa_key_leaves_no_way_in() {
 
 #[test]
 fn locked_account_is_refused_only_without_pam() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let lock = "usermod -p \"$(openssl passwd -6 pw)\" alice; usermod -L alice";
     let without_pam = diagnose_alice(
         &format!("{lock}; {}", with_config("UsePAM no")),
@@ -267,6 +304,9 @@ fn locked_account_is_refused_only_without_pam() {
 
 #[test]
 fn expired_account_is_refused() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice("chage -E 0 alice", &[]);
     assert_eq!(auth_ids(&verdict), ["SSH-USR-003"], "{verdict:#}");
     let finding = only(&verdict, "SSH-USR-003");
@@ -276,6 +316,9 @@ fn expired_account_is_refused() {
 
 #[test]
 fn forced_password_change_is_a_warning_with_pam() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice("chage -d 0 alice", &[]);
     let finding = only(&verdict, "SSH-USR-004");
     assert_eq!(finding["severity"], "warning");
@@ -284,6 +327,9 @@ fn forced_password_change_is_a_warning_with_pam() {
 
 #[test]
 fn missing_shell_is_refused() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice("usermod -s /bin/nosuchshell alice", &[]);
     assert_eq!(auth_ids(&verdict), ["SSH-USR-005"], "{verdict:#}");
     let finding = only(&verdict, "SSH-USR-005");
@@ -300,6 +346,9 @@ fn missing_shell_is_refused() {
 
 #[test]
 fn nologin_file_blocks_everyone_but_root() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice("echo 'Down for maintenance' > /etc/nologin", &[]);
     let finding = only(&verdict, "SSH-ACL-004");
     let evidence = evidence_text(finding);
@@ -310,6 +359,9 @@ fn nologin_file_blocks_everyone_but_root() {
 
 #[test]
 fn allow_and_deny_lists_name_the_line() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice(
         &with_config("AllowUsers bob ops@10.0.0.0/8"),
         &["--config", "/tmp/sshd_config"],
@@ -339,6 +391,9 @@ fn allow_and_deny_lists_name_the_line() {
 
 #[test]
 fn match_block_moves_the_keys_file_for_that_user_only() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice(
         &with_config("Match User alice\\n  AuthorizedKeysFile /etc/ssh/keys/%%u"),
         &["--config", "/tmp/sshd_config"],
@@ -355,6 +410,9 @@ fn match_block_moves_the_keys_file_for_that_user_only() {
 
 #[test]
 fn unknown_user_is_named() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_after(PRIVATE_SYSTEM, &["--user", "nosuchuser"]);
     let finding = only(&verdict, "SSH-USR-001");
     assert_eq!(finding["title"], "User nosuchuser does not exist");
@@ -362,6 +420,9 @@ fn unknown_user_is_named() {
 
 #[test]
 fn hosts_deny_counts_because_this_sshd_uses_libwrap() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice("echo 'sshd: ALL' >> /etc/hosts.deny", &[]);
     assert_eq!(
         verdict["facts"]["sshd"]["uses_libwrap"], true,
@@ -374,6 +435,9 @@ fn hosts_deny_counts_because_this_sshd_uses_libwrap() {
 
 #[test]
 fn world_writable_keys_command_is_unsafe_and_entra_needs_a_role() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_alice(
         &format!(
             "printf '#!/bin/sh\\n' > /tmp/aad_certhandler; chmod 755 /tmp/aad_certhandler; {}",
@@ -418,6 +482,9 @@ fn diagnose_running(ns: &NetNs, sshd: &Sshd) -> Value {
 /// /etc/passwd and /home) and in a network namespace.
 #[test]
 fn real_sshd_refuses_what_the_verdict_names() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     support::accounts::in_private_system(ALICE, || {
         let ns = NetNs::new();
         let port = 2222;
@@ -495,6 +562,9 @@ fn real_sshd_refuses_what_the_verdict_names() {
 /// copies her keys where sshd reads them.
 #[test]
 fn keys_left_where_sshd_no_longer_reads_are_named_and_the_fix_copies_them() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     use support::accounts::in_private_system;
     use support::verdict::{first_command, problems};
     use support::vm_net::VmNet;
@@ -522,6 +592,9 @@ fn keys_left_where_sshd_no_longer_reads_are_named_and_the_fix_copies_them() {
 /// cannot be asked about it from here (unknown, not healthy).
 #[test]
 fn a_from_limit_that_leaves_out_the_client_is_named_and_the_fix_adds_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     use support::accounts::in_private_system;
     use support::verdict::{first_command, only, problems};
     use support::vm_net::VmNet;
@@ -563,6 +636,9 @@ fn a_from_limit_that_leaves_out_the_client_is_named_and_the_fix_adds_it() {
 /// commented out), not the main file, which would change nothing.
 #[test]
 fn access_lists_in_a_drop_in_are_fixed_where_they_are_set() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     use support::accounts::in_private_system;
     use support::verdict::{first_command, only, problems};
     use support::vm_net::VmNet;
@@ -603,6 +679,9 @@ fn access_lists_in_a_drop_in_are_fixed_where_they_are_set() {
 /// it), after which alice gets in.
 #[test]
 fn a_refused_key_type_is_fixed_at_the_line_that_refuses_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     use support::accounts::in_private_system;
     use support::verdict::first_command;
     use support::vm_net::VmNet;
@@ -634,6 +713,9 @@ fn a_refused_key_type_is_fixed_at_the_line_that_refuses_it() {
 /// the printed fix (the option taken off that line, the others kept) lets her in.
 #[test]
 fn key_options_that_refuse_the_key_are_named_and_the_fix_lets_alice_in() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     use support::accounts::in_private_system;
     use support::verdict::{first_command, only, problems};
     use support::vm_net::VmNet;
@@ -672,6 +754,9 @@ fn key_options_that_refuse_the_key_are_named_and_the_fix_lets_alice_in() {
 /// alice in without a reload.
 #[test]
 fn a_missing_revoked_keys_file_refuses_every_key_and_the_fix_lets_alice_in() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     use support::accounts::in_private_system;
     use support::verdict::first_command;
     use support::vm_net::VmNet;
@@ -694,6 +779,9 @@ fn a_missing_revoked_keys_file_refuses_every_key_and_the_fix_lets_alice_in() {
 /// offered as a plain key): unknown, saying certificates cannot be asked about.
 #[test]
 fn a_cert_authority_line_is_a_way_in_and_no_refused_key() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     use support::accounts::in_private_system;
     use support::verdict::problems;
     use support::vm_net::VmNet;

@@ -8,6 +8,9 @@ use std::process::Command;
 use support::verdict::{assert_matches_schema, ids};
 use support::{NetNs, Sshd};
 
+/// Why the tests here skip as an ordinary user.
+const NEEDS_ROOT: &str = "a real sshd in a network namespace (ip netns) needs root";
+
 const VM_ADDRESS: &str = "10.9.0.2";
 
 /// A namespace with eth0 (veth, carrier up) holding 10.9.0.2/24 and a default route.
@@ -46,6 +49,9 @@ fn ssh_answers(ns: &NetNs, address: &str, port: u16) -> bool {
 
 #[test]
 fn healthy_sshd_gives_a_healthy_verdict_and_ssh_answers() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = vm_like_namespace();
     let sshd = Sshd::start(&ns, 22, &[]);
     let (verdict, code) = diagnose_in(&ns);
@@ -77,6 +83,9 @@ fn healthy_sshd_gives_a_healthy_verdict_and_ssh_answers() {
 
 #[test]
 fn loopback_only_sshd_is_critical_and_unreachable() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = vm_like_namespace();
     let _sshd = Sshd::start(&ns, 22, &["ListenAddress 127.0.0.1"]);
     let (verdict, code) = diagnose_in(&ns);
@@ -88,6 +97,9 @@ fn loopback_only_sshd_is_critical_and_unreachable() {
 
 #[test]
 fn other_port_is_a_warning_and_answers_there() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = vm_like_namespace();
     let _sshd = Sshd::start(&ns, 2222, &[]);
     let (verdict, code) = diagnose_in(&ns);
@@ -107,6 +119,9 @@ fn other_port_is_a_warning_and_answers_there() {
 
 #[test]
 fn nothing_running_is_critical_and_nothing_answers() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = vm_like_namespace();
     let (verdict, code) = diagnose_in(&ns);
     assert!(!ssh_answers(&ns, VM_ADDRESS, 22));

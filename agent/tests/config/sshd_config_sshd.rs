@@ -12,16 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-const SSHD: &str = "/usr/sbin/sshd";
-
-/// Stages the fixtures with a fresh host key; None (with a message) without sshd.
+/// Stages the fixtures with a fresh host key; None (the test skipped) without sshd.
 fn setup() -> Option<(Staged, PathBuf)> {
-    if !Path::new(SSHD).exists() {
-        eprintln!("SKIPPED: {SSHD} is absent (install openssh-server to run these tests)");
+    if !support::requires_sshd() {
         return None;
     }
     // sshd -t/-T on Debian refuse to run without the privilege separation directory.
-    std::fs::create_dir_all("/run/sshd").expect("create /run/sshd (tests run as root)");
+    std::fs::create_dir_all("/run/sshd").expect("create /run/sshd (as root)");
     let staged = stage();
     let key = staged.path("host_ed25519_key");
     let status = Command::new("ssh-keygen")
@@ -52,7 +49,7 @@ fn collect_with_sshd(staged: &Staged, key: &Path, name: &str) -> SshdConfigFacts
     collect(
         &options,
         &SshdFacts {
-            binary: Some(SSHD.into()),
+            binary: Some(support::SSHD.into()),
             ..SshdFacts::default()
         },
         source,
@@ -202,6 +199,11 @@ fn dropins_without_an_include_are_ignored_by_sshd_too() {
 /// that sshd runs with checked, a restart) leaves sshd running and alice able to log in.
 #[test]
 fn a_syntax_error_in_a_drop_in_is_fixed_at_its_line_before_the_restart() {
+    if !support::requires_root(
+        "a real sshd in network namespaces, with private accounts, needs root",
+    ) {
+        return;
+    }
     use support::accounts::{in_private_system, ALICE};
     use support::verdict::{first_command, only, problems};
     use support::vm_net::VmNet;

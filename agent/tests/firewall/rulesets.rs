@@ -7,6 +7,9 @@ use crate::support;
 use serde_json::Value;
 use support::NetNs;
 
+/// Why the tests here skip as an ordinary user.
+const NEEDS_ROOT: &str = "rulesets loaded with nft or iptables into a network namespace need root";
+
 const CONFIG: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/firewall/sshd_config"
@@ -94,6 +97,9 @@ fn has_evidence(finding: &Value, fact: &str, source: &str) -> bool {
 
 #[test]
 fn nft_policy_drop_without_an_ssh_accept_is_critical() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let netns = FirewallNs::new();
     netns.nft(
         "table inet filter {
@@ -129,6 +135,9 @@ fn nft_policy_drop_without_an_ssh_accept_is_critical() {
 
 #[test]
 fn nft_explicit_drop_is_named_by_its_handle() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let netns = FirewallNs::new();
     netns.nft(
         "table ip guard {
@@ -157,6 +166,9 @@ fn nft_explicit_drop_is_named_by_its_handle() {
 
 #[test]
 fn nft_ssh_accept_before_drop_all_is_fine() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let netns = FirewallNs::new();
     netns.nft(
         "table inet filter {
@@ -178,6 +190,9 @@ fn nft_ssh_accept_before_drop_all_is_fine() {
 
 #[test]
 fn nft_jump_to_a_chain_that_rejects_names_that_rule() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let netns = FirewallNs::new();
     netns.nft(
         "table inet filter {
@@ -216,6 +231,9 @@ fn nft_jump_to_a_chain_that_rejects_names_that_rule() {
 
 #[test]
 fn nft_ssh_allowed_only_from_a_subnet_is_a_warning() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let netns = FirewallNs::new();
     netns.nft(
         "table inet filter {
@@ -250,6 +268,9 @@ fn nft_ssh_allowed_only_from_a_subnet_is_a_warning() {
 
 #[test]
 fn iptables_drop_on_the_nft_backend_is_reported_once_as_iptables() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let netns = FirewallNs::new();
     netns.run(
         &["iptables-nft", "-A", "INPUT", "-i", "lo", "-j", "ACCEPT"],
@@ -309,6 +330,9 @@ fn iptables_drop_on_the_nft_backend_is_reported_once_as_iptables() {
 
 #[test]
 fn iptables_legacy_drop_names_the_legacy_tool() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let netns = FirewallNs::new();
     netns.run(
         &["iptables-legacy-restore"],
@@ -333,6 +357,9 @@ fn iptables_legacy_drop_names_the_legacy_tool() {
 
 #[test]
 fn iptables_policy_drop_with_an_ssh_accept_is_fine() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let netns = FirewallNs::new();
     netns.run(
         &["iptables-nft-restore"],
@@ -353,6 +380,9 @@ fn iptables_policy_drop_with_an_ssh_accept_is_fine() {
 
 #[test]
 fn no_ruleset_means_no_finding_and_an_ok_probe() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let netns = FirewallNs::new();
     let verdict = netns.diagnose();
     assert!(

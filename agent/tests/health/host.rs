@@ -9,6 +9,9 @@ use support::mount_ns::diagnose_after as diagnose_in;
 use support::verdict::findings_with as findings_on;
 use support::NetNs;
 
+/// Why the tests here skip as an ordinary user.
+const NEEDS_ROOT: &str = "mounts in a private mount namespace and a network namespace need root";
+
 fn diagnose_after(setup: &str) -> serde_json::Value {
     diagnose_in(setup, &["--no-sshd-run"])
 }
@@ -17,6 +20,9 @@ fn diagnose_after(setup: &str) -> serde_json::Value {
 /// filesystem): a warning.
 #[test]
 fn full_tmp_is_a_warning() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_after(
         "mount -t tmpfs -o size=1m tmpfs /tmp; dd if=/dev/zero of=/tmp/fill bs=64k 2>/dev/null || true",
     );
@@ -34,6 +40,9 @@ fn full_tmp_is_a_warning() {
 
 #[test]
 fn exhausted_inodes_count_as_full_even_with_space_left() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_after(
         "mount -t tmpfs -o size=8m,nr_inodes=64 tmpfs /tmp; i=0; while touch /tmp/f$i 2>/dev/null; do i=$((i+1)); done",
     );
@@ -44,6 +53,9 @@ fn exhausted_inodes_count_as_full_even_with_space_left() {
 
 #[test]
 fn nearly_full_is_a_warning() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     // 1 MiB of 10 MiB left: 90% used.
     let verdict = diagnose_after(
         "mount -t tmpfs -o size=10m tmpfs /tmp; dd if=/dev/zero of=/tmp/fill bs=1M count=9 2>/dev/null",
@@ -56,6 +68,9 @@ fn nearly_full_is_a_warning() {
 
 #[test]
 fn read_only_tmp_is_reported() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_after("mount -t tmpfs -o size=4m,ro tmpfs /tmp");
     let read_only = findings_on(&verdict, "SSH-HST-003");
     assert_eq!(read_only.len(), 1, "{verdict:#}");
@@ -64,6 +79,9 @@ fn read_only_tmp_is_reported() {
 
 #[test]
 fn healthy_tmp_raises_nothing() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_after("mount -t tmpfs -o size=64m tmpfs /tmp");
     let tmp = verdict["facts"]["health"]["filesystems"]
         .as_array()
@@ -87,6 +105,9 @@ fn healthy_tmp_raises_nothing() {
 /// The table's size limit is the kernel's, read the same in every namespace.
 #[test]
 fn conntrack_entries_are_counted_in_the_namespace_diagnosed() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     let untracked = ns.diagnose(&["--no-sshd-run"]);
     let before = &untracked["facts"]["health"]["conntrack"];

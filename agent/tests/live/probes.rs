@@ -13,6 +13,9 @@ use support::verdict::{findings_with, ids, problems};
 use support::vm_net::{VmNet, SERVER};
 use support::Sshd;
 
+/// Why the tests here skip as an ordinary user.
+const NEEDS_ROOT: &str = "a real sshd in network namespaces, with private accounts, needs root";
+
 fn live(verdict: &Value) -> &Value {
     &verdict["facts"]["live"]
 }
@@ -42,6 +45,9 @@ fn assert_proven_healthy(network: &VmNet, sshd: &Sshd) -> Value {
 /// so, and the probes leave nothing behind in root's home.
 #[test]
 fn a_healthy_sshd_is_proven_by_its_banner_and_the_key_it_accepts() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&[]);
@@ -95,6 +101,9 @@ fn a_healthy_sshd_is_proven_by_its_banner_and_the_key_it_accepts() {
 /// verdict is critical and names the pid; its first command lets sshd run again.
 #[test]
 fn a_stopped_listener_is_critical_and_the_printed_fix_brings_the_login_back() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&[]);
@@ -156,6 +165,9 @@ fn a_stopped_listener_is_critical_and_the_printed_fix_brings_the_login_back() {
 /// connection before its banner. The verdict names MaxStartups and its line.
 #[test]
 fn saturated_max_startups_closes_connections_and_is_named() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["MaxStartups 3"]);
@@ -207,6 +219,9 @@ fn saturated_max_startups_closes_connections_and_is_named() {
 /// closed before the banner, and the verdict points at the hosts.deny line.
 #[test]
 fn tcp_wrappers_refusing_loopback_are_named_with_the_line() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&[]);
@@ -233,6 +248,9 @@ fn tcp_wrappers_refusing_loopback_are_named_with_the_line() {
 /// static rule that names the setting explains it, so no unexplained-refusal finding.
 #[test]
 fn a_key_type_the_server_refuses_is_not_accepted_and_the_static_rule_names_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["PubkeyAcceptedAlgorithms -ssh-ed25519"]);
@@ -256,6 +274,9 @@ fn a_key_type_the_server_refuses_is_not_accepted_and_the_static_rule_names_it() 
 /// refuses it from loopback, and that is not a finding; it is said as not proven.
 #[test]
 fn a_key_limited_to_other_hosts_is_not_a_finding_but_is_not_proven() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let limited =
         format!("{ALICE}; sed -i 's/^/from=\"192.0.2.0\\/24\" /' /home/alice/.ssh/authorized_keys");
     in_private_system(&limited, || {
@@ -280,6 +301,9 @@ fn a_key_limited_to_other_hosts_is_not_a_finding_but_is_not_proven() {
 /// list, and the verdict says so as critical instead of staying silent.
 #[test]
 fn a_refusal_no_rule_models_is_critical() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let revoked = format!("{ALICE}; cp /tmp/alice_key.pub /etc/ssh/revoked_keys");
     in_private_system(&revoked, || {
         let network = VmNet::new();
@@ -307,6 +331,9 @@ fn a_refusal_no_rule_models_is_critical() {
 /// are judged from files, and the verdict says what could not be asked.
 #[test]
 fn without_an_ssh_client_keys_are_not_asked_and_that_is_said() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&[]);
@@ -338,6 +365,9 @@ fn without_an_ssh_client_keys_are_not_asked_and_that_is_said() {
 /// `--no-probe`: sshd sees no connection at all, and the verdict cannot be healthy.
 #[test]
 fn no_probe_asks_nothing_and_proves_nothing() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["LogLevel VERBOSE"]);
@@ -359,6 +389,9 @@ fn no_probe_asks_nothing_and_proves_nothing() {
 /// probe comes from an address of its own, so a login from 127.0.0.1 still works.
 #[test]
 fn twenty_diagnoses_in_a_row_leave_the_verdict_and_loopback_alone() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&[]);

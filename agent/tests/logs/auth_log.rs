@@ -17,6 +17,9 @@ use support::verdict::{findings_with, ids_in_families};
 use support::{as_auth_log, wait_for, NetNs, Sshd};
 use tempfile::TempDir;
 
+/// Why the tests here skip as an ordinary user.
+const NEEDS_ROOT: &str = "a real sshd in a network namespace and a private /var/log need root";
+
 const PORT: u16 = 2222;
 /// A documentation address (RFC 5737) the namespace does not have: binding it fails.
 const ABSENT_ADDRESS: &str = "192.0.2.1";
@@ -158,6 +161,9 @@ fn diagnose_with_auth_log(auth_log: &Path) -> serde_json::Value {
 
 #[test]
 fn refusals_logged_by_a_real_sshd_are_found_in_auth_log() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     let keys = Keys::new();
     let authorized = keys.authorized_dir();

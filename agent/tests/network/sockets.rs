@@ -15,6 +15,9 @@ use std::time::Instant;
 use support::verdict::findings_with;
 use support::{NetNs, PortHolder, Sshd};
 
+/// Why the tests here skip as an ordinary user.
+const NEEDS_ROOT: &str = "listeners in a network namespace (ip netns) need root";
+
 const ANY_V4: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 const ANY_V6: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
 
@@ -51,6 +54,9 @@ fn owner_pids_and_comms(listener: &ListeningSocket) -> Vec<(u32, &str)> {
 
 #[test]
 fn binary_reports_real_sshd_socket_with_its_pid() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     ns.add_addresses(&["10.77.0.1/32"]);
     let sshd = Sshd::start(&ns, 2222, &["ListenAddress 10.77.0.1"]);
@@ -83,6 +89,9 @@ fn binary_reports_real_sshd_socket_with_its_pid() {
 
 #[test]
 fn another_program_on_port_22_is_named_as_its_owner() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     let sshd = Sshd::start(&ns, 2222, &["ListenAddress 0.0.0.0"]);
     let squatter = PortHolder::start(&ns, ANY_V4, 22);
@@ -99,6 +108,9 @@ fn another_program_on_port_22_is_named_as_its_owner() {
 
 #[test]
 fn ipv6_only_sshd_listens_v6only_on_the_wildcard() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     let sshd = Sshd::start(&ns, 2222, &["AddressFamily inet6", "ListenAddress ::"]);
 
@@ -112,6 +124,9 @@ fn ipv6_only_sshd_listens_v6only_on_the_wildcard() {
 
 #[test]
 fn dual_stack_shows_per_family_sockets_and_v6only_off() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     // sshd's default: one socket per family, the IPv6 one always IPV6_V6ONLY.
     let sshd = Sshd::start(&ns, 2222, &[]);
@@ -142,6 +157,9 @@ fn dual_stack_shows_per_family_sockets_and_v6only_off() {
 
 #[test]
 fn proc_net_fallback_sees_what_netlink_sees() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     ns.add_addresses(&["10.77.0.1/32", "fd00:77::1/128"]);
     let sshd = Sshd::start(&ns, 2222, &[]);
@@ -179,6 +197,9 @@ fn proc_net_fallback_sees_what_netlink_sees() {
 
 #[test]
 fn owner_search_reads_one_process_when_the_hint_is_right() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     let holder = PortHolder::start(&ns, ANY_V4, 22);
     let facts = collect_in(&ns, ListenerTable::Netlink, &[]);
@@ -217,6 +238,9 @@ fn owner_search_reads_one_process_when_the_hint_is_right() {
 
 #[test]
 fn a_socket_shared_by_parent_and_child_lists_both() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     let holder = PortHolder::start_shared(&ns, ANY_V4, 22);
     let child = holder.child_pid().expect("forked child");
@@ -235,6 +259,9 @@ fn a_socket_shared_by_parent_and_child_lists_both() {
 /// table: only SSH's ports are searched to the end.
 #[test]
 fn unrelated_sockets_do_not_force_a_full_scan() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     let sshd = Sshd::start(&ns, 22, &[]);
     let unrelated = PortHolder::start(&ns, ANY_V4, 8022);
@@ -266,6 +293,9 @@ fn diagnose_sshd_in(ns: &NetNs, sshd: &Sshd) -> serde_json::Value {
 /// (not loopback), and the verdict says clients reach sshd.
 #[test]
 fn an_open_client_connection_is_evidence_that_clients_reach_sshd() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     ns.add_addresses(&["10.77.0.1/32"]);
     let sshd = Sshd::start(&ns, 2222, &["ListenAddress 10.77.0.1"]);
@@ -330,6 +360,9 @@ fn an_open_client_connection_is_evidence_that_clients_reach_sshd() {
 /// the peer.
 #[test]
 fn dropped_syn_acks_leave_handshakes_half_open() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     ns.add_addresses(&["10.77.0.1/32"]);
     let sshd = Sshd::start(&ns, 2222, &["ListenAddress 10.77.0.1"]);
@@ -390,6 +423,9 @@ fn dropped_syn_acks_leave_handshakes_half_open() {
 /// A handshake that completes is not half-open when read again, and costs no finding.
 #[test]
 fn a_completed_handshake_is_not_reported_half_open() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     ns.add_addresses(&["10.77.0.1/32"]);
     let sshd = Sshd::start(&ns, 2222, &["ListenAddress 10.77.0.1"]);
@@ -411,6 +447,9 @@ fn a_completed_handshake_is_not_reported_half_open() {
 /// file has none), tests the config sshd runs with, and restarts; alice gets in.
 #[test]
 fn a_loopback_listen_address_in_a_drop_in_is_fixed_where_it_is_set() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     use support::accounts::in_private_system;
     use support::verdict::{first_command, only, problems};
     use support::vm_net::VmNet;

@@ -5,6 +5,9 @@ use crate::support;
 
 use support::NetNs;
 
+/// Why the tests here skip as an ordinary user.
+const NEEDS_ROOT: &str = "links, addresses and routes in a network namespace (ip netns) need root";
+
 fn diagnose_in(ns: &NetNs) -> serde_json::Value {
     ns.diagnose(&["--no-sshd-run"])
 }
@@ -31,6 +34,9 @@ fn add_eth0(ns: &NetNs) {
 
 #[test]
 fn only_loopback_means_nothing_reaches_sshd() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     let verdict = diagnose_in(&ns);
     assert_eq!(
@@ -47,6 +53,9 @@ fn only_loopback_means_nothing_reaches_sshd() {
 
 #[test]
 fn link_without_carrier_is_named() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     add_eth0(&ns);
     ns.ip(&["link", "set", "eth0-peer", "down"]);
@@ -71,6 +80,9 @@ fn link_without_carrier_is_named() {
 
 #[test]
 fn ipv6_only_interface_has_no_ipv4_address() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     add_eth0(&ns);
     ns.ip(&["address", "add", "fd00:9::2/64", "dev", "eth0", "nodad"]);
@@ -80,6 +92,9 @@ fn ipv6_only_interface_has_no_ipv4_address() {
 
 #[test]
 fn address_without_gateway_cannot_answer_remote_clients() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let ns = NetNs::new();
     add_eth0(&ns);
     ns.ip(&["address", "add", "10.9.0.2/24", "dev", "eth0"]);

@@ -12,6 +12,9 @@ use support::verdict::{first_command, only, problems};
 use support::vm_net::VmNet;
 use support::{line_number, Sshd};
 
+/// Why the tests here skip as an ordinary user.
+const NEEDS_ROOT: &str = "a real sshd in network namespaces, with private accounts, needs root";
+
 const PAM_SSHD: &str = "/etc/pam.d/sshd";
 const ACCESS_CONF: &str = "/etc/security/access.conf";
 /// What sshd logs when each stage refuses.
@@ -48,6 +51,9 @@ fn refused_then_fixed(setup: &str, logged: &str, id: &str, check: impl FnOnce(&V
 /// and pam_permit's jumps skip; a reader that does not run the stack would see a refusal.
 #[test]
 fn the_distributions_own_stack_is_healthy() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = start(&network);
@@ -64,6 +70,9 @@ fn the_distributions_own_stack_is_healthy() {
 /// `account requisite pam_deny.so` after Debian's includes: refused, named by line.
 #[test]
 fn pam_deny_in_the_account_stack_is_named_and_the_fix_lets_alice_in() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup = format!("echo 'account requisite pam_deny.so' >> {PAM_SSHD}");
     refused_then_fixed(&setup, ACCOUNT_REFUSED, "SSH-PAM-001", |refused| {
         let line = line_number(PAM_SSHD, "account requisite pam_deny.so");
@@ -84,6 +93,9 @@ fn pam_deny_in_the_account_stack_is_named_and_the_fix_lets_alice_in() {
 /// named and commented out by the fix.
 #[test]
 fn pam_access_refusing_alice_names_the_access_conf_rule() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup = format!(
         "echo 'account required pam_access.so' >> {PAM_SSHD}; \
          echo '-:alice:ALL' >> {ACCESS_CONF}"
@@ -105,6 +117,9 @@ fn pam_access_refusing_alice_names_the_access_conf_rule() {
 /// Rules for root only, and for everyone but alice, leave alice's logins alone.
 #[test]
 fn pam_access_rules_for_others_are_no_finding() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup = format!(
         "{ALICE}; echo 'account required pam_access.so' >> {PAM_SSHD}; \
          printf '+:root:LOCAL\\n-:root:ALL\\n-:ALL EXCEPT alice:ALL\\n' >> {ACCESS_CONF}"
@@ -119,6 +134,9 @@ fn pam_access_rules_for_others_are_no_finding() {
 /// A required session module that is not installed: PAM cannot open the session.
 #[test]
 fn a_missing_session_module_is_named_and_the_fix_lets_alice_in() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup = format!("echo 'session required pam_sshdoctor_absent.so' >> {PAM_SSHD}");
     refused_then_fixed(&setup, SESSION_FAILED, "SSH-PAM-002", |failed| {
         let explanation = failed["explanation"].as_str().unwrap();
@@ -132,6 +150,9 @@ fn a_missing_session_module_is_named_and_the_fix_lets_alice_in() {
 /// An include that names a file that does not exist: Linux-PAM installs it to fail.
 #[test]
 fn an_include_of_a_missing_file_fails_the_stack() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup = format!("echo 'account include sshdoctor-absent' >> {PAM_SSHD}");
     refused_then_fixed(&setup, ACCOUNT_REFUSED, "SSH-PAM-001", |refused| {
         let explanation = refused["explanation"].as_str().unwrap();
@@ -145,6 +166,9 @@ fn an_include_of_a_missing_file_fails_the_stack() {
 /// pam_succeed_if letting only system accounts through: alice (uid 1000+) is refused.
 #[test]
 fn pam_succeed_if_refusing_alices_uid_is_named() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup =
         format!("sed -i '1i account requisite pam_succeed_if.so uid < 1000 quiet' {PAM_SSHD}");
     refused_then_fixed(&setup, ACCOUNT_REFUSED, "SSH-PAM-001", |refused| {
@@ -156,6 +180,9 @@ fn pam_succeed_if_refusing_alices_uid_is_named() {
 /// her to the list.
 #[test]
 fn pam_listfile_without_alice_is_named_and_the_fix_adds_her() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup = format!(
         "echo root > /etc/ssh/allowed; \
          echo 'account required pam_listfile.so item=user sense=allow file=/etc/ssh/allowed onerr=fail' >> {PAM_SSHD}"
@@ -171,6 +198,9 @@ fn pam_listfile_without_alice_is_named_and_the_fix_adds_her() {
 /// another network leaves her alone.
 #[test]
 fn pam_access_by_origin_is_judged_against_the_clients_seen() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     for (origin, refused) in [("192.0.2.0/24", true), ("203.0.113.0/24", false)] {
         let rule = format!("-:alice:{origin}");
         let setup = format!(

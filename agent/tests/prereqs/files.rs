@@ -9,6 +9,10 @@ use support::mount_ns::diagnose_after;
 use support::verdict::{findings_with, first_command, ids_in_families, only, problems};
 use support::vm_net::VmNet;
 
+/// Why the tests here skip as an ordinary user.
+const NEEDS_ROOT: &str =
+    "a private /etc/ssh and /run in a mount namespace (unshare --mount) need root";
+
 /// A private copy of /etc/ssh with freshly generated default host keys, mounted over the
 /// real one, and a private /run with a correct privsep directory; then `breakage`.
 fn diagnose_with_private_etc_ssh(breakage: &str) -> serde_json::Value {
@@ -28,6 +32,9 @@ const FAMILIES: &[&str] = &["SSH-KEY", "SSH-PRV", "SSH-ETC"];
 
 #[test]
 fn intact_prerequisites_raise_nothing() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_with_private_etc_ssh("true");
     assert!(
         ids_in_families(&verdict, FAMILIES).is_empty(),
@@ -50,6 +57,9 @@ fn intact_prerequisites_raise_nothing() {
 
 #[test]
 fn world_readable_host_keys_leave_sshd_without_any() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_with_private_etc_ssh("chmod 0644 /etc/ssh/ssh_host_*_key");
     let found = findings_with(&verdict, "SSH-KEY-001");
     assert_eq!(found.len(), 1, "{verdict:#}");
@@ -68,6 +78,9 @@ fn world_readable_host_keys_leave_sshd_without_any() {
 
 #[test]
 fn one_missing_key_is_a_warning_naming_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_with_private_etc_ssh("rm /etc/ssh/ssh_host_ed25519_key");
     assert_eq!(
         ids_in_families(&verdict, FAMILIES),
@@ -83,6 +96,9 @@ fn one_missing_key_is_a_warning_naming_it() {
 
 #[test]
 fn config_writable_by_others_is_flagged() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_with_private_etc_ssh(
         "chmod 0666 /etc/ssh/sshd_config; chown 1000 /etc/ssh/ssh_host_rsa_key.pub",
     );
@@ -104,6 +120,9 @@ fn config_writable_by_others_is_flagged() {
 /// PID 1 its unit recreates the directory on start (no finding; see the rules tests).
 #[test]
 fn missing_privsep_dir_without_systemd_is_critical() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_with_private_etc_ssh("rmdir /run/sshd");
     assert_eq!(verdict["facts"]["systemd"]["reachable"], false);
     let found = findings_with(&verdict, "SSH-PRV-001");
@@ -126,6 +145,9 @@ fn missing_privsep_dir_without_systemd_is_critical() {
 /// without it. The config is still judged, and the directory is still missing after.
 #[test]
 fn sshd_judges_the_config_while_the_privsep_dir_is_missing() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     // A Match block: per-user settings need `sshd -T -C user=root` as well.
     let verdict = diagnose_with_private_etc_ssh_and(
         "rmdir /run/sshd; printf 'Port 2222\\nMatch User nobody\\n  PasswordAuthentication no\\n' \
@@ -162,6 +184,9 @@ fn sshd_judges_the_config_while_the_privsep_dir_is_missing() {
 
 #[test]
 fn world_writable_privsep_dir_is_critical() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_with_private_etc_ssh("chmod 0777 /run/sshd");
     let found = findings_with(&verdict, "SSH-PRV-002");
     assert_eq!(found.len(), 1, "{verdict:#}");
@@ -173,6 +198,9 @@ fn world_writable_privsep_dir_is_critical() {
 
 #[test]
 fn missing_privsep_user_is_critical() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_with_private_etc_ssh(
         "grep -v '^sshd:' /etc/passwd > /run/passwd; mount --bind /run/passwd /etc/passwd",
     );
@@ -190,6 +218,9 @@ fn missing_privsep_user_is_critical() {
 /// aside, generate a new one, restart) lets her in; `ssh-keygen -A` would not have.
 #[test]
 fn a_corrupt_host_key_is_named_and_the_printed_fix_regenerates_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&[]);
@@ -235,6 +266,9 @@ fn a_corrupt_host_key_is_named_and_the_printed_fix_regenerates_it() {
 /// still judge (a world-readable host key, a world-writable ~/.ssh).
 #[test]
 fn a_given_sshd_is_the_one_examined_when_the_installed_one_is_hidden() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup = format!(
         "{}; {ALICE}; chmod 0777 /home/alice/.ssh; \
          mkdir /tmp/opt; cp /usr/sbin/sshd /tmp/opt/sshd; mount --bind /dev/null /usr/sbin/sshd; \

@@ -8,6 +8,10 @@ use crate::support;
 use support::mount_ns::diagnose_after;
 use support::verdict::findings_with;
 
+/// Why the tests here skip as an ordinary user.
+const NEEDS_ROOT: &str =
+    "a stand-in selinuxfs in a private mount namespace (unshare --mount) needs root";
+
 const CONFIG_2222: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/selinux/sshd_config_2222"
@@ -31,6 +35,9 @@ const ENFORCING_TARGETED: &str = "SELINUX=enforcing\\nSELINUXTYPE=targeted\\n";
 
 #[test]
 fn enforcing_without_a_label_for_the_port_is_critical() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_selinux("enforcing", ENFORCING_TARGETED, "");
     let found = findings_with(&verdict, "SSH-SEL-001");
     assert_eq!(found.len(), 1, "{verdict:#}");
@@ -44,6 +51,9 @@ fn enforcing_without_a_label_for_the_port_is_critical() {
 
 #[test]
 fn a_local_label_allows_the_port() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let labels = "portcon tcp 2222 system_u:object_r:ssh_port_t:s0\\n";
     let verdict = diagnose_selinux("enforcing", ENFORCING_TARGETED, labels);
     assert!(
@@ -58,6 +68,9 @@ fn a_local_label_allows_the_port() {
 
 #[test]
 fn permissive_mode_does_not_block_the_port() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_selinux("permissive", ENFORCING_TARGETED, "");
     assert!(
         findings_with(&verdict, "SSH-SEL-001").is_empty(),
@@ -67,6 +80,9 @@ fn permissive_mode_does_not_block_the_port() {
 
 #[test]
 fn a_mistyped_mode_will_stop_the_next_boot() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_selinux(
         "permissive",
         "SELINUX=enforcin\\nSELINUXTYPE=targeted\\n",
@@ -82,6 +98,9 @@ fn a_mistyped_mode_will_stop_the_next_boot() {
 
 #[test]
 fn a_policy_that_is_not_installed_will_stop_the_next_boot() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let verdict = diagnose_selinux("permissive", "SELINUX=enforcing\\nSELINUXTYPE=mls\\n", "");
     let found = findings_with(&verdict, "SSH-SEL-002");
     assert_eq!(found.len(), 1, "{verdict:#}");

@@ -1,5 +1,6 @@
 //! The systemd collector against a real dbus-daemon and a fake systemd on it.
 
+use crate::support;
 use crate::support::dbus::{silent_systemd, FakeSystemd, FakeUnit, ServiceShape, TestBus};
 use sshdoctor::collect::systemd::collect_from;
 use sshdoctor::collect::ProbeNotes;
@@ -8,6 +9,8 @@ use std::time::{Duration, Instant};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 const VERSION: &str = "252.36-1~deb12u1";
+/// What the tests that start a bus need dbus-daemon for.
+const DBUS_DAEMON_FOR: &str = "the private system bus the fake systemd serves on";
 
 fn ask(bus: &TestBus) -> (SystemdFacts, String) {
     let mut notes = ProbeNotes::default();
@@ -63,6 +66,9 @@ fn ssh_socket() -> FakeUnit {
 
 #[test]
 fn healthy_service_is_read_with_every_field() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
     let bus = TestBus::start();
     let _systemd = FakeSystemd::serve(&bus, VERSION, vec![debian_ssh_service(), ssh_socket()]);
     let (facts, notes) = ask(&bus);
@@ -126,6 +132,9 @@ fn healthy_service_is_read_with_every_field() {
 
 #[test]
 fn masked_service_is_kept_with_its_masked_state() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
     let bus = TestBus::start();
     let masked = FakeUnit {
         load_state: "masked".into(),
@@ -146,6 +155,9 @@ fn masked_service_is_kept_with_its_masked_state() {
 
 #[test]
 fn failed_service_reports_how_its_main_process_ended() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
     let bus = TestBus::start();
     let failed = FakeUnit {
         active_state: "failed".into(),
@@ -178,6 +190,9 @@ fn failed_service_reports_how_its_main_process_ended() {
 
 #[test]
 fn socket_activation_shows_the_listening_socket_and_idle_service() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
     let bus = TestBus::start();
     let socket = FakeUnit {
         active_state: "active".into(),
@@ -210,6 +225,9 @@ fn socket_activation_shows_the_listening_socket_and_idle_service() {
 
 #[test]
 fn accept_socket_instances_are_found_by_pattern() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
     let bus = TestBus::start();
     let socket = FakeUnit {
         active_state: "active".into(),
@@ -242,6 +260,9 @@ fn accept_socket_instances_are_found_by_pattern() {
 
 #[test]
 fn alias_is_read_once_and_recorded() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
     let bus = TestBus::start();
     let _systemd = FakeSystemd::serve(&bus, VERSION, vec![debian_ssh_service()]);
     let (facts, _) = ask(&bus);
@@ -253,6 +274,9 @@ fn alias_is_read_once_and_recorded() {
 
 #[test]
 fn fedora_style_sshd_service_is_found_under_its_own_name() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
     let bus = TestBus::start();
     let sshd = FakeUnit {
         active_state: "active".into(),
@@ -270,6 +294,9 @@ fn fedora_style_sshd_service_is_found_under_its_own_name() {
 
 #[test]
 fn old_systemd_without_list_by_patterns_or_nrestarts_still_answers() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
     let bus = TestBus::start();
     let service = FakeUnit {
         service_shape: ServiceShape::WithoutNRestarts,
@@ -299,6 +326,9 @@ fn old_systemd_without_list_by_patterns_or_nrestarts_still_answers() {
 
 #[test]
 fn mistyped_property_is_skipped_not_fatal() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
     let bus = TestBus::start();
     let service = FakeUnit {
         service_shape: ServiceShape::MistypedMainPid,
@@ -352,6 +382,9 @@ fn no_bus_socket_is_unreachable_with_the_reason() {
 
 #[test]
 fn bus_without_systemd_is_unreachable() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
     let bus = TestBus::start();
     let (facts, notes) = ask(&bus);
     assert_unreachable(
@@ -372,6 +405,9 @@ fn assert_bounded(started: Instant, timeout: Duration) {
 
 #[test]
 fn silent_systemd_times_out_within_the_bound() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
     let bus = TestBus::start();
     let _silent = silent_systemd(&bus);
     let timeout = Duration::from_millis(800);
@@ -417,6 +453,9 @@ fn bus_that_accepts_but_never_speaks_times_out_within_the_bound() {
 
 #[test]
 fn sshdoctor_asks_the_bus_named_by_dbus_system_bus_address() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
     let bus = TestBus::start();
     let _systemd = FakeSystemd::serve(&bus, VERSION, vec![debian_ssh_service()]);
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_sshdoctor"))

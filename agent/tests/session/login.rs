@@ -9,10 +9,16 @@ use support::accounts::{in_private_system, sh, ALICE};
 use support::verdict::{first_command, only, problems};
 use support::vm_net::VmNet;
 
+/// Why the tests here skip as an ordinary user.
+const NEEDS_ROOT: &str = "a real sshd in network namespaces, with private accounts, needs root";
+
 /// alice's shell set to nologin: sshd accepts her key, then the session ends. She is
 /// examined without --user too (she holds a key), and the printed fix gives her a shell.
 #[test]
 fn a_nologin_shell_is_named_and_the_printed_fix_lets_the_user_in() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup = format!("{ALICE}; usermod -s /usr/sbin/nologin alice");
     in_private_system(&setup, || {
         let network = VmNet::new();
@@ -45,6 +51,9 @@ fn a_nologin_shell_is_named_and_the_printed_fix_lets_the_user_in() {
 /// line that sets it; sshd rereads its config on SIGHUP (no systemd in a test namespace).
 #[test]
 fn max_sessions_zero_is_named_with_its_line() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["MaxSessions 0"]);
@@ -70,6 +79,9 @@ fn max_sessions_zero_is_named_with_its_line() {
 /// PermitTTY no: commands still run, a terminal is refused; a warning.
 #[test]
 fn permit_tty_no_is_a_warning() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["PermitTTY no"]);
@@ -91,6 +103,9 @@ fn permit_tty_no_is_a_warning() {
 /// line (sshd -T -C found the value; the line is found in the block).
 #[test]
 fn a_forced_command_that_is_not_there_is_named_with_its_line() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let forced = "  ForceCommand /usr/local/bin/sshdoctor-absent --serve";
@@ -114,6 +129,9 @@ fn a_forced_command_that_is_not_there_is_named_with_its_line() {
 /// writable, and alice's command then runs inside it.
 #[test]
 fn a_group_writable_chroot_is_named_and_the_fix_lets_alice_in() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup = format!(
         "{ALICE}; mount -t tmpfs -o mode=0755 tmpfs /srv; mkdir -m 0775 /srv/jail; \
          cp --parents /bin/bash /srv/jail; \
@@ -152,6 +170,9 @@ fn a_group_writable_chroot_is_named_and_the_fix_lets_alice_in() {
 /// setting.
 #[test]
 fn a_chroot_without_the_shell_is_named() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup =
         format!("{ALICE}; mount -t tmpfs -o mode=0755 tmpfs /srv; mkdir -m 0755 /srv/empty");
     in_private_system(&setup, || {
@@ -172,6 +193,9 @@ fn a_chroot_without_the_shell_is_named() {
 /// that key, and the session ends at once.
 #[test]
 fn an_account_holding_keys_where_sshd_reads_them_is_examined_whatever_its_shell() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup = format!(
         "{ALICE}; useradd -m -s /usr/sbin/nologin bob; usermod -p '*' bob; \
          install -d -m 755 /etc/ssh/keys; install -m 644 /tmp/alice_key.pub /etc/ssh/keys/bob"
@@ -205,6 +229,9 @@ fn an_account_holding_keys_where_sshd_reads_them_is_examined_whatever_its_shell(
 /// warning that names the key.
 #[test]
 fn keys_that_allow_no_terminal_are_a_warning() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
     let setup = format!("{ALICE}; sed -i 's/^/restrict /' /home/alice/.ssh/authorized_keys");
     in_private_system(&setup, || {
         let network = VmNet::new();

@@ -3,7 +3,7 @@
 //! programs holding ports, private accounts, a D-Bus bus with a fake systemd, staged
 //! sshd_config fixtures. Everything started here is stopped on drop, even on panic. The
 //! namespaces, mounts and the real sshd need root and iproute2 (`ip netns`), like the
-//! tests that use them.
+//! tests that use them, which start with `requires_root` (see `skip`).
 
 pub mod accounts;
 pub mod dbus;
@@ -12,6 +12,7 @@ mod guard;
 mod listener;
 pub mod mount_ns;
 mod netns;
+mod skip;
 mod sshd;
 pub mod sshd_config;
 pub mod verdict;
@@ -20,7 +21,8 @@ pub mod vm_net;
 pub use guard::ProcessGuard;
 pub use listener::{PortHolder, V6Only};
 pub use netns::NetNs;
-pub use sshd::Sshd;
+pub use skip::{requires_program, requires_root, requires_sshd};
+pub use sshd::{Sshd, SSHD};
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};

@@ -7,7 +7,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 use tempfile::TempDir;
 
-const SSHD: &str = "/usr/sbin/sshd";
+/// The real sshd the tests run.
+pub const SSHD: &str = "/usr/sbin/sshd";
 /// Debian's sshd refuses to start without its privilege separation directory.
 const PRIVSEP_DIR: &str = "/run/sshd";
 const START_LIMIT: Duration = Duration::from_secs(10);
