@@ -80,13 +80,13 @@ fn a_healthy_sshd_is_proven_by_its_banner_and_the_key_it_accepts() {
         assert_eq!(verdict["proof"]["unproven"], serde_json::json!([]));
         // sshd saw the query come from the probe's own address, and no login.
         let source = queries[0]["source"].as_str().unwrap();
+        // sshd logs the close a moment after the client has gone.
+        let closed = format!("Connection closed by authenticating user alice {source}");
+        let logged = support::wait_for(std::time::Duration::from_secs(5), || {
+            sshd.log().contains(&closed).then_some(())
+        });
         let log = sshd.log();
-        assert!(
-            log.contains(&format!(
-                "Connection closed by authenticating user alice {source}"
-            )),
-            "{log}"
-        );
+        assert!(logged.is_some(), "{log}");
         assert!(
             !log.contains("Accepted publickey for alice from 127.115"),
             "{log}"
