@@ -374,6 +374,21 @@ systemctl restart ssh.service""",
         restore_cmds="rm /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
     ),
     Scenario(
+        name="authentication-methods-unmet",
+        verdict_fixes=True,
+        # A second factor asked of labuser and left off (Debian's sshd_config sets
+        # KbdInteractiveAuthentication no): sshd starts (a global list like it would
+        # not), skips labuser's only list at the connection and disconnects with "no
+        # authentication methods enabled".
+        break_cmds="printf 'Match User labuser\\n  AuthenticationMethods "
+        "publickey,keyboard-interactive\\n' > /etc/ssh/sshd_config.d/50-lab.conf\n"
+        "systemctl restart ssh",
+        expect_ids=("SSH-ACL-009",),
+        expect_status=CRITICAL,
+        access={22: ("ssh-error",)},
+        restore_cmds="rm -f /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
+    ),
+    Scenario(
         name="authorized-keys-open",
         verdict_fixes=True,
         # StrictModes (the default) ignores a group/world-writable

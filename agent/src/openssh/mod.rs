@@ -83,6 +83,8 @@ pub const AUTH_KEYWORD_DEFAULTS: &[(&str, &str)] = &[
     ("denygroups", ""),
     ("denyusers", ""),
     ("forcecommand", "none"),
+    ("gssapiauthentication", "no"),
+    ("hostbasedauthentication", "no"),
     ("kbdinteractiveauthentication", "yes"),
     ("maxauthtries", "6"),
     ("maxsessions", "10"),

@@ -1,7 +1,9 @@
 //! Who sshd lets in at all: AllowUsers/DenyUsers and the group lists, PermitRootLogin,
-//! nologin, TCP wrappers, and limits low enough to refuse clients (SSH-ACL).
+//! AuthenticationMethods, nologin, TCP wrappers, and limits low enough to refuse
+//! clients (SSH-ACL).
 
 use super::is_yes;
+use super::keys::{key_way_in, PasswordWay};
 use crate::facts::{Account, AuthFacts, Facts, UserAuth, UserSettings};
 use crate::openssh::patterns;
 use crate::openssh::patterns::Decision;
@@ -239,5 +241,106 @@ pub(super) fn check_limits(settings: &UserSettings, findings: &mut Vec<Draft>) {
                     ),
             );
         }
+    }
+}
+
+/// AuthenticationMethods: sshd skips every list that names a method it has disabled
+/// (auth2.c auth2_setup_methods_lists), then lets a user in only once every method of
+/// one remaining list has succeeded. Judged only for a user who could log in with one
+/// method alone, so that the setting is what locks the user out.
+pub(super) fn check_authentication_methods(
+    facts: &Facts,
+    view: &SshView,
+    user: &UserAuth,
+    account: &Account,
+    findings: &mut Vec<Draft>,
+) {
+    let settings = &user.settings;
+    let Some(lists) = settings.values.get("authenticationmethods") else {
+        return;
+    };
+    if lists.is_empty() || lists.iter().any(|list| list == "any") {
+        return;
+    }
+    let key = is_yes(settings, "pubkeyauthentication") && key_way_in(&facts.auth, user);
+    let password_way = PasswordWay::of(user, account);
+    let password = is_yes(settings, "passwordauthentication") && password_way.works();
+    if !key && !password {
+        return; // No way in at all: SSH-AKF-005 says so.
+    }
+    let mut blocked = Vec::new();
+    for list in lists {
+        let missing = list
+            .split(',')
+            .find_map(|method| method_missing(user, &password_way, key, method));
+        match missing {
+            None => return, // The user can complete this list.
+            Some(why) => blocked.push(format!("{list}: {why}")),
+        }
+    }
+    let origin = crate::rules::setting_origin(facts, settings, "authenticationmethods");
+    let unit = view.unit_name(facts);
+    let fix = match crate::rules::comment_out(&origin) {
+        Some(edit) => format!(
+            "{edit} && {} && systemctl reload {unit}",
+            crate::rules::sshd_test(facts)
+        ),
+        None => format!(
+            "echo 'AuthenticationMethods any' > /etc/ssh/sshd_config.d/00-authentication-methods.conf && systemctl reload {unit}"
+        ),
+    };
+    let mut finding = Draft::new(RuleId::AuthenticationMethodsUnmet)
+        .var("user", user.name.clone())
+        .var("methods", lists.join(" "))
+        .var("fix", fix)
+        .evidence(
+            format!("AuthenticationMethods {}", lists.join(" ")),
+            Some(origin),
+        );
+    for why in blocked {
+        finding = finding.evidence(why, None);
+    }
+    findings.push(finding);
+}
+
+/// Why `user` cannot complete `method` (a disabled method makes sshd skip its list);
+/// None when the user can, or when sshd's answer is not in the facts (PAM's other
+/// modules behind keyboard-interactive, host keys behind hostbased, Kerberos).
+fn method_missing(
+    user: &UserAuth,
+    password_way: &PasswordWay,
+    key: bool,
+    method: &str,
+) -> Option<String> {
+    let settings = &user.settings;
+    let disabled = |keyword: &str, name: &str| {
+        (settings.first(keyword) == Some("no"))
+            .then(|| format!("{name} no, so sshd skips this list"))
+    };
+    match method.split(':').next().unwrap_or(method) {
+        "publickey" => disabled("pubkeyauthentication", "PubkeyAuthentication")
+            .or_else(|| (!key).then(|| format!("sshd accepts no key of {}", user.name))),
+        "password" => disabled("passwordauthentication", "PasswordAuthentication").or_else(|| {
+            match password_way.state {
+                _ if password_way.works() => None,
+                Some(state) if !password_way.has_password => Some(format!(
+                    "{} has no usable password ({})",
+                    user.name,
+                    super::keys::password_word(state)
+                )),
+                _ => Some("PermitRootLogin allows root no password".into()),
+            }
+        }),
+        "keyboard-interactive" => disabled(
+            "kbdinteractiveauthentication",
+            "KbdInteractiveAuthentication",
+        )
+        .or_else(|| {
+            (settings.first("usepam") == Some("no"))
+                .then(|| "keyboard-interactive needs UsePAM yes, so sshd skips this list".into())
+        }),
+        "hostbased" => disabled("hostbasedauthentication", "HostbasedAuthentication"),
+        "gssapi-with-mic" => disabled("gssapiauthentication", "GSSAPIAuthentication"),
+        _ => None,
     }
 }

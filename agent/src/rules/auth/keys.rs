@@ -444,11 +444,11 @@ pub(super) fn check_key_sources(facts: &Facts, user: &UserAuth, findings: &mut V
 }
 
 /// No key sshd would accept, no AuthorizedKeysCommand, and no password login.
-pub(super) fn check_way_in(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Draft>) {
-    let Some(account) = &user.account else { return };
-    let settings = &user.settings;
-    let pubkey = is_yes(settings, "pubkeyauthentication");
-    let keys_command = settings
+/// The user holds something sshd's publickey method would accept: a usable key, a
+/// certificate a cert-authority line trusts, or an AuthorizedKeysCommand to ask.
+pub(super) fn key_way_in(auth: &AuthFacts, user: &UserAuth) -> bool {
+    let keys_command = user
+        .settings
         .first("authorizedkeyscommand")
         .is_some_and(|command| command != "none");
     // A cert-authority line lets in whoever holds a certificate its CA signed.
@@ -457,21 +457,55 @@ pub(super) fn check_way_in(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec
         .iter()
         .flat_map(|file| &file.keys)
         .any(|key| key.is_cert_authority());
-    if pubkey && (keys_command || certificates || usable_keys(auth, user) > 0) {
+    keys_command || certificates || usable_keys(auth, user) > 0
+}
+
+/// Whether the account has a password sshd would take: a usable hash (an empty one only
+/// with PermitEmptyPasswords), and for root, PermitRootLogin yes.
+pub(super) struct PasswordWay {
+    pub state: Option<PasswordState>,
+    pub has_password: bool,
+    pub root_allowed: bool,
+}
+
+impl PasswordWay {
+    pub fn of(user: &UserAuth, account: &Account) -> PasswordWay {
+        let settings = &user.settings;
+        let state = account.shadow.as_ref().map(|shadow| shadow.password);
+        PasswordWay {
+            state,
+            has_password: match state {
+                Some(PasswordState::Usable) => true,
+                Some(PasswordState::Empty) => is_yes(settings, "permitemptypasswords"),
+                Some(PasswordState::Locked | PasswordState::NoPassword) => false,
+                None => true, // Unknown (shadow unreadable or NSS user): do not guess.
+            },
+            root_allowed: account.uid != 0 || settings.first("permitrootlogin") == Some("yes"),
+        }
+    }
+
+    pub fn works(&self) -> bool {
+        self.has_password && self.root_allowed
+    }
+}
+
+pub(super) fn check_way_in(auth: &AuthFacts, user: &UserAuth, findings: &mut Vec<Draft>) {
+    let Some(account) = &user.account else { return };
+    let settings = &user.settings;
+    let pubkey = is_yes(settings, "pubkeyauthentication");
+    if pubkey && key_way_in(auth, user) {
         return;
     }
     let use_pam = is_yes(settings, "usepam");
     let password_methods = is_yes(settings, "passwordauthentication")
         || (use_pam && is_yes(settings, "kbdinteractiveauthentication"));
-    let password = account.shadow.as_ref().map(|shadow| shadow.password);
-    let has_password = match password {
-        Some(PasswordState::Usable) => true,
-        Some(PasswordState::Empty) => is_yes(settings, "permitemptypasswords"),
-        Some(PasswordState::Locked | PasswordState::NoPassword) => false,
-        None => true, // Unknown (shadow unreadable or NSS user): do not guess.
-    };
-    let root_password = account.uid != 0 || settings.first("permitrootlogin") == Some("yes");
-    if password_methods && has_password && root_password {
+    let password_way = PasswordWay::of(user, account);
+    let (password, has_password, root_password) = (
+        password_way.state,
+        password_way.has_password,
+        password_way.root_allowed,
+    );
+    if password_methods && password_way.works() {
         return;
     }
     let mut finding = Draft::new(RuleId::NoWayIn).var("user", user.name.clone());

@@ -9,7 +9,10 @@ mod users;
 
 use super::{Draft, RuleId, Severity, SshView};
 use crate::facts::{Facts, UserAuth, UserRole, UserSettings};
-use access::{check_access_lists, check_limits, check_nologin, check_root, check_tcp_wrappers};
+use access::{
+    check_access_lists, check_authentication_methods, check_limits, check_nologin, check_root,
+    check_tcp_wrappers,
+};
 use keys::{check_key_sources, check_keys_file, check_unread_keys, check_way_in};
 use server_keys::{check_keys_command, check_server_key_files};
 use users::{check_account, check_shell, user_missing};
@@ -67,6 +70,7 @@ fn check_user(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec
     check_shell(user, account, findings);
     check_access_lists(facts, view, user, account, findings);
     check_root(user, findings);
+    check_authentication_methods(facts, view, user, account, findings);
     if !account.home_stat.exists {
         findings.push(
             Draft::new(RuleId::HomeMissing)
