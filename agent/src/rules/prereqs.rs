@@ -133,7 +133,7 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     };
     let source = Some(prereqs.privsep_dir_source.clone());
     if !dir.exists {
-        let sshd_running = facts.processes.local_listeners().next().is_some();
+        let sshd_running = view.sshd_running;
         // systemd creates /run/sshd (RuntimeDirectory=) each time it starts the unit. When
         // systemd could not be asked but is PID 1, its unit is still what starts sshd.
         let systemd_starts_sshd = view.service.is_some()
@@ -172,8 +172,7 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         // re-executes sshd, which checks again and drops the connection (the VM lab's
         // bookworm); with sshd-session a running sshd keeps serving (trixie) until the
         // next restart.
-        let running = facts.processes.local_listeners().next().is_some();
-        if running && facts.sshd.session.is_some() {
+        if view.sshd_running && facts.sshd.session.is_some() {
             finding = finding
                 .severity(super::Severity::Warning)
                 .evidence("sshd is running and keeps serving until it restarts", None);

@@ -17,8 +17,7 @@ const STARTS_AT_BOOT: &[&str] = &[
 ];
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
-    let any_sshd_process = facts.processes.local_listeners().next().is_some();
-    if facts.sshd.binary.is_none() && !any_sshd_process {
+    if facts.sshd.binary.is_none() && !view.sshd_running {
         findings.push(
             Draft::new(RuleId::SshdNotInstalled)
                 .evidence(
@@ -42,7 +41,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
                 .var("reason", reason.clone())
                 .evidence(reason, Some("D-Bus".into())),
         );
-        if facts.processes.scanned && !any_sshd_process && view.ssh_sockets.is_empty() {
+        if facts.processes.scanned && !view.sshd_running && view.ssh_sockets.is_empty() {
             let pid_file = facts.processes.pid_file.as_ref().map_or_else(
                 || "no sshd pid file".to_string(),
                 |file| format!("{}: pid {:?}, running: {}", file.path, file.pid, file.alive),

@@ -17,6 +17,8 @@ pub struct SshView<'a> {
     pub ssh_sockets: Vec<&'a ListeningSocket>,
     /// The ports sshd is configured for (sshd -T when it ran, else the parser's).
     pub configured_ports: Vec<u16>,
+    /// An sshd listener runs in this machine's network namespace.
+    pub sshd_running: bool,
 }
 
 impl<'a> SshView<'a> {
@@ -64,6 +66,7 @@ impl<'a> SshView<'a> {
             socket,
             ssh_sockets,
             configured_ports,
+            sshd_running: facts.processes.local_listeners().next().is_some(),
         }
     }
 
