@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sshdoctor::collect::sshd_config::{parse_config, MemoryFiles};
+use sshdoctor::collect::config::{parse_config, MemoryFiles};
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,5 +1,5 @@
 //! Who and what this machine is: hostname, distribution, kernel, privileges. Which sshd
-//! it runs is `collect::sshd`'s.
+//! it runs is `collect::service::sshd`'s.
 
 use super::ProbeNotes;
 use crate::facts::HostFacts;

@@ -5,21 +5,20 @@
 pub mod auth;
 pub mod cloud;
 pub mod command;
+pub mod config;
 pub mod firewall;
 pub mod health;
 pub mod host;
 pub mod live;
 pub mod logs;
 pub mod netlink;
+pub mod network;
 pub mod nic;
 pub mod pam;
 pub mod prereqs;
-pub mod processes;
 pub mod selinux;
-pub mod sockets;
-pub mod sshd;
-pub mod sshd_config;
-pub mod systemd;
+pub mod service;
+pub mod session;
 
 use crate::facts::{Facts, LiveFacts, ProbeOutcome, ProbeReport};
 use std::path::PathBuf;
@@ -138,7 +137,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
     let mut reports = Reports::default();
     let host = reports.keep(probe("host", host::collect));
     let sshd = reports.keep(probe("sshd", |notes| {
-        sshd::collect(options.sshd_path.as_deref(), notes)
+        service::sshd::collect(options.sshd_path.as_deref(), notes)
     }));
     std::thread::scope(|scope| {
         let firewall = scope.spawn(|| probe("firewall", firewall::collect));
@@ -146,25 +145,27 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         let health = scope.spawn(|| probe("health", health::collect));
         let selinux = scope.spawn(|| probe("selinux", selinux::collect));
         let logs = scope.spawn(|| probe("logs", logs::collect));
-        let systemd = reports.keep(probe("systemd", |notes| systemd::collect(options, notes)));
-        let processes = reports.keep(probe("processes", processes::collect));
-        let config_source = sshd_config::choose_config_path(options, &systemd, &processes);
+        let systemd = reports.keep(probe("systemd", |notes| {
+            service::systemd::collect(options, notes)
+        }));
+        let processes = reports.keep(probe("processes", service::processes::collect));
+        let config_source = config::choose_config_path(options, &systemd, &processes);
         let parsed = reports.keep(probe("sshd_config", |notes| {
-            sshd_config::parse(config_source, notes)
+            config::parse(config_source, notes)
         }));
         let ssh_ports = ssh_ports(&parsed, &systemd);
         let config = scope.spawn(|| {
             probe("sshd -T", |notes| {
-                sshd_config::check_with_sshd(options, &sshd, parsed, notes)
+                config::check_with_sshd(options, &sshd, parsed, notes)
             })
         });
         let interfaces = reports.keep(probe("interfaces", nic::collect));
-        let likely_owners = sockets::likely_owners(&systemd, &processes);
-        let hints = sockets::OwnerHints {
+        let likely_owners = network::likely_owners(&systemd, &processes);
+        let hints = network::OwnerHints {
             likely_owners: &likely_owners,
             ssh_ports: &ssh_ports,
         };
-        let sockets = reports.keep(probe("sockets", |notes| sockets::collect(hints, notes)));
+        let sockets = reports.keep(probe("sockets", |notes| network::collect(hints, notes)));
         // The banners are read while the users' facts are gathered.
         let banners = options.probe.then(|| {
             let (sockets, ssh_ports) = (sockets.clone(), ssh_ports.clone());

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The OpenSSH server this diagnosis examines, decided once (`collect::sshd`): the sshd
-/// that `sshd -T` runs, the prerequisite checks read and the rules judge.
+/// The OpenSSH server this diagnosis examines, decided once (`collect::service::sshd`):
+/// the sshd that `sshd -T` runs, the prerequisite checks read and the rules judge.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct SshdFacts {
     /// The sshd binary: `--sshd`, else the installed one; None when there is none.

@@ -507,9 +507,9 @@ mod tests {
     }
 
     /// The family is the unit: each catalogue file rules/<family>.toml has its rule code,
-    /// its facts and its folder of tests under the same name.
+    /// its facts, its collector and its folder of tests under the same name.
     #[test]
-    fn every_family_has_its_rules_facts_and_tests_under_one_name() {
+    fn every_family_has_its_rules_facts_collector_and_tests_under_one_name() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let exists = |path: String| root.join(&path).exists().then_some(()).ok_or(path);
         let catalogue = std::fs::read_dir(root.join("../rules")).expect("rules/");
@@ -525,6 +525,10 @@ mod tests {
             exists(format!("src/rules/{family}.rs"))
                 .or_else(|_| exists(format!("src/rules/{family}/mod.rs")))
                 .and_then(|()| exists(format!("src/facts/{family}.rs")))
+                .and_then(|()| {
+                    exists(format!("src/collect/{family}.rs"))
+                        .or_else(|_| exists(format!("src/collect/{family}/mod.rs")))
+                })
                 .and_then(|()| exists(format!("tests/{family}/mod.rs")))
                 .unwrap_or_else(|missing| panic!("family {family}: no {missing}"));
         }

@@ -3,7 +3,7 @@
 //! re-checks the fixtures against the real binary.
 
 use crate::support::sshd_config::{parse_memory, stage, MAIN};
-use sshdoctor::collect::sshd_config::{
+use sshdoctor::collect::config::{
     choose_config_path, ConfigFiles, MemoryFiles, DEFAULT_SOURCE, MAX_FILE_BYTES,
 };
 use sshdoctor::collect::CollectOptions;
@@ -487,6 +487,6 @@ fn memory_files_answer_like_the_file_system() {
     let files = MemoryFiles::new().with_unreadable("/x", "Permission denied");
     assert_eq!(
         files.read(Path::new("/x")),
-        sshdoctor::collect::sshd_config::FileRead::Failed("Permission denied".into())
+        sshdoctor::collect::config::FileRead::Failed("Permission denied".into())
     );
 }

@@ -3,7 +3,7 @@
 
 use crate::support::sshd_config::{parse_memory, MAIN};
 use proptest::prelude::*;
-use sshdoctor::collect::sshd_config::MemoryFiles;
+use sshdoctor::collect::config::MemoryFiles;
 
 fn word() -> impl Strategy<Value = String> {
     prop_oneof![

@@ -5,7 +5,7 @@
 use crate::support;
 
 use crate::support::sshd_config::{fixture_names, stage, Staged};
-use sshdoctor::collect::sshd_config::{collect, ConfigSource};
+use sshdoctor::collect::config::{collect, ConfigSource};
 use sshdoctor::collect::{CollectOptions, ProbeNotes};
 use sshdoctor::facts::{SshdConfigFacts, SshdFacts};
 use std::path::{Path, PathBuf};
@@ -121,7 +121,7 @@ fn a_real_disagreement_is_reported() {
     let mut facts = collect_with_sshd(&staged, &key, "family_inet.conf");
     facts.ports.pop();
     let effective = facts.effective.clone().unwrap();
-    let differences = sshdoctor::collect::sshd_config::compare(&facts, &effective);
+    let differences = sshdoctor::collect::config::compare(&facts, &effective);
     assert_eq!(
         differences,
         ["Port: parser found [22], sshd -T reports [22, 2222]"]

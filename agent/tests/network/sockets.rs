@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use sshdoctor::collect::sockets::{self, find_owners, ListenerTable, OwnerHints};
+use sshdoctor::collect::network::{self, find_owners, ListenerTable, OwnerHints};
 use sshdoctor::collect::ProbeNotes;
 use sshdoctor::facts::{
     ConnectionState, ListeningSocket, SocketFacts, SocketSource, TcpConnection,
@@ -33,7 +33,7 @@ fn hints(likely_owners: &[u32]) -> OwnerHints<'_> {
 
 /// The collector's view from inside `ns`, reading `table`.
 fn collect_in(ns: &NetNs, table: ListenerTable, likely_owners: &[u32]) -> SocketFacts {
-    ns.run(|| sockets::collect_from(table, hints(likely_owners), &mut ProbeNotes::default()))
+    ns.run(|| network::collect_from(table, hints(likely_owners), &mut ProbeNotes::default()))
 }
 
 fn listener_at(facts: &SocketFacts, address: IpAddr, port: u16) -> &ListeningSocket {
@@ -169,8 +169,8 @@ fn proc_net_fallback_sees_what_netlink_sees() {
     let (netlink, proc_net) = ns.run(|| {
         let mut notes = ProbeNotes::default();
         let likely = [sshd.pid()];
-        let netlink = sockets::collect_from(ListenerTable::Netlink, hints(&likely), &mut notes);
-        let proc_net = sockets::collect_from(
+        let netlink = network::collect_from(ListenerTable::Netlink, hints(&likely), &mut notes);
+        let proc_net = network::collect_from(
             ListenerTable::ProcNet(Path::new("/proc/thread-self/net")),
             hints(&likely),
             &mut notes,

@@ -1,7 +1,7 @@
 //! The process collector against a real sshd and real pid files.
 
 use crate::support;
-use sshdoctor::collect::processes::{collect, read_pid_file};
+use sshdoctor::collect::service::processes::{collect, read_pid_file};
 use sshdoctor::collect::ProbeNotes;
 use sshdoctor::facts::SshdProcess;
 use std::io::{BufRead, BufReader};

@@ -2,7 +2,7 @@
 
 use crate::support;
 use crate::support::dbus::{silent_systemd, FakeSystemd, FakeUnit, ServiceShape, TestBus};
-use sshdoctor::collect::systemd::collect_from;
+use sshdoctor::collect::service::systemd::collect_from;
 use sshdoctor::collect::ProbeNotes;
 use sshdoctor::facts::{SystemdFacts, UnitFacts, UnitKind};
 use std::time::{Duration, Instant};

@@ -245,7 +245,7 @@ pub fn silent_systemd(bus: &TestBus) -> Connection {
         .expect("silent systemd on the bus")
 }
 
-use sshdoctor::collect::systemd::{ExecCommand, ListedUnit};
+use sshdoctor::collect::service::systemd::{ExecCommand, ListedUnit};
 
 struct Manager {
     version: String,

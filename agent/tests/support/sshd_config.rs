@@ -2,7 +2,7 @@
 //! by that dir, so Include lines can use absolute paths (sshd resolves relative ones
 //! under /etc/ssh, which tests must not touch).
 
-use sshdoctor::collect::sshd_config::{parse_config, MemoryFiles, SystemFiles};
+use sshdoctor::collect::config::{parse_config, MemoryFiles, SystemFiles};
 use sshdoctor::facts::SshdConfigFacts;
 use std::path::{Path, PathBuf};
 

@@ -3,10 +3,9 @@
 //! authorized_keys files sshd would read; plus the machine-wide gates (nologin, TCP
 //! wrappers, AuthorizedKeysCommand). Read-only; secrets are classified, never kept.
 
-mod accounts;
+pub(super) mod accounts;
 mod gates;
-mod keys;
-mod session;
+pub(super) mod keys;
 mod settings;
 
 pub use accounts::read_text;
@@ -125,7 +124,7 @@ fn user_auth(
     };
     let keys_files = keys_files(&name, found, &settings, notes);
     let unread_keys_files = unread_keys_files(found, &keys_files);
-    let session = session::session(&name, found, &settings);
+    let session = super::session::session(&name, found, &settings);
     if let Some(error) = &session.error {
         notes.partial(error.clone());
     }

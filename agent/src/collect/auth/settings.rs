@@ -1,8 +1,8 @@
 //! The sshd settings in effect for one user: `sshd -T -C user=...` evaluates Match blocks
 //! exactly; without sshd, the parser's global values stand in, over sshd's defaults.
 
-use super::super::sshd_config::{parse_effective, run_sshd};
 use super::super::{CollectOptions, ProbeNotes};
+use crate::collect::config::{parse_effective, run_sshd};
 use crate::facts::{EffectiveConfig, SettingsSource, SshdConfigFacts, UserSettings};
 use crate::openssh::AUTH_KEYWORD_DEFAULTS;
 use std::collections::BTreeMap;

@@ -4,7 +4,7 @@
 //! each method call, but not the connection handshake, and a bus that accepts a connection
 //! and then says nothing must not stall the diagnosis.
 
-use super::{CollectOptions, ProbeNotes};
+use crate::collect::{CollectOptions, ProbeNotes};
 use crate::facts::{SystemdFacts, UnitFacts, UnitKind};
 use crate::openssh::{INSTANCE_UNIT_PATTERNS, SERVICE_UNIT_NAMES, SOCKET_UNIT_NAMES};
 use std::collections::{HashMap, HashSet};

@@ -1,7 +1,7 @@
 //! sshd processes found through /proc: what runs, whatever systemd says (or when it cannot
 //! be asked).
 
-use super::ProbeNotes;
+use crate::collect::ProbeNotes;
 use crate::facts::{PidFile, ProcessFacts, SshdProcess};
 use procfs::process::Process;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! into it. `sshd -T`, the prerequisite and authentication collectors and every rule read
 //! the answer from `Facts::sshd`; nothing else looks for sshd.
 
-use super::ProbeNotes;
+use crate::collect::ProbeNotes;
 use crate::facts::{SshdFacts, SshdSource};
 use crate::openssh::{HELPER_DIRS, PRIVSEP_DIR_CANDIDATES, SSHD_CANDIDATES};
 use std::io::Read;

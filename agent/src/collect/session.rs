@@ -2,9 +2,9 @@
 //! authentication: ChrootDirectory (safely_chroot checks every component from /), the
 //! shell inside it, and the program ForceCommand names. Read-only.
 
-use super::super::prereqs::stat_path;
-use super::accounts::effective_shell;
-use super::keys::percent_expand;
+use super::auth::accounts::effective_shell;
+use super::auth::keys::percent_expand;
+use super::prereqs::stat_path;
 use crate::facts::{Account, ChrootFacts, SessionFacts, UserSettings};
 use std::path::{Path, PathBuf};
 
