@@ -20,7 +20,9 @@ pub mod selinux;
 pub mod service;
 pub mod session;
 
-use crate::facts::{Facts, LiveFacts, ProbeOutcome, ProbeReport};
+use crate::facts::{
+    AuthFacts, BannerProbe, Facts, LiveFacts, ProbeOutcome, ProbeReport, SshdConfigFacts,
+};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -183,18 +185,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         let prereqs = reports.keep(probe("prereqs", |notes| {
             prereqs::collect(&config, &sshd, notes)
         }));
-        let live = match banners {
-            Some(banners) => {
-                let banners = reports.keep(joined(banners));
-                reports.keep(probe("live keys", |notes| {
-                    live::collect(banners, &auth, &config, options.probe_bounds, notes)
-                }))
-            }
-            None => LiveFacts {
-                skipped: Some("--no-probe: the running sshd was not asked".into()),
-                ..LiveFacts::default()
-            },
-        };
+        let live = reports.live(banners, &auth, &config, options);
         let mut logs = reports.keep(joined(logs));
         logs.login_files_changed_at = login_files_changed_at(&config, &auth, &pam);
         let facts = Facts {
@@ -292,5 +283,25 @@ impl Reports {
     fn keep<T>(&mut self, (facts, report): (T, ProbeReport)) -> T {
         self.0.push(report);
         facts
+    }
+
+    /// The live key queries, once the banners are read; without the probes, why not.
+    fn live(
+        &mut self,
+        banners: Option<std::thread::ScopedJoinHandle<'_, (Vec<BannerProbe>, ProbeReport)>>,
+        auth: &AuthFacts,
+        config: &SshdConfigFacts,
+        options: &CollectOptions,
+    ) -> LiveFacts {
+        let Some(banners) = banners else {
+            return LiveFacts {
+                skipped: Some("--no-probe: the running sshd was not asked".into()),
+                ..LiveFacts::default()
+            };
+        };
+        let banners = self.keep(joined(banners));
+        self.keep(probe("live keys", |notes| {
+            live::collect(banners, auth, config, options.probe_bounds, notes)
+        }))
     }
 }

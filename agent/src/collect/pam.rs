@@ -127,16 +127,8 @@ impl Loader {
             }
             let source = format!("{path}:{number}");
             let tokens = tokenize(&line);
-            let line_of = |control: &str, module: &str, args: Vec<String>| PamLine {
-                source: source.clone(),
-                text: line.clone(),
-                depth,
-                control: control.to_string(),
-                module: module.to_string(),
-                args,
-                module_exists: None,
-                substack: false,
-                must_fail: None,
+            let line_of = |control: &str, module: &str, args: Vec<String>| {
+                handler(&source, &line, depth, control, module, args)
             };
             // Debian's "@include FILE": every stack of FILE, inline.
             if tokens[0] == "@include" {
@@ -380,6 +372,28 @@ fn list_files<'a>(lines: impl Iterator<Item = &'a PamLine>) -> Vec<PamListFile> 
         });
     }
     files
+}
+
+/// A handler as a stack line installs it: nothing known yet of its module.
+fn handler(
+    source: &str,
+    text: &str,
+    depth: u32,
+    control: &str,
+    module: &str,
+    args: Vec<String>,
+) -> PamLine {
+    PamLine {
+        source: source.to_string(),
+        text: text.to_string(),
+        depth,
+        control: control.to_string(),
+        module: module.to_string(),
+        args,
+        module_exists: None,
+        substack: false,
+        must_fail: None,
+    }
 }
 
 #[cfg(test)]

@@ -2,14 +2,13 @@
 //! client namespace fails with the break, the verdict names it at its line, and the
 //! verdict's first command, run as printed, brings the login back.
 
+use super::{auth_ids, diagnose_alice, evidence_text, with_config, NEEDS_ROOT};
 use crate::support;
+use support::verdict::only;
 
 use support::accounts::{in_private_system, ALICE};
 use support::verdict::first_command;
 use support::vm_net::VmNet;
-
-/// Why the tests here skip as an ordinary user.
-const NEEDS_ROOT: &str = "a real sshd in network namespaces, with private accounts, needs root";
 
 /// AuthenticationMethods publickey,password for alice, with password logins off: sshd
 /// skips her only list at the connection (a global list like it would stop sshd from
@@ -83,4 +82,106 @@ fn authentication_methods_with_one_list_alice_completes_is_quiet() {
         let sshd = network.start_sshd(&["AuthenticationMethods publickey,password publickey"]);
         network.assert_healthy(&sshd);
     });
+}
+
+#[test]
+fn nologin_file_blocks_everyone_but_root() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let verdict = diagnose_alice("echo 'Down for maintenance' > /etc/nologin", &[]);
+    let finding = only(&verdict, "SSH-ACL-004");
+    let evidence = evidence_text(finding);
+    assert!(evidence.contains("Down for maintenance"), "{evidence}");
+    assert!(evidence.contains("users refused: alice"), "{evidence}");
+    assert_eq!(finding["remediation"]["guest"][0], "rm /etc/nologin");
+}
+
+#[test]
+fn allow_and_deny_lists_name_the_line() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let verdict = diagnose_alice(
+        &with_config("AllowUsers bob ops@10.0.0.0/8"),
+        &["--config", "/tmp/sshd_config"],
+    );
+    let finding = only(&verdict, "SSH-ACL-001");
+    assert_eq!(
+        finding["title"],
+        "sshd refuses alice: not listed in AllowUsers (bob ops@10.0.0.0/8)"
+    );
+    assert!(evidence_text(finding).contains("/tmp/sshd_config:1"));
+
+    let denied = diagnose_alice(
+        &with_config("DenyGroups wheel alic?"),
+        &["--config", "/tmp/sshd_config"],
+    );
+    assert!(only(&denied, "SSH-ACL-001")["title"]
+        .as_str()
+        .unwrap()
+        .contains("group alice matches alic?"));
+
+    let by_host = diagnose_alice(
+        &with_config("AllowUsers alice@192.0.2.*"),
+        &["--config", "/tmp/sshd_config"],
+    );
+    assert_eq!(auth_ids(&by_host), ["SSH-ACL-002"], "{by_host:#}");
+}
+
+#[test]
+fn hosts_deny_counts_because_this_sshd_uses_libwrap() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let verdict = diagnose_alice("echo 'sshd: ALL' >> /etc/hosts.deny", &[]);
+    assert_eq!(
+        verdict["facts"]["sshd"]["uses_libwrap"], true,
+        "Debian 12's sshd links libwrap.so.0"
+    );
+    let finding = only(&verdict, "SSH-ACL-005");
+    assert_eq!(finding["severity"], "critical");
+    assert!(evidence_text(finding).contains("/etc/hosts.deny:"));
+}
+
+/// AllowUsers and DenyGroups set in a drop-in: the verdict names the drop-in's line, and
+/// the printed fix edits that line (alice added to the Allow list, the Deny line
+/// commented out), not the main file, which would change nothing.
+#[test]
+fn access_lists_in_a_drop_in_are_fixed_where_they_are_set() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    use support::accounts::in_private_system;
+    use support::verdict::{first_command, only, problems};
+    use support::vm_net::VmNet;
+    let drop_in = "/etc/ssh/sshd_config.d/10-lab.conf";
+    for (line, group_setup) in [
+        ("AllowUsers root", "true"),
+        (
+            "DenyGroups staff",
+            "groupadd -f staff; usermod -aG staff alice",
+        ),
+    ] {
+        let setup = format!(
+            "{ALICE}; {group_setup}; mkdir -p /etc/ssh/sshd_config.d; echo '{line}' > {drop_in}"
+        );
+        in_private_system(&setup, || {
+            let network = VmNet::new();
+            let sshd = network.start_sshd(&[&format!("Include {drop_in}")]);
+            assert!(!network.login().0, "{line}");
+            let (verdict, code) = network.diagnose(&sshd);
+            assert_eq!(
+                (problems(&verdict), code),
+                (vec!["SSH-ACL-001"], 2),
+                "{verdict:#}"
+            );
+            let refused = only(&verdict, "SSH-ACL-001");
+            assert_eq!(refused["evidence"][0]["source"], format!("{drop_in}:1"));
+            let fix = first_command(refused);
+            assert!(fix.contains(drop_in), "{fix}");
+            network.apply_reload_fix(&sshd, fix);
+            network.assert_healthy(&sshd);
+        });
+    }
 }

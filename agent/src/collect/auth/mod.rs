@@ -5,11 +5,12 @@
 
 pub(super) mod accounts;
 mod gates;
+mod key_line;
 pub(super) mod keys;
 mod settings;
 
 pub use accounts::read_text;
-pub use keys::{parse_key_line, KeyLine};
+pub use key_line::{parse_key_line, KeyLine};
 
 use super::{CollectOptions, ProbeNotes};
 use crate::facts::{
