@@ -1,13 +1,11 @@
-//! Who sshd lets in at all (SSH-ACL), against a real sshd: alice's real login from a
-//! client namespace fails with the break, the verdict names it at its line, and the
-//! verdict's first command, run as printed, brings the login back.
+//! Who sshd lets in at all (SSH-ACL), on throw-away accounts; where a fix is printed, a
+//! real sshd in network namespaces shows alice's login failing with the break and
+//! working after the verdict's first command, run as printed.
 
 use super::{auth_ids, diagnose_alice, evidence_text, with_config, NEEDS_ROOT};
 use crate::support;
-use support::verdict::only;
-
 use support::accounts::{in_private_system, ALICE};
-use support::verdict::first_command;
+use support::verdict::{first_command, only};
 use support::vm_net::VmNet;
 
 /// AuthenticationMethods publickey,password for alice, with password logins off: sshd
