@@ -62,11 +62,18 @@ fn check_syntax(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         Some(_) => {}
         None => {
             if let Some(problem) = config.problems.iter().find(|problem| problem.fatal) {
+                let (fix, locate) = fix_at(
+                    facts,
+                    view,
+                    Some(&problem.file),
+                    problem.line,
+                    &problem.message,
+                );
                 findings.push(
                     Draft::new(RuleId::ConfigSyntaxError)
                         .var("error", problem.message.clone())
-                        .var("file", problem.file.clone())
-                        .var("line", problem.line.unwrap_or(1).to_string())
+                        .var("fix", fix)
+                        .var("locate", locate)
                         .evidence(
                             format!(
                                 "sshdoctor's parser (sshd -t could not run): {}",
@@ -80,39 +87,89 @@ fn check_syntax(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     }
 }
 
-/// The config sshd refuses, fixed at the line it names: commented out, checked, and sshd
-/// restarted; without a line, the check shows the error.
+/// The config sshd refuses, fixed at the line it names.
 fn sshd_refused(facts: &Facts, view: &SshView, run: &SshdRun) -> Draft {
     let error = run
         .error
         .clone()
         .unwrap_or_else(|| run.stderr.trim().to_string());
+    let (fix, locate) = fix_at(
+        facts,
+        view,
+        run.error_file.as_deref(),
+        run.error_line,
+        &error,
+    );
     let source = match (&run.error_file, run.error_line) {
         (Some(file), Some(line)) => Some(format!("{file}:{line}")),
         (Some(file), None) => Some(file.clone()),
         _ => None,
     };
-    let test = super::sshd_test(facts);
-    let fix = source.as_deref().and_then(super::comment_out).map(|edit| {
-        format!(
-            "{edit} && {test} && systemctl restart {}",
-            view.unit_name(facts)
-        )
-    });
     Draft::new(RuleId::ConfigSyntaxError)
         .var("error", error.clone())
-        .var("fix", fix.unwrap_or(test))
-        .var(
-            "file",
-            run.error_file
-                .clone()
-                .unwrap_or_else(|| facts.config.path.clone()),
-        )
-        .var(
-            "line",
-            run.error_line.map_or("1".into(), |line| line.to_string()),
-        )
+        .var("fix", fix)
+        .var("locate", locate)
         .evidence(format!("{}: {error}", run.command.join(" ")), source)
+}
+
+/// The fix and the command that shows the culprit. The line is commented out (then the
+/// config checked and sshd restarted) only when the file and line are certain and the
+/// line is not a Match line; otherwise the fix is the check, which repeats sshd's
+/// message, and the culprit is shown, or looked for by what the message quotes or the
+/// keyword it names.
+fn fix_at(
+    facts: &Facts,
+    view: &SshView,
+    file: Option<&str>,
+    line: Option<u32>,
+    error: &str,
+) -> (String, String) {
+    let test = super::sshd_test(facts);
+    // A Match line itself is at fault (a bad criterion): commenting it out would apply
+    // its block's settings to every connection. Only a line within a block is edited.
+    let match_line = error.contains("Match") && !error.contains("within a Match block");
+    if let (Some(file), Some(line), false) = (file, line, match_line) {
+        let edit = super::comment_out(&format!("{file}:{line}")).unwrap_or_default();
+        let unit = view.unit_name(facts);
+        return (
+            format!("{edit} && {test} && systemctl restart {unit}"),
+            format!("sed -n '{line}p' {file}"),
+        );
+    }
+    let files = match file {
+        Some(file) => file.to_string(),
+        None => facts.config.files.join(" "),
+    };
+    let locate = match (file, line, culprit(facts, error)) {
+        (Some(file), Some(line), _) => format!("sed -n '{line}p' {file}"),
+        (_, _, Some(word)) => format!("grep -n -i -F -- '{word}' {files}"),
+        _ => test.clone(),
+    };
+    (test, locate)
+}
+
+/// What to look for in the config files: the text sshd's message quotes, else the
+/// first word of it that is a keyword the config sets.
+fn culprit(facts: &Facts, error: &str) -> Option<String> {
+    let quoted = error
+        .split(['\'', '"'])
+        .nth(1)
+        .filter(|text| !text.is_empty() && !text.contains('\''));
+    if let Some(text) = quoted {
+        return Some(text.to_string());
+    }
+    let config = &facts.config;
+    let sets = |keyword: &str| {
+        config.global.contains_key(keyword)
+            || config
+                .match_blocks
+                .iter()
+                .any(|block| block.settings.contains_key(keyword))
+    };
+    error
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|word| !word.is_empty() && sets(&word.to_ascii_lowercase()))
+        .map(String::from)
 }
 
 /// Drop-ins that no Include reads: the settings there never reach sshd.

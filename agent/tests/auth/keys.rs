@@ -207,7 +207,7 @@ fn match_block_moves_the_keys_file_for_that_user_only() {
     let alice = user(&verdict, "alice");
     assert_eq!(
         alice["settings"]["command"],
-        "sshd -T -C user=alice,host=client.invalid,addr=203.0.113.1"
+        "sshd -T -C user=alice,host=client.invalid,addr=203.0.113.1,laddr=192.0.2.1,lport=22"
     );
     assert_eq!(alice["keys_files"][0]["path"], "/etc/ssh/keys/alice");
     // Her key is left in ~/.ssh/authorized_keys, which sshd no longer reads for her.

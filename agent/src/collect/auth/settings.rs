@@ -2,15 +2,11 @@
 //! exactly; without sshd, the parser's global values stand in, over sshd's defaults.
 
 use super::super::{CollectOptions, ProbeNotes};
-use crate::collect::config::{parse_effective, run_sshd};
+use crate::collect::config::{connection_spec, parse_effective, run_sshd};
 use crate::facts::{EffectiveConfig, SettingsSource, SshdConfigFacts, UserSettings};
 use crate::openssh::AUTH_KEYWORD_DEFAULTS;
 use std::collections::BTreeMap;
 use std::path::Path;
-
-/// A client that matches no Host or Address criterion by accident.
-const TEST_HOST: &str = "client.invalid";
-const TEST_ADDRESS: &str = "203.0.113.1";
 
 /// How a collection gets each user's settings, decided once.
 pub enum SettingsFinder<'a> {
@@ -83,7 +79,8 @@ impl<'a> SettingsFinder<'a> {
                 options,
                 privsep_stand_in,
             } => {
-                let spec = format!("user={user},host={TEST_HOST},addr={TEST_ADDRESS}");
+                let port = config.ports.first().map_or(22, |port| port.value);
+                let spec = connection_spec(user, port);
                 // getopt reads "-TCspec" as -T then -C spec: the runner takes one flag.
                 let run = run_sshd(
                     sshd,

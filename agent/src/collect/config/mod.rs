@@ -19,7 +19,7 @@ pub use files::{
     read_config_file, ConfigFiles, FileRead, MemoryFiles, SystemFiles, MAX_FILE_BYTES,
 };
 pub use parse::{parse_config, DEFAULT_SOURCE, MAX_INCLUDE_DEPTH};
-pub use sshd_run::{compare, error_location, parse_effective, run_sshd};
+pub use sshd_run::{compare, connection_spec, error_location, parse_effective, run_sshd};
 
 use super::{CollectOptions, ProbeNotes};
 use crate::facts::{ProcessFacts, SshdConfigFacts, SshdFacts, SystemdFacts, UnitKind};
@@ -179,7 +179,28 @@ fn ask_sshd(
     notes: &mut ProbeNotes,
 ) {
     let config = PathBuf::from(&facts.path);
-    let dump = sshd_run::run_sshd(sshd, "-T", &config, options.sshd_timeout, None);
+    let mut dump = sshd_run::run_sshd(sshd, "-T", &config, options.sshd_timeout, None);
+    if dump.run.exit_code != Some(0) && sshd_run::needs_connection(&dump.run) {
+        // A user no User criterion names, on the first SSH port.
+        let port = facts.ports.first().map_or(22, |port| port.value);
+        let spec = connection_spec("sshdoctor-no-such-user", port);
+        notes.note(format!(
+            "a Match block needs a connection to evaluate: sshd -T -C {spec}"
+        ));
+        dump = sshd_run::run_sshd(
+            sshd,
+            &format!("-TC{spec}"),
+            &config,
+            options.sshd_timeout,
+            None,
+        );
+    }
+    if dump.run.error_file.is_none() {
+        dump.run.error_file = dump
+            .run
+            .error_line
+            .and_then(|line| match_line_file(facts, line, dump.run.error.as_deref()));
+    }
     if dump.run.timed_out {
         notes.partial(format!(
             "sshd -T did not finish within {:?}",
@@ -207,6 +228,30 @@ fn ask_sshd(
     let effective = sshd_run::parse_effective(&dump.stdout);
     facts.discrepancies = sshd_run::compare(facts, &effective);
     facts.effective = Some(effective);
+}
+
+/// The file of a Match line that sshd names by number only ("Invalid Match address
+/// argument '10.0.0.0/99' at line 2": the number is within whichever file holds it): the
+/// one config file whose line `line` is a Match line with the argument sshd quotes.
+/// None when no file, or more than one, fits: a guess would send the fix to the wrong line.
+fn match_line_file(facts: &SshdConfigFacts, line: u32, error: Option<&str>) -> Option<String> {
+    let quoted = error.and_then(|error| error.split('\'').nth(1));
+    let fits = |path: &String| {
+        let text = std::fs::read_to_string(path).ok()?;
+        let candidate = text
+            .lines()
+            .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+        let candidate = candidate.trim_start();
+        let is_match = candidate
+            .get(..5)
+            .is_some_and(|word| word.eq_ignore_ascii_case("match"));
+        (is_match && quoted.is_none_or(|argument| candidate.contains(argument))).then_some(())
+    };
+    let mut found = facts.files.iter().filter(|path| fits(path).is_some());
+    match (found.next(), found.next()) {
+        (Some(only), None) => Some(only.clone()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -144,7 +144,10 @@ fn finished(
     let error = (exit_code != Some(0))
         .then(|| first_error(&stderr))
         .flatten();
-    let (error_file, error_line) = error.as_deref().map(error_location).unwrap_or_default();
+    let (error_file, error_line) = match error {
+        Some(_) => first_location(&stderr),
+        None => (None, None),
+    };
     SshdRun {
         command,
         exit_code,
@@ -162,16 +165,48 @@ fn finished(
 /// The first line that explains a failure: notices about deprecated or unsupported
 /// keywords come first in sshd's output without being the reason it failed.
 pub fn first_error(stderr: &str) -> Option<String> {
-    stderr
-        .lines()
-        .map(str::trim)
-        .find(|line| {
-            !line.is_empty()
-                && !line.chars().all(|c| c == '@')
-                && !line.contains(": Deprecated option ")
-                && !line.contains(": Unsupported option ")
-        })
-        .map(String::from)
+    error_lines(stderr).next().map(String::from)
+}
+
+/// The lines of sshd's output that are errors, not notices.
+fn error_lines(stderr: &str) -> impl Iterator<Item = &str> {
+    stderr.lines().map(str::trim).filter(|line| {
+        !line.is_empty()
+            && !line.chars().all(|c| c == '@')
+            && !line.contains(": Deprecated option ")
+            && !line.contains(": Unsupported option ")
+    })
+}
+
+/// Where the failure is, from the first error line that names a place: sshd names some
+/// only on its second line ("Unsupported KEX algorithm", then "FILE line N: Bad SSH2
+/// KexAlgorithms"), and some nowhere.
+pub fn first_location(stderr: &str) -> (Option<String>, Option<u32>) {
+    error_lines(stderr)
+        .map(error_location)
+        .find(|(file, line)| file.is_some() || line.is_some())
+        .unwrap_or_default()
+}
+
+/// `sshd -T` without `-C` stops at a Match block on the local side of a connection
+/// (LocalPort, LocalAddress): the config is valid, but sshd needs a connection to
+/// evaluate the block.
+pub fn needs_connection(run: &SshdRun) -> bool {
+    run.stderr.contains("not in connection test specification")
+}
+
+/// A client that matches no Host or Address criterion by accident.
+const TEST_HOST: &str = "client.invalid";
+const TEST_ADDRESS: &str = "203.0.113.1";
+/// The local address the test connection arrives on: one no LocalAddress names.
+const TEST_LOCAL_ADDRESS: &str = "192.0.2.1";
+
+/// The connection `sshd -T -C` evaluates Match blocks for: `user` from the test client,
+/// to this machine's SSH `port`.
+pub fn connection_spec(user: &str, port: u16) -> String {
+    format!(
+        "user={user},host={TEST_HOST},addr={TEST_ADDRESS},laddr={TEST_LOCAL_ADDRESS},lport={port}"
+    )
 }
 
 /// The file and line an sshd error names: "FILE: line N: ...", "FILE line N: ...",
@@ -348,6 +383,15 @@ mod tests {
             error_location("Too many recursive configuration includes"),
             (None, None)
         );
+    }
+
+    #[test]
+    fn the_location_comes_from_the_first_error_line_that_names_one() {
+        let kex =
+            "Unsupported KEX algorithm \"bogus\"\n/c line 3: Bad SSH2 KexAlgorithms 'bogus'.\n";
+        assert_eq!(first_location(kex), (Some("/c".into()), Some(3)));
+        let deprecated = "/c line 2: Deprecated option serverkeybits\nAuthorizedKeysCommand set without AuthorizedKeysCommandUser\n";
+        assert_eq!(first_location(deprecated), (None, None));
     }
 
     #[test]
