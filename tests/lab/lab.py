@@ -137,6 +137,19 @@ def text_problems(lines: list[str], outdir: Path) -> list[str]:
     return problems
 
 
+# What a verdict must never carry: password hashes (crypt's $id$ prefixes), private key
+# material (PEM armor; sshd's "UNPROTECTED PRIVATE KEY FILE" warning is no secret),
+# bearer tokens (a JWT's header).
+SECRET_MARKERS = ("$1$", "$5$", "$6$", "$y$", "$gy$", "$2b$", "$2y$", "PRIVATE KEY-----",
+                  "eyJhbGci", "eyJ0eXAi")
+
+
+def secret_problems(outdir: Path) -> list[str]:
+    path = outdir / "verdict.json"
+    text = path.read_text() if path.exists() else ""
+    return [f"the verdict carries {marker!r}" for marker in SECRET_MARKERS if marker in text]
+
+
 def verdict_problems(scenario: Scenario, verdict: Verdict) -> list[str]:
     if verdict.error:
         return [verdict.error]
@@ -211,6 +224,7 @@ def run_scenario(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) -> Scen
             result.access = {port: check_access(vm.forwards[port], key) for port in scenario.access}
         result.verdict = run_sshdoctor(vm, outdir)
         result.problems += verdict_problems(scenario, result.verdict)
+        result.problems += secret_problems(outdir)
         if scenario.check_cmds and vm.run(scenario.check_cmds).rc != 0:
             result.problems.append(f"check failed: {scenario.check_cmds}")
         result.problems += text_problems(run_text_verdict(vm, outdir), outdir)

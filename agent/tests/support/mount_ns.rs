@@ -21,5 +21,6 @@ pub fn diagnose_after(setup: &str, args: &[&str]) -> serde_json::Value {
         "setup or diagnosis failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    super::verdict::assert_no_secrets(&String::from_utf8_lossy(&output.stdout));
     serde_json::from_slice(&output.stdout).expect("JSON verdict")
 }

@@ -121,6 +121,7 @@ impl NetNs {
             .args(args)
             .output()
             .expect("ip netns exec runs");
+        super::verdict::assert_no_secrets(&String::from_utf8_lossy(&output.stdout));
         let verdict = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
             panic!(
                 "no JSON verdict ({err}): {}",

@@ -73,3 +73,26 @@ pub fn assert_matches_schema(verdict: &Value) {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+/// What a verdict must never carry: password hashes (crypt's `$id$` prefixes), private
+/// key material (PEM armor, not sshd's "UNPROTECTED PRIVATE KEY FILE" warning), bearer
+/// tokens (a JWT's header).
+const SECRET_MARKERS: &[&str] = &[
+    "$1$",
+    "$5$",
+    "$6$",
+    "$y$",
+    "$gy$",
+    "$2b$",
+    "$2y$",
+    "PRIVATE KEY-----",
+    "eyJhbGci",
+    "eyJ0eXAi",
+];
+
+/// Fails when `text` (a verdict, or facts) carries a secret.
+pub fn assert_no_secrets(text: &str) {
+    for marker in SECRET_MARKERS {
+        assert!(!text.contains(marker), "a verdict carries {marker:?}");
+    }
+}
