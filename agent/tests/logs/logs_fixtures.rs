@@ -211,7 +211,7 @@ fn session_phase_refusals() {
         ]
     );
     // With nothing else critical, refusals this recent are critical: see
-    // tests/rules.rs recent_refusals_of_a_user_are_critical_unless_explained.
+    // logs::rules::recent_refusals_of_a_user_are_critical_unless_explained.
     // carol and dave log in later, from the host TCP wrappers refused, and sshd starts
     // again: those refusals are history.
     let mut later = logs;
