@@ -6,6 +6,7 @@
 
 use crate::support;
 
+use serde_json::Value;
 use std::fs;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -159,11 +160,10 @@ fn diagnose_with_auth_log(auth_log: &Path) -> serde_json::Value {
     diagnose_after(&setup, &["--no-sshd-run"])
 }
 
-#[test]
-fn refusals_logged_by_a_real_sshd_are_found_in_auth_log() {
-    if !support::requires_root(NEEDS_ROOT) {
-        return;
-    }
+/// A real sshd that refused logins in every way the log rules know, and the verdict on
+/// its log as /var/log/auth.log: the verdict, the log's lines, sshd's pid, and the
+/// directory that holds the keys file.
+fn verdict_on_a_real_refusing_sshd() -> (Value, Vec<String>, u32, PathBuf) {
     let ns = NetNs::new();
     let keys = Keys::new();
     let authorized = keys.authorized_dir();
@@ -203,23 +203,27 @@ fn refusals_logged_by_a_real_sshd_are_found_in_auth_log() {
     let auth_log = scratch.path().join("auth.log");
     fs::write(&auth_log, lines.join("\n") + "\n").unwrap();
     let verdict = diagnose_with_auth_log(&auth_log);
+    (verdict, lines, pid, authorized)
+}
 
+/// Refused before any key: AllowUsers, an unknown user, a refused key type.
+fn assert_refused_users(verdict: &Value, lines: &[String], pid: u32) {
     assert_eq!(verdict["facts"]["logs"]["sources"][0], "/var/log/auth.log");
-    let (count, not_allowed) = the_finding(&verdict, "SSH-LOG-004");
+    let (count, not_allowed) = the_finding(verdict, "SSH-LOG-004");
     assert_eq!(count, 1);
     assert_eq!(
         not_allowed["title"],
         format!(
             "sshd refused nobody: not listed in AllowUsers (1 in the log, last {})",
-            time_of_last(&lines, "User nobody")
+            time_of_last(lines, "User nobody")
         )
     );
     assert_eq!(
         not_allowed["evidence"][0]["source"],
-        place_of_last(&lines, "User nobody from 127.0.0.1 not allowed", pid)
+        place_of_last(lines, "User nobody from 127.0.0.1 not allowed", pid)
     );
 
-    let (count, invalid) = the_finding(&verdict, "SSH-LOG-010");
+    let (count, invalid) = the_finding(verdict, "SSH-LOG-010");
     assert_eq!(count, 1);
     assert_eq!(invalid["severity"], "info");
     assert!(invalid["title"]
@@ -228,10 +232,10 @@ fn refusals_logged_by_a_real_sshd_are_found_in_auth_log() {
         .starts_with("Logins for user names this machine does not have: nosuchuser42 (1 in"));
     assert_eq!(
         invalid["evidence"][0]["source"],
-        place_of_last(&lines, "Invalid user nosuchuser42", pid)
+        place_of_last(lines, "Invalid user nosuchuser42", pid)
     );
 
-    let (count, algorithm) = the_finding(&verdict, "SSH-LOG-007");
+    let (count, algorithm) = the_finding(verdict, "SSH-LOG-007");
     assert_eq!(count, 1);
     assert!(
         algorithm["title"].as_str().unwrap().contains("rsa"),
@@ -239,13 +243,16 @@ fn refusals_logged_by_a_real_sshd_are_found_in_auth_log() {
     );
     assert_eq!(
         algorithm["evidence"][0]["source"],
-        place_of_last(&lines, "not in PubkeyAcceptedAlgorithms", pid)
+        place_of_last(lines, "not in PubkeyAcceptedAlgorithms", pid)
     );
+}
 
+/// Refused with a key, or before listening: modes, tries, host keys, bind, MaxStartups.
+fn assert_refused_keys_and_starts(verdict: &Value, lines: &[String], pid: u32, authorized: &Path) {
     let refused_modes = "Authentication refused: bad ownership or modes";
-    let (count, modes) = the_finding(&verdict, "SSH-LOG-001");
+    let (count, modes) = the_finding(verdict, "SSH-LOG-001");
     assert!(count >= 2, "both ed1 logins read the keys file: {count}");
-    assert_eq!(count, occurrences(&lines, refused_modes));
+    assert_eq!(count, occurrences(lines, refused_modes));
     assert!(
         modes["title"].as_str().unwrap().starts_with(&format!(
             "sshd refused keys: bad ownership or modes for directory {} ",
@@ -255,32 +262,41 @@ fn refusals_logged_by_a_real_sshd_are_found_in_auth_log() {
     );
     assert_eq!(
         modes["evidence"][0]["source"],
-        place_of_last(&lines, refused_modes, pid)
+        place_of_last(lines, refused_modes, pid)
     );
 
-    let (count, tries) = the_finding(&verdict, "SSH-LOG-011");
+    let (count, tries) = the_finding(verdict, "SSH-LOG-011");
     assert_eq!(count, 1);
     assert!(tries["title"]
         .as_str()
         .unwrap()
         .starts_with("Too many authentication attempts for root ("));
 
-    let (count, host_key) = the_finding(&verdict, "SSH-LOG-002");
-    assert_eq!(count, occurrences(&lines, "load host key"));
+    let (count, host_key) = the_finding(verdict, "SSH-LOG-002");
+    assert_eq!(count, occurrences(lines, "load host key"));
     assert!(host_key["title"]
         .as_str()
         .unwrap()
         .starts_with("sshd could not load host key /nonexistent/ssh_host_rsa_key ("));
 
-    let (count, bind) = the_finding(&verdict, "SSH-LOG-009");
+    let (count, bind) = the_finding(verdict, "SSH-LOG-009");
     assert_eq!(count, 1);
     assert!(bind["title"].as_str().unwrap().starts_with(&format!(
         "sshd could not bind {ABSENT_ADDRESS} port {PORT}: Cannot assign requested address ("
     )));
 
-    let (count, _) = the_finding(&verdict, "SSH-LOG-016");
-    assert_eq!(count, occurrences(&lines, "MaxStartups"));
+    let (count, _) = the_finding(verdict, "SSH-LOG-016");
+    assert_eq!(count, occurrences(lines, "MaxStartups"));
+}
 
+#[test]
+fn refusals_logged_by_a_real_sshd_are_found_in_auth_log() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let (verdict, lines, pid, authorized) = verdict_on_a_real_refusing_sshd();
+    assert_refused_users(&verdict, &lines, pid);
+    assert_refused_keys_and_starts(&verdict, &lines, pid, &authorized);
     // Refusals only: the connection that merely closed or reset raised nothing else.
     let log_ids = ids_in_families(&verdict, &["SSH-LOG"]);
     assert_eq!(

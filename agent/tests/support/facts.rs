@@ -129,23 +129,7 @@ pub fn healthy() -> Facts {
             version: Some("252".into()),
             units: vec![service],
         },
-        processes: ProcessFacts {
-            sshd: vec![SshdProcess {
-                pid: 829,
-                ppid: 1,
-                comm: "sshd".into(),
-                cmdline: vec!["sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups".into()],
-                is_listener: true,
-                config_path: None,
-                start_time_us: None,
-                net_namespace: None,
-                state: Some('S'),
-                off_cpu_ms: None,
-            }],
-            pid_file: None,
-            scanned: true,
-            own_net_namespace: None,
-        },
+        processes: listening_sshd(),
         sockets: SocketFacts {
             source: SocketSource::Netlink,
             listeners: vec![
@@ -156,43 +140,7 @@ pub fn healthy() -> Facts {
             ..SocketFacts::default()
         },
         interfaces: interfaces(),
-        config: SshdConfigFacts {
-            path: "/etc/ssh/sshd_config".into(),
-            path_source: "default".into(),
-            readable: true,
-            files: vec!["/etc/ssh/sshd_config".into()],
-            ports: vec![Located {
-                value: 22,
-                file: "(default)".into(),
-                line: 0,
-            }],
-            endpoints: vec![
-                Endpoint {
-                    host: "0.0.0.0".into(),
-                    port: 22,
-                    file: None,
-                    line: None,
-                },
-                Endpoint {
-                    host: "::".into(),
-                    port: 22,
-                    file: None,
-                    line: None,
-                },
-            ],
-            syntax_check: Some(SshdRun {
-                privsep_stand_in: None,
-                command: vec!["/usr/sbin/sshd".into(), "-t".into()],
-                exit_code: Some(0),
-                timed_out: false,
-                error: None,
-                error_file: None,
-                error_line: None,
-                stderr: String::new(),
-                environment_problem: false,
-            }),
-            ..SshdConfigFacts::default()
-        },
+        config: default_config(),
         cloud: CloudFacts::default(),
         health: HealthFacts::default(),
         prereqs: PrereqFacts::default(),
@@ -206,6 +154,68 @@ pub fn healthy() -> Facts {
             ..LiveFacts::default()
         },
         pam: Default::default(),
+    }
+}
+
+/// The listening sshd of a healthy VM, pid 829, as /proc shows it.
+fn listening_sshd() -> ProcessFacts {
+    ProcessFacts {
+        sshd: vec![SshdProcess {
+            pid: 829,
+            ppid: 1,
+            comm: "sshd".into(),
+            cmdline: vec!["sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups".into()],
+            is_listener: true,
+            config_path: None,
+            start_time_us: None,
+            net_namespace: None,
+            state: Some('S'),
+            off_cpu_ms: None,
+        }],
+        pid_file: None,
+        scanned: true,
+        own_net_namespace: None,
+    }
+}
+
+/// /etc/ssh/sshd_config with nothing set: port 22 on every address, and `sshd -t` passes.
+fn default_config() -> SshdConfigFacts {
+    SshdConfigFacts {
+        path: "/etc/ssh/sshd_config".into(),
+        path_source: "default".into(),
+        readable: true,
+        files: vec!["/etc/ssh/sshd_config".into()],
+        ports: vec![Located {
+            value: 22,
+            file: "(default)".into(),
+            line: 0,
+        }],
+        endpoints: vec![
+            Endpoint {
+                host: "0.0.0.0".into(),
+                port: 22,
+                file: None,
+                line: None,
+            },
+            Endpoint {
+                host: "::".into(),
+                port: 22,
+                file: None,
+                line: None,
+            },
+        ],
+        syntax_check: Some(SshdRun {
+            privsep_stand_in: None,
+            command: vec!["/usr/sbin/sshd".into(), "-t".into()],
+            exit_code: Some(0),
+            timed_out: false,
+            error: None,
+            error_file: None,
+            error_line: None,
+            stderr: String::new(),
+            environment_problem: false,
+        }),
+        ..SshdConfigFacts::default()
     }
 }
 
