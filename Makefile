@@ -5,13 +5,14 @@
 #   make lab     boot a Debian VM and prove each verdict against a real ssh login,
 #                and the .deb's boot-time verdict
 #   make bench   speed and memory of a diagnosis, next to `ss -ltpn`
+#   make fuzz    every parser's fuzz target for FUZZ_SECONDS each
 
 SHELL      := /bin/bash
 CARGO      ?= cargo
 TARGET     ?= x86_64-unknown-linux-musl
 BIN        := target/$(TARGET)/release/sshdoctor
 
-.PHONY: build run deps test lint bench lab lab-deps clean
+.PHONY: build run deps test lint bench lab lab-deps fuzz clean
 
 # The release binary must be static: it is copied into VMs of any distribution. The
 # recipe (musl, std rebuilt for size, the glibc fallback) is packaging/build.sh.
@@ -36,6 +37,16 @@ lint:
 
 bench: build
 	python3 tests/bench/bench.py --binary $(BIN)
+
+# Every fuzz target for FUZZ_SECONDS each; a crash stops the run and leaves its input in
+# agent/fuzz/artifacts/. cargo-fuzz wants nightly features: RUSTC_BOOTSTRAP=1 allows them.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	cd agent && for target in $$(RUSTC_BOOTSTRAP=1 $(CARGO) fuzz list); do \
+	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$target -- -max_total_time=$(FUZZ_SECONDS) \
+	    || exit 1; \
+	done
 
 lab-deps:
 	@tests/install-deps.sh lab

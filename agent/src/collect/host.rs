@@ -46,7 +46,7 @@ pub fn collect(notes: &mut ProbeNotes) -> HostFacts {
 }
 
 /// One `KEY=value` of os-release, unquoted; None when absent or empty.
-fn os_release_value(text: &str, key: &str) -> Option<String> {
+pub fn os_release_value(text: &str, key: &str) -> Option<String> {
     let value = text.lines().find_map(|line| {
         line.trim()
             .strip_prefix(key)

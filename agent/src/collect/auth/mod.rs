@@ -3,7 +3,7 @@
 //! authorized_keys files sshd would read; plus the machine-wide gates (nologin, TCP
 //! wrappers, AuthorizedKeysCommand). Read-only; secrets are classified, never kept.
 
-pub(super) mod accounts;
+pub mod accounts;
 mod gates;
 mod key_line;
 pub(super) mod keys;
