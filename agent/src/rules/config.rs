@@ -154,7 +154,7 @@ fn culprit(facts: &Facts, error: &str) -> Option<String> {
     let quoted = error
         .split(['\'', '"'])
         .nth(1)
-        .filter(|text| !text.is_empty() && !text.contains('\''));
+        .filter(|text| !text.is_empty());
     if let Some(text) = quoted {
         return Some(text.to_string());
     }
