@@ -58,13 +58,16 @@ where
     )))
 }
 
-#[derive(PartialEq)]
-enum Dump {
+/// Whether a dump's datagram was its last.
+#[derive(Debug, PartialEq)]
+pub enum Dump {
     Continues,
     Done,
 }
 
-fn read_datagram<T: NetlinkDeserializable>(
+/// Hands each message of one received datagram to `each`; the kernel's bytes are parsed,
+/// never trusted (a bad length ends the datagram, a bad message is an error).
+pub fn read_datagram<T: NetlinkDeserializable>(
     mut bytes: &[u8],
     each: &mut impl FnMut(T),
 ) -> io::Result<Dump> {
@@ -75,7 +78,15 @@ fn read_datagram<T: NetlinkDeserializable>(
         match message.payload {
             NetlinkPayload::InnerMessage(inner) => each(inner),
             NetlinkPayload::Done(_) => return Ok(Dump::Done),
-            NetlinkPayload::Error(error) => return Err(error.to_io()),
+            NetlinkPayload::Error(error) => {
+                // The kernel sends a negative errno; i32::MIN, which has no positive
+                // counterpart, is none (ErrorMessage::to_io would overflow negating it).
+                let code = error.raw_code();
+                return Err(match code.checked_abs() {
+                    Some(errno) => io::Error::from_raw_os_error(errno),
+                    None => invalid(format!("netlink error code {code} is no errno")),
+                });
+            }
             _ => {}
         }
         // Messages are 4-byte aligned within a datagram.
@@ -90,4 +101,22 @@ fn read_datagram<T: NetlinkDeserializable>(
 
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netlink_packet_sock_diag::SockDiagMessage;
+
+    /// Found by the netlink_messages fuzz target: an NLMSG_ERROR whose code is i32::MIN.
+    #[test]
+    fn an_error_code_without_an_errno_is_invalid_data_not_a_panic() {
+        let datagram: [u8; 32] = [
+            0x20, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0xf3, 0xf3, 0xf3, 0xf3, 0xf3,
+            0x73, 0x22, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x08, 0x08, 0x08, 0x08, 0xff, 0xff,
+            0xff, 0xbc, 0x00, 0x00,
+        ];
+        let error = read_datagram(&datagram, &mut |_: SockDiagMessage| {}).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{error}");
+    }
 }

@@ -134,6 +134,33 @@ pub fn collect(notes: &mut ProbeNotes) -> InterfaceFacts {
     }
 }
 
+/// The facts one rtnetlink datagram holds, its links first (addresses and routes name
+/// them): what `collect` gathers from its three dumps, for a datagram read elsewhere.
+pub fn facts_of_datagram(datagram: &[u8]) -> std::io::Result<InterfaceFacts> {
+    let mut messages = Vec::new();
+    netlink::read_datagram(datagram, &mut |message: RtMessage| messages.push(message))?;
+    let links: Vec<LinkFacts> = messages
+        .iter()
+        .filter_map(|message| match message {
+            RtMessage::Link(link) => Some(link.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut facts = InterfaceFacts {
+        routes_read: true,
+        ..InterfaceFacts::default()
+    };
+    for message in &messages {
+        match message {
+            RtMessage::Address(address) => facts.addresses.extend(address_facts(address, &links)),
+            RtMessage::Route(route) => facts.default_routes.extend(default_route(route, &links)),
+            _ => {}
+        }
+    }
+    facts.links = links;
+    Ok(facts)
+}
+
 /// An RTM_NEWLINK message: the ifinfomsg header, then the four attributes we need.
 fn parse_link(payload: &[u8]) -> Result<LinkFacts, DecodeError> {
     let header = LinkHeader::parse(payload)?;

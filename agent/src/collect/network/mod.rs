@@ -6,7 +6,7 @@
 //! /proc/PID/fd links, starting with the processes most likely to hold sshd's sockets,
 //! so that the usual case reads a handful of fd tables instead of every one.
 
-mod netlink;
+pub mod netlink;
 mod owners;
 mod proc_net;
 

@@ -18,17 +18,32 @@ pub fn tcp_table_from_netlink(ssh_ports: &[u16]) -> io::Result<TcpTable> {
     let mut table = TcpTable::default();
     for family in [AF_INET, AF_INET6] {
         netlink::dump(&socket, all_tcp_request(family), |message| {
-            let SockDiagMessage::InetResponse(response) = message else {
-                return;
-            };
-            if response.header.state == TCP_LISTEN {
-                table.listeners.push(listener_of(&response));
-            } else if ssh_ports.contains(&response.header.socket_id.source_port) {
-                table.connections.extend(connection_of(&response));
-            }
+            add_to_table(&mut table, message, ssh_ports);
         })?;
     }
     Ok(table.finish())
+}
+
+/// The table one sock_diag datagram holds: what `tcp_table_from_netlink` gathers from
+/// its dumps, for a datagram read elsewhere.
+pub fn table_of_datagram(datagram: &[u8], ssh_ports: &[u16]) -> io::Result<TcpTable> {
+    let mut table = TcpTable::default();
+    netlink::read_datagram(datagram, &mut |message| {
+        add_to_table(&mut table, message, ssh_ports)
+    })?;
+    Ok(table.finish())
+}
+
+/// One sock_diag reply into the table: a listener, or a connection on an SSH port.
+fn add_to_table(table: &mut TcpTable, message: SockDiagMessage, ssh_ports: &[u16]) {
+    let SockDiagMessage::InetResponse(response) = message else {
+        return;
+    };
+    if response.header.state == TCP_LISTEN {
+        table.listeners.push(listener_of(&response));
+    } else if ssh_ports.contains(&response.header.socket_id.source_port) {
+        table.connections.extend(connection_of(&response));
+    }
 }
 
 /// SOCK_DIAG_BY_FAMILY for TCP in every state (request sockets of handshakes included).
