@@ -90,14 +90,9 @@ pub fn stat_path(path: &Path) -> FileStat {
             error: None,
         },
         Err(err) => FileStat {
-            path: display,
             exists: err.kind() != std::io::ErrorKind::NotFound,
-            kind: FileKind::Missing,
-            mode: None,
-            uid: None,
-            gid: None,
-            group: None,
             error: Some(err.to_string()),
+            ..FileStat::missing(display)
         },
     }
 }

@@ -111,6 +111,20 @@ pub struct FileStat {
 }
 
 impl FileStat {
+    /// A path with nothing known of it: absent, or not looked at yet.
+    pub fn missing(path: impl Into<String>) -> FileStat {
+        FileStat {
+            path: path.into(),
+            exists: false,
+            kind: FileKind::Missing,
+            mode: None,
+            uid: None,
+            gid: None,
+            group: None,
+            error: None,
+        }
+    }
+
     /// The file as evidence: "/home/alice/.ssh: directory, mode 0777, owner uid 1000,
     /// group alice", or why it could not be looked at.
     pub fn describe(&self) -> String {

@@ -13,16 +13,7 @@ use sshdoctor::rules::{evaluate, Severity};
 fn missing_privsep_dir_counts_only_where_systemd_does_not_create_it() {
     let mut facts = healthy();
     stop_sshd(&mut facts);
-    facts.prereqs.privsep_dir = Some(FileStat {
-        path: "/run/sshd".into(),
-        exists: false,
-        kind: FileKind::Missing,
-        mode: None,
-        uid: None,
-        gid: None,
-        group: None,
-        error: None,
-    });
+    facts.prereqs.privsep_dir = Some(FileStat::missing("/run/sshd"));
     assert!(!ids(&facts).contains(&"SSH-PRV-001"), "{:?}", ids(&facts));
     facts.systemd = SystemdFacts {
         reachable: false,

@@ -2,7 +2,7 @@
 //! auth_check_authkey_line, sshkey.c sshkey_read, auth-options.c): the key, its options,
 //! or why sshd skips the line.
 
-use crate::facts::{AuthorizedKey, FileKind};
+use crate::facts::{AuthorizedKey, FileStat};
 
 /// Key types sshkey.c reads (its keytypes table, signature-only names excluded).
 pub const KEY_TYPES: &[&str] = &[
@@ -87,16 +87,7 @@ pub fn parse_key_line(line: &str) -> KeyLine {
             from: options.from,
             expiry_time: options.expiry_time,
             // Stated where the file is examined; only the path is known here.
-            command_program: options.command_program.map(|path| crate::facts::FileStat {
-                path,
-                exists: false,
-                kind: FileKind::Missing,
-                mode: None,
-                uid: None,
-                gid: None,
-                group: None,
-                error: None,
-            }),
+            command_program: options.command_program.map(FileStat::missing),
             public_key: read.public_key,
         })),
         Err(problem) => KeyLine::Bad(format!("bad key options: {problem}")),
