@@ -2,6 +2,7 @@
 //! PAM and the shell all need to write somewhere), exhausted memory, the OOM killer, and
 //! a full connection-tracking table.
 
+use super::reach::Reach;
 use super::ProbeNotes;
 use crate::facts::{ConntrackFacts, FilesystemUsage, HealthFacts, MemoryFacts, OomKill};
 use crate::openssh::PATHS_A_LOGIN_WRITES;
@@ -16,10 +17,10 @@ const MAX_KMSG_RECORDS: usize = 20_000;
 /// The kernel's words when conntrack drops a packet for want of room.
 const CONNTRACK_TABLE_FULL: &str = "table full, dropping packet";
 
-pub fn collect(notes: &mut ProbeNotes) -> HealthFacts {
+pub fn collect(reach: &Reach, notes: &mut ProbeNotes) -> HealthFacts {
     let kernel_log = kernel_log(notes);
     HealthFacts {
-        filesystems: filesystems(notes),
+        filesystems: filesystems(reach, notes),
         memory: memory(notes),
         load_average: procfs::LoadAverage::current()
             .ok()
@@ -32,33 +33,31 @@ pub fn collect(notes: &mut ProbeNotes) -> HealthFacts {
     }
 }
 
-fn filesystems(notes: &mut ProbeNotes) -> Vec<FilesystemUsage> {
-    let mounts = procfs::process::Process::myself().and_then(|me| me.mountinfo());
-    let mounts = match mounts {
-        Ok(mounts) => mounts.0,
-        Err(err) => {
-            notes.partial(format!("cannot read /proc/self/mountinfo: {err}"));
-            Vec::new()
-        }
-    };
+fn filesystems(reach: &Reach, notes: &mut ProbeNotes) -> Vec<FilesystemUsage> {
     let mut seen_mounts: Vec<String> = Vec::new();
     let mut usages = Vec::new();
     for path in PATHS_A_LOGIN_WRITES {
-        if !Path::new(path).exists() {
-            continue;
-        }
-        // The mount holding the path: the longest mount point that is a prefix of it.
-        let mount = mounts
-            .iter()
-            .filter(|mount| Path::new(path).starts_with(&mount.mount_point))
-            .max_by_key(|mount| mount.mount_point.as_os_str().len());
-        let mount_point =
-            mount.map_or_else(|| path.to_string(), |m| m.mount_point.display().to_string());
+        let mount = reach.mount_of(path);
+        let mount_point = mount.map_or_else(|| path.to_string(), |m| m.point.clone());
         if seen_mounts.contains(&mount_point) {
             continue;
         }
+        // statvfs of a dead NFS server's mount waits as long as any stat there.
+        let stat = match reach.reach(path, move || {
+            Path::new(path)
+                .exists()
+                .then(|| nix::sys::statvfs::statvfs(*path))
+        }) {
+            Ok(None) => continue,
+            Ok(Some(stat)) => stat,
+            Err(unanswered) => {
+                notes.partial(format!("statvfs {}", unanswered.describe()));
+                seen_mounts.push(mount_point);
+                continue;
+            }
+        };
         seen_mounts.push(mount_point.clone());
-        match nix::sys::statvfs::statvfs(*path) {
+        match stat {
             Ok(stat) => {
                 let fragment = stat.fragment_size();
                 let read_only = stat.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY);
@@ -66,7 +65,7 @@ fn filesystems(notes: &mut ProbeNotes) -> Vec<FilesystemUsage> {
                     path: path.to_string(),
                     mount_point,
                     fs_type: mount.map(|m| m.fs_type.clone()),
-                    source: mount.and_then(|m| m.mount_source.clone()),
+                    source: mount.and_then(|m| m.source.clone()),
                     total_bytes: stat.blocks() * fragment,
                     free_bytes: stat.blocks_free() * fragment,
                     available_bytes: stat.blocks_available() * fragment,
@@ -256,7 +255,8 @@ mod tests {
     #[test]
     fn real_filesystems_are_measured() {
         let mut notes = ProbeNotes::default();
-        let usages = filesystems(&mut notes);
+        let reach = Reach::new(crate::collect::reach::PATH_BOUND, &mut notes);
+        let usages = filesystems(&reach, &mut notes);
         let root = usages
             .iter()
             .find(|usage| usage.path == "/")

@@ -16,6 +16,7 @@ pub mod network;
 pub mod nic;
 pub mod pam;
 pub mod prereqs;
+pub mod reach;
 pub mod selinux;
 pub mod service;
 pub mod session;
@@ -141,10 +142,14 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
     let sshd = reports.keep(probe("sshd", |notes| {
         service::sshd::collect(options.sshd_path.as_deref(), notes)
     }));
+    let reach = reports.keep(probe("mounts", |notes| {
+        reach::Reach::new(reach::PATH_BOUND, notes)
+    }));
+    let reach = &reach;
     std::thread::scope(|scope| {
         let firewall = scope.spawn(|| probe("firewall", firewall::collect));
         let cloud = scope.spawn(|| probe("cloud", |notes| cloud::collect(options, notes)));
-        let health = scope.spawn(|| probe("health", health::collect));
+        let health = scope.spawn(|| probe("health", |notes| health::collect(reach, notes)));
         let selinux = scope.spawn(|| probe("selinux", selinux::collect));
         let logs = scope.spawn(|| probe("logs", logs::collect));
         let systemd = reports.keep(probe("systemd", |notes| {
@@ -179,7 +184,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         });
         let config = reports.keep(joined(config));
         let auth = reports.keep(probe("auth", |notes| {
-            auth::collect(options, &config, &host, &sshd, notes)
+            auth::collect(options, &config, &host, &sshd, reach, notes)
         }));
         let pam = reports.keep(probe("pam", pam::collect));
         let prereqs = reports.keep(probe("prereqs", |notes| {
@@ -187,7 +192,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
         }));
         let live = reports.live(banners, &auth, &config, options);
         let mut logs = reports.keep(joined(logs));
-        logs.login_files_changed_at = login_files_changed_at(&config, &auth, &pam);
+        logs.login_files_changed_at = login_files_changed_at(&config, &auth, &pam, reach);
         let facts = Facts {
             health: reports.keep(joined(health)),
             cloud: reports.keep(joined(cloud)),
@@ -216,6 +221,7 @@ fn login_files_changed_at(
     config: &crate::facts::SshdConfigFacts,
     auth: &crate::facts::AuthFacts,
     pam: &crate::facts::PamFacts,
+    reach: &reach::Reach,
 ) -> Option<i64> {
     use std::os::unix::fs::MetadataExt;
     let mut paths: Vec<String> = config.files.clone();
@@ -250,8 +256,13 @@ fn login_files_changed_at(
     paths.sort();
     paths.dedup();
     paths
-        .iter()
-        .filter_map(|path| std::fs::metadata(path).ok())
+        .into_iter()
+        .filter_map(|path| {
+            let owned = path.clone();
+            reach
+                .reach(&path, move || std::fs::metadata(owned).ok())
+                .ok()?
+        })
         .map(|meta| meta.mtime().max(meta.ctime()))
         .max()
 }

@@ -76,6 +76,10 @@ pub struct UserAuth {
     /// What sshd needs once it has let the user in: the chroot and the forced command.
     #[serde(default)]
     pub session: SessionFacts,
+    /// The account or its files did not answer in time (a hung mount, a directory
+    /// service that does not reply): then nothing else of the user is known.
+    #[serde(default)]
+    pub unanswered: Option<super::Unanswered>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -175,3 +175,73 @@ impl FileStat {
         self.mode.is_some_and(|mode| mode & 0o022 != 0)
     }
 }
+
+/// A mount as /proc/self/mountinfo lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountFacts {
+    pub point: String,
+    pub fs_type: String,
+    /// "server:/export", "//server/share", the FUSE daemon's name; None when not given.
+    pub source: Option<String>,
+}
+
+impl MountFacts {
+    /// A filesystem served by something other than a local disk (a server, a FUSE
+    /// daemon, the automounter): when that stops answering, so does every stat under it,
+    /// and the kernel waits beyond any signal but SIGKILL.
+    pub fn may_hang(&self) -> bool {
+        const SERVED: &[&str] = &[
+            "nfs",
+            "nfs4",
+            "cifs",
+            "smb3",
+            "smbfs",
+            "9p",
+            "ceph",
+            "glusterfs",
+            "afs",
+            "lustre",
+            "gpfs",
+            "davfs",
+            "ncpfs",
+            "autofs",
+            "virtiofs",
+            "ocfs2",
+            "gfs2",
+        ];
+        SERVED.contains(&self.fs_type.as_str()) || self.fs_type.starts_with("fuse")
+    }
+
+    /// "/mnt/home, a nfs4 mount of server:/export".
+    pub fn describe(&self) -> String {
+        match &self.source {
+            Some(source) => format!("{}, a {} mount of {source}", self.point, self.fs_type),
+            None => format!("{}, a {} mount", self.point, self.fs_type),
+        }
+    }
+}
+
+/// Something that did not answer within its bound: a path on a hung mount, or an
+/// account lookup that waits on a directory service (NSS: LDAP, SSSD).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unanswered {
+    /// The path asked about, or "getpwnam(alice)" for the account's lookup.
+    pub what: String,
+    /// The mount the path is on, when it is a path.
+    pub mount: Option<MountFacts>,
+    /// How long it (or, for a later path on the same mount, the first) was waited for.
+    pub waited_ms: u64,
+}
+
+impl Unanswered {
+    /// "/home/alice did not answer in 2.0 s (/home, a nfs4 mount of server:/export)".
+    pub fn describe(&self) -> String {
+        let on = self
+            .mount
+            .as_ref()
+            .map(|mount| format!(" ({})", mount.describe()))
+            .unwrap_or_default();
+        let seconds = self.waited_ms as f64 / 1000.0;
+        format!("{} did not answer in {seconds:.1} s{on}", self.what)
+    }
+}

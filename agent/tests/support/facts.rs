@@ -308,6 +308,7 @@ pub fn alice() -> UserAuth {
         }],
         unread_keys_files: Vec::new(),
         session: Default::default(),
+        unanswered: None,
     }
 }
 

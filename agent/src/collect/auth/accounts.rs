@@ -3,6 +3,7 @@
 //! field becomes a `PasswordState`, and ovf-env.xml gives up its UserName only.
 
 use super::super::prereqs::stat_path;
+use super::super::reach::Reach;
 use crate::facts::{Account, PasswordState, ProvisionedAdmin, ShadowEntry};
 use regex_lite::Regex;
 use std::collections::BTreeMap;
@@ -44,8 +45,13 @@ pub const DEFAULT_KEYS_FILES: &[&str] = &[".ssh/authorized_keys", ".ssh/authoriz
 /// that is not nologin/false and a home, and those holding keys, whatever their shell (a
 /// key behind a nologin shell is still a way someone expects in): in a file one of
 /// `keys_patterns` names for them (AuthorizedKeysFile, globally and in Match blocks, with
-/// %h %u %U), or where sshd looks by default. Root is examined on its own.
-pub fn login_accounts(shells: &[String], keys_patterns: &[String]) -> std::io::Result<Vec<String>> {
+/// %h %u %U), or where sshd looks by default. Root is examined on its own. A home that
+/// does not answer counts as there: its user is examined, and found out.
+pub fn login_accounts(
+    shells: &[String],
+    keys_patterns: &[String],
+    reach: &Reach,
+) -> std::io::Result<Vec<String>> {
     let passwd = read_text(Path::new(PASSWD))?;
     Ok(passwd
         .lines()
@@ -57,17 +63,40 @@ pub fn login_accounts(shells: &[String], keys_patterns: &[String]) -> std::io::R
             let shell = effective_shell(shell);
             let login_shell =
                 shells.iter().any(|listed| listed == shell) && !refuses_sessions(shell);
-            let has_home = !home.is_empty() && Path::new(home).is_dir();
+            let has_home = !home.is_empty() && is_there(reach, home, Path::is_dir, true);
             let in_default_place = has_home
-                && DEFAULT_KEYS_FILES
-                    .iter()
-                    .any(|file| Path::new(home).join(file).is_file());
+                && DEFAULT_KEYS_FILES.iter().any(|file| {
+                    let path = format!("{}/{file}", home.trim_end_matches('/'));
+                    is_there(reach, &path, Path::is_file, false)
+                });
             let holds_keys = in_default_place
                 || keys_patterns.iter().any(|pattern| {
                     configured_keys_file(pattern, name, uid, home)
-                        .is_some_and(|path| Path::new(&path).is_file())
+                        .is_some_and(|path| is_there(reach, &path, Path::is_file, false))
                 });
             (uid != "0" && ((login_shell && has_home) || holds_keys)).then(|| name.to_string())
+        })
+        .collect())
+}
+
+/// `test` on a path that may be on a mount that does not answer; `unanswered` then.
+fn is_there(reach: &Reach, path: &str, test: fn(&Path) -> bool, unanswered: bool) -> bool {
+    let owned = path.to_string();
+    reach
+        .reach(path, move || test(Path::new(&owned)))
+        .unwrap_or(unanswered)
+}
+
+/// Home directories by user name, as /etc/passwd lists them.
+pub fn passwd_homes() -> std::io::Result<BTreeMap<String, String>> {
+    Ok(read_text(Path::new(PASSWD))?
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            let [name, _, _, _, _, home, _] = fields[..] else {
+                return None;
+            };
+            (!home.is_empty()).then(|| (name.to_string(), home.to_string()))
         })
         .collect())
 }

@@ -12,13 +12,16 @@ mod settings;
 pub use accounts::read_text;
 pub use key_line::{parse_key_line, KeyLine};
 
+use super::reach::Reach;
 use super::{CollectOptions, ProbeNotes};
 use crate::facts::{
-    Account, AuthFacts, HostFacts, KeysFile, SshdConfigFacts, SshdFacts, UserAuth, UserRole,
-    UserSettings,
+    Account, AuthFacts, HostFacts, KeysFile, ShadowEntry, SshdConfigFacts, SshdFacts, UserAuth,
+    UserRole, UserSettings,
 };
 use settings::SettingsFinder;
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Bound on the users examined.
 pub const MAX_USERS: usize = 50;
@@ -28,6 +31,7 @@ pub fn collect(
     config: &SshdConfigFacts,
     host: &HostFacts,
     sshd: &SshdFacts,
+    reach: &Reach,
     notes: &mut ProbeNotes,
 ) -> AuthFacts {
     let shells = accounts::read_shells()
@@ -35,7 +39,8 @@ pub fn collect(
         .ok();
     let shadow = accounts::read_shadow()
         .map_err(|err| notes.partial(format!("cannot read /etc/shadow: {err}")))
-        .ok();
+        .ok()
+        .map(Arc::new);
     let provisioned_admin = accounts::provisioned_admin();
     let keys_patterns = keys_file_patterns(config);
     let mut chosen = choose_users(
@@ -43,6 +48,7 @@ pub fn collect(
         provisioned_admin.as_ref(),
         shells.as_deref(),
         &keys_patterns,
+        reach,
         notes,
     );
     let users_omitted = chosen
@@ -58,16 +64,16 @@ pub fn collect(
     }
     let sshd = sshd.binary.as_deref().map(Path::new);
     let finder = SettingsFinder::new(config, sshd, options, notes);
+    let account_files = AccountFiles {
+        shadow,
+        shells: shells.map(Arc::new),
+        homes: accounts::passwd_homes().unwrap_or_default(),
+    };
     let users: Vec<UserAuth> = chosen
         .into_iter()
         .map(|(name, role)| {
             let settings = finder.settings_for(&name, config, notes);
-            let account = accounts::account(&name, shadow.as_ref(), shells.as_deref())
-                .unwrap_or_else(|err| {
-                    notes.partial(err);
-                    None
-                });
-            user_auth(name, role, account, settings, notes)
+            examine_user(name, role, settings, &account_files, reach, notes)
         })
         .collect();
     AuthFacts {
@@ -103,6 +109,67 @@ fn keys_file_patterns(config: &SshdConfigFacts) -> Vec<String> {
         .collect()
 }
 
+/// What the account files say, read once for every user.
+struct AccountFiles {
+    shadow: Option<Arc<BTreeMap<String, ShadowEntry>>>,
+    shells: Option<Arc<Vec<String>>>,
+    /// Home directories by user name, from /etc/passwd (not NSS, which may wait).
+    homes: BTreeMap<String, String>,
+}
+
+/// One user, on a worker within the bound: getpwnam may wait on a directory service,
+/// and the user's files are under a home that may be on a mount that does not answer.
+fn examine_user(
+    name: String,
+    role: UserRole,
+    settings: UserSettings,
+    files: &AccountFiles,
+    reach: &Reach,
+    notes: &mut ProbeNotes,
+) -> UserAuth {
+    let blame = files
+        .homes
+        .get(&name)
+        .cloned()
+        .unwrap_or_else(|| format!("getpwnam({name})"));
+    let work = {
+        let (name, settings) = (name.clone(), settings.clone());
+        let (shadow, shells) = (files.shadow.clone(), files.shells.clone());
+        move || {
+            let mut notes = ProbeNotes::default();
+            let account = accounts::account(
+                &name,
+                shadow.as_deref(),
+                shells.as_deref().map(Vec::as_slice),
+            )
+            .unwrap_or_else(|err| {
+                notes.partial(err);
+                None
+            });
+            (user_auth(name, role, account, settings, &mut notes), notes)
+        }
+    };
+    match reach.bounded(&blame, work) {
+        Ok((user, part)) => {
+            notes.absorb(part);
+            user
+        }
+        Err(unanswered) => {
+            notes.partial(format!("{name}: {}", unanswered.describe()));
+            UserAuth {
+                name,
+                role,
+                account: None,
+                settings,
+                keys_files: Vec::new(),
+                unread_keys_files: Vec::new(),
+                session: Default::default(),
+                unanswered: Some(unanswered),
+            }
+        }
+    }
+}
+
 /// One user's way in: the keys files sshd reads with this user's settings, the keys it
 /// no longer reads, and what the session runs through.
 fn user_auth(
@@ -121,6 +188,7 @@ fn user_auth(
             keys_files: Vec::new(),
             unread_keys_files: Vec::new(),
             session: Default::default(),
+            unanswered: None,
         };
     };
     let keys_files = keys_files(&name, found, &settings, notes);
@@ -137,6 +205,7 @@ fn user_auth(
         keys_files,
         unread_keys_files,
         session,
+        unanswered: None,
     }
 }
 
@@ -146,6 +215,7 @@ fn choose_users(
     provisioned: Option<&crate::facts::ProvisionedAdmin>,
     shells: Option<&[String]>,
     keys_patterns: &[String],
+    reach: &Reach,
     notes: &mut ProbeNotes,
 ) -> Vec<(String, UserRole)> {
     if !options.users.is_empty() {
@@ -162,7 +232,7 @@ fn choose_users(
         chosen.push((admin.name.clone(), UserRole::Provisioned));
     }
     chosen.push(("root".into(), UserRole::Root));
-    match accounts::login_accounts(shells.unwrap_or_default(), keys_patterns) {
+    match accounts::login_accounts(shells.unwrap_or_default(), keys_patterns, reach) {
         Ok(names) => chosen.extend(names.into_iter().map(|name| (name, UserRole::Discovered))),
         Err(err) => notes.partial(format!("cannot list accounts from /etc/passwd: {err}")),
     }
