@@ -221,3 +221,47 @@ fn real_sshd_refuses_what_the_verdict_names() {
         }
     });
 }
+
+/// alice's home on a mount whose FUSE daemon reads requests and answers none (in the
+/// field: a dead NFS or CIFS server, a stopped sshfs), her key kept in /etc/ssh/keys: sshd
+/// accepts the key, then waits on the home for good, and her real login hangs. The
+/// verdict still arrives, names the path and the mount, and its first command (a forced,
+/// lazy unmount) lets her in; the verdict then has nothing to say of the mount.
+#[test]
+fn a_home_that_never_answers_is_named_and_the_fix_lets_alice_in() {
+    if !support::requires_root(NEEDS_ROOT)
+        || !support::requires_program("python3", "the hung FUSE daemon")
+    {
+        return;
+    }
+    use support::accounts::in_private_system;
+    use support::hung_mount::HungMount;
+    use support::verdict::{first_command, problems};
+    use support::vm_net::VmNet;
+    let setup = format!(
+        "{ALICE}; install -d -m 755 /etc/ssh/keys; \
+         install -m 644 /home/alice/.ssh/authorized_keys /etc/ssh/keys/alice; \
+         mkdir /tmp/hung; usermod -d /tmp/hung/alice alice"
+    );
+    in_private_system(&setup, || {
+        let _hung = HungMount::at("/tmp/hung");
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["AuthorizedKeysFile /etc/ssh/keys/%u"]);
+        let hung = network.refused_with(&sshd, "SSH-USR-007");
+        assert_eq!(
+            hung["title"],
+            "/tmp/hung/alice does not answer: logins as alice hang"
+        );
+        assert_eq!(
+            hung["evidence"][0]["fact"],
+            "/tmp/hung/alice did not answer in 2.0 s (/tmp/hung, a fuse.hung mount of hung)"
+        );
+        assert_eq!(hung["evidence"][0]["source"], "/proc/self/mountinfo");
+        assert_eq!(first_command(&hung), "umount -f -l /tmp/hung");
+        sh(first_command(&hung));
+        let (logged_in, said) = network.login();
+        assert!(logged_in, "{said}\n{}", sshd.log());
+        let (after, _) = network.diagnose(&sshd);
+        assert!(!problems(&after).contains(&"SSH-USR-007"), "{after:#}");
+    });
+}

@@ -49,11 +49,12 @@ pub fn sh(script: &str) {
 }
 
 /// A real key login as alice from `ns` to `address:port`: whether it succeeded, and what
-/// the client said.
+/// the client said. A login that hangs (after the key, sshd waiting on her home) fails
+/// after 15 s.
 pub fn alice_login(ns: &NetNs, address: &str, port: u16) -> (bool, String) {
     let output = ns
-        .command("ssh")
-        .args(["-F", "/dev/null", "-i", "/tmp/alice_key", "-p"])
+        .command("timeout")
+        .args(["15", "ssh", "-F", "/dev/null", "-i", "/tmp/alice_key", "-p"])
         .arg(port.to_string())
         .args([
             "-o",

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod dbus;
 pub mod facts;
 mod guard;
+pub mod hung_mount;
 mod listener;
 pub mod mount_ns;
 mod netns;

@@ -87,6 +87,27 @@ impl Sshd {
     }
 }
 
+impl Drop for Sshd {
+    /// Each connection's sshd makes its own session, out of the listener's process
+    /// group: one whose client vanished (a login that hung, then was killed) would
+    /// outlive the test. They go first, with the processes they started.
+    fn drop(&mut self) {
+        let leader = self.pid() as i32;
+        let connections = procfs::process::all_processes()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|process| process.stat().ok())
+            .filter(|stat| stat.ppid == leader);
+        for connection in connections {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(connection.session),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
 fn generate_host_key(dir: &Path) -> PathBuf {
     let key = dir.join("ssh_host_ed25519_key");
     let output = Command::new("ssh-keygen")

@@ -15,7 +15,7 @@ use access::{
 };
 use keys::{check_key_sources, check_keys_file, check_unread_keys, check_way_in};
 use server_keys::{check_keys_command, check_server_key_files};
-use users::{check_account, check_shell, user_missing};
+use users::{check_account, check_shell, unanswered, user_missing};
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     if facts.sshd.binary.is_none() {
@@ -57,6 +57,10 @@ pub(super) fn is_yes(settings: &UserSettings, keyword: &str) -> bool {
 
 fn check_user(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec<Draft>) {
     let auth = &facts.auth;
+    if let Some(what) = &user.unanswered {
+        findings.push(unanswered(user, what));
+        return;
+    }
     let Some(account) = &user.account else {
         if matches!(user.role, UserRole::Requested | UserRole::Provisioned) {
             findings.push(user_missing(user));

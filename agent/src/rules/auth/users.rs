@@ -2,7 +2,9 @@
 //! home there (SSH-USR; auth.c allowed_user and PAM's account checks).
 
 use super::is_yes;
-use crate::facts::{Account, AuthFacts, FileKind, PasswordState, ShadowEntry, UserAuth, UserRole};
+use crate::facts::{
+    Account, AuthFacts, FileKind, PasswordState, ShadowEntry, Unanswered, UserAuth, UserRole,
+};
 use crate::rules::{Draft, RuleId, Severity};
 
 pub(super) fn user_missing(user: &UserAuth) -> Draft {
@@ -109,6 +111,42 @@ pub(super) fn date_of(days: i64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The account or its home did not answer: a hung mount, or a directory service that
+/// does not reply. Unmounting (-f aborts the requests already waiting, -l detaches it)
+/// is the fix for a mount; for NSS the check is all that can be said.
+pub(super) fn unanswered(user: &UserAuth, unanswered: &Unanswered) -> Draft {
+    let hung_mount = unanswered.mount.as_ref().filter(|mount| mount.may_hang());
+    let (cause, fix, check) = match hung_mount {
+        Some(mount) => (
+            format!(
+                "{} is a {} mount, and its server or daemon ({}) does not reply",
+                mount.point,
+                mount.fs_type,
+                mount.source.as_deref().unwrap_or("unnamed")
+            ),
+            format!("umount -f -l {}", mount.point),
+            format!("findmnt {}", mount.point),
+        ),
+        None => (
+            "the name service (NSS: LDAP, SSSD) or a file on the way does not reply".into(),
+            format!("timeout 5 getent passwd {}", user.name),
+            "grep -E '^(passwd|group):' /etc/nsswitch.conf".into(),
+        ),
+    };
+    let waited = format!("{:.1} s", unanswered.waited_ms as f64 / 1000.0);
+    Draft::new(RuleId::HomeUnanswered)
+        .var("user", user.name.clone())
+        .var("what", unanswered.what.clone())
+        .var("waited", waited)
+        .var("cause", cause)
+        .var("fix", fix)
+        .var("check", check)
+        .evidence(
+            unanswered.describe(),
+            Some("/proc/self/mountinfo".into()).filter(|_| hung_mount.is_some()),
+        )
 }
 
 /// allowed_user: the shell must exist and be executable unless sshd chroots.

@@ -1,0 +1,33 @@
+//! A mount that never answers (`hung_fuse.py`): a FUSE daemon that reads every request
+//! and replies to none, as a dead NFS server or a stopped sshfs leaves a mount. Mounted
+//! in the calling thread's mount namespace; dropping it ends the daemon, which aborts
+//! the connection and frees everything still waiting there.
+
+use super::ProcessGuard;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+pub struct HungMount {
+    _daemon: ProcessGuard,
+}
+
+impl HungMount {
+    /// Mounts the hung filesystem at `point` (a directory that exists).
+    pub fn at(point: &str) -> HungMount {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/hung_fuse.py");
+        let mut daemon = ProcessGuard::spawn(
+            Command::new("python3")
+                .arg(script)
+                .arg(point)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped()),
+        );
+        let stdout = daemon.child().stdout.take().expect("daemon's stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("daemon's first line");
+        assert_eq!(line.trim(), "mounted", "hung_fuse.py did not mount {point}");
+        HungMount { _daemon: daemon }
+    }
+}
