@@ -90,6 +90,11 @@ struct DiagnoseArgs {
     /// still starting units at boot it answers slowly; the boot-time unit waits longer.
     #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120))]
     dbus_timeout: u64,
+    /// Bound, in seconds, on the whole diagnosis. Each probe has its own bound; past this
+    /// one, whatever still hangs (a dead NFS server, a stuck tool), the verdict is
+    /// printed from what was seen and names what had not finished.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
+    deadline: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -157,6 +162,7 @@ fn diagnose(args: &DiagnoseArgs) -> i32 {
         imds_endpoint: args.imds_endpoint.clone(),
         users: args.users.clone(),
         dbus_timeout: std::time::Duration::from_secs(args.dbus_timeout),
+        deadline: std::time::Duration::from_secs(args.deadline),
         ..CollectOptions::default()
     };
     let verdict = with_progress(|| crate::diagnose(&options));

@@ -16,6 +16,7 @@ pub mod network;
 pub mod nic;
 pub mod pam;
 pub mod prereqs;
+pub mod progress;
 pub mod reach;
 pub mod selinux;
 pub mod service;
@@ -24,6 +25,7 @@ pub mod session;
 use crate::facts::{
     AuthFacts, BannerProbe, Facts, LiveFacts, ProbeOutcome, ProbeReport, SshdConfigFacts,
 };
+pub use progress::Progress;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -51,6 +53,8 @@ pub struct CollectOptions {
     /// Ask the running sshd (the live probes); `--no-probe` turns them off.
     pub probe: bool,
     pub probe_bounds: live::ProbeBounds,
+    /// `--deadline`: the verdict is printed by then, whatever still hangs.
+    pub deadline: Duration,
 }
 
 impl Default for CollectOptions {
@@ -69,6 +73,8 @@ impl Default for CollectOptions {
             users: Vec::new(),
             probe: true,
             probe_bounds: live::ProbeBounds::default(),
+            // Longer than every probe's own bound; far shorter than Run Command's wait.
+            deadline: Duration::from_secs(20),
         }
     }
 }
@@ -111,8 +117,15 @@ impl ProbeNotes {
     }
 }
 
-/// Runs one collector, timing it; returns its facts and its report.
-fn probe<T>(name: &'static str, run: impl FnOnce(&mut ProbeNotes) -> T) -> (T, ProbeReport) {
+/// Runs one collector, timing it; returns its facts and its report, and keeps both in
+/// `progress` the moment it finishes (`store` puts the facts in their place there).
+fn probe<T>(
+    progress: &Progress,
+    name: &'static str,
+    run: impl FnOnce(&mut ProbeNotes) -> T,
+    store: fn(&mut Facts, &T),
+) -> (T, ProbeReport) {
+    progress.started(name);
     let started = Instant::now();
     let mut notes = ProbeNotes::default();
     let facts = run(&mut notes);
@@ -122,6 +135,7 @@ fn probe<T>(name: &'static str, run: impl FnOnce(&mut ProbeNotes) -> T) -> (T, P
         notes: notes.notes,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
     };
+    progress.finished(&report, |kept| store(kept, &facts));
     (facts, report)
 }
 
@@ -132,65 +146,138 @@ fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, (T, ProbeReport)>) -> (T,
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
-/// Gathers every fact. Probes that wait on other programs or the network (the firewall
-/// tools, `sshd -T`, IMDS) run on their own threads so their waits overlap; the rest run
-/// in the order that lets later probes use earlier hints (systemd's MainPID tells the
-/// socket scan where to look first; ExecStart's `-f` names the config).
-pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
+/// Gathers every fact, keeping each in `progress` as it is seen. Probes that wait on
+/// other programs or the network (the firewall tools, `sshd -T`, IMDS) run on their own
+/// threads so their waits overlap; the rest run in the order that lets later probes use
+/// earlier hints (systemd's MainPID tells the socket scan where to look first;
+/// ExecStart's `-f` names the config).
+pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec<ProbeReport>) {
     let mut reports = Reports::default();
-    let host = reports.keep(probe("host", host::collect));
-    let sshd = reports.keep(probe("sshd", |notes| {
-        service::sshd::collect(options.sshd_path.as_deref(), notes)
+    let host = reports.keep(probe(progress, "host", host::collect, |facts, host| {
+        facts.host = host.clone()
     }));
-    let reach = reports.keep(probe("mounts", |notes| {
-        reach::Reach::new(reach::PATH_BOUND, notes)
-    }));
+    let sshd = reports.keep(probe(
+        progress,
+        "sshd",
+        |notes| service::sshd::collect(options.sshd_path.as_deref(), notes),
+        |facts, sshd| facts.sshd = sshd.clone(),
+    ));
+    let reach = reports.keep(probe(
+        progress,
+        "mounts",
+        |notes| reach::Reach::new(reach::PATH_BOUND, notes),
+        |_, _| {},
+    ));
     let reach = &reach;
     std::thread::scope(|scope| {
-        let firewall = scope.spawn(|| probe("firewall", firewall::collect));
-        let cloud = scope.spawn(|| probe("cloud", |notes| cloud::collect(options, notes)));
-        let health = scope.spawn(|| probe("health", |notes| health::collect(reach, notes)));
-        let selinux = scope.spawn(|| probe("selinux", selinux::collect));
-        let logs = scope.spawn(|| probe("logs", logs::collect));
-        let systemd = reports.keep(probe("systemd", |notes| {
-            service::systemd::collect(options, notes)
-        }));
-        let processes = reports.keep(probe("processes", service::processes::collect));
-        let config_source = config::choose_config_path(options, &systemd, &processes);
-        let parsed = reports.keep(probe("sshd_config", |notes| {
-            config::parse(config_source, notes)
-        }));
-        let ssh_ports = ssh_ports(&parsed, &systemd);
-        let config = scope.spawn(|| {
-            probe("sshd -T", |notes| {
-                config::check_with_sshd(options, &sshd, parsed, notes)
+        let firewall = scope.spawn(|| {
+            probe(
+                progress,
+                "firewall",
+                firewall::collect,
+                |facts, firewall| facts.firewall = firewall.clone(),
+            )
+        });
+        let cloud = scope.spawn(|| {
+            probe(
+                progress,
+                "cloud",
+                |notes| cloud::collect(options, notes),
+                |facts, cloud| facts.cloud = cloud.clone(),
+            )
+        });
+        let health = scope.spawn(|| {
+            probe(
+                progress,
+                "health",
+                |notes| health::collect(reach, notes),
+                |facts, health| facts.health = health.clone(),
+            )
+        });
+        let selinux = scope.spawn(|| {
+            probe(progress, "selinux", selinux::collect, |facts, selinux| {
+                facts.selinux = selinux.clone()
             })
         });
-        let interfaces = reports.keep(probe("interfaces", nic::collect));
+        let logs = scope.spawn(|| {
+            probe(progress, "logs", logs::collect, |facts, logs| {
+                facts.logs = logs.clone()
+            })
+        });
+        let systemd = reports.keep(probe(
+            progress,
+            "systemd",
+            |notes| service::systemd::collect(options, notes),
+            |facts, systemd| facts.systemd = systemd.clone(),
+        ));
+        let processes = reports.keep(probe(
+            progress,
+            "processes",
+            service::processes::collect,
+            |facts, processes| facts.processes = processes.clone(),
+        ));
+        let config_source = config::choose_config_path(options, &systemd, &processes);
+        let parsed = reports.keep(probe(
+            progress,
+            "sshd_config",
+            |notes| config::parse(config_source, notes),
+            |facts, parsed| facts.config = parsed.clone(),
+        ));
+        let ssh_ports = ssh_ports(&parsed, &systemd);
+        let config = scope.spawn(|| {
+            probe(
+                progress,
+                "sshd -T",
+                |notes| config::check_with_sshd(options, &sshd, parsed, notes),
+                |facts, config| facts.config = config.clone(),
+            )
+        });
+        let interfaces = reports.keep(probe(
+            progress,
+            "interfaces",
+            nic::collect,
+            |facts, interfaces| facts.interfaces = interfaces.clone(),
+        ));
         let likely_owners = network::likely_owners(&systemd, &processes);
         let hints = network::OwnerHints {
             likely_owners: &likely_owners,
             ssh_ports: &ssh_ports,
         };
-        let sockets = reports.keep(probe("sockets", |notes| network::collect(hints, notes)));
+        let sockets = reports.keep(probe(
+            progress,
+            "sockets",
+            |notes| network::collect(hints, notes),
+            |facts, sockets| facts.sockets = sockets.clone(),
+        ));
         // The banners are read while the users' facts are gathered.
         let banners = options.probe.then(|| {
             let (sockets, ssh_ports) = (sockets.clone(), ssh_ports.clone());
             scope.spawn(move || {
-                probe("live banners", |notes| {
-                    live::banners(&sockets, &ssh_ports, options.probe_bounds, notes)
-                })
+                probe(
+                    progress,
+                    "live banners",
+                    |notes| live::banners(&sockets, &ssh_ports, options.probe_bounds, notes),
+                    |facts, banners| facts.live.banners = banners.clone(),
+                )
             })
         });
         let config = reports.keep(joined(config));
-        let auth = reports.keep(probe("auth", |notes| {
-            auth::collect(options, &config, &host, &sshd, reach, notes)
+        let auth = reports.keep(probe(
+            progress,
+            "auth",
+            |notes| auth::collect(options, &config, &host, &sshd, reach, notes),
+            |facts, auth| facts.auth = auth.clone(),
+        ));
+        let pam = reports.keep(probe(progress, "pam", pam::collect, |facts, pam| {
+            facts.pam = pam.clone()
         }));
-        let pam = reports.keep(probe("pam", pam::collect));
-        let prereqs = reports.keep(probe("prereqs", |notes| {
-            prereqs::collect(&config, &sshd, notes)
-        }));
-        let live = reports.live(banners, &auth, &config, options);
+        let prereqs = reports.keep(probe(
+            progress,
+            "prereqs",
+            |notes| prereqs::collect(&config, &sshd, notes),
+            |facts, prereqs| facts.prereqs = prereqs.clone(),
+        ));
+        let live = reports.live(banners, &auth, &config, options, progress);
         let mut logs = reports.keep(joined(logs));
         logs.login_files_changed_at = login_files_changed_at(&config, &auth, &pam, reach);
         let facts = Facts {
@@ -210,6 +297,7 @@ pub fn collect_all(options: &CollectOptions) -> (Facts, Vec<ProbeReport>) {
             auth,
             live,
             pam,
+            unfinished: Vec::new(),
         };
         (facts, reports.0)
     })
@@ -303,6 +391,7 @@ impl Reports {
         auth: &AuthFacts,
         config: &SshdConfigFacts,
         options: &CollectOptions,
+        progress: &Progress,
     ) -> LiveFacts {
         let Some(banners) = banners else {
             return LiveFacts {
@@ -311,8 +400,11 @@ impl Reports {
             };
         };
         let banners = self.keep(joined(banners));
-        self.keep(probe("live keys", |notes| {
-            live::collect(banners, auth, config, options.probe_bounds, notes)
-        }))
+        self.keep(probe(
+            progress,
+            "live keys",
+            |notes| live::collect(banners, auth, config, options.probe_bounds, notes),
+            |facts, live| facts.live = live.clone(),
+        ))
     }
 }

@@ -69,6 +69,10 @@ pub struct Facts {
     /// PAM's stacks for sshd: what a login passes through after the key is accepted.
     #[serde(default)]
     pub pam: PamFacts,
+    /// The probes that had not finished when the diagnosis reached its deadline: their
+    /// facts are missing, and nothing the verdict says rests on them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unfinished: Vec<String>,
 }
 
 /// A value with the place it came from, for evidence ("file:line").

@@ -446,6 +446,12 @@ pub struct Proof {
 
 pub fn proof(facts: &Facts) -> Proof {
     let mut proof = Proof::default();
+    if !facts.unfinished.is_empty() {
+        proof.unproven.push(format!(
+            "the diagnosis reached its deadline before {} finished",
+            facts.unfinished.join(", ")
+        ));
+    }
     let live = &facts.live;
     if !live.ran {
         proof.unproven.push(

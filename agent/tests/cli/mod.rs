@@ -2,5 +2,6 @@
 //! diagnoses against a real sshd checked against ground truth.
 
 mod commands;
+mod deadline;
 mod end_to_end;
 mod terminal;

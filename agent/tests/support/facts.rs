@@ -154,6 +154,7 @@ pub fn healthy() -> Facts {
             ..LiveFacts::default()
         },
         pam: Default::default(),
+        unfinished: Vec::new(),
     }
 }
 

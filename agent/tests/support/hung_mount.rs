@@ -12,13 +12,25 @@ pub struct HungMount {
 }
 
 impl HungMount {
-    /// Mounts the hung filesystem at `point` (a directory that exists).
+    /// Mounts at `point` (a directory that exists) a filesystem whose daemon reads every
+    /// request and answers none: its callers wait beyond SIGKILL.
     pub fn at(point: &str) -> HungMount {
+        HungMount::start(point, &[])
+    }
+
+    /// Mounts at `point` a filesystem whose daemon reads no request: its callers wait
+    /// until SIGKILL, as on a dead NFS server.
+    pub fn unread_at(point: &str) -> HungMount {
+        HungMount::start(point, &["--unread"])
+    }
+
+    fn start(point: &str, mode: &[&str]) -> HungMount {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/hung_fuse.py");
         let mut daemon = ProcessGuard::spawn(
             Command::new("python3")
                 .arg(script)
                 .arg(point)
+                .args(mode)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped()),
         );
