@@ -13,6 +13,7 @@ use std::path::Path;
 const PASSWD: &str = "/etc/passwd";
 const SHADOW: &str = "/etc/shadow";
 const SHELLS: &str = "/etc/shells";
+const NSSWITCH: &str = "/etc/nsswitch.conf";
 /// Written by the Azure Linux agent (and cloud-init on Azure); root-only, may hold a password.
 const OVF_ENV: &str = "/var/lib/waagent/ovf-env.xml";
 const CLOUD_CFG: &str = "/etc/cloud/cloud.cfg";
@@ -85,6 +86,28 @@ fn is_there(reach: &Reach, path: &str, test: fn(&Path) -> bool, unanswered: bool
     reach
         .reach(path, move || test(Path::new(&owned)))
         .unwrap_or(unanswered)
+}
+
+/// The account sources nsswitch.conf names beyond the local files (sss, ldap, winbind):
+/// their accounts are never listed here, since enumerating a directory of 50,000 users
+/// through NSS is itself a wait with no end.
+pub fn directory_sources() -> Vec<String> {
+    read_text(Path::new(NSSWITCH))
+        .map(|text| passwd_directory_sources(&text))
+        .unwrap_or_default()
+}
+
+/// The `passwd:` line's sources that are not local files, without [action] items.
+fn passwd_directory_sources(nsswitch: &str) -> Vec<String> {
+    const LOCAL: &[&str] = &["files", "compat", "systemd", "altfiles", "db", "cache"];
+    nsswitch
+        .lines()
+        .filter_map(|line| line.split('#').next()?.trim().strip_prefix("passwd:"))
+        .flat_map(str::split_whitespace)
+        .filter(|source| !source.starts_with('['))
+        .filter(|source| !LOCAL.contains(source))
+        .map(String::from)
+        .collect()
 }
 
 /// Home directories by user name, as /etc/passwd lists them.
@@ -296,6 +319,14 @@ fn indentation(line: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn directory_sources_are_the_passwd_line_beyond_local_files() {
+        let sssd = "# comment\npasswd:  files sss [NOTFOUND=return] ldap # old\ngroup: files sss\n";
+        assert_eq!(passwd_directory_sources(sssd), ["sss", "ldap"]);
+        let local = "passwd:         files systemd\n";
+        assert!(passwd_directory_sources(local).is_empty());
+    }
 
     #[test]
     fn password_field_is_classified_like_linux_sshd() {

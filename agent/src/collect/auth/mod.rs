@@ -232,6 +232,13 @@ fn choose_users(
         chosen.push((admin.name.clone(), UserRole::Provisioned));
     }
     chosen.push(("root".into(), UserRole::Root));
+    let directories = accounts::directory_sources();
+    if !directories.is_empty() {
+        notes.note(format!(
+            "accounts from {} (nsswitch.conf) are not listed, only looked up: name them with --user",
+            directories.join(", ")
+        ));
+    }
     match accounts::login_accounts(shells.unwrap_or_default(), keys_patterns, reach) {
         Ok(names) => chosen.extend(names.into_iter().map(|name| (name, UserRole::Discovered))),
         Err(err) => notes.partial(format!("cannot list accounts from /etc/passwd: {err}")),
