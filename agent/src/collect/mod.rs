@@ -15,6 +15,7 @@ pub mod netlink;
 pub mod network;
 pub mod nic;
 pub mod pam;
+pub mod pids;
 pub mod prereqs;
 pub mod progress;
 pub mod reach;
@@ -213,7 +214,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
         let processes = reports.keep(probe(
             progress,
             "processes",
-            service::processes::collect,
+            |notes| service::processes::collect(&systemd, notes),
             |facts, processes| facts.processes = processes.clone(),
         ));
         let config_source = config::choose_config_path(options, &systemd, &processes);
@@ -262,6 +263,18 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
             })
         });
         let config = reports.keep(joined(config));
+        // The host keys are loaded (an ssh-keygen each) while the users are examined.
+        let prereqs = {
+            let (config, sshd) = (config.clone(), &sshd);
+            scope.spawn(move || {
+                probe(
+                    progress,
+                    "prereqs",
+                    |notes| prereqs::collect(&config, sshd, notes),
+                    |facts, prereqs| facts.prereqs = prereqs.clone(),
+                )
+            })
+        };
         let auth = reports.keep(probe(
             progress,
             "auth",
@@ -271,13 +284,8 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
         let pam = reports.keep(probe(progress, "pam", pam::collect, |facts, pam| {
             facts.pam = pam.clone()
         }));
-        let prereqs = reports.keep(probe(
-            progress,
-            "prereqs",
-            |notes| prereqs::collect(&config, &sshd, notes),
-            |facts, prereqs| facts.prereqs = prereqs.clone(),
-        ));
         let live = reports.live(banners, &auth, &config, options, progress);
+        let prereqs = reports.keep(joined(prereqs));
         let mut logs = reports.keep(joined(logs));
         logs.login_files_changed_at = login_files_changed_at(&config, &auth, &pam, reach);
         let facts = Facts {

@@ -120,24 +120,45 @@ fn host_keys(config: &SshdConfigFacts, notes: &mut ProbeNotes) -> Vec<HostKey> {
                 .collect(),
         },
     };
-    configured
-        .into_iter()
-        .map(|(path, source)| {
-            let private = stat_path(Path::new(&path));
-            let public = stat_path(Path::new(&format!("{path}.pub")));
-            let load = match private.kind {
-                FileKind::File => load_key(&path, notes),
-                _ => None,
-            };
-            HostKey {
-                source,
-                private,
-                public_exists: public.kind == FileKind::File,
-                load,
-                path,
-            }
-        })
-        .collect()
+    // Each key is loaded by its own ssh-keygen; they run at once.
+    std::thread::scope(|scope| {
+        let loading: Vec<_> = configured
+            .into_iter()
+            .map(|(path, source)| {
+                scope.spawn(move || {
+                    let mut key_notes = ProbeNotes::default();
+                    let key = host_key(path, source, &mut key_notes);
+                    (key, key_notes)
+                })
+            })
+            .collect();
+        loading
+            .into_iter()
+            .map(|handle| {
+                let (key, key_notes) = handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                notes.absorb(key_notes);
+                key
+            })
+            .collect()
+    })
+}
+
+fn host_key(path: String, source: Option<String>, notes: &mut ProbeNotes) -> HostKey {
+    let private = stat_path(Path::new(&path));
+    let public = stat_path(Path::new(&format!("{path}.pub")));
+    let load = match private.kind {
+        FileKind::File => load_key(&path, notes),
+        _ => None,
+    };
+    HostKey {
+        source,
+        private,
+        public_exists: public.kind == FileKind::File,
+        load,
+        path,
+    }
 }
 
 /// Loads a private key as sshd does (no passphrase), with OpenSSH's own loader:

@@ -91,6 +91,9 @@ pub struct UnitFacts {
     pub accept: Option<bool>,
     /// Units this one triggers (a socket's service).
     pub triggers: Vec<String>,
+    /// The unit's cgroup ("/system.slice/ssh.service"): where its processes are.
+    #[serde(default)]
+    pub control_group: Option<String>,
 }
 
 impl UnitFacts {
@@ -118,6 +121,7 @@ impl UnitFacts {
             listen: Vec::new(),
             accept: None,
             triggers: Vec::new(),
+            control_group: None,
         }
     }
 
@@ -132,8 +136,13 @@ impl UnitFacts {
 /// sshd processes found by reading /proc, independent of systemd.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct ProcessFacts {
-    /// True when /proc could be scanned; an empty `sshd` list then means "none running".
+    /// True when the processes could be listed; an empty `sshd` list then means "none
+    /// running".
     pub scanned: bool,
+    /// The cgroups the processes were listed from (the running SSH units' and the login
+    /// sessions'), when systemd runs SSH; empty when every process in /proc was read.
+    #[serde(default)]
+    pub cgroups: Vec<String>,
     /// Inode of this process's network namespace (/proc/self/ns/net).
     pub own_net_namespace: Option<u64>,
     pub sshd: Vec<SshdProcess>,

@@ -443,6 +443,7 @@ fn config_path_sources_in_priority_order() {
     };
     let processes = ProcessFacts {
         scanned: true,
+        cgroups: Vec::new(),
         own_net_namespace: None,
         sshd: vec![SshdProcess {
             pid: 42,

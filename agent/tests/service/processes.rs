@@ -3,7 +3,7 @@
 use crate::support;
 use sshdoctor::collect::service::processes::{collect, read_pid_file};
 use sshdoctor::collect::ProbeNotes;
-use sshdoctor::facts::SshdProcess;
+use sshdoctor::facts::{SshdProcess, SystemdFacts, UnitFacts, UnitKind};
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -97,7 +97,7 @@ impl Drop for TestSshd {
 
 fn sshd_processes() -> Vec<SshdProcess> {
     let mut notes = ProbeNotes::default();
-    let facts = collect(&mut notes);
+    let facts = collect(&SystemdFacts::default(), &mut notes);
     assert!(!format!("{notes:?}").contains("Unavailable"), "{notes:?}");
     facts.sshd
 }
@@ -228,4 +228,60 @@ fn pid_file_choice_and_contents() {
         assert!(!found.alive);
     }
     assert!(read_pid_file([missing.as_path()]).is_none());
+}
+
+/// Where systemd runs SSH, the sshd processes are listed from the running unit's cgroup
+/// (and the login sessions' scopes), not from every process: a real sshd moved into a
+/// real cgroup v2 (mounted in the test's own mount namespace) is found with its role and
+/// config; a second sshd outside it is not read at all.
+#[test]
+fn where_systemd_runs_ssh_its_processes_come_from_the_units_cgroup() {
+    if !support::requires_root("a cgroup v2 mount in a private mount namespace needs root")
+        || !support::requires_sshd()
+    {
+        return;
+    }
+    let unit_cgroup = format!("/sshdoctor-test-{}.slice/ssh.service", std::process::id());
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).unwrap();
+                support::accounts::sh(
+                    "mount --make-rprivate /; mount -t cgroup2 cgroup2 /sys/fs/cgroup",
+                );
+                let dir = format!("/sys/fs/cgroup{unit_cgroup}");
+                std::fs::create_dir_all(&dir).unwrap();
+                let mut in_unit = TestSshd::start();
+                let mut by_hand = TestSshd::start();
+                std::fs::write(format!("{dir}/cgroup.procs"), in_unit.pid().to_string()).unwrap();
+                let systemd = SystemdFacts {
+                    reachable: true,
+                    units: vec![UnitFacts {
+                        active_state: "active".into(),
+                        main_pid: Some(in_unit.pid()),
+                        control_group: Some(unit_cgroup.clone()),
+                        ..UnitFacts::new("ssh.service", UnitKind::Service)
+                    }],
+                    ..SystemdFacts::default()
+                };
+                let mut notes = ProbeNotes::default();
+                let facts = collect(&systemd, &mut notes);
+                in_unit.stop();
+                by_hand.stop();
+                let _ = std::fs::remove_dir(&dir);
+                let _ = std::fs::remove_dir(std::path::Path::new(&dir).parent().unwrap());
+                assert!(facts.scanned);
+                assert_eq!(facts.cgroups[0], unit_cgroup);
+                let listener = find(&facts.sshd, in_unit.pid()).expect("the unit's sshd");
+                assert!(listener.is_listener, "{listener:?}");
+                assert_eq!(listener.config_path.as_deref(), in_unit.config.to_str());
+                assert!(
+                    find(&facts.sshd, by_hand.pid()).is_none(),
+                    "{:?}",
+                    facts.sshd
+                );
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
 }

@@ -161,6 +161,7 @@ pub fn healthy() -> Facts {
 /// The listening sshd of a healthy VM, pid 829, as /proc shows it.
 fn listening_sshd() -> ProcessFacts {
     ProcessFacts {
+        cgroups: Vec::new(),
         sshd: vec![SshdProcess {
             pid: 829,
             ppid: 1,

@@ -264,6 +264,7 @@ mod tests {
         };
         let processes = ProcessFacts {
             scanned: true,
+            cgroups: Vec::new(),
             own_net_namespace: None,
             sshd: vec![sshd(700, true), sshd(800, true), sshd(900, false)],
             pid_file: None,

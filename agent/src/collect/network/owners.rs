@@ -3,12 +3,12 @@
 //! `ss -p` reads every fd of every process. This search reads the likely owners first,
 //! then processes named sshd, then the rest, and stops once every socket has an owner.
 
+use crate::collect::pids;
 use crate::facts::SocketOwner;
 use nix::dir::Dir;
 use nix::fcntl::{open, readlinkat, OFlag};
 use nix::sys::stat::Mode;
 use std::collections::{HashMap, HashSet};
-use std::fs;
 use std::io;
 
 /// Process names whose fd tables are read before any other process's.
@@ -43,10 +43,12 @@ pub fn find_owners(inodes: &[u64], required: &[u64], likely_owners: &[u32]) -> O
         scan.examine(pid);
     }
     if !scan.unowned.is_empty() {
-        let (sshd_pids, other_pids): (Vec<u32>, Vec<u32>) = all_pids()
+        let (sshd_pids, other_pids): (Vec<u32>, Vec<u32>) = pids::all()
             .into_iter()
             .filter(|pid| !scan.examined.contains(pid))
-            .partition(|&pid| comm_of(pid).is_some_and(|comm| SSHD_COMMS.contains(&comm.as_str())));
+            .partition(|&pid| {
+                pids::comm(pid).is_some_and(|comm| SSHD_COMMS.contains(&comm.as_str()))
+            });
         for pid in sshd_pids.into_iter().chain(other_pids) {
             if scan.unowned.is_empty() {
                 break;
@@ -86,8 +88,8 @@ impl Scan {
             if !self.wanted.contains(&inode) {
                 continue;
             }
-            let comm = comm.get_or_insert_with(|| comm_of(pid).unwrap_or_default());
-            let unit = unit.get_or_insert_with(|| unit_of(pid));
+            let comm = comm.get_or_insert_with(|| pids::comm(pid).unwrap_or_default());
+            let unit = unit.get_or_insert_with(|| pids::unit_of(pid));
             self.unowned.remove(&inode);
             self.result
                 .owners
@@ -136,34 +138,6 @@ fn socket_inode(target: &str) -> Option<u64> {
         .strip_suffix(']')?
         .parse()
         .ok()
-}
-
-fn comm_of(pid: u32) -> Option<String> {
-    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-    Some(comm.trim_end_matches('\n').to_string())
-}
-
-/// The systemd unit a process belongs to: the last component of its cgroup path
-/// (v2 "0::/system.slice/nginx.service", v1 "1:name=systemd:/system.slice/...").
-fn unit_of(pid: u32) -> Option<String> {
-    let cgroups = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    let line = cgroups
-        .lines()
-        .find(|line| line.starts_with("0::"))
-        .or_else(|| cgroups.lines().find(|line| line.contains(":name=systemd:")))?;
-    let path = line.rsplit(':').next()?;
-    let last = path.rsplit('/').next()?;
-    (last.ends_with(".service") || last.ends_with(".scope")).then(|| last.to_string())
-}
-
-/// Every pid in /proc, in /proc's (ascending) order.
-fn all_pids() -> Vec<u32> {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .collect()
 }
 
 #[cfg(test)]

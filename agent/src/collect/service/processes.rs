@@ -1,8 +1,9 @@
-//! sshd processes found through /proc: what runs, whatever systemd says (or when it cannot
-//! be asked).
+//! sshd processes: what runs, whatever systemd says. Where systemd runs SSH, they are
+//! listed from the units' and the login sessions' cgroups; otherwise (no systemd, or an
+//! sshd started by hand) from every process in /proc.
 
-use crate::collect::ProbeNotes;
-use crate::facts::{PidFile, ProcessFacts, SshdProcess};
+use crate::collect::{pids, ProbeNotes};
+use crate::facts::{PidFile, ProcessFacts, SshdProcess, SystemdFacts, UnitFacts};
 use procfs::process::Process;
 use std::path::Path;
 
@@ -15,39 +16,78 @@ const MAX_PROCESSES: usize = 100_000;
 /// sshd's short options that take an argument (OpenSSH sshd.c getopt string).
 const OPTIONS_WITH_ARGUMENT: &str = "CEbcfghkopu";
 
-pub fn collect(notes: &mut ProbeNotes) -> ProcessFacts {
-    let sshd = find_sshd_processes(notes);
+pub fn collect(systemd: &SystemdFacts, notes: &mut ProbeNotes) -> ProcessFacts {
+    let from_cgroups = pids::cgroup_root().and_then(|root| {
+        let mut cgroups = ssh_cgroups(systemd)?;
+        cgroups.extend(pids::session_scopes(&root));
+        Some((pids::in_cgroups(&root, &cgroups), cgroups))
+    });
+    let (sshd, cgroups) = match from_cgroups {
+        Some((listed, cgroups)) => (Some(sshd_processes(listed, notes)), cgroups),
+        None => (find_sshd_processes(notes), Vec::new()),
+    };
     ProcessFacts {
         scanned: sshd.is_some(),
+        cgroups,
         own_net_namespace: net_namespace("self"),
         sshd: sshd.unwrap_or_default(),
         pid_file: read_pid_file(PID_FILE_CANDIDATES.iter().map(Path::new)),
     }
 }
 
+/// The cgroups of the SSH units that run, when systemd runs SSH: every sshd is in one
+/// of them or in a login session's scope. None when systemd cannot be asked or runs no
+/// SSH unit: an sshd started by hand is then anywhere, and only all of /proc tells.
+fn ssh_cgroups(systemd: &SystemdFacts) -> Option<Vec<String>> {
+    if !systemd.reachable {
+        return None;
+    }
+    let running = |unit: &&UnitFacts| {
+        matches!(
+            unit.active_state.as_str(),
+            "active" | "reloading" | "activating" | "deactivating"
+        )
+    };
+    let units: Vec<&UnitFacts> = systemd.units.iter().filter(running).collect();
+    if units.is_empty() {
+        return None;
+    }
+    Some(
+        units
+            .iter()
+            .filter_map(|unit| unit.control_group.clone())
+            .collect(),
+    )
+}
+
 /// None when /proc cannot be listed: then "no sshd" would be a guess, not a fact.
 fn find_sshd_processes(notes: &mut ProbeNotes) -> Option<Vec<SshdProcess>> {
-    let processes = match procfs::process::all_processes() {
-        Ok(processes) => processes,
-        Err(err) => {
-            notes.unavailable(format!("cannot list /proc: {err}"));
-            return None;
-        }
-    };
-    let clock = Clock::read(notes);
-    let mut found: Vec<SshdProcess> = Vec::new();
-    let mut examined = 0;
-    // A process that exits mid-scan yields an error here or when read: skip it.
-    for process in processes.flatten() {
-        examined += 1;
-        if examined > MAX_PROCESSES {
-            notes.partial(format!("stopped after examining {MAX_PROCESSES} processes"));
-            break;
-        }
-        if let Some(sshd) = read_sshd(&process, clock.as_ref()) {
-            found.push(sshd);
-        }
+    let listed = pids::all();
+    if listed.is_empty() {
+        notes.unavailable("cannot list /proc");
+        return None;
     }
+    if listed.len() > MAX_PROCESSES {
+        notes.partial(format!(
+            "examined {MAX_PROCESSES} of {} processes",
+            listed.len()
+        ));
+    }
+    let listed = listed.into_iter().take(MAX_PROCESSES).collect();
+    Some(sshd_processes(listed, notes))
+}
+
+/// The sshd processes among `listed`, with their roles. Only a process whose name is
+/// sshd's is read further.
+fn sshd_processes(listed: Vec<u32>, notes: &mut ProbeNotes) -> Vec<SshdProcess> {
+    let clock = Clock::read(notes);
+    // A process that exits mid-scan has no name to read, or nothing more: skip it.
+    let mut found: Vec<SshdProcess> = listed
+        .into_iter()
+        .filter(|pid| pids::comm(*pid).is_some_and(|comm| SSHD_COMMS.contains(&comm.as_str())))
+        .filter_map(|pid| Process::new(i32::try_from(pid).ok()?).ok())
+        .filter_map(|process| read_sshd(&process, clock.as_ref()))
+        .collect();
     let sshd_pids: Vec<u32> = found.iter().map(|sshd| sshd.pid).collect();
     for sshd in &mut found {
         sshd.is_listener = is_listener(&sshd.comm, &sshd.cmdline, sshd_pids.contains(&sshd.ppid));
@@ -55,7 +95,7 @@ fn find_sshd_processes(notes: &mut ProbeNotes) -> Option<Vec<SshdProcess>> {
             sshd.config_path = config_path(&sshd.cmdline);
         }
     }
-    Some(found)
+    found
 }
 
 /// The process as an SshdProcess when it is one; roles are decided once all are known.

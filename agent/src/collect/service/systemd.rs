@@ -397,6 +397,7 @@ fn read_unit(
 }
 
 fn fill_service(facts: &mut UnitFacts, service: &mut Properties) {
+    facts.control_group = control_group(service);
     facts.result = service.take("Result");
     facts.exec_main_status = service.take("ExecMainStatus");
     facts.exec_main_code = service.take("ExecMainCode");
@@ -412,9 +413,17 @@ fn fill_service(facts: &mut UnitFacts, service: &mut Properties) {
 }
 
 fn fill_socket(facts: &mut UnitFacts, socket: &mut Properties) {
+    facts.control_group = control_group(socket);
     facts.result = socket.take("Result");
     facts.listen = socket.take("Listen").unwrap_or_default();
     facts.accept = socket.take("Accept");
+}
+
+/// ControlGroup, empty while the unit has no processes.
+fn control_group(properties: &mut Properties) -> Option<String> {
+    properties
+        .take_if_present("ControlGroup")
+        .filter(|group: &String| !group.is_empty())
 }
 
 /// A GetAll answer, decoded property by property: one of an unexpected type is skipped with
