@@ -54,29 +54,32 @@ pub fn login_accounts(
     reach: &Reach,
 ) -> std::io::Result<Vec<String>> {
     let passwd = read_text(Path::new(PASSWD))?;
-    Ok(passwd
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(':').collect();
-            let [name, _, uid, _, _, home, shell] = fields[..] else {
-                return None;
-            };
-            let shell = effective_shell(shell);
-            let login_shell =
-                shells.iter().any(|listed| listed == shell) && !refuses_sessions(shell);
-            let has_home = !home.is_empty() && is_there(reach, home, Path::is_dir, true);
-            let in_default_place = has_home
-                && DEFAULT_KEYS_FILES.iter().any(|file| {
-                    let path = format!("{}/{file}", home.trim_end_matches('/'));
-                    is_there(reach, &path, Path::is_file, false)
-                });
-            let holds_keys = in_default_place
-                || keys_patterns.iter().any(|pattern| {
-                    configured_keys_file(pattern, name, uid, home)
-                        .is_some_and(|path| is_there(reach, &path, Path::is_file, false))
-                });
-            (uid != "0" && ((login_shell && has_home) || holds_keys)).then(|| name.to_string())
-        })
+    Ok(passwd_entries(&passwd)
+        .filter_map(
+            |PasswdEntry {
+                 name,
+                 uid,
+                 home,
+                 shell,
+                 ..
+             }| {
+                let shell = effective_shell(shell);
+                let login_shell =
+                    shells.iter().any(|listed| listed == shell) && !refuses_sessions(shell);
+                let has_home = !home.is_empty() && is_there(reach, home, Path::is_dir, true);
+                let in_default_place = has_home
+                    && DEFAULT_KEYS_FILES.iter().any(|file| {
+                        let path = format!("{}/{file}", home.trim_end_matches('/'));
+                        is_there(reach, &path, Path::is_file, false)
+                    });
+                let holds_keys = in_default_place
+                    || keys_patterns.iter().any(|pattern| {
+                        configured_keys_file(pattern, name, &uid.to_string(), home)
+                            .is_some_and(|path| is_there(reach, &path, Path::is_file, false))
+                    });
+                (uid != 0 && ((login_shell && has_home) || holds_keys)).then(|| name.to_string())
+            },
+        )
         .collect())
 }
 
@@ -112,16 +115,38 @@ fn passwd_directory_sources(nsswitch: &str) -> Vec<String> {
 
 /// Home directories by user name, as /etc/passwd lists them.
 pub fn passwd_homes() -> std::io::Result<BTreeMap<String, String>> {
-    Ok(read_text(Path::new(PASSWD))?
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(':').collect();
-            let [name, _, _, _, _, home, _] = fields[..] else {
-                return None;
-            };
-            (!home.is_empty()).then(|| (name.to_string(), home.to_string()))
-        })
+    Ok(passwd_entries(&read_text(Path::new(PASSWD))?)
+        .filter(|entry| !entry.home.is_empty())
+        .map(|entry| (entry.name.to_string(), entry.home.to_string()))
         .collect())
+}
+
+/// One passwd(5) line: name:password:uid:gid:gecos:home:shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswdEntry<'a> {
+    pub name: &'a str,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: &'a str,
+    pub shell: &'a str,
+}
+
+/// The well-formed lines of a passwd file; others (comments, NIS "+" lines, a bad uid)
+/// are skipped, as getpwent skips them.
+pub fn passwd_entries(text: &str) -> impl Iterator<Item = PasswdEntry<'_>> {
+    text.lines().filter_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        let [name, _, uid, gid, _, home, shell] = fields[..] else {
+            return None;
+        };
+        Some(PasswdEntry {
+            name,
+            uid: uid.parse().ok()?,
+            gid: gid.parse().ok()?,
+            home,
+            shell,
+        })
+    })
 }
 
 /// An AuthorizedKeysFile pattern for a passwd entry (tokens as sshd expands them);

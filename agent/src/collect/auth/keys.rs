@@ -2,7 +2,7 @@
 //! whether the user can read it, and each line as sshd reads it (`key_line`).
 
 use super::super::prereqs::stat_path;
-use super::accounts::read_text;
+use super::accounts::{passwd_entries, read_text};
 use super::key_line::{parse_key_line, KeyLine};
 use crate::facts::{Account, BadKeyLine, FileKind, FileStat, KeysFile, StrictModesEntry};
 use std::io::Read;
@@ -150,13 +150,11 @@ fn group_is_users_alone(stat: &FileStat, uid: u32) -> bool {
     let Ok(passwd) = read_text(Path::new("/etc/passwd")) else {
         return false;
     };
-    let primary_uids: Vec<&str> = passwd
-        .lines()
-        .map(|line| line.split(':').collect::<Vec<_>>())
-        .filter(|fields| fields.len() >= 4 && fields[3] == gid.to_string())
-        .map(|fields| fields[2])
+    let primary_uids: Vec<u32> = passwd_entries(&passwd)
+        .filter(|entry| entry.gid == gid)
+        .map(|entry| entry.uid)
         .collect();
-    if primary_uids.iter().any(|member| *member != uid.to_string()) {
+    if primary_uids.iter().any(|member| *member != uid) {
         return false;
     }
     let owner_name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(owner))

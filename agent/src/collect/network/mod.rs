@@ -8,7 +8,7 @@
 
 pub mod netlink;
 mod owners;
-mod proc_net;
+pub mod proc_net;
 
 pub use netlink::tcp_table_from_netlink;
 pub use owners::{find_owners, OwnerSearch};

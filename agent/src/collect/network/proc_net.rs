@@ -22,7 +22,16 @@ pub fn tcp_table_from_proc_net(net_dir: &Path, ssh_ports: &[u16]) -> procfs::Pro
 }
 
 fn read_table(path: &Path) -> procfs::ProcResult<Vec<TcpNetEntry>> {
-    TcpNetEntries::from_file(path, procfs::current_system_info()).map(|table| table.0)
+    let text = std::fs::read(path).map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => procfs::ProcError::NotFound(Some(path.to_path_buf())),
+        _ => procfs::ProcError::from(err),
+    })?;
+    parse_table(&text)
+}
+
+/// The entries of a tcp or tcp6 table's text.
+pub fn parse_table(text: &[u8]) -> procfs::ProcResult<Vec<TcpNetEntry>> {
+    TcpNetEntries::from_read(text, procfs::current_system_info()).map(|table| table.0)
 }
 
 /// The listeners of parsed tcp/tcp6 tables, and the connections on `ssh_ports`.
