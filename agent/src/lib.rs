@@ -11,8 +11,11 @@ pub mod render;
 pub mod rules;
 pub mod verdict;
 
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Instant;
+
+/// The collection's own thread: as deep a stack as the main thread's default.
+const DIAGNOSIS_STACK: usize = 8 << 20;
 
 /// Collects every fact, judges them, and returns the verdict, by `options.deadline`
 /// whatever hangs: then from what was seen, naming the probes that had not finished.
@@ -20,28 +23,18 @@ use std::time::Instant;
 pub fn diagnose(options: &collect::CollectOptions) -> verdict::Verdict {
     let started = Instant::now();
     let progress = Arc::new(collect::Progress::default());
-    let (sender, receiver) = mpsc::channel();
-    let worker = {
+    let collected = {
         let (options, progress) = (options.clone(), Arc::clone(&progress));
-        std::thread::Builder::new()
-            .name("diagnosis".into())
-            .spawn(move || {
-                // The receiver is gone when the deadline passed first.
-                let _ = sender.send(collect::collect_all(&options, &progress));
-            })
+        collect::worker::within("diagnosis", DIAGNOSIS_STACK, options.deadline, move || {
+            collect::collect_all(&options, &progress)
+        })
     };
-    let (facts, probes) = match worker {
+    let (facts, probes) = match collected {
+        Ok(collected) => collected,
+        Err(collect::worker::Late::TimedOut) => progress.cut_at(options.deadline),
         // No thread to spare: no watchdog either.
-        Err(_) => collect::collect_all(options, &progress),
-        Ok(worker) => match receiver.recv_timeout(options.deadline) {
-            Ok(collected) => collected,
-            Err(mpsc::RecvTimeoutError::Timeout) => progress.cut_at(options.deadline),
-            // The worker ended without an answer: it panicked; so does this.
-            Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-                Err(panic) => std::panic::resume_unwind(panic),
-                Ok(()) => unreachable!("the worker sends before it ends"),
-            },
-        },
+        Err(collect::worker::Late::NoThread) => collect::collect_all(options, &progress),
+        Err(collect::worker::Late::Panicked) => panic!("the diagnosis panicked (see above)"),
     };
     let findings = rules::evaluate(&facts);
     verdict::Verdict::new(

@@ -22,6 +22,7 @@ pub mod reach;
 pub mod selinux;
 pub mod service;
 pub mod session;
+pub mod worker;
 
 use crate::facts::{
     AuthFacts, BannerProbe, Facts, LiveFacts, ProbeOutcome, ProbeReport, SshdConfigFacts,

@@ -5,12 +5,13 @@
 //! all; then runs on a worker thread the caller stops waiting for after a bound. A mount
 //! that did not answer once is not asked again.
 
+use super::worker::{self, Late};
 use super::ProbeNotes;
 use crate::facts::{MountFacts, Unanswered};
 use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::path::Path;
-use std::sync::{mpsc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long one path is waited for. A live NFS server answers in milliseconds; a dead
@@ -165,26 +166,15 @@ impl Reach {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Unanswered> {
         let started = Instant::now();
-        let (sender, receiver) = mpsc::sync_channel(1);
-        let spawned = std::thread::Builder::new()
-            .name("reach".into())
-            .stack_size(WORKER_STACK)
-            .spawn(move || {
-                // The receiver is gone when the bound passed first; nothing to do then.
-                let _ = sender.send(work());
-            });
-        let unanswered = |waited: Duration| Unanswered {
+        worker::within("reach", WORKER_STACK, self.bound, work).map_err(|late| Unanswered {
             what: path.to_string(),
             mount: mount.cloned(),
-            waited_ms: waited.as_millis() as u64,
-        };
-        if spawned.is_err() {
-            // No thread to spare: not waiting is the safe side.
-            return Err(unanswered(Duration::ZERO));
-        }
-        receiver
-            .recv_timeout(self.bound)
-            .map_err(|_| unanswered(started.elapsed()))
+            // No thread to spare: not waiting is the safe side, and nothing was waited.
+            waited_ms: match late {
+                Late::NoThread => 0,
+                _ => started.elapsed().as_millis() as u64,
+            },
+        })
     }
 }
 

@@ -296,8 +296,8 @@ pub fn provisioned_admin() -> Option<ProvisionedAdmin> {
 /// The `<UserName>` element (any namespace prefix); nothing else of the file is kept.
 pub fn ovf_user_name(xml: &str) -> Option<String> {
     static USER_NAME: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    let pattern = USER_NAME
-        .get_or_init(|| Regex::new(r"<(?:\w+:)?UserName>\s*([^<\s]+)\s*</").unwrap());
+    let pattern =
+        USER_NAME.get_or_init(|| Regex::new(r"<(?:\w+:)?UserName>\s*([^<\s]+)\s*</").unwrap());
     Some(pattern.captures(xml)?[1].to_string())
 }
 

@@ -4,12 +4,13 @@
 //! each method call, but not the connection handshake, and a bus that accepts a connection
 //! and then says nothing must not stall the diagnosis.
 
+use crate::collect::worker::{self, Late};
 use crate::collect::{CollectOptions, ProbeNotes};
 use crate::facts::{SystemdFacts, UnitFacts, UnitKind};
 use crate::openssh::{INSTANCE_UNIT_PATTERNS, SERVICE_UNIT_NAMES, SOCKET_UNIT_NAMES};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use zbus::blocking::{connection, Connection};
 use zbus::zvariant::{DynamicDeserialize, DynamicType, OwnedObjectPath, OwnedValue};
@@ -127,22 +128,15 @@ pub fn collect(options: &CollectOptions, notes: &mut ProbeNotes) -> SystemdFacts
 /// Asks the systemd reachable at the D-Bus `address`, giving up after `timeout` in total.
 pub fn collect_from(address: &str, timeout: Duration, notes: &mut ProbeNotes) -> SystemdFacts {
     let stage = Arc::new(Mutex::new(String::from("connecting to the bus")));
-    let (sender, receiver) = mpsc::channel();
-    let worker = {
+    let asked = {
         let (address, stage) = (address.to_string(), Arc::clone(&stage));
-        std::thread::Builder::new()
-            .name("systemd-dbus".into())
-            .spawn(move || {
-                let mut remarks = Vec::new();
-                let outcome = ask_systemd(&address, timeout, &stage, &mut remarks);
-                // The receiver is gone when the deadline passed first; nothing to do then.
-                let _ = sender.send((outcome, remarks));
-            })
+        worker::within("systemd-dbus", 2 << 20, timeout, move || {
+            let mut remarks = Vec::new();
+            let outcome = ask_systemd(&address, timeout, &stage, &mut remarks);
+            (outcome, remarks)
+        })
     };
-    if let Err(err) = worker {
-        return unreachable(notes, format!("cannot start the D-Bus thread: {err}"));
-    }
-    match receiver.recv_timeout(timeout) {
+    match asked {
         Ok((Ok(facts), remarks)) => {
             for remark in remarks {
                 match remark {
@@ -153,13 +147,14 @@ pub fn collect_from(address: &str, timeout: Duration, notes: &mut ProbeNotes) ->
             facts
         }
         Ok((Err(reason), _)) => unreachable(notes, reason),
-        Err(_) => {
+        Err(Late::TimedOut) => {
             let stage = stage.lock().map(|stage| stage.clone()).unwrap_or_default();
             unreachable(
                 notes,
                 format!("timed out after {timeout:?} {stage} at {address}"),
             )
         }
+        Err(late) => unreachable(notes, format!("the D-Bus thread gave no answer: {late:?}")),
     }
 }
 
