@@ -141,13 +141,6 @@ fn probe<T>(
     (facts, report)
 }
 
-/// The result of a probe run on another thread (a panic there is a panic here).
-fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, (T, ProbeReport)>) -> (T, ProbeReport) {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-}
-
 /// Gathers every fact, keeping each in `progress` as it is seen. Probes that wait on
 /// other programs or the network (the firewall tools, `sshd -T`, IMDS) run on their own
 /// threads so their waits overlap; the rest run in the order that lets later probes use
@@ -172,7 +165,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
     ));
     let reach = &reach;
     std::thread::scope(|scope| {
-        let firewall = scope.spawn(|| {
+        let firewall = worker::beside(scope, || {
             probe(
                 progress,
                 "firewall",
@@ -180,7 +173,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
                 |facts, firewall| facts.firewall = firewall.clone(),
             )
         });
-        let cloud = scope.spawn(|| {
+        let cloud = worker::beside(scope, || {
             probe(
                 progress,
                 "cloud",
@@ -188,7 +181,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
                 |facts, cloud| facts.cloud = cloud.clone(),
             )
         });
-        let health = scope.spawn(|| {
+        let health = worker::beside(scope, || {
             probe(
                 progress,
                 "health",
@@ -196,12 +189,12 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
                 |facts, health| facts.health = health.clone(),
             )
         });
-        let selinux = scope.spawn(|| {
+        let selinux = worker::beside(scope, || {
             probe(progress, "selinux", selinux::collect, |facts, selinux| {
                 facts.selinux = selinux.clone()
             })
         });
-        let logs = scope.spawn(|| {
+        let logs = worker::beside(scope, || {
             probe(progress, "logs", logs::collect, |facts, logs| {
                 facts.logs = logs.clone()
             })
@@ -226,7 +219,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
             |facts, parsed| facts.config = parsed.clone(),
         ));
         let ssh_ports = ssh_ports(&parsed, &systemd);
-        let config = scope.spawn(|| {
+        let config = worker::beside(scope, || {
             probe(
                 progress,
                 "sshd -T",
@@ -254,7 +247,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
         // The banners are read while the users' facts are gathered.
         let banners = options.probe.then(|| {
             let (sockets, ssh_ports) = (sockets.clone(), ssh_ports.clone());
-            scope.spawn(move || {
+            worker::beside(scope, move || {
                 probe(
                     progress,
                     "live banners",
@@ -263,11 +256,11 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
                 )
             })
         });
-        let config = reports.keep(joined(config));
+        let config = reports.keep(config.join());
         // The host keys are loaded (an ssh-keygen each) while the users are examined.
         let prereqs = {
             let (config, sshd) = (config.clone(), &sshd);
-            scope.spawn(move || {
+            worker::beside(scope, move || {
                 probe(
                     progress,
                     "prereqs",
@@ -286,14 +279,14 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
             facts.pam = pam.clone()
         }));
         let live = reports.live(banners, &auth, &config, options, progress);
-        let prereqs = reports.keep(joined(prereqs));
-        let mut logs = reports.keep(joined(logs));
+        let prereqs = reports.keep(prereqs.join());
+        let mut logs = reports.keep(logs.join());
         logs.login_files_changed_at = login_files_changed_at(&config, &auth, &pam, reach);
         let facts = Facts {
-            health: reports.keep(joined(health)),
-            cloud: reports.keep(joined(cloud)),
-            firewall: reports.keep(joined(firewall)),
-            selinux: reports.keep(joined(selinux)),
+            health: reports.keep(health.join()),
+            cloud: reports.keep(cloud.join()),
+            firewall: reports.keep(firewall.join()),
+            selinux: reports.keep(selinux.join()),
             logs,
             host: host.clone(),
             sshd: sshd.clone(),
@@ -396,7 +389,7 @@ impl Reports {
     /// The live key queries, once the banners are read; without the probes, why not.
     fn live(
         &mut self,
-        banners: Option<std::thread::ScopedJoinHandle<'_, (Vec<BannerProbe>, ProbeReport)>>,
+        banners: Option<worker::Beside<'_, (Vec<BannerProbe>, ProbeReport)>>,
         auth: &AuthFacts,
         config: &SshdConfigFacts,
         options: &CollectOptions,
@@ -408,7 +401,7 @@ impl Reports {
                 ..LiveFacts::default()
             };
         };
-        let banners = self.keep(joined(banners));
+        let banners = self.keep(banners.join());
         self.keep(probe(
             progress,
             "live keys",

@@ -125,7 +125,7 @@ fn host_keys(config: &SshdConfigFacts, notes: &mut ProbeNotes) -> Vec<HostKey> {
         let loading: Vec<_> = configured
             .into_iter()
             .map(|(path, source)| {
-                scope.spawn(move || {
+                super::worker::beside(scope, move || {
                     let mut key_notes = ProbeNotes::default();
                     let key = host_key(path, source, &mut key_notes);
                     (key, key_notes)
@@ -134,10 +134,8 @@ fn host_keys(config: &SshdConfigFacts, notes: &mut ProbeNotes) -> Vec<HostKey> {
             .collect();
         loading
             .into_iter()
-            .map(|handle| {
-                let (key, key_notes) = handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            .map(|loaded| {
+                let (key, key_notes) = loaded.join();
                 notes.absorb(key_notes);
                 key
             })

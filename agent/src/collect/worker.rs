@@ -8,6 +8,7 @@
 //! binary.
 
 use std::sync::{mpsc, Arc, Mutex};
+use std::thread::{Scope, ScopedJoinHandle};
 use std::time::Duration;
 
 /// Why a worker gave no answer.
@@ -62,6 +63,42 @@ fn run(
         mpsc::RecvTimeoutError::Timeout => Late::TimedOut,
         mpsc::RecvTimeoutError::Disconnected => Late::Panicked,
     })
+}
+
+/// Work on a thread of a scope, waited for with `join`: `scope.spawn`, but every answer
+/// type shares one kind of thread.
+pub struct Beside<'scope, T> {
+    handle: ScopedJoinHandle<'scope, ()>,
+    answer: Arc<Mutex<Option<T>>>,
+}
+
+pub fn beside<'scope, 'env, T: Send + 'scope>(
+    scope: &'scope Scope<'scope, 'env>,
+    work: impl FnOnce() -> T + Send + 'scope,
+) -> Beside<'scope, T> {
+    let answer = Arc::new(Mutex::new(None));
+    let slot = Arc::clone(&answer);
+    let job: Box<dyn FnOnce() + Send + 'scope> = Box::new(move || {
+        let value = work();
+        if let Ok(mut slot) = slot.lock() {
+            *slot = Some(value);
+        }
+    });
+    Beside {
+        handle: scope.spawn(job),
+        answer,
+    }
+}
+
+impl<T> Beside<'_, T> {
+    /// The answer; a panic there is a panic here.
+    pub fn join(self) -> T {
+        if let Err(panic) = self.handle.join() {
+            std::panic::resume_unwind(panic);
+        }
+        let answer = self.answer.lock().ok().and_then(|mut slot| slot.take());
+        answer.expect("a worker that ended without panicking has answered")
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod nft;
 pub mod ufw;
 
 use super::command::{find_tool, tool_dirs};
+use super::worker;
 use super::ProbeNotes;
 use crate::facts::FirewallFacts;
 use std::path::PathBuf;
@@ -66,24 +67,22 @@ pub fn collect_with(tools: &Tools, notes: &mut ProbeNotes) -> FirewallFacts {
     })
 }
 
-type LayerHandle<'scope, T> = std::thread::ScopedJoinHandle<'scope, (T, ProbeNotes)>;
+type Layer<'scope, T> = worker::Beside<'scope, (T, ProbeNotes)>;
 
 /// Reads one layer on its own thread, with notes of its own.
 fn read_layer<'scope, 'env, T: Send + 'scope>(
     scope: &'scope std::thread::Scope<'scope, 'env>,
     tools: &'env Tools,
     read: fn(&Tools, &mut ProbeNotes) -> T,
-) -> LayerHandle<'scope, T> {
-    scope.spawn(move || {
+) -> Layer<'scope, T> {
+    worker::beside(scope, move || {
         let mut layer_notes = ProbeNotes::default();
         (read(tools, &mut layer_notes), layer_notes)
     })
 }
 
-fn join_layer<T>(handle: LayerHandle<'_, T>, notes: &mut ProbeNotes) -> T {
-    let (facts, layer_notes) = handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+fn join_layer<T>(layer: Layer<'_, T>, notes: &mut ProbeNotes) -> T {
+    let (facts, layer_notes) = layer.join();
     notes.absorb(layer_notes);
     facts
 }
