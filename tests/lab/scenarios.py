@@ -99,6 +99,19 @@ SCENARIOS = [
         restore_cmds="systemctl start ssh",
     ),
     Scenario(
+        # D-Bus down, systemd fine: systemctl still works for root (systemd's private
+        # socket), and so must the verdict and its fix.
+        name="dbus-down-sshd-stopped",
+        verdict_fixes=True,
+        break_cmds="systemctl stop dbus.socket dbus.service\nsystemctl stop ssh",
+        expect_ids=("SSH-SVC-005",),
+        expect_status=CRITICAL,
+        access={22: ("refused",)},
+        check_cmds=f"{IMDS_ENV} {GUEST_BINARY} --format json --no-probe | grep -q '\"reachable\": true'",
+        restore_cmds="systemctl start dbus.socket dbus.service\nsystemctl restart systemd-logind\n"
+                     "systemctl start ssh",
+    ),
+    Scenario(
         name="disabled-rebooted",
         break_cmds="systemctl disable ssh",
         needs_reboot=True,

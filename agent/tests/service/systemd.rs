@@ -2,7 +2,7 @@
 
 use crate::support;
 use crate::support::dbus::{silent_systemd, FakeSystemd, FakeUnit, ServiceShape, TestBus};
-use sshdoctor::collect::service::systemd::collect_from;
+use sshdoctor::collect::service::systemd::{collect_from, collect_with};
 use sshdoctor::collect::ProbeNotes;
 use sshdoctor::facts::{SystemdFacts, UnitFacts, UnitKind};
 use std::time::{Duration, Instant};
@@ -471,4 +471,31 @@ fn sshdoctor_asks_the_bus_named_by_dbus_system_bus_address() {
     assert_eq!(systemd["version"], VERSION);
     assert_eq!(systemd["units"][0]["name"], "ssh.service");
     assert_eq!(systemd["units"][0]["main_pid"], 4242);
+}
+
+/// The system bus is down (no socket) but systemd runs: it is asked on its private
+/// socket, a D-Bus peer connection (the fake serves one there), as systemctl does then;
+/// the facts are systemd's, and a note says the bus did not answer.
+#[test]
+fn with_the_bus_down_systemd_is_asked_on_its_private_socket() {
+    if !support::requires_root("systemd's private socket is for root only") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("private");
+    let mut ssh = FakeUnit::new("ssh.service");
+    ssh.active_state = "active".into();
+    ssh.sub_state = "running".into();
+    ssh.main_pid = 812;
+    FakeSystemd::serve_private(&private, VERSION, vec![ssh]);
+    let address = format!("unix:path={}/no_bus_here", dir.path().display());
+    let mut notes = ProbeNotes::default();
+    let facts = collect_with(&address, &private, TIMEOUT, &mut notes);
+    let notes = format!("{notes:?}");
+    assert!(facts.reachable, "{notes}");
+    assert_eq!(facts.version.as_deref(), Some(VERSION));
+    assert_eq!(unit(&facts, "ssh.service").main_pid, Some(812));
+    assert!(!notes.contains("Unavailable"), "{notes}");
+    assert!(notes.contains("systemd answered on"), "{notes}");
+    assert!(notes.contains("no_bus_here"), "{notes}");
 }

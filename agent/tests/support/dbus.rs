@@ -193,47 +193,78 @@ impl FakeSystemd {
         bus: &TestBus,
         version: &str,
         has_list_by_patterns: bool,
-        mut units: Vec<FakeUnit>,
+        units: Vec<FakeUnit>,
     ) -> FakeSystemd {
-        for name in SSH_NAMES {
-            if !units
-                .iter()
-                .any(|unit| unit.names.iter().any(|n| n == name))
-            {
-                units.push(FakeUnit::not_found(name));
-            }
-        }
-        let mut builder = bus
-            .connect()
-            .name(SYSTEMD_NAME)
-            .expect("name")
-            .serve_at(
-                "/org/freedesktop/systemd1",
-                Manager {
-                    version: version.to_string(),
-                    units: units.clone(),
-                    has_list_by_patterns,
-                },
-            )
-            .expect("serve manager");
-        for unit in units {
-            let path = unit.path();
-            builder = builder
-                .serve_at(path.clone(), UnitInterface(unit.clone()))
-                .expect("serve unit");
-            builder = match (unit.is_socket(), unit.service_shape) {
-                (true, _) => builder.serve_at(path, SocketInterface(unit)),
-                (false, ServiceShape::MistypedMainPid) => {
-                    builder.serve_at(path, MistypedServiceInterface(unit))
-                }
-                (false, _) => builder.serve_at(path, ServiceInterface(unit)),
-            }
-            .expect("serve unit type");
-        }
+        let builder = bus.connect().name(SYSTEMD_NAME).expect("name");
         FakeSystemd {
-            _connection: builder.build().expect("fake systemd on the bus"),
+            _connection: serve_on(builder, version, has_list_by_patterns, units)
+                .build()
+                .expect("fake systemd on the bus"),
         }
     }
+
+    /// systemd on its private socket at `socket`: a D-Bus peer connection, no bus. The
+    /// one client that connects is served until the test ends.
+    pub fn serve_private(socket: &std::path::Path, version: &str, units: Vec<FakeUnit>) {
+        let listener = std::os::unix::net::UnixListener::bind(socket).expect("bind");
+        let version = version.to_string();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("a client");
+            let builder = connection::Builder::async_io_unix_stream(stream)
+                .server(zbus::Guid::generate())
+                .expect("server")
+                .p2p();
+            let connection = serve_on(builder, &version, true, units)
+                .build()
+                .expect("fake systemd on its private socket");
+            // Served while the test runs.
+            std::thread::park();
+            drop(connection);
+        });
+    }
+}
+
+/// `builder` serving the manager and `units` (plus not-found objects for the SSH names
+/// none of them carries).
+fn serve_on(
+    builder: connection::Builder<'static>,
+    version: &str,
+    has_list_by_patterns: bool,
+    mut units: Vec<FakeUnit>,
+) -> connection::Builder<'static> {
+    for name in SSH_NAMES {
+        if !units
+            .iter()
+            .any(|unit| unit.names.iter().any(|n| n == name))
+        {
+            units.push(FakeUnit::not_found(name));
+        }
+    }
+    let mut builder = builder
+        .serve_at(
+            "/org/freedesktop/systemd1",
+            Manager {
+                version: version.to_string(),
+                units: units.clone(),
+                has_list_by_patterns,
+            },
+        )
+        .expect("serve manager");
+    for unit in units {
+        let path = unit.path();
+        builder = builder
+            .serve_at(path.clone(), UnitInterface(unit.clone()))
+            .expect("serve unit");
+        builder = match (unit.is_socket(), unit.service_shape) {
+            (true, _) => builder.serve_at(path, SocketInterface(unit)),
+            (false, ServiceShape::MistypedMainPid) => {
+                builder.serve_at(path, MistypedServiceInterface(unit))
+            }
+            (false, _) => builder.serve_at(path, ServiceInterface(unit)),
+        }
+        .expect("serve unit type");
+    }
+    builder
 }
 
 /// Owns org.freedesktop.systemd1 but never answers a call: it has no object server.
