@@ -202,26 +202,6 @@ impl FakeSystemd {
                 .expect("fake systemd on the bus"),
         }
     }
-
-    /// systemd on its private socket at `socket`: a D-Bus peer connection, no bus. The
-    /// one client that connects is served until the test ends.
-    pub fn serve_private(socket: &std::path::Path, version: &str, units: Vec<FakeUnit>) {
-        let listener = std::os::unix::net::UnixListener::bind(socket).expect("bind");
-        let version = version.to_string();
-        std::thread::spawn(move || {
-            let (stream, _) = listener.accept().expect("a client");
-            let builder = connection::Builder::async_io_unix_stream(stream)
-                .server(zbus::Guid::generate())
-                .expect("server")
-                .p2p();
-            let connection = serve_on(builder, &version, true, units)
-                .build()
-                .expect("fake systemd on its private socket");
-            // Served while the test runs.
-            std::thread::park();
-            drop(connection);
-        });
-    }
 }
 
 /// `builder` serving the manager and `units` (plus not-found objects for the SSH names

@@ -1,6 +1,8 @@
 //! The SSH service: which sshd this diagnosis examines (`sshd`), what systemd says of its
-//! units (`systemd`), and the sshd processes /proc shows (`processes`).
+//! units (`systemd`, and `systemctl` when the system bus is down), and the sshd
+//! processes (`processes`).
 
 pub mod processes;
 pub mod sshd;
+pub mod systemctl;
 pub mod systemd;

@@ -4,13 +4,15 @@
 //! each method call, but not the connection handshake, and a bus that accepts a connection
 //! and then says nothing must not stall the diagnosis.
 
+use super::systemctl;
+use crate::collect::command::tool_dirs;
 use crate::collect::worker::{self, Late};
 use crate::collect::{CollectOptions, ProbeNotes};
 use crate::facts::{SystemdFacts, UnitFacts, UnitKind};
 use crate::openssh::{INSTANCE_UNIT_PATTERNS, SERVICE_UNIT_NAMES, SOCKET_UNIT_NAMES};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use zbus::blocking::{connection, Connection};
@@ -18,8 +20,6 @@ use zbus::zvariant::{DynamicDeserialize, DynamicType, OwnedObjectPath, OwnedValu
 
 /// Where libdbus and zbus look when DBUS_SYSTEM_BUS_ADDRESS is unset.
 const DEFAULT_SYSTEM_BUS: &str = "unix:path=/var/run/dbus/system_bus_socket";
-/// systemd's own socket, for root: what systemctl uses when the system bus is down.
-const PRIVATE_SOCKET: &str = "/run/systemd/private";
 const SYSTEMD_SERVICE: &str = "org.freedesktop.systemd1";
 const UNIT_INTERFACE: &str = "org.freedesktop.systemd1.Unit";
 const SERVICE_INTERFACE: &str = "org.freedesktop.systemd1.Service";
@@ -125,97 +125,64 @@ pub fn collect(options: &CollectOptions, notes: &mut ProbeNotes) -> SystemdFacts
         .ok()
         .filter(|address| !address.is_empty())
         .unwrap_or_else(|| DEFAULT_SYSTEM_BUS.to_string());
-    collect_with(
-        &address,
-        Path::new(PRIVATE_SOCKET),
-        options.dbus_timeout,
-        notes,
-    )
+    collect_with(&address, &tool_dirs(), options.dbus_timeout, notes)
 }
 
 /// Asks systemd over the system bus at `address`; when the bus is down or does not
-/// answer, on systemd's own socket `private` (as systemctl does then).
+/// answer, through the systemctl found in `tool_dirs` (which then uses systemd's
+/// private socket, as root).
 pub fn collect_with(
     address: &str,
-    private: &Path,
+    tool_dirs: &[PathBuf],
     timeout: Duration,
     notes: &mut ProbeNotes,
 ) -> SystemdFacts {
-    let bus_failure = match ask_within(Channel::Bus(address), timeout) {
+    let bus_failure = match ask_within(address, timeout) {
         Ok((facts, remarks)) => return answered(facts, remarks, notes),
         Err(reason) => reason,
     };
-    // Only root may use it, and it exists only where systemd runs.
-    if !nix::unistd::geteuid().is_root() || !private.exists() {
+    // Only root may use systemd's private socket.
+    if !nix::unistd::geteuid().is_root() {
         return unreachable(notes, bus_failure);
     }
-    match ask_within(Channel::Private(private), timeout) {
-        Ok((facts, remarks)) => {
-            notes.note(format!(
-                "{bus_failure}; systemd answered on {} instead",
-                private.display()
-            ));
-            answered(facts, remarks, notes)
+    match systemctl::collect(tool_dirs, timeout) {
+        Ok(facts) => {
+            notes.note(format!("{bus_failure}; systemctl answered instead"));
+            facts
         }
-        Err(reason) => unreachable(
-            notes,
-            format!("{bus_failure}; nor on {}: {reason}", private.display()),
-        ),
+        Err(reason) => unreachable(notes, format!("{bus_failure}; nor systemctl: {reason}")),
     }
 }
 
 /// Asks the systemd reachable at the D-Bus `address`, giving up after `timeout` in total.
 pub fn collect_from(address: &str, timeout: Duration, notes: &mut ProbeNotes) -> SystemdFacts {
-    match ask_within(Channel::Bus(address), timeout) {
+    match ask_within(address, timeout) {
         Ok((facts, remarks)) => answered(facts, remarks, notes),
         Err(reason) => unreachable(notes, reason),
     }
 }
 
-/// How systemd is reached.
-#[derive(Debug, Clone, Copy)]
-enum Channel<'a> {
-    /// The system bus at this address.
-    Bus(&'a str),
-    /// systemd's private socket: a D-Bus peer connection, no bus in between.
-    Private(&'a Path),
-}
-
-/// Asks systemd on `channel` on a worker, giving up after `timeout` in total: zbus bounds
-/// each method call, but not the connection handshake.
-fn ask_within(channel: Channel, timeout: Duration) -> Result<(SystemdFacts, Vec<Remark>), String> {
-    let stage = Arc::new(Mutex::new(String::from("connecting")));
+/// Asks systemd over the bus at `address` on a worker, giving up after `timeout` in
+/// total: zbus bounds each method call, but not the connection handshake.
+fn ask_within(address: &str, timeout: Duration) -> Result<(SystemdFacts, Vec<Remark>), String> {
+    let stage = Arc::new(Mutex::new(String::from("connecting to the bus")));
     let asked = {
-        let stage = Arc::clone(&stage);
-        let owned = match channel {
-            Channel::Bus(address) => OwnedChannel::Bus(address.to_string()),
-            Channel::Private(path) => OwnedChannel::Private(path.to_path_buf()),
-        };
+        let (owned, stage) = (address.to_string(), Arc::clone(&stage));
         worker::within("systemd-dbus", 2 << 20, timeout, move || {
             let mut remarks = Vec::new();
             let outcome = ask_systemd(&owned, timeout, &stage, &mut remarks);
             (outcome, remarks)
         })
     };
-    let place = match channel {
-        Channel::Bus(address) => address.to_string(),
-        Channel::Private(path) => path.display().to_string(),
-    };
     match asked {
         Ok((Ok(facts), remarks)) => Ok((facts, remarks)),
         Ok((Err(reason), _)) => Err(reason),
         Err(Late::TimedOut) => {
             let stage = stage.lock().map(|stage| stage.clone()).unwrap_or_default();
-            Err(format!("timed out after {timeout:?} {stage} at {place}"))
+            Err(format!("timed out after {timeout:?} {stage} at {address}"))
         }
         Err(late) => Err(format!("the D-Bus thread gave no answer: {late:?}")),
     }
-}
-
-/// `Channel`, owned by the worker that uses it.
-enum OwnedChannel {
-    Bus(String),
-    Private(PathBuf),
 }
 
 fn answered(facts: SystemdFacts, remarks: Vec<Remark>, notes: &mut ProbeNotes) -> SystemdFacts {
@@ -244,30 +211,19 @@ fn set_stage(stage: &Mutex<String>, now: impl Into<String>) {
 }
 
 fn ask_systemd(
-    channel: &OwnedChannel,
+    address: &str,
     timeout: Duration,
     stage: &Mutex<String>,
     remarks: &mut Vec<Remark>,
 ) -> Result<SystemdFacts, String> {
-    let connection = match channel {
-        OwnedChannel::Bus(address) => connection::Builder::address(address.as_str())
-            .and_then(|builder| builder.method_timeout(timeout).build())
-            .map_err(|err| {
-                format!(
-                    "cannot connect to the system bus at {address}: {err}{}",
-                    pid1_hint()
-                )
-            })?,
-        OwnedChannel::Private(path) => std::os::unix::net::UnixStream::connect(path)
-            .map_err(zbus::Error::from)
-            .and_then(|stream| {
-                connection::Builder::async_io_unix_stream(stream)
-                    .p2p()
-                    .method_timeout(timeout)
-                    .build()
-            })
-            .map_err(|err| format!("cannot connect to {}: {err}", path.display()))?,
-    };
+    let connection = connection::Builder::address(address)
+        .and_then(|builder| builder.method_timeout(timeout).build())
+        .map_err(|err| {
+            format!(
+                "cannot connect to the system bus at {address}: {err}{}",
+                pid1_hint()
+            )
+        })?;
     let systemd = Systemd {
         connection: &connection,
     };
