@@ -639,10 +639,6 @@ DEB_INSTALL = Scenario(
     expect_ids=(),
     expect_status=HEALTHY,
     access={},
-    # On Debian 13 the boot-time run starts before DHCP has given ens2 its IPv4
-    # address (network-online is reached at once in this image), and reports
-    # SSH-NIC-002; the timer's run two minutes later is healthy.
-    per_suite={"trixie": dict(known_issue="the boot run can come before DHCP's address (SSH-NIC-002)")},
 )
 
 # Run after the others: proves the restores really returned the VM to a
