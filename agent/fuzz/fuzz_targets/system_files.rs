@@ -1,7 +1,7 @@
 //! Feeds arbitrary bytes to the parsers of the system's own files and answers:
 //! /etc/passwd and /etc/shadow lines, os-release, /proc/net/tcp and tcp6, Azure's
 //! ovf-env.xml and cloud-init's default user, the instance metadata service's JSON, and
-//! what `sshd -T` prints.
+//! what `sshd -T` and `systemctl show` print.
 //!
 //! Run (stable toolchain, nightly features unlocked):
 //!   cd agent && RUSTC_BOOTSTRAP=1 cargo fuzz run system_files -- -max_total_time=120
@@ -15,6 +15,7 @@ use sshdoctor::collect::cloud::parse_imds;
 use sshdoctor::collect::config::parse_effective;
 use sshdoctor::collect::host::os_release_value;
 use sshdoctor::collect::network::proc_net::{parse_table, table_from_entries};
+use sshdoctor::collect::service::systemctl::{parse_unit, parse_version};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(entries) = parse_table(data) {
@@ -32,4 +33,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = default_user_name(&text);
     let _ = parse_imds(&text);
     let _ = parse_effective(&text);
+    let _ = parse_version(&text);
+    for block in text.split("\n\n") {
+        let _ = parse_unit(block, Some(1_700_000_000_000_000));
+    }
 });

@@ -60,7 +60,7 @@ pub fn collect(tool_dirs: &[PathBuf], timeout: Duration) -> Result<SystemdFacts,
         }
         Ok(output.stdout)
     };
-    let version = version(&run(&["--version"])?);
+    let version = parse_version(&run(&["--version"])?);
     let listed = run(&[
         &[
             "list-units",
@@ -112,7 +112,7 @@ pub fn collect(tool_dirs: &[PathBuf], timeout: Duration) -> Result<SystemdFacts,
 
 /// "systemd 252 (252.36-1~deb12u1)": the package version in parentheses, as D-Bus's
 /// Version property gives it, else the number.
-fn version(text: &str) -> Option<String> {
+pub fn parse_version(text: &str) -> Option<String> {
     let first = text.lines().next()?.strip_prefix("systemd ")?;
     let inside = first
         .split_once('(')
@@ -137,7 +137,7 @@ pub fn parse_unit(block: &str, boot_us: Option<u64>) -> Option<UnitFacts> {
     let number = |key: &'static str| value(key).and_then(|text| text.parse::<u64>().ok());
     let since_boot = |key: &'static str| {
         let monotonic = number(key).filter(|us| *us != 0)?;
-        Some(boot_us? + monotonic)
+        Some(boot_us?.saturating_add(monotonic))
     };
     let name = value("Id")?.to_string();
     let kind = if name.ends_with(".socket") {
@@ -253,9 +253,9 @@ mod tests {
     #[test]
     fn the_version_is_the_package_version_as_over_d_bus() {
         assert_eq!(
-            version("systemd 252 (252.36-1~deb12u1)\n+PAM +AUDIT").as_deref(),
+            parse_version("systemd 252 (252.36-1~deb12u1)\n+PAM +AUDIT").as_deref(),
             Some("252.36-1~deb12u1")
         );
-        assert_eq!(version("systemd 255\n").as_deref(), Some("255"));
+        assert_eq!(parse_version("systemd 255\n").as_deref(), Some("255"));
     }
 }
