@@ -49,13 +49,15 @@ pub fn parse_json(text: &str) -> Result<NftRuleset, String> {
     if text.trim().is_empty() {
         return Ok(NftRuleset::default());
     }
-    let document: Value = serde_json::from_str(text).map_err(|err| format!("not JSON: {err}"))?;
-    let objects = document
-        .get("nftables")
-        .and_then(Value::as_array)
-        .ok_or("no \"nftables\" array")?;
+    let mut document: Value =
+        serde_json::from_str(text).map_err(|err| format!("not JSON: {err}"))?;
+    // Taken apart, not copied: a large ruleset's document is tens of MB.
+    let Some(Value::Array(objects)) = document.get_mut("nftables").map(Value::take) else {
+        return Err("no \"nftables\" array".into());
+    };
+    drop(document);
     let mut ruleset = NftRuleset::default();
-    for object in objects {
+    for mut object in objects {
         if let Some(table) = object.get("table") {
             ruleset.tables.push(NftTable {
                 family: string(table, "family"),
@@ -79,15 +81,13 @@ pub fn parse_json(text: &str) -> Result<NftRuleset, String> {
             let Some(table) = table_of(&mut ruleset, set) else {
                 continue;
             };
-            let elements = match set.get("elem") {
-                Some(Value::Array(elements)) => elements.clone(),
-                Some(single) => vec![single.clone()],
+            let name = string(set, "name");
+            let elements = match object["set"].get_mut("elem").map(Value::take) {
+                Some(Value::Array(elements)) => elements,
+                Some(single) => vec![single],
                 None => Vec::new(),
             };
-            table.sets.push(NftSet {
-                name: string(set, "name"),
-                elements,
-            });
+            table.sets.push(NftSet { name, elements });
         } else if let Some(rule) = object.get("rule") {
             let chain_name = string(rule, "chain");
             let Some(chain) = table_of(&mut ruleset, rule).and_then(|table| {
@@ -98,14 +98,15 @@ pub fn parse_json(text: &str) -> Result<NftRuleset, String> {
             }) else {
                 continue;
             };
+            let handle = rule.get("handle").and_then(Value::as_u64).unwrap_or(0);
+            let expr = match object["rule"].get_mut("expr").map(Value::take) {
+                Some(Value::Array(expr)) => expr,
+                _ => Vec::new(),
+            };
             chain.rules.push(NftRule {
-                handle: rule.get("handle").and_then(Value::as_u64).unwrap_or(0),
+                handle,
                 text: None,
-                expr: rule
-                    .get("expr")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default(),
+                expr,
             });
         }
     }
