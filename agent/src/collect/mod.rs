@@ -29,6 +29,7 @@ use crate::facts::{
 };
 pub use progress::Progress;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What the user (or a test) told the collectors.
@@ -119,26 +120,44 @@ impl ProbeNotes {
     }
 }
 
-/// Runs one collector, timing it; returns its facts and its report, and keeps both in
-/// `progress` the moment it finishes (`store` puts the facts in their place there).
-fn probe<T>(
+/// Runs one collector, timing it; returns its report with what `run` returned.
+fn timed<T>(
     progress: &Progress,
     name: &'static str,
     run: impl FnOnce(&mut ProbeNotes) -> T,
-    store: fn(&mut Facts, &T),
 ) -> (T, ProbeReport) {
     progress.started(name);
     let started = Instant::now();
     let mut notes = ProbeNotes::default();
-    let facts = run(&mut notes);
+    let answer = run(&mut notes);
     let report = ProbeReport {
         name,
         outcome: notes.outcome.unwrap_or(ProbeOutcome::Ok),
         notes: notes.notes,
         elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
     };
-    progress.finished(&report, |kept| store(kept, &facts));
+    (answer, report)
+}
+
+/// Runs one collector, timing it; returns its facts, shared, and its report, both kept
+/// in `progress` the moment it finishes (`store` puts a copy of the facts in their place,
+/// should the deadline need them: nothing is copied otherwise).
+fn probe<T: Clone + Send + Sync + 'static>(
+    progress: &Progress,
+    name: &'static str,
+    run: impl FnOnce(&mut ProbeNotes) -> T,
+    store: fn(&mut Facts, T),
+) -> (Arc<T>, ProbeReport) {
+    let (facts, report) = timed(progress, name, run);
+    let facts = Arc::new(facts);
+    let kept = Arc::clone(&facts);
+    progress.finished(&report, Box::new(move |all| store(all, (*kept).clone())));
     (facts, report)
+}
+
+/// The facts a probe returned, once nothing else holds them (`Progress::release`).
+fn owned<T: Clone>(facts: Arc<T>) -> T {
+    Arc::try_unwrap(facts).unwrap_or_else(|shared| (*shared).clone())
 }
 
 /// Gathers every fact, keeping each in `progress` as it is seen. Probes that wait on
@@ -149,20 +168,19 @@ fn probe<T>(
 pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec<ProbeReport>) {
     let mut reports = Reports::default();
     let host = reports.keep(probe(progress, "host", host::collect, |facts, host| {
-        facts.host = host.clone()
+        facts.host = host
     }));
     let sshd = reports.keep(probe(
         progress,
         "sshd",
         |notes| service::sshd::collect(options.sshd_path.as_deref(), notes),
-        |facts, sshd| facts.sshd = sshd.clone(),
+        |facts, sshd| facts.sshd = sshd,
     ));
-    let reach = reports.keep(probe(
-        progress,
-        "mounts",
-        |notes| reach::Reach::new(reach::PATH_BOUND, notes),
-        |_, _| {},
-    ));
+    let (reach, report) = timed(progress, "mounts", |notes| {
+        reach::Reach::new(reach::PATH_BOUND, notes)
+    });
+    progress.finished(&report, Box::new(|_| {}));
+    let reach = reports.keep((reach, report));
     let reach = &reach;
     std::thread::scope(|scope| {
         let firewall = worker::beside(scope, || {
@@ -170,7 +188,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
                 progress,
                 "firewall",
                 firewall::collect,
-                |facts, firewall| facts.firewall = firewall.clone(),
+                |facts, firewall| facts.firewall = firewall,
             )
         });
         let cloud = worker::beside(scope, || {
@@ -178,7 +196,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
                 progress,
                 "cloud",
                 |notes| cloud::collect(options, notes),
-                |facts, cloud| facts.cloud = cloud.clone(),
+                |facts, cloud| facts.cloud = cloud,
             )
         });
         let health = worker::beside(scope, || {
@@ -186,52 +204,55 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
                 progress,
                 "health",
                 |notes| health::collect(reach, notes),
-                |facts, health| facts.health = health.clone(),
+                |facts, health| facts.health = health,
             )
         });
         let selinux = worker::beside(scope, || {
             probe(progress, "selinux", selinux::collect, |facts, selinux| {
-                facts.selinux = selinux.clone()
+                facts.selinux = selinux
             })
         });
         let logs = worker::beside(scope, || {
             probe(progress, "logs", logs::collect, |facts, logs| {
-                facts.logs = logs.clone()
+                facts.logs = logs
             })
         });
         let systemd = reports.keep(probe(
             progress,
             "systemd",
             |notes| service::systemd::collect(options, notes),
-            |facts, systemd| facts.systemd = systemd.clone(),
+            |facts, systemd| facts.systemd = systemd,
         ));
         let processes = reports.keep(probe(
             progress,
             "processes",
             |notes| service::processes::collect(&systemd, notes),
-            |facts, processes| facts.processes = processes.clone(),
+            |facts, processes| facts.processes = processes,
         ));
         let config_source = config::choose_config_path(options, &systemd, &processes);
         let parsed = reports.keep(probe(
             progress,
             "sshd_config",
             |notes| config::parse(config_source, notes),
-            |facts, parsed| facts.config = parsed.clone(),
+            |facts, parsed| facts.config = parsed,
         ));
         let ssh_ports = ssh_ports(&parsed, &systemd);
-        let config = worker::beside(scope, || {
-            probe(
-                progress,
-                "sshd -T",
-                |notes| config::check_with_sshd(options, &sshd, parsed, notes),
-                |facts, config| facts.config = config.clone(),
-            )
-        });
+        let config = {
+            let sshd = Arc::clone(&sshd);
+            worker::beside(scope, move || {
+                probe(
+                    progress,
+                    "sshd -T",
+                    |notes| config::check_with_sshd(options, &sshd, owned(parsed), notes),
+                    |facts, config| facts.config = config,
+                )
+            })
+        };
         let interfaces = reports.keep(probe(
             progress,
             "interfaces",
             nic::collect,
-            |facts, interfaces| facts.interfaces = interfaces.clone(),
+            |facts, interfaces| facts.interfaces = interfaces,
         ));
         let likely_owners = network::likely_owners(&systemd, &processes);
         let hints = network::OwnerHints {
@@ -242,7 +263,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
             progress,
             "sockets",
             |notes| network::collect(hints, notes),
-            |facts, sockets| facts.sockets = sockets.clone(),
+            |facts, sockets| facts.sockets = sockets,
         ));
         // The banners are read while the users' facts are gathered.
         let banners = options.probe.then(|| {
@@ -252,20 +273,20 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
                     progress,
                     "live banners",
                     |notes| live::banners(&sockets, &ssh_ports, options.probe_bounds, notes),
-                    |facts, banners| facts.live.banners = banners.clone(),
+                    |facts, banners| facts.live.banners = banners,
                 )
             })
         });
         let config = reports.keep(config.join());
         // The host keys are loaded (an ssh-keygen each) while the users are examined.
         let prereqs = {
-            let (config, sshd) = (config.clone(), &sshd);
+            let (config, sshd) = (Arc::clone(&config), Arc::clone(&sshd));
             worker::beside(scope, move || {
                 probe(
                     progress,
                     "prereqs",
-                    |notes| prereqs::collect(&config, sshd, notes),
-                    |facts, prereqs| facts.prereqs = prereqs.clone(),
+                    |notes| prereqs::collect(&config, &sshd, notes),
+                    |facts, prereqs| facts.prereqs = prereqs,
                 )
             })
         };
@@ -273,32 +294,39 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
             progress,
             "auth",
             |notes| auth::collect(options, &config, &host, &sshd, reach, notes),
-            |facts, auth| facts.auth = auth.clone(),
+            |facts, auth| facts.auth = auth,
         ));
         let pam = reports.keep(probe(progress, "pam", pam::collect, |facts, pam| {
-            facts.pam = pam.clone()
+            facts.pam = pam
         }));
         let live = reports.live(banners, &auth, &config, options, progress);
         let prereqs = reports.keep(prereqs.join());
-        let mut logs = reports.keep(logs.join());
+        let logs = reports.keep(logs.join());
+        let health = reports.keep(health.join());
+        let cloud = reports.keep(cloud.join());
+        let firewall = reports.keep(firewall.join());
+        let selinux = reports.keep(selinux.join());
+        // From here the facts are the collection's alone: no copy is made of them.
+        progress.release();
+        let mut logs = owned(logs);
         logs.login_files_changed_at = login_files_changed_at(&config, &auth, &pam, reach);
         let facts = Facts {
-            health: reports.keep(health.join()),
-            cloud: reports.keep(cloud.join()),
-            firewall: reports.keep(firewall.join()),
-            selinux: reports.keep(selinux.join()),
+            health: owned(health),
+            cloud: owned(cloud),
+            firewall: owned(firewall),
+            selinux: owned(selinux),
             logs,
-            host: host.clone(),
-            sshd: sshd.clone(),
-            systemd,
-            processes,
-            sockets,
-            interfaces,
-            config,
-            prereqs,
-            auth,
-            live,
-            pam,
+            host: owned(host),
+            sshd: owned(sshd),
+            systemd: owned(systemd),
+            processes: owned(processes),
+            sockets: owned(sockets),
+            interfaces: owned(interfaces),
+            config: owned(config),
+            prereqs: owned(prereqs),
+            auth: owned(auth),
+            live: owned(live),
+            pam: owned(pam),
             unfinished: Vec::new(),
         };
         (facts, reports.0)
@@ -389,24 +417,24 @@ impl Reports {
     /// The live key queries, once the banners are read; without the probes, why not.
     fn live(
         &mut self,
-        banners: Option<worker::Beside<'_, (Vec<BannerProbe>, ProbeReport)>>,
+        banners: Option<worker::Beside<'_, (Arc<Vec<BannerProbe>>, ProbeReport)>>,
         auth: &AuthFacts,
         config: &SshdConfigFacts,
         options: &CollectOptions,
         progress: &Progress,
-    ) -> LiveFacts {
+    ) -> Arc<LiveFacts> {
         let Some(banners) = banners else {
-            return LiveFacts {
+            return Arc::new(LiveFacts {
                 skipped: Some("--no-probe: the running sshd was not asked".into()),
                 ..LiveFacts::default()
-            };
+            });
         };
         let banners = self.keep(banners.join());
         self.keep(probe(
             progress,
             "live keys",
-            |notes| live::collect(banners, auth, config, options.probe_bounds, notes),
-            |facts, live| facts.live = live.clone(),
+            |notes| live::collect(owned(banners), auth, config, options.probe_bounds, notes),
+            |facts, live| facts.live = live,
         ))
     }
 }

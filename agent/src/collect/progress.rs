@@ -7,14 +7,17 @@ use crate::facts::{Facts, ProbeOutcome, ProbeReport};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Progress {
     seen: Mutex<Seen>,
 }
 
-#[derive(Debug, Default)]
+/// Puts a copy of one probe's facts in their place.
+pub type Keep = Box<dyn Fn(&mut Facts) + Send>;
+
+#[derive(Default)]
 struct Seen {
-    facts: Facts,
+    kept: Vec<Keep>,
     finished: Vec<ProbeReport>,
     /// Probes started and not finished, with when they started.
     running: Vec<(&'static str, Instant)>,
@@ -27,12 +30,20 @@ impl Progress {
         }
     }
 
-    /// `name` finished with `report`; `store` puts its facts where they belong.
-    pub(super) fn finished(&self, report: &ProbeReport, store: impl FnOnce(&mut Facts)) {
+    /// `name` finished with `report`; `keep` copies its facts, should the deadline come.
+    pub(super) fn finished(&self, report: &ProbeReport, keep: Keep) {
         if let Ok(mut seen) = self.seen.lock() {
             seen.running.retain(|(name, _)| *name != report.name);
             seen.finished.push(report.clone());
-            store(&mut seen.facts);
+            seen.kept.push(keep);
+        }
+    }
+
+    /// The collection finished: what was kept for the deadline is let go, so the facts
+    /// are the collection's alone again.
+    pub(super) fn release(&self) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.kept.clear();
         }
     }
 
@@ -42,7 +53,10 @@ impl Progress {
         let Ok(seen) = self.seen.lock() else {
             return (Facts::default(), Vec::new());
         };
-        let mut facts = seen.facts.clone();
+        let mut facts = Facts::default();
+        for keep in &seen.kept {
+            keep(&mut facts);
+        }
         let mut reports = seen.finished.clone();
         for (name, started) in &seen.running {
             facts.unfinished.push(name.to_string());
