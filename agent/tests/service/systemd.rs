@@ -501,7 +501,8 @@ fn with_the_bus_down_systemctl_is_asked() {
     .unwrap();
     let address = format!("unix:path={}/no_bus_here", dir.path().display());
     let mut notes = ProbeNotes::default();
-    let facts = collect_with(&address, &[dir.path().to_path_buf()], TIMEOUT, &mut notes);
+    let dirs = [dir.path().to_path_buf()];
+    let facts = collect_with(&address, Some(&dirs), TIMEOUT, &mut notes);
     let notes = format!("{notes:?}");
     assert!(facts.reachable, "{notes}");
     assert_eq!(facts.version.as_deref(), Some(VERSION));

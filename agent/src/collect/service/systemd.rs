@@ -12,7 +12,7 @@ use crate::facts::{SystemdFacts, UnitFacts, UnitKind};
 use crate::openssh::{INSTANCE_UNIT_PATTERNS, SERVICE_UNIT_NAMES, SOCKET_UNIT_NAMES};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use zbus::blocking::{connection, Connection};
@@ -125,15 +125,18 @@ pub fn collect(options: &CollectOptions, notes: &mut ProbeNotes) -> SystemdFacts
         .ok()
         .filter(|address| !address.is_empty())
         .unwrap_or_else(|| DEFAULT_SYSTEM_BUS.to_string());
-    collect_with(&address, &tool_dirs(), options.dbus_timeout, notes)
+    // sd_booted(3): systemd runs as init exactly when this directory exists; without
+    // it systemctl has no one to ask, and costs a few processes to say so.
+    let fallback = Path::new("/run/systemd/system").is_dir().then(tool_dirs);
+    collect_with(&address, fallback.as_deref(), options.dbus_timeout, notes)
 }
 
 /// Asks systemd over the system bus at `address`; when the bus is down or does not
-/// answer, through the systemctl found in `tool_dirs` (which then uses systemd's
-/// private socket, as root).
+/// answer, through the systemctl found in `fallback`'s directories (which then uses
+/// systemd's private socket, as root). No fallback where systemd is not init.
 pub fn collect_with(
     address: &str,
-    tool_dirs: &[PathBuf],
+    fallback: Option<&[PathBuf]>,
     timeout: Duration,
     notes: &mut ProbeNotes,
 ) -> SystemdFacts {
@@ -142,9 +145,9 @@ pub fn collect_with(
         Err(reason) => reason,
     };
     // Only root may use systemd's private socket.
-    if !nix::unistd::geteuid().is_root() {
+    let Some(tool_dirs) = fallback.filter(|_| nix::unistd::geteuid().is_root()) else {
         return unreachable(notes, bus_failure);
-    }
+    };
     match systemctl::collect(tool_dirs, timeout) {
         Ok(facts) => {
             notes.note(format!("{bus_failure}; systemctl answered instead"));
