@@ -92,9 +92,10 @@ struct DiagnoseArgs {
     dbus_timeout: u64,
     /// Bound, in seconds, on the whole diagnosis. Each probe has its own bound; past this
     /// one, whatever still hangs (a dead NFS server, a stuck tool), the verdict is
-    /// printed from what was seen and names what had not finished.
-    #[arg(long, value_name = "SECONDS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=600))]
-    deadline: u64,
+    /// printed from what was seen and names what had not finished [default: 20, or
+    /// longer than twice --dbus-timeout (the bus, then systemctl) when that is more].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    deadline: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -162,7 +163,9 @@ fn diagnose(args: &DiagnoseArgs) -> i32 {
         imds_endpoint: args.imds_endpoint.clone(),
         users: args.users.clone(),
         dbus_timeout: std::time::Duration::from_secs(args.dbus_timeout),
-        deadline: std::time::Duration::from_secs(args.deadline),
+        deadline: std::time::Duration::from_secs(
+            args.deadline.unwrap_or(20.max(2 * args.dbus_timeout + 10)),
+        ),
         ..CollectOptions::default()
     };
     let verdict = with_progress(|| crate::diagnose(&options));
