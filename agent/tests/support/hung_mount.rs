@@ -25,6 +25,10 @@ impl HungMount {
     }
 
     fn start(point: &str, mode: &[&str]) -> HungMount {
+        // A fresh machine may not have loaded the module yet.
+        if !std::path::Path::new("/dev/fuse").exists() {
+            let _ = Command::new("modprobe").arg("fuse").status();
+        }
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/hung_fuse.py");
         let mut daemon = ProcessGuard::spawn(
             Command::new("python3")
