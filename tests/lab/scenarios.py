@@ -474,6 +474,22 @@ systemctl restart ssh.service""",
         restore_cmds="rm /etc/ssh/sshd_config.d/50-lab.conf\nsystemctl restart ssh",
     ),
     Scenario(
+        # A user whose home is on a mount that never answers: a FUSE mount whose
+        # daemon (this console's shell, holding /dev/fuse) reads nothing, as a dead
+        # NFS server leaves one. One line each, so the shell that holds the fd is the
+        # console's own. labuser is unaffected; the verdict must still arrive, name the
+        # mount, and its fix must leave labuser's login working.
+        name="home-unanswered",
+        verdict_fixes=True,
+        break_cmds="mkdir -p /mnt/hung; exec 3<>/dev/fuse; "
+                   "mount -i -t fuse -o fd=3,rootmode=40000,user_id=0,group_id=0 hung /mnt/hung; "
+                   "useradd -M -d /mnt/hung/nfsuser -s /bin/bash nfsuser",
+        expect_ids=("SSH-USR-007",),
+        expect_status=CRITICAL,
+        access={22: ("success",)},
+        restore_cmds="umount -f -l /mnt/hung 2>/dev/null; exec 3>&-; userdel nfsuser; rmdir /mnt/hung",
+    ),
+    Scenario(
         name="keys-file-elsewhere",
         verdict_fixes=True,
         # AuthorizedKeysFile pointed at /etc/ssh/keys/%u while labuser's key stays
