@@ -67,7 +67,7 @@ clean:
 VERSION       := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 # Enforced: what this tree reaches now, with a little room. Target: 1,500,000 / 600,000.
 BINARY_BUDGET := 2110000
-XZ_BUDGET     := 745000
+XZ_BUDGET     := 750000
 ASSETS        := dist/assets
 
 .PHONY: size docs deb rpm dist test-delivery
