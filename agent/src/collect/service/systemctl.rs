@@ -4,6 +4,7 @@
 //! well-known name, where D-Bus expects a unique one, and zbus aborts on them.)
 //! The same facts as over D-Bus, from systemctl's `key=value` text.
 
+use super::systemd::{keep_unit, MAX_INSTANCES};
 use crate::collect::command::{capture, find_tool};
 use crate::facts::{SystemdFacts, UnitFacts, UnitKind};
 use crate::openssh::{INSTANCE_UNIT_PATTERNS, SERVICE_UNIT_NAMES, SOCKET_UNIT_NAMES};
@@ -37,9 +38,6 @@ const PROPERTIES: &[&str] = &[
 
 /// Bound on systemctl's output: a few units' properties.
 const MAX_OUTPUT: u64 = 1 << 20;
-
-/// Each instance of an Accept=yes socket is a unit; a busy one can have hundreds.
-const MAX_INSTANCES: usize = 16;
 
 /// The SSH units as systemctl shows them, within `timeout` in all; why not, when it
 /// cannot (no systemctl, systemd not running, not root).
@@ -97,10 +95,7 @@ pub fn collect(tool_dirs: &[PathBuf], timeout: Duration) -> Result<SystemdFacts,
         let Some(unit) = parse_unit(block, boot_us) else {
             continue;
         };
-        // As over D-Bus: an alias shows its unit again, and absence means not-found.
-        if unit.load_state != "not-found" && !units.iter().any(|seen| seen.name == unit.name) {
-            units.push(unit);
-        }
+        keep_unit(&mut units, unit);
     }
     Ok(SystemdFacts {
         reachable: true,

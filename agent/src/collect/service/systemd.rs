@@ -26,7 +26,7 @@ const SERVICE_INTERFACE: &str = "org.freedesktop.systemd1.Service";
 const SOCKET_INTERFACE: &str = "org.freedesktop.systemd1.Socket";
 
 /// Each instance costs two round trips; a busy Accept=yes socket can have hundreds.
-const MAX_INSTANCES: usize = 16;
+pub(super) const MAX_INSTANCES: usize = 16;
 
 /// One row of Manager.ListUnits / ListUnitsByPatterns: `(ssssssouso)`.
 pub type ListedUnit = (
@@ -159,10 +159,7 @@ pub fn collect_with(
 
 /// Asks the systemd reachable at the D-Bus `address`, giving up after `timeout` in total.
 pub fn collect_from(address: &str, timeout: Duration, notes: &mut ProbeNotes) -> SystemdFacts {
-    match ask_within(address, timeout) {
-        Ok((facts, remarks)) => answered(facts, remarks, notes),
-        Err(reason) => unreachable(notes, reason),
-    }
+    collect_with(address, None, timeout, notes)
 }
 
 /// Asks systemd over the bus at `address` on a worker, giving up after `timeout` in
@@ -362,11 +359,16 @@ impl FoundUnits {
         let Some(unit) = read_unit(systemd, &path, remarks) else {
             return;
         };
-        let known = self.units.iter().any(|seen| seen.name == unit.name);
-        // Absence is what rules read as not-found; a not-found entry would only repeat it.
-        if !known && unit.load_state != "not-found" {
-            self.units.push(unit);
-        }
+        keep_unit(&mut self.units, unit);
+    }
+}
+
+/// Adds `unit` unless it is already there (an alias reads its unit again) or not found
+/// (absence is what rules read as not-found; an entry would only repeat it).
+pub(super) fn keep_unit(units: &mut Vec<UnitFacts>, unit: UnitFacts) {
+    let known = units.iter().any(|seen| seen.name == unit.name);
+    if !known && unit.load_state != "not-found" {
+        units.push(unit);
     }
 }
 
