@@ -82,6 +82,28 @@ pub struct UserAuth {
     pub unanswered: Option<super::Unanswered>,
 }
 
+impl UserAuth {
+    /// A user of whom nothing past the account and settings is known: no such account,
+    /// or one whose files were not looked at.
+    pub fn without_files(
+        name: String,
+        role: UserRole,
+        account: Option<Account>,
+        settings: UserSettings,
+    ) -> UserAuth {
+        UserAuth {
+            name,
+            role,
+            account,
+            settings,
+            keys_files: Vec::new(),
+            unread_keys_files: Vec::new(),
+            session: Default::default(),
+            unanswered: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UnreadKeysFile {
     pub path: String,

@@ -157,14 +157,8 @@ fn examine_user(
         Err(unanswered) => {
             notes.partial(format!("{name}: {}", unanswered.describe()));
             UserAuth {
-                name,
-                role,
-                account: None,
-                settings,
-                keys_files: Vec::new(),
-                unread_keys_files: Vec::new(),
-                session: Default::default(),
                 unanswered: Some(unanswered),
+                ..UserAuth::without_files(name, role, None, settings)
             }
         }
     }
@@ -180,16 +174,7 @@ fn user_auth(
     notes: &mut ProbeNotes,
 ) -> UserAuth {
     let Some(found) = &account else {
-        return UserAuth {
-            name,
-            role,
-            account,
-            settings,
-            keys_files: Vec::new(),
-            unread_keys_files: Vec::new(),
-            session: Default::default(),
-            unanswered: None,
-        };
+        return UserAuth::without_files(name, role, account, settings);
     };
     let keys_files = keys_files(&name, found, &settings, notes);
     let unread_keys_files = unread_keys_files(found, &keys_files);
