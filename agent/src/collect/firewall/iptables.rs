@@ -4,44 +4,102 @@
 
 use super::{ProbeNotes, Tools};
 use crate::collect::command::run;
-use crate::facts::{IpFamily, IptablesChain, IptablesRule, IptablesRuleset, IptablesTable};
+use crate::facts::{
+    IpFamily, IptablesChain, IptablesRule, IptablesRuleset, IptablesTable, NftRuleset,
+};
+use std::path::Path;
 
 /// The save tools per family: each backend's own, else the plain one (whichever backend
-/// the alternatives system points it at).
-const SAVE_TOOLS: &[(IpFamily, &[&str], &str)] = &[
-    (
-        IpFamily::Ipv4,
-        &["iptables-nft-save", "iptables-legacy-save"],
-        "iptables-save",
-    ),
-    (
-        IpFamily::Ipv6,
-        &["ip6tables-nft-save", "ip6tables-legacy-save"],
-        "ip6tables-save",
-    ),
+/// the alternatives system points it at), with the nftables family iptables-nft writes to
+/// and the /proc/net file that lists the legacy backend's tables.
+const SAVE_TOOLS: &[SaveTools] = &[
+    SaveTools {
+        family: IpFamily::Ipv4,
+        nft: "iptables-nft-save",
+        legacy: "iptables-legacy-save",
+        plain: "iptables-save",
+        nft_family: "ip",
+        legacy_tables: "ip_tables_names",
+    },
+    SaveTools {
+        family: IpFamily::Ipv6,
+        nft: "ip6tables-nft-save",
+        legacy: "ip6tables-legacy-save",
+        plain: "ip6tables-save",
+        nft_family: "ip6",
+        legacy_tables: "ip6_tables_names",
+    },
 ];
 
-pub fn collect(tools: &Tools, notes: &mut ProbeNotes) -> Vec<IptablesRuleset> {
+struct SaveTools {
+    family: IpFamily,
+    nft: &'static str,
+    legacy: &'static str,
+    plain: &'static str,
+    nft_family: &'static str,
+    legacy_tables: &'static str,
+}
+
+/// The only tables iptables-nft creates or saves (xtables' builtin table list).
+const XTABLES_TABLES: &[&str] = &["filter", "nat", "mangle", "raw", "security"];
+
+/// Saves each family's rules from both backends. A backend that holds no table is not
+/// asked, for each save is a program start: the nftables ruleset, when nft could list
+/// it, tells whether iptables-nft has any; /proc/net lists the legacy tables in
+/// this network namespace, as iptables-legacy-save itself reads them.
+pub fn collect(
+    tools: &Tools,
+    nftables: Option<&NftRuleset>,
+    notes: &mut ProbeNotes,
+) -> Vec<IptablesRuleset> {
     let mut rulesets = Vec::new();
-    for &(family, per_backend, plain) in SAVE_TOOLS {
-        let mut found: Vec<&str> = per_backend
-            .iter()
-            .copied()
+    for save_tools in SAVE_TOOLS {
+        let found: Vec<&str> = [save_tools.nft, save_tools.legacy]
+            .into_iter()
             .filter(|name| tools.find(name).is_some())
             .collect();
-        if found.is_empty() && tools.find(plain).is_some() {
-            found.push(plain);
-        }
-        if found.is_empty() {
-            notes.note(format!("{plain} is not installed"));
-        }
-        for name in found {
-            if let Some(ruleset) = save(tools, name, family, notes) {
+        let asked: Vec<&str> = if found.is_empty() {
+            if tools.find(save_tools.plain).is_none() {
+                notes.note(format!("{} is not installed", save_tools.plain));
+            }
+            vec![save_tools.plain]
+        } else {
+            found
+                .into_iter()
+                .filter(|name| {
+                    if *name == save_tools.nft {
+                        nft_holds_xtables(nftables, save_tools.nft_family)
+                    } else {
+                        legacy_holds_tables(&tools.proc_net, save_tools.legacy_tables)
+                    }
+                })
+                .collect()
+        };
+        for name in asked {
+            if let Some(ruleset) = save(tools, name, save_tools.family, notes) {
                 rulesets.push(ruleset);
             }
         }
     }
     rulesets
+}
+
+fn nft_holds_xtables(nftables: Option<&NftRuleset>, family: &str) -> bool {
+    nftables.is_none_or(|ruleset| {
+        ruleset
+            .tables
+            .iter()
+            .any(|table| table.family == family && XTABLES_TABLES.contains(&table.name.as_str()))
+    })
+}
+
+/// Unknown when /proc/net cannot be read: then the tool is asked.
+fn legacy_holds_tables(proc_net: &Path, names_file: &str) -> bool {
+    if !proc_net.is_dir() {
+        return true;
+    }
+    std::fs::read(proc_net.join(names_file))
+        .is_ok_and(|names| names.iter().any(|byte| !byte.is_ascii_whitespace()))
 }
 
 fn save(

@@ -27,6 +27,8 @@ pub struct Tools {
     /// Where ufw's files are read (ufw/ufw.conf, ufw/user.rules, default/ufw) when
     /// `ufw status` cannot run.
     pub etc: PathBuf,
+    /// This network namespace's /proc/net, which lists the legacy iptables tables.
+    pub proc_net: PathBuf,
 }
 
 impl Tools {
@@ -37,6 +39,7 @@ impl Tools {
             timeout: Duration::from_secs(4),
             ufw_timeout: Duration::from_secs(5),
             etc: "/etc".into(),
+            proc_net: "/proc/net".into(),
         }
     }
 
@@ -51,16 +54,29 @@ pub fn collect(notes: &mut ProbeNotes) -> FirewallFacts {
 }
 
 /// Every firewall layer the kernel or a manager keeps, read with the given tools. The
-/// layers are read at once: each waits on its own programs.
+/// layers are read at once, each waiting on its own programs; iptables waits only for the
+/// nftables listing, which says whether iptables-nft has any tables to save.
 pub fn collect_with(tools: &Tools, notes: &mut ProbeNotes) -> FirewallFacts {
     std::thread::scope(|scope| {
-        let nftables = read_layer(scope, tools, nft::collect);
-        let iptables = read_layer(scope, tools, iptables::collect);
-        let firewalld = read_layer(scope, tools, firewalld::collect);
-        let ufw = read_layer(scope, tools, ufw::collect);
+        let firewalld = read_layer(scope, |notes| firewalld::collect(tools, notes));
+        let ufw = read_layer(scope, |notes| ufw::collect(tools, notes));
+        let mut nftables = nft::list(tools, notes);
+        let has_rules = nftables.as_ref().is_some_and(|ruleset| {
+            ruleset
+                .tables
+                .iter()
+                .any(|table| table.chains.iter().any(|chain| !chain.rules.is_empty()))
+        });
+        let rule_text = has_rules.then(|| read_layer(scope, |notes| nft::rule_text(tools, notes)));
+        let iptables = iptables::collect(tools, nftables.as_ref(), notes);
+        if let (Some(ruleset), Some(text)) = (nftables.as_mut(), rule_text) {
+            if let Some(text) = join_layer(text, notes) {
+                nft::attach_text(ruleset, &text);
+            }
+        }
         FirewallFacts {
-            nftables: join_layer(nftables, notes),
-            iptables: join_layer(iptables, notes),
+            nftables,
+            iptables,
             firewalld: join_layer(firewalld, notes),
             ufw: join_layer(ufw, notes),
         }
@@ -70,14 +86,13 @@ pub fn collect_with(tools: &Tools, notes: &mut ProbeNotes) -> FirewallFacts {
 type Layer<'scope, T> = worker::Beside<'scope, (T, ProbeNotes)>;
 
 /// Reads one layer on its own thread, with notes of its own.
-fn read_layer<'scope, 'env, T: Send + 'scope>(
-    scope: &'scope std::thread::Scope<'scope, 'env>,
-    tools: &'env Tools,
-    read: fn(&Tools, &mut ProbeNotes) -> T,
+fn read_layer<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    read: impl FnOnce(&mut ProbeNotes) -> T + Send + 'scope,
 ) -> Layer<'scope, T> {
     worker::beside(scope, move || {
         let mut layer_notes = ProbeNotes::default();
-        (read(tools, &mut layer_notes), layer_notes)
+        (read(&mut layer_notes), layer_notes)
     })
 }
 
@@ -99,6 +114,7 @@ mod tests {
             timeout,
             ufw_timeout: timeout,
             etc: dir.join("etc"),
+            proc_net: dir.join("proc-net"),
         }
     }
 
@@ -153,5 +169,63 @@ mod tests {
             note
             == "iptables-nft-save failed: iptables-nft-save: Permission denied (you must be root)"
         }));
+    }
+
+    #[test]
+    fn a_backend_without_tables_is_not_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let asked = dir.path().join("asked");
+        let save = |name: &str| {
+            fake_tool(
+                dir.path(),
+                name,
+                &format!("echo {name} >> {}; echo '*filter'", asked.display()),
+            )
+        };
+        for name in [
+            "iptables-nft-save",
+            "iptables-legacy-save",
+            "ip6tables-nft-save",
+            "ip6tables-legacy-save",
+        ] {
+            save(name);
+        }
+        // nft holds an inet table (not iptables-nft's) and iptables-nft's ip6 filter;
+        // the legacy backend has an IPv4 table only.
+        fake_tool(
+            dir.path(),
+            "nft",
+            r#"echo '{"nftables": [{"table": {"family": "inet", "name": "filter", "handle": 1}}, {"table": {"family": "ip6", "name": "filter", "handle": 2}}]}'"#,
+        );
+        std::fs::create_dir(dir.path().join("proc-net")).unwrap();
+        std::fs::write(dir.path().join("proc-net/ip_tables_names"), "filter\n").unwrap();
+        std::fs::write(dir.path().join("proc-net/ip6_tables_names"), "").unwrap();
+        let mut notes = ProbeNotes::default();
+        let facts = collect_with(&tools_in(dir.path(), Duration::from_secs(5)), &mut notes);
+        let saved: Vec<&str> = facts
+            .iptables
+            .iter()
+            .map(|set| set.command.as_str())
+            .collect();
+        assert_eq!(saved, ["iptables-legacy-save", "ip6tables-nft-save"]);
+        let asked = std::fs::read_to_string(asked).unwrap();
+        assert_eq!(asked.lines().count(), 2, "{asked}");
+
+        // When nft cannot list, iptables-nft-save is asked, whatever nft would have said.
+        fake_tool(dir.path(), "nft", "exit 1");
+        let facts = collect_with(&tools_in(dir.path(), Duration::from_secs(5)), &mut notes);
+        let saved: Vec<&str> = facts
+            .iptables
+            .iter()
+            .map(|set| set.command.as_str())
+            .collect();
+        assert_eq!(
+            saved,
+            [
+                "iptables-nft-save",
+                "iptables-legacy-save",
+                "ip6tables-nft-save"
+            ]
+        );
     }
 }

@@ -6,7 +6,8 @@ use crate::facts::{NftChain, NftRule, NftRuleset, NftSet, NftTable};
 use serde_json::Value;
 use std::collections::HashMap;
 
-pub fn collect(tools: &Tools, notes: &mut ProbeNotes) -> Option<NftRuleset> {
+/// The ruleset as `nft -j list ruleset` gives it; the rules' text is `rule_text`'s.
+pub fn list(tools: &Tools, notes: &mut ProbeNotes) -> Option<NftRuleset> {
     let Some(nft) = tools.find("nft") else {
         notes.note("nft is not installed: no nftables ruleset to read");
         return None;
@@ -25,22 +26,27 @@ pub fn collect(tools: &Tools, notes: &mut ProbeNotes) -> Option<NftRuleset> {
             return None;
         }
     };
-    let mut ruleset = match parse_json(&json) {
-        Ok(ruleset) => ruleset,
+    match parse_json(&json) {
+        Ok(ruleset) => Some(ruleset),
         Err(err) => {
             notes.partial(format!("nft -j list ruleset: {err}"));
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// `nft -a list ruleset`, which `attach_text` matches to the rules by handle.
+pub fn rule_text(tools: &Tools, notes: &mut ProbeNotes) -> Option<String> {
+    let nft = tools.find("nft")?;
     match run(&nft, &["-a", "list", "ruleset"], tools.timeout) {
-        Ok(output) if output.success() => attach_text(&mut ruleset, &output.stdout),
+        Ok(output) if output.success() => return Some(output.stdout),
         Ok(output) => notes.note(format!(
             "nft -a list ruleset failed ({}): rules are named by handle only",
             output.error_line()
         )),
         Err(err) => notes.note(format!("{err}: rules are named by handle only")),
     }
-    Some(ruleset)
+    None
 }
 
 /// The ruleset from libnftables JSON (`{"nftables": [{"table": ...}, {"chain": ...}, ...]}`).
