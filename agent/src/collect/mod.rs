@@ -237,6 +237,10 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
             |facts, parsed| facts.config = parsed,
         ));
         let ssh_ports = ssh_ports(&parsed, &systemd);
+        let host_keys = {
+            let named = prereqs::named_host_keys(&parsed);
+            worker::beside(scope, move || prereqs::load_keys(named))
+        };
         let config = {
             let sshd = Arc::clone(&sshd);
             worker::beside(scope, move || {
@@ -278,14 +282,15 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
             })
         });
         let config = reports.keep(config.join());
-        // The host keys are loaded (an ssh-keygen each) while the users are examined.
+        // The host keys were being loaded (an ssh-keygen each) while sshd -T ran; the rest
+        // of the prerequisites are read while the users are examined.
         let prereqs = {
             let (config, sshd) = (Arc::clone(&config), Arc::clone(&sshd));
             worker::beside(scope, move || {
                 probe(
                     progress,
                     "prereqs",
-                    |notes| prereqs::collect(&config, &sshd, notes),
+                    |notes| prereqs::collect(&config, &sshd, host_keys.join(), notes),
                     |facts, prereqs| facts.prereqs = prereqs,
                 )
             })

@@ -14,10 +14,16 @@ const KEYGEN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Bound on the /etc/ssh walk.
 const MAX_ETC_SSH_ENTRIES: usize = 500;
 
-pub fn collect(config: &SshdConfigFacts, sshd: &SshdFacts, notes: &mut ProbeNotes) -> PrereqFacts {
+/// `loaded`: the host keys already loaded (`load_keys`).
+pub fn collect(
+    config: &SshdConfigFacts,
+    sshd: &SshdFacts,
+    loaded: LoadedKeys,
+    notes: &mut ProbeNotes,
+) -> PrereqFacts {
     let (privsep_dir, privsep_dir_source) = privsep_dir(sshd);
     PrereqFacts {
-        host_keys: host_keys(config, notes),
+        host_keys: host_keys(config, loaded, notes),
         privsep_dir: privsep_dir.map(|dir| stat_path(Path::new(&dir))),
         privsep_dir_source,
         privsep_user: PRIVSEP_USER.to_string(),
@@ -99,8 +105,21 @@ pub fn stat_path(path: &Path) -> FileStat {
 
 /// HostKey paths in effect: `sshd -T` knows them best (defaults included), then the
 /// parsed config, then OpenSSH's defaults.
-fn host_keys(config: &SshdConfigFacts, notes: &mut ProbeNotes) -> Vec<HostKey> {
-    let configured: Vec<(String, Option<String>)> = match config
+/// Host keys loaded ahead of `collect`: path, outcome and notes.
+pub type LoadedKeys = Vec<(String, Option<HostKeyLoad>, ProbeNotes)>;
+
+/// The host keys sshd_config names (or sshd's defaults): loading them (`load_keys`, an
+/// ssh-keygen each) can start while `sshd -T` runs; `collect` then loads only the keys
+/// `sshd -T` adds.
+pub fn named_host_keys(parsed: &SshdConfigFacts) -> Vec<String> {
+    configured_host_keys(parsed)
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
+}
+
+fn configured_host_keys(config: &SshdConfigFacts) -> Vec<(String, Option<String>)> {
+    match config
         .effective
         .as_ref()
         .and_then(|effective| effective.settings.get("hostkey"))
@@ -119,44 +138,62 @@ fn host_keys(config: &SshdConfigFacts, notes: &mut ProbeNotes) -> Vec<HostKey> {
                 .map(|path| (path.to_string(), None))
                 .collect(),
         },
-    };
-    // Each key is loaded by its own ssh-keygen; they run at once.
+    }
+}
+
+/// Each key is loaded by its own ssh-keygen; they run at once.
+pub fn load_keys(paths: Vec<String>) -> LoadedKeys {
     std::thread::scope(|scope| {
-        let loading: Vec<_> = configured
+        let loading: Vec<_> = paths
             .into_iter()
-            .map(|(path, source)| {
+            .map(|path| {
                 super::worker::beside(scope, move || {
                     let mut key_notes = ProbeNotes::default();
-                    let key = host_key(path, source, &mut key_notes);
-                    (key, key_notes)
+                    let load = Path::new(&path)
+                        .is_file()
+                        .then(|| load_key(&path, &mut key_notes))
+                        .flatten();
+                    (path, load, key_notes)
                 })
             })
             .collect();
-        loading
-            .into_iter()
-            .map(|loaded| {
-                let (key, key_notes) = loaded.join();
-                notes.absorb(key_notes);
-                key
-            })
-            .collect()
+        loading.into_iter().map(|loaded| loaded.join()).collect()
     })
 }
 
-fn host_key(path: String, source: Option<String>, notes: &mut ProbeNotes) -> HostKey {
-    let private = stat_path(Path::new(&path));
-    let public = stat_path(Path::new(&format!("{path}.pub")));
-    let load = match private.kind {
-        FileKind::File => load_key(&path, notes),
-        _ => None,
-    };
-    HostKey {
-        source,
-        private,
-        public_exists: public.kind == FileKind::File,
-        load,
-        path,
-    }
+fn host_keys(
+    config: &SshdConfigFacts,
+    mut loaded: LoadedKeys,
+    notes: &mut ProbeNotes,
+) -> Vec<HostKey> {
+    let configured = configured_host_keys(config);
+    let not_loaded: Vec<String> = configured
+        .iter()
+        .map(|(path, _)| path.clone())
+        .filter(|path| !loaded.iter().any(|(done, ..)| done == path))
+        .collect();
+    loaded.extend(load_keys(not_loaded));
+    configured
+        .into_iter()
+        .map(|(path, source)| {
+            let load = match loaded.iter().position(|(done, ..)| *done == path) {
+                Some(at) => {
+                    let (_, load, key_notes) = loaded.swap_remove(at);
+                    notes.absorb(key_notes);
+                    load
+                }
+                None => None,
+            };
+            let public = stat_path(Path::new(&format!("{path}.pub")));
+            HostKey {
+                source,
+                private: stat_path(Path::new(&path)),
+                public_exists: public.kind == FileKind::File,
+                load,
+                path,
+            }
+        })
+        .collect()
 }
 
 /// Loads a private key as sshd does (no passphrase), with OpenSSH's own loader:
