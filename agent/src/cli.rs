@@ -3,7 +3,7 @@
 use crate::collect::cloud::ImdsPolicy;
 use crate::collect::CollectOptions;
 use crate::render::{
-    explain_rule, list_rules, render_compact, render_json, render_stderr_summary, render_text,
+    explain_rule, list_rules, render_compact, render_stderr_summary, render_text, write_json,
     TextStyle, COMPACT_BUDGET, STDERR_SUMMARY_BUDGET,
 };
 use crate::rules::find_rule;
@@ -175,23 +175,25 @@ fn diagnose(args: &DiagnoseArgs) -> i32 {
     } else {
         Format::Json
     });
-    let output = match format {
-        Format::Json => render_json(&verdict),
-        Format::Compact => render_compact(&verdict, COMPACT_BUDGET),
-        Format::Text => render_text(
+    match format {
+        Format::Json => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = write_json(&verdict, &mut stdout).and_then(|()| stdout.flush());
+        }
+        Format::Compact => print_out(&render_compact(&verdict, COMPACT_BUDGET)),
+        Format::Text => print_out(&render_text(
             &verdict,
             TextStyle {
                 width: terminal_width(),
                 color: on_terminal && std::env::var_os("NO_COLOR").is_none(),
             },
-        ),
-    };
-    print_out(&output);
+        )),
+    }
     if format == Format::Compact {
         eprint!("{}", render_stderr_summary(&verdict, STDERR_SUMMARY_BUDGET));
     }
     if let Some(path) = &args.save {
-        match save_verdict(path, &render_json(&verdict)) {
+        match save_verdict(path, |file| write_json(&verdict, file)) {
             Ok(()) => eprintln!("sshdoctor: full verdict saved to {}", path.display()),
             Err(err) => eprintln!(
                 "sshdoctor: cannot save the verdict to {}: {err}",
@@ -202,9 +204,12 @@ fn diagnose(args: &DiagnoseArgs) -> i32 {
     verdict.exit_code
 }
 
-/// Writes `json` to `path` whole or not at all: a new 0600 file beside it, then a rename.
-/// A missing directory is created 0700; an existing one is left as it is.
-fn save_verdict(path: &Path, json: &str) -> std::io::Result<()> {
+/// Writes the verdict to `path` whole or not at all: a new 0600 file beside it, then a
+/// rename. A missing directory is created 0700; an existing one is left as it is.
+fn save_verdict(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -222,8 +227,8 @@ fn save_verdict(path: &Path, json: &str) -> std::io::Result<()> {
         .mode(0o600)
         .open(&staged)
         .and_then(|mut file| {
-            file.write_all(json.as_bytes())
-                .and_then(|()| file.sync_all())
+            write(&mut file)?;
+            file.sync_all()
         })
         .and_then(|()| std::fs::rename(&staged, path));
     if written.is_err() {

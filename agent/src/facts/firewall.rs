@@ -48,8 +48,11 @@ pub struct NftRule {
     pub handle: u64,
     /// The rule as `nft -a list ruleset` prints it, when that listing worked.
     pub text: Option<String>,
-    /// The statements of the rule, in libnftables JSON (matches, counters, the verdict).
-    pub expr: Vec<serde_json::Value>,
+    /// The statements of the rule, a libnftables JSON array (matches, counters, the
+    /// verdict), kept as JSON text and parsed only while the rule is judged or printed:
+    /// 10,000 rules as trees would take tens of MB.
+    #[serde(with = "json_text")]
+    pub expr: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,4 +150,20 @@ pub struct UfwRule {
     /// ALLOW IN, DENY IN, REJECT IN, LIMIT IN, ALLOW OUT, ...
     pub action: String,
     pub from: String,
+}
+
+/// A field kept as JSON text that appears in the verdict as the JSON value it holds.
+mod json_text {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    pub fn serialize<S: Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+        serde_json::from_str::<Value>(text)
+            .unwrap_or_default()
+            .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        Value::deserialize(deserializer).map(|value| value.to_string())
+    }
 }

@@ -3,8 +3,8 @@
 use super::{ProbeNotes, Tools};
 use crate::collect::command::run;
 use crate::facts::{NftChain, NftRule, NftRuleset, NftSet, NftTable};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// The ruleset as `nft -j list ruleset` gives it; the rules' text is `rule_text`'s.
 pub fn list(tools: &Tools, notes: &mut ProbeNotes) -> Option<NftRuleset> {
@@ -50,73 +50,135 @@ pub fn rule_text(tools: &Tools, notes: &mut ProbeNotes) -> Option<String> {
 }
 
 /// The ruleset from libnftables JSON (`{"nftables": [{"table": ...}, {"chain": ...}, ...]}`).
+/// The objects are taken one at a time from the text, and each rule's statements are kept
+/// as JSON text, parsed again only while the rule is judged: a tree of 10,000 rules at
+/// once would take tens of MB.
 pub fn parse_json(text: &str) -> Result<NftRuleset, String> {
     // An empty ruleset prints nothing at all on some nft versions.
     if text.trim().is_empty() {
         return Ok(NftRuleset::default());
     }
-    let mut document: Value =
-        serde_json::from_str(text).map_err(|err| format!("not JSON: {err}"))?;
-    // Taken apart, not copied: a large ruleset's document is tens of MB.
-    let Some(Value::Array(objects)) = document.get_mut("nftables").map(Value::take) else {
-        return Err("no \"nftables\" array".into());
-    };
-    drop(document);
     let mut ruleset = NftRuleset::default();
-    for mut object in objects {
-        if let Some(table) = object.get("table") {
-            ruleset.tables.push(NftTable {
-                family: string(table, "family"),
-                name: string(table, "name"),
-                chains: Vec::new(),
-                sets: Vec::new(),
-            });
-        } else if let Some(chain) = object.get("chain") {
-            let Some(table) = table_of(&mut ruleset, chain) else {
-                continue;
-            };
-            table.chains.push(NftChain {
-                name: string(chain, "name"),
-                hook: optional_string(chain, "hook"),
-                chain_type: optional_string(chain, "type"),
-                priority: chain.get("prio").and_then(Value::as_i64),
-                policy: optional_string(chain, "policy"),
-                rules: Vec::new(),
-            });
-        } else if let Some(set) = object.get("set") {
-            let Some(table) = table_of(&mut ruleset, set) else {
-                continue;
-            };
-            let name = string(set, "name");
-            let elements = match object["set"].get_mut("elem").map(Value::take) {
-                Some(Value::Array(elements)) => elements,
-                Some(single) => vec![single],
-                None => Vec::new(),
-            };
-            table.sets.push(NftSet { name, elements });
-        } else if let Some(rule) = object.get("rule") {
-            let chain_name = string(rule, "chain");
-            let Some(chain) = table_of(&mut ruleset, rule).and_then(|table| {
-                table
-                    .chains
-                    .iter_mut()
-                    .find(|chain| chain.name == chain_name)
-            }) else {
-                continue;
-            };
-            let handle = rule.get("handle").and_then(Value::as_u64).unwrap_or(0);
-            let expr = match object["rule"].get_mut("expr").map(Value::take) {
-                Some(Value::Array(expr)) => expr,
-                _ => Vec::new(),
-            };
-            chain.rules.push(NftRule {
-                handle,
-                text: None,
-                expr,
-            });
-        }
+    let mut found = false;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    deserializer
+        .deserialize_map(Document {
+            found: &mut found,
+            each: &mut |object| add_object(&mut ruleset, object),
+        })
+        .and_then(|()| deserializer.end())
+        .map_err(|err| format!("not JSON: {err}"))?;
+    if !found {
+        return Err("no \"nftables\" array".into());
     }
     Ok(ruleset)
+}
+
+/// Adds one object of the document (a table, chain, set or rule) to the ruleset.
+fn add_object(ruleset: &mut NftRuleset, mut object: Value) {
+    if let Some(table) = object.get("table") {
+        ruleset.tables.push(NftTable {
+            family: string(table, "family"),
+            name: string(table, "name"),
+            chains: Vec::new(),
+            sets: Vec::new(),
+        });
+    } else if let Some(chain) = object.get("chain") {
+        let Some(table) = table_of(ruleset, chain) else {
+            return;
+        };
+        table.chains.push(NftChain {
+            name: string(chain, "name"),
+            hook: optional_string(chain, "hook"),
+            chain_type: optional_string(chain, "type"),
+            priority: chain.get("prio").and_then(Value::as_i64),
+            policy: optional_string(chain, "policy"),
+            rules: Vec::new(),
+        });
+    } else if let Some(set) = object.get("set") {
+        let Some(table) = table_of(ruleset, set) else {
+            return;
+        };
+        let name = string(set, "name");
+        let elements = match object["set"].get_mut("elem").map(Value::take) {
+            Some(Value::Array(elements)) => elements,
+            Some(single) => vec![single],
+            None => Vec::new(),
+        };
+        table.sets.push(NftSet { name, elements });
+    } else if let Some(rule) = object.get("rule") {
+        let chain_name = string(rule, "chain");
+        let Some(chain) = table_of(ruleset, rule).and_then(|table| {
+            table
+                .chains
+                .iter_mut()
+                .find(|chain| chain.name == chain_name)
+        }) else {
+            return;
+        };
+        let handle = rule.get("handle").and_then(Value::as_u64).unwrap_or(0);
+        let statements = match rule.get("expr") {
+            Some(expr @ Value::Array(_)) => expr.to_string(),
+            _ => "[]".to_string(),
+        };
+        chain.rules.push(NftRule {
+            handle,
+            text: None,
+            expr: statements,
+        });
+    }
+}
+
+/// The document's visitor: each object of its "nftables" array is handed to `each` as it
+/// is read, so the whole document never exists as one tree.
+struct Document<'a> {
+    found: &'a mut bool,
+    each: &'a mut dyn FnMut(Value),
+}
+
+impl<'de> Visitor<'de> for Document<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("an object with an \"nftables\" array")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "nftables" {
+                *self.found = true;
+                map.next_value_seed(Objects(&mut *self.each))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Objects<'a>(&'a mut dyn FnMut(Value));
+
+impl<'de> DeserializeSeed<'de> for Objects<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Objects<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("an array of objects")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(object) = seq.next_element::<Value>()? {
+            (self.0)(object);
+        }
+        Ok(())
+    }
 }
 
 fn string(object: &Value, key: &str) -> String {
@@ -137,68 +199,69 @@ fn table_of<'a>(ruleset: &'a mut NftRuleset, object: &Value) -> Option<&'a mut N
         .find(|table| table.family == family && table.name == name)
 }
 
-/// Gives each rule the text `nft -a list ruleset` prints for it, found by its handle.
+/// Gives each rule the text `nft -a list ruleset` prints for it, found by its handle
+/// (unique within a table).
 pub fn attach_text(ruleset: &mut NftRuleset, listing: &str) {
-    let texts = rule_texts(listing);
+    let (tables, mut texts) = rule_texts(listing);
+    texts.sort_unstable_by_key(|(table, handle, _)| (*table, *handle));
     for table in &mut ruleset.tables {
-        for chain in &mut table.chains {
-            for rule in &mut chain.rules {
-                let key = (
-                    table.family.clone(),
-                    table.name.clone(),
-                    chain.name.clone(),
-                    rule.handle,
-                );
-                rule.text = texts.get(&key).cloned();
+        let Some(at) = tables
+            .iter()
+            .position(|(family, name)| *family == table.family && *name == table.name)
+        else {
+            continue;
+        };
+        for rule in table.chains.iter_mut().flat_map(|chain| &mut chain.rules) {
+            if let Ok(found) = texts
+                .binary_search_by_key(&(at, rule.handle), |(table, handle, _)| (*table, *handle))
+            {
+                rule.text = Some(std::mem::take(&mut texts[found].2));
             }
         }
     }
 }
 
-type RuleKey = (String, String, String, u64);
+/// A rule line of the text listing: the index of its table, its handle, its text.
+type RuleText = (usize, u64, String);
 
-/// Rule lines of the text listing, keyed by (family, table, chain, handle). A rule with a
-/// long anonymous set spans several lines; its text is joined.
-fn rule_texts(listing: &str) -> HashMap<RuleKey, String> {
-    let mut texts = HashMap::new();
-    let mut table: Option<(String, String)> = None;
-    let mut chain: Option<String> = None;
+/// The tables of the text listing, (family, name), and its rule lines. A rule with a long anonymous set spans several lines; its text
+/// is joined.
+fn rule_texts(listing: &str) -> (Vec<(String, String)>, Vec<RuleText>) {
+    let mut tables = Vec::new();
+    let mut texts = Vec::new();
+    let mut in_chain = false;
     let mut pending = String::new();
     for raw in listing.lines() {
         let line = raw.trim();
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["table", family, name, "{", ..] => {
-                table = Some((family.to_string(), name.to_string()));
-                chain = None;
+                tables.push((family.to_string(), name.to_string()));
+                in_chain = false;
             }
-            ["chain", name, "{", ..] => {
-                chain = Some(name.to_string());
+            ["chain", _, "{", ..] => {
+                in_chain = true;
                 pending.clear();
             }
             _ if line.starts_with('}') => {
-                chain = None;
+                in_chain = false;
                 pending.clear();
             }
             _ => {
-                let (Some((family, table_name)), Some(chain_name)) = (&table, &chain) else {
-                    continue;
-                };
                 // Chain properties, not rules.
-                if line.ends_with(';') || line.starts_with("comment \"") || line.is_empty() {
+                if !in_chain
+                    || tables.is_empty()
+                    || line.ends_with(';')
+                    || line.starts_with("comment \"")
+                    || line.is_empty()
+                {
                     continue;
                 }
                 match line.rsplit_once(" # handle ") {
                     Some((rule, handle)) => {
                         if let Ok(handle) = handle.trim().parse::<u64>() {
                             pending.push_str(rule.trim());
-                            let key = (
-                                family.clone(),
-                                table_name.clone(),
-                                chain_name.clone(),
-                                handle,
-                            );
-                            texts.insert(key, std::mem::take(&mut pending));
+                            texts.push((tables.len() - 1, handle, std::mem::take(&mut pending)));
                         }
                         pending.clear();
                     }
@@ -210,7 +273,7 @@ fn rule_texts(listing: &str) -> HashMap<RuleKey, String> {
             }
         }
     }
-    texts
+    (tables, texts)
 }
 
 #[cfg(test)]
@@ -255,6 +318,11 @@ mod tests {
             chain.rules[1].text.as_deref(),
             Some("ip saddr { 192.0.2.1, 192.0.2.2, 192.0.2.3 } drop")
         );
+        // Kept as text, the statements are still a JSON array in the verdict.
+        let printed = serde_json::to_value(&chain.rules[1]).unwrap();
+        assert_eq!(printed["expr"], serde_json::json!([{"drop": null}]));
+        let read_back: NftRule = serde_json::from_value(printed).unwrap();
+        assert_eq!(read_back.expr, r#"[{"drop":null}]"#);
     }
 
     #[test]
@@ -262,5 +330,7 @@ mod tests {
         assert!(parse_json("").unwrap().tables.is_empty());
         assert!(parse_json("Error: oops").is_err());
         assert!(parse_json("{\"x\": 1}").is_err());
+        assert!(parse_json("{\"nftables\": {}}").is_err());
+        assert!(parse_json("{\"nftables\": []} trailing").is_err());
     }
 }

@@ -122,10 +122,7 @@ impl TableView<'_> {
     fn judge(&self, chain: &NftChain, rule: &NftRule) -> (Hit, Applies, Action) {
         let hit = Hit {
             chain: chain.name.clone(),
-            text: rule
-                .text
-                .clone()
-                .unwrap_or_else(|| Value::Array(rule.expr.clone()).to_string()),
+            text: rule.text.clone().unwrap_or_else(|| rule.expr.clone()),
             source: format!(
                 "nft {} {} chain {} handle {}",
                 self.table.family, self.table.name, chain.name, rule.handle
@@ -133,7 +130,8 @@ impl TableView<'_> {
         };
         let mut tests = Vec::new();
         let mut action = Action::Continue;
-        for statement in &rule.expr {
+        let statements = serde_json::from_str::<Value>(&rule.expr).unwrap_or_default();
+        for statement in statements.as_array().into_iter().flatten() {
             let Some((kind, body)) = statement
                 .as_object()
                 .and_then(|object| object.iter().next())
