@@ -4,7 +4,7 @@
 //! other way round) is a compile error, not a runtime surprise.
 
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +23,10 @@ struct RuleEntry {
     title: String,
     explanation: String,
     evidence: Vec<String>,
+    /// The repair as actions (`do` names the kind, the rest are its arguments); they
+    /// print before the `guest` lines and are what `sshdoctor fix` performs.
+    #[serde(default)]
+    fix: Vec<BTreeMap<String, String>>,
     #[serde(default)]
     guest: Vec<String>,
     #[serde(default)]
@@ -100,6 +104,11 @@ fn validate(entries: &[RuleEntry]) {
             "{}: empty text",
             rule.id
         );
+        assert!(
+            rule.fix.iter().all(|action| action.contains_key("do")),
+            "{}: every fix action names what it does with `do`",
+            rule.id
+        );
     }
 }
 
@@ -117,6 +126,26 @@ fn camel(key: &str) -> String {
 fn string_list(items: &[String]) -> String {
     let quoted: Vec<String> = items.iter().map(|item| format!("{item:?}")).collect();
     format!("&[{}]", quoted.join(", "))
+}
+
+/// `&[ActionTemplate { kind: "set_mode", args: &[("mode", "0600"), ...] }, ...]`.
+fn action_list(actions: &[BTreeMap<String, String>]) -> String {
+    let templates: Vec<String> = actions
+        .iter()
+        .map(|action| {
+            let args: Vec<String> = action
+                .iter()
+                .filter(|(key, _)| *key != "do")
+                .map(|(key, value)| format!("({key:?}, {value:?})"))
+                .collect();
+            format!(
+                "ActionTemplate {{ kind: {:?}, args: &[{}] }}",
+                action["do"],
+                args.join(", ")
+            )
+        })
+        .collect();
+    format!("&[{}]", templates.join(", "))
 }
 
 fn generate(entries: &[RuleEntry]) -> String {
@@ -147,12 +176,13 @@ fn generate(entries: &[RuleEntry]) -> String {
         };
         writeln!(
             code,
-            "    RuleDef {{ id: {:?}, key: {:?}, severity: {severity}, title: {:?}, explanation: {:?}, evidence: {}, guest: {}, azure: {}, aws: {}, gcp: {}, guide: {:?} }},",
+            "    RuleDef {{ id: {:?}, key: {:?}, severity: {severity}, title: {:?}, explanation: {:?}, evidence: {}, fix: {}, guest: {}, azure: {}, aws: {}, gcp: {}, guide: {:?} }},",
             rule.id,
             rule.key,
             rule.title,
             rule.explanation.trim(),
             string_list(&rule.evidence),
+            action_list(&rule.fix),
             string_list(&rule.guest),
             string_list(&rule.azure),
             string_list(&rule.aws),

@@ -164,6 +164,14 @@ def render(families: list) -> str:
             out.append(f"**{cell(rule['title'])}** ({rule['severity']})")
             out.append("")
             out.append(escape_text(rule["explanation"].strip()))
+            actions = rule.get("fix", [])
+            if actions:
+                out.append("")
+                out.append("Repaired by `sshdoctor fix` (each action prints as its guest command):")
+                out.append("")
+                for action in actions:
+                    args = " ".join(f"{key}={value}" for key, value in action.items() if key != "do")
+                    out.append(f"- `{action['do']}` {cell(args)}")
             guest = [str(line) for line in rule.get("guest", [])]
             if guest:
                 out.append("")

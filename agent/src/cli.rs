@@ -3,8 +3,9 @@
 use crate::collect::cloud::ImdsPolicy;
 use crate::collect::CollectOptions;
 use crate::render::{
-    explain_rule, list_rules, render_compact, render_stderr_summary, render_text, write_json,
-    TextStyle, COMPACT_BUDGET, STDERR_SUMMARY_BUDGET,
+    explain_rule, list_rules, render_compact, render_fix_compact, render_fix_text,
+    render_stderr_summary, render_text, render_transactions, write_json, TextStyle, COMPACT_BUDGET,
+    STDERR_SUMMARY_BUDGET,
 };
 use crate::rules::find_rule;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -42,6 +43,43 @@ enum Command {
         /// Rule id, e.g. SSH-SVC-002.
         id: String,
     },
+    /// Repair what the diagnosis finds: prints the plan; with --apply, makes the
+    /// changes (keeping every prior state), diagnoses again, and puts everything back
+    /// by itself when the fix does not hold.
+    Fix(FixArgs),
+    /// Put back what a `fix --apply` changed: the latest transaction, or TXID.
+    Undo(UndoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct FixArgs {
+    /// Make the changes. Without it nothing is written.
+    #[arg(long)]
+    apply: bool,
+    /// Only the findings with these rule ids [default: every finding with a repair].
+    #[arg(value_name = "RULE-ID")]
+    rules: Vec<String>,
+    /// Where transactions are kept.
+    #[arg(long, value_name = "DIR", default_value = crate::fix::STATE_DIR)]
+    state_dir: PathBuf,
+    #[command(flatten)]
+    diagnose: DiagnoseArgs,
+}
+
+#[derive(Debug, clap::Args)]
+struct UndoArgs {
+    /// The transaction to put back [default: the latest one still applied].
+    #[arg(value_name = "TXID")]
+    transaction: Option<String>,
+    /// List the transactions instead.
+    #[arg(long)]
+    list: bool,
+    /// Where transactions are kept.
+    #[arg(long, value_name = "DIR", default_value = crate::fix::STATE_DIR)]
+    state_dir: PathBuf,
+    /// Output format [default: text on a terminal, json otherwise].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -131,6 +169,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             print_out(&list_rules());
             0
         }
+        Some(Command::Fix(args)) => fix(&args),
+        Some(Command::Undo(args)) => undo(&args),
         Some(Command::Explain { id }) => match find_rule(&id) {
             Some(rule) => {
                 print_out(&explain_rule(rule));
@@ -146,15 +186,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
 
 /// Writes to stdout; a closed pipe (`sshdoctor | head`) ends quietly, not with a panic.
 fn print_out(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush());
+    write_out(|out| out.write_all(text.as_bytes()));
 }
 
-/// The top-level entry point for a diagnosis: collect, judge, print, exit with the status.
-fn diagnose(args: &DiagnoseArgs) -> i32 {
-    let options = CollectOptions {
+/// A closed stdout is not an error worth a panic.
+fn write_out(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = write(&mut stdout).and_then(|()| stdout.flush());
+}
+
+/// How a diagnosis collects, from its flags.
+fn collect_options(args: &DiagnoseArgs) -> CollectOptions {
+    CollectOptions {
         config_path: args.config.clone(),
         sshd_path: args.sshd.clone(),
         run_sshd: !args.no_sshd_run,
@@ -167,19 +210,75 @@ fn diagnose(args: &DiagnoseArgs) -> i32 {
             args.deadline.unwrap_or(20.max(2 * args.dbus_timeout + 10)),
         ),
         ..CollectOptions::default()
+    }
+}
+
+/// The format asked for, else text on a terminal and JSON otherwise.
+fn format_of(asked: Option<Format>) -> Format {
+    asked.unwrap_or(match std::io::stdout().is_terminal() {
+        true => Format::Text,
+        false => Format::Json,
+    })
+}
+
+/// `sshdoctor fix`: the plan, or the repair; exits 0 done (or nothing to do), 2 rolled
+/// back, 3 nothing could be done.
+fn fix(args: &FixArgs) -> i32 {
+    let options = crate::fix::FixOptions {
+        apply: args.apply,
+        only: args.rules.clone(),
+        state_dir: args.state_dir.clone(),
+        collect: collect_options(&args.diagnose),
     };
+    let report = with_progress(|| crate::fix::fix(&options));
+    print_fix_report(&report, format_of(args.diagnose.format));
+    report.outcome.exit_code()
+}
+
+/// `sshdoctor undo`.
+fn undo(args: &UndoArgs) -> i32 {
+    if args.list {
+        return match crate::fix::list(&args.state_dir) {
+            Ok(manifests) => {
+                match format_of(args.format) {
+                    Format::Json => write_out(|out| {
+                        serde_json::to_writer_pretty(&mut *out, &manifests)?;
+                        out.write_all(b"\n")
+                    }),
+                    _ => print_out(&render_transactions(&manifests)),
+                }
+                0
+            }
+            Err(why) => {
+                eprintln!("sshdoctor: {why}");
+                3
+            }
+        };
+    }
+    let report = crate::fix::undo(&args.state_dir, args.transaction.as_deref());
+    print_fix_report(&report, format_of(args.format));
+    report.outcome.exit_code()
+}
+
+fn print_fix_report(report: &crate::fix::FixReport, format: Format) {
+    match format {
+        Format::Json => write_out(|out| {
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            out.write_all(b"\n")
+        }),
+        Format::Text => print_out(&render_fix_text(report)),
+        Format::Compact => print_out(&render_fix_compact(report, COMPACT_BUDGET)),
+    }
+}
+
+/// The top-level entry point for a diagnosis: collect, judge, print, exit with the status.
+fn diagnose(args: &DiagnoseArgs) -> i32 {
+    let options = collect_options(args);
     let verdict = with_progress(|| crate::diagnose(&options));
     let on_terminal = std::io::stdout().is_terminal();
-    let format = args.format.unwrap_or(if on_terminal {
-        Format::Text
-    } else {
-        Format::Json
-    });
+    let format = format_of(args.format);
     match format {
-        Format::Json => {
-            let mut stdout = std::io::stdout().lock();
-            let _ = write_json(&verdict, &mut stdout).and_then(|()| stdout.flush());
-        }
+        Format::Json => write_out(|out| write_json(&verdict, out)),
         Format::Compact => print_out(&render_compact(&verdict, COMPACT_BUDGET)),
         Format::Text => print_out(&render_text(
             &verdict,

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod collect;
 pub mod facts;
+pub mod fix;
 pub mod openssh;
 pub mod render;
 pub mod rules;

@@ -20,6 +20,7 @@ mod cli;
 mod cloud;
 mod config;
 mod firewall;
+mod fix;
 mod health;
 mod live;
 mod logs;

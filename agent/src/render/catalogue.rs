@@ -26,6 +26,17 @@ pub fn explain_rule(rule: &RuleDef) -> String {
         rule.explanation,
         rule.evidence.join("; ")
     );
+    if !rule.fix.is_empty() {
+        out.push_str("\nRepaired by `sshdoctor fix --apply`, which does:\n");
+        for action in rule.fix {
+            let args: Vec<String> = action
+                .args
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            out.push_str(&format!("  {} {}\n", action.kind, args.join(" ")));
+        }
+    }
     if !rule.guest.is_empty() {
         out.push_str("\nIn the guest:\n");
         for line in rule.guest {

@@ -5,10 +5,12 @@
 
 mod catalogue;
 mod compact;
+mod fix;
 mod text;
 
 pub use catalogue::{explain_rule, list_rules};
 pub use compact::{render_compact, render_stderr_summary, COMPACT_BUDGET, STDERR_SUMMARY_BUDGET};
+pub use fix::{render_fix_compact, render_fix_text, render_transactions};
 pub use text::{render_text, TextStyle};
 
 use crate::verdict::Verdict;

@@ -21,6 +21,7 @@ mod session;
 mod ssh_view;
 
 use crate::facts::Facts;
+use crate::fix::{Action, ActionTemplate};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -57,7 +58,9 @@ pub struct RuleDef {
     pub explanation: &'static str,
     /// The kinds of evidence the rule shows.
     pub evidence: &'static [&'static str],
-    /// Commands to run inside the guest.
+    /// The repair as actions; they print as the first guest command.
+    pub fix: &'static [ActionTemplate],
+    /// Commands to run inside the guest, after the actions'.
     pub guest: &'static [&'static str],
     /// Azure CLI commands, run from a workstation.
     pub azure: &'static [&'static str],
@@ -94,6 +97,9 @@ pub struct Evidence {
 /// What to do about a finding: commands with this machine's values filled in.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Remediation {
+    /// The repair `sshdoctor fix` performs; the first guest command does the same.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<Action>,
     pub guest: Vec<String>,
     pub azure: Vec<String>,
     /// AWS CLI equivalents, where the rule has them.
@@ -174,16 +180,26 @@ impl Draft {
 
     /// The finding: the rule's text filled with this draft's values, then the
     /// machine-wide ones.
-    fn render(self, context: &BTreeMap<&'static str, String>) -> Finding {
+    fn render(mut self, context: &BTreeMap<&'static str, String>) -> Finding {
         let def = self.rule.def();
+        let actions = self.actions(context);
+        let mut guest: Vec<String> = Vec::new();
+        if !actions.is_empty() {
+            let commands: Vec<String> = actions.iter().map(Action::command).collect();
+            let fix = commands.join(" && ");
+            self.vars.entry("fix").or_insert_with(|| fix.clone());
+            guest.push(fix);
+        }
         let fill = |text: &str| fill_placeholders(text, &self.vars, context);
+        guest.extend(def.guest.iter().map(|line| fill(line)));
         Finding {
             id: def.id,
             severity: self.severity,
             title: fill(def.title),
             explanation: fill(&unwrap_paragraphs(def.explanation)),
             remediation: Remediation {
-                guest: def.guest.iter().map(|line| fill(line)).collect(),
+                actions,
+                guest,
                 azure: def.azure.iter().map(|line| fill(line)).collect(),
                 aws: def.aws.iter().map(|line| fill(line)).collect(),
                 gcp: def.gcp.iter().map(|line| fill(line)).collect(),
@@ -192,6 +208,25 @@ impl Draft {
             evidence: self.evidence,
             rule: self.rule,
         }
+    }
+
+    /// The rule's fix actions with this finding's values. An action one of whose
+    /// {placeholders} the finding does not fill is left out: that is how a rule makes
+    /// an action conditional (a chown only when the owner is wrong).
+    fn actions(&self, context: &BTreeMap<&'static str, String>) -> Vec<Action> {
+        self.rule
+            .def()
+            .fix
+            .iter()
+            .filter_map(|template| {
+                let args = template
+                    .args
+                    .iter()
+                    .map(|(name, text)| Some((*name, fill_known(text, &self.vars, context)?)))
+                    .collect::<Option<Vec<_>>>()?;
+                Action::from_template(template.kind, &args).ok()
+            })
+            .collect()
     }
 }
 
@@ -297,6 +332,26 @@ pub(crate) fn setting_origin(
         Some(line) if in_blocks.is_empty() => line.location(),
         _ => settings.origin(keyword),
     }
+}
+
+/// `text` with every {placeholder} filled; None when one has no value.
+fn fill_known(
+    text: &str,
+    vars: &BTreeMap<&'static str, String>,
+    context: &BTreeMap<&'static str, String>,
+) -> Option<String> {
+    let filled = fill_placeholders(text, vars, context);
+    let unknown = |name: &str| !vars.contains_key(name) && !context.contains_key(name);
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        if unknown(&after[..close]) {
+            return None;
+        }
+        rest = &after[close + 1..];
+    }
+    Some(filled)
 }
 
 /// Replaces `{name}` with the finding's value, else the context's; unknown names are kept
@@ -504,6 +559,36 @@ mod tests {
         }
         assert_eq!(RuleId::UnitMasked.def().id, "SSH-SVC-002");
         assert_eq!(find_rule("ssh-svc-002").unwrap().key, "unit_masked");
+    }
+
+    /// Every action the catalogue writes becomes a valid action once its placeholders
+    /// hold values of the right shape.
+    #[test]
+    fn every_fix_action_in_the_catalogue_is_well_formed() {
+        for rule in CATALOGUE {
+            for template in rule.fix {
+                let args: Vec<(&str, String)> = template
+                    .args
+                    .iter()
+                    .map(|(name, text)| {
+                        let example = match *name {
+                            "path" | "file" | "shell" => "/etc/example",
+                            "mode" => "0600",
+                            "line" => "3",
+                            _ => "alice",
+                        };
+                        let filled = match text.contains('{') {
+                            true => example.to_string(),
+                            false => text.to_string(),
+                        };
+                        (*name, filled)
+                    })
+                    .collect();
+                if let Err(why) = Action::from_template(template.kind, &args) {
+                    panic!("{}: {why}", rule.id);
+                }
+            }
+        }
     }
 
     /// The family is the unit: each catalogue file rules/<family>.toml has its rule code,

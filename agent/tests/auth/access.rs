@@ -92,7 +92,11 @@ fn nologin_file_blocks_everyone_but_root() {
     let evidence = evidence_text(finding);
     assert!(evidence.contains("Down for maintenance"), "{evidence}");
     assert!(evidence.contains("users refused: alice"), "{evidence}");
-    assert_eq!(finding["remediation"]["guest"][0], "rm /etc/nologin");
+    assert_eq!(finding["remediation"]["guest"][0], "rm -f /etc/nologin");
+    assert_eq!(
+        finding["remediation"]["actions"][0],
+        serde_json::json!({"do": "remove_file", "path": "/etc/nologin"})
+    );
 }
 
 #[test]

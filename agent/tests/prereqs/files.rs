@@ -135,10 +135,10 @@ fn missing_privsep_dir_without_systemd_is_critical() {
         found[0]["title"],
         "sshd's privilege-separation directory /run/sshd is missing"
     );
-    assert!(found[0]["remediation"]["guest"][0]
-        .as_str()
-        .unwrap()
-        .starts_with("mkdir -p /run/sshd"));
+    assert_eq!(
+        found[0]["remediation"]["guest"][0],
+        "install -d -m 0755 -o root -g root /run/sshd"
+    );
 }
 
 /// ssh.service stopped: systemd has removed /run/sshd, and sshd -T refuses to run

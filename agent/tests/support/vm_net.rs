@@ -119,4 +119,46 @@ impl VmNet {
         self.server
             .diagnose_with_status(&["--user", "alice", "--config", &config])
     }
+
+    /// `sshdoctor fix ARGS` for alice with the running sshd's config, its transactions
+    /// in the private /tmp: the JSON report and the exit status.
+    pub fn fix(&self, sshd: &Sshd, args: &[&str]) -> (Value, i32) {
+        let config = sshd.config_path().display().to_string();
+        let mut all = vec![
+            "fix", "--format", "json", "--imds", "never", "--user", "alice",
+        ];
+        all.extend_from_slice(&["--config", &config, "--state-dir", FIX_STATE]);
+        all.extend_from_slice(args);
+        self.sshdoctor(&all, &[])
+    }
+
+    /// `sshdoctor undo ARGS`, as JSON, and the exit status.
+    pub fn undo(&self, args: &[&str]) -> (Value, i32) {
+        let mut all = vec!["undo", "--format", "json", "--state-dir", FIX_STATE];
+        all.extend_from_slice(args);
+        self.sshdoctor(&all, &[])
+    }
+
+    /// The real binary on the VM with `args` and extra environment, its JSON output
+    /// and exit status.
+    pub fn sshdoctor(&self, args: &[&str], env: &[(&str, &str)]) -> (Value, i32) {
+        let output = self
+            .server
+            .command(super::sshdoctor_exe())
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .expect("ip netns exec runs");
+        let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+            panic!(
+                "no JSON from {args:?} ({err}): {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        });
+        (report, output.status.code().expect("exited, not killed"))
+    }
 }
+
+/// Where the tests' fix transactions are kept: the private system's /tmp.
+pub const FIX_STATE: &str = "/tmp/sshdoctor-fix";

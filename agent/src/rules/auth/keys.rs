@@ -123,14 +123,18 @@ pub(super) fn check_keys_file(
     }
     if is_yes(&user.settings, "strictmodes") {
         if let Some((stat, problem)) = strict_modes_problem(auth, file, account.uid) {
-            let fix = strict_modes_fix(stat, &user.name, &file.path, account);
+            let (owner, mode) = strict_modes_fix(stat, &user.name, &file.path, account);
+            let mut finding = Draft::new(RuleId::KeysPathUnsafe);
+            if let Some(owner) = owner {
+                finding = finding.var("owner", owner);
+            }
             findings.push(
-                Draft::new(RuleId::KeysPathUnsafe)
+                finding
                     .var("user", user.name.clone())
                     .var("path", file.path.clone())
                     .var("bad_path", stat.path.clone())
                     .var("problem", problem.clone())
-                    .var("fix", fix)
+                    .var("mode", mode)
                     .evidence(stat.describe(), None)
                     .evidence("StrictModes yes", Some(user.settings.origin("strictmodes"))),
             );
@@ -147,13 +151,14 @@ pub(super) fn check_keys_file(
     check_key_options(facts, user, file, findings);
 }
 
-/// The command that repairs what StrictModes refused.
+/// What repairs what StrictModes refused: the owner to give the path when neither the
+/// user nor root owns it, and the mode it needs.
 pub(super) fn strict_modes_fix(
     stat: &FileStat,
     user: &str,
     keys_path: &str,
     account: &Account,
-) -> String {
+) -> (Option<String>, &'static str) {
     let owned_by_other = !matches!(stat.uid, Some(0)) && stat.uid != Some(account.uid);
     let mode = if stat.path == keys_path {
         "600"
@@ -162,10 +167,7 @@ pub(super) fn strict_modes_fix(
     } else {
         "700"
     };
-    match owned_by_other {
-        true => format!("chown {user}: {} && chmod {mode} {}", stat.path, stat.path),
-        false => format!("chmod {mode} {}", stat.path),
-    }
+    (owned_by_other.then(|| user.to_string()), mode)
 }
 
 pub(super) fn check_key_lines(

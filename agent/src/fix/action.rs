@@ -1,0 +1,357 @@
+//! What a repair does, as data: each finding's catalogue entry lists its actions, filled
+//! with this machine's values. The same action prints as the guest command of the
+//! verdict and is what `sshdoctor fix --apply` performs, so the two cannot disagree.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
+
+/// One change to the system. It reads back (from a transaction's manifest) through
+/// `from_template`, so what a manifest may hold is checked as the catalogue is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum Action {
+    /// chmod: an octal mode, or "go-w" (group and others lose write, the rest stays).
+    SetMode { path: String, mode: String },
+    /// chown: without a group, to the owner's login group (`chown user: path`).
+    SetOwner {
+        path: String,
+        owner: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
+    },
+    /// A directory with this mode and owner, where none is.
+    MakeDir {
+        path: String,
+        mode: String,
+        owner: String,
+        group: String,
+    },
+    /// The file goes (kept in the transaction for undo).
+    RemoveFile { path: String },
+    /// "# " put before one line of a config file sshd, PAM or access.conf reads.
+    CommentOut { file: String, line: u32 },
+    /// usermod -s.
+    SetShell { user: String, shell: String },
+    /// chage -E -1: the account never expires.
+    NoExpiry { user: String },
+    /// systemctl VERB UNIT.
+    Systemctl { verb: UnitVerb, unit: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnitVerb {
+    Unmask,
+    ResetFailed,
+    Enable,
+    Start,
+    Restart,
+    Reload,
+}
+
+impl UnitVerb {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitVerb::Unmask => "unmask",
+            UnitVerb::ResetFailed => "reset-failed",
+            UnitVerb::Enable => "enable",
+            UnitVerb::Start => "start",
+            UnitVerb::Restart => "restart",
+            UnitVerb::Reload => "reload",
+        }
+    }
+
+    fn parse(verb: &str) -> Option<UnitVerb> {
+        [
+            UnitVerb::Unmask,
+            UnitVerb::ResetFailed,
+            UnitVerb::Enable,
+            UnitVerb::Start,
+            UnitVerb::Restart,
+            UnitVerb::Reload,
+        ]
+        .into_iter()
+        .find(|known| known.as_str() == verb)
+    }
+}
+
+impl<'de> Deserialize<'de> for Action {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Action, D::Error> {
+        let fields = BTreeMap::<String, serde_json::Value>::deserialize(deserializer)?;
+        let text = |value: &serde_json::Value| match value {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        let kind = fields.get("do").map(text).unwrap_or_default();
+        let args: Vec<(&str, String)> = fields
+            .iter()
+            .filter(|(name, _)| *name != "do")
+            .map(|(name, value)| (name.as_str(), text(value)))
+            .collect();
+        Action::from_template(&kind, &args).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An action as the catalogue writes it: its kind and its arguments, with {placeholders}.
+#[derive(Debug)]
+pub struct ActionTemplate {
+    pub kind: &'static str,
+    pub args: &'static [(&'static str, &'static str)],
+}
+
+impl Action {
+    /// The action a template names, with its arguments filled in; an error names what
+    /// does not fit (an unknown kind or argument, a bad mode or line).
+    pub fn from_template(kind: &str, args: &[(&str, String)]) -> Result<Action, String> {
+        let arg = |name: &str| -> Result<String, String> {
+            args.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.clone())
+                .ok_or_else(|| format!("{kind}: no {name}"))
+        };
+        let optional = |name: &str| args.iter().find(|(key, _)| *key == name).map(|(_, v)| v);
+        let expected: &[&str] = match kind {
+            "set_mode" => &["path", "mode"],
+            "set_owner" => &["path", "owner", "group"],
+            "make_dir" => &["path", "mode", "owner", "group"],
+            "remove_file" => &["path"],
+            "comment_out" => &["file", "line"],
+            "set_shell" => &["user", "shell"],
+            "no_expiry" => &["user"],
+            "systemctl" => &["verb", "unit"],
+            other => return Err(format!("no action {other}")),
+        };
+        if let Some((unknown, _)) = args.iter().find(|(key, _)| !expected.contains(key)) {
+            return Err(format!("{kind}: no argument {unknown}"));
+        }
+        let action = match kind {
+            "set_mode" => Action::SetMode {
+                path: arg("path")?,
+                mode: arg("mode")?,
+            },
+            "set_owner" => Action::SetOwner {
+                path: arg("path")?,
+                owner: arg("owner")?,
+                group: optional("group").filter(|group| !group.is_empty()).cloned(),
+            },
+            "make_dir" => Action::MakeDir {
+                path: arg("path")?,
+                mode: arg("mode")?,
+                owner: arg("owner")?,
+                group: arg("group")?,
+            },
+            "remove_file" => Action::RemoveFile { path: arg("path")? },
+            "comment_out" => Action::CommentOut {
+                file: arg("file")?,
+                line: arg("line")?
+                    .parse()
+                    .ok()
+                    .filter(|line| *line > 0)
+                    .ok_or_else(|| format!("{kind}: the line is not a number"))?,
+            },
+            "set_shell" => Action::SetShell {
+                user: arg("user")?,
+                shell: arg("shell")?,
+            },
+            "no_expiry" => Action::NoExpiry { user: arg("user")? },
+            _ => Action::Systemctl {
+                verb: UnitVerb::parse(&arg("verb")?)
+                    .ok_or_else(|| format!("{kind}: unknown verb"))?,
+                unit: arg("unit")?,
+            },
+        };
+        action.check()?;
+        Ok(action)
+    }
+
+    /// The checks every action passes before it is printed or performed: absolute
+    /// paths, modes that chmod and this code read alike, names without shell syntax.
+    fn check(&self) -> Result<(), String> {
+        let absolute = |path: &str| match path.starts_with('/') && !path.contains("/../") {
+            true => Ok(()),
+            false => Err(format!("{path:?} is not an absolute path")),
+        };
+        let name = |name: &str| match !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+        {
+            true => Ok(()),
+            false => Err(format!("{name:?} is not a user, group or unit name")),
+        };
+        match self {
+            Action::SetMode { path, mode } => {
+                absolute(path)?;
+                parse_mode(mode).map(|_| ())
+            }
+            Action::SetOwner { path, owner, group } => {
+                absolute(path)?;
+                name(owner)?;
+                group.as_deref().map_or(Ok(()), name)
+            }
+            Action::MakeDir {
+                path,
+                mode,
+                owner,
+                group,
+            } => {
+                absolute(path)?;
+                parse_mode(mode)?;
+                name(owner)?;
+                name(group)
+            }
+            Action::RemoveFile { path } => absolute(path),
+            Action::CommentOut { file, .. } => absolute(file),
+            Action::SetShell { user, shell } => {
+                name(user)?;
+                absolute(shell)
+            }
+            Action::NoExpiry { user } => name(user),
+            Action::Systemctl { unit, .. } => name(unit),
+        }
+    }
+
+    /// The guest command that does the same, for a person to paste.
+    pub fn command(&self) -> String {
+        match self {
+            Action::SetMode { path, mode } => format!("chmod {mode} {}", shell_word(path)),
+            Action::SetOwner { path, owner, group } => format!(
+                "chown {owner}:{} {}",
+                group.as_deref().unwrap_or(""),
+                shell_word(path)
+            ),
+            Action::MakeDir {
+                path,
+                mode,
+                owner,
+                group,
+            } => format!(
+                "install -d -m {mode} -o {owner} -g {group} {}",
+                shell_word(path)
+            ),
+            Action::RemoveFile { path } => format!("rm -f {}", shell_word(path)),
+            Action::CommentOut { file, line } => {
+                format!("sed -i '{line}s/^/# /' {}", shell_word(file))
+            }
+            Action::SetShell { user, shell } => format!("usermod -s {} {user}", shell_word(shell)),
+            Action::NoExpiry { user } => format!("chage -E -1 {user}"),
+            Action::Systemctl { verb, unit } => format!("systemctl {} {unit}", verb.as_str()),
+        }
+    }
+
+    /// The file or directory the action changes, if any.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Action::SetMode { path, .. }
+            | Action::SetOwner { path, .. }
+            | Action::MakeDir { path, .. }
+            | Action::RemoveFile { path } => Some(path),
+            Action::CommentOut { file, .. } => Some(file),
+            _ => None,
+        }
+    }
+
+    /// Units are acted on after every file and account change, restarts last.
+    pub fn phase(&self) -> u8 {
+        match self {
+            Action::Systemctl { verb, .. } => 1 + *verb as u8,
+            _ => 0,
+        }
+    }
+}
+
+/// A mode as chmod reads it: octal (at most 07777), or "go-w".
+pub fn parse_mode(mode: &str) -> Result<Mode, String> {
+    if mode == "go-w" {
+        return Ok(Mode::DropGroupOtherWrite);
+    }
+    u32::from_str_radix(mode, 8)
+        .ok()
+        .filter(|bits| *bits <= 0o7777 && !mode.is_empty())
+        .map(Mode::Exactly)
+        .ok_or_else(|| format!("{mode:?} is not a mode"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Exactly(u32),
+    DropGroupOtherWrite,
+}
+
+impl Mode {
+    /// The permission bits after the change, from the bits before it.
+    pub fn applied_to(self, before: u32) -> u32 {
+        match self {
+            Mode::Exactly(bits) => bits,
+            Mode::DropGroupOtherWrite => before & 0o7777 & !0o022,
+        }
+    }
+}
+
+/// `word` as one shell word: unchanged when it holds nothing the shell reads specially,
+/// else in single quotes.
+pub fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,~".contains(c));
+    match plain {
+        true => word.to_string(),
+        false => format!("'{}'", word.replace('\'', r"'\''")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+        pairs.iter().map(|(k, v)| (*k, v.to_string())).collect()
+    }
+
+    #[test]
+    fn templates_become_actions_that_print_as_commands() {
+        let action = Action::from_template(
+            "set_owner",
+            &args(&[("path", "/home/a b/.ssh"), ("owner", "alice")]),
+        )
+        .unwrap();
+        assert_eq!(action.command(), "chown alice: '/home/a b/.ssh'");
+        let action = Action::from_template(
+            "systemctl",
+            &args(&[("verb", "reset-failed"), ("unit", "ssh.service")]),
+        )
+        .unwrap();
+        assert_eq!(action.command(), "systemctl reset-failed ssh.service");
+        let action =
+            Action::from_template("comment_out", &args(&[("file", "/etc/x"), ("line", "7")]))
+                .unwrap();
+        assert_eq!(action.command(), "sed -i '7s/^/# /' /etc/x");
+    }
+
+    #[test]
+    fn what_does_not_fit_is_refused() {
+        for (kind, pairs) in [
+            ("set_mode", &[("path", "/x"), ("mode", "0999")][..]),
+            ("set_mode", &[("path", "x"), ("mode", "0600")][..]),
+            ("set_mode", &[("path", "/x")][..]),
+            ("set_owner", &[("path", "/x"), ("owner", "a;b")][..]),
+            ("comment_out", &[("file", "/x"), ("line", "0")][..]),
+            ("systemctl", &[("verb", "stop"), ("unit", "ssh")][..]),
+            ("no_expiry", &[("user", "a"), ("shell", "/bin/sh")][..]),
+            ("reboot", &[][..]),
+        ] {
+            assert!(
+                Action::from_template(kind, &args(pairs)).is_err(),
+                "{kind} {pairs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn modes_are_read_as_chmod_reads_them() {
+        assert_eq!(parse_mode("0600").unwrap().applied_to(0o644), 0o600);
+        assert_eq!(parse_mode("go-w").unwrap().applied_to(0o40777), 0o755);
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+    }
+}

@@ -1,0 +1,413 @@
+//! Repairs: the actions of what the verdict found, applied in a transaction that keeps
+//! every prior state, checked by diagnosing again, rolled back by itself when the fix
+//! does not hold, and undone on demand.
+
+mod action;
+mod files;
+mod journal;
+mod perform;
+
+pub use action::{parse_mode, shell_word, Action, ActionTemplate, Mode, UnitVerb};
+pub use journal::{list, Manifest, StepState, TxState, STATE_DIR};
+
+use crate::collect::CollectOptions;
+use crate::rules::Severity;
+use crate::verdict::Verdict;
+use journal::Transaction;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// What `sshdoctor fix` is asked to do.
+#[derive(Debug, Clone)]
+pub struct FixOptions {
+    /// Change the system; without it, only the plan is printed.
+    pub apply: bool,
+    /// Only the findings with these rule ids (all when empty).
+    pub only: Vec<String>,
+    pub state_dir: PathBuf,
+    /// How each diagnosis (before, and after to check) is made.
+    pub collect: CollectOptions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FixOutcome {
+    /// Nothing the verdict found has an automatic repair.
+    NothingToFix,
+    /// The plan, printed; nothing changed.
+    Planned,
+    /// Applied, and the diagnosis after it no longer finds what was fixed.
+    Applied,
+    /// Applied in part or whole, then put back: a step failed or the fix did not hold.
+    RolledBack,
+    /// A transaction put back by `sshdoctor undo`.
+    Undone,
+    /// Nothing could be done (not root, the journal unwritable, no transaction).
+    Failed,
+}
+
+impl FixOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixOutcome::NothingToFix => "nothing_to_fix",
+            FixOutcome::Planned => "planned",
+            FixOutcome::Applied => "applied",
+            FixOutcome::RolledBack => "rolled_back",
+            FixOutcome::Undone => "undone",
+            FixOutcome::Failed => "failed",
+        }
+    }
+
+    /// 0 when it did what was asked (or there was nothing to do), 2 when the fix was
+    /// rolled back, 3 when nothing could be done.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            FixOutcome::RolledBack => 2,
+            FixOutcome::Failed => 3,
+            _ => 0,
+        }
+    }
+}
+
+/// One planned or applied action, with the finding it answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub finding: String,
+    pub title: String,
+    pub action: Action,
+    pub command: String,
+    /// planned, done, failed, reversed, or not_reached.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A finding without an automatic repair: what a person does instead.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManualStep {
+    pub finding: String,
+    pub title: String,
+    pub guest: Vec<String>,
+}
+
+/// What a `fix` or `undo` run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct FixReport {
+    pub outcome: FixOutcome,
+    pub transaction: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    pub steps: Vec<StepReport>,
+    pub manual: Vec<ManualStep>,
+    /// After applying: the findings the fix meant to clear that are still there.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub still_found: Vec<String>,
+}
+
+impl FixReport {
+    fn failed(why: String) -> FixReport {
+        FixReport {
+            outcome: FixOutcome::Failed,
+            transaction: None,
+            why: Some(why),
+            steps: Vec::new(),
+            manual: Vec::new(),
+            still_found: Vec::new(),
+        }
+    }
+}
+
+/// A finding's action in the plan.
+struct Planned {
+    finding: String,
+    title: String,
+    action: Action,
+}
+
+/// The plan from a verdict: each warning or critical finding's actions (the first
+/// finding that asks for an action has it), files and accounts first, then units,
+/// restarts last; and the findings that stay manual.
+fn plan(verdict: &Verdict, only: &[String]) -> (Vec<Planned>, Vec<ManualStep>) {
+    let mut planned: Vec<Planned> = Vec::new();
+    let mut manual = Vec::new();
+    let wanted =
+        |id: &str| only.is_empty() || only.iter().any(|rule| rule.eq_ignore_ascii_case(id));
+    for finding in &verdict.findings {
+        if finding.severity == Severity::Info || !wanted(finding.id) {
+            continue;
+        }
+        let actions = &finding.remediation.actions;
+        if actions.is_empty() {
+            manual.push(ManualStep {
+                finding: finding.id.to_string(),
+                title: finding.title.clone(),
+                guest: finding.remediation.guest.clone(),
+            });
+        }
+        for action in actions {
+            if !planned.iter().any(|step| step.action == *action) {
+                planned.push(Planned {
+                    finding: finding.id.to_string(),
+                    title: finding.title.clone(),
+                    action: action.clone(),
+                });
+            }
+        }
+    }
+    planned.sort_by_key(|step| step.action.phase());
+    (planned, manual)
+}
+
+/// `sshdoctor fix`: diagnoses, then plans, or applies and checks.
+pub fn fix(options: &FixOptions) -> FixReport {
+    let before = crate::diagnose(&options.collect);
+    let (planned, manual) = plan(&before, &options.only);
+    let mut report = FixReport {
+        outcome: FixOutcome::Planned,
+        transaction: None,
+        why: None,
+        steps: planned
+            .iter()
+            .map(|step| StepReport {
+                finding: step.finding.clone(),
+                title: step.title.clone(),
+                action: step.action.clone(),
+                command: step.action.command(),
+                outcome: "planned",
+                error: None,
+            })
+            .collect(),
+        manual,
+        still_found: Vec::new(),
+    };
+    if planned.is_empty() {
+        report.outcome = FixOutcome::NothingToFix;
+        return report;
+    }
+    if !options.apply {
+        return report;
+    }
+    if !nix::unistd::geteuid().is_root() {
+        report.outcome = FixOutcome::Failed;
+        report.why = Some("only root can apply a fix: run it with sudo".into());
+        return report;
+    }
+    let mut transaction = match Transaction::begin(&options.state_dir) {
+        Ok(transaction) => transaction,
+        Err(why) => return FixReport::failed(why),
+    };
+    report.transaction = Some(transaction.manifest.id.clone());
+    let config_files = &before.facts.config.files;
+    let mut config_changed = false;
+    for (index, step) in planned.iter().enumerate() {
+        // A unit is started or reloaded only with a config sshd accepts.
+        if config_changed && matches!(step.action, Action::Systemctl { .. }) {
+            config_changed = false;
+            if let Err(why) = sshd_accepts_config(&before) {
+                return rolled_back(&mut transaction, report, why);
+            }
+        }
+        if let Err(why) = apply_step(&mut transaction, step) {
+            report.steps[index].outcome = "failed";
+            report.steps[index].error = Some(why.clone());
+            let why = format!("{} failed: {why}", step.action.command());
+            return rolled_back(&mut transaction, report, why);
+        }
+        report.steps[index].outcome = "done";
+        config_changed |= step
+            .action
+            .path()
+            .is_some_and(|path| config_files.iter().any(|file| file == path));
+    }
+    if config_changed {
+        if let Err(why) = sshd_accepts_config(&before) {
+            return rolled_back(&mut transaction, report, why);
+        }
+    }
+    // The check: the same diagnosis again, the live probes included.
+    let after = crate::diagnose(&options.collect);
+    let seen = |verdict: &Verdict, id: &str, title: &str| {
+        verdict
+            .findings
+            .iter()
+            .any(|finding| finding.id == id && finding.title == title)
+    };
+    let mut still: Vec<String> = Vec::new();
+    for step in &planned {
+        let named = format!("{}: {}", step.finding, step.title);
+        if seen(&after, &step.finding, &step.title) && !still.contains(&named) {
+            still.push(named);
+        }
+    }
+    let new_critical: Vec<String> = after
+        .findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Critical)
+        .filter(|finding| !seen(&before, finding.id, &finding.title))
+        .map(|finding| format!("{}: {}", finding.id, finding.title))
+        .collect();
+    if !still.is_empty() || !new_critical.is_empty() {
+        let why = match still.is_empty() {
+            false => format!("still found after the fix: {}", still.join("; ")),
+            true => format!("new after the fix: {}", new_critical.join("; ")),
+        };
+        report.still_found = still;
+        return rolled_back(&mut transaction, report, why);
+    }
+    transaction.finish(TxState::Applied, None);
+    report.outcome = FixOutcome::Applied;
+    report
+}
+
+/// Records the step's prior state, then makes the change.
+fn apply_step(transaction: &mut Transaction, step: &Planned) -> Result<(), String> {
+    let prior = perform::prior(&step.action)?;
+    let keep = perform::changes_content(&step.action);
+    let index = transaction.record(&step.finding, &step.action, prior, keep)?;
+    match perform::perform(&step.action) {
+        Ok(()) => {
+            transaction.mark(index, StepState::Done, None);
+            Ok(())
+        }
+        Err(why) => {
+            transaction.mark(index, StepState::Failed, Some(why.clone()));
+            Err(why)
+        }
+    }
+}
+
+/// `sshd -t` as the diagnosis ran `sshd -T`: the same binary and config.
+fn sshd_accepts_config(verdict: &Verdict) -> Result<(), String> {
+    let check = &verdict.facts.config.syntax_check;
+    let Some(check) = check else {
+        return Ok(());
+    };
+    let Some((program, args)) = check.command.split_first() else {
+        return Ok(());
+    };
+    let args: Vec<&str> = args
+        .iter()
+        .map(|arg| if arg == "-T" { "-t" } else { arg.as_str() })
+        .collect();
+    let mut command = std::process::Command::new(program);
+    command.args(&args);
+    let output =
+        crate::collect::command::capture(command, std::time::Duration::from_secs(30), 64 << 10)
+            .map_err(|err| format!("cannot run {program}: {err}"))?;
+    match output.success() {
+        true => Ok(()),
+        false => Err(format!(
+            "sshd rejects the changed config: {}",
+            output.error_line()
+        )),
+    }
+}
+
+fn rolled_back(transaction: &mut Transaction, mut report: FixReport, why: String) -> FixReport {
+    let errors = reverse_all(transaction);
+    let why = match errors.is_empty() {
+        true => why,
+        false => format!("{why}; and putting it back: {}", errors.join("; ")),
+    };
+    transaction.finish(TxState::RolledBack, Some(why.clone()));
+    for (step, recorded) in report.steps.iter_mut().zip(&transaction.manifest.steps) {
+        if recorded.state == StepState::Reversed {
+            step.outcome = "reversed";
+        }
+    }
+    for step in report
+        .steps
+        .iter_mut()
+        .filter(|step| step.outcome == "planned")
+    {
+        step.outcome = "not_reached";
+    }
+    report.outcome = FixOutcome::RolledBack;
+    report.why = Some(why);
+    report
+}
+
+/// Puts back every recorded step: files and accounts newest first, then units newest
+/// first (a restart after the files are back makes sshd read them). Returns what could
+/// not be put back.
+fn reverse_all(transaction: &mut Transaction) -> Vec<String> {
+    let mut errors = Vec::new();
+    let count = transaction.manifest.steps.len();
+    let order: Vec<usize> = (0..count)
+        .rev()
+        .filter(|at| !is_unit_step(&transaction.manifest.steps[*at].action))
+        .chain(
+            (0..count)
+                .rev()
+                .filter(|at| is_unit_step(&transaction.manifest.steps[*at].action)),
+        )
+        .collect();
+    for at in order {
+        let step = &transaction.manifest.steps[at];
+        if step.state == StepState::Reversed {
+            continue;
+        }
+        let Some(prior) = step.prior.clone() else {
+            continue;
+        };
+        let action = step.action.clone();
+        match perform::reverse(&action, &prior, &transaction.dir) {
+            Ok(()) => transaction.mark(at, StepState::Reversed, None),
+            Err(why) => errors.push(why),
+        }
+    }
+    errors
+}
+
+fn is_unit_step(action: &Action) -> bool {
+    matches!(action, Action::Systemctl { .. })
+}
+
+/// `sshdoctor undo`: puts back the transaction `id`, or the latest one still applied
+/// (or cut short).
+pub fn undo(state_dir: &Path, id: Option<&str>) -> FixReport {
+    let mut transaction = match journal::Transaction::open(state_dir, id) {
+        Ok(transaction) => transaction,
+        Err(why) => return FixReport::failed(why),
+    };
+    if matches!(
+        transaction.manifest.state,
+        TxState::Undone | TxState::RolledBack
+    ) {
+        return FixReport::failed(format!(
+            "transaction {} was already put back",
+            transaction.manifest.id
+        ));
+    }
+    let errors = reverse_all(&mut transaction);
+    let steps = transaction
+        .manifest
+        .steps
+        .iter()
+        .map(|step| StepReport {
+            finding: step.finding.clone(),
+            title: String::new(),
+            action: step.action.clone(),
+            command: step.action.command(),
+            outcome: match step.state {
+                StepState::Reversed => "reversed",
+                StepState::Failed => "failed",
+                _ => "not_reversed",
+            },
+            error: step.error.clone(),
+        })
+        .collect();
+    let why = (!errors.is_empty()).then(|| errors.join("; "));
+    transaction.finish(TxState::Undone, why.clone());
+    FixReport {
+        outcome: match why {
+            None => FixOutcome::Undone,
+            Some(_) => FixOutcome::Failed,
+        },
+        transaction: Some(transaction.manifest.id.clone()),
+        why,
+        steps,
+        manual: Vec::new(),
+        still_found: Vec::new(),
+    }
+}

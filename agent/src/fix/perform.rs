@@ -1,0 +1,225 @@
+//! Each action done, and undone: what it reads first (its prior state), the change, and
+//! how the prior state is put back.
+
+use super::action::{parse_mode, Action, UnitVerb};
+use super::files::{replace_file, set_owner_mode, PathState};
+use super::journal::Prior;
+use crate::collect::command::{capture, find_tool, tool_dirs};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+/// Bound on each tool a step runs (usermod, chage, systemctl).
+const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether the step changes a file's bytes, which the transaction then keeps.
+pub fn changes_content(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::RemoveFile { .. } | Action::CommentOut { .. }
+    )
+}
+
+/// The state the action is about to change.
+pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
+    if let Some(path) = action.path() {
+        return PathState::of(path)
+            .map(|state| Some(Prior::Path(state)))
+            .map_err(|err| format!("cannot read {path}: {err}"));
+    }
+    Ok(match action {
+        Action::SetShell { user, .. } => Some(Prior::Shell {
+            user: user.clone(),
+            shell: account(user)?.shell.display().to_string(),
+        }),
+        Action::NoExpiry { user } => {
+            let shadow = crate::collect::auth::accounts::read_shadow()
+                .map_err(|err| format!("cannot read /etc/shadow: {err}"))?;
+            let entry = shadow
+                .get(user)
+                .ok_or_else(|| format!("{user} is not in /etc/shadow"))?;
+            Some(Prior::Expiry {
+                user: user.clone(),
+                expire: entry.expire.filter(|day| *day >= 0),
+            })
+        }
+        Action::Systemctl { unit, .. } => Some(Prior::Unit {
+            unit: unit.clone(),
+            active: systemctl(&["is-active", unit]).unwrap_or_else(|state| state),
+            enabled: systemctl(&["is-enabled", unit]).unwrap_or_else(|state| state),
+        }),
+        _ => None,
+    })
+}
+
+/// Makes the change.
+pub fn perform(action: &Action) -> Result<(), String> {
+    match action {
+        Action::SetMode { path, mode } => {
+            let before = std::fs::metadata(path).map_err(|err| format!("{path}: {err}"))?;
+            let bits = parse_mode(mode)?.applied_to(before.permissions().mode());
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(bits))
+                .map_err(|err| format!("chmod {path}: {err}"))
+        }
+        Action::SetOwner { path, owner, group } => {
+            let user = account(owner)?;
+            let gid = match group {
+                Some(group) => {
+                    nix::unistd::Group::from_name(group)
+                        .ok()
+                        .flatten()
+                        .ok_or_else(|| format!("no group {group}"))?
+                        .gid
+                }
+                None => user.gid,
+            };
+            nix::unistd::chown(path.as_str(), Some(user.uid), Some(gid))
+                .map_err(|err| format!("chown {path}: {err}"))
+        }
+        Action::MakeDir {
+            path,
+            mode,
+            owner,
+            group,
+        } => {
+            if Path::new(path).is_dir() {
+                return Ok(());
+            }
+            let bits = parse_mode(mode)?.applied_to(0);
+            std::fs::DirBuilder::new()
+                .mode(bits)
+                .create(path)
+                .map_err(|err| format!("mkdir {path}: {err}"))?;
+            let uid = account(owner)?.uid.as_raw();
+            let gid = nix::unistd::Group::from_name(group)
+                .ok()
+                .flatten()
+                .ok_or_else(|| format!("no group {group}"))?
+                .gid
+                .as_raw();
+            set_owner_mode(path, uid, gid, bits).map_err(|err| format!("{path}: {err}"))
+        }
+        Action::RemoveFile { path } => match std::fs::remove_file(path) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                Err(format!("rm {path}: {err}"))
+            }
+            _ => Ok(()),
+        },
+        Action::CommentOut { file, line } => {
+            let text = std::fs::read(file).map_err(|err| format!("{file}: {err}"))?;
+            let edited = comment_out_line(&text, *line)
+                .ok_or_else(|| format!("{file} has no line {line}"))?;
+            let like = PathState::of(file).map_err(|err| format!("{file}: {err}"))?;
+            replace_file(file, &edited, &like).map_err(|err| format!("{file}: {err}"))
+        }
+        Action::SetShell { user, shell } => tool("usermod", &["-s", shell, user]),
+        Action::NoExpiry { user } => tool("chage", &["-E", "-1", user]),
+        Action::Systemctl { verb, unit } => systemctl(&[verb.as_str(), unit]).map(|_| ()),
+    }
+}
+
+/// Puts the prior state back. A unit's step is reversed by the opposite verb where it
+/// changed the unit's state; a restart or reload is done again, so that sshd reads what
+/// was put back.
+pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), String> {
+    match prior {
+        Prior::Path(state) => state
+            .restore(saved_dir)
+            .map_err(|err| format!("{}: {err}", state.path)),
+        Prior::Shell { user, shell } => tool("usermod", &["-s", shell, user]),
+        Prior::Expiry { user, expire } => {
+            let day = expire.map_or_else(|| "-1".to_string(), |day| day.to_string());
+            tool("chage", &["-E", &day, user])
+        }
+        Prior::Unit {
+            unit,
+            active,
+            enabled,
+        } => {
+            let Action::Systemctl { verb, .. } = action else {
+                return Ok(());
+            };
+            let undo = match verb {
+                UnitVerb::Unmask if enabled == "masked" => Some("mask"),
+                UnitVerb::Enable if enabled != "enabled" => Some("disable"),
+                UnitVerb::Start if active != "active" => Some("stop"),
+                UnitVerb::Restart | UnitVerb::Reload => Some(verb.as_str()),
+                _ => None,
+            };
+            match undo {
+                Some(undo) => systemctl(&[undo, unit]).map(|_| ()),
+                None => Ok(()),
+            }
+        }
+    }
+}
+
+/// `text` with "# " before line `number` (1-based); None when it has no such line.
+fn comment_out_line(text: &[u8], number: u32) -> Option<Vec<u8>> {
+    let mut start = 0;
+    for _ in 1..number {
+        start += text[start..].iter().position(|byte| *byte == b'\n')? + 1;
+    }
+    if start >= text.len() {
+        return None;
+    }
+    let mut edited = Vec::with_capacity(text.len() + 2);
+    edited.extend_from_slice(&text[..start]);
+    edited.extend_from_slice(b"# ");
+    edited.extend_from_slice(&text[start..]);
+    Some(edited)
+}
+
+fn account(name: &str) -> Result<nix::unistd::User, String> {
+    nix::unistd::User::from_name(name)
+        .ok()
+        .flatten()
+        .ok_or_else(|| format!("no user {name}"))
+}
+
+/// Runs one of the system's tools; its first error line says why it failed.
+fn tool(name: &str, args: &[&str]) -> Result<(), String> {
+    run(name, args).map(|_| ())
+}
+
+/// systemctl's answer (stdout, trimmed); for a failure, the error holds what it said.
+fn systemctl(args: &[&str]) -> Result<String, String> {
+    run("systemctl", args)
+}
+
+fn run(name: &str, args: &[&str]) -> Result<String, String> {
+    let program =
+        find_tool(&tool_dirs(), name).ok_or_else(|| format!("{name} is not installed"))?;
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    let output = capture(command, TOOL_TIMEOUT, 64 << 10)
+        .map_err(|err| format!("cannot run {name}: {err}"))?;
+    let said = output.stdout.trim().to_string();
+    match (output.success(), output.timed_out) {
+        (true, _) => Ok(said),
+        (_, true) => Err(format!("{name} {} did not finish", args.join(" "))),
+        // is-active and is-enabled answer on stdout and fail for "inactive", "disabled".
+        _ if !said.is_empty() && name == "systemctl" => Err(said),
+        _ => Err(format!(
+            "{name} {}: {}",
+            args.join(" "),
+            output.error_line()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_commented_out_and_only_an_existing_one() {
+        assert_eq!(
+            comment_out_line(b"a\nb\nc", 2).unwrap(),
+            b"a\n# b\nc".to_vec()
+        );
+        assert_eq!(comment_out_line(b"a\n", 1).unwrap(), b"# a\n".to_vec());
+        assert_eq!(comment_out_line(b"a\n", 2), None);
+        assert_eq!(comment_out_line(b"a", 3), None);
+    }
+}

@@ -1,0 +1,104 @@
+//! A `fix` or `undo` run as text (a person at a console) and compact (the last 4,096
+//! bytes Run Command returns, ending with a machine-readable line); JSON is the report
+//! itself.
+
+use crate::fix::{FixOutcome, FixReport, Manifest};
+
+/// The last line of compact output: `SSHDOCTOR-FIX outcome=applied transaction=ID`.
+fn result_line(report: &FixReport) -> String {
+    format!(
+        "SSHDOCTOR-FIX outcome={} exit={} transaction={}\n",
+        report.outcome.as_str(),
+        report.outcome.exit_code(),
+        report.transaction.as_deref().unwrap_or("none")
+    )
+}
+
+fn headline(report: &FixReport) -> String {
+    let transaction = report
+        .transaction
+        .as_deref()
+        .map(|id| format!(" (transaction {id})"))
+        .unwrap_or_default();
+    let what = match report.outcome {
+        FixOutcome::NothingToFix => "nothing to fix automatically",
+        FixOutcome::Planned => "the plan; nothing was changed (add --apply to make it so)",
+        FixOutcome::Applied => "applied, and the diagnosis after it no longer finds it",
+        FixOutcome::RolledBack => "rolled back: everything it changed is as it was",
+        FixOutcome::Undone => "undone: everything it changed is as it was",
+        FixOutcome::Failed => "failed",
+    };
+    format!("sshdoctor: {what}{transaction}\n")
+}
+
+/// The report for a terminal.
+pub fn render_fix_text(report: &FixReport) -> String {
+    let mut out = headline(report);
+    if let Some(why) = &report.why {
+        out.push_str(&format!("  why: {why}\n"));
+    }
+    for step in &report.steps {
+        out.push_str(&format!(
+            "  {:<11} {}  {}\n",
+            step.outcome, step.finding, step.command
+        ));
+        if let Some(error) = &step.error {
+            out.push_str(&format!("              {error}\n"));
+        }
+    }
+    if !report.manual.is_empty() {
+        out.push_str("Not repaired automatically (do these by hand):\n");
+        for manual in &report.manual {
+            out.push_str(&format!("  {}  {}\n", manual.finding, manual.title));
+            if let Some(first) = manual.guest.first() {
+                out.push_str(&format!("      {first}\n"));
+            }
+        }
+    }
+    if report.outcome == FixOutcome::Applied {
+        if let Some(id) = &report.transaction {
+            out.push_str(&format!("To put it all back: sshdoctor undo {id}\n"));
+        }
+    }
+    out
+}
+
+/// The report within `budget` bytes, the result line last.
+pub fn render_fix_compact(report: &FixReport, budget: usize) -> String {
+    let tail = result_line(report);
+    let mut out = render_fix_text(report);
+    let room = budget.saturating_sub(tail.len());
+    if out.len() > room {
+        let mut end = room.saturating_sub(4);
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+        out.push_str("...\n");
+    }
+    out + &tail
+}
+
+/// `sshdoctor undo --list`: every transaction, oldest first.
+pub fn render_transactions(manifests: &[Manifest]) -> String {
+    if manifests.is_empty() {
+        return "no transactions\n".into();
+    }
+    manifests
+        .iter()
+        .map(|manifest| {
+            let findings: Vec<&str> = manifest
+                .steps
+                .iter()
+                .map(|step| step.finding.as_str())
+                .collect();
+            format!(
+                "{}  {:<11} {} steps  {}\n",
+                manifest.id,
+                manifest.state.as_str(),
+                manifest.steps.len(),
+                findings.join(",")
+            )
+        })
+        .collect()
+}

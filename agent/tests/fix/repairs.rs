@@ -1,0 +1,205 @@
+//! Each break: alice cannot log in; the plan names the repair and changes nothing;
+//! `fix --apply` repairs it and she logs in; `undo` puts the break back exactly and she
+//! cannot.
+
+use super::NEEDS_ROOT;
+use crate::support;
+use serde_json::Value;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use support::accounts::{in_private_system, ALICE};
+use support::vm_net::{VmNet, FIX_STATE};
+
+/// A path as undo must put it back: mode, owner, bytes (a directory has none).
+fn snapshot(path: &str) -> (u32, u32, u32, Vec<u8>) {
+    let meta = std::fs::metadata(path).unwrap_or_else(|err| panic!("{path}: {err}"));
+    let bytes = match meta.is_file() {
+        true => std::fs::read(path).unwrap(),
+        false => Vec::new(),
+    };
+    (
+        meta.permissions().mode() & 0o7777,
+        meta.uid(),
+        meta.gid(),
+        bytes,
+    )
+}
+
+fn commands(report: &Value) -> Vec<&str> {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|step| step["command"].as_str().unwrap())
+        .collect()
+}
+
+/// The plan, then the repair, then the undo, with the login as ground truth at each
+/// step; `broken` are the paths whose state the undo must restore exactly.
+fn repaired_then_undone(network: &VmNet, sshd: &support::Sshd, fix: &[&str], broken: &[&str]) {
+    let before: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
+    let (logged_in, said) = network.login();
+    assert!(!logged_in, "the break should keep alice out: {said}");
+
+    let (plan, code) = network.fix(sshd, &[]);
+    assert_eq!(
+        (plan["outcome"].as_str(), code),
+        (Some("planned"), 0),
+        "{plan:#}"
+    );
+    assert_eq!(commands(&plan), fix, "{plan:#}");
+    assert!(
+        !std::path::Path::new(FIX_STATE).exists(),
+        "the plan wrote a journal"
+    );
+    let unchanged: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
+    assert_eq!(unchanged, before, "the plan changed the system");
+
+    let (applied, code) = network.fix(sshd, &["--apply"]);
+    assert_eq!(
+        (applied["outcome"].as_str(), code),
+        (Some("applied"), 0),
+        "{applied:#}"
+    );
+    assert_eq!(applied["steps"][0]["outcome"], "done", "{applied:#}");
+    let (logged_in, said) = network.login();
+    assert!(
+        logged_in,
+        "after the fix alice should log in: {said}\n{}",
+        sshd.log()
+    );
+
+    let (undone, code) = network.undo(&[]);
+    assert_eq!(
+        (undone["outcome"].as_str(), code),
+        (Some("undone"), 0),
+        "{undone:#}"
+    );
+    assert_eq!(undone["transaction"], applied["transaction"]);
+    let after: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
+    assert_eq!(after, before, "undo did not put the break back exactly");
+    let (logged_in, said) = network.login();
+    assert!(
+        !logged_in,
+        "after the undo the break should keep alice out again: {said}"
+    );
+    let (again, code) = network.undo(&[]);
+    assert_eq!(
+        (again["outcome"].as_str(), code),
+        (Some("failed"), 3),
+        "{again:#}"
+    );
+}
+
+#[test]
+fn a_world_writable_ssh_directory_is_repaired_and_undone() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(&format!("{ALICE}; chmod 777 /home/alice/.ssh"), || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &["chmod 700 /home/alice/.ssh"],
+            &["/home/alice/.ssh"],
+        );
+    });
+}
+
+#[test]
+fn a_keys_file_owned_by_another_user_gets_its_owner_back_and_undo_returns_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!("{ALICE}; chown nobody /home/alice/.ssh/authorized_keys");
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                "chown alice: /home/alice/.ssh/authorized_keys",
+                "chmod 600 /home/alice/.ssh/authorized_keys",
+            ],
+            &["/home/alice/.ssh/authorized_keys"],
+        );
+    });
+}
+
+#[test]
+fn nologin_is_removed_and_undo_brings_it_back_byte_for_byte() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!("{ALICE}; printf 'Back at 6.\\n' > /etc/nologin; chmod 640 /etc/nologin");
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        repaired_then_undone(&network, &sshd, &["rm -f /etc/nologin"], &["/etc/nologin"]);
+    });
+}
+
+#[test]
+fn an_expired_account_never_expires_after_the_fix_and_expires_again_after_undo() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(&format!("{ALICE}; chage -E 1 alice"), || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        repaired_then_undone(&network, &sshd, &["chage -E -1 alice"], &["/etc/shadow"]);
+    });
+}
+
+/// A repair that does not hold (here a chage that does nothing) is found out by the
+/// diagnosis after it and put back by itself: the report says why, exit 2.
+#[test]
+fn a_fix_that_does_not_hold_is_rolled_back_by_itself() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!(
+        "{ALICE}; chage -E 1 alice; mkdir /tmp/bin; printf '#!/bin/sh\\nexit 0\\n' > /tmp/bin/chage; \
+         chmod 755 /tmp/bin/chage"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        let shadow = snapshot("/etc/shadow");
+        let config = sshd.config_path().display().to_string();
+        let (report, code) = network.sshdoctor(
+            &[
+                "fix",
+                "--apply",
+                "--format",
+                "json",
+                "--imds",
+                "never",
+                "--user",
+                "alice",
+                "--config",
+                &config,
+                "--state-dir",
+                FIX_STATE,
+            ],
+            &[("PATH", "/tmp/bin:/usr/sbin:/usr/bin:/sbin:/bin")],
+        );
+        assert_eq!(
+            (report["outcome"].as_str(), code),
+            (Some("rolled_back"), 2),
+            "{report:#}"
+        );
+        let why = report["why"].as_str().unwrap();
+        assert!(
+            why.starts_with("still found after the fix: SSH-USR-003"),
+            "{why}"
+        );
+        assert_eq!(report["steps"][0]["outcome"], "reversed", "{report:#}");
+        assert_eq!(snapshot("/etc/shadow"), shadow);
+        assert!(!network.login().0);
+        let (listed, _) = network.undo(&["--list"]);
+        assert_eq!(listed[0]["state"], "rolled_back", "{listed:#}");
+    });
+}
