@@ -66,7 +66,12 @@ if ! "$UNPACKER" -dc < "$payload" > "$binary"; then
   exit 1
 fi
 chmod 700 "$binary"
-"$binary" --format compact --save "$SAVE" "$@"
+# A repair (`-- fix --apply`, `-- undo`) reports in compact form too; only a diagnosis
+# saves its verdict.
+case "${1:-}" in
+  fix | undo) "$binary" "$@" --format compact ;;
+  *) "$binary" --format compact --save "$SAVE" "$@" ;;
+esac
 status=$?
 rm -rf "$STAGE_DIR"
 rmdir "$STAGE_ROOT" 2> /dev/null

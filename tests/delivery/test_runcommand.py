@@ -104,6 +104,15 @@ class RunCommandDoor(unittest.TestCase):
         self.assertIn("SSH-CFG-002", done.stdout.split("\n")[-2] + done.stdout)
         self.assertIn("/nonexistent dir/it's here", done.stdout)
 
+    def test_a_fix_plan_passes_through_and_changes_nothing(self):
+        done = self.helper("--", "fix", "--no-probe")
+        last = done.stdout.rstrip("\n").split("\n")[-1]
+        match = re.match(r"^SSHDOCTOR-FIX outcome=(planned|nothing_to_fix) exit=0 transaction=none$", last)
+        self.assertTrue(match, f"last line is the fix line:\n{done.stdout}\n{done.stderr}")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertFalse((self.vm / "vm-log/last.json").exists(), "a fix run saves no verdict")
+        self.assertEqual(self.staged(), [], "staged parts removed")
+
     def test_rerun_after_a_failed_part_sends_only_what_is_missing(self):
         # Call 1 asks, 2 sends part 1, 3 (part 2) fails as Azure can.
         first = self.helper(FAKE_AZ_FAIL_CALLS="3")
