@@ -203,3 +203,72 @@ fn a_fix_that_does_not_hold_is_rolled_back_by_itself() {
         assert_eq!(listed[0]["state"], "rolled_back", "{listed:#}");
     });
 }
+
+/// Killed in the middle (SIGKILL while its chage runs, after two steps are done), the
+/// transaction is left "applying" with every prior state recorded, and `undo` puts all
+/// of it back: the keys file's owner and mode, the account's expiry.
+#[test]
+fn a_fix_killed_midway_is_put_back_by_undo() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!(
+        "{ALICE}; chown nobody /home/alice/.ssh/authorized_keys; chmod 644 /home/alice/.ssh/authorized_keys; \
+         chage -E 1 alice; mkdir /tmp/bin; \
+         printf '#!/bin/sh\\necho $$ > /tmp/chage.pid\\nexec sleep 60\\n' > /tmp/bin/chage; \
+         chmod 755 /tmp/bin/chage"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        let broken = ["/home/alice/.ssh/authorized_keys", "/etc/shadow"];
+        let before: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
+        let config = sshd.config_path().display().to_string();
+        let mut fixing = network
+            .server
+            .command(support::sshdoctor_exe())
+            .args(["fix", "--apply", "--format", "json", "--imds", "never"])
+            .args([
+                "--user",
+                "alice",
+                "--config",
+                &config,
+                "--state-dir",
+                FIX_STATE,
+            ])
+            .env("PATH", "/tmp/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let chage = support::wait_for(std::time::Duration::from_secs(20), || {
+            std::fs::read_to_string("/tmp/chage.pid").ok()
+        })
+        .expect("the fix reached its chage step");
+        fixing.kill().unwrap();
+        fixing.wait().unwrap();
+        let _ = std::process::Command::new("kill")
+            .arg(chage.trim())
+            .status();
+
+        let (listed, _) = network.undo(&["--list"]);
+        assert_eq!(listed[0]["state"], "applying", "{listed:#}");
+        let states: Vec<&str> = listed[0]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|step| step["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, ["done", "done", "started"], "{listed:#}");
+        assert_ne!(snapshot(broken[0]), before[0], "the first steps were done");
+
+        let (undone, code) = network.undo(&[]);
+        assert_eq!(
+            (undone["outcome"].as_str(), code),
+            (Some("undone"), 0),
+            "{undone:#}"
+        );
+        let after: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
+        assert_eq!(after, before, "undo did not put everything back");
+        assert!(!network.login().0);
+    });
+}
