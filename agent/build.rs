@@ -23,8 +23,10 @@ struct RuleEntry {
     title: String,
     explanation: String,
     evidence: Vec<String>,
-    /// The repair as actions (`do` names the kind, the rest are its arguments); they
-    /// print before the `guest` lines and are what `sshdoctor fix` performs.
+    /// The repair as actions (`do` names the kind, the rest are its arguments, and
+    /// `optional = "true"` lets an action drop out when the finding leaves one of its
+    /// placeholders empty); they print before the `guest` lines and are what
+    /// `sshdoctor fix` performs.
     #[serde(default)]
     fix: Vec<BTreeMap<String, String>>,
     #[serde(default)]

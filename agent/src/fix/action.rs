@@ -36,6 +36,16 @@ pub enum Action {
     NoExpiry { user: String },
     /// systemctl VERB UNIT.
     Systemctl { verb: UnitVerb, unit: String },
+    /// sshd reads its config again: `systemctl restart` of its unit, or, without
+    /// systemd, SIGHUP to the listener (sshd re-executes itself in place). Printed
+    /// after `check`, the `sshd -t` that must pass first (fix runs its own).
+    RestartSshd {
+        check: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,6 +129,7 @@ impl Action {
             "set_shell" => &["user", "shell"],
             "no_expiry" => &["user"],
             "systemctl" => &["verb", "unit"],
+            "restart_sshd" => &["check", "unit", "pid"],
             other => return Err(format!("no action {other}")),
         };
         if let Some((unknown, _)) = args.iter().find(|(key, _)| !expected.contains(key)) {
@@ -154,6 +165,14 @@ impl Action {
                 shell: arg("shell")?,
             },
             "no_expiry" => Action::NoExpiry { user: arg("user")? },
+            "restart_sshd" => Action::RestartSshd {
+                check: arg("check")?,
+                unit: optional("unit").filter(|unit| !unit.is_empty()).cloned(),
+                pid: optional("pid")
+                    .filter(|pid| !pid.is_empty())
+                    .map(|pid| pid.parse().map_err(|_| format!("{kind}: a bad pid")))
+                    .transpose()?,
+            },
             _ => Action::Systemctl {
                 verb: UnitVerb::parse(&arg("verb")?)
                     .ok_or_else(|| format!("{kind}: unknown verb"))?,
@@ -208,6 +227,11 @@ impl Action {
             }
             Action::NoExpiry { user } => name(user),
             Action::Systemctl { unit, .. } => name(unit),
+            Action::RestartSshd { unit, pid, .. } => match (unit, pid) {
+                (Some(unit), _) => name(unit),
+                (None, Some(pid)) if *pid > 1 => Ok(()),
+                _ => Err("sshd is neither a systemd unit nor running".into()),
+            },
         }
     }
 
@@ -236,6 +260,10 @@ impl Action {
             Action::SetShell { user, shell } => format!("usermod -s {} {user}", shell_word(shell)),
             Action::NoExpiry { user } => format!("chage -E -1 {user}"),
             Action::Systemctl { verb, unit } => format!("systemctl {} {unit}", verb.as_str()),
+            Action::RestartSshd { check, unit, pid } => match (unit, pid) {
+                (Some(unit), _) => format!("{check} && systemctl restart {unit}"),
+                (None, pid) => format!("{check} && kill -HUP {}", pid.unwrap_or_default()),
+            },
         }
     }
 
@@ -255,8 +283,21 @@ impl Action {
     pub fn phase(&self) -> u8 {
         match self {
             Action::Systemctl { verb, .. } => 1 + *verb as u8,
+            Action::RestartSshd { .. } => 10,
             _ => 0,
         }
+    }
+
+    /// Whether sshd stops listening for a moment while the action runs.
+    pub fn restarts_sshd(&self) -> bool {
+        matches!(
+            self,
+            Action::RestartSshd { .. }
+                | Action::Systemctl {
+                    verb: UnitVerb::Restart | UnitVerb::Reload | UnitVerb::Start,
+                    ..
+                }
+        )
     }
 }
 

@@ -55,6 +55,11 @@ pub enum Prior {
         user: String,
         expire: Option<i64>,
     },
+    /// sshd running outside systemd as this pid: undone by a SIGHUP once the files are
+    /// back, so that it reads them.
+    Sshd {
+        pid: u32,
+    },
     /// `systemctl is-active` and `is-enabled` before the step.
     Unit {
         unit: String,

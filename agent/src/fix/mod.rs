@@ -201,7 +201,7 @@ pub fn fix(options: &FixOptions) -> FixReport {
     let mut config_changed = false;
     for (index, step) in planned.iter().enumerate() {
         // A unit is started or reloaded only with a config sshd accepts.
-        if config_changed && matches!(step.action, Action::Systemctl { .. }) {
+        if config_changed && is_unit_step(&step.action) {
             config_changed = false;
             if let Err(why) = sshd_accepts_config(&before) {
                 return rolled_back(&mut transaction, report, why);
@@ -223,6 +223,9 @@ pub fn fix(options: &FixOptions) -> FixReport {
         if let Err(why) = sshd_accepts_config(&before) {
             return rolled_back(&mut transaction, report, why);
         }
+    }
+    if planned.iter().any(|step| step.action.restarts_sshd()) {
+        wait_for_sshd(&before);
     }
     // The check: the same diagnosis again, the live probes included.
     let after = crate::diagnose(&options.collect);
@@ -360,7 +363,45 @@ fn reverse_all(transaction: &mut Transaction) -> Vec<String> {
 }
 
 fn is_unit_step(action: &Action) -> bool {
-    matches!(action, Action::Systemctl { .. })
+    action.phase() > 0
+}
+
+/// After a restart: waits (up to 10 s) until each address sshd listened on before
+/// accepts connections again, so that the check does not catch it mid-restart.
+fn wait_for_sshd(verdict: &Verdict) {
+    let addresses: Vec<std::net::SocketAddr> = verdict
+        .facts
+        .sockets
+        .listeners
+        .iter()
+        .filter(|socket| {
+            socket
+                .owners
+                .iter()
+                .any(|owner| owner.comm.starts_with("sshd"))
+        })
+        .map(|socket| {
+            let ip = match socket.address {
+                std::net::IpAddr::V4(v4) if v4.is_unspecified() => {
+                    std::net::Ipv4Addr::LOCALHOST.into()
+                }
+                std::net::IpAddr::V6(v6) if v6.is_unspecified() => {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                }
+                ip => ip,
+            };
+            std::net::SocketAddr::new(ip, socket.port)
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    for address in addresses {
+        while std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(1))
+            .is_err()
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
 }
 
 /// `sshdoctor undo`: puts back the transaction `id`, or the latest one still applied

@@ -43,11 +43,15 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
                 expire: entry.expire.filter(|day| *day >= 0),
             })
         }
-        Action::Systemctl { unit, .. } => Some(Prior::Unit {
+        Action::Systemctl { unit, .. }
+        | Action::RestartSshd {
+            unit: Some(unit), ..
+        } => Some(Prior::Unit {
             unit: unit.clone(),
             active: systemctl(&["is-active", unit]).unwrap_or_else(|state| state),
             enabled: systemctl(&["is-enabled", unit]).unwrap_or_else(|state| state),
         }),
+        Action::RestartSshd { pid: Some(pid), .. } => Some(Prior::Sshd { pid: *pid }),
         _ => None,
     })
 }
@@ -115,7 +119,21 @@ pub fn perform(action: &Action) -> Result<(), String> {
         Action::SetShell { user, shell } => tool("usermod", &["-s", shell, user]),
         Action::NoExpiry { user } => tool("chage", &["-E", "-1", user]),
         Action::Systemctl { verb, unit } => systemctl(&[verb.as_str(), unit]).map(|_| ()),
+        Action::RestartSshd {
+            unit: Some(unit), ..
+        } => systemctl(&["restart", unit]).map(|_| ()),
+        Action::RestartSshd { pid, .. } => hang_up(pid.unwrap_or_default()),
     }
+}
+
+/// SIGHUP to sshd: it re-executes itself in place and reads its config again.
+fn hang_up(pid: u32) -> Result<(), String> {
+    let pid = i32::try_from(pid).map_err(|_| format!("no pid {pid}"))?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .map_err(|err| format!("kill -HUP {pid}: {err}"))
 }
 
 /// Puts the prior state back. A unit's step is reversed by the opposite verb where it
@@ -131,13 +149,16 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
             let day = expire.map_or_else(|| "-1".to_string(), |day| day.to_string());
             tool("chage", &["-E", &day, user])
         }
+        Prior::Sshd { pid } => hang_up(*pid),
         Prior::Unit {
             unit,
             active,
             enabled,
         } => {
-            let Action::Systemctl { verb, .. } = action else {
-                return Ok(());
+            let verb = match action {
+                Action::Systemctl { verb, .. } => *verb,
+                Action::RestartSshd { .. } => UnitVerb::Restart,
+                _ => return Ok(()),
             };
             let undo = match verb {
                 UnitVerb::Unmask if enabled == "masked" => Some("mask"),

@@ -1,11 +1,10 @@
 //! Will sshd accept its configuration?
 
-use super::ssh_view::SshView;
 use super::{Draft, RuleId};
 use crate::facts::{Facts, SshdConfigFacts, SshdRun};
 use std::path::Path;
 
-pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
+pub fn check(facts: &Facts, findings: &mut Vec<Draft>) {
     let config = &facts.config;
     if config.path.is_empty() {
         return; // The config probe did not run.
@@ -23,7 +22,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         );
         return;
     }
-    check_syntax(facts, view, findings);
+    check_syntax(facts, findings);
     for problem in config.problems.iter().filter(|problem| !problem.fatal) {
         findings.push(
             Draft::new(RuleId::ConfigProblem)
@@ -48,7 +47,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
 
 /// sshd's own verdict on its config (`sshd -T` performs every check `sshd -t` does);
 /// without sshd to ask, the parser's fatal problems stand in.
-fn check_syntax(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
+fn check_syntax(facts: &Facts, findings: &mut Vec<Draft>) {
     let config = &facts.config;
     // A run that failed for the machine's sake (no host keys, no /run/sshd, not root)
     // said nothing about the config: the parser stands in, and the prereq rules report
@@ -58,22 +57,15 @@ fn check_syntax(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         .as_ref()
         .filter(|run| !run.timed_out && run.exit_code.is_some() && !run.environment_problem);
     match judged {
-        Some(run) if run.exit_code != Some(0) => findings.push(sshd_refused(facts, view, run)),
+        Some(run) if run.exit_code != Some(0) => findings.push(sshd_refused(facts, run)),
         Some(_) => {}
         None => {
             if let Some(problem) = config.problems.iter().find(|problem| problem.fatal) {
-                let (fix, locate) = fix_at(
-                    facts,
-                    view,
-                    Some(&problem.file),
-                    problem.line,
-                    &problem.message,
-                );
+                let repair = fix_at(facts, Some(&problem.file), problem.line, &problem.message);
                 findings.push(
-                    Draft::new(RuleId::ConfigSyntaxError)
+                    repair
+                        .fill(Draft::new(RuleId::ConfigSyntaxError))
                         .var("error", problem.message.clone())
-                        .var("fix", fix)
-                        .var("locate", locate)
                         .evidence(
                             format!(
                                 "sshdoctor's parser (sshd -t could not run): {}",
@@ -88,53 +80,62 @@ fn check_syntax(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
 }
 
 /// The config sshd refuses, fixed at the line it names.
-fn sshd_refused(facts: &Facts, view: &SshView, run: &SshdRun) -> Draft {
+fn sshd_refused(facts: &Facts, run: &SshdRun) -> Draft {
     let error = run
         .error
         .clone()
         .unwrap_or_else(|| run.stderr.trim().to_string());
-    let (fix, locate) = fix_at(
-        facts,
-        view,
-        run.error_file.as_deref(),
-        run.error_line,
-        &error,
-    );
+    let repair = fix_at(facts, run.error_file.as_deref(), run.error_line, &error);
     let source = match (&run.error_file, run.error_line) {
         (Some(file), Some(line)) => Some(format!("{file}:{line}")),
         (Some(file), None) => Some(file.clone()),
         _ => None,
     };
-    Draft::new(RuleId::ConfigSyntaxError)
+    repair
+        .fill(Draft::new(RuleId::ConfigSyntaxError))
         .var("error", error.clone())
-        .var("fix", fix)
-        .var("locate", locate)
         .evidence(format!("{}: {error}", run.command.join(" ")), source)
 }
 
-/// The fix and the command that shows the culprit. The line is commented out (then the
-/// config checked and sshd restarted) only when the file and line are certain and the
-/// line is not a Match line; otherwise the fix is the check, which repeats sshd's
-/// message, and the culprit is shown, or looked for by what the message quotes or the
+/// How a rejected config is repaired, and the command that shows the culprit.
+enum Repair {
+    /// The line is commented out, then sshd restarted (the catalogue's actions).
+    Edit {
+        file: String,
+        line: u32,
+        locate: String,
+    },
+    /// No line is certain: the fix is the check, which repeats sshd's message.
+    Check { test: String, locate: String },
+}
+
+impl Repair {
+    fn fill(self, draft: Draft) -> Draft {
+        match self {
+            Repair::Edit { file, line, locate } => draft
+                .var("file", file)
+                .var("line", line.to_string())
+                .var("locate", locate),
+            Repair::Check { test, locate } => draft.var("fix", test).var("locate", locate),
+        }
+    }
+}
+
+/// The line is commented out (then the config checked and sshd restarted) only when
+/// the file and line are certain and the line is not a Match line; otherwise the fix is
+/// the check, and the culprit is shown, or looked for by what the message quotes or the
 /// keyword it names.
-fn fix_at(
-    facts: &Facts,
-    view: &SshView,
-    file: Option<&str>,
-    line: Option<u32>,
-    error: &str,
-) -> (String, String) {
+fn fix_at(facts: &Facts, file: Option<&str>, line: Option<u32>, error: &str) -> Repair {
     let test = super::sshd_test(facts);
     // A Match line itself is at fault (a bad criterion): commenting it out would apply
     // its block's settings to every connection. Only a line within a block is edited.
     let match_line = error.contains("Match") && !error.contains("within a Match block");
     if let (Some(file), Some(line), false) = (file, line, match_line) {
-        let edit = super::comment_out(&format!("{file}:{line}")).unwrap_or_default();
-        let unit = view.unit_name(facts);
-        return (
-            format!("{edit} && {test} && systemctl restart {unit}"),
-            format!("sed -n '{line}p' {file}"),
-        );
+        return Repair::Edit {
+            file: file.to_string(),
+            line,
+            locate: format!("sed -n '{line}p' {file}"),
+        };
     }
     let files = match file {
         Some(file) => file.to_string(),
@@ -145,7 +146,7 @@ fn fix_at(
         (_, _, Some(word)) => format!("grep -n -i -F -- '{word}' {files}"),
         _ => test.clone(),
     };
-    (test, locate)
+    Repair::Check { test, locate }
 }
 
 /// What to look for in the config files: the text sshd's message quotes, else the

@@ -191,7 +191,13 @@ impl Draft {
             guest.push(fix);
         }
         let fill = |text: &str| fill_placeholders(text, &self.vars, context);
-        guest.extend(def.guest.iter().map(|line| fill(line)));
+        // "{fix}" in the guest lines is the fix: the actions' line when there are any.
+        guest.extend(
+            def.guest
+                .iter()
+                .filter(|line| actions.is_empty() || **line != "{fix}")
+                .map(|line| fill(line)),
+        );
         Finding {
             id: def.id,
             severity: self.severity,
@@ -211,22 +217,26 @@ impl Draft {
     }
 
     /// The rule's fix actions with this finding's values. An action one of whose
-    /// {placeholders} the finding does not fill is left out: that is how a rule makes
-    /// an action conditional (a chown only when the owner is wrong).
+    /// {placeholders} the finding does not fill is left out when the catalogue marks it
+    /// `optional` (a chown only when the owner is wrong); any other makes the whole
+    /// repair manual: half a fix (a restart without its edit) is none.
     fn actions(&self, context: &BTreeMap<&'static str, String>) -> Vec<Action> {
-        self.rule
-            .def()
-            .fix
-            .iter()
-            .filter_map(|template| {
-                let args = template
-                    .args
-                    .iter()
-                    .map(|(name, text)| Some((*name, fill_known(text, &self.vars, context)?)))
-                    .collect::<Option<Vec<_>>>()?;
-                Action::from_template(template.kind, &args).ok()
-            })
-            .collect()
+        let mut actions = Vec::new();
+        for template in self.rule.def().fix {
+            let optional = template.args.contains(&("optional", "true"));
+            let args: Option<Vec<(&str, String)>> = template
+                .args
+                .iter()
+                .filter(|(name, _)| *name != "optional")
+                .map(|(name, text)| Some((*name, fill_known(text, &self.vars, context)?)))
+                .collect();
+            match args.map(|args| Action::from_template(template.kind, &args)) {
+                Some(Ok(action)) => actions.push(action),
+                _ if optional => {}
+                _ => return Vec::new(),
+            }
+        }
+        actions
     }
 }
 
@@ -425,6 +435,21 @@ fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, Stri
     context.insert("unit", view.unit_name(facts));
     context.insert("config_file", facts.config.path.clone());
     context.insert("sshd_test", sshd_test(facts));
+    // How sshd is made to read its config again: its unit, else the running listener.
+    let unit = view.service.map(|unit| unit.name.clone());
+    // The sshd that owns a listening socket here, not one of another network namespace.
+    let listener = facts
+        .sockets
+        .listeners
+        .iter()
+        .flat_map(|socket| &socket.owners)
+        .find(|owner| owner.comm == "sshd")
+        .map(|owner| owner.pid.to_string());
+    context.insert(
+        "sshd_pid",
+        listener.filter(|_| unit.is_none()).unwrap_or_default(),
+    );
+    context.insert("sshd_unit", unit.unwrap_or_default());
     context.insert("reinstall_sshd", reinstall_sshd(facts).to_string());
     context.insert("install_sshd", install_sshd(facts).to_string());
     context.insert(
@@ -523,7 +548,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     let mut drafts = Vec::new();
     service::check(facts, &view, &mut drafts);
     network::check(facts, &view, &mut drafts);
-    config::check(facts, &view, &mut drafts);
+    config::check(facts, &mut drafts);
     health::check(facts, &view, &mut drafts);
     prereqs::check(facts, &view, &mut drafts);
     nic::check(facts, &view, &mut drafts);
@@ -570,11 +595,13 @@ mod tests {
                 let args: Vec<(&str, String)> = template
                     .args
                     .iter()
+                    .filter(|(name, _)| *name != "optional")
                     .map(|(name, text)| {
                         let example = match *name {
                             "path" | "file" | "shell" => "/etc/example",
                             "mode" => "0600",
                             "line" => "3",
+                            "pid" => "1234",
                             _ => "alice",
                         };
                         let filled = match text.contains('{') {

@@ -77,12 +77,9 @@ fn sshd_accepts(config: &Path) -> bool {
         .success()
 }
 
-/// Runs the edit and check of a printed fix (everything before the restart, which needs
-/// systemd); whether it succeeded.
+/// Runs the edit a printed fix starts with (what follows restarts an sshd, and none runs).
 fn run_edit_and_check(fix: &str) -> bool {
-    let (edit, _) = fix
-        .split_once(" && systemctl restart ")
-        .unwrap_or_else(|| panic!("not an edit and a restart: {fix}"));
+    let edit = fix.split_once(" && ").map_or(fix, |(edit, _)| edit);
     Command::new("sh")
         .args(["-c", edit])
         .status()
@@ -134,10 +131,8 @@ fn an_error_located_on_sshds_second_line_is_fixed_there() {
     let config = staged.config().display().to_string();
     assert_eq!(rejected["evidence"][0]["source"], format!("{config}:3"));
     let fix = first_command(rejected);
-    assert!(
-        fix.starts_with(&format!("sed -i '3s/^/# /' {config} && ")),
-        "{fix}"
-    );
+    // No sshd runs and no systemd: nothing to restart, the edit is the fix.
+    assert_eq!(fix, format!("sed -i '3s/^/# /' {config}"));
     assert_eq!(
         rejected["remediation"]["guest"][1],
         format!("sed -n '3p' {config}")

@@ -221,8 +221,8 @@ fn a_syntax_error_in_a_drop_in_is_fixed_at_its_line_before_the_restart() {
         assert_eq!(
             first_command(broken),
             format!(
-                "sed -i '1s/^/# /' {drop_in} && /usr/sbin/sshd -t -f {config} \
-                 && systemctl restart ssh.service"
+                "sed -i '1s/^/# /' {drop_in} && /usr/sbin/sshd -t -f {config} && kill -HUP {}",
+                sshd.pid()
             )
         );
         network.apply_reload_fix(&sshd, first_command(broken));

@@ -77,7 +77,12 @@ fn repaired_then_undone(network: &VmNet, sshd: &support::Sshd, fix: &[&str], bro
     assert_eq!(undone["transaction"], applied["transaction"]);
     let after: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
     assert_eq!(after, before, "undo did not put the break back exactly");
-    let (logged_in, said) = network.login();
+    // Refused by sshd, not by a port closed while it reads its config again.
+    let (logged_in, said) = support::wait_for(std::time::Duration::from_secs(10), || {
+        let (logged_in, said) = network.login();
+        (!said.contains("Connection refused")).then_some((logged_in, said))
+    })
+    .expect("sshd listens again after the undo");
     assert!(
         !logged_in,
         "after the undo the break should keep alice out again: {said}"
@@ -270,5 +275,29 @@ fn a_fix_killed_midway_is_put_back_by_undo() {
         let after: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
         assert_eq!(after, before, "undo did not put everything back");
         assert!(!network.login().0);
+    });
+}
+
+/// A DenyUsers line refuses alice: the fix comments it out and, sshd running outside
+/// systemd, sends it SIGHUP after `sshd -t`; undo puts the line back and sends another.
+#[test]
+fn a_deny_line_is_commented_out_sshd_reloaded_and_undo_denies_again() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["DenyUsers alice"]);
+        let config = sshd.config_path().display().to_string();
+        let line = support::line_number(&config, "DenyUsers alice");
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                &format!("sed -i '{line}s/^/# /' {config}"),
+                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
+            ],
+            &[&config],
+        );
     });
 }

@@ -51,9 +51,18 @@ impl VmNet {
 
     /// Runs a printed fix that ends in `&& systemctl reload UNIT` (or `restart`): the edit
     /// as printed, then SIGHUP, on which sshd re-executes itself and reads its config and
-    /// keys again (a test namespace has no systemd); then waits until alice's login works
-    /// again.
+    /// keys again (a test namespace has no systemd); one that ends in `kill -HUP PID`, as
+    /// it is; then waits until alice's login works again.
     pub fn apply_reload_fix(&self, sshd: &Sshd, fix: &str) {
+        // Printed for an sshd outside systemd, as here: the command runs as it is.
+        if fix.contains(&format!(" && kill -HUP {}", sshd.pid())) {
+            super::accounts::sh(fix);
+            super::wait_for(std::time::Duration::from_secs(5), || {
+                self.login().0.then_some(())
+            })
+            .unwrap_or_else(|| panic!("login after {fix}: {}", sshd.log()));
+            return;
+        }
         let (edit, reload) = fix
             .split_once(" && systemctl reload ")
             .or_else(|| fix.split_once(" && systemctl restart "))

@@ -59,12 +59,24 @@ pub(super) fn check_access_lists(
                 format!("{keyword} {}", list(keyword).join(" ")),
                 Some(origin.clone()),
             );
-        if refused {
-            let fix = access_list_fix(keyword, &origin, &user.name, account);
-            finding = finding.var(
-                "fix",
-                format!("{fix} && systemctl reload {}", view.unit_name(facts)),
-            );
+        // A Deny line at a known place is commented out by the catalogue's actions;
+        // an Allow list gets the user added, by hand.
+        let deny_line = origin
+            .rsplit_once(':')
+            .filter(|_| keyword.starts_with("deny"))
+            .and_then(|(file, line)| Some((file, line.parse::<u32>().ok()?)));
+        match (refused, deny_line) {
+            (true, Some((file, line))) => {
+                finding = finding.var("file", file).var("line", line.to_string());
+            }
+            (true, None) => {
+                let fix = access_list_fix(keyword, &origin, &user.name, account);
+                finding = finding.var(
+                    "fix",
+                    format!("{fix} && systemctl reload {}", view.unit_name(facts)),
+                );
+            }
+            _ => {}
         }
         findings.push(finding);
         if refused {
