@@ -164,7 +164,9 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
                 UnitVerb::Unmask if enabled == "masked" => Some("mask"),
                 UnitVerb::Enable if enabled != "enabled" => Some("disable"),
                 UnitVerb::Start if active != "active" => Some("stop"),
-                UnitVerb::Restart | UnitVerb::Reload => Some(verb.as_str()),
+                // Running before: again, to read what was put back; else stopped again.
+                UnitVerb::Restart | UnitVerb::Reload if active == "active" => Some(verb.as_str()),
+                UnitVerb::Restart | UnitVerb::Reload => Some("stop"),
                 _ => None,
             };
             match undo {

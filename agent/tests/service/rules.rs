@@ -73,11 +73,11 @@ fn failed_unit_names_result_and_exit_status() {
         "{:?}",
         findings[0].evidence
     );
-    // The fix first: test the config (recreating the privsep directory systemd removed
-    // with the stopped service), then clear the failure and start; the log after.
+    // The fix first: clear the failure, test the config (recreating the privsep
+    // directory systemd removed with the stopped service), then start; the log after.
     assert_eq!(
         findings[0].remediation.guest[0],
-        "/usr/sbin/sshd -t && systemctl reset-failed ssh.service && systemctl start ssh.service"
+        "systemctl reset-failed ssh.service && /usr/sbin/sshd -t && systemctl restart ssh.service"
     );
 }
 
