@@ -193,6 +193,45 @@ def verdict_fix_problems(vm: LabVm, scenario: Scenario, outdir: Path, key: Path)
     return []
 
 
+def fix_undo_problems(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) -> list[str]:
+    """When the expected finding carries actions: `sshdoctor fix --apply` as a person
+    runs it must repair (labuser logs in), and `sshdoctor undo` must put the break back
+    (the files the fix touched byte for byte, with their modes and owners, the unit's
+    enablement as it was, and the login failing again)."""
+    document = json.loads((outdir / "verdict.json").read_text())
+    wanted = scenario.expect_ids[0]
+    finding = next((f for f in document["findings"] if f["id"] == wanted), None)
+    actions = (finding or {}).get("remediation", {}).get("actions") or []
+    if not actions:
+        return []
+    paths = sorted({action.get("path") or action.get("file") for action in actions} - {None})
+    units = sorted({action["unit"] for action in actions if action.get("unit")})
+    state = "; ".join([f"sha256sum {path} 2>&1; stat -c '%a %U %G %n' {path} 2>&1" for path in paths]
+                      + [f"echo {unit} $(systemctl is-enabled {unit})" for unit in units])
+    before = vm.run(state or "true").output
+    problems = []
+    for command, expected, name in (("fix --apply", "applied", "fix-apply"), ("undo", "undone", "undo")):
+        done = vm.run(f"{IMDS_ENV} {GUEST_BINARY} {command} --format json 2>/run/sshdoctor.stderr",
+                      timeout=300)
+        (outdir / f"{name}.json").write_text(done.output)
+        try:
+            report = json.loads(done.output)
+        except ValueError:
+            return problems + [f"{command}: no JSON report (rc={done.rc}): {done.output[:200]!r}"]
+        if report.get("outcome") != expected:
+            return problems + [f"{command}: {report.get('outcome')}, not {expected}: {report.get('why')}"]
+        vm.run(SETTLE)
+        access = check_access(vm.forwards[22], key)
+        if command == "undo" and access.outcome == "success":
+            problems.append("undo: labuser still logs in: the break is not back")
+        if command != "undo" and access.outcome != "success":
+            problems.append(f"fix --apply: ssh gave {access.outcome} ({access.detail})")
+    after = vm.run(state or "true").output
+    if after != before:
+        problems.append(f"undo: the state is not as before: {before!r} became {after!r}")
+    return problems
+
+
 def restore(vm: LabVm, scenario: Scenario) -> list[str]:
     """Undo the scenario and check cheaply that sshd is back on port 22.
     If it is not, force the full reset so later scenarios start clean."""
@@ -231,6 +270,8 @@ def run_scenario(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) -> Scen
         if not scenario.login_first:
             result.access = {port: check_access(vm.forwards[port], key) for port in scenario.access}
         result.problems += access_problems(scenario, result.access)
+        if scenario.verdict_fixes and not result.problems:
+            result.problems += fix_undo_problems(vm, scenario, outdir, key)
         if scenario.verdict_fixes and not result.problems:
             result.problems += verdict_fix_problems(vm, scenario, outdir, key)
         result.problems += restore(vm, scenario)
