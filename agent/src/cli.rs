@@ -59,6 +59,11 @@ struct FixArgs {
     /// Only the findings with these rule ids [default: every finding with a repair].
     #[arg(value_name = "RULE-ID")]
     rules: Vec<String>,
+    /// Add this public key line for USER where sshd reads USER's keys (the directory
+    /// made 0700 and the file 0600, USER's own, where missing); the key is added once.
+    /// With it, other findings are repaired only when named.
+    #[arg(long, num_args = 2, value_names = ["USER", "KEY"])]
+    add_key: Vec<String>,
     /// Where transactions are kept.
     #[arg(long, value_name = "DIR", default_value = crate::fix::STATE_DIR)]
     state_dir: PathBuf,
@@ -227,6 +232,10 @@ fn fix(args: &FixArgs) -> i32 {
     let options = crate::fix::FixOptions {
         apply: args.apply,
         only: args.rules.clone(),
+        add_key: match args.add_key.as_slice() {
+            [user, key] => Some((user.clone(), key.clone())),
+            _ => None,
+        },
         state_dir: args.state_dir.clone(),
         collect: collect_options(&args.diagnose),
     };

@@ -28,6 +28,13 @@ pub enum Action {
     },
     /// The file goes (kept in the transaction for undo).
     RemoveFile { path: String },
+    /// A public key line appended to a keys file, unless the file has it already; a new
+    /// file is made 0600 and given to `owner` (and the owner's login group).
+    AddKey {
+        path: String,
+        owner: String,
+        key: String,
+    },
     /// "# " put before one line of a config file sshd, PAM or access.conf reads.
     CommentOut { file: String, line: u32 },
     /// usermod -s.
@@ -125,6 +132,7 @@ impl Action {
             "set_owner" => &["path", "owner", "group"],
             "make_dir" => &["path", "mode", "owner", "group"],
             "remove_file" => &["path"],
+            "add_key" => &["path", "owner", "key"],
             "comment_out" => &["file", "line"],
             "set_shell" => &["user", "shell"],
             "no_expiry" => &["user"],
@@ -152,6 +160,11 @@ impl Action {
                 group: arg("group")?,
             },
             "remove_file" => Action::RemoveFile { path: arg("path")? },
+            "add_key" => Action::AddKey {
+                path: arg("path")?,
+                owner: arg("owner")?,
+                key: arg("key")?,
+            },
             "comment_out" => Action::CommentOut {
                 file: arg("file")?,
                 line: arg("line")?
@@ -220,6 +233,16 @@ impl Action {
                 name(group)
             }
             Action::RemoveFile { path } => absolute(path),
+            Action::AddKey { path, owner, key } => {
+                absolute(path)?;
+                name(owner)?;
+                use crate::collect::auth::key_line::{parse_key_line, KeyLine};
+                match (key.contains(['\n', '\r']), parse_key_line(key)) {
+                    (false, KeyLine::Key(_)) => Ok(()),
+                    (_, KeyLine::Bad(why)) => Err(format!("not a public key line: {why}")),
+                    _ => Err("not one public key line".into()),
+                }
+            }
             Action::CommentOut { file, .. } => absolute(file),
             Action::SetShell { user, shell } => {
                 name(user)?;
@@ -254,6 +277,13 @@ impl Action {
                 shell_word(path)
             ),
             Action::RemoveFile { path } => format!("rm -f {}", shell_word(path)),
+            Action::AddKey { path, owner, key } => {
+                let (path, key) = (shell_word(path), shell_word(key));
+                format!(
+                    "grep -qxF {key} {path} 2>/dev/null || {{ echo {key} >> {path} && \
+                     chown {owner}: {path} && chmod 600 {path}; }}"
+                )
+            }
             Action::CommentOut { file, line } => {
                 format!("sed -i '{line}s/^/# /' {}", shell_word(file))
             }
@@ -273,7 +303,8 @@ impl Action {
             Action::SetMode { path, .. }
             | Action::SetOwner { path, .. }
             | Action::MakeDir { path, .. }
-            | Action::RemoveFile { path } => Some(path),
+            | Action::RemoveFile { path }
+            | Action::AddKey { path, .. } => Some(path),
             Action::CommentOut { file, .. } => Some(file),
             _ => None,
         }
@@ -380,6 +411,8 @@ mod tests {
             ("comment_out", &[("file", "/x"), ("line", "0")][..]),
             ("systemctl", &[("verb", "stop"), ("unit", "ssh")][..]),
             ("no_expiry", &[("user", "a"), ("shell", "/bin/sh")][..]),
+            ("add_key", &[("path", "/k"), ("owner", "a"), ("key", "ssh-ed25519 !!")][..]),
+            ("add_key", &[("path", "/k"), ("owner", "a"), ("key", "hello")][..]),
             ("reboot", &[][..]),
         ] {
             assert!(

@@ -22,8 +22,11 @@ use std::path::{Path, PathBuf};
 pub struct FixOptions {
     /// Change the system; without it, only the plan is printed.
     pub apply: bool,
-    /// Only the findings with these rule ids (all when empty).
+    /// Only the findings with these rule ids (all when empty; none but these with
+    /// `add_key`).
     pub only: Vec<String>,
+    /// A public key line to add for a user, where sshd reads that user's keys.
+    pub add_key: Option<(String, String)>,
     pub state_dir: PathBuf,
     /// How each diagnosis (before, and after to check) is made.
     pub collect: CollectOptions,
@@ -160,8 +163,23 @@ fn plan(verdict: &Verdict, only: &[String]) -> (Vec<Planned>, Vec<ManualStep>) {
 
 /// `sshdoctor fix`: diagnoses, then plans, or applies and checks.
 pub fn fix(options: &FixOptions) -> FixReport {
-    let before = crate::diagnose(&options.collect);
-    let (planned, manual) = plan(&before, &options.only);
+    let mut collect = options.collect.clone();
+    if let Some((user, _)) = &options.add_key {
+        collect.users = vec![user.clone()];
+    }
+    let before = crate::diagnose(&collect);
+    let (mut planned, manual) = match options.add_key.is_some() && options.only.is_empty() {
+        true => (Vec::new(), Vec::new()),
+        false => plan(&before, &options.only),
+    };
+    if let Some((user, key)) = &options.add_key {
+        match key_steps(&before, user, key) {
+            Ok(steps) => {
+                planned.splice(0..0, steps);
+            }
+            Err(why) => return FixReport::failed(why),
+        }
+    }
     let mut report = FixReport {
         outcome: FixOutcome::Planned,
         transaction: None,
@@ -228,7 +246,7 @@ pub fn fix(options: &FixOptions) -> FixReport {
         wait_for_sshd(&before);
     }
     // The check: the same diagnosis again, the live probes included.
-    let after = crate::diagnose(&options.collect);
+    let after = crate::diagnose(&collect);
     let seen = |verdict: &Verdict, id: &str, title: &str| {
         verdict
             .findings
@@ -249,10 +267,15 @@ pub fn fix(options: &FixOptions) -> FixReport {
         .filter(|finding| !seen(&before, finding.id, &finding.title))
         .map(|finding| format!("{}: {}", finding.id, finding.title))
         .collect();
-    if !still.is_empty() || !new_critical.is_empty() {
-        let why = match still.is_empty() {
-            false => format!("still found after the fix: {}", still.join("; ")),
-            true => format!("new after the fix: {}", new_critical.join("; ")),
+    let key_refused = options
+        .add_key
+        .as_ref()
+        .and_then(|(user, key)| key_refused(&after, user, key));
+    if !still.is_empty() || !new_critical.is_empty() || key_refused.is_some() {
+        let why = match (still.is_empty(), key_refused) {
+            (false, _) => format!("still found after the fix: {}", still.join("; ")),
+            (true, Some(why)) => why,
+            (true, None) => format!("new after the fix: {}", new_critical.join("; ")),
         };
         report.still_found = still;
         return rolled_back(&mut transaction, report, why);
@@ -260,6 +283,82 @@ pub fn fix(options: &FixOptions) -> FixReport {
     transaction.finish(TxState::Applied, None);
     report.outcome = FixOutcome::Applied;
     report
+}
+
+/// The steps that add `key` for `user` where sshd reads that user's keys (the first
+/// AuthorizedKeysFile `sshd -T` gives for the user): the directory, if missing, then
+/// the line.
+fn key_steps(verdict: &Verdict, user: &str, key: &str) -> Result<Vec<Planned>, String> {
+    let examined = verdict
+        .facts
+        .auth
+        .users
+        .iter()
+        .find(|known| known.name == user);
+    let account = examined
+        .and_then(|known| known.account.as_ref())
+        .ok_or_else(|| format!("no user {user}: create it first (useradd -m {user})"))?;
+    let path = examined
+        .and_then(|known| known.keys_files.first())
+        .map(|file| file.path.clone())
+        .ok_or_else(|| format!("sshd reads no keys file for {user} (AuthorizedKeysFile none)"))?;
+    let group = nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(account.gid))
+        .ok()
+        .flatten()
+        .map_or_else(|| user.to_string(), |group| group.name);
+    let title = format!("add {user}'s key to {path}");
+    let mut actions = Vec::new();
+    let dir = Path::new(&path)
+        .parent()
+        .map(|dir| dir.display().to_string());
+    if let Some(dir) = dir.filter(|dir| !Path::new(dir).exists()) {
+        actions.push(Action::MakeDir {
+            path: dir,
+            mode: "0700".into(),
+            owner: user.to_string(),
+            group,
+        });
+    }
+    let args = [
+        ("path", path),
+        ("owner", user.to_string()),
+        ("key", key.trim().to_string()),
+    ];
+    actions.push(Action::from_template("add_key", &args)?);
+    Ok(actions
+        .into_iter()
+        .map(|action| Planned {
+            finding: "add-key".into(),
+            title: title.clone(),
+            action,
+        })
+        .collect())
+}
+
+/// Why sshd would not take the added key, as the live key query after the fix found;
+/// None when it would, or when the probes did not run.
+fn key_refused(after: &Verdict, user: &str, key: &str) -> Option<String> {
+    let key = key.trim();
+    let examined = after
+        .facts
+        .auth
+        .users
+        .iter()
+        .find(|known| known.name == user)?;
+    let file = examined.keys_files.first()?;
+    let text = std::fs::read_to_string(&file.path).ok()?;
+    let line = text.lines().position(|line| line == key)? as u32 + 1;
+    let query =
+        after.facts.live.key_queries.iter().find(|query| {
+            query.user == user && query.keys_file == file.path && query.line == line
+        })?;
+    match query.outcome {
+        crate::facts::KeyQueryOutcome::Accepted => None,
+        outcome => Some(format!(
+            "sshd would not accept the added key ({outcome:?}): {}",
+            query.detail.as_deref().unwrap_or("no detail")
+        )),
+    }
 }
 
 /// Records the step's prior state, then makes the change.

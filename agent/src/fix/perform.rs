@@ -16,7 +16,7 @@ const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn changes_content(action: &Action) -> bool {
     matches!(
         action,
-        Action::RemoveFile { .. } | Action::CommentOut { .. }
+        Action::RemoveFile { .. } | Action::CommentOut { .. } | Action::AddKey { .. }
     )
 }
 
@@ -109,6 +109,7 @@ pub fn perform(action: &Action) -> Result<(), String> {
             }
             _ => Ok(()),
         },
+        Action::AddKey { path, owner, key } => add_key(path, owner, key),
         Action::CommentOut { file, line } => {
             let text = std::fs::read(file).map_err(|err| format!("{file}: {err}"))?;
             let edited = comment_out_line(&text, *line)
@@ -175,6 +176,43 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
             }
         }
     }
+}
+
+/// Appends `key` as a line unless one is already exactly it; a new file is created
+/// 0600, owned by `owner` and the owner's login group, as the printed command does.
+fn add_key(path: &str, owner: &str, key: &str) -> Result<(), String> {
+    let existing = match std::fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(err) => return Err(format!("{path}: {err}")),
+    };
+    let mut text = existing.clone().unwrap_or_default();
+    if text
+        .split(|byte| *byte == b'\n')
+        .any(|line| line == key.as_bytes())
+    {
+        return Ok(());
+    }
+    if !text.is_empty() && !text.ends_with(b"\n") {
+        text.push(b'\n');
+    }
+    text.extend_from_slice(key.as_bytes());
+    text.push(b'\n');
+    let user = account(owner)?;
+    let like = match existing {
+        Some(_) => PathState::of(path).map_err(|err| format!("{path}: {err}"))?,
+        None => PathState {
+            path: path.to_string(),
+            exists: true,
+            is_dir: false,
+            mode: 0o600,
+            uid: user.uid.as_raw(),
+            gid: user.gid.as_raw(),
+            xattrs: Vec::new(),
+            saved: None,
+        },
+    };
+    replace_file(path, &text, &like).map_err(|err| format!("{path}: {err}"))
 }
 
 /// `text` with "# " before line `number` (1-based); None when it has no such line.

@@ -301,3 +301,56 @@ fn a_deny_line_is_commented_out_sshd_reloaded_and_undo_denies_again() {
         );
     });
 }
+
+/// alice has no ~/.ssh at all: `fix --add-key` makes the directory and the file sshd
+/// reads for her, with her key once (a second run adds nothing), and the key query after
+/// it proves sshd takes the key; undo removes both, and she is kept out again.
+#[test]
+fn a_key_is_added_where_sshd_reads_it_and_undo_takes_it_away() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(&format!("{ALICE}; rm -r /home/alice/.ssh"), || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
+        assert!(!network.login().0);
+        let key = std::fs::read_to_string("/tmp/alice_key.pub").unwrap();
+        let key = key.trim();
+        let add = ["--add-key", "alice", key];
+
+        let (plan, code) = network.fix(&sshd, &add);
+        assert_eq!(
+            (plan["outcome"].as_str(), code),
+            (Some("planned"), 0),
+            "{plan:#}"
+        );
+        assert_eq!(
+            commands(&plan)[0],
+            "install -d -m 0700 -o alice -g alice /home/alice/.ssh"
+        );
+        assert!(!std::path::Path::new("/home/alice/.ssh").exists());
+
+        let (applied, code) = network.fix(&sshd, &[&["--apply"][..], &add].concat());
+        assert_eq!(
+            (applied["outcome"].as_str(), code),
+            (Some("applied"), 0),
+            "{applied:#}"
+        );
+        assert!(network.login().0, "{}", sshd.log());
+        let keys = "/home/alice/.ssh/authorized_keys";
+        assert_eq!(std::fs::read_to_string(keys).unwrap(), format!("{key}\n"));
+        assert_eq!(snapshot(keys).0, 0o600);
+        assert_eq!(snapshot("/home/alice/.ssh").0, 0o700);
+
+        let (again, _) = network.fix(&sshd, &[&["--apply"][..], &add].concat());
+        assert_eq!(again["outcome"], "applied", "{again:#}");
+        assert_eq!(std::fs::read_to_string(keys).unwrap(), format!("{key}\n"));
+
+        let (undone, _) = network.undo(&[]);
+        assert_eq!(undone["outcome"], "undone", "{undone:#}");
+        let (undone, _) = network.undo(&[]);
+        assert_eq!(undone["outcome"], "undone", "{undone:#}");
+        assert!(!std::path::Path::new("/home/alice/.ssh").exists());
+        assert!(!network.login().0);
+    });
+}

@@ -5,7 +5,7 @@
 
 pub mod accounts;
 mod gates;
-mod key_line;
+pub(crate) mod key_line;
 pub(super) mod keys;
 mod settings;
 
