@@ -102,3 +102,40 @@ pub fn render_transactions(manifests: &[Manifest]) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fix::{Action, StepReport};
+
+    /// However many steps, the compact report fits Run Command's 4,096 bytes and its
+    /// last line says the outcome and the transaction.
+    #[test]
+    fn a_long_report_fits_the_budget_and_ends_with_its_result_line() {
+        let step = StepReport {
+            finding: "SSH-AKF-001".into(),
+            title: "x".into(),
+            action: Action::SetMode {
+                path: "/home/alice/.ssh".into(),
+                mode: "700".into(),
+            },
+            command: format!("chmod 700 /home/{}/.ssh", "a".repeat(60)),
+            outcome: "done",
+            error: None,
+        };
+        let report = FixReport {
+            outcome: FixOutcome::Applied,
+            transaction: Some("20261206T101500Z-42".into()),
+            why: None,
+            steps: vec![step; 200],
+            manual: Vec::new(),
+            still_found: Vec::new(),
+        };
+        let compact = render_fix_compact(&report, 4096);
+        assert!(compact.len() <= 4096, "{}", compact.len());
+        assert!(compact.starts_with("sshdoctor: applied"));
+        assert!(compact.ends_with(
+            "\nSSHDOCTOR-FIX outcome=applied exit=0 transaction=20261206T101500Z-42\n"
+        ));
+    }
+}
