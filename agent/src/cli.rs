@@ -64,6 +64,12 @@ struct FixArgs {
     /// With it, other findings are repaired only when named.
     #[arg(long, num_args = 2, value_names = ["USER", "KEY"])]
     add_key: Vec<String>,
+    /// Write the main sshd_config anew as the distribution ships it (Debian's pristine
+    /// copy, else sshd's defaults with the drop-ins read), keeping the lines of a cloud
+    /// login (Entra ID, EC2 Instance Connect, OS Login), and restart sshd. With it, other
+    /// findings are repaired only when named.
+    #[arg(long)]
+    reset_config: bool,
     /// Where transactions are kept.
     #[arg(long, value_name = "DIR", default_value = crate::fix::STATE_DIR)]
     state_dir: PathBuf,
@@ -232,6 +238,7 @@ fn fix(args: &FixArgs) -> i32 {
     let options = crate::fix::FixOptions {
         apply: args.apply,
         only: args.rules.clone(),
+        reset_config: args.reset_config,
         add_key: match args.add_key.as_slice() {
             [user, key] => Some((user.clone(), key.clone())),
             _ => None,

@@ -35,6 +35,8 @@ pub enum Action {
         owner: String,
         key: String,
     },
+    /// The file's content replaced whole (owner, mode and attributes kept).
+    WriteFile { path: String, content: String },
     /// "# " put before one line of a config file sshd, PAM or access.conf reads.
     CommentOut { file: String, line: u32 },
     /// usermod -s.
@@ -133,6 +135,7 @@ impl Action {
             "make_dir" => &["path", "mode", "owner", "group"],
             "remove_file" => &["path"],
             "add_key" => &["path", "owner", "key"],
+            "write_file" => &["path", "content"],
             "comment_out" => &["file", "line"],
             "set_shell" => &["user", "shell"],
             "no_expiry" => &["user"],
@@ -160,6 +163,10 @@ impl Action {
                 group: arg("group")?,
             },
             "remove_file" => Action::RemoveFile { path: arg("path")? },
+            "write_file" => Action::WriteFile {
+                path: arg("path")?,
+                content: arg("content")?,
+            },
             "add_key" => Action::AddKey {
                 path: arg("path")?,
                 owner: arg("owner")?,
@@ -232,7 +239,7 @@ impl Action {
                 name(owner)?;
                 name(group)
             }
-            Action::RemoveFile { path } => absolute(path),
+            Action::RemoveFile { path } | Action::WriteFile { path, .. } => absolute(path),
             Action::AddKey { path, owner, key } => {
                 absolute(path)?;
                 name(owner)?;
@@ -277,6 +284,10 @@ impl Action {
                 shell_word(path)
             ),
             Action::RemoveFile { path } => format!("rm -f {}", shell_word(path)),
+            // Many lines: shown as what it does, not as a command to paste.
+            Action::WriteFile { path, content } => {
+                format!("write {path} anew ({} lines)", content.lines().count())
+            }
             Action::AddKey { path, owner, key } => {
                 let (path, key) = (shell_word(path), shell_word(key));
                 format!(
@@ -304,6 +315,7 @@ impl Action {
             | Action::SetOwner { path, .. }
             | Action::MakeDir { path, .. }
             | Action::RemoveFile { path }
+            | Action::WriteFile { path, .. }
             | Action::AddKey { path, .. } => Some(path),
             Action::CommentOut { file, .. } => Some(file),
             _ => None,
@@ -411,8 +423,14 @@ mod tests {
             ("comment_out", &[("file", "/x"), ("line", "0")][..]),
             ("systemctl", &[("verb", "stop"), ("unit", "ssh")][..]),
             ("no_expiry", &[("user", "a"), ("shell", "/bin/sh")][..]),
-            ("add_key", &[("path", "/k"), ("owner", "a"), ("key", "ssh-ed25519 !!")][..]),
-            ("add_key", &[("path", "/k"), ("owner", "a"), ("key", "hello")][..]),
+            (
+                "add_key",
+                &[("path", "/k"), ("owner", "a"), ("key", "ssh-ed25519 !!")][..],
+            ),
+            (
+                "add_key",
+                &[("path", "/k"), ("owner", "a"), ("key", "hello")][..],
+            ),
             ("reboot", &[][..]),
         ] {
             assert!(

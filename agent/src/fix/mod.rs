@@ -6,6 +6,7 @@ mod action;
 mod files;
 mod journal;
 mod perform;
+mod reset;
 
 pub use action::{parse_mode, shell_word, Action, ActionTemplate, Mode, UnitVerb};
 pub use journal::{list, Manifest, StepState, TxState, STATE_DIR};
@@ -27,6 +28,8 @@ pub struct FixOptions {
     pub only: Vec<String>,
     /// A public key line to add for a user, where sshd reads that user's keys.
     pub add_key: Option<(String, String)>,
+    /// The main sshd_config as the distribution ships it (cloud login lines kept).
+    pub reset_config: bool,
     pub state_dir: PathBuf,
     /// How each diagnosis (before, and after to check) is made.
     pub collect: CollectOptions,
@@ -168,10 +171,19 @@ pub fn fix(options: &FixOptions) -> FixReport {
         collect.users = vec![user.clone()];
     }
     let before = crate::diagnose(&collect);
-    let (mut planned, manual) = match options.add_key.is_some() && options.only.is_empty() {
+    let asked = options.add_key.is_some() || options.reset_config;
+    let (mut planned, manual) = match asked && options.only.is_empty() {
         true => (Vec::new(), Vec::new()),
         false => plan(&before, &options.only),
     };
+    if options.reset_config {
+        match reset_steps(&before) {
+            Ok(steps) => {
+                planned.splice(0..0, steps);
+            }
+            Err(why) => return FixReport::failed(why),
+        }
+    }
     if let Some((user, key)) = &options.add_key {
         match key_steps(&before, user, key) {
             Ok(steps) => {
@@ -329,6 +341,31 @@ fn key_steps(verdict: &Verdict, user: &str, key: &str) -> Result<Vec<Planned>, S
         .into_iter()
         .map(|action| Planned {
             finding: "add-key".into(),
+            title: title.clone(),
+            action,
+        })
+        .collect())
+}
+
+/// The steps of `--reset-config`: the main config written anew, then sshd made to read
+/// it (where it runs, or systemd runs it).
+fn reset_steps(verdict: &Verdict) -> Result<Vec<Planned>, String> {
+    let facts = &verdict.facts;
+    let path = &facts.config.path;
+    let mut actions = vec![reset::reset_action(path)?];
+    let view = crate::rules::SshView::new(facts);
+    let (unit, pid) = crate::rules::sshd_restart_target(facts, &view);
+    let args = [
+        ("check", crate::rules::sshd_test(facts)),
+        ("unit", unit.unwrap_or_default()),
+        ("pid", pid.map(|pid| pid.to_string()).unwrap_or_default()),
+    ];
+    actions.extend(Action::from_template("restart_sshd", &args).ok());
+    let title = format!("{path} as the distribution ships it");
+    Ok(actions
+        .into_iter()
+        .map(|action| Planned {
+            finding: "reset-config".into(),
             title: title.clone(),
             action,
         })

@@ -16,7 +16,10 @@ const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn changes_content(action: &Action) -> bool {
     matches!(
         action,
-        Action::RemoveFile { .. } | Action::CommentOut { .. } | Action::AddKey { .. }
+        Action::RemoveFile { .. }
+            | Action::CommentOut { .. }
+            | Action::AddKey { .. }
+            | Action::WriteFile { .. }
     )
 }
 
@@ -110,6 +113,18 @@ pub fn perform(action: &Action) -> Result<(), String> {
             _ => Ok(()),
         },
         Action::AddKey { path, owner, key } => add_key(path, owner, key),
+        Action::WriteFile { path, content } => {
+            let like = PathState::of(path).map_err(|err| format!("{path}: {err}"))?;
+            let like = match like.exists {
+                true => like,
+                false => PathState {
+                    exists: true,
+                    mode: 0o644,
+                    ..like
+                },
+            };
+            replace_file(path, content.as_bytes(), &like).map_err(|err| format!("{path}: {err}"))
+        }
         Action::CommentOut { file, line } => {
             let text = std::fs::read(file).map_err(|err| format!("{file}: {err}"))?;
             let edited = comment_out_line(&text, *line)

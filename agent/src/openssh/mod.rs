@@ -40,6 +40,9 @@ pub const PRIVSEP_USER: &str = "sshd";
 /// Where sshd reads its config when started without -f.
 pub const DEFAULT_SSHD_CONFIG: &str = "/etc/ssh/sshd_config";
 
+/// Debian's and Ubuntu's unmodified copy of the packaged sshd_config.
+pub const PRISTINE_SSHD_CONFIG: &str = "/usr/share/openssh/sshd_config";
+
 /// The keys sshd loads when sshd_config names none (_PATH_HOST_*_KEY_FILE).
 pub const DEFAULT_HOST_KEYS: &[&str] = &[
     "/etc/ssh/ssh_host_rsa_key",

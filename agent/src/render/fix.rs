@@ -134,8 +134,7 @@ mod tests {
         let compact = render_fix_compact(&report, 4096);
         assert!(compact.len() <= 4096, "{}", compact.len());
         assert!(compact.starts_with("sshdoctor: applied"));
-        assert!(compact.ends_with(
-            "\nSSHDOCTOR-FIX outcome=applied exit=0 transaction=20261206T101500Z-42\n"
-        ));
+        assert!(compact
+            .ends_with("\nSSHDOCTOR-FIX outcome=applied exit=0 transaction=20261206T101500Z-42\n"));
     }
 }

@@ -414,7 +414,7 @@ fn unwrap_paragraphs(text: &str) -> String {
 
 /// The check of sshd's config before a (re)start, as a command: `sshd -t`, with `-f`
 /// where this sshd runs with another config.
-pub(crate) fn sshd_test(facts: &Facts) -> String {
+pub fn sshd_test(facts: &Facts) -> String {
     // sshd -t stops at a missing privilege separation directory, and systemd removes
     // Debian's /run/sshd with the stopped service: the check recreates it first.
     // It tests the config this sshd runs with: `-f` where that is not the default.
@@ -429,27 +429,35 @@ pub(crate) fn sshd_test(facts: &Facts) -> String {
     }
 }
 
-/// Values every finding's commands may use: the unit, the config file, the VM's names.
-fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, String> {
-    let mut context = BTreeMap::new();
-    context.insert("unit", view.unit_name(facts));
-    context.insert("config_file", facts.config.path.clone());
-    context.insert("sshd_test", sshd_test(facts));
-    // How sshd is made to read its config again: its unit, else the running listener.
-    let unit = view.service.map(|unit| unit.name.clone());
-    // The sshd that owns a listening socket here, not one of another network namespace.
+/// How sshd is made to read its config again: the unit systemd runs it as, else the
+/// pid of the sshd that owns a listening socket here (not one of another network
+/// namespace).
+pub fn sshd_restart_target(facts: &Facts, view: &SshView) -> (Option<String>, Option<u32>) {
+    if let Some(unit) = view.service {
+        return (Some(unit.name.clone()), None);
+    }
     let listener = facts
         .sockets
         .listeners
         .iter()
         .flat_map(|socket| &socket.owners)
         .find(|owner| owner.comm == "sshd")
-        .map(|owner| owner.pid.to_string());
+        .map(|owner| owner.pid);
+    (None, listener)
+}
+
+/// Values every finding's commands may use: the unit, the config file, the VM's names.
+fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, String> {
+    let mut context = BTreeMap::new();
+    context.insert("unit", view.unit_name(facts));
+    context.insert("config_file", facts.config.path.clone());
+    context.insert("sshd_test", sshd_test(facts));
+    let (unit, pid) = sshd_restart_target(facts, view);
+    context.insert("sshd_unit", unit.unwrap_or_default());
     context.insert(
         "sshd_pid",
-        listener.filter(|_| unit.is_none()).unwrap_or_default(),
+        pid.map(|pid| pid.to_string()).unwrap_or_default(),
     );
-    context.insert("sshd_unit", unit.unwrap_or_default());
     context.insert("reinstall_sshd", reinstall_sshd(facts).to_string());
     context.insert("install_sshd", install_sshd(facts).to_string());
     context.insert(

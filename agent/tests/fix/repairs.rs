@@ -354,3 +354,45 @@ fn a_key_is_added_where_sshd_reads_it_and_undo_takes_it_away() {
         assert!(!network.login().0);
     });
 }
+
+/// A config that turns public keys off: `fix --reset-config` writes Debian's pristine
+/// sshd_config over it and has the running sshd read it (SIGHUP: no systemd here), and
+/// alice logs in; undo puts the old config back byte for byte, and she is refused again.
+#[test]
+fn reset_config_writes_the_pristine_config_and_undo_the_old_one() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["PubkeyAuthentication no"]);
+        let config = sshd.config_path().display().to_string();
+        let before = snapshot(&config);
+        assert!(!network.login().0);
+
+        let (applied, code) = network.fix(&sshd, &["--reset-config", "--apply"]);
+        assert_eq!(
+            (applied["outcome"].as_str(), code),
+            (Some("applied"), 0),
+            "{applied:#}"
+        );
+        assert_eq!(
+            commands(&applied)[1],
+            format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid())
+        );
+        assert_eq!(
+            std::fs::read(&config).unwrap(),
+            std::fs::read("/usr/share/openssh/sshd_config").unwrap()
+        );
+        assert!(network.login().0, "{}", sshd.log());
+
+        let (undone, _) = network.undo(&[]);
+        assert_eq!(undone["outcome"], "undone", "{undone:#}");
+        assert_eq!(snapshot(&config), before);
+        let refused = support::wait_for(std::time::Duration::from_secs(10), || {
+            let (logged_in, said) = network.login();
+            (!said.contains("Connection refused")).then_some(!logged_in)
+        });
+        assert_eq!(refused, Some(true));
+    });
+}
