@@ -78,8 +78,13 @@ fn check_host_keys(facts: &Facts, findings: &mut Vec<Draft>) {
         findings.push(finding);
     } else {
         for (key, problem) in &problems {
+            // Only too open a mode is repaired here; a missing key takes ssh-keygen -A.
+            let mut finding = Draft::new(RuleId::HostKeyUnusable);
+            if key.private.kind == FileKind::File {
+                finding = finding.var("key_mode", "0600");
+            }
             findings.push(
-                Draft::new(RuleId::HostKeyUnusable)
+                finding
                     .var("path", key.path.clone())
                     .var("problem", problem.clone())
                     .evidence(
@@ -164,8 +169,12 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         None
     };
     if let Some(problem) = problem {
-        let mut finding = Draft::new(RuleId::PrivsepDirUnsafe)
-            .var("path", dir.path.clone())
+        let mut finding = Draft::new(RuleId::PrivsepDirUnsafe).var("path", dir.path.clone());
+        // A directory is given to root and its mode; anything else needs a person.
+        if dir.kind == FileKind::Directory {
+            finding = finding.var("dir", dir.path.clone());
+        }
+        let mut finding = finding
             .var("problem", problem)
             .evidence(dir.describe(), source);
         // sshd checks the directory when it starts. Before OpenSSH 9.8 every connection

@@ -396,3 +396,39 @@ fn reset_config_writes_the_pristine_config_and_undo_the_old_one() {
         assert_eq!(refused, Some(true));
     });
 }
+
+/// One of sshd's two host keys is readable by others, so sshd skips it (a warning: the
+/// other key serves). The fix gives it 0600 and restarts sshd (SIGHUP here), and the
+/// diagnosis after it no longer finds it; alice logs in throughout; undo puts 0644 back.
+#[test]
+fn a_host_key_readable_by_others_gets_its_mode_and_sshd_restarts() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!(
+        "{ALICE}; ssh-keygen -q -t ecdsa -N '' -f /tmp/extra_host_key; chmod 644 /tmp/extra_host_key"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["HostKey /tmp/extra_host_key"]);
+        let before = snapshot("/tmp/extra_host_key");
+        let (plan, _) = network.fix(&sshd, &[]);
+        assert_eq!(plan["steps"][0]["finding"], "SSH-KEY-002", "{plan:#}");
+        assert_eq!(commands(&plan)[0], "chmod 0600 /tmp/extra_host_key");
+
+        let (applied, code) = network.fix(&sshd, &["--apply"]);
+        assert_eq!(
+            (applied["outcome"].as_str(), code),
+            (Some("applied"), 0),
+            "{applied:#}"
+        );
+        assert_eq!(snapshot("/tmp/extra_host_key").0, 0o600);
+        assert!(network.login().0, "{}", sshd.log());
+        let (verdict, _) = network.diagnose(&sshd);
+        assert!(support::verdict::findings_with(&verdict, "SSH-KEY-002").is_empty());
+
+        let (undone, _) = network.undo(&[]);
+        assert_eq!(undone["outcome"], "undone", "{undone:#}");
+        assert_eq!(snapshot("/tmp/extra_host_key"), before);
+    });
+}
