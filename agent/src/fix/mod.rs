@@ -415,29 +415,29 @@ fn apply_step(transaction: &mut Transaction, step: &Planned) -> Result<(), Strin
     }
 }
 
-/// `sshd -t` as the diagnosis ran `sshd -T`: the same binary and config.
+/// `sshd -t` with the binary and config the diagnosis ran `sshd -T` with; like it, with
+/// a stand-in for a privilege-separation directory systemd removed with the stopped
+/// service (restarting the unit makes the real one).
 fn sshd_accepts_config(verdict: &Verdict) -> Result<(), String> {
-    let check = &verdict.facts.config.syntax_check;
-    let Some(check) = check else {
+    let Some(check) = &verdict.facts.config.syntax_check else {
         return Ok(());
     };
-    let Some((program, args)) = check.command.split_first() else {
+    let Some(sshd) = check.command.first() else {
         return Ok(());
     };
-    let args: Vec<&str> = args
-        .iter()
-        .map(|arg| if arg == "-T" { "-t" } else { arg.as_str() })
-        .collect();
-    let mut command = std::process::Command::new(program);
-    command.args(&args);
-    let output =
-        crate::collect::command::capture(command, std::time::Duration::from_secs(30), 64 << 10)
-            .map_err(|err| format!("cannot run {program}: {err}"))?;
-    match output.success() {
-        true => Ok(()),
-        false => Err(format!(
+    let run = crate::collect::config::run_sshd(
+        Path::new(sshd),
+        "-t",
+        Path::new(&verdict.facts.config.path),
+        std::time::Duration::from_secs(30),
+        None,
+    )
+    .run;
+    match run.exit_code {
+        Some(0) => Ok(()),
+        _ => Err(format!(
             "sshd rejects the changed config: {}",
-            output.error_line()
+            run.error.unwrap_or(run.stderr)
         )),
     }
 }
