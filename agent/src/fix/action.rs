@@ -35,6 +35,8 @@ pub enum Action {
         owner: String,
         key: String,
     },
+    /// An empty file, root's, 0644, where none is (its directories made as needed).
+    CreateEmpty { path: String },
     /// The file's content replaced whole (owner, mode and attributes kept).
     WriteFile { path: String, content: String },
     /// "# " put before one line of a config file sshd, PAM or access.conf reads.
@@ -136,6 +138,7 @@ impl Action {
             "remove_file" => &["path"],
             "add_key" => &["path", "owner", "key"],
             "write_file" => &["path", "content"],
+            "create_empty" => &["path"],
             "comment_out" => &["file", "line"],
             "set_shell" => &["user", "shell"],
             "no_expiry" => &["user"],
@@ -163,6 +166,7 @@ impl Action {
                 group: arg("group")?,
             },
             "remove_file" => Action::RemoveFile { path: arg("path")? },
+            "create_empty" => Action::CreateEmpty { path: arg("path")? },
             "write_file" => Action::WriteFile {
                 path: arg("path")?,
                 content: arg("content")?,
@@ -239,7 +243,9 @@ impl Action {
                 name(owner)?;
                 name(group)
             }
-            Action::RemoveFile { path } | Action::WriteFile { path, .. } => absolute(path),
+            Action::RemoveFile { path }
+            | Action::CreateEmpty { path }
+            | Action::WriteFile { path, .. } => absolute(path),
             Action::AddKey { path, owner, key } => {
                 absolute(path)?;
                 name(owner)?;
@@ -284,6 +290,9 @@ impl Action {
                 shell_word(path)
             ),
             Action::RemoveFile { path } => format!("rm -f {}", shell_word(path)),
+            Action::CreateEmpty { path } => {
+                format!("install -D -m 644 /dev/null {}", shell_word(path))
+            }
             // Many lines: shown as what it does, not as a command to paste.
             Action::WriteFile { path, content } => {
                 format!("write {path} anew ({} lines)", content.lines().count())
@@ -315,6 +324,7 @@ impl Action {
             | Action::SetOwner { path, .. }
             | Action::MakeDir { path, .. }
             | Action::RemoveFile { path }
+            | Action::CreateEmpty { path }
             | Action::WriteFile { path, .. }
             | Action::AddKey { path, .. } => Some(path),
             Action::CommentOut { file, .. } => Some(file),

@@ -113,6 +113,21 @@ pub fn perform(action: &Action) -> Result<(), String> {
             _ => Ok(()),
         },
         Action::AddKey { path, owner, key } => add_key(path, owner, key),
+        Action::CreateEmpty { path } => {
+            if Path::new(path).exists() {
+                return Ok(());
+            }
+            if let Some(dir) = Path::new(path).parent() {
+                std::fs::create_dir_all(dir).map_err(|err| format!("{}: {err}", dir.display()))?;
+            }
+            let like = PathState::of(path).map_err(|err| format!("{path}: {err}"))?;
+            let like = PathState {
+                exists: true,
+                mode: 0o644,
+                ..like
+            };
+            replace_file(path, b"", &like).map_err(|err| format!("{path}: {err}"))
+        }
         Action::WriteFile { path, content } => {
             let like = PathState::of(path).map_err(|err| format!("{path}: {err}"))?;
             let like = match like.exists {

@@ -432,3 +432,36 @@ fn a_host_key_readable_by_others_gets_its_mode_and_sshd_restarts() {
         assert_eq!(snapshot("/tmp/extra_host_key"), before);
     });
 }
+
+/// RevokedKeys names a file that does not exist, so sshd refuses every key: the fix
+/// makes it, empty (nothing revoked), and alice logs in; undo removes it again.
+#[test]
+fn a_missing_revoked_keys_file_is_made_empty_and_undo_removes_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["RevokedKeys /etc/ssh/sshdoctor-revoked"]);
+        assert!(!network.login().0);
+        let (applied, code) = network.fix(&sshd, &["--apply"]);
+        assert_eq!(
+            (applied["outcome"].as_str(), code),
+            (Some("applied"), 0),
+            "{applied:#}"
+        );
+        assert_eq!(
+            commands(&applied),
+            ["install -D -m 644 /dev/null /etc/ssh/sshdoctor-revoked"]
+        );
+        assert_eq!(
+            snapshot("/etc/ssh/sshdoctor-revoked"),
+            (0o644, 0, 0, Vec::new())
+        );
+        assert!(network.login().0, "{}", sshd.log());
+        let (undone, _) = network.undo(&[]);
+        assert_eq!(undone["outcome"], "undone", "{undone:#}");
+        assert!(!std::path::Path::new("/etc/ssh/sshdoctor-revoked").exists());
+        assert!(!network.login().0);
+    });
+}

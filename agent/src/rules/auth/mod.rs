@@ -35,7 +35,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         }
     }
     check_nologin(auth, findings);
-    check_server_key_files(auth, facts, view, findings);
+    check_server_key_files(auth, findings);
     check_tcp_wrappers(facts, findings);
     check_keys_command(auth, findings);
     if let Some(first) = auth.users.first() {

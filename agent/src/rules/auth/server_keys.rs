@@ -1,18 +1,13 @@
 //! The key sources sshd consults for every user: RevokedKeys, TrustedUserCAKeys and
 //! AuthorizedKeysCommand (SSH-AKF).
 
-use crate::facts::{AuthFacts, Facts, FileKind, KeysCommandProvider};
-use crate::rules::{Draft, RuleId, SshView};
+use crate::facts::{AuthFacts, FileKind, KeysCommandProvider};
+use crate::rules::{Draft, RuleId};
 
 /// RevokedKeys that sshd cannot read refuses every public key ("Error checking
 /// authentication key ... in revoked keys file"); TrustedUserCAKeys that it cannot read
 /// refuses certificates only.
-pub(super) fn check_server_key_files(
-    auth: &AuthFacts,
-    facts: &Facts,
-    view: &SshView,
-    findings: &mut Vec<Draft>,
-) {
+pub(super) fn check_server_key_files(auth: &AuthFacts, findings: &mut Vec<Draft>) {
     for file in &auth.server_key_files {
         let problem = match file.stat.kind {
             FileKind::File => continue,
@@ -24,23 +19,31 @@ pub(super) fn check_server_key_files(
             _ => "is not a file".to_string(),
         };
         let path = &file.stat.path;
-        let (rule, fix) = if file.keyword == "revokedkeys" {
-            (
-                RuleId::RevokedKeysUnreadable,
-                format!("install -D -m 644 /dev/null {path}   # an empty list: nothing revoked"),
-            )
+        let mut finding = Draft::new(RuleId::TrustedCaKeysUnreadable);
+        if file.keyword == "revokedkeys" {
+            // An empty list revokes nothing; only a missing file is made so.
+            finding = Draft::new(RuleId::RevokedKeysUnreadable);
+            if !file.stat.exists {
+                finding = finding.var("missing", path.clone());
+            }
         } else {
-            let fix = match crate::rules::comment_out(&file.source) {
-                Some(edit) => format!("{edit} && systemctl reload {}", view.unit_name(facts)),
-                None => format!("ls -l {path}"),
-            };
-            (RuleId::TrustedCaKeysUnreadable, fix)
-        };
+            match file
+                .source
+                .rsplit_once(':')
+                .map(|(f, l)| (f, l.parse::<u32>()))
+            {
+                Some((source_file, Ok(line))) => {
+                    finding = finding
+                        .var("file", source_file)
+                        .var("line", line.to_string());
+                }
+                _ => finding = finding.var("fix", format!("ls -l {path}")),
+            }
+        }
         findings.push(
-            Draft::new(rule)
+            finding
                 .var("path", path.clone())
                 .var("problem", problem.clone())
-                .var("fix", fix)
                 .evidence(format!("{path} {problem}"), Some(file.source.clone())),
         );
     }
