@@ -235,6 +235,10 @@ fn format_of(asked: Option<Format>) -> Format {
 /// `sshdoctor fix`: the plan, or the repair; exits 0 done (or nothing to do), 2 rolled
 /// back, 3 nothing could be done.
 fn fix(args: &FixArgs) -> i32 {
+    if args.diagnose.save.is_some() {
+        eprintln!("sshdoctor: --save is a diagnosis's; a fix reports on stdout");
+        return EXIT_USAGE;
+    }
     let options = crate::fix::FixOptions {
         apply: args.apply,
         only: args.rules.clone(),

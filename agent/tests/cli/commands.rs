@@ -26,6 +26,23 @@ fn bad_usage_exits_64() {
     assert_eq!(code, 64);
 }
 
+/// A fix reports on stdout; --save, a diagnosis's flag, is refused rather than ignored.
+/// undo without a transaction says so and exits 3.
+#[test]
+fn fix_refuses_save_and_undo_without_a_transaction_fails() {
+    let (code, _, stderr) = sshdoctor(&["fix", "--save", "/tmp/never-written.json"]);
+    assert_eq!(code, 64, "{stderr}");
+    assert!(stderr.contains("--save is a diagnosis's"), "{stderr}");
+    assert!(!std::path::Path::new("/tmp/never-written.json").exists());
+    let state = tempfile::tempdir().unwrap();
+    let state = state.path().display().to_string();
+    let (code, stdout, _) = sshdoctor(&["undo", "--format", "json", "--state-dir", &state]);
+    assert_eq!(code, 3, "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["outcome"], "failed");
+    assert_eq!(report["why"], "no transaction to undo");
+}
+
 #[test]
 fn rules_lists_the_whole_catalogue() {
     let (code, stdout, _) = sshdoctor(&["rules"]);
