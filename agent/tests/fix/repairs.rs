@@ -33,6 +33,26 @@ fn commands(report: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// The report of a `fix` or `undo` run, once its outcome and exit status are as expected.
+fn expect((report, code): (Value, i32), outcome: &str, expected_code: i32) -> Value {
+    assert_eq!(
+        (report["outcome"].as_str(), code),
+        (Some(outcome), expected_code),
+        "{report:#}"
+    );
+    report
+}
+
+/// alice's login once sshd listens again (it re-executes itself on SIGHUP): refused by
+/// sshd, not by a port closed for that moment. Whether she got in, and what ssh said.
+fn login_once_listening(network: &VmNet) -> (bool, String) {
+    support::wait_for(std::time::Duration::from_secs(10), || {
+        let (logged_in, said) = network.login();
+        (!said.contains("Connection refused")).then_some((logged_in, said))
+    })
+    .expect("sshd listens again")
+}
+
 /// The plan, then the repair, then the undo, with the login as ground truth at each
 /// step; `broken` are the paths whose state the undo must restore exactly.
 fn repaired_then_undone(network: &VmNet, sshd: &support::Sshd, fix: &[&str], broken: &[&str]) {
@@ -40,12 +60,7 @@ fn repaired_then_undone(network: &VmNet, sshd: &support::Sshd, fix: &[&str], bro
     let (logged_in, said) = network.login();
     assert!(!logged_in, "the break should keep alice out: {said}");
 
-    let (plan, code) = network.fix(sshd, &[]);
-    assert_eq!(
-        (plan["outcome"].as_str(), code),
-        (Some("planned"), 0),
-        "{plan:#}"
-    );
+    let plan = expect(network.fix(sshd, &[]), "planned", 0);
     assert_eq!(commands(&plan), fix, "{plan:#}");
     assert!(
         !std::path::Path::new(FIX_STATE).exists(),
@@ -54,12 +69,7 @@ fn repaired_then_undone(network: &VmNet, sshd: &support::Sshd, fix: &[&str], bro
     let unchanged: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
     assert_eq!(unchanged, before, "the plan changed the system");
 
-    let (applied, code) = network.fix(sshd, &["--apply"]);
-    assert_eq!(
-        (applied["outcome"].as_str(), code),
-        (Some("applied"), 0),
-        "{applied:#}"
-    );
+    let applied = expect(network.fix(sshd, &["--apply"]), "applied", 0);
     assert_eq!(applied["steps"][0]["outcome"], "done", "{applied:#}");
     let (logged_in, said) = network.login();
     assert!(
@@ -68,31 +78,16 @@ fn repaired_then_undone(network: &VmNet, sshd: &support::Sshd, fix: &[&str], bro
         sshd.log()
     );
 
-    let (undone, code) = network.undo(&[]);
-    assert_eq!(
-        (undone["outcome"].as_str(), code),
-        (Some("undone"), 0),
-        "{undone:#}"
-    );
+    let undone = expect(network.undo(&[]), "undone", 0);
     assert_eq!(undone["transaction"], applied["transaction"]);
     let after: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
     assert_eq!(after, before, "undo did not put the break back exactly");
-    // Refused by sshd, not by a port closed while it reads its config again.
-    let (logged_in, said) = support::wait_for(std::time::Duration::from_secs(10), || {
-        let (logged_in, said) = network.login();
-        (!said.contains("Connection refused")).then_some((logged_in, said))
-    })
-    .expect("sshd listens again after the undo");
+    let (logged_in, said) = login_once_listening(network);
     assert!(
         !logged_in,
         "after the undo the break should keep alice out again: {said}"
     );
-    let (again, code) = network.undo(&[]);
-    assert_eq!(
-        (again["outcome"].as_str(), code),
-        (Some("failed"), 3),
-        "{again:#}"
-    );
+    expect(network.undo(&[]), "failed", 3);
 }
 
 #[test]
@@ -174,27 +169,26 @@ fn a_fix_that_does_not_hold_is_rolled_back_by_itself() {
         let sshd = network.start_sshd(&["UsePAM no"]);
         let shadow = snapshot("/etc/shadow");
         let config = sshd.config_path().display().to_string();
-        let (report, code) = network.sshdoctor(
-            &[
-                "fix",
-                "--apply",
-                "--format",
-                "json",
-                "--imds",
-                "never",
-                "--user",
-                "alice",
-                "--config",
-                &config,
-                "--state-dir",
-                FIX_STATE,
-            ],
-            &[("PATH", "/tmp/bin:/usr/sbin:/usr/bin:/sbin:/bin")],
-        );
-        assert_eq!(
-            (report["outcome"].as_str(), code),
-            (Some("rolled_back"), 2),
-            "{report:#}"
+        let report = expect(
+            network.sshdoctor(
+                &[
+                    "fix",
+                    "--apply",
+                    "--format",
+                    "json",
+                    "--imds",
+                    "never",
+                    "--user",
+                    "alice",
+                    "--config",
+                    &config,
+                    "--state-dir",
+                    FIX_STATE,
+                ],
+                &[("PATH", "/tmp/bin:/usr/sbin:/usr/bin:/sbin:/bin")],
+            ),
+            "rolled_back",
+            2,
         );
         let why = report["why"].as_str().unwrap();
         assert!(
@@ -266,12 +260,7 @@ fn a_fix_killed_midway_is_put_back_by_undo() {
         assert_eq!(states, ["done", "done", "started"], "{listed:#}");
         assert_ne!(snapshot(broken[0]), before[0], "the first steps were done");
 
-        let (undone, code) = network.undo(&[]);
-        assert_eq!(
-            (undone["outcome"].as_str(), code),
-            (Some("undone"), 0),
-            "{undone:#}"
-        );
+        expect(network.undo(&[]), "undone", 0);
         let after: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
         assert_eq!(after, before, "undo did not put everything back");
         assert!(!network.login().0);
@@ -318,32 +307,22 @@ fn a_key_is_added_where_sshd_reads_it_and_undo_takes_it_away() {
         let key = key.trim();
         let add = ["--add-key", "alice", key];
 
-        let (plan, code) = network.fix(&sshd, &add);
-        assert_eq!(
-            (plan["outcome"].as_str(), code),
-            (Some("planned"), 0),
-            "{plan:#}"
-        );
+        let plan = expect(network.fix(&sshd, &add), "planned", 0);
         assert_eq!(
             commands(&plan)[0],
             "install -d -m 0700 -o alice -g alice /home/alice/.ssh"
         );
         assert!(!std::path::Path::new("/home/alice/.ssh").exists());
 
-        let (applied, code) = network.fix(&sshd, &[&["--apply"][..], &add].concat());
-        assert_eq!(
-            (applied["outcome"].as_str(), code),
-            (Some("applied"), 0),
-            "{applied:#}"
-        );
+        let apply = [&["--apply"][..], &add].concat();
+        expect(network.fix(&sshd, &apply), "applied", 0);
         assert!(network.login().0, "{}", sshd.log());
         let keys = "/home/alice/.ssh/authorized_keys";
         assert_eq!(std::fs::read_to_string(keys).unwrap(), format!("{key}\n"));
         assert_eq!(snapshot(keys).0, 0o600);
         assert_eq!(snapshot("/home/alice/.ssh").0, 0o700);
 
-        let (again, _) = network.fix(&sshd, &[&["--apply"][..], &add].concat());
-        assert_eq!(again["outcome"], "applied", "{again:#}");
+        expect(network.fix(&sshd, &apply), "applied", 0);
         assert_eq!(std::fs::read_to_string(keys).unwrap(), format!("{key}\n"));
 
         let (undone, _) = network.undo(&[]);
@@ -370,11 +349,10 @@ fn reset_config_writes_the_pristine_config_and_undo_the_old_one() {
         let before = snapshot(&config);
         assert!(!network.login().0);
 
-        let (applied, code) = network.fix(&sshd, &["--reset-config", "--apply"]);
-        assert_eq!(
-            (applied["outcome"].as_str(), code),
-            (Some("applied"), 0),
-            "{applied:#}"
+        let applied = expect(
+            network.fix(&sshd, &["--reset-config", "--apply"]),
+            "applied",
+            0,
         );
         assert_eq!(
             commands(&applied)[1],
@@ -389,11 +367,7 @@ fn reset_config_writes_the_pristine_config_and_undo_the_old_one() {
         let (undone, _) = network.undo(&[]);
         assert_eq!(undone["outcome"], "undone", "{undone:#}");
         assert_eq!(snapshot(&config), before);
-        let refused = support::wait_for(std::time::Duration::from_secs(10), || {
-            let (logged_in, said) = network.login();
-            (!said.contains("Connection refused")).then_some(!logged_in)
-        });
-        assert_eq!(refused, Some(true));
+        assert!(!login_once_listening(&network).0);
     });
 }
 
@@ -416,12 +390,7 @@ fn a_host_key_readable_by_others_gets_its_mode_and_sshd_restarts() {
         assert_eq!(plan["steps"][0]["finding"], "SSH-KEY-002", "{plan:#}");
         assert_eq!(commands(&plan)[0], "chmod 0600 /tmp/extra_host_key");
 
-        let (applied, code) = network.fix(&sshd, &["--apply"]);
-        assert_eq!(
-            (applied["outcome"].as_str(), code),
-            (Some("applied"), 0),
-            "{applied:#}"
-        );
+        expect(network.fix(&sshd, &["--apply"]), "applied", 0);
         assert_eq!(snapshot("/tmp/extra_host_key").0, 0o600);
         assert!(network.login().0, "{}", sshd.log());
         let (verdict, _) = network.diagnose(&sshd);
@@ -444,12 +413,7 @@ fn a_missing_revoked_keys_file_is_made_empty_and_undo_removes_it() {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["RevokedKeys /etc/ssh/sshdoctor-revoked"]);
         assert!(!network.login().0);
-        let (applied, code) = network.fix(&sshd, &["--apply"]);
-        assert_eq!(
-            (applied["outcome"].as_str(), code),
-            (Some("applied"), 0),
-            "{applied:#}"
-        );
+        let applied = expect(network.fix(&sshd, &["--apply"]), "applied", 0);
         assert_eq!(
             commands(&applied),
             ["install -D -m 644 /dev/null /etc/ssh/sshdoctor-revoked"]
