@@ -171,27 +171,10 @@ pub fn fix(options: &FixOptions) -> FixReport {
         collect.users = vec![user.clone()];
     }
     let before = crate::diagnose(&collect);
-    let asked = options.add_key.is_some() || options.reset_config;
-    let (mut planned, manual) = match asked && options.only.is_empty() {
-        true => (Vec::new(), Vec::new()),
-        false => plan(&before, &options.only),
+    let (planned, manual) = match planned_steps(options, &before) {
+        Ok(plan) => plan,
+        Err(why) => return FixReport::failed(why),
     };
-    if options.reset_config {
-        match reset_steps(&before) {
-            Ok(steps) => {
-                planned.splice(0..0, steps);
-            }
-            Err(why) => return FixReport::failed(why),
-        }
-    }
-    if let Some((user, key)) = &options.add_key {
-        match key_steps(&before, user, key) {
-            Ok(steps) => {
-                planned.splice(0..0, steps);
-            }
-            Err(why) => return FixReport::failed(why),
-        }
-    }
     let mut report = FixReport {
         outcome: FixOutcome::Planned,
         transaction: None,
@@ -259,6 +242,44 @@ pub fn fix(options: &FixOptions) -> FixReport {
     }
     // The check: the same diagnosis again, the live probes included.
     let after = crate::diagnose(&collect);
+    if let Some((why, still)) = what_did_not_hold(options, &planned, &before, &after) {
+        report.still_found = still;
+        return rolled_back(&mut transaction, report, why);
+    }
+    transaction.finish(TxState::Applied, None);
+    report.outcome = FixOutcome::Applied;
+    report
+}
+
+/// What `fix` is to do: the steps `--reset-config` and `--add-key` ask for, then the
+/// findings' repairs (only the named ones when either is asked), and what stays manual.
+fn planned_steps(
+    options: &FixOptions,
+    before: &Verdict,
+) -> Result<(Vec<Planned>, Vec<ManualStep>), String> {
+    let asked = options.add_key.is_some() || options.reset_config;
+    let (mut planned, manual) = match asked && options.only.is_empty() {
+        true => (Vec::new(), Vec::new()),
+        false => plan(before, &options.only),
+    };
+    if options.reset_config {
+        planned.splice(0..0, reset_steps(before)?);
+    }
+    if let Some((user, key)) = &options.add_key {
+        planned.splice(0..0, key_steps(before, user, key)?);
+    }
+    Ok((planned, manual))
+}
+
+/// Why the repair did not hold, by the diagnosis after it: a finding it answered is
+/// still there, the added key is not accepted, or a critical finding is new; with the
+/// findings still there. None when it held.
+fn what_did_not_hold(
+    options: &FixOptions,
+    planned: &[Planned],
+    before: &Verdict,
+    after: &Verdict,
+) -> Option<(String, Vec<String>)> {
     let seen = |verdict: &Verdict, id: &str, title: &str| {
         verdict
             .findings
@@ -266,35 +287,38 @@ pub fn fix(options: &FixOptions) -> FixReport {
             .any(|finding| finding.id == id && finding.title == title)
     };
     let mut still: Vec<String> = Vec::new();
-    for step in &planned {
+    for step in planned {
         let named = format!("{}: {}", step.finding, step.title);
-        if seen(&after, &step.finding, &step.title) && !still.contains(&named) {
+        if seen(after, &step.finding, &step.title) && !still.contains(&named) {
             still.push(named);
         }
+    }
+    if !still.is_empty() {
+        return Some((
+            format!("still found after the fix: {}", still.join("; ")),
+            still,
+        ));
+    }
+    if let Some(why) = options
+        .add_key
+        .as_ref()
+        .and_then(|(user, key)| key_refused(after, user, key))
+    {
+        return Some((why, still));
     }
     let new_critical: Vec<String> = after
         .findings
         .iter()
         .filter(|finding| finding.severity == Severity::Critical)
-        .filter(|finding| !seen(&before, finding.id, &finding.title))
+        .filter(|finding| !seen(before, finding.id, &finding.title))
         .map(|finding| format!("{}: {}", finding.id, finding.title))
         .collect();
-    let key_refused = options
-        .add_key
-        .as_ref()
-        .and_then(|(user, key)| key_refused(&after, user, key));
-    if !still.is_empty() || !new_critical.is_empty() || key_refused.is_some() {
-        let why = match (still.is_empty(), key_refused) {
-            (false, _) => format!("still found after the fix: {}", still.join("; ")),
-            (true, Some(why)) => why,
-            (true, None) => format!("new after the fix: {}", new_critical.join("; ")),
-        };
-        report.still_found = still;
-        return rolled_back(&mut transaction, report, why);
-    }
-    transaction.finish(TxState::Applied, None);
-    report.outcome = FixOutcome::Applied;
-    report
+    (!new_critical.is_empty()).then(|| {
+        (
+            format!("new after the fix: {}", new_critical.join("; ")),
+            still,
+        )
+    })
 }
 
 /// The steps that add `key` for `user` where sshd reads that user's keys (the first
