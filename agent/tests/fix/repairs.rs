@@ -6,7 +6,7 @@ use super::NEEDS_ROOT;
 use crate::support;
 use serde_json::Value;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use support::accounts::{in_private_system, ALICE};
+use support::accounts::{in_private_system, sh, ALICE};
 use support::vm_net::{VmNet, FIX_STATE};
 
 /// A path as undo must put it back: mode, owner, bytes (a directory has none).
@@ -60,11 +60,21 @@ fn repaired_then_undone(network: &VmNet, sshd: &support::Sshd, fix: &[&str], bro
     let (logged_in, said) = network.login();
     assert!(!logged_in, "the break should keep alice out: {said}");
 
+    sh("touch /tmp/before-the-plan; sleep 1");
     let plan = expect(network.fix(sshd, &[]), "planned", 0);
     assert_eq!(commands(&plan), fix, "{plan:#}");
     assert!(
         !std::path::Path::new(FIX_STATE).exists(),
         "the plan wrote a journal"
+    );
+    let written = std::process::Command::new("find")
+        .args(["/etc", "/home", "-newer", "/tmp/before-the-plan"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&written.stdout),
+        "",
+        "the plan wrote these"
     );
     let unchanged: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
     assert_eq!(unchanged, before, "the plan changed the system");
