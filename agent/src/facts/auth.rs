@@ -27,6 +27,10 @@ pub struct AuthFacts {
     /// This sshd carries Debian's user-group-modes patch (Debian, Ubuntu): StrictModes
     /// accepts group write when the group has the user as its only member.
     pub strict_modes_allows_private_group: bool,
+    /// A shell to give a user whose own is unusable: the first of bash and sh that
+    /// /etc/shells lists and that can be run.
+    #[serde(default)]
+    pub login_shell: Option<String>,
 }
 
 /// A file of keys sshd reads as root while it checks a user's key.

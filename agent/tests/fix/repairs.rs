@@ -439,3 +439,25 @@ fn a_missing_revoked_keys_file_is_made_empty_and_undo_removes_it() {
         assert!(!network.login().0);
     });
 }
+
+/// alice's shell does not exist, so sshd refuses her: the fix gives her the first of
+/// bash and sh that /etc/shells lists, and undo gives the missing one back.
+#[test]
+fn a_missing_shell_is_replaced_by_a_listed_one_and_undo_restores_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(
+        &format!("{ALICE}; usermod -s /bin/nonexistent alice"),
+        || {
+            let network = VmNet::new();
+            let sshd = network.start_sshd(&[]);
+            repaired_then_undone(
+                &network,
+                &sshd,
+                &["usermod -s /bin/bash alice"],
+                &["/etc/passwd"],
+            );
+        },
+    );
+}

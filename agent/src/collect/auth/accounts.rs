@@ -177,6 +177,22 @@ pub fn refuses_sessions(shell: &str) -> bool {
     name == "nologin" || name == "false"
 }
 
+/// The shells a user may be given, most wanted first.
+const LOGIN_SHELLS: &[&str] = &["/bin/bash", "/usr/bin/bash", "/bin/sh", "/usr/bin/sh"];
+
+/// The first of LOGIN_SHELLS that /etc/shells lists and that is an executable file.
+pub fn login_shell(listed: &[String]) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    LOGIN_SHELLS
+        .iter()
+        .filter(|shell| listed.iter().any(|known| known == *shell))
+        .find(|shell| {
+            std::fs::metadata(shell)
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
+        .map(|shell| shell.to_string())
+}
+
 /// /etc/shells, one path a line.
 pub fn read_shells() -> std::io::Result<Vec<String>> {
     Ok(read_text(Path::new(SHELLS))?

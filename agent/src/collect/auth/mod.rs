@@ -41,6 +41,7 @@ pub fn collect(
         .map_err(|err| notes.partial(format!("cannot read /etc/shadow: {err}")))
         .ok()
         .map(Arc::new);
+    let login_shell = accounts::login_shell(shells.as_deref().unwrap_or_default());
     let provisioned_admin = accounts::provisioned_admin();
     let keys_patterns = keys_file_patterns(config);
     let mut chosen = choose_users(
@@ -77,6 +78,7 @@ pub fn collect(
         })
         .collect();
     AuthFacts {
+        login_shell,
         keys_command: gates::keys_command(&settings::global(config)),
         server_key_files: gates::server_key_files(&settings::global(config)),
         users,

@@ -71,7 +71,7 @@ fn check_user(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut Vec
         return;
     }
     check_account(auth, user, account, findings);
-    check_shell(user, account, findings);
+    check_shell(user, account, &auth.login_shell, findings);
     check_access_lists(facts, view, user, account, findings);
     check_root(user, findings);
     check_authentication_methods(facts, view, user, account, findings);

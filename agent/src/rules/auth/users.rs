@@ -150,7 +150,12 @@ pub(super) fn unanswered(user: &UserAuth, unanswered: &Unanswered) -> Draft {
 }
 
 /// allowed_user: the shell must exist and be executable unless sshd chroots.
-pub(super) fn check_shell(user: &UserAuth, account: &Account, findings: &mut Vec<Draft>) {
+pub(super) fn check_shell(
+    user: &UserAuth,
+    account: &Account,
+    login_shell: &Option<String>,
+    findings: &mut Vec<Draft>,
+) {
     let chroots = user
         .settings
         .first("chrootdirectory")
@@ -162,7 +167,11 @@ pub(super) fn check_shell(user: &UserAuth, account: &Account, findings: &mut Vec
         FileKind::File if stat.mode.is_some_and(|mode| mode & 0o111 != 0) => return,
         _ => "is not executable",
     };
-    let mut finding = Draft::new(RuleId::ShellUnusable)
+    let mut finding = Draft::new(RuleId::ShellUnusable);
+    if let Some(shell) = login_shell {
+        finding = finding.var("login_shell", shell.clone());
+    }
+    let mut finding = finding
         .var("user", user.name.clone())
         .var("shell", stat.path.clone())
         .var("problem", problem)
