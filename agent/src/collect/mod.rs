@@ -183,6 +183,14 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
     let reach = reports.keep((reach, report));
     let reach = &reach;
     std::thread::scope(|scope| {
+        // sshd -T is the longest wait of a diagnosis: it starts now for the config sshd
+        // reads unless told otherwise, and is used when the unit or the running sshd
+        // names no other (config::check_with_sshd runs it again then).
+        let early_dump = config::early_dump(options, &sshd).map(|(binary, path)| {
+            worker::beside(scope, move || {
+                config::run_sshd(&binary, "-T", &path, options.sshd_timeout, None)
+            })
+        });
         let firewall = worker::beside(scope, || {
             probe(
                 progress,
@@ -247,7 +255,10 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
                 probe(
                     progress,
                     "sshd -T",
-                    |notes| config::check_with_sshd(options, &sshd, owned(parsed), notes),
+                    |notes| {
+                        let early = early_dump.map(worker::Beside::join);
+                        config::check_with_sshd(options, &sshd, owned(parsed), early, notes)
+                    },
                     |facts, config| facts.config = config,
                 )
             })

@@ -123,7 +123,7 @@ pub fn collect(
     notes: &mut ProbeNotes,
 ) -> SshdConfigFacts {
     let parsed = parse(source, notes);
-    check_with_sshd(options, sshd, parsed, notes)
+    check_with_sshd(options, sshd, parsed, None, notes)
 }
 
 /// The config as sshdoctor's parser reads it: quick, so the socket scan can learn SSH's
@@ -152,19 +152,33 @@ pub fn parse(source: ConfigSource, notes: &mut ProbeNotes) -> SshdConfigFacts {
 
 /// Adds what the real sshd says (`sshd -T`) to the parsed facts, when sshd exists and
 /// running it is allowed.
+/// `early`: an `sshd -T` already run (`early_dump`), used when it asked about this
+/// config.
 pub fn check_with_sshd(
     options: &CollectOptions,
     sshd: &SshdFacts,
     mut facts: SshdConfigFacts,
+    early: Option<sshd_run::Captured>,
     notes: &mut ProbeNotes,
 ) -> SshdConfigFacts {
     match sshd.binary.as_deref().map(Path::new) {
         _ if !options.run_sshd => notes.note("sshd -T not run (disabled)"),
         None => notes.partial("no sshd binary found: the config was checked by the parser only"),
-        Some(sshd) if facts.readable => ask_sshd(sshd, options, &mut facts, notes),
+        Some(sshd) if facts.readable => ask_sshd(sshd, options, &mut facts, early, notes),
         Some(_) => {}
     }
     facts
+}
+
+/// The sshd binary and config to run `sshd -T` with before the config's path is known:
+/// `--config`, else the default, which the unit's or process's `-f` rarely overrides.
+pub fn early_dump(options: &CollectOptions, sshd: &SshdFacts) -> Option<(PathBuf, PathBuf)> {
+    let binary = sshd.binary.as_ref().filter(|_| options.run_sshd)?;
+    let config = options
+        .config_path
+        .clone()
+        .unwrap_or_else(|| crate::openssh::DEFAULT_SSHD_CONFIG.into());
+    Some((binary.into(), config))
 }
 
 /// Fills `syntax_check`, `effective` and `discrepancies` from the real sshd.
@@ -176,10 +190,23 @@ fn ask_sshd(
     sshd: &Path,
     options: &CollectOptions,
     facts: &mut SshdConfigFacts,
+    early: Option<sshd_run::Captured>,
     notes: &mut ProbeNotes,
 ) {
     let config = PathBuf::from(&facts.path);
-    let mut dump = sshd_run::run_sshd(sshd, "-T", &config, options.sshd_timeout, None);
+    let asked = |dump: &sshd_run::Captured| {
+        dump.run.command
+            == [
+                sshd.display().to_string(),
+                "-T".to_string(),
+                "-f".to_string(),
+                facts.path.clone(),
+            ]
+    };
+    let mut dump = match early.filter(asked) {
+        Some(dump) => dump,
+        None => sshd_run::run_sshd(sshd, "-T", &config, options.sshd_timeout, None),
+    };
     if dump.run.exit_code != Some(0) && sshd_run::needs_connection(&dump.run) {
         // A user no User criterion names, on the first SSH port.
         let port = facts.ports.first().map_or(22, |port| port.value);

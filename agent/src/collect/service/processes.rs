@@ -77,6 +77,14 @@ fn find_sshd_processes(notes: &mut ProbeNotes) -> Option<Vec<SshdProcess>> {
     Some(sshd_processes(listed, notes))
 }
 
+/// An sshd run in test mode: `-t`, `-T`, or `-T` with `-C` joined to it.
+fn checks_config(cmdline: &[String]) -> bool {
+    cmdline
+        .iter()
+        .skip(1)
+        .any(|arg| arg == "-t" || arg == "-T" || arg.starts_with("-TC"))
+}
+
 /// The sshd processes among `listed`, with their roles. Only a process whose name is
 /// sshd's is read further.
 fn sshd_processes(listed: Vec<u32>, notes: &mut ProbeNotes) -> Vec<SshdProcess> {
@@ -87,6 +95,9 @@ fn sshd_processes(listed: Vec<u32>, notes: &mut ProbeNotes) -> Vec<SshdProcess> 
         .filter(|pid| pids::comm(*pid).is_some_and(|comm| SSHD_COMMS.contains(&comm.as_str())))
         .filter_map(|pid| Process::new(i32::try_from(pid).ok()?).ok())
         .filter_map(|process| read_sshd(&process, clock.as_ref()))
+        // sshd -t or -T (this diagnosis's own, or anyone's) checks a config and exits:
+        // it is no server.
+        .filter(|sshd| !checks_config(&sshd.cmdline))
         .collect();
     let sshd_pids: Vec<u32> = found.iter().map(|sshd| sshd.pid).collect();
     for sshd in &mut found {
@@ -326,5 +337,20 @@ mod tests {
         assert_eq!(config_path(&argv("/usr/sbin/sshd -o -f -p 22")), None);
         assert_eq!(config_path(&argv("/usr/sbin/sshd -D")), None);
         assert_eq!(config_path(&title("sshd: alice [priv]")), None);
+    }
+
+    #[test]
+    fn an_sshd_checking_a_config_is_no_server() {
+        assert!(checks_config(&argv(
+            "/usr/sbin/sshd -T -f /etc/ssh/sshd_config"
+        )));
+        assert!(checks_config(&argv(
+            "/usr/sbin/sshd -TCuser=a,host=b,addr=c -f x"
+        )));
+        assert!(checks_config(&argv("sshd -t")));
+        assert!(!checks_config(&argv("/usr/sbin/sshd -D -f /tmp/-T")));
+        assert!(!checks_config(&title(
+            "sshd: /usr/sbin/sshd -D [listener] 0 of 10-100 startups"
+        )));
     }
 }
