@@ -214,6 +214,14 @@ def fix_undo_problems(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) ->
                       + [f"echo {unit} $(systemctl is-enabled {unit})" for unit in units])
     before = vm.run(state or "true").output
     problems = []
+    # The plan writes nothing: no file on the root file system is newer than a stamp
+    # made before it but the logs (the live probes' connections are logged).
+    vm.run("touch /run/sshdoctor-stamp; sleep 1")
+    vm.run(f"{IMDS_ENV} {GUEST_BINARY} fix --format json >/dev/null 2>&1")
+    written = vm.run("find / -xdev -newer /run/sshdoctor-stamp -not -path '/var/log/*' "
+                     "2>/dev/null | head -n 5").output.strip()
+    if written:
+        problems.append(f"fix (the plan) wrote: {written!r}")
     for command, expected, name in (("fix --apply", "applied", "fix-apply"), ("undo", "undone", "undo")):
         done = vm.run(f"{IMDS_ENV} {GUEST_BINARY} {command} --format json 2>/run/sshdoctor.stderr",
                       timeout=300)
