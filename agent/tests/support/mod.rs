@@ -18,6 +18,7 @@ mod sshd;
 pub mod sshd_config;
 pub mod verdict;
 pub mod vm_net;
+mod watchdog;
 
 pub use guard::ProcessGuard;
 pub use listener::{PortHolder, V6Only};

@@ -24,12 +24,14 @@ pub const REQUIRE_ROOT: &str = "SSHDOCTOR_TESTS_REQUIRE_ROOT";
 /// Whether the test may go on: true as root; otherwise the test is skipped because of
 /// `reason` (what needs root).
 pub fn requires_root(reason: &str) -> bool {
+    super::watchdog::watch_this_test();
     nix::unistd::geteuid().is_root() || skip(reason)
 }
 
 /// Whether the test may go on: true when `program` (a path, or a name looked up in PATH)
 /// is installed; otherwise the test is skipped, saying what the program is `for`.
 pub fn requires_program(program: &str, what_for: &str) -> bool {
+    super::watchdog::watch_this_test();
     installed(program) || skip(&format!("{program} is not installed ({what_for})"))
 }
 
