@@ -12,6 +12,9 @@ const INSTANCE: &str = r#"{"compute":{"name":"vm-lab","resourceGroupName":"rg-la
 "location":"westeurope","vmId":"42"},"network":{"interface":[{"ipv4":{"ipAddress":[
 {"privateIpAddress":"10.1.0.4","publicIpAddress":"198.51.100.7"}]}}]}}"#;
 
+/// The diagnosis has asked IMDS by then, or never will: its own deadline is 20 s.
+const ASKED_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How the fake IMDS answers.
 #[derive(Clone, Copy, PartialEq)]
 enum Reply {
@@ -83,7 +86,9 @@ fn diagnose(endpoint: &str) -> serde_json::Value {
 fn azure_names_from_imds_fill_every_az_command() {
     let (endpoint, requests) = fake_imds(Reply::Instance);
     let verdict = diagnose(&endpoint);
-    let head = requests.recv().unwrap();
+    let head = requests
+        .recv_timeout(ASKED_WITHIN)
+        .expect("sshdoctor asked the fake IMDS");
     assert!(
         head.starts_with("GET /metadata/instance?api-version=2021-02-01 HTTP/1.1"),
         "{head}"
@@ -111,7 +116,9 @@ fn azure_names_from_imds_fill_every_az_command() {
 fn silent_imds_is_bounded_and_reported() {
     let (endpoint, requests) = fake_imds(Reply::Silent);
     let verdict = diagnose(&endpoint);
-    requests.recv().unwrap();
+    requests
+        .recv_timeout(ASKED_WITHIN)
+        .expect("sshdoctor asked the fake IMDS");
     assert!(verdict["facts"]["cloud"]["azure"].is_null());
     let note = cloud_probe_note(&verdict);
     assert!(
@@ -135,7 +142,9 @@ fn cloud_probe_note(verdict: &serde_json::Value) -> String {
 fn imds_error_status_is_reported_not_parsed() {
     let (endpoint, requests) = fake_imds(Reply::Status("429 Too Many Requests"));
     let verdict = diagnose(&endpoint);
-    requests.recv().unwrap();
+    requests
+        .recv_timeout(ASKED_WITHIN)
+        .expect("sshdoctor asked the fake IMDS");
     assert!(verdict["facts"]["cloud"]["azure"].is_null());
     let note = cloud_probe_note(&verdict);
     assert!(note.contains("HTTP 429 Too Many Requests"), "{note}");

@@ -151,6 +151,9 @@ fn per_connection_child_is_not_a_listener() {
     let sshd = TestSshd::start();
     // Once the banner arrives, the listener has forked the connection's own sshd.
     let connection = TcpStream::connect(("127.0.0.1", sshd.port)).unwrap();
+    connection
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut banner = String::new();
     BufReader::new(&connection).read_line(&mut banner).unwrap();
     assert!(banner.starts_with("SSH-2.0-OpenSSH"), "{banner:?}");
