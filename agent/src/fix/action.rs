@@ -39,8 +39,21 @@ pub enum Action {
     CreateEmpty { path: String },
     /// The file's content replaced whole (owner, mode and attributes kept).
     WriteFile { path: String, content: String },
-    /// "# " put before one line of a config file sshd, PAM or access.conf reads.
-    CommentOut { file: String, line: u32 },
+    /// "# " put before lines of a config file sshd, PAM, access.conf or TCP wrappers
+    /// read.
+    CommentOut { file: String, lines: Vec<u32> },
+    /// A word added at the end of one line: a user to an AllowUsers list.
+    AddWord {
+        file: String,
+        line: u32,
+        word: String,
+    },
+    /// A line put in before line `line`: a lost `Include` back at the top.
+    InsertLine {
+        file: String,
+        line: u32,
+        text: String,
+    },
     /// usermod -s.
     SetShell { user: String, shell: String },
     /// chage -E -1: the account never expires.
@@ -99,10 +112,16 @@ impl UnitVerb {
 impl<'de> Deserialize<'de> for Action {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Action, D::Error> {
         let fields = BTreeMap::<String, serde_json::Value>::deserialize(deserializer)?;
-        let text = |value: &serde_json::Value| match value {
-            serde_json::Value::String(text) => text.clone(),
-            other => other.to_string(),
-        };
+        fn text(value: &serde_json::Value) -> String {
+            match value {
+                serde_json::Value::String(text) => text.clone(),
+                // A list (comment_out's lines) as the catalogue writes it: space-separated.
+                serde_json::Value::Array(items) => {
+                    items.iter().map(text).collect::<Vec<_>>().join(" ")
+                }
+                other => other.to_string(),
+            }
+        }
         let kind = fields.get("do").map(text).unwrap_or_default();
         let args: Vec<(&str, String)> = fields
             .iter()
@@ -139,7 +158,9 @@ impl Action {
             "add_key" => &["path", "owner", "key"],
             "write_file" => &["path", "content"],
             "create_empty" => &["path"],
-            "comment_out" => &["file", "line"],
+            "comment_out" => &["file", "lines"],
+            "add_word" => &["file", "line", "word"],
+            "insert_line" => &["file", "line", "text"],
             "set_shell" => &["user", "shell"],
             "no_expiry" => &["user"],
             "systemctl" => &["verb", "unit"],
@@ -178,11 +199,20 @@ impl Action {
             },
             "comment_out" => Action::CommentOut {
                 file: arg("file")?,
-                line: arg("line")?
-                    .parse()
-                    .ok()
-                    .filter(|line| *line > 0)
-                    .ok_or_else(|| format!("{kind}: the line is not a number"))?,
+                lines: arg("lines")?
+                    .split_whitespace()
+                    .map(|line| line_number(kind, line))
+                    .collect::<Result<_, _>>()?,
+            },
+            "add_word" => Action::AddWord {
+                file: arg("file")?,
+                line: line_number(kind, &arg("line")?)?,
+                word: arg("word")?,
+            },
+            "insert_line" => Action::InsertLine {
+                file: arg("file")?,
+                line: line_number(kind, &arg("line")?)?,
+                text: arg("text")?,
             },
             "set_shell" => Action::SetShell {
                 user: arg("user")?,
@@ -256,7 +286,25 @@ impl Action {
                     _ => Err("not one public key line".into()),
                 }
             }
-            Action::CommentOut { file, .. } => absolute(file),
+            Action::CommentOut { file, lines } => match lines.is_empty() {
+                true => Err("comment_out: no line".into()),
+                false => absolute(file),
+            },
+            Action::AddWord { file, word, .. } => {
+                absolute(file)?;
+                name(word)
+            }
+            // sed's one-line `i` command prints the text as it is, but for a leading blank.
+            Action::InsertLine { file, text, .. } => {
+                absolute(file)?;
+                match text.is_empty()
+                    || text.starts_with(char::is_whitespace)
+                    || text.contains(['\n', '\r', '\'', '\\'])
+                {
+                    true => Err(format!("{text:?} is not one plain line")),
+                    false => Ok(()),
+                }
+            }
             Action::SetShell { user, shell } => {
                 name(user)?;
                 absolute(shell)
@@ -304,8 +352,17 @@ impl Action {
                      chown {owner}: {path} && chmod 600 {path}; }}"
                 )
             }
-            Action::CommentOut { file, line } => {
-                format!("sed -i '{line}s/^/# /' {}", shell_word(file))
+            Action::CommentOut { file, lines } => {
+                let edits: Vec<String> =
+                    lines.iter().map(|line| format!("{line}s/^/# /")).collect();
+                format!("sed -i '{}' {}", edits.join(";"), shell_word(file))
+            }
+            // No "$" in it: the console's wrapping keeps a quoted word with "$" whole.
+            Action::AddWord { file, line, word } => {
+                format!("sed -i '{line}s/.*/& {word}/' {}", shell_word(file))
+            }
+            Action::InsertLine { file, line, text } => {
+                format!("sed -i '{line}i {text}' {}", shell_word(file))
             }
             Action::SetShell { user, shell } => format!("usermod -s {} {user}", shell_word(shell)),
             Action::NoExpiry { user } => format!("chage -E -1 {user}"),
@@ -327,7 +384,9 @@ impl Action {
             | Action::CreateEmpty { path }
             | Action::WriteFile { path, .. }
             | Action::AddKey { path, .. } => Some(path),
-            Action::CommentOut { file, .. } => Some(file),
+            Action::CommentOut { file, .. }
+            | Action::AddWord { file, .. }
+            | Action::InsertLine { file, .. } => Some(file),
             _ => None,
         }
     }
@@ -352,6 +411,14 @@ impl Action {
                 }
         )
     }
+}
+
+/// A line number as sed reads it: 1 or more.
+fn line_number(kind: &str, text: &str) -> Result<u32, String> {
+    text.parse()
+        .ok()
+        .filter(|line| *line > 0)
+        .ok_or_else(|| format!("{kind}: {text:?} is not a line number"))
 }
 
 /// A mode as chmod reads it: octal (at most 07777), or "go-w".
@@ -417,10 +484,51 @@ mod tests {
         )
         .unwrap();
         assert_eq!(action.command(), "systemctl reset-failed ssh.service");
-        let action =
-            Action::from_template("comment_out", &args(&[("file", "/etc/x"), ("line", "7")]))
-                .unwrap();
-        assert_eq!(action.command(), "sed -i '7s/^/# /' /etc/x");
+        let action = Action::from_template(
+            "comment_out",
+            &args(&[("file", "/etc/x"), ("lines", "7 9")]),
+        )
+        .unwrap();
+        assert_eq!(action.command(), "sed -i '7s/^/# /;9s/^/# /' /etc/x");
+        let action = Action::from_template(
+            "add_word",
+            &args(&[("file", "/etc/x"), ("line", "3"), ("word", "alice")]),
+        )
+        .unwrap();
+        assert_eq!(action.command(), "sed -i '3s/.*/& alice/' /etc/x");
+        let action = Action::from_template(
+            "insert_line",
+            &args(&[
+                ("file", "/etc/x"),
+                ("line", "1"),
+                ("text", "Include /e/*.conf"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(action.command(), "sed -i '1i Include /e/*.conf' /etc/x");
+    }
+
+    /// A transaction's manifest reads back every kind of action as it was written.
+    #[test]
+    fn actions_read_back_from_json_as_written() {
+        for (kind, pairs) in [
+            ("comment_out", &[("file", "/etc/x"), ("lines", "3 9")][..]),
+            (
+                "add_word",
+                &[("file", "/etc/x"), ("line", "3"), ("word", "alice")][..],
+            ),
+            (
+                "insert_line",
+                &[("file", "/etc/x"), ("line", "1"), ("text", "Include /a/*")][..],
+            ),
+            ("set_owner", &[("path", "/x"), ("owner", "alice")][..]),
+            ("restart_sshd", &[("check", "sshd -t"), ("pid", "77")][..]),
+        ] {
+            let action = Action::from_template(kind, &args(pairs)).unwrap();
+            let json = serde_json::to_string(&action).unwrap();
+            let back: Action = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, action, "{json}");
+        }
     }
 
     #[test]
@@ -430,7 +538,20 @@ mod tests {
             ("set_mode", &[("path", "x"), ("mode", "0600")][..]),
             ("set_mode", &[("path", "/x")][..]),
             ("set_owner", &[("path", "/x"), ("owner", "a;b")][..]),
-            ("comment_out", &[("file", "/x"), ("line", "0")][..]),
+            ("comment_out", &[("file", "/x"), ("lines", "0")][..]),
+            ("comment_out", &[("file", "/x"), ("lines", "")][..]),
+            (
+                "add_word",
+                &[("file", "/x"), ("line", "2"), ("word", "a/b")][..],
+            ),
+            (
+                "insert_line",
+                &[("file", "/x"), ("line", "1"), ("text", "a'b")][..],
+            ),
+            (
+                "insert_line",
+                &[("file", "/x"), ("line", "1"), ("text", " a")][..],
+            ),
             ("systemctl", &[("verb", "stop"), ("unit", "ssh")][..]),
             ("no_expiry", &[("user", "a"), ("shell", "/bin/sh")][..]),
             (

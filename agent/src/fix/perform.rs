@@ -18,6 +18,8 @@ pub fn changes_content(action: &Action) -> bool {
         action,
         Action::RemoveFile { .. }
             | Action::CommentOut { .. }
+            | Action::AddWord { .. }
+            | Action::InsertLine { .. }
             | Action::AddKey { .. }
             | Action::WriteFile { .. }
     )
@@ -140,13 +142,18 @@ pub fn perform(action: &Action) -> Result<(), String> {
             };
             replace_file(path, content.as_bytes(), &like).map_err(|err| format!("{path}: {err}"))
         }
-        Action::CommentOut { file, line } => {
-            let text = std::fs::read(file).map_err(|err| format!("{file}: {err}"))?;
-            let edited = comment_out_line(&text, *line)
-                .ok_or_else(|| format!("{file} has no line {line}"))?;
-            let like = PathState::of(file).map_err(|err| format!("{file}: {err}"))?;
-            replace_file(file, &edited, &like).map_err(|err| format!("{file}: {err}"))
-        }
+        Action::CommentOut { file, lines } => edit_lines(file, lines, |line| {
+            line.splice(0..0, *b"# ");
+        }),
+        Action::AddWord { file, line, word } => edit_lines(file, &[*line], |line| {
+            line.push(b' ');
+            line.extend_from_slice(word.as_bytes());
+        }),
+        Action::InsertLine { file, line, text } => edit_lines(file, &[*line], |line| {
+            let mut inserted = text.as_bytes().to_vec();
+            inserted.push(b'\n');
+            line.splice(0..0, inserted);
+        }),
         Action::SetShell { user, shell } => tool("usermod", &["-s", shell, user]),
         Action::NoExpiry { user } => tool("chage", &["-E", "-1", user]),
         Action::Systemctl { verb, unit } => systemctl(&[verb.as_str(), unit]).map(|_| ()),
@@ -245,20 +252,37 @@ fn add_key(path: &str, owner: &str, key: &str) -> Result<(), String> {
     replace_file(path, &text, &like).map_err(|err| format!("{path}: {err}"))
 }
 
-/// `text` with "# " before line `number` (1-based); None when it has no such line.
-fn comment_out_line(text: &[u8], number: u32) -> Option<Vec<u8>> {
-    let mut start = 0;
-    for _ in 1..number {
-        start += text[start..].iter().position(|byte| *byte == b'\n')? + 1;
+/// Rewrites the numbered lines of `file` (1-based, without their newline) with `edit`,
+/// as sed does them, and puts the file back in place with its owner, mode and
+/// attributes. A line the file does not have is an error, as it would leave sed's
+/// command a silent no-op.
+fn edit_lines(file: &str, numbers: &[u32], edit: impl Fn(&mut Vec<u8>)) -> Result<(), String> {
+    let text = std::fs::read(file).map_err(|err| format!("{file}: {err}"))?;
+    let edited =
+        edit_text(&text, numbers, edit).map_err(|line| format!("{file} has no line {line}"))?;
+    let like = PathState::of(file).map_err(|err| format!("{file}: {err}"))?;
+    replace_file(file, &edited, &like).map_err(|err| format!("{file}: {err}"))
+}
+
+/// `text` with the numbered lines edited; Err(the first number it has no line for).
+fn edit_text(text: &[u8], numbers: &[u32], edit: impl Fn(&mut Vec<u8>)) -> Result<Vec<u8>, u32> {
+    let mut lines: Vec<Vec<u8>> = text
+        .split(|byte| *byte == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
+    // A final newline ends the last line; it does not start another.
+    if text.ends_with(b"\n") || text.is_empty() {
+        lines.pop();
     }
-    if start >= text.len() {
-        return None;
+    for &number in numbers {
+        let line = lines.get_mut(number as usize - 1).ok_or(number)?;
+        edit(line);
     }
-    let mut edited = Vec::with_capacity(text.len() + 2);
-    edited.extend_from_slice(&text[..start]);
-    edited.extend_from_slice(b"# ");
-    edited.extend_from_slice(&text[start..]);
-    Some(edited)
+    let mut edited = lines.join(&b'\n');
+    if text.ends_with(b"\n") {
+        edited.push(b'\n');
+    }
+    Ok(edited)
 }
 
 fn account(name: &str) -> Result<nix::unistd::User, String> {
@@ -304,13 +328,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_line_is_commented_out_and_only_an_existing_one() {
+    fn lines_are_edited_as_sed_edits_them_and_only_existing_ones() {
+        let comment = |line: &mut Vec<u8>| line.splice(0..0, *b"# ").for_each(drop);
         assert_eq!(
-            comment_out_line(b"a\nb\nc", 2).unwrap(),
-            b"a\n# b\nc".to_vec()
+            edit_text(b"a\nb\nc", &[2, 3], comment).unwrap(),
+            b"a\n# b\n# c".to_vec()
         );
-        assert_eq!(comment_out_line(b"a\n", 1).unwrap(), b"# a\n".to_vec());
-        assert_eq!(comment_out_line(b"a\n", 2), None);
-        assert_eq!(comment_out_line(b"a", 3), None);
+        assert_eq!(edit_text(b"a\n", &[1], comment).unwrap(), b"# a\n".to_vec());
+        assert_eq!(edit_text(b"a\n", &[2], comment), Err(2));
+        assert_eq!(edit_text(b"a", &[3], comment), Err(3));
+        assert_eq!(edit_text(b"", &[1], comment), Err(1));
     }
 }

@@ -218,23 +218,44 @@ impl Draft {
 
     /// The rule's fix actions with this finding's values. An action one of whose
     /// {placeholders} the finding does not fill is left out when the catalogue marks it
-    /// `optional` (a chown only when the owner is wrong); any other makes the whole
-    /// repair manual: half a fix (a restart without its edit) is none.
+    /// `optional` (a chown only when the owner is wrong) or as one of a group of
+    /// alternatives (`one_of`: a Deny line commented out, or the user added to an Allow
+    /// line), as long as one of its group is filled; any other makes the whole repair
+    /// manual: half a fix (a restart without its edit) is none.
     fn actions(&self, context: &BTreeMap<&'static str, String>) -> Vec<Action> {
         let mut actions = Vec::new();
+        let mut groups: Vec<(&str, bool)> = Vec::new();
         for template in self.rule.def().fix {
-            let optional = template.args.contains(&("optional", "true"));
+            let flag = |flag: &str| {
+                template
+                    .args
+                    .iter()
+                    .find(|(name, _)| *name == flag)
+                    .map(|(_, value)| *value)
+            };
+            let optional = flag("optional") == Some("true");
+            let group = flag("one_of");
             let args: Option<Vec<(&str, String)>> = template
                 .args
                 .iter()
-                .filter(|(name, _)| *name != "optional")
+                .filter(|(name, _)| !matches!(*name, "optional" | "one_of"))
                 .map(|(name, text)| Some((*name, fill_known(text, &self.vars, context)?)))
                 .collect();
-            match args.map(|args| Action::from_template(template.kind, &args)) {
-                Some(Ok(action)) => actions.push(action),
-                _ if optional => {}
-                _ => return Vec::new(),
+            let action = args.and_then(|args| Action::from_template(template.kind, &args).ok());
+            if let Some(group) = group {
+                match groups.iter_mut().find(|(name, _)| *name == group) {
+                    Some((_, filled)) => *filled |= action.is_some(),
+                    None => groups.push((group, action.is_some())),
+                }
             }
+            match action {
+                Some(action) => actions.push(action),
+                None if optional || group.is_some() => {}
+                None => return Vec::new(),
+            }
+        }
+        if groups.iter().any(|(_, filled)| !filled) {
+            return Vec::new();
         }
         actions
     }
@@ -603,12 +624,13 @@ mod tests {
                 let args: Vec<(&str, String)> = template
                     .args
                     .iter()
-                    .filter(|(name, _)| *name != "optional")
+                    .filter(|(name, _)| !matches!(*name, "optional" | "one_of"))
                     .map(|(name, text)| {
                         let example = match *name {
                             "path" | "file" | "shell" => "/etc/example",
                             "mode" => "0600",
-                            "line" => "3",
+                            "line" | "lines" => "3",
+                            "text" => "Include /etc/ssh/sshd_config.d/*.conf",
                             "pid" => "1234",
                             _ => "alice",
                         };

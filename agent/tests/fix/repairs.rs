@@ -59,6 +59,8 @@ fn repaired_then_undone(network: &VmNet, sshd: &support::Sshd, fix: &[&str], bro
     let before: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
     let (logged_in, said) = network.login();
     assert!(!logged_in, "the break should keep alice out: {said}");
+    // The verdict's actions are the schema's.
+    support::verdict::assert_matches_schema(&network.diagnose(sshd).0);
 
     sh("touch /tmp/before-the-plan; sleep 1");
     let plan = expect(network.fix(sshd, &[]), "planned", 0);
@@ -274,6 +276,30 @@ fn a_fix_killed_midway_is_put_back_by_undo() {
         let after: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
         assert_eq!(after, before, "undo did not put everything back");
         assert!(!network.login().0);
+    });
+}
+
+/// An AllowUsers line that leaves alice out gets her name at its end; undo takes it
+/// off again.
+#[test]
+fn an_allow_line_gets_the_user_and_undo_takes_it_off() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["AllowUsers bob root"]);
+        let config = sshd.config_path().display().to_string();
+        let line = support::line_number(&config, "AllowUsers bob root");
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                &format!("sed -i '{line}s/.*/& alice/' {config}"),
+                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
+            ],
+            &[&config],
+        );
     });
 }
 

@@ -59,18 +59,27 @@ pub(super) fn check_access_lists(
                 format!("{keyword} {}", list(keyword).join(" ")),
                 Some(origin.clone()),
             );
-        // A Deny line at a known place is commented out by the catalogue's actions;
-        // an Allow list gets the user added, by hand.
-        let deny_line = origin
+        // At a known line, the catalogue's actions comment a Deny line out or add the
+        // user (or the user's group) to an Allow line; elsewhere a drop-in, by hand.
+        let located = origin
             .rsplit_once(':')
-            .filter(|_| keyword.starts_with("deny"))
             .and_then(|(file, line)| Some((file, line.parse::<u32>().ok()?)));
-        match (refused, deny_line) {
-            (true, Some((file, line))) => {
+        match (refused, located) {
+            (true, Some((file, line))) if keyword.starts_with("deny") => {
                 finding = finding.var("file", file).var("line", line.to_string());
             }
+            (true, Some((file, line))) => {
+                let word = match keyword {
+                    "allowgroups" => account.groups.first().map_or(&user.name, |group| group),
+                    _ => &user.name,
+                };
+                finding = finding
+                    .var("allow_file", file)
+                    .var("allow_line", line.to_string())
+                    .var("word", word.clone());
+            }
             (true, None) => {
-                let fix = access_list_fix(keyword, &origin, &user.name, account);
+                let fix = allow_list_drop_in(keyword, &origin, &user.name, account);
                 finding = finding.var(
                     "fix",
                     format!("{fix} && systemctl reload {}", view.unit_name(facts)),
@@ -85,34 +94,16 @@ pub(super) fn check_access_lists(
     }
 }
 
-/// The edit that lets the user past one access list, at the line that sets it: the user
-/// (or the user's primary group) added to an Allow list, a Deny line commented out.
-/// Without a line, an Allow list still takes a drop-in: sshd adds every AllowUsers and
-/// AllowGroups line to the list.
-pub(super) fn access_list_fix(
-    keyword: &str,
-    origin: &str,
-    user: &str,
-    account: &Account,
-) -> String {
+/// The edit that lets the user past one access list sshd names no line for: an Allow
+/// list takes a drop-in (sshd adds every AllowUsers and AllowGroups line to the list);
+/// a Deny line is looked for by hand.
+fn allow_list_drop_in(keyword: &str, origin: &str, user: &str, account: &Account) -> String {
     let group = account.groups.first().map_or(user, String::as_str);
-    let addition = if keyword == "allowgroups" {
-        group
-    } else {
-        user
-    };
-    let located = origin
-        .rsplit_once(':')
-        .filter(|(_, line)| line.parse::<u32>().is_ok());
-    match (keyword, located) {
-        ("allowusers" | "allowgroups", Some((file, line))) => {
-            // No "$" in it: the console's wrapping keeps a quoted word with "$" whole.
-            format!("sed -i '{line}s/.*/& {addition}/' {file}")
-        }
-        ("allowusers", None) => {
+    match keyword {
+        "allowusers" => {
             format!("echo 'AllowUsers {user}' > /etc/ssh/sshd_config.d/00-sshdoctor-allow.conf")
         }
-        ("allowgroups", None) => {
+        "allowgroups" => {
             format!("echo 'AllowGroups {group}' > /etc/ssh/sshd_config.d/00-sshdoctor-allow.conf")
         }
         _ => crate::rules::comment_out(origin)
