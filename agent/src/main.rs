@@ -1,3 +1,6 @@
 fn main() {
-    std::process::exit(sshdoctor::cli::run(std::env::args_os()));
+    let code = sshdoctor::cli::run(std::env::args_os());
+    // A tool the deadline left running ends with us, not after us.
+    sshdoctor::collect::command::end_tools();
+    std::process::exit(code);
 }

@@ -6,7 +6,7 @@ use nix::unistd::Pid;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 use wait_timeout::ChildExt;
 
@@ -110,6 +110,8 @@ pub fn capture_with_input(
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()?;
+    let group = i32::try_from(child.id()).ok();
+    let _running = group.map(Running::register);
     // Read both pipes while waiting: a large output would otherwise fill the pipe and
     // stall the tool until the timeout.
     let stdout = drain(child.stdout.take(), limit);
@@ -137,6 +139,43 @@ pub fn capture_with_input(
         exit_code,
         timed_out,
     })
+}
+
+/// The process groups of the tools running now.
+static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// A tool's process group on the list of those running, until dropped (once the tool
+/// has been waited for, so its pid cannot have been reused yet).
+struct Running(i32);
+
+impl Running {
+    fn register(group: i32) -> Running {
+        if let Ok(mut running) = RUNNING.lock() {
+            running.push(group);
+        }
+        Running(group)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(mut running) = RUNNING.lock() {
+            running.retain(|group| *group != self.0);
+        }
+    }
+}
+
+/// Kills every tool still running, with whatever it started: called before the process
+/// exits. A tool left behind by the deadline can be stuck in the kernel on our behalf
+/// (`sshd -T` opening an sshd_config on a hung mount), and a thread of ours looking up
+/// the same path then waits, beyond SIGKILL, for the tool's lookup to end: the process
+/// could not exit, and Run Command would never return.
+pub fn end_tools() {
+    if let Ok(running) = RUNNING.lock() {
+        for group in running.iter() {
+            let _ = killpg(Pid::from_raw(*group), Signal::SIGKILL);
+        }
+    }
 }
 
 /// How long output is still awaited once a tool has exited or been killed.

@@ -59,3 +59,43 @@ fn past_the_deadline_the_verdict_names_what_had_not_finished() {
         assert_eq!(verdict["facts"]["host"]["is_root"], true);
     });
 }
+
+/// A tool still running when the deadline comes (an sshd -T that never ends, as one
+/// opening a config on a hung mount) is killed as sshdoctor exits: it must neither
+/// outlive the diagnosis nor hold back its exit (a thread of ours looking up the path
+/// the tool is stuck on waits for the tool).
+#[test]
+fn tools_still_running_at_the_deadline_end_with_sshdoctor() {
+    if !support::requires_root("a private /tmp in a mount namespace needs root") {
+        return;
+    }
+    in_private_system("", || {
+        std::fs::write(
+            "/tmp/stuck-sshd",
+            "#!/bin/sh\necho $$ >> /tmp/stuck-sshd.pids\nexec sleep 600\n",
+        )
+        .unwrap();
+        support::accounts::sh("chmod 755 /tmp/stuck-sshd; : > /tmp/sshd_config");
+        let output = Command::new("timeout")
+            .args(["-s", "KILL", "60", support::sshdoctor_exe()])
+            .args(["--format", "json", "--imds", "never", "--no-probe"])
+            .args(["--deadline", "2", "--sshd", "/tmp/stuck-sshd"])
+            .args(["--config", "/tmp/sshd_config"])
+            .output()
+            .unwrap();
+        let verdict: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(
+            verdict["facts"]["unfinished"],
+            serde_json::json!(["sshd -T"]),
+            "{:#}",
+            verdict["probes"]
+        );
+        let pids = std::fs::read_to_string("/tmp/stuck-sshd.pids").expect("sshd -T was run");
+        for pid in pids.lines() {
+            let alive = support::wait_for(std::time::Duration::from_secs(2), || {
+                (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+            });
+            assert!(alive.is_some(), "sshd -T ({pid}) outlived sshdoctor");
+        }
+    });
+}
