@@ -154,6 +154,34 @@ impl Draft {
         self
     }
 
+    /// The repair edits the line `source` names ("file:line"): {file} and {line} for the
+    /// catalogue's actions. Where it names none (`sshd -T`, a default), {fix} is
+    /// `otherwise`, a step for a person, and the actions stay unfilled.
+    pub fn edits_line(self, source: &str, otherwise: impl FnOnce() -> String) -> Draft {
+        match located(source) {
+            Some((file, line)) => self.var("file", file).var("line", line.to_string()),
+            None => self.var("fix", otherwise()),
+        }
+    }
+
+    /// `edits_line` for several lines, which the actions edit at once when one file
+    /// holds them all.
+    pub fn edits_lines<'a, T: 'a>(
+        self,
+        lines: impl IntoIterator<Item = &'a crate::facts::Located<T>>,
+        otherwise: impl FnOnce() -> String,
+    ) -> Draft {
+        let lines: Vec<_> = lines.into_iter().collect();
+        match lines.first() {
+            Some(first) if lines.iter().all(|line| line.file == first.file) => {
+                let numbers: Vec<String> = lines.iter().map(|line| line.line.to_string()).collect();
+                let file = first.file.clone();
+                self.var("file", file).var("line", numbers.join(" "))
+            }
+            _ => self.var("fix", otherwise()),
+        }
+    }
+
     pub fn evidence(mut self, fact: impl Into<String>, source: Option<String>) -> Draft {
         self.evidence.push(Evidence {
             fact: fact.into(),
@@ -293,10 +321,13 @@ pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
 /// PAM and access.conf all read "#" as a comment); None when the source names no line
 /// (`sshd -T`, a built-in default).
 pub(crate) fn comment_out(source: &str) -> Option<String> {
-    match source.rsplit_once(':') {
-        Some((file, line)) => Some(comment_out_lines(file, &[line.parse().ok()?])),
-        _ => None,
-    }
+    located(source).map(|(file, line)| comment_out_lines(file, &[line]))
+}
+
+/// The file and line a "file:line" source names; None for `sshd -T` or a default.
+pub(crate) fn located(source: &str) -> Option<(&str, u32)> {
+    let (file, line) = source.rsplit_once(':')?;
+    Some((file, line.parse().ok().filter(|line| *line > 0)?))
 }
 
 /// The command that comments out `lines` of `file` at once.

@@ -24,16 +24,20 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     }
 }
 
-/// The edit that turns a setting off, then sshd's reload: its line commented out.
-fn comment_out_setting(facts: &Facts, view: &SshView, user: &UserAuth, keyword: &str) -> String {
+/// The repair that turns a setting off: the catalogue's actions comment out the line
+/// that sets it; without one, a person looks for it.
+fn comment_out_setting(
+    draft: Draft,
+    facts: &Facts,
+    view: &SshView,
+    user: &UserAuth,
+    keyword: &str,
+) -> Draft {
     let origin = super::setting_origin(facts, &user.settings, keyword);
     let unit = view.unit_name(facts);
-    match super::comment_out(&origin) {
-        Some(edit) => format!("{edit} && systemctl reload {unit}"),
-        None => {
-            format!("grep -rni '^ *{keyword}' /etc/ssh   # then comment it out and reload {unit}")
-        }
-    }
+    draft.edits_line(&origin, || {
+        format!("grep -rni '^ *{keyword}' /etc/ssh   # then comment it out and reload {unit}")
+    })
 }
 
 /// ChrootDirectory: each component root-owned, not writable by group or others, a
@@ -59,18 +63,21 @@ fn check_chroot(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut V
         Some((component, problem))
     });
     if let Some((component, problem)) = bad {
-        let fix = if component.kind == FileKind::Directory {
-            format!("chown root:root {0} && chmod go-w {0}", component.path)
-        } else {
-            comment_out_setting(facts, view, user, "chrootdirectory")
+        let draft = Draft::new(RuleId::ChrootUnsafe);
+        // A directory sshd refuses is given to root and closed to others; anything else
+        // in the path makes the chroot go.
+        let draft = match component.kind {
+            FileKind::Directory => draft.var("directory", component.path.clone()),
+            // sshd reads the config again only for this one.
+            _ => comment_out_setting(draft, facts, view, user, "chrootdirectory")
+                .var("config_check", super::sshd_test(facts)),
         };
         findings.push(
-            Draft::new(RuleId::ChrootUnsafe)
+            draft
                 .var("user", user.name.clone())
                 .var("path", chroot.path.clone())
                 .var("component", component.path.clone())
                 .var("problem", problem.clone())
-                .var("fix", fix)
                 .evidence(
                     format!("{} {problem}", component.path),
                     Some(component.path.clone()),
@@ -83,16 +90,13 @@ fn check_chroot(facts: &Facts, view: &SshView, user: &UserAuth, findings: &mut V
         return; // internal-sftp: no shell runs.
     };
     if let Some(problem) = shell.program_problem() {
+        let draft = Draft::new(RuleId::ChrootWithoutShell);
         findings.push(
-            Draft::new(RuleId::ChrootWithoutShell)
+            comment_out_setting(draft, facts, view, user, "chrootdirectory")
                 .var("user", user.name.clone())
                 .var("path", chroot.path.clone())
                 .var("shell", shell.path.clone())
                 .var("problem", problem)
-                .var(
-                    "fix",
-                    comment_out_setting(facts, view, user, "chrootdirectory"),
-                )
                 .evidence(
                     format!("{} {problem}", shell.path),
                     Some(shell.path.clone()),
@@ -118,15 +122,12 @@ fn check_force_command(facts: &Facts, view: &SshView, user: &UserAuth, findings:
         .get("forcecommand")
         .map(|words| words.join(" "))
         .unwrap_or_default();
+    let draft = Draft::new(RuleId::ForceCommandMissing);
     findings.push(
-        Draft::new(RuleId::ForceCommandMissing)
+        comment_out_setting(draft, facts, view, user, "forcecommand")
             .var("user", user.name.clone())
             .var("program", program.path.clone())
             .var("problem", problem)
-            .var(
-                "fix",
-                comment_out_setting(facts, view, user, "forcecommand"),
-            )
             .evidence(
                 format!("{} {problem}", program.path),
                 Some(program.path.clone()),
@@ -173,16 +174,14 @@ fn check_max_sessions(facts: &Facts, view: &SshView, user: &UserAuth, findings: 
     let unit = view.unit_name(facts);
     let origin = super::setting_origin(facts, &user.settings, "maxsessions");
     // The line that sets it, commented out; else a drop-in that sshd reads first.
-    let fix = match super::comment_out(&origin) {
-        Some(edit) => format!("{edit} && systemctl reload {unit}"),
-        None => format!(
+    let draft = Draft::new(RuleId::MaxSessionsZero).edits_line(&origin, || {
+        format!(
             "echo 'MaxSessions 10' > /etc/ssh/sshd_config.d/00-maxsessions.conf && systemctl reload {unit}"
-        ),
-    };
+        )
+    });
     findings.push(
-        Draft::new(RuleId::MaxSessionsZero)
+        draft
             .var("user", user.name.clone())
-            .var("fix", fix)
             .evidence("MaxSessions 0", Some(origin)),
     );
 }

@@ -2,105 +2,10 @@
 //! `fix --apply` repairs it and she logs in; `undo` puts the break back exactly and she
 //! cannot.
 
-use super::NEEDS_ROOT;
+use super::{commands, expect, login_once_listening, repaired_then_undone, snapshot, NEEDS_ROOT};
 use crate::support;
-use serde_json::Value;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use support::accounts::{in_private_system, sh, ALICE};
+use support::accounts::{in_private_system, ALICE};
 use support::vm_net::{VmNet, FIX_STATE};
-
-/// A path as undo must put it back: mode, owner, bytes (a directory has none).
-fn snapshot(path: &str) -> (u32, u32, u32, Vec<u8>) {
-    let meta = std::fs::metadata(path).unwrap_or_else(|err| panic!("{path}: {err}"));
-    let bytes = match meta.is_file() {
-        true => std::fs::read(path).unwrap(),
-        false => Vec::new(),
-    };
-    (
-        meta.permissions().mode() & 0o7777,
-        meta.uid(),
-        meta.gid(),
-        bytes,
-    )
-}
-
-fn commands(report: &Value) -> Vec<&str> {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|step| step["command"].as_str().unwrap())
-        .collect()
-}
-
-/// The report of a `fix` or `undo` run, once its outcome and exit status are as expected.
-fn expect((report, code): (Value, i32), outcome: &str, expected_code: i32) -> Value {
-    assert_eq!(
-        (report["outcome"].as_str(), code),
-        (Some(outcome), expected_code),
-        "{report:#}"
-    );
-    report
-}
-
-/// alice's login once sshd listens again (it re-executes itself on SIGHUP): refused by
-/// sshd, not by a port closed for that moment. Whether she got in, and what ssh said.
-fn login_once_listening(network: &VmNet) -> (bool, String) {
-    support::wait_for(std::time::Duration::from_secs(10), || {
-        let (logged_in, said) = network.login();
-        (!said.contains("Connection refused")).then_some((logged_in, said))
-    })
-    .expect("sshd listens again")
-}
-
-/// The plan, then the repair, then the undo, with the login as ground truth at each
-/// step; `broken` are the paths whose state the undo must restore exactly.
-fn repaired_then_undone(network: &VmNet, sshd: &support::Sshd, fix: &[&str], broken: &[&str]) {
-    let before: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
-    let (logged_in, said) = network.login();
-    assert!(!logged_in, "the break should keep alice out: {said}");
-    // The verdict's actions are the schema's.
-    support::verdict::assert_matches_schema(&network.diagnose(sshd).0);
-
-    sh("touch /tmp/before-the-plan; sleep 1");
-    let plan = expect(network.fix(sshd, &[]), "planned", 0);
-    assert_eq!(commands(&plan), fix, "{plan:#}");
-    assert!(
-        !std::path::Path::new(FIX_STATE).exists(),
-        "the plan wrote a journal"
-    );
-    let written = std::process::Command::new("find")
-        .args(["/etc", "/home", "-newer", "/tmp/before-the-plan"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&written.stdout),
-        "",
-        "the plan wrote these"
-    );
-    let unchanged: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
-    assert_eq!(unchanged, before, "the plan changed the system");
-
-    let applied = expect(network.fix(sshd, &["--apply"]), "applied", 0);
-    assert_eq!(applied["steps"][0]["outcome"], "done", "{applied:#}");
-    let (logged_in, said) = network.login();
-    assert!(
-        logged_in,
-        "after the fix alice should log in: {said}\n{}",
-        sshd.log()
-    );
-
-    let undone = expect(network.undo(&[]), "undone", 0);
-    assert_eq!(undone["transaction"], applied["transaction"]);
-    let after: Vec<_> = broken.iter().map(|path| snapshot(path)).collect();
-    assert_eq!(after, before, "undo did not put the break back exactly");
-    let (logged_in, said) = login_once_listening(network);
-    assert!(
-        !logged_in,
-        "after the undo the break should keep alice out again: {said}"
-    );
-    expect(network.undo(&[]), "failed", 3);
-}
 
 #[test]
 fn a_world_writable_ssh_directory_is_repaired_and_undone() {

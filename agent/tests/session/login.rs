@@ -69,7 +69,10 @@ fn max_sessions_zero_is_named_with_its_line() {
         let fix = first_command(zero);
         assert_eq!(
             fix,
-            format!("sed -i '{line}s/^/# /' {config} && systemctl reload ssh.service")
+            format!(
+                "sed -i '{line}s/^/# /' {config} && /usr/sbin/sshd -t -f {config} && kill -HUP {}",
+                sshd.pid()
+            )
         );
         network.apply_reload_fix(&sshd, fix);
         network.assert_healthy(&sshd);

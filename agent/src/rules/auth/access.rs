@@ -200,9 +200,11 @@ pub(super) fn check_tcp_wrappers(facts: &Facts, findings: &mut Vec<Draft>) {
                 .eq_ignore_ascii_case("ALL")
         })
     });
-    // Every deny line naming sshd or ALL, commented out.
-    let fix = crate::rules::comment_out_all(&wrappers.deny).unwrap_or_default();
-    let mut finding = Draft::new(rule).var("fix", fix);
+    // Every deny line naming sshd or ALL, commented out: sshd reads the files again for
+    // each connection, so nothing restarts.
+    let mut finding = Draft::new(rule).edits_lines(&wrappers.deny, || {
+        crate::rules::comment_out_all(&wrappers.deny).unwrap_or_default()
+    });
     for line in wrappers.deny.iter().chain(&wrappers.allow) {
         finding = finding.evidence(line.value.clone(), Some(line.location()));
     }
@@ -283,19 +285,14 @@ pub(super) fn check_authentication_methods(
     }
     let origin = crate::rules::setting_origin(facts, settings, "authenticationmethods");
     let unit = view.unit_name(facts);
-    let fix = match crate::rules::comment_out(&origin) {
-        Some(edit) => format!(
-            "{edit} && {} && systemctl reload {unit}",
-            crate::rules::sshd_test(facts)
-        ),
-        None => format!(
-            "echo 'AuthenticationMethods any' > /etc/ssh/sshd_config.d/00-authentication-methods.conf && systemctl reload {unit}"
-        ),
-    };
     let mut finding = Draft::new(RuleId::AuthenticationMethodsUnmet)
+        .edits_line(&origin, || {
+            format!(
+                "echo 'AuthenticationMethods any' > /etc/ssh/sshd_config.d/00-authentication-methods.conf && systemctl reload {unit}"
+            )
+        })
         .var("user", user.name.clone())
         .var("methods", lists.join(" "))
-        .var("fix", fix)
         .evidence(
             format!("AuthenticationMethods {}", lists.join(" ")),
             Some(origin),

@@ -1,0 +1,81 @@
+//! Repairs that edit the lines of a file sshd reads (sshd_config, TCP wrappers) or the
+//! directories a setting names: each one printed as the sed, chown or chmod that does the
+//! same, applied with `fix --apply`, proved by alice's login, and undone byte for byte.
+
+use super::{repaired_then_undone, NEEDS_ROOT};
+use crate::support;
+use support::accounts::{in_private_system, ALICE};
+use support::vm_net::VmNet;
+
+/// `MaxSessions 0` ends every session after authentication: the line is commented out
+/// and sshd, outside systemd, re-reads its config on SIGHUP after `sshd -t`.
+#[test]
+fn max_sessions_zero_is_commented_out_and_undo_brings_it_back() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["MaxSessions 0"]);
+        let config = sshd.config_path().display().to_string();
+        let line = support::line_number(&config, "MaxSessions 0");
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                &format!("sed -i '{line}s/^/# /' {config}"),
+                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
+            ],
+            &[&config],
+        );
+    });
+}
+
+/// Two lines of /etc/hosts.deny refuse sshd (Debian's sshd uses libwrap): both are
+/// commented out by one sed, and nothing restarts, as libwrap reads the files for each
+/// connection.
+#[test]
+fn every_hosts_deny_line_that_refuses_sshd_is_commented_out() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!(
+        "{ALICE}; printf '# local rules\\nsshd: 192.0.2.0/24\\nportmap: ALL\\nALL: ALL\\n' \
+         > /etc/hosts.deny"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &["sed -i '2s/^/# /;4s/^/# /' /etc/hosts.deny"],
+            &["/etc/hosts.deny"],
+        );
+    });
+}
+
+/// A group-writable chroot: the directory is given to root and closed to group and
+/// others; no config line changes, so sshd is not restarted. Undo gives the jail its
+/// owner and mode back.
+#[test]
+fn a_group_writable_chroot_is_closed_and_undo_opens_it_again() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!(
+        "{ALICE}; mount -t tmpfs -o mode=0755 tmpfs /srv; mkdir -m 0775 /srv/jail; \
+         chown alice /srv/jail; cp --parents /bin/bash /srv/jail; \
+         for lib in $(ldd /bin/bash | grep -o '/[^ ]*'); do cp --parents $lib /srv/jail; done"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["ChrootDirectory /srv/jail"]);
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &["chown root:root /srv/jail", "chmod go-w /srv/jail"],
+            &["/srv/jail"],
+        );
+    });
+}
