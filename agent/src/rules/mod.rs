@@ -219,11 +219,12 @@ impl Draft {
             guest.push(fix);
         }
         let fill = |text: &str| fill_placeholders(text, &self.vars, context);
-        // "{fix}" in the guest lines is the fix: the actions' line when there are any.
+        // A guest line built on "{fix}" is the manual form of the repair, for when the
+        // actions cannot be filled: with actions, their line stands in for it.
         guest.extend(
             def.guest
                 .iter()
-                .filter(|line| actions.is_empty() || **line != "{fix}")
+                .filter(|line| actions.is_empty() || !line.starts_with("{fix}"))
                 .map(|line| fill(line)),
         );
         Finding {

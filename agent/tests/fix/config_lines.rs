@@ -79,3 +79,51 @@ fn a_group_writable_chroot_is_closed_and_undo_opens_it_again() {
         );
     });
 }
+
+/// sshd listens on loopback only: the ListenAddress line goes, sshd re-executes itself
+/// on SIGHUP and listens on every address; undo brings the line back and, after another
+/// SIGHUP, loopback only again.
+#[test]
+fn a_loopback_only_listen_address_is_commented_out_and_undone() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["ListenAddress 127.0.0.1"]);
+        let config = sshd.config_path().display().to_string();
+        let line = support::line_number(&config, "ListenAddress 127.0.0.1");
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                &format!("sed -i '{line}s/^/# /' {config}"),
+                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
+            ],
+            &[&config],
+        );
+    });
+}
+
+/// `AddressFamily inet6` keeps IPv4 clients out: the line goes (sshd's default is any).
+#[test]
+fn an_ipv6_only_address_family_is_commented_out_and_undone() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["AddressFamily inet6"]);
+        let config = sshd.config_path().display().to_string();
+        let line = support::line_number(&config, "AddressFamily inet6");
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                &format!("sed -i '{line}s/^/# /' {config}"),
+                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
+            ],
+            &[&config],
+        );
+    });
+}

@@ -444,7 +444,8 @@ fn a_completed_handshake_is_not_reported_half_open() {
 
 /// ListenAddress 127.0.0.1 in a drop-in: sshd answers only on loopback and alice's login
 /// from the client is refused. The printed fix comments out the drop-in's line (the main
-/// file has none), tests the config sshd runs with, and restarts; alice gets in.
+/// file has none), tests the config sshd runs with, and makes sshd (outside systemd here)
+/// re-execute itself on SIGHUP; alice gets in.
 #[test]
 fn a_loopback_listen_address_in_a_drop_in_is_fixed_where_it_is_set() {
     if !support::requires_root(NEEDS_ROOT) {
@@ -471,7 +472,8 @@ fn a_loopback_listen_address_in_a_drop_in_is_fixed_where_it_is_set() {
             first_command(loopback),
             format!(
                 "sed -i '1s/^/# /' {drop_in} && /usr/sbin/sshd -t -f {config} \
-                 && systemctl restart ssh.service"
+                 && kill -HUP {}",
+                sshd.pid()
             )
         );
         network.apply_reload_fix(&sshd, first_command(loopback));

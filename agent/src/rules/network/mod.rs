@@ -124,16 +124,16 @@ fn check_listen_addresses(facts: &Facts, findings: &mut Vec<Draft>) {
                 .iter()
                 .map(|interface| format!("{} {}", interface.interface, interface.address))
                 .collect();
-            let fix = super::comment_out(&listen.location()).unwrap_or_else(|| {
-                format!(
-                    "sed -i 's/^\\s*ListenAddress\\s\\+{address}/#&/' {}",
-                    facts.config.path
-                )
-            });
+            let draft =
+                Draft::new(RuleId::ListenAddressAbsent).edits_line(&listen.location(), || {
+                    format!(
+                        "sed -i 's/^\\s*ListenAddress\\s\\+{address}/#&/' {}",
+                        facts.config.path
+                    )
+                });
             findings.push(
-                Draft::new(RuleId::ListenAddressAbsent)
+                draft
                     .var("address", address.to_string())
-                    .var("fix", fix)
                     .evidence(
                         format!("ListenAddress {}", listen.value.host),
                         Some(listen.location()),
@@ -193,11 +193,11 @@ fn check_reachability(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) 
     let sockets = &view.ssh_sockets;
     if sockets.iter().all(|socket| socket.address.is_loopback()) {
         let listening: Vec<String> = sockets.iter().map(|socket| socket_label(socket)).collect();
-        let fix = super::comment_out_all(&facts.config.listen_addresses)
-            .unwrap_or_else(|| format!("sed -i 's/^\\s*ListenAddress/#&/' {}", facts.config.path));
         let mut finding = Draft::new(RuleId::LoopbackOnly)
-            .var("listening", listening.join(", "))
-            .var("fix", fix);
+            .edits_lines(&facts.config.listen_addresses, || {
+                format!("sed -i 's/^\\s*ListenAddress/#&/' {}", facts.config.path)
+            })
+            .var("listening", listening.join(", "));
         finding = with_sockets(finding, sockets.iter().copied());
         for listen in &facts.config.listen_addresses {
             finding = finding.evidence(
@@ -215,18 +215,19 @@ fn check_reachability(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) 
     });
     let family_line = facts.config.address_family.as_ref();
     if !reachable_v4 {
-        let fix = match family_line {
-            Some(line) => format!(
-                "sed -i '{}s/.*/AddressFamily any/' {}",
-                line.line, line.file
-            ),
-            None => format!(
-                "sed -i 's/^\\s*AddressFamily.*/AddressFamily any/' {}",
-                facts.config.path
+        // Without the line sshd listens on both families (AddressFamily any).
+        let draft = Draft::new(RuleId::Ipv6Only);
+        let draft = match family_line {
+            Some(line) => draft.edits_line(&line.location(), String::new),
+            None => draft.var(
+                "fix",
+                format!(
+                    "sed -i 's/^\\s*AddressFamily.*/AddressFamily any/' {}",
+                    facts.config.path
+                ),
             ),
         };
-        let mut finding =
-            with_sockets(Draft::new(RuleId::Ipv6Only), sockets.iter().copied()).var("fix", fix);
+        let mut finding = with_sockets(draft, sockets.iter().copied());
         if let Some(line) = family_line {
             finding = finding.evidence(
                 format!("AddressFamily {:?}", line.value).to_lowercase(),
