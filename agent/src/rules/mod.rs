@@ -215,7 +215,8 @@ impl Draft {
         if !actions.is_empty() {
             let commands: Vec<String> = actions.iter().map(Action::command).collect();
             let fix = commands.join(" && ");
-            self.vars.entry("fix").or_insert_with(|| fix.clone());
+            // The actions are the fix wherever "{fix}" is used (an az run-command too).
+            self.vars.insert("fix", fix.clone());
             guest.push(fix);
         }
         let fill = |text: &str| fill_placeholders(text, &self.vars, context);

@@ -127,3 +127,29 @@ fn an_ipv6_only_address_family_is_commented_out_and_undone() {
         );
     });
 }
+
+/// A PAM session line whose module is not installed ends every session: the line is
+/// commented out in /etc/pam.d/sshd, with no restart (PAM reads its files at each
+/// login); undo puts it back.
+#[test]
+fn a_pam_line_that_always_fails_is_commented_out_and_undone() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup =
+        format!("{ALICE}; echo 'session required pam_sshdoctor_absent.so' >> /etc/pam.d/sshd");
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM yes"]);
+        let line = support::line_number(
+            "/etc/pam.d/sshd",
+            "session required pam_sshdoctor_absent.so",
+        );
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[&format!("sed -i '{line}s/^/# /' /etc/pam.d/sshd")],
+            &["/etc/pam.d/sshd"],
+        );
+    });
+}

@@ -124,8 +124,13 @@ fn refusal(
         ("session", true) => RuleId::PamSessionFails,
         _ => RuleId::PamMayRefuse,
     };
-    let fix = fix_for(line, because.as_deref(), user);
-    let mut finding = Draft::new(rule)
+    let (fix, commented_out) = fix_for(line, because.as_deref(), user);
+    let mut finding = Draft::new(rule);
+    // The line the catalogue's actions comment out, where that is the fix.
+    if let Some((file, number)) = commented_out.as_deref().and_then(super::located) {
+        finding = finding.var("file", file).var("line", number.to_string());
+    }
+    let mut finding = finding
         .var("user", user.clone())
         .var("stage", subject.stage)
         .var("module", name)
@@ -178,24 +183,31 @@ fn reason(line: &PamLine, name: &str, because: Option<&str>) -> String {
     }
 }
 
-/// The edit that lets the user through: comment out the rule or line that refuses.
-/// PAM reads its files for every login, so nothing needs a restart.
-fn fix_for(line: &PamLine, because: Option<&str>, user: &str) -> String {
+/// The edit that lets the user through: comment out the rule or line that refuses, or
+/// edit the list it reads; and the "file:line" commented out, if that is the edit. PAM
+/// reads its files for every login, so nothing needs a restart.
+fn fix_for(line: &PamLine, because: Option<&str>, user: &str) -> (String, Option<String>) {
     if let Some(fix) = because.and_then(comment_out) {
-        return fix;
+        return (fix, because.map(String::from));
     }
     match (because, line.argument("sense")) {
-        (Some(list), Some("allow")) => return format!("echo {user} >> {list}"),
+        (Some(list), Some("allow")) => return (format!("echo {user} >> {list}"), None),
         // No "$" in it, so that the console's wrapping can cut it inside quotes; cat
         // back into the list keeps its owner and mode.
         (Some(list), Some("deny")) => {
-            return format!(
-                "grep -vx {user} {list} > /run/sshdoctor.list; cat /run/sshdoctor.list > {list}"
+            return (
+                format!(
+                    "grep -vx {user} {list} > /run/sshdoctor.list; cat /run/sshdoctor.list > {list}"
+                ),
+                None,
             )
         }
         _ => {}
     }
-    comment_out(&line.source).unwrap_or_else(|| format!("# edit {}", line.source))
+    match comment_out(&line.source) {
+        Some(fix) => (fix, Some(line.source.clone())),
+        None => (format!("# edit {}", line.source), None),
+    }
 }
 
 fn access_rule_text(facts: &Facts, source: &str) -> Option<String> {
