@@ -153,3 +153,34 @@ fn a_pam_line_that_always_fails_is_commented_out_and_undone() {
         );
     });
 }
+
+/// sshd_config lost its Include (as Azure's Reset SSH configuration leaves it), so the
+/// drop-in that points sshd at alice's keys is never read: the Include goes back in at
+/// the top, where its first values win, and undo takes it out again.
+#[test]
+fn a_lost_include_is_put_back_at_the_top_and_undone() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["AuthorizedKeysFile /etc/ssh/nobody/%u"]);
+        let config = sshd.config_path().display().to_string();
+        let dropins = format!("{config}.d");
+        std::fs::create_dir(&dropins).unwrap();
+        std::fs::write(
+            format!("{dropins}/10-keys.conf"),
+            "AuthorizedKeysFile .ssh/authorized_keys\n",
+        )
+        .unwrap();
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                &format!("sed -i '1i Include {dropins}/*.conf' {config}"),
+                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
+            ],
+            &[&config],
+        );
+    });
+}
