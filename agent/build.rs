@@ -26,8 +26,9 @@ struct RuleEntry {
     /// The repair as actions (`do` names the kind, the rest are its arguments, and
     /// `optional = "true"` lets an action drop out when the finding leaves one of its
     /// placeholders empty, `one_of = "NAME"` makes the actions of group NAME
-    /// alternatives of which the filled ones stay); they print before the `guest` lines
-    /// and are what `sshdoctor fix` performs.
+    /// alternatives of which the filled ones stay, `when = "{var}"` keeps an action only
+    /// when the finding sets var); they print before the `guest` lines and are what
+    /// `sshdoctor fix` performs.
     #[serde(default)]
     fix: Vec<BTreeMap<String, String>>,
     #[serde(default)]

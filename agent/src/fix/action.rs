@@ -54,6 +54,11 @@ pub enum Action {
         line: u32,
         text: String,
     },
+    /// A host key OpenSSH cannot load moved aside to PATH.broken, and a new key of
+    /// `key_type` (rsa, ecdsa, ed25519) made in its place, with its .pub.
+    NewHostKey { path: String, key_type: String },
+    /// `ssh-keygen -A`: every default host key type missing in /etc/ssh is made.
+    MakeHostKeys,
     /// usermod -s.
     SetShell { user: String, shell: String },
     /// chage -E -1: the account never expires.
@@ -161,6 +166,8 @@ impl Action {
             "comment_out" => &["file", "lines"],
             "add_word" => &["file", "line", "word"],
             "insert_line" => &["file", "line", "text"],
+            "new_host_key" => &["path", "key_type"],
+            "make_host_keys" => &[],
             "set_shell" => &["user", "shell"],
             "no_expiry" => &["user"],
             "systemctl" => &["verb", "unit"],
@@ -214,6 +221,11 @@ impl Action {
                 line: line_number(kind, &arg("line")?)?,
                 text: arg("text")?,
             },
+            "new_host_key" => Action::NewHostKey {
+                path: arg("path")?,
+                key_type: arg("key_type")?,
+            },
+            "make_host_keys" => Action::MakeHostKeys,
             "set_shell" => Action::SetShell {
                 user: arg("user")?,
                 shell: arg("shell")?,
@@ -305,6 +317,14 @@ impl Action {
                     false => Ok(()),
                 }
             }
+            Action::NewHostKey { path, key_type } => {
+                absolute(path)?;
+                match HOST_KEY_TYPES.contains(&key_type.as_str()) {
+                    true => Ok(()),
+                    false => Err(format!("{key_type:?} is not a host key type")),
+                }
+            }
+            Action::MakeHostKeys => Ok(()),
             Action::SetShell { user, shell } => {
                 name(user)?;
                 absolute(shell)
@@ -364,6 +384,11 @@ impl Action {
             Action::InsertLine { file, line, text } => {
                 format!("sed -i '{line}i {text}' {}", shell_word(file))
             }
+            Action::NewHostKey { path, key_type } => {
+                let path = shell_word(path);
+                format!("mv {path} {path}.broken && ssh-keygen -q -N '' -t {key_type} -f {path}")
+            }
+            Action::MakeHostKeys => "ssh-keygen -A".into(),
             Action::SetShell { user, shell } => format!("usermod -s {} {user}", shell_word(shell)),
             Action::NoExpiry { user } => format!("chage -E -1 {user}"),
             Action::Systemctl { verb, unit } => format!("systemctl {} {unit}", verb.as_str()),
@@ -371,6 +396,27 @@ impl Action {
                 (Some(unit), _) => format!("{check} && systemctl restart {unit}"),
                 (None, pid) => format!("{check} && kill -HUP {}", pid.unwrap_or_default()),
             },
+        }
+    }
+
+    /// Every file the action changes, where it changes several.
+    pub fn paths(&self) -> Vec<String> {
+        match self {
+            Action::NewHostKey { path, .. } => {
+                vec![
+                    path.clone(),
+                    format!("{path}.pub"),
+                    format!("{path}.broken"),
+                ]
+            }
+            Action::MakeHostKeys => HOST_KEY_TYPES
+                .iter()
+                .flat_map(|kind| {
+                    let key = format!("/etc/ssh/ssh_host_{kind}_key");
+                    [format!("{key}.pub"), key]
+                })
+                .collect(),
+            _ => self.path().map(String::from).into_iter().collect(),
         }
     }
 
@@ -412,6 +458,9 @@ impl Action {
         )
     }
 }
+
+/// The host key types `ssh-keygen -A` makes, and the ones a key may be made anew as.
+pub const HOST_KEY_TYPES: [&str; 3] = ["rsa", "ecdsa", "ed25519"];
 
 /// A line number as sed reads it: 1 or more.
 fn line_number(kind: &str, text: &str) -> Result<u32, String> {

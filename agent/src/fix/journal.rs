@@ -46,6 +46,9 @@ impl TxState {
 #[serde(rename_all = "snake_case")]
 pub enum Prior {
     Path(PathState),
+    /// Several files (a host key, its .pub and where the old one went): put back in
+    /// the reverse order.
+    Paths(Vec<PathState>),
     Shell {
         user: String,
         shell: String,
@@ -170,9 +173,18 @@ impl Transaction {
         keep_bytes: bool,
     ) -> Result<usize, String> {
         let mut prior = prior;
-        if let (Some(Prior::Path(state)), true) = (&mut prior, keep_bytes) {
-            if state.exists && !state.is_dir {
-                let name = format!("saved-{}", self.manifest.steps.len());
+        let step = self.manifest.steps.len();
+        let states: Vec<&mut PathState> = match &mut prior {
+            Some(Prior::Path(state)) => vec![state],
+            Some(Prior::Paths(states)) => states.iter_mut().collect(),
+            _ => Vec::new(),
+        };
+        for (index, state) in states.into_iter().enumerate() {
+            if keep_bytes && state.exists && !state.is_dir {
+                let name = match index {
+                    0 => format!("saved-{step}"),
+                    _ => format!("saved-{step}-{index}"),
+                };
                 let bytes = std::fs::read(&state.path)
                     .map_err(|err| format!("cannot keep a copy of {}: {err}", state.path))?;
                 write_synced(&self.dir.join(&name), &bytes)?;

@@ -227,10 +227,15 @@ pub fn fix(options: &FixOptions) -> FixReport {
             return rolled_back(&mut transaction, report, why);
         }
         report.steps[index].outcome = "done";
-        config_changed |= step
+        // sshd -t also loads the host keys.
+        config_changed |= matches!(
+            step.action,
+            Action::NewHostKey { .. } | Action::MakeHostKeys
+        ) || step
             .action
-            .path()
-            .is_some_and(|path| config_files.iter().any(|file| file == path));
+            .paths()
+            .iter()
+            .any(|path| config_files.contains(path));
     }
     if config_changed {
         if let Err(why) = sshd_accepts_config(&before) {

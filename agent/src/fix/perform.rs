@@ -20,6 +20,8 @@ pub fn changes_content(action: &Action) -> bool {
             | Action::CommentOut { .. }
             | Action::AddWord { .. }
             | Action::InsertLine { .. }
+            | Action::NewHostKey { .. }
+            | Action::MakeHostKeys
             | Action::AddKey { .. }
             | Action::WriteFile { .. }
     )
@@ -27,6 +29,14 @@ pub fn changes_content(action: &Action) -> bool {
 
 /// The state the action is about to change.
 pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
+    if matches!(action, Action::NewHostKey { .. } | Action::MakeHostKeys) {
+        return action
+            .paths()
+            .iter()
+            .map(|path| PathState::of(path).map_err(|err| format!("cannot read {path}: {err}")))
+            .collect::<Result<_, _>>()
+            .map(|states| Some(Prior::Paths(states)));
+    }
     if let Some(path) = action.path() {
         return PathState::of(path)
             .map(|state| Some(Prior::Path(state)))
@@ -154,6 +164,12 @@ pub fn perform(action: &Action) -> Result<(), String> {
             inserted.push(b'\n');
             line.splice(0..0, inserted);
         }),
+        Action::NewHostKey { path, key_type } => {
+            let aside = format!("{path}.broken");
+            std::fs::rename(path, &aside).map_err(|err| format!("mv {path} {aside}: {err}"))?;
+            tool("ssh-keygen", &["-q", "-N", "", "-t", key_type, "-f", path])
+        }
+        Action::MakeHostKeys => tool("ssh-keygen", &["-A"]),
         Action::SetShell { user, shell } => tool("usermod", &["-s", shell, user]),
         Action::NoExpiry { user } => tool("chage", &["-E", "-1", user]),
         Action::Systemctl { verb, unit } => systemctl(&[verb.as_str(), unit]).map(|_| ()),
@@ -182,6 +198,11 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
         Prior::Path(state) => state
             .restore(saved_dir)
             .map_err(|err| format!("{}: {err}", state.path)),
+        Prior::Paths(states) => states.iter().rev().try_for_each(|state| {
+            state
+                .restore(saved_dir)
+                .map_err(|err| format!("{}: {err}", state.path))
+        }),
         Prior::Shell { user, shell } => tool("usermod", &["-s", shell, user]),
         Prior::Expiry { user, expire } => {
             let day = expire.map_or_else(|| "-1".to_string(), |day| day.to_string());

@@ -265,13 +265,18 @@ impl Draft {
             };
             let optional = flag("optional") == Some("true");
             let group = flag("one_of");
+            // `when = "{var}"`: the action exists only when the finding sets var.
+            let wanted =
+                flag("when").is_none_or(|when| fill_known(when, &self.vars, context).is_some());
             let args: Option<Vec<(&str, String)>> = template
                 .args
                 .iter()
-                .filter(|(name, _)| !matches!(*name, "optional" | "one_of"))
+                .filter(|(name, _)| !matches!(*name, "optional" | "one_of" | "when"))
                 .map(|(name, text)| Some((*name, fill_known(text, &self.vars, context)?)))
                 .collect();
-            let action = args.and_then(|args| Action::from_template(template.kind, &args).ok());
+            let action = args
+                .filter(|_| wanted)
+                .and_then(|args| Action::from_template(template.kind, &args).ok());
             if let Some(group) = group {
                 match groups.iter_mut().find(|(name, _)| *name == group) {
                     Some((_, filled)) => *filled |= action.is_some(),
@@ -657,13 +662,14 @@ mod tests {
                 let args: Vec<(&str, String)> = template
                     .args
                     .iter()
-                    .filter(|(name, _)| !matches!(*name, "optional" | "one_of"))
+                    .filter(|(name, _)| !matches!(*name, "optional" | "one_of" | "when"))
                     .map(|(name, text)| {
                         let example = match *name {
                             "path" | "file" | "shell" => "/etc/example",
                             "mode" => "0600",
                             "line" | "lines" => "3",
                             "text" => "Include /etc/ssh/sshd_config.d/*.conf",
+                            "key_type" => "ed25519",
                             "pid" => "1234",
                             _ => "alice",
                         };

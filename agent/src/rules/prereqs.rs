@@ -7,7 +7,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     if facts.sshd.binary.is_none() {
         return; // Not installed: the service rules say so; nothing here would help.
     }
-    check_host_keys(facts, findings);
+    check_host_keys(facts, view, findings);
     check_helpers(facts, findings);
     check_privsep(facts, view, findings);
     check_etc_ssh(facts, findings);
@@ -50,7 +50,7 @@ fn load_failure(key: &HostKey) -> Option<String> {
     )
 }
 
-fn check_host_keys(facts: &Facts, findings: &mut Vec<Draft>) {
+fn check_host_keys(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let keys = &facts.prereqs.host_keys;
     if keys.is_empty() {
         return;
@@ -69,6 +69,24 @@ fn check_host_keys(facts: &Facts, findings: &mut Vec<Draft>) {
     // replaces a file that exists but cannot be loaded.
     if usable == 0 && !problems.is_empty() {
         let mut finding = Draft::new(RuleId::NoUsableHostKey);
+        // Only missing keys of the default names are what ssh-keygen -A makes; a mode
+        // or owner gone wrong, or a key elsewhere, takes the manual repair.
+        let default_and_missing = problems.iter().all(|(key, _)| {
+            key.private.kind == FileKind::Missing
+                && key.path.starts_with("/etc/ssh/ssh_host_")
+                && key.path.ends_with("_key")
+        });
+        finding = match default_and_missing {
+            true => finding.var("keys_missing", "yes"),
+            false => finding.var(
+                "fix",
+                format!(
+                    "ssh-keygen -A && chown root:root /etc/ssh/ssh_host_*_key && chmod 600 /etc/ssh/ssh_host_*_key && {} && systemctl restart {}",
+                    super::sshd_test(facts),
+                    view.unit_name(facts)
+                ),
+            ),
+        };
         for (key, problem) in &problems {
             finding = finding.evidence(
                 format!("{} {problem}", key.path),

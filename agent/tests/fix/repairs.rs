@@ -343,6 +343,80 @@ fn a_host_key_readable_by_others_gets_its_mode_and_sshd_restarts() {
     });
 }
 
+/// The only host key overwritten with garbage (OpenSSH 9.2 loads it for every
+/// connection, so every login fails): the fix moves it aside, makes a new ed25519 key in
+/// its place, checks the config and sends sshd SIGHUP; alice logs in. Undo puts the
+/// garbage, its .pub and the absent .broken back exactly, and she is refused again.
+#[test]
+fn a_corrupt_host_key_is_made_anew_and_undo_puts_the_old_one_back() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
+        let config = sshd.config_path().display().to_string();
+        let key = std::fs::read_to_string(&config)
+            .unwrap()
+            .lines()
+            .find_map(|line| line.strip_prefix("HostKey "))
+            .unwrap()
+            .to_string();
+        std::fs::write(&key, "this is not a key\n").unwrap();
+        let public = format!("{key}.pub");
+        let public_before = snapshot(&public);
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                &format!("mv {key} {key}.broken && ssh-keygen -q -N '' -t ed25519 -f {key}"),
+                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
+            ],
+            &[&key],
+        );
+        assert_eq!(snapshot(&public), public_before);
+        assert!(!std::path::Path::new(&format!("{key}.broken")).exists());
+    });
+}
+
+/// Every host key of the system gone (an image generalized with its keys deleted):
+/// logins fail, as OpenSSH 9.2 loads the keys for each connection. The fix runs
+/// `ssh-keygen -A`; undo removes the keys it made, and sshd, told to read them again,
+/// has none.
+#[test]
+fn missing_system_host_keys_are_made_and_undo_removes_them() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd_with_system_keys(&[]);
+        support::accounts::sh("rm -f /etc/ssh/ssh_host_*");
+        let config = sshd.config_path().display().to_string();
+        let (logged_in, said) = network.login();
+        assert!(!logged_in, "{said}");
+        let plan = expect(network.fix(&sshd, &[]), "planned", 0);
+        assert_eq!(
+            commands(&plan),
+            [
+                "ssh-keygen -A".to_string(),
+                format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
+            ],
+            "{plan:#}"
+        );
+        expect(network.fix(&sshd, &["--apply"]), "applied", 0);
+        assert!(network.login().0, "{}", sshd.log());
+        expect(network.undo(&[]), "undone", 0);
+        let left = std::fs::read_dir("/etc/ssh")
+            .unwrap()
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| name.starts_with("ssh_host_"))
+            .count();
+        assert_eq!(left, 0, "undo left keys behind");
+        assert!(!login_once_listening(&network).0);
+    });
+}
+
 /// RevokedKeys names a file that does not exist, so sshd refuses every key: the fix
 /// makes it, empty (nothing revoked), and alice logs in; undo removes it again.
 #[test]

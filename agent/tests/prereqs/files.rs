@@ -215,7 +215,8 @@ fn missing_privsep_user_is_critical() {
 /// The only host key overwritten with garbage, mode and owner intact: OpenSSH 9.2 loads
 /// host keys again for every connection, so alice's real login fails at once. The key
 /// is critical, named with what OpenSSH's loader said, and the printed fix (move it
-/// aside, generate a new one, restart) lets her in; `ssh-keygen -A` would not have.
+/// aside, generate a new one, sshd -t, SIGHUP) lets her in; `ssh-keygen -A` would not
+/// have.
 #[test]
 fn a_corrupt_host_key_is_named_and_the_printed_fix_regenerates_it() {
     if !support::requires_root(NEEDS_ROOT) {
@@ -252,7 +253,9 @@ fn a_corrupt_host_key_is_named_and_the_printed_fix_regenerates_it() {
             fix,
             format!(
                 "mv {key} {key}.broken && ssh-keygen -q -N '' -t ed25519 -f {key} \
-                 && systemctl restart ssh.service"
+                 && /usr/sbin/sshd -t -f {} && kill -HUP {}",
+                sshd.config_path().display(),
+                sshd.pid()
             )
         );
         network.apply_reload_fix(&sshd, fix);

@@ -23,14 +23,24 @@ impl Sshd {
     /// Starts `sshd -D -e` in `ns` with `Port port` and `extra_config` lines (e.g.
     /// "ListenAddress ::", "AddressFamily inet6"), and waits until its sockets listen.
     pub fn start(ns: &NetNs, port: u16, extra_config: &[&str]) -> Sshd {
+        Sshd::start_with(ns, port, true, extra_config)
+    }
+
+    /// `start` with only the host keys `extra_config` names (HostKey lines), none of
+    /// its own.
+    pub fn start_with_keys_of(ns: &NetNs, port: u16, extra_config: &[&str]) -> Sshd {
+        Sshd::start_with(ns, port, false, extra_config)
+    }
+
+    fn start_with(ns: &NetNs, port: u16, own_key: bool, extra_config: &[&str]) -> Sshd {
         fs::create_dir_all(PRIVSEP_DIR).expect("create /run/sshd");
         let dir = tempfile::tempdir().expect("temp dir for sshd");
-        let host_key = generate_host_key(dir.path());
         let config = dir.path().join("sshd_config");
-        let mut lines = vec![
-            format!("Port {port}"),
-            format!("HostKey {}", host_key.display()),
-        ];
+        let mut lines = vec![format!("Port {port}")];
+        if own_key {
+            let host_key = generate_host_key(dir.path());
+            lines.push(format!("HostKey {}", host_key.display()));
+        }
         // After the extra global lines (the first value wins, so "UsePAM yes" there turns
         // PAM on) and before any Match block, where UsePAM is not allowed.
         let match_at = extra_config

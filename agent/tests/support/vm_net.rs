@@ -44,6 +44,18 @@ impl VmNet {
         Sshd::start(&self.server, 22, &config)
     }
 
+    /// `start_sshd` with the system's own host keys (/etc/ssh/ssh_host_*_key) only.
+    pub fn start_sshd_with_system_keys(&self, extra: &[&str]) -> Sshd {
+        let mut config = vec![
+            "HostKey /etc/ssh/ssh_host_ed25519_key",
+            "StrictModes yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+        ];
+        config.extend_from_slice(extra);
+        Sshd::start_with_keys_of(&self.server, 22, &config)
+    }
+
     /// alice's key login from the client: whether it worked, and what ssh said.
     pub fn login(&self) -> (bool, String) {
         alice_login(&self.client, SERVER, 22)
