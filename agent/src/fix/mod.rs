@@ -108,6 +108,9 @@ pub struct FixReport {
     /// After applying: the findings the fix meant to clear that are still there.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub still_found: Vec<String>,
+    /// A transaction that was killed mid-way, put back before this run judged anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<String>,
 }
 
 impl FixReport {
@@ -119,6 +122,7 @@ impl FixReport {
             steps: Vec::new(),
             manual: Vec::new(),
             still_found: Vec::new(),
+            recovered: None,
         }
     }
 }
@@ -166,6 +170,42 @@ fn plan(verdict: &Verdict, only: &[String]) -> (Vec<Planned>, Vec<ManualStep>) {
 
 /// `sshdoctor fix`: diagnoses, then plans, or applies and checks.
 pub fn fix(options: &FixOptions) -> FixReport {
+    // A transaction a kill left half done is put back before anything is judged: the
+    // plan is then made for the system as it was, and the new transaction's prior
+    // states are the true ones.
+    let recovered = match options.apply && nix::unistd::geteuid().is_root() {
+        true => match recover_interrupted(&options.state_dir) {
+            Ok(recovered) => recovered,
+            Err(why) => return FixReport::failed(why),
+        },
+        false => None,
+    };
+    let mut report = plan_and_apply(options);
+    report.recovered = recovered;
+    report
+}
+
+/// Puts back the transaction a killed `fix` left "applying", if any: its id.
+fn recover_interrupted(state_dir: &Path) -> Result<Option<String>, String> {
+    let Some(interrupted) = journal::list(state_dir)?
+        .into_iter()
+        .rev()
+        .find(|manifest| manifest.state == TxState::Applying)
+    else {
+        return Ok(None);
+    };
+    let undone = undo(state_dir, Some(&interrupted.id));
+    match undone.outcome {
+        FixOutcome::Undone => Ok(Some(interrupted.id)),
+        _ => Err(format!(
+            "transaction {} was interrupted and could not be put back: {}; see sshdoctor undo --list",
+            interrupted.id,
+            undone.why.unwrap_or_default()
+        )),
+    }
+}
+
+fn plan_and_apply(options: &FixOptions) -> FixReport {
     let mut collect = options.collect.clone();
     if let Some((user, _)) = &options.add_key {
         collect.users = vec![user.clone()];
@@ -192,6 +232,7 @@ pub fn fix(options: &FixOptions) -> FixReport {
             .collect(),
         manual,
         still_found: Vec::new(),
+        recovered: None,
     };
     if planned.is_empty() {
         report.outcome = FixOutcome::NothingToFix;
@@ -615,5 +656,6 @@ pub fn undo(state_dir: &Path, id: Option<&str>) -> FixReport {
         steps,
         manual: Vec::new(),
         still_found: Vec::new(),
+        recovered: None,
     }
 }

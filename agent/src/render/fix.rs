@@ -34,6 +34,11 @@ fn headline(report: &FixReport) -> String {
 /// The report for a terminal.
 pub fn render_fix_text(report: &FixReport) -> String {
     let mut out = headline(report);
+    if let Some(id) = &report.recovered {
+        out.push_str(&format!(
+            "  first put back: transaction {id}, which a kill had left half done\n"
+        ));
+    }
     if let Some(why) = &report.why {
         out.push_str(&format!("  why: {why}\n"));
     }
@@ -130,6 +135,7 @@ mod tests {
             steps: vec![step; 200],
             manual: Vec::new(),
             still_found: Vec::new(),
+            recovered: None,
         };
         let compact = render_fix_compact(&report, 4096);
         assert!(compact.len() <= 4096, "{}", compact.len());
