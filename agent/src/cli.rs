@@ -70,6 +70,14 @@ struct FixArgs {
     /// findings are repaired only when named.
     #[arg(long)]
     reset_config: bool,
+    /// With --apply: put everything back by itself after DURATION (e.g. 5m) unless
+    /// `sshdoctor fix --confirm TXID` comes first, for a change that may cut off the
+    /// session you are using. A systemd timer, or a process of its own, does it.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "apply")]
+    confirm_within: Option<std::time::Duration>,
+    /// Keep transaction TXID, applied with --confirm-within: nothing puts it back.
+    #[arg(long, value_name = "TXID", conflicts_with_all = ["apply", "add_key", "reset_config"])]
+    confirm: Option<String>,
     /// Where transactions are kept.
     #[arg(long, value_name = "DIR", default_value = crate::fix::STATE_DIR)]
     state_dir: PathBuf,
@@ -85,6 +93,17 @@ struct UndoArgs {
     /// List the transactions instead.
     #[arg(long)]
     list: bool,
+    /// Only if it is still unconfirmed (what --confirm-within's timer runs).
+    #[arg(long, hide = true, requires = "transaction")]
+    unless_confirmed: bool,
+    /// Wait this many seconds first (the timer of --confirm-within without systemd).
+    #[arg(
+        long,
+        hide = true,
+        value_name = "SECONDS",
+        requires = "unless_confirmed"
+    )]
+    wait: Option<u64>,
     /// Where transactions are kept.
     #[arg(long, value_name = "DIR", default_value = crate::fix::STATE_DIR)]
     state_dir: PathBuf,
@@ -239,8 +258,14 @@ fn fix(args: &FixArgs) -> i32 {
         eprintln!("sshdoctor: --save is a diagnosis's; a fix reports on stdout");
         return EXIT_USAGE;
     }
+    if let Some(id) = &args.confirm {
+        let report = crate::fix::confirm(&args.state_dir, id);
+        print_fix_report(&report, format_of(args.diagnose.format));
+        return report.outcome.exit_code();
+    }
     let options = crate::fix::FixOptions {
         apply: args.apply,
+        confirm_within: args.confirm_within,
         only: args.rules.clone(),
         reset_config: args.reset_config,
         add_key: match args.add_key.as_slice() {
@@ -275,7 +300,14 @@ fn undo(args: &UndoArgs) -> i32 {
             }
         };
     }
-    let report = crate::fix::undo(&args.state_dir, args.transaction.as_deref());
+    let report = match (&args.transaction, args.unless_confirmed) {
+        (Some(id), true) => crate::fix::undo_unless_confirmed(
+            &args.state_dir,
+            id,
+            args.wait.map(std::time::Duration::from_secs),
+        ),
+        _ => crate::fix::undo(&args.state_dir, args.transaction.as_deref()),
+    };
     print_fix_report(&report, format_of(args.format));
     report.outcome.exit_code()
 }

@@ -24,6 +24,8 @@ pub enum TxState {
     Applying,
     /// Applied, and the diagnosis after it shows the findings gone.
     Applied,
+    /// Applied, and put back by itself at `confirm_by` unless confirmed before.
+    Unconfirmed,
     /// Put back by itself: a step failed or the fix did not hold.
     RolledBack,
     /// Put back by `sshdoctor undo`.
@@ -35,6 +37,7 @@ impl TxState {
         match self {
             TxState::Applying => "applying",
             TxState::Applied => "applied",
+            TxState::Unconfirmed => "unconfirmed",
             TxState::RolledBack => "rolled_back",
             TxState::Undone => "undone",
         }
@@ -101,7 +104,22 @@ pub struct Manifest {
     /// Why it was rolled back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// Unconfirmed: when it is put back (RFC 3339), and what will do it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<Rollback>,
     pub steps: Vec<Step>,
+}
+
+/// What puts an unconfirmed transaction back when its time is up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Rollback {
+    /// A transient systemd timer (`systemd-run --on-active`).
+    Timer { unit: String },
+    /// Without systemd: a process of our own, in a session of its own, that waits.
+    Watcher { pid: u32 },
 }
 
 /// An open transaction: its directory and manifest, and the lock that keeps a second
@@ -131,6 +149,8 @@ impl Transaction {
                 created_at: now,
                 state: TxState::Applying,
                 why: None,
+                confirm_by: None,
+                rollback: None,
                 steps: Vec::new(),
             },
             _lock: lock,
@@ -147,7 +167,12 @@ impl Transaction {
             None => list(root)?
                 .into_iter()
                 .rev()
-                .find(|manifest| matches!(manifest.state, TxState::Applying | TxState::Applied))
+                .find(|manifest| {
+                    matches!(
+                        manifest.state,
+                        TxState::Applying | TxState::Applied | TxState::Unconfirmed
+                    )
+                })
                 .map(|manifest| manifest.id)
                 .ok_or("no transaction to undo")?,
         };
@@ -215,7 +240,7 @@ impl Transaction {
     }
 
     /// The manifest, replaced whole.
-    fn save(&self) -> Result<(), String> {
+    pub fn save(&self) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&self.manifest).expect("a manifest serializes");
         let staged = self.dir.join(".manifest.tmp");
         write_synced(&staged, text.as_bytes())?;

@@ -3,12 +3,14 @@
 //! does not hold, and undone on demand.
 
 mod action;
+mod confirm;
 mod files;
 mod journal;
 mod perform;
 mod reset;
 
 pub use action::{parse_mode, shell_word, Action, ActionTemplate, Mode, UnitVerb};
+pub use confirm::{confirm, undo_unless_confirmed};
 pub use journal::{list, Manifest, StepState, TxState, STATE_DIR};
 
 use crate::collect::CollectOptions;
@@ -31,6 +33,8 @@ pub struct FixOptions {
     /// The main sshd_config as the distribution ships it (cloud login lines kept).
     pub reset_config: bool,
     pub state_dir: PathBuf,
+    /// Applied changes are put back after this unless `fix --confirm TXID` comes first.
+    pub confirm_within: Option<std::time::Duration>,
     /// How each diagnosis (before, and after to check) is made.
     pub collect: CollectOptions,
 }
@@ -48,6 +52,8 @@ pub enum FixOutcome {
     RolledBack,
     /// A transaction put back by `sshdoctor undo`.
     Undone,
+    /// An unconfirmed transaction kept: nothing puts it back any more.
+    Confirmed,
     /// Nothing could be done (not root, the journal unwritable, no transaction).
     Failed,
 }
@@ -60,6 +66,7 @@ impl FixOutcome {
             FixOutcome::Applied => "applied",
             FixOutcome::RolledBack => "rolled_back",
             FixOutcome::Undone => "undone",
+            FixOutcome::Confirmed => "confirmed",
             FixOutcome::Failed => "failed",
         }
     }
@@ -111,6 +118,9 @@ pub struct FixReport {
     /// A transaction that was killed mid-way, put back before this run judged anything.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovered: Option<String>,
+    /// With --confirm-within: when the fix is put back unless confirmed (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirm_by: Option<String>,
 }
 
 impl FixReport {
@@ -123,6 +133,7 @@ impl FixReport {
             manual: Vec::new(),
             still_found: Vec::new(),
             recovered: None,
+            confirm_by: None,
         }
     }
 }
@@ -182,6 +193,25 @@ pub fn fix(options: &FixOptions) -> FixReport {
     };
     let mut report = plan_and_apply(options);
     report.recovered = recovered;
+    if let (FixOutcome::Applied, Some(within), Some(id)) = (
+        report.outcome,
+        options.confirm_within,
+        report.transaction.clone(),
+    ) {
+        match confirm::arm(&options.state_dir, &id, within) {
+            Ok(by) => report.confirm_by = Some(by),
+            // No safety net, no change: the person asked for one.
+            Err(why) => {
+                let undone = undo(&options.state_dir, Some(&id));
+                report.outcome = FixOutcome::RolledBack;
+                report.why = Some(format!(
+                    "the rollback after {} could not be armed ({why}); put back: {}",
+                    humantime::format_duration(within),
+                    undone.outcome.as_str()
+                ));
+            }
+        }
+    }
     report
 }
 
@@ -233,6 +263,7 @@ fn plan_and_apply(options: &FixOptions) -> FixReport {
         manual,
         still_found: Vec::new(),
         recovered: None,
+        confirm_by: None,
     };
     if planned.is_empty() {
         report.outcome = FixOutcome::NothingToFix;
@@ -613,7 +644,7 @@ fn wait_for_sshd(verdict: &Verdict) {
 /// `sshdoctor undo`: puts back the transaction `id`, or the latest one still applied
 /// (or cut short).
 pub fn undo(state_dir: &Path, id: Option<&str>) -> FixReport {
-    let mut transaction = match journal::Transaction::open(state_dir, id) {
+    let transaction = match journal::Transaction::open(state_dir, id) {
         Ok(transaction) => transaction,
         Err(why) => return FixReport::failed(why),
     };
@@ -626,6 +657,17 @@ pub fn undo(state_dir: &Path, id: Option<&str>) -> FixReport {
             transaction.manifest.id
         ));
     }
+    reverse_transaction(transaction, TxState::Undone, None)
+}
+
+/// Puts every step of `transaction` back, disarms what would have done it later, and
+/// leaves it `state` (with `why`); the report of what was reversed.
+fn reverse_transaction(
+    mut transaction: Transaction,
+    state: TxState,
+    why: Option<String>,
+) -> FixReport {
+    confirm::disarm(&transaction);
     let errors = reverse_all(&mut transaction);
     let steps = transaction
         .manifest
@@ -644,18 +686,24 @@ pub fn undo(state_dir: &Path, id: Option<&str>) -> FixReport {
             error: step.error.clone(),
         })
         .collect();
-    let why = (!errors.is_empty()).then(|| errors.join("; "));
-    transaction.finish(TxState::Undone, why.clone());
+    let failed = (!errors.is_empty()).then(|| errors.join("; "));
+    let outcome = match (&failed, &state) {
+        (Some(_), _) => FixOutcome::Failed,
+        (None, TxState::RolledBack) => FixOutcome::RolledBack,
+        (None, _) => FixOutcome::Undone,
+    };
+    let why = failed.or(why);
+    transaction.manifest.rollback = None;
+    transaction.finish(state, why.clone());
+    confirm::remove_kept_binary(&transaction.dir);
     FixReport {
-        outcome: match why {
-            None => FixOutcome::Undone,
-            Some(_) => FixOutcome::Failed,
-        },
+        outcome,
         transaction: Some(transaction.manifest.id.clone()),
         why,
         steps,
         manual: Vec::new(),
         still_found: Vec::new(),
         recovered: None,
+        confirm_by: None,
     }
 }

@@ -4,10 +4,16 @@
 
 use crate::fix::{FixOutcome, FixReport, Manifest};
 
-/// The last line of compact output: `SSHDOCTOR-FIX outcome=applied transaction=ID`.
+/// The last line of compact output: `SSHDOCTOR-FIX outcome=applied exit=0
+/// transaction=ID`, and `confirm_by=TIME` when it is put back unless confirmed.
 fn result_line(report: &FixReport) -> String {
+    let confirm_by = report
+        .confirm_by
+        .as_deref()
+        .map(|by| format!(" confirm_by={by}"))
+        .unwrap_or_default();
     format!(
-        "SSHDOCTOR-FIX outcome={} exit={} transaction={}\n",
+        "SSHDOCTOR-FIX outcome={} exit={} transaction={}{confirm_by}\n",
         report.outcome.as_str(),
         report.outcome.exit_code(),
         report.transaction.as_deref().unwrap_or("none")
@@ -26,6 +32,7 @@ fn headline(report: &FixReport) -> String {
         FixOutcome::Applied => "applied, and the diagnosis after it no longer finds it",
         FixOutcome::RolledBack => "rolled back: everything it changed is as it was",
         FixOutcome::Undone => "undone: everything it changed is as it was",
+        FixOutcome::Confirmed => "confirmed: the fix stays",
         FixOutcome::Failed => "failed",
     };
     format!("sshdoctor: {what}{transaction}\n")
@@ -62,7 +69,12 @@ pub fn render_fix_text(report: &FixReport) -> String {
     }
     if report.outcome == FixOutcome::Applied {
         if let Some(id) = &report.transaction {
-            out.push_str(&format!("To put it all back: sshdoctor undo {id}\n"));
+            match &report.confirm_by {
+                Some(by) => out.push_str(&format!(
+                    "Put back by itself at {by} unless confirmed: sshdoctor fix --confirm {id}\n"
+                )),
+                None => out.push_str(&format!("To put it all back: sshdoctor undo {id}\n")),
+            }
         }
     }
     out
@@ -97,8 +109,14 @@ pub fn render_transactions(manifests: &[Manifest]) -> String {
                 .iter()
                 .map(|step| step.finding.as_str())
                 .collect();
+            let until = manifest
+                .confirm_by
+                .as_deref()
+                .filter(|_| manifest.state.as_str() == "unconfirmed")
+                .map(|by| format!("  (put back at {by})"))
+                .unwrap_or_default();
             format!(
-                "{}  {:<11} {} steps  {}\n",
+                "{}  {:<11} {} steps  {}{until}\n",
                 manifest.id,
                 manifest.state.as_str(),
                 manifest.steps.len(),
@@ -136,6 +154,7 @@ mod tests {
             manual: Vec::new(),
             still_found: Vec::new(),
             recovered: None,
+            confirm_by: None,
         };
         let compact = render_fix_compact(&report, 4096);
         assert!(compact.len() <= 4096, "{}", compact.len());

@@ -3,6 +3,7 @@
 //! files compared byte for byte.
 
 mod config_lines;
+mod confirm;
 mod kills;
 mod repairs;
 
