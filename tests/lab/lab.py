@@ -241,6 +241,48 @@ def fix_undo_problems(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) ->
     after = vm.run(state or "true").output
     if after != before:
         problems.append(f"undo: the state is not as before: {before!r} became {after!r}")
+    if scenario.name == CONFIRM_SCENARIO and not problems:
+        problems += unconfirmed_fix_problems(vm, outdir, key, state, before)
+    return problems
+
+
+# The break whose fix restarts sshd: the kind of change --confirm-within is for.
+CONFIRM_SCENARIO = "max-sessions-zero"
+
+
+def unconfirmed_fix_problems(vm: LabVm, outdir: Path, key: Path, state: str, before: str) -> list[str]:
+    """`fix --apply --confirm-within 20s`, never confirmed: the fix lets labuser in, a
+    transient systemd timer waits, and when it fires the break is back exactly."""
+    done = vm.run(f"{IMDS_ENV} {GUEST_BINARY} fix --apply --confirm-within 20s --format json "
+                  "2>/run/sshdoctor.stderr", timeout=300)
+    (outdir / "fix-unconfirmed.json").write_text(done.output)
+    try:
+        report = json.loads(done.output)
+    except ValueError:
+        return [f"fix --confirm-within: no JSON report (rc={done.rc}): {done.output[:200]!r}"]
+    if report.get("outcome") != "applied" or not report.get("confirm_by"):
+        return [f"fix --confirm-within: {report.get('outcome')}: {report.get('why')}"]
+    problems = []
+    timer = vm.run(f"systemctl is-active sshdoctor-rollback-{report['transaction']}.timer").output.strip()
+    if timer != "active":
+        problems.append(f"fix --confirm-within: its rollback timer is {timer!r}, not active")
+    vm.run(SETTLE)
+    access = check_access(vm.forwards[22], key)
+    if access.outcome != "success":
+        problems.append(f"fix --confirm-within: ssh gave {access.outcome} ({access.detail})")
+    # The timer fires 20 s after the fix; the rollback restarts sshd.
+    vm.run("sleep 30")
+    vm.run(SETTLE)
+    listed = vm.run(f"{GUEST_BINARY} undo --list --format json").output
+    (outdir / "undo-list.json").write_text(listed)
+    latest = (json.loads(listed) or [{}])[-1]
+    if latest.get("state") != "rolled_back":
+        problems.append(f"unconfirmed: the transaction is {latest.get('state')}, not rolled_back")
+    if check_access(vm.forwards[22], key).outcome == "success":
+        problems.append("unconfirmed: labuser still logs in after its time: the break is not back")
+    after = vm.run(state or "true").output
+    if after != before:
+        problems.append(f"unconfirmed: the state is not as before: {before!r} became {after!r}")
     return problems
 
 
