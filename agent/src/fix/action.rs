@@ -65,6 +65,15 @@ pub enum Action {
     NoExpiry { user: String },
     /// systemctl VERB UNIT.
     Systemctl { verb: UnitVerb, unit: String },
+    /// sshd started by hand where systemd does not run it (it daemonizes and writes
+    /// `pid_file`), after `check`, the `sshd -t` that must pass first.
+    StartSshd {
+        check: String,
+        sshd: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<String>,
+        pid_file: String,
+    },
     /// sshd reads its config again: `systemctl restart` of its unit, or, without
     /// systemd, SIGHUP to the listener (sshd re-executes itself in place). Printed
     /// after `check`, the `sshd -t` that must pass first (fix runs its own).
@@ -172,6 +181,7 @@ impl Action {
             "no_expiry" => &["user"],
             "systemctl" => &["verb", "unit"],
             "restart_sshd" => &["check", "unit", "pid"],
+            "start_sshd" => &["check", "sshd", "config", "pid_file"],
             other => return Err(format!("no action {other}")),
         };
         if let Some((unknown, _)) = args.iter().find(|(key, _)| !expected.contains(key)) {
@@ -231,6 +241,14 @@ impl Action {
                 shell: arg("shell")?,
             },
             "no_expiry" => Action::NoExpiry { user: arg("user")? },
+            "start_sshd" => Action::StartSshd {
+                check: arg("check")?,
+                sshd: arg("sshd")?,
+                config: optional("config")
+                    .filter(|config| !config.is_empty())
+                    .cloned(),
+                pid_file: arg("pid_file")?,
+            },
             "restart_sshd" => Action::RestartSshd {
                 check: arg("check")?,
                 unit: optional("unit").filter(|unit| !unit.is_empty()).cloned(),
@@ -331,6 +349,16 @@ impl Action {
             }
             Action::NoExpiry { user } => name(user),
             Action::Systemctl { unit, .. } => name(unit),
+            Action::StartSshd {
+                sshd,
+                config,
+                pid_file,
+                ..
+            } => {
+                absolute(sshd)?;
+                absolute(pid_file)?;
+                config.as_deref().map_or(Ok(()), absolute)
+            }
             Action::RestartSshd { unit, pid, .. } => match (unit, pid) {
                 (Some(unit), _) => name(unit),
                 (None, Some(pid)) if *pid > 1 => Ok(()),
@@ -392,6 +420,15 @@ impl Action {
             Action::SetShell { user, shell } => format!("usermod -s {} {user}", shell_word(shell)),
             Action::NoExpiry { user } => format!("chage -E -1 {user}"),
             Action::Systemctl { verb, unit } => format!("systemctl {} {unit}", verb.as_str()),
+            Action::StartSshd {
+                check,
+                sshd,
+                config,
+                ..
+            } => match config {
+                Some(config) => format!("{check} && {sshd} -f {}", shell_word(config)),
+                None => format!("{check} && {sshd}"),
+            },
             Action::RestartSshd { check, unit, pid } => match (unit, pid) {
                 (Some(unit), _) => format!("{check} && systemctl restart {unit}"),
                 (None, pid) => format!("{check} && kill -HUP {}", pid.unwrap_or_default()),
@@ -441,7 +478,7 @@ impl Action {
     pub fn phase(&self) -> u8 {
         match self {
             Action::Systemctl { verb, .. } => 1 + *verb as u8,
-            Action::RestartSshd { .. } => 10,
+            Action::RestartSshd { .. } | Action::StartSshd { .. } => 10,
             _ => 0,
         }
     }
@@ -451,6 +488,7 @@ impl Action {
         matches!(
             self,
             Action::RestartSshd { .. }
+                | Action::StartSshd { .. }
                 | Action::Systemctl {
                     verb: UnitVerb::Restart | UnitVerb::Reload | UnitVerb::Start,
                     ..

@@ -66,6 +66,10 @@ pub enum Prior {
     Sshd {
         pid: u32,
     },
+    /// No sshd ran here: the one started writes this pid file, and undo stops it.
+    SshdStopped {
+        pid_file: String,
+    },
     /// `systemctl is-active` and `is-enabled` before the step.
     Unit {
         unit: String,

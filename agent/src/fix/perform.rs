@@ -67,6 +67,9 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
             enabled: systemctl(&["is-enabled", unit]).unwrap_or_else(|state| state),
         }),
         Action::RestartSshd { pid: Some(pid), .. } => Some(Prior::Sshd { pid: *pid }),
+        Action::StartSshd { pid_file, .. } => Some(Prior::SshdStopped {
+            pid_file: pid_file.clone(),
+        }),
         _ => None,
     })
 }
@@ -177,7 +180,32 @@ pub fn perform(action: &Action) -> Result<(), String> {
             unit: Some(unit), ..
         } => systemctl(&["restart", unit]).map(|_| ()),
         Action::RestartSshd { pid, .. } => hang_up(pid.unwrap_or_default()),
+        Action::StartSshd { sshd, config, .. } => {
+            let config: Vec<&str> = config.iter().flat_map(|config| ["-f", config]).collect();
+            tool(sshd, &[&["-t"], config.as_slice()].concat())?;
+            // sshd forks, and its parent exits once the daemon listens.
+            tool(sshd, &config)
+        }
     }
+}
+
+/// Stops the sshd a step started: the pid its pid file names, when that is an sshd.
+fn stop_started_sshd(pid_file: &str) -> Result<(), String> {
+    let Some(pid) = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|text| text.trim().parse::<i32>().ok())
+    else {
+        return Ok(()); // It never started, or is gone.
+    };
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    if comm.trim() != "sshd" {
+        return Ok(());
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .map_err(|err| format!("kill {pid}: {err}"))
 }
 
 /// SIGHUP to sshd: it re-executes itself in place and reads its config again.
@@ -209,6 +237,7 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
             tool("chage", &["-E", &day, user])
         }
         Prior::Sshd { pid } => hang_up(*pid),
+        Prior::SshdStopped { pid_file } => stop_started_sshd(pid_file),
         Prior::Unit {
             unit,
             active,

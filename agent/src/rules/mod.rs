@@ -665,7 +665,9 @@ mod tests {
                     .filter(|(name, _)| !matches!(*name, "optional" | "one_of" | "when"))
                     .map(|(name, text)| {
                         let example = match *name {
-                            "path" | "file" | "shell" => "/etc/example",
+                            "path" | "file" | "shell" | "sshd" | "config" | "pid_file" => {
+                                "/etc/example"
+                            }
                             "mode" => "0600",
                             "line" | "lines" => "3",
                             "text" => "Include /etc/ssh/sshd_config.d/*.conf",

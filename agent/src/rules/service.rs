@@ -46,8 +46,37 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
                 || "no sshd pid file".to_string(),
                 |file| format!("{}: pid {:?}, running: {}", file.path, file.pid, file.alive),
             );
+            let mut finding = Draft::new(RuleId::SshdNotRunning);
+            // Started by hand, as the config it would run with says; it writes its pid
+            // file, through which undo stops it.
+            if let Some(binary) = &facts.sshd.binary {
+                let config = match facts.config.path.as_str() {
+                    crate::openssh::DEFAULT_SSHD_CONFIG => "",
+                    path => path,
+                };
+                let written_pid_file = facts
+                    .config
+                    .effective
+                    .as_ref()
+                    .and_then(|effective| effective.settings.get("pidfile"))
+                    .and_then(|values| values.first())
+                    .cloned();
+                let pid_file = written_pid_file
+                    .or_else(|| {
+                        facts
+                            .processes
+                            .pid_file
+                            .as_ref()
+                            .map(|file| file.path.clone())
+                    })
+                    .unwrap_or_else(|| "/run/sshd.pid".into());
+                finding = finding
+                    .var("sshd_binary", binary.clone())
+                    .var("sshd_config_arg", config)
+                    .var("pid_file", pid_file);
+            }
             findings.push(
-                Draft::new(RuleId::SshdNotRunning)
+                finding
                     .evidence("no process named sshd in /proc", None)
                     .evidence(pid_file, None),
             );

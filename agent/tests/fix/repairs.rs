@@ -417,6 +417,62 @@ fn missing_system_host_keys_are_made_and_undo_removes_them() {
     });
 }
 
+/// No systemd, and no sshd running: the fix checks the config and starts sshd by hand
+/// (it daemonizes and writes its pid file); undo stops that sshd, and the port is closed
+/// again.
+#[test]
+fn sshd_not_running_without_systemd_is_started_and_undo_stops_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!(
+        "{ALICE}; ssh-keygen -q -t ed25519 -N '' -f /tmp/host_key; \
+         printf 'Port 22\\nHostKey /tmp/host_key\\nPidFile /tmp/sshd.pid\\nUsePAM no\\n\
+         PasswordAuthentication no\\nKbdInteractiveAuthentication no\\n' > /tmp/sshd_config"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        // Whatever happens, the sshd the fix starts does not outlive the test.
+        struct StopSshd;
+        impl Drop for StopSshd {
+            fn drop(&mut self) {
+                if let Ok(pid) = std::fs::read_to_string("/tmp/sshd.pid") {
+                    let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+                }
+            }
+        }
+        let _stop = StopSshd;
+        let (logged_in, said) = network.login();
+        assert!(!logged_in && said.contains("refused"), "{said}");
+        let fix_args = ["--config", "/tmp/sshd_config", "--state-dir", FIX_STATE];
+        let run = |extra: &[&str]| {
+            let mut args = vec![
+                "fix", "--format", "json", "--imds", "never", "--user", "alice",
+            ];
+            args.extend_from_slice(&fix_args);
+            args.extend_from_slice(extra);
+            network.sshdoctor(&args, &[])
+        };
+        let plan = expect(run(&[]), "planned", 0);
+        assert_eq!(
+            commands(&plan),
+            ["/usr/sbin/sshd -t -f /tmp/sshd_config && /usr/sbin/sshd -f /tmp/sshd_config"],
+            "{plan:#}"
+        );
+        expect(run(&["--apply"]), "applied", 0);
+        assert!(
+            network.login().0,
+            "alice logs in to the sshd the fix started"
+        );
+        expect(network.undo(&[]), "undone", 0);
+        let stopped = support::wait_for(std::time::Duration::from_secs(5), || {
+            let (logged_in, said) = network.login();
+            (!logged_in && said.contains("refused")).then_some(())
+        });
+        assert!(stopped.is_some(), "undo did not stop the sshd it started");
+    });
+}
+
 /// RevokedKeys names a file that does not exist, so sshd refuses every key: the fix
 /// makes it, empty (nothing revoked), and alice logs in; undo removes it again.
 #[test]
