@@ -65,6 +65,17 @@ pub enum Action {
     NoExpiry { user: String },
     /// systemctl VERB UNIT.
     Systemctl { verb: UnitVerb, unit: String },
+    /// New connections to TCP `port` accepted first in an nftables chain, by a rule
+    /// with the comment "sshdoctor" by which undo finds it again.
+    NftAccept {
+        family: String,
+        table: String,
+        chain: String,
+        port: u16,
+    },
+    /// New connections to TCP `port` accepted first in INPUT, by `iptables` (or
+    /// iptables-legacy, iptables-nft): the backend whose rule drops them.
+    IptablesAccept { iptables: String, port: u16 },
     /// sshd started by hand where systemd does not run it (it daemonizes and writes
     /// `pid_file`), after `check`, the `sshd -t` that must pass first.
     StartSshd {
@@ -182,6 +193,8 @@ impl Action {
             "systemctl" => &["verb", "unit"],
             "restart_sshd" => &["check", "unit", "pid"],
             "start_sshd" => &["check", "sshd", "config", "pid_file"],
+            "nft_accept" => &["family", "table", "chain", "port"],
+            "iptables_accept" => &["iptables", "port"],
             other => return Err(format!("no action {other}")),
         };
         if let Some((unknown, _)) = args.iter().find(|(key, _)| !expected.contains(key)) {
@@ -241,6 +254,16 @@ impl Action {
                 shell: arg("shell")?,
             },
             "no_expiry" => Action::NoExpiry { user: arg("user")? },
+            "nft_accept" => Action::NftAccept {
+                family: arg("family")?,
+                table: arg("table")?,
+                chain: arg("chain")?,
+                port: port(kind, &arg("port")?)?,
+            },
+            "iptables_accept" => Action::IptablesAccept {
+                iptables: arg("iptables")?,
+                port: port(kind, &arg("port")?)?,
+            },
             "start_sshd" => Action::StartSshd {
                 check: arg("check")?,
                 sshd: arg("sshd")?,
@@ -349,6 +372,24 @@ impl Action {
             }
             Action::NoExpiry { user } => name(user),
             Action::Systemctl { unit, .. } => name(unit),
+            Action::NftAccept {
+                family,
+                table,
+                chain,
+                ..
+            } => {
+                if !["ip", "ip6", "inet"].contains(&family.as_str()) {
+                    return Err(format!("{family:?} is not an nftables family for TCP"));
+                }
+                name(table)?;
+                name(chain)
+            }
+            Action::IptablesAccept { iptables, .. } => {
+                match ["iptables", "iptables-legacy", "iptables-nft"].contains(&iptables.as_str()) {
+                    true => Ok(()),
+                    false => Err(format!("{iptables:?} is not an iptables command")),
+                }
+            }
             Action::StartSshd {
                 sshd,
                 config,
@@ -420,6 +461,17 @@ impl Action {
             Action::SetShell { user, shell } => format!("usermod -s {} {user}", shell_word(shell)),
             Action::NoExpiry { user } => format!("chage -E -1 {user}"),
             Action::Systemctl { verb, unit } => format!("systemctl {} {unit}", verb.as_str()),
+            Action::NftAccept {
+                family,
+                table,
+                chain,
+                port,
+            } => format!(
+                "nft insert rule {family} {table} {chain} tcp dport {port} accept comment {NFT_COMMENT}"
+            ),
+            Action::IptablesAccept { iptables, port } => {
+                format!("{iptables} -I INPUT -p tcp --dport {port} -j ACCEPT")
+            }
             Action::StartSshd {
                 check,
                 sshd,
@@ -499,6 +551,17 @@ impl Action {
 
 /// The host key types `ssh-keygen -A` makes, and the ones a key may be made anew as.
 pub const HOST_KEY_TYPES: [&str; 3] = ["rsa", "ecdsa", "ed25519"];
+
+/// The comment of the nftables rule a fix inserts: how undo finds it again.
+pub const NFT_COMMENT: &str = "sshdoctor";
+
+/// A TCP port, 1 to 65535.
+fn port(kind: &str, text: &str) -> Result<u16, String> {
+    text.parse()
+        .ok()
+        .filter(|port| *port > 0)
+        .ok_or_else(|| format!("{kind}: {text:?} is not a port"))
+}
 
 /// A line number as sed reads it: 1 or more.
 fn line_number(kind: &str, text: &str) -> Result<u32, String> {

@@ -66,6 +66,8 @@ pub enum Prior {
     Sshd {
         pid: u32,
     },
+    /// The firewall had no rule of ours: undo deletes the one the step inserted.
+    NoRule,
     /// No sshd ran here: the one started writes this pid file, and undo stops it.
     SshdStopped {
         pid_file: String,

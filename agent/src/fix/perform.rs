@@ -67,6 +67,7 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
             enabled: systemctl(&["is-enabled", unit]).unwrap_or_else(|state| state),
         }),
         Action::RestartSshd { pid: Some(pid), .. } => Some(Prior::Sshd { pid: *pid }),
+        Action::NftAccept { .. } | Action::IptablesAccept { .. } => Some(Prior::NoRule),
         Action::StartSshd { pid_file, .. } => Some(Prior::SshdStopped {
             pid_file: pid_file.clone(),
         }),
@@ -180,12 +181,64 @@ pub fn perform(action: &Action) -> Result<(), String> {
             unit: Some(unit), ..
         } => systemctl(&["restart", unit]).map(|_| ()),
         Action::RestartSshd { pid, .. } => hang_up(pid.unwrap_or_default()),
+        Action::NftAccept { .. } | Action::IptablesAccept { .. } => {
+            let command = action.command();
+            let words: Vec<&str> = command.split_whitespace().collect();
+            tool(words[0], &words[1..])
+        }
         Action::StartSshd { sshd, config, .. } => {
             let config: Vec<&str> = config.iter().flat_map(|config| ["-f", config]).collect();
             tool(sshd, &[&["-t"], config.as_slice()].concat())?;
             // sshd forks, and its parent exits once the daemon listens.
             tool(sshd, &config)
         }
+    }
+}
+
+/// Deletes the firewall rule a step inserted: iptables by its specification (the
+/// first rule that matches it, which is ours, inserted first), nftables by the handle
+/// of the first rule with our comment accepting the port.
+fn delete_rule(action: &Action) -> Result<(), String> {
+    match action {
+        Action::IptablesAccept { iptables, port } => tool(
+            iptables,
+            &[
+                "-D",
+                "INPUT",
+                "-p",
+                "tcp",
+                "--dport",
+                &port.to_string(),
+                "-j",
+                "ACCEPT",
+            ],
+        ),
+        Action::NftAccept {
+            family,
+            table,
+            chain,
+            port,
+        } => {
+            let listed = run("nft", &["-a", "list", "chain", family, table, chain])?;
+            let ours = format!(
+                "tcp dport {port} accept comment \"{}\"",
+                super::action::NFT_COMMENT
+            );
+            let handle = listed
+                .lines()
+                .find(|line| line.trim_start().starts_with(&ours))
+                .and_then(|line| line.rsplit_once("# handle "))
+                .map(|(_, handle)| handle.trim().to_string());
+            match handle {
+                Some(handle) => tool(
+                    "nft",
+                    &["delete", "rule", family, table, chain, "handle", &handle],
+                ),
+                // Not there: the insert never happened, or the ruleset was loaded anew.
+                None => Ok(()),
+            }
+        }
+        _ => Ok(()),
     }
 }
 
@@ -238,6 +291,7 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
         }
         Prior::Sshd { pid } => hang_up(*pid),
         Prior::SshdStopped { pid_file } => stop_started_sshd(pid_file),
+        Prior::NoRule => delete_rule(action),
         Prior::Unit {
             unit,
             active,

@@ -672,6 +672,9 @@ mod tests {
                             "line" | "lines" => "3",
                             "text" => "Include /etc/ssh/sshd_config.d/*.conf",
                             "key_type" => "ed25519",
+                            "family" => "inet",
+                            "port" => "22",
+                            "iptables" => "iptables",
                             "pid" => "1234",
                             _ => "alice",
                         };

@@ -110,7 +110,7 @@ fn nft_anonymous_sets_ranges_and_named_interval_sets() {
     );
     assert_eq!(
         by_policy.remediation.guest[0],
-        "nft insert rule inet filter input tcp dport 5000 accept"
+        "nft insert rule inet filter input tcp dport 5000 accept comment sshdoctor"
     );
 }
 

@@ -129,7 +129,7 @@ fn nft_policy_drop_without_an_ssh_accept_is_critical() {
     );
     assert_eq!(
         finding["remediation"]["guest"][0],
-        "nft insert rule inet filter input tcp dport 22 accept"
+        "nft insert rule inet filter input tcp dport 22 accept comment sshdoctor"
     );
 }
 
@@ -225,7 +225,7 @@ fn nft_jump_to_a_chain_that_rejects_names_that_rule() {
     // The accept goes into the base chain, ahead of the jump.
     assert_eq!(
         finding["remediation"]["guest"][0],
-        "nft insert rule inet filter input tcp dport 22 accept"
+        "nft insert rule inet filter input tcp dport 22 accept comment sshdoctor"
     );
 }
 

@@ -4,6 +4,7 @@
 
 mod config_lines;
 mod confirm;
+mod firewall;
 mod kills;
 mod repairs;
 
