@@ -473,6 +473,34 @@ fn sshd_not_running_without_systemd_is_started_and_undo_stops_it() {
     });
 }
 
+/// ~/.ssh made by root (mode 0700): sshd, reading as alice, cannot enter it. The
+/// directory and the keys file are given back to her with sshd's modes; undo gives
+/// the directory back to root.
+#[test]
+fn an_ssh_directory_root_made_is_given_back_and_undo_returns_it_to_root() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(
+        &format!("{ALICE}; chown root:root /home/alice/.ssh"),
+        || {
+            let network = VmNet::new();
+            let sshd = network.start_sshd(&[]);
+            repaired_then_undone(
+                &network,
+                &sshd,
+                &[
+                    "chown alice: /home/alice/.ssh",
+                    "chmod 700 /home/alice/.ssh",
+                    "chown alice: /home/alice/.ssh/authorized_keys",
+                    "chmod 600 /home/alice/.ssh/authorized_keys",
+                ],
+                &["/home/alice/.ssh", "/home/alice/.ssh/authorized_keys"],
+            );
+        },
+    );
+}
+
 /// RevokedKeys names a file that does not exist, so sshd refuses every key: the fix
 /// makes it, empty (nothing revoked), and alice logs in; undo removes it again.
 #[test]

@@ -111,11 +111,26 @@ pub(super) fn check_keys_file(
         user.settings.origin("authorizedkeysfile")
     ));
     let unusable = |problem: String| {
-        Draft::new(RuleId::KeysFileUnusable)
+        let finding = Draft::new(RuleId::KeysFileUnusable)
             .var("user", user.name.clone())
             .var("path", file.path.clone())
             .var("problem", problem)
-            .evidence(file.stat.describe(), source.clone())
+            .evidence(file.stat.describe(), source.clone());
+        // A file in the user's own ~/.ssh is given back to the user, with the modes
+        // sshd wants; one elsewhere is fixed by hand.
+        let ssh_dir = format!("{}/.ssh", account.home);
+        match file.path.rsplit_once('/') {
+            Some((dir, _)) if dir == ssh_dir && file.stat.kind == FileKind::File => finding
+                .var("ssh_dir", ssh_dir)
+                .var("key_file", file.path.clone()),
+            _ => finding.var(
+                "fix",
+                format!(
+                    "chown -R {0}: ~{0}/.ssh && chmod 700 ~{0}/.ssh && chmod 600 {1}",
+                    user.name, file.path
+                ),
+            ),
+        }
     };
     if file.stat.kind != FileKind::File {
         findings.push(unusable("is not a regular file".into()));
