@@ -158,6 +158,10 @@ pub struct ShadowEntry {
     pub inactive_days: Option<i64>,
     /// Field 8: the account expires after this day.
     pub expire: Option<i64>,
+    /// Locked with a password hash behind the "!": `usermod -U` gives that password
+    /// back. Without one ("!", "!!", "!*"), unlocking takes "*" (no password).
+    #[serde(default)]
+    pub hash_behind_lock: bool,
 }
 
 /// Where a user's sshd settings came from.

@@ -63,6 +63,11 @@ pub enum Action {
     SetShell { user: String, shell: String },
     /// chage -E -1: the account never expires.
     NoExpiry { user: String },
+    /// usermod -U: the "!" goes from before the password hash.
+    Unlock { user: String },
+    /// usermod -p '*': a locked account without a password is unlocked to "*", which
+    /// allows key logins and no password.
+    NoPassword { user: String },
     /// systemctl VERB UNIT.
     Systemctl { verb: UnitVerb, unit: String },
     /// New connections to TCP `port` accepted first in an nftables chain, by a rule
@@ -190,6 +195,7 @@ impl Action {
             "make_host_keys" => &[],
             "set_shell" => &["user", "shell"],
             "no_expiry" => &["user"],
+            "unlock" | "no_password" => &["user"],
             "systemctl" => &["verb", "unit"],
             "restart_sshd" => &["check", "unit", "pid"],
             "start_sshd" => &["check", "sshd", "config", "pid_file"],
@@ -254,6 +260,8 @@ impl Action {
                 shell: arg("shell")?,
             },
             "no_expiry" => Action::NoExpiry { user: arg("user")? },
+            "unlock" => Action::Unlock { user: arg("user")? },
+            "no_password" => Action::NoPassword { user: arg("user")? },
             "nft_accept" => Action::NftAccept {
                 family: arg("family")?,
                 table: arg("table")?,
@@ -370,7 +378,9 @@ impl Action {
                 name(user)?;
                 absolute(shell)
             }
-            Action::NoExpiry { user } => name(user),
+            Action::NoExpiry { user } | Action::Unlock { user } | Action::NoPassword { user } => {
+                name(user)
+            }
             Action::Systemctl { unit, .. } => name(unit),
             Action::NftAccept {
                 family,
@@ -460,6 +470,8 @@ impl Action {
             Action::MakeHostKeys => "ssh-keygen -A".into(),
             Action::SetShell { user, shell } => format!("usermod -s {} {user}", shell_word(shell)),
             Action::NoExpiry { user } => format!("chage -E -1 {user}"),
+            Action::Unlock { user } => format!("usermod -U {user}"),
+            Action::NoPassword { user } => format!("usermod -p '*' {user}"),
             Action::Systemctl { verb, unit } => format!("systemctl {} {unit}", verb.as_str()),
             Action::NftAccept {
                 family,

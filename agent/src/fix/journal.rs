@@ -66,6 +66,17 @@ pub enum Prior {
     Sshd {
         pid: u32,
     },
+    /// Locked with a password hash behind the "!": undo locks it again (usermod -L),
+    /// and the hash is never written here.
+    Locked {
+        user: String,
+    },
+    /// Locked without a password: the field as it was ("!", "!!", "!*"), which holds
+    /// no hash.
+    LockMark {
+        user: String,
+        mark: String,
+    },
     /// The firewall had no rule of ours: undo deletes the one the step inserted.
     NoRule,
     /// No sshd ran here: the one started writes this pid file, and undo stops it.

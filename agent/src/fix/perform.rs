@@ -68,6 +68,18 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
         }),
         Action::RestartSshd { pid: Some(pid), .. } => Some(Prior::Sshd { pid: *pid }),
         Action::NftAccept { .. } | Action::IptablesAccept { .. } => Some(Prior::NoRule),
+        Action::Unlock { user } => Some(Prior::Locked { user: user.clone() }),
+        Action::NoPassword { user } => {
+            let mark = password_field(user)?;
+            // Never a hash in the journal: this is only for a lock with none behind it.
+            if !mark.starts_with('!') || crate::collect::auth::accounts::hash_behind_lock(&mark) {
+                return Err(format!("{user}'s account is not locked without a password"));
+            }
+            Some(Prior::LockMark {
+                user: user.clone(),
+                mark,
+            })
+        }
         Action::StartSshd { pid_file, .. } => Some(Prior::SshdStopped {
             pid_file: pid_file.clone(),
         }),
@@ -176,6 +188,8 @@ pub fn perform(action: &Action) -> Result<(), String> {
         Action::MakeHostKeys => tool("ssh-keygen", &["-A"]),
         Action::SetShell { user, shell } => tool("usermod", &["-s", shell, user]),
         Action::NoExpiry { user } => tool("chage", &["-E", "-1", user]),
+        Action::Unlock { user } => tool("usermod", &["-U", user]),
+        Action::NoPassword { user } => tool("usermod", &["-p", "*", user]),
         Action::Systemctl { verb, unit } => systemctl(&[verb.as_str(), unit]).map(|_| ()),
         Action::RestartSshd {
             unit: Some(unit), ..
@@ -242,6 +256,19 @@ fn delete_rule(action: &Action) -> Result<(), String> {
     }
 }
 
+/// The password field of `user` in /etc/shadow, as it is.
+fn password_field(user: &str) -> Result<String, String> {
+    let shadow =
+        std::fs::read_to_string("/etc/shadow").map_err(|err| format!("/etc/shadow: {err}"))?;
+    shadow
+        .lines()
+        .find_map(|line| {
+            let mut fields = line.split(':');
+            (fields.next() == Some(user)).then(|| fields.next().unwrap_or_default().to_string())
+        })
+        .ok_or_else(|| format!("{user} is not in /etc/shadow"))
+}
+
 /// Stops the sshd a step started: the pid its pid file names, when that is an sshd.
 fn stop_started_sshd(pid_file: &str) -> Result<(), String> {
     let Some(pid) = std::fs::read_to_string(pid_file)
@@ -292,6 +319,8 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
         Prior::Sshd { pid } => hang_up(*pid),
         Prior::SshdStopped { pid_file } => stop_started_sshd(pid_file),
         Prior::NoRule => delete_rule(action),
+        Prior::Locked { user } => tool("usermod", &["-L", user]),
+        Prior::LockMark { user, mark } => tool("usermod", &["-p", mark, user]),
         Prior::Unit {
             unit,
             active,

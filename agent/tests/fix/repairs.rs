@@ -501,6 +501,35 @@ fn an_ssh_directory_root_made_is_given_back_and_undo_returns_it_to_root() {
     );
 }
 
+/// A locked account (UsePAM no: sshd refuses it, keys included) with a password hash
+/// behind the "!": usermod -U gives it back, and undo locks it again.
+#[test]
+fn a_locked_account_with_a_password_is_unlocked_and_undo_locks_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!("{ALICE}; usermod -p '$6$salt$notarealhash' alice; usermod -L alice");
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        repaired_then_undone(&network, &sshd, &["usermod -U alice"], &["/etc/shadow"]);
+    });
+}
+
+/// A locked account with no password behind the lock ("!*"): unlocked to "*" (keys, no
+/// password), and undo puts "!*" back.
+#[test]
+fn a_locked_account_without_a_password_gets_a_star_and_undo_the_lock() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(&format!("{ALICE}; usermod -L alice"), || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        repaired_then_undone(&network, &sshd, &["usermod -p '*' alice"], &["/etc/shadow"]);
+    });
+}
+
 /// RevokedKeys names a file that does not exist, so sshd refuses every key: the fix
 /// makes it, empty (nothing revoked), and alice logs in; undo removes it again.
 #[test]

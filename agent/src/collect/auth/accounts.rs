@@ -224,6 +224,7 @@ pub fn parse_shadow_line(line: &str) -> Option<(String, ShadowEntry)> {
         max_days: day(4),
         inactive_days: day(6),
         expire: day(7),
+        hash_behind_lock: hash_behind_lock(fields[1]),
     };
     Some((fields[0].to_string(), entry))
 }
@@ -240,6 +241,12 @@ pub fn classify_password(field: &str) -> PasswordState {
     } else {
         PasswordState::NoPassword
     }
+}
+
+/// A "!" lock in front of a password hash, which `usermod -U` would unlock.
+pub fn hash_behind_lock(field: &str) -> bool {
+    field.starts_with('!')
+        && classify_password(field.trim_start_matches('!')) == PasswordState::Usable
 }
 
 /// A traditional crypt(3) DES hash: 13 characters of [./0-9A-Za-z].
@@ -381,6 +388,10 @@ mod tests {
         assert_eq!(classify_password(""), PasswordState::Empty);
         assert_eq!(classify_password("$y$j9T$abc$def"), PasswordState::Usable);
         assert_eq!(classify_password("abJnggxhB/yWI"), PasswordState::Usable);
+        assert!(hash_behind_lock("!$6$salt$hash"));
+        assert!(!hash_behind_lock("!"));
+        assert!(!hash_behind_lock("!*"));
+        assert!(!hash_behind_lock("$6$salt$hash"));
     }
 
     #[test]

@@ -54,8 +54,14 @@ pub(super) fn check_account(
         }
     }
     if !use_pam && shadow.password == PasswordState::Locked {
+        // usermod -U where a password is behind the lock; else "*": keys, no password.
+        let unlock = match shadow.hash_behind_lock {
+            true => "unlock_user",
+            false => "no_password_user",
+        };
         findings.push(
             Draft::new(RuleId::AccountLocked)
+                .var(unlock, user.name.clone())
                 .var("user", user.name.clone())
                 .evidence(
                     "/etc/shadow password field starts with \"!\" (locked)",
@@ -201,6 +207,7 @@ mod tests {
             max_days: Some(max),
             inactive_days: inactive,
             expire: None,
+            hash_behind_lock: false,
         };
         assert!(password_expiry(&entry(0, 99_999, None), 20_000)
             .unwrap()
