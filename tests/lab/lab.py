@@ -222,7 +222,10 @@ def fix_undo_problems(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) ->
                      "2>/dev/null | head -n 5").output.strip()
     if written:
         problems.append(f"fix (the plan) wrote: {written!r}")
-    for command, expected, name in (("fix --apply", "applied", "fix-apply"), ("undo", "undone", "undo")):
+    steps = [("fix --apply", scenario.fix_outcome, "fix-apply")]
+    if scenario.fix_outcome == "applied":
+        steps.append(("undo", "undone", "undo"))
+    for command, expected, name in steps:
         done = vm.run(f"{IMDS_ENV} {GUEST_BINARY} {command} --format json 2>/run/sshdoctor.stderr",
                       timeout=300)
         (outdir / f"{name}.json").write_text(done.output)
@@ -236,11 +239,11 @@ def fix_undo_problems(vm: LabVm, scenario: Scenario, outdir: Path, key: Path) ->
         access = check_access(vm.forwards[22], key)
         if command == "undo" and blocked and access.outcome == "success":
             problems.append("undo: labuser still logs in: the break is not back")
-        if command != "undo" and access.outcome != "success":
-            problems.append(f"fix --apply: ssh gave {access.outcome} ({access.detail})")
+        if command != "undo" and access.outcome != "success" and (expected == "applied" or not blocked):
+            problems.append(f"{command}: ssh gave {access.outcome} ({access.detail})")
     after = vm.run(state or "true").output
     if after != before:
-        problems.append(f"undo: the state is not as before: {before!r} became {after!r}")
+        problems.append(f"{steps[-1][0]}: the state is not as before: {before!r} became {after!r}")
     if scenario.name == CONFIRM_SCENARIO and not problems:
         problems += unconfirmed_fix_problems(vm, outdir, key, state, before)
     return problems

@@ -74,6 +74,10 @@ class Scenario:
     # expect_ids[0], as printed, and require labuser's login to work (then restore
     # anyway): the advice is tested on a real systemd and sshd.
     verdict_fixes: bool = False
+    # What `sshdoctor fix --apply` must do where the finding has repair actions:
+    # "applied" (then `undo` must put the break back), or "rolled_back" where the repair
+    # would cut off how labuser comes in, and the check after it must put it back.
+    fix_outcome: str = "applied"
     # "ssh": break, diagnose, ground truth, restore (lab.run_scenario).
     # "deb": the package step (deb_install.py); expect_status is then the boot verdict's.
     kind: str = "ssh"
@@ -236,6 +240,8 @@ systemctl restart ssh""",
         expect_ids=("SSH-CFG-005",),
         expect_status=WARNING,
         access={22: ("success",), 2222: ("refused",)},
+        # The Include back would move sshd to 2222, away from the port labuser uses.
+        fix_outcome="rolled_back",
         restore_cmds=f"rm -rf /var/cache/vmaccess /etc/ssh/sshd_config.d/50-lab.conf\n{RESTORE_CONFIG}",
     ),
     Scenario(

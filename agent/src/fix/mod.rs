@@ -383,6 +383,30 @@ fn what_did_not_hold(
     {
         return Some((why, still));
     }
+    // A repair must not take away the way people come in now: a drop-in read again
+    // may move sshd to another port, and whoever uses the old one is cut off.
+    let ports = |verdict: &Verdict| -> Vec<u16> {
+        let view = crate::rules::SshView::new(&verdict.facts);
+        let mut ports: Vec<u16> = view.ssh_sockets.iter().map(|socket| socket.port).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    };
+    let after_ports = ports(after);
+    let lost: Vec<String> = ports(before)
+        .into_iter()
+        .filter(|port| !after_ports.contains(port))
+        .map(|port| port.to_string())
+        .collect();
+    if !lost.is_empty() {
+        return Some((
+            format!(
+                "sshd no longer listened on port {} after the fix, as it did before: whoever comes in there would be cut off",
+                lost.join(", ")
+            ),
+            still,
+        ));
+    }
     let new_critical: Vec<String> = after
         .findings
         .iter()

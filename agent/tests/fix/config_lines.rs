@@ -2,7 +2,7 @@
 //! directories a setting names: each one printed as the sed, chown or chmod that does the
 //! same, applied with `fix --apply`, proved by alice's login, and undone byte for byte.
 
-use super::{repaired_then_undone, NEEDS_ROOT};
+use super::{expect, login_once_listening, repaired_then_undone, snapshot, NEEDS_ROOT};
 use crate::support;
 use support::accounts::{in_private_system, ALICE};
 use support::vm_net::VmNet;
@@ -181,6 +181,39 @@ fn a_lost_include_is_put_back_at_the_top_and_undone() {
                 &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
             ],
             &[&config],
+        );
+    });
+}
+
+/// The lost Include would bring back a drop-in that moves sshd to port 2222 (as after
+/// Azure's Reset SSH configuration on a VM whose admin had moved the port): the check
+/// after the fix finds sshd gone from port 22, where alice comes in, and puts
+/// everything back by itself.
+#[test]
+fn a_fix_that_would_move_sshd_off_its_port_is_rolled_back() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
+        let config = sshd.config_path().display().to_string();
+        // sshd's default port is 22: the running sshd and the file agree without it.
+        support::accounts::sh(&format!("sed -i '/^Port 22$/d' {config}"));
+        let dropins = format!("{config}.d");
+        std::fs::create_dir(&dropins).unwrap();
+        std::fs::write(format!("{dropins}/10-port.conf"), "Port 2222\n").unwrap();
+        let before = snapshot(&config);
+        let report = expect(network.fix(&sshd, &["--apply"]), "rolled_back", 2);
+        let why = report["why"].as_str().unwrap();
+        assert!(
+            why.starts_with("sshd no longer listened on port 22 after the fix"),
+            "{why}"
+        );
+        assert_eq!(snapshot(&config), before);
+        assert!(
+            login_once_listening(&network).0,
+            "alice still comes in on 22"
         );
     });
 }
