@@ -59,6 +59,13 @@ pub enum Action {
     NewHostKey { path: String, key_type: String },
     /// `ssh-keygen -A`: every default host key type missing in /etc/ssh is made.
     MakeHostKeys,
+    /// useradd --system: the privilege-separation user sshd needs, with no home made
+    /// and no login.
+    AddSystemUser {
+        user: String,
+        home: String,
+        shell: String,
+    },
     /// usermod -s.
     SetShell { user: String, shell: String },
     /// chage -E -1: the account never expires.
@@ -194,6 +201,7 @@ impl Action {
             "new_host_key" => &["path", "key_type"],
             "make_host_keys" => &[],
             "set_shell" => &["user", "shell"],
+            "add_system_user" => &["user", "home", "shell"],
             "no_expiry" => &["user"],
             "unlock" | "no_password" => &["user"],
             "systemctl" => &["verb", "unit"],
@@ -255,6 +263,11 @@ impl Action {
                 key_type: arg("key_type")?,
             },
             "make_host_keys" => Action::MakeHostKeys,
+            "add_system_user" => Action::AddSystemUser {
+                user: arg("user")?,
+                home: arg("home")?,
+                shell: arg("shell")?,
+            },
             "set_shell" => Action::SetShell {
                 user: arg("user")?,
                 shell: arg("shell")?,
@@ -374,6 +387,11 @@ impl Action {
                 }
             }
             Action::MakeHostKeys => Ok(()),
+            Action::AddSystemUser { user, home, shell } => {
+                name(user)?;
+                absolute(home)?;
+                absolute(shell)
+            }
             Action::SetShell { user, shell } => {
                 name(user)?;
                 absolute(shell)
@@ -468,6 +486,11 @@ impl Action {
                 format!("mv {path} {path}.broken && ssh-keygen -q -N '' -t {key_type} -f {path}")
             }
             Action::MakeHostKeys => "ssh-keygen -A".into(),
+            Action::AddSystemUser { user, home, shell } => format!(
+                "useradd --system --no-create-home --home-dir {} --shell {} {user}",
+                shell_word(home),
+                shell_word(shell)
+            ),
             Action::SetShell { user, shell } => format!("usermod -s {} {user}", shell_word(shell)),
             Action::NoExpiry { user } => format!("chage -E -1 {user}"),
             Action::Unlock { user } => format!("usermod -U {user}"),

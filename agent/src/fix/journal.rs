@@ -77,6 +77,10 @@ pub enum Prior {
         user: String,
         mark: String,
     },
+    /// No such user: undo deletes the one the step added.
+    NoUser {
+        user: String,
+    },
     /// The firewall had no rule of ours: undo deletes the one the step inserted.
     NoRule,
     /// No sshd ran here: the one started writes this pid file, and undo stops it.

@@ -69,6 +69,10 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
         Action::RestartSshd { pid: Some(pid), .. } => Some(Prior::Sshd { pid: *pid }),
         Action::NftAccept { .. } | Action::IptablesAccept { .. } => Some(Prior::NoRule),
         Action::Unlock { user } => Some(Prior::Locked { user: user.clone() }),
+        Action::AddSystemUser { user, .. } => match account(user) {
+            Ok(_) => return Err(format!("{user} exists already")),
+            Err(_) => Some(Prior::NoUser { user: user.clone() }),
+        },
         Action::NoPassword { user } => {
             let mark = password_field(user)?;
             // Never a hash in the journal: this is only for a lock with none behind it.
@@ -189,6 +193,18 @@ pub fn perform(action: &Action) -> Result<(), String> {
         Action::SetShell { user, shell } => tool("usermod", &["-s", shell, user]),
         Action::NoExpiry { user } => tool("chage", &["-E", "-1", user]),
         Action::Unlock { user } => tool("usermod", &["-U", user]),
+        Action::AddSystemUser { user, home, shell } => tool(
+            "useradd",
+            &[
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                home,
+                "--shell",
+                shell,
+                user,
+            ],
+        ),
         Action::NoPassword { user } => tool("usermod", &["-p", "*", user]),
         Action::Systemctl { verb, unit } => systemctl(&[verb.as_str(), unit]).map(|_| ()),
         Action::RestartSshd {
@@ -320,6 +336,7 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
         Prior::SshdStopped { pid_file } => stop_started_sshd(pid_file),
         Prior::NoRule => delete_rule(action),
         Prior::Locked { user } => tool("usermod", &["-L", user]),
+        Prior::NoUser { user } => tool("userdel", &[user]),
         Prior::LockMark { user, mark } => tool("usermod", &["-p", mark, user]),
         Prior::Unit {
             unit,

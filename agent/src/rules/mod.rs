@@ -665,7 +665,7 @@ mod tests {
                     .filter(|(name, _)| !matches!(*name, "optional" | "one_of" | "when"))
                     .map(|(name, text)| {
                         let example = match *name {
-                            "path" | "file" | "shell" | "sshd" | "config" | "pid_file" => {
+                            "path" | "file" | "shell" | "sshd" | "config" | "pid_file" | "home" => {
                                 "/etc/example"
                             }
                             "mode" => "0600",

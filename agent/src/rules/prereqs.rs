@@ -145,6 +145,13 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         findings.push(
             Draft::new(RuleId::PrivsepUserMissing)
                 .var("user", prereqs.privsep_user.clone())
+                .var(
+                    "privsep_home",
+                    prereqs
+                        .privsep_dir
+                        .as_ref()
+                        .map_or_else(|| "/run/sshd".to_string(), |dir| dir.path.clone()),
+                )
                 .evidence(
                     format!("getpwnam(\"{}\") found no such user", prereqs.privsep_user),
                     Some("/etc/passwd".into()),

@@ -530,6 +530,32 @@ fn a_locked_account_without_a_password_gets_a_star_and_undo_the_lock() {
     });
 }
 
+/// The privilege-separation user gone from /etc/passwd: sshd, which looks it up for
+/// each connection, refuses every login. The fix adds it back as a system user; undo
+/// deletes it, and passwd, group and shadow are as they were.
+#[test]
+fn a_missing_privsep_user_is_added_and_undo_deletes_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        // sshd refuses to start without the user: it goes once sshd listens.
+        let sshd = network.start_sshd(&[]);
+        support::accounts::sh("userdel sshd");
+        let config = sshd.config_path().display().to_string();
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                "useradd --system --no-create-home --home-dir /run/sshd --shell /usr/sbin/nologin sshd",
+                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
+            ],
+            &["/etc/passwd", "/etc/group", "/etc/shadow"],
+        );
+    });
+}
+
 /// RevokedKeys names a file that does not exist, so sshd refuses every key: the fix
 /// makes it, empty (nothing revoked), and alice logs in; undo removes it again.
 #[test]
