@@ -338,9 +338,13 @@ fn a_refused_key_type_is_fixed_at_the_line_that_refuses_it() {
         let refused = &network.refused_with(&sshd, "SSH-AKF-004");
         assert_eq!(refused["severity"], "critical");
         let fix = first_command(refused);
+        let config = sshd.config_path().display().to_string();
         assert_eq!(
             fix,
-            format!("sed -i '1s/^/# /' {drop_in} && systemctl reload ssh.service")
+            format!(
+                "sed -i '1s/^/# /' {drop_in} && /usr/sbin/sshd -t -f {config} && kill -HUP {}",
+                sshd.pid()
+            )
         );
         let advice = refused["remediation"].to_string();
         assert!(!advice.contains("-t ed25519"), "{advice}");

@@ -217,3 +217,27 @@ fn a_fix_that_would_move_sshd_off_its_port_is_rolled_back() {
         );
     });
 }
+
+/// PubkeyAcceptedAlgorithms narrowed to RSA refuses alice's ed25519 key, a type sshd
+/// takes by default: the line goes, and undo brings it back.
+#[test]
+fn a_narrowed_key_type_list_is_commented_out_and_undone() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["PubkeyAcceptedAlgorithms rsa-sha2-512"]);
+        let config = sshd.config_path().display().to_string();
+        let line = support::line_number(&config, "PubkeyAcceptedAlgorithms rsa-sha2-512");
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                &format!("sed -i '{line}s/^/# /' {config}"),
+                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
+            ],
+            &[&config],
+        );
+    });
+}

@@ -221,6 +221,15 @@ pub(super) fn check_key_lines(
         .var("path", file.path.clone())
         .var("key_type", first.key_type.clone())
         .var("fix", fix);
+    // A type sshd takes by default: the catalogue's actions comment out the line that
+    // narrowed the list.
+    let defaults = algorithms::resolve(crate::openssh::DEFAULT_PUBKEY_ALGORITHMS);
+    if let (true, Some((config, line))) = (
+        algorithms::key_type_accepted(&first.key_type, &defaults),
+        crate::rules::located(&origin),
+    ) {
+        finding = finding.var("file", config).var("line", line.to_string());
+    }
     // With no other key sshd would take and no other way in, nobody gets in.
     let keys_command = user
         .settings
