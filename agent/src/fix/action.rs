@@ -54,6 +54,14 @@ pub enum Action {
         line: u32,
         text: String,
     },
+    /// The first `old` in line `line` becomes `new`, both taken literally: a client's
+    /// address added to a key's from= list.
+    ReplaceText {
+        file: String,
+        line: u32,
+        old: String,
+        new: String,
+    },
     /// A host key OpenSSH cannot load moved aside to PATH.broken, and a new key of
     /// `key_type` (rsa, ecdsa, ed25519) made in its place, with its .pub.
     NewHostKey { path: String, key_type: String },
@@ -198,6 +206,7 @@ impl Action {
             "comment_out" => &["file", "lines"],
             "add_word" => &["file", "line", "word"],
             "insert_line" => &["file", "line", "text"],
+            "replace_text" => &["file", "line", "old", "new"],
             "new_host_key" => &["path", "key_type"],
             "make_host_keys" => &[],
             "set_shell" => &["user", "shell"],
@@ -252,6 +261,12 @@ impl Action {
                 file: arg("file")?,
                 line: line_number(kind, &arg("line")?)?,
                 word: arg("word")?,
+            },
+            "replace_text" => Action::ReplaceText {
+                file: arg("file")?,
+                line: line_number(kind, &arg("line")?)?,
+                old: arg("old")?,
+                new: arg("new")?,
             },
             "insert_line" => Action::InsertLine {
                 file: arg("file")?,
@@ -368,6 +383,13 @@ impl Action {
                 absolute(file)?;
                 name(word)
             }
+            Action::ReplaceText { file, old, new, .. } => {
+                absolute(file)?;
+                match old.is_empty() || format!("{old}{new}").contains(['\n', '\r', '\'']) {
+                    true => Err(format!("{old:?} to {new:?} is not a one-line replacement")),
+                    false => Ok(()),
+                }
+            }
             // sed's one-line `i` command prints the text as it is, but for a leading blank.
             Action::InsertLine { file, text, .. } => {
                 absolute(file)?;
@@ -481,6 +503,17 @@ impl Action {
             Action::InsertLine { file, line, text } => {
                 format!("sed -i '{line}i {text}' {}", shell_word(file))
             }
+            Action::ReplaceText {
+                file,
+                line,
+                old,
+                new,
+            } => format!(
+                "sed -i '{line}s|{}|{}|' {}",
+                sed_literal_pattern(old),
+                sed_literal_replacement(new),
+                shell_word(file)
+            ),
             Action::NewHostKey { path, key_type } => {
                 let path = shell_word(path);
                 format!("mv {path} {path}.broken && ssh-keygen -q -N '' -t {key_type} -f {path}")
@@ -556,7 +589,8 @@ impl Action {
             | Action::AddKey { path, .. } => Some(path),
             Action::CommentOut { file, .. }
             | Action::AddWord { file, .. }
-            | Action::InsertLine { file, .. } => Some(file),
+            | Action::InsertLine { file, .. }
+            | Action::ReplaceText { file, .. } => Some(file),
             _ => None,
         }
     }
@@ -582,6 +616,27 @@ impl Action {
                 }
         )
     }
+}
+
+/// `text` as a sed basic regular expression that matches it literally, with "|" as the
+/// delimiter.
+fn sed_literal_pattern(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '\\' | '.' | '*' | '[' | ']' | '^' | '$' | '|' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect()
+}
+
+/// `text` as a sed replacement that inserts it literally, with "|" as the delimiter.
+fn sed_literal_replacement(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '\\' | '&' | '|' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect()
 }
 
 /// The host key types `ssh-keygen -A` makes, and the ones a key may be made anew as.

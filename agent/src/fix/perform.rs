@@ -20,6 +20,7 @@ pub fn changes_content(action: &Action) -> bool {
             | Action::CommentOut { .. }
             | Action::AddWord { .. }
             | Action::InsertLine { .. }
+            | Action::ReplaceText { .. }
             | Action::NewHostKey { .. }
             | Action::MakeHostKeys
             | Action::AddKey { .. }
@@ -179,6 +180,26 @@ pub fn perform(action: &Action) -> Result<(), String> {
             line.push(b' ');
             line.extend_from_slice(word.as_bytes());
         }),
+        Action::ReplaceText {
+            file,
+            line,
+            old,
+            new,
+        } => {
+            let text = std::fs::read(file).map_err(|err| format!("{file}: {err}"))?;
+            let held = text
+                .split(|byte| *byte == b'\n')
+                .nth(*line as usize - 1)
+                .is_some_and(|text| memchr::memmem::find(text, old.as_bytes()).is_some());
+            if !held {
+                return Err(format!("{file}:{line} does not hold {old}"));
+            }
+            edit_lines(file, &[*line], |text| {
+                if let Some(at) = memchr::memmem::find(text, old.as_bytes()) {
+                    text.splice(at..at + old.len(), new.bytes());
+                }
+            })
+        }
         Action::InsertLine { file, line, text } => edit_lines(file, &[*line], |line| {
             let mut inserted = text.as_bytes().to_vec();
             inserted.push(b'\n');
@@ -476,6 +497,49 @@ fn run(name: &str, args: &[&str]) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The printed sed and the edit made here give the same bytes, for text full of
+    /// what sed would otherwise read as pattern or replacement syntax.
+    #[test]
+    fn a_literal_replacement_is_what_its_printed_sed_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let original = "ssh-rsa AAAA x\nfrom=\"10.0.*.[1]|^$\\&\" ssh-ed25519 AAAA y\n";
+        let action = Action::ReplaceText {
+            file: dir.path().join("keys").display().to_string(),
+            line: 2,
+            old: "from=\"10.0.*.[1]|^$\\&\"".into(),
+            new: "from=\"10.0.*.[1]|^$\\&,192.0.2.2\"".into(),
+        };
+        let by_sed = dir.path().join("keys");
+        std::fs::write(&by_sed, original).unwrap();
+        let status = std::process::Command::new("sh")
+            .args(["-c", &action.command()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "{}", action.command());
+        let sed_result = std::fs::read(&by_sed).unwrap();
+        std::fs::write(&by_sed, original).unwrap();
+        perform(&action).unwrap();
+        assert_eq!(
+            std::fs::read(&by_sed).unwrap(),
+            sed_result,
+            "{}",
+            action.command()
+        );
+        assert!(String::from_utf8(sed_result)
+            .unwrap()
+            .contains(",192.0.2.2\""));
+        let Action::ReplaceText { file, old, new, .. } = action else {
+            unreachable!()
+        };
+        let absent = Action::ReplaceText {
+            file,
+            line: 1,
+            old,
+            new,
+        };
+        assert!(perform(&absent).is_err(), "line 1 holds no from=");
+    }
 
     #[test]
     fn lines_are_edited_as_sed_edits_them_and_only_existing_ones() {

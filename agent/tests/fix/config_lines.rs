@@ -241,3 +241,32 @@ fn a_narrowed_key_type_list_is_commented_out_and_undone() {
         );
     });
 }
+
+/// alice's key carries from="203.0.113.0/24", and she comes from 192.0.2.2 (sshd logs
+/// the refusal): her address is added to the list, literally, and undo takes it out.
+#[test]
+fn a_from_list_that_leaves_out_the_client_gets_its_address_and_undo_removes_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!(
+        "{ALICE}; sed -i 's/^/from=\"203.0.113.0\\/24\" /' /home/alice/.ssh/authorized_keys"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["LogLevel VERBOSE"]);
+        assert!(!network.login().0);
+        // sshd's log as the VM's auth.log, where the refusal names the client.
+        let lines = support::as_auth_log(&sshd.log(), sshd.pid());
+        std::fs::write("/var/log/auth.log", lines.join("\n") + "\n").unwrap();
+        support::accounts::sh("if [ -d /run/log ]; then mount -t tmpfs tmpfs /run/log; fi");
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                r#"sed -i '1s|from="203\.0\.113\.0/24"|from="203.0.113.0/24,192.0.2.2"|' /home/alice/.ssh/authorized_keys"#,
+            ],
+            &["/home/alice/.ssh/authorized_keys"],
+        );
+    });
+}

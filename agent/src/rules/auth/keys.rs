@@ -456,7 +456,11 @@ pub(super) fn check_key_sources(facts: &Facts, user: &UserAuth, findings: &mut V
         .severity(severity)
         .var("user", user.name.clone())
         .var("client", client.to_string())
-        .var("fix", fix);
+        .var("fix", fix)
+        .var("file", file.path.clone())
+        .var("line", key.line.to_string())
+        .var("from_before", format!("from=\"{from}\""))
+        .var("from_after", format!("from=\"{from},{client}\""));
     for (file, key, from) in &limits {
         finding = finding.evidence(
             format!("from=\"{from}\" on {} key", key.key_type),
