@@ -357,7 +357,9 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
         Prior::SshdStopped { pid_file } => stop_started_sshd(pid_file),
         Prior::NoRule => delete_rule(action),
         Prior::Locked { user } => tool("usermod", &["-L", user]),
-        Prior::NoUser { user } => tool("userdel", &[user]),
+        // -f: the pre-authentication children of every running sshd run as the user
+        // the step added, and userdel refuses a user in use without it.
+        Prior::NoUser { user } => tool("userdel", &["-f", user]),
         Prior::LockMark { user, mark } => tool("usermod", &["-p", mark, user]),
         Prior::Unit {
             unit,

@@ -241,7 +241,7 @@ fn a_home_that_never_answers_is_named_and_the_fix_lets_alice_in() {
     let setup = format!(
         "{ALICE}; install -d -m 755 /etc/ssh/keys; \
          install -m 644 /home/alice/.ssh/authorized_keys /etc/ssh/keys/alice; \
-         mkdir /tmp/hung; usermod -d /tmp/hung/alice alice"
+         mkdir /tmp/hung; sed -i 's|:/home/alice:|:/tmp/hung/alice:|' /etc/passwd"
     );
     in_private_system(&setup, || {
         let _hung = HungMount::at("/tmp/hung");
