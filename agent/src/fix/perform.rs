@@ -232,6 +232,7 @@ pub fn perform(action: &Action) -> Result<(), String> {
             unit: Some(unit), ..
         } => systemctl(&["restart", unit]).map(|_| ()),
         Action::RestartSshd { pid, .. } => hang_up(pid.unwrap_or_default()),
+        // The printed command itself: its words are names `check` allowed, no quoting.
         Action::NftAccept { .. } | Action::IptablesAccept { .. } => {
             let command = action.command();
             let words: Vec<&str> = command.split_whitespace().collect();
