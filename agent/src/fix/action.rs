@@ -96,6 +96,8 @@ pub enum Action {
     /// New connections to TCP `port` accepted first in INPUT, by `iptables` (or
     /// iptables-legacy, iptables-nft): the backend whose rule drops them.
     IptablesAccept { iptables: String, port: u16 },
+    /// SIGCONT to the sshd listener that was stopped (SIGSTOP, a debugger).
+    Resume { pid: u32 },
     /// sshd started by hand where systemd does not run it (it daemonizes and writes
     /// `pid_file`), after `check`, the `sshd -t` that must pass first.
     StartSshd {
@@ -216,6 +218,7 @@ impl Action {
             "systemctl" => &["verb", "unit"],
             "restart_sshd" => &["check", "unit", "pid"],
             "start_sshd" => &["check", "sshd", "config", "pid_file"],
+            "resume" => &["pid"],
             "nft_accept" => &["family", "table", "chain", "port"],
             "iptables_accept" => &["iptables", "port"],
             other => return Err(format!("no action {other}")),
@@ -299,6 +302,11 @@ impl Action {
             "iptables_accept" => Action::IptablesAccept {
                 iptables: arg("iptables")?,
                 port: port(kind, &arg("port")?)?,
+            },
+            "resume" => Action::Resume {
+                pid: arg("pid")?
+                    .parse()
+                    .map_err(|_| format!("{kind}: a bad pid"))?,
             },
             "start_sshd" => Action::StartSshd {
                 check: arg("check")?,
@@ -434,6 +442,8 @@ impl Action {
                 name(table)?;
                 name(chain)
             }
+            Action::Resume { pid } if *pid > 1 => Ok(()),
+            Action::Resume { pid } => Err(format!("{pid} is not a process to resume")),
             Action::IptablesAccept { iptables, .. } => {
                 match ["iptables", "iptables-legacy", "iptables-nft"].contains(&iptables.as_str()) {
                     true => Ok(()),
@@ -540,6 +550,7 @@ impl Action {
             Action::IptablesAccept { iptables, port } => {
                 format!("{iptables} -I INPUT -p tcp --dport {port} -j ACCEPT")
             }
+            Action::Resume { pid } => format!("kill -CONT {pid}"),
             Action::StartSshd {
                 check,
                 sshd,

@@ -77,6 +77,10 @@ pub enum Prior {
         user: String,
         mark: String,
     },
+    /// The sshd process was stopped: undo stops it again.
+    Stopped {
+        pid: u32,
+    },
     /// No such user: undo deletes the one the step added.
     NoUser {
         user: String,

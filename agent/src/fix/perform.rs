@@ -70,6 +70,10 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
         Action::RestartSshd { pid: Some(pid), .. } => Some(Prior::Sshd { pid: *pid }),
         Action::NftAccept { .. } | Action::IptablesAccept { .. } => Some(Prior::NoRule),
         Action::Unlock { user } => Some(Prior::Locked { user: user.clone() }),
+        Action::Resume { pid } => match stopped_sshd(*pid) {
+            true => Some(Prior::Stopped { pid: *pid }),
+            false => return Err(format!("{pid} is not a stopped sshd")),
+        },
         Action::AddSystemUser { user, .. } => match account(user) {
             Ok(_) => return Err(format!("{user} exists already")),
             Err(_) => Some(Prior::NoUser { user: user.clone() }),
@@ -214,6 +218,7 @@ pub fn perform(action: &Action) -> Result<(), String> {
         Action::SetShell { user, shell } => tool("usermod", &["-s", shell, user]),
         Action::NoExpiry { user } => tool("chage", &["-E", "-1", user]),
         Action::Unlock { user } => tool("usermod", &["-U", user]),
+        Action::Resume { pid } => signal(*pid, nix::sys::signal::Signal::SIGCONT),
         Action::AddSystemUser { user, home, shell } => tool(
             "useradd",
             &[
@@ -294,6 +299,23 @@ fn delete_rule(action: &Action) -> Result<(), String> {
     }
 }
 
+/// Whether `pid` is an sshd in the stopped state (T), as /proc/PID/stat says.
+fn stopped_sshd(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.split_once(" (sshd) ")
+        .is_some_and(|(_, rest)| rest.starts_with('T'))
+}
+
+fn signal(pid: u32, signal: nix::sys::signal::Signal) -> Result<(), String> {
+    let pid = i32::try_from(pid).map_err(|_| format!("no pid {pid}"))?;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).map_err(|err| {
+        format!(
+            "kill -{} {pid}: {err}",
+            signal.as_str().trim_start_matches("SIG")
+        )
+    })
+}
+
 /// The password field of `user` in /etc/shadow, as it is.
 fn password_field(user: &str) -> Result<String, String> {
     let shadow =
@@ -361,6 +383,7 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
         // -f: the pre-authentication children of every running sshd run as the user
         // the step added, and userdel refuses a user in use without it.
         Prior::NoUser { user } => tool("userdel", &["-f", user]),
+        Prior::Stopped { pid } => signal(*pid, nix::sys::signal::Signal::SIGSTOP),
         Prior::LockMark { user, mark } => tool("usermod", &["-p", mark, user]),
         Prior::Unit {
             unit,

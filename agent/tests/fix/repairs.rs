@@ -557,6 +557,28 @@ fn a_missing_privsep_user_is_added_and_undo_deletes_it() {
     });
 }
 
+/// The listening sshd stopped (SIGSTOP): the kernel completes handshakes, no banner
+/// ever comes. The fix sends SIGCONT; undo stops it again.
+#[test]
+fn a_stopped_sshd_is_resumed_and_undo_stops_it_again() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
+        support::accounts::sh(&format!("kill -STOP {}", sshd.pid()));
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[&format!("kill -CONT {}", sshd.pid())],
+            &[],
+        );
+        let state = std::fs::read_to_string(format!("/proc/{}/stat", sshd.pid())).unwrap();
+        assert!(state.contains(" (sshd) T "), "{state}");
+    });
+}
+
 /// RevokedKeys names a file that does not exist, so sshd refuses every key: the fix
 /// makes it, empty (nothing revoked), and alice logs in; undo removes it again.
 #[test]
