@@ -2,7 +2,10 @@
 //! directories a setting names: each one printed as the sed, chown or chmod that does the
 //! same, applied with `fix --apply`, proved by alice's login, and undone byte for byte.
 
-use super::{expect, login_once_listening, repaired_then_undone, snapshot, NEEDS_ROOT};
+use super::{
+    expect, login_once_listening, repaired_then_undone, setting_commented_out_and_undone, snapshot,
+    NEEDS_ROOT,
+};
 use crate::support;
 use support::accounts::{in_private_system, ALICE};
 use support::vm_net::VmNet;
@@ -14,21 +17,7 @@ fn max_sessions_zero_is_commented_out_and_undo_brings_it_back() {
     if !support::requires_root(NEEDS_ROOT) {
         return;
     }
-    in_private_system(ALICE, || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["MaxSessions 0"]);
-        let config = sshd.config_path().display().to_string();
-        let line = support::line_number(&config, "MaxSessions 0");
-        repaired_then_undone(
-            &network,
-            &sshd,
-            &[
-                &format!("sed -i '{line}s/^/# /' {config}"),
-                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
-            ],
-            &[&config],
-        );
-    });
+    setting_commented_out_and_undone("MaxSessions 0");
 }
 
 /// Two lines of /etc/hosts.deny refuse sshd (Debian's sshd uses libwrap): both are
@@ -88,21 +77,7 @@ fn a_loopback_only_listen_address_is_commented_out_and_undone() {
     if !support::requires_root(NEEDS_ROOT) {
         return;
     }
-    in_private_system(ALICE, || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["ListenAddress 127.0.0.1"]);
-        let config = sshd.config_path().display().to_string();
-        let line = support::line_number(&config, "ListenAddress 127.0.0.1");
-        repaired_then_undone(
-            &network,
-            &sshd,
-            &[
-                &format!("sed -i '{line}s/^/# /' {config}"),
-                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
-            ],
-            &[&config],
-        );
-    });
+    setting_commented_out_and_undone("ListenAddress 127.0.0.1");
 }
 
 /// `AddressFamily inet6` keeps IPv4 clients out: the line goes (sshd's default is any).
@@ -111,21 +86,7 @@ fn an_ipv6_only_address_family_is_commented_out_and_undone() {
     if !support::requires_root(NEEDS_ROOT) {
         return;
     }
-    in_private_system(ALICE, || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["AddressFamily inet6"]);
-        let config = sshd.config_path().display().to_string();
-        let line = support::line_number(&config, "AddressFamily inet6");
-        repaired_then_undone(
-            &network,
-            &sshd,
-            &[
-                &format!("sed -i '{line}s/^/# /' {config}"),
-                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
-            ],
-            &[&config],
-        );
-    });
+    setting_commented_out_and_undone("AddressFamily inet6");
 }
 
 /// A PAM session line whose module is not installed ends every session: the line is
@@ -225,21 +186,7 @@ fn a_narrowed_key_type_list_is_commented_out_and_undone() {
     if !support::requires_root(NEEDS_ROOT) {
         return;
     }
-    in_private_system(ALICE, || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["PubkeyAcceptedAlgorithms rsa-sha2-512"]);
-        let config = sshd.config_path().display().to_string();
-        let line = support::line_number(&config, "PubkeyAcceptedAlgorithms rsa-sha2-512");
-        repaired_then_undone(
-            &network,
-            &sshd,
-            &[
-                &format!("sed -i '{line}s/^/# /' {config}"),
-                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
-            ],
-            &[&config],
-        );
-    });
+    setting_commented_out_and_undone("PubkeyAcceptedAlgorithms rsa-sha2-512");
 }
 
 /// alice's key carries from="203.0.113.0/24", and she comes from 192.0.2.2 (sshd logs

@@ -118,3 +118,24 @@ pub fn repaired_then_undone(network: &VmNet, sshd: &support::Sshd, fix: &[&str],
     );
     expect(network.undo(&[]), "failed", 3);
 }
+
+/// The commonest repair: sshd started with `setting` (a line that keeps alice out),
+/// the fix comments that line out and sends sshd SIGHUP after `sshd -t`, and undo
+/// brings the line back.
+pub fn setting_commented_out_and_undone(setting: &str) {
+    support::accounts::in_private_system(support::accounts::ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[setting]);
+        let config = sshd.config_path().display().to_string();
+        let line = support::line_number(&config, setting);
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                &format!("sed -i '{line}s/^/# /' {config}"),
+                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
+            ],
+            &[&config],
+        );
+    });
+}

@@ -215,21 +215,7 @@ fn a_deny_line_is_commented_out_sshd_reloaded_and_undo_denies_again() {
     if !support::requires_root(NEEDS_ROOT) {
         return;
     }
-    in_private_system(ALICE, || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["DenyUsers alice"]);
-        let config = sshd.config_path().display().to_string();
-        let line = support::line_number(&config, "DenyUsers alice");
-        repaired_then_undone(
-            &network,
-            &sshd,
-            &[
-                &format!("sed -i '{line}s/^/# /' {config}"),
-                &format!("/usr/sbin/sshd -t -f {config} && kill -HUP {}", sshd.pid()),
-            ],
-            &[&config],
-        );
-    });
+    super::setting_commented_out_and_undone("DenyUsers alice");
 }
 
 /// alice has no ~/.ssh at all: `fix --add-key` makes the directory and the file sshd
