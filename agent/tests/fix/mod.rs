@@ -139,3 +139,13 @@ pub fn setting_commented_out_and_undone(setting: &str) {
         );
     });
 }
+
+/// `repaired_then_undone` for a break in the accounts or files that `setup` makes, with
+/// sshd's own checks (UsePAM no) deciding the login.
+pub fn repaired_without_pam(setup: &str, fix: &[&str], broken: &[&str]) {
+    support::accounts::in_private_system(setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        repaired_then_undone(&network, &sshd, fix, broken);
+    });
+}

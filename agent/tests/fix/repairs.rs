@@ -51,11 +51,7 @@ fn nologin_is_removed_and_undo_brings_it_back_byte_for_byte() {
         return;
     }
     let setup = format!("{ALICE}; printf 'Back at 6.\\n' > /etc/nologin; chmod 640 /etc/nologin");
-    in_private_system(&setup, || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["UsePAM no"]);
-        repaired_then_undone(&network, &sshd, &["rm -f /etc/nologin"], &["/etc/nologin"]);
-    });
+    super::repaired_without_pam(&setup, &["rm -f /etc/nologin"], &["/etc/nologin"]);
 }
 
 #[test]
@@ -63,11 +59,11 @@ fn an_expired_account_never_expires_after_the_fix_and_expires_again_after_undo()
     if !support::requires_root(NEEDS_ROOT) {
         return;
     }
-    in_private_system(&format!("{ALICE}; chage -E 1 alice"), || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["UsePAM no"]);
-        repaired_then_undone(&network, &sshd, &["chage -E -1 alice"], &["/etc/shadow"]);
-    });
+    super::repaired_without_pam(
+        &format!("{ALICE}; chage -E 1 alice"),
+        &["chage -E -1 alice"],
+        &["/etc/shadow"],
+    );
 }
 
 /// A repair that does not hold (here a chage that does nothing) is found out by the
@@ -495,11 +491,7 @@ fn a_locked_account_with_a_password_is_unlocked_and_undo_locks_it() {
         return;
     }
     let setup = format!("{ALICE}; usermod -p '$6$salt$notarealhash' alice; usermod -L alice");
-    in_private_system(&setup, || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["UsePAM no"]);
-        repaired_then_undone(&network, &sshd, &["usermod -U alice"], &["/etc/shadow"]);
-    });
+    super::repaired_without_pam(&setup, &["usermod -U alice"], &["/etc/shadow"]);
 }
 
 /// A locked account with no password behind the lock ("!*"): unlocked to "*" (keys, no
@@ -509,11 +501,11 @@ fn a_locked_account_without_a_password_gets_a_star_and_undo_the_lock() {
     if !support::requires_root(NEEDS_ROOT) {
         return;
     }
-    in_private_system(&format!("{ALICE}; usermod -L alice"), || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["UsePAM no"]);
-        repaired_then_undone(&network, &sshd, &["usermod -p '*' alice"], &["/etc/shadow"]);
-    });
+    super::repaired_without_pam(
+        &format!("{ALICE}; usermod -L alice"),
+        &["usermod -p '*' alice"],
+        &["/etc/shadow"],
+    );
 }
 
 /// The privilege-separation user gone from /etc/passwd: sshd, which looks it up for
