@@ -242,6 +242,9 @@ pub struct AuthorizedKey {
     /// expiry-time="..." as written (YYYYMMDD[HHMM[SS]], "Z" for UTC).
     #[serde(default)]
     pub expiry_time: Option<String>,
+    /// The text whose removal takes expiry-time= off the key's line.
+    #[serde(skip)]
+    pub expiry_removal: Option<String>,
     /// The program command="..." runs instead of the session, when its first word is a
     /// path (the rest of the command is not kept: it may hold secrets).
     #[serde(default)]

@@ -606,3 +606,21 @@ fn a_missing_shell_is_replaced_by_a_listed_one_and_undo_restores_it() {
         },
     );
 }
+
+/// alice's only key carries an expiry-time= that has passed, so sshd refuses it: the fix
+/// takes that option (and its comma) off the line, keeping the others, and undo puts the
+/// line back as it was.
+#[test]
+fn an_expired_key_option_is_taken_off_and_undo_puts_it_back() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!(
+        "{ALICE}; sed -i 's|^|no-pty,expiry-time=\"20200101\",no-agent-forwarding |' /home/alice/.ssh/authorized_keys"
+    );
+    super::repaired_without_pam(
+        &setup,
+        &["sed -i '1s|expiry-time=\"20200101\",||' /home/alice/.ssh/authorized_keys"],
+        &["/home/alice/.ssh/authorized_keys"],
+    );
+}

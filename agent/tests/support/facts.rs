@@ -302,6 +302,7 @@ pub fn alice() -> UserAuth {
                 comment: Some("alice@laptop".into()),
                 from: None,
                 expiry_time: None,
+                expiry_removal: None,
                 command_program: None,
                 public_key: "ssh-ed25519 AAAA".into(),
             }],

@@ -86,6 +86,7 @@ pub fn parse_key_line(line: &str) -> KeyLine {
             comment: read.comment,
             from: options.from,
             expiry_time: options.expiry_time,
+            expiry_removal: options.expiry_removal,
             // Stated where the file is examined; only the path is known here.
             command_program: options.command_program.map(FileStat::missing),
             public_key: read.public_key,
@@ -159,6 +160,8 @@ pub struct KeyOptions {
     pub from: Option<String>,
     /// expiry-time="..." as written.
     pub expiry_time: Option<String>,
+    /// The text whose removal takes expiry-time= off the line, comma included.
+    pub expiry_removal: Option<String>,
     /// command="..."'s first word, when it is a path.
     pub command_program: Option<String>,
 }
@@ -169,9 +172,11 @@ pub fn parse_options(text: &str) -> Result<KeyOptions, String> {
     let mut names = Vec::new();
     let mut from = None;
     let mut expiry_time = None;
+    let mut expiry_removal = None;
     let mut command_program = None;
     let mut rest = text;
     while !rest.is_empty() {
+        let start = text.len() - rest.len();
         let name_end = rest.find(['=', ',', ' ', '\t']).unwrap_or(rest.len());
         let name = rest[..name_end].to_ascii_lowercase();
         rest = &rest[name_end..];
@@ -198,6 +203,16 @@ pub fn parse_options(text: &str) -> Result<KeyOptions, String> {
         } else if !(FLAGS.contains(&name.as_str()) || NEGATABLE_FLAGS.contains(&plain)) {
             return Err(format!("unsupported option {name:?}"));
         }
+        if name == "expiry-time" {
+            // With the comma that joins it to the next option, or else the one before.
+            let end = text.len() - rest.len();
+            let span = match (rest.starts_with(','), start) {
+                (true, _) => &text[start..=end],
+                (false, 0) => &text[..end],
+                (false, _) => &text[start - 1..end],
+            };
+            expiry_removal = Some(span.to_string());
+        }
         names.push(name);
         match rest.chars().next() {
             None | Some(' ' | '\t') => break,
@@ -209,6 +224,7 @@ pub fn parse_options(text: &str) -> Result<KeyOptions, String> {
         names,
         from,
         expiry_time,
+        expiry_removal,
         command_program,
     })
 }
@@ -369,5 +385,23 @@ mod tests {
         // A line wrapped by an editor: the blob is cut short.
         let wrapped = format!("ssh-ed25519 {}", &blob("ssh-ed25519")[..10]);
         assert!(bad(&wrapped).contains("base64") || bad(&wrapped).contains("truncated"));
+    }
+
+    /// Taking the removal text off leaves a line whose options still parse, without
+    /// expiry-time, wherever the option stood.
+    #[test]
+    fn the_expiry_removal_leaves_the_other_options() {
+        for (options, left) in [
+            ("Expiry-Time=\"20200101\",no-pty", "no-pty"),
+            ("no-pty,expiry-time=\"20200101\"", "no-pty"),
+            (
+                "no-pty,expiry-time=\"2020\\\"0101\",restrict",
+                "no-pty,restrict",
+            ),
+            ("expiry-time=\"20200101\"", ""),
+        ] {
+            let removal = parse_options(options).unwrap().expiry_removal.unwrap();
+            assert_eq!(options.replacen(&removal, "", 1), left, "{options}");
+        }
     }
 }

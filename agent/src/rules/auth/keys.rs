@@ -302,6 +302,12 @@ pub(super) fn check_key_options(
                 .var("place", place.clone())
                 .var("expiry", expiry.clone())
                 .var("fix", fix)
+                .var("file", file.path.clone())
+                .var("line", key.line.to_string())
+                .var(
+                    "expiry_removal",
+                    key.expiry_removal.clone().unwrap_or_default(),
+                )
                 .evidence(
                     format!("expiry-time=\"{expiry}\" on {} key", key.key_type),
                     Some(place.clone()),
