@@ -78,6 +78,9 @@ pub enum Action {
     SetShell { user: String, shell: String },
     /// chage -E -1: the account never expires.
     NoExpiry { user: String },
+    /// chage -d DAY: the password counts as changed on `day` (YYYY-MM-DD), so its aging
+    /// starts again; the maximum age and the rest of the policy stay.
+    PasswordChanged { user: String, day: String },
     /// usermod -U: the "!" goes from before the password hash.
     Unlock { user: String },
     /// usermod -p '*': a locked account without a password is unlocked to "*", which
@@ -214,6 +217,7 @@ impl Action {
             "set_shell" => &["user", "shell"],
             "add_system_user" => &["user", "home", "shell"],
             "no_expiry" => &["user"],
+            "password_changed" => &["user", "day"],
             "unlock" | "no_password" => &["user"],
             "systemctl" => &["verb", "unit"],
             "restart_sshd" => &["check", "unit", "pid"],
@@ -291,6 +295,10 @@ impl Action {
                 shell: arg("shell")?,
             },
             "no_expiry" => Action::NoExpiry { user: arg("user")? },
+            "password_changed" => Action::PasswordChanged {
+                user: arg("user")?,
+                day: arg("day")?,
+            },
             "unlock" => Action::Unlock { user: arg("user")? },
             "no_password" => Action::NoPassword { user: arg("user")? },
             "nft_accept" => Action::NftAccept {
@@ -429,6 +437,14 @@ impl Action {
             Action::NoExpiry { user } | Action::Unlock { user } | Action::NoPassword { user } => {
                 name(user)
             }
+            Action::PasswordChanged { user, day } => {
+                name(user)?;
+                let digits: Vec<&str> = day.split('-').collect();
+                match digits.len() == 3 && digits.iter().all(|part| part.parse::<u16>().is_ok()) {
+                    true => Ok(()),
+                    false => Err(format!("{day:?} is not a YYYY-MM-DD day")),
+                }
+            }
             Action::Systemctl { unit, .. } => name(unit),
             Action::NftAccept {
                 family,
@@ -536,6 +552,7 @@ impl Action {
             ),
             Action::SetShell { user, shell } => format!("usermod -s {} {user}", shell_word(shell)),
             Action::NoExpiry { user } => format!("chage -E -1 {user}"),
+            Action::PasswordChanged { user, day } => format!("chage -d {day} {user}"),
             Action::Unlock { user } => format!("usermod -U {user}"),
             Action::NoPassword { user } => format!("usermod -p '*' {user}"),
             Action::Systemctl { verb, unit } => format!("systemctl {} {unit}", verb.as_str()),
@@ -805,6 +822,10 @@ mod tests {
             ),
             ("systemctl", &[("verb", "stop"), ("unit", "ssh")][..]),
             ("no_expiry", &[("user", "a"), ("shell", "/bin/sh")][..]),
+            (
+                "password_changed",
+                &[("user", "a"), ("day", "$(date +%F)")][..],
+            ),
             (
                 "add_key",
                 &[("path", "/k"), ("owner", "a"), ("key", "ssh-ed25519 !!")][..],

@@ -56,6 +56,11 @@ pub enum Prior {
         user: String,
         shell: String,
     },
+    /// Field 3 of /etc/shadow, the day of the last password change; None: empty.
+    LastChange {
+        user: String,
+        day: Option<i64>,
+    },
     /// Field 8 of /etc/shadow; None: never expires.
     Expiry {
         user: String,

@@ -48,17 +48,14 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
             user: user.clone(),
             shell: account(user)?.shell.display().to_string(),
         }),
-        Action::NoExpiry { user } => {
-            let shadow = crate::collect::auth::accounts::read_shadow()
-                .map_err(|err| format!("cannot read /etc/shadow: {err}"))?;
-            let entry = shadow
-                .get(user)
-                .ok_or_else(|| format!("{user} is not in /etc/shadow"))?;
-            Some(Prior::Expiry {
-                user: user.clone(),
-                expire: entry.expire.filter(|day| *day >= 0),
-            })
-        }
+        Action::NoExpiry { user } => Some(Prior::Expiry {
+            user: user.clone(),
+            expire: shadow_entry(user)?.expire.filter(|day| *day >= 0),
+        }),
+        Action::PasswordChanged { user, .. } => Some(Prior::LastChange {
+            user: user.clone(),
+            day: shadow_entry(user)?.last_change.filter(|day| *day >= 0),
+        }),
         Action::Systemctl { unit, .. }
         | Action::RestartSshd {
             unit: Some(unit), ..
@@ -94,6 +91,14 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
         }),
         _ => None,
     })
+}
+
+/// The user's /etc/shadow entry, for the fields a step changes.
+fn shadow_entry(user: &str) -> Result<crate::facts::ShadowEntry, String> {
+    crate::collect::auth::accounts::read_shadow()
+        .map_err(|err| format!("cannot read /etc/shadow: {err}"))?
+        .remove(user)
+        .ok_or_else(|| format!("{user} is not in /etc/shadow"))
 }
 
 /// Makes the change.
@@ -217,6 +222,7 @@ pub fn perform(action: &Action) -> Result<(), String> {
         Action::MakeHostKeys => tool("ssh-keygen", &["-A"]),
         Action::SetShell { user, shell } => tool("usermod", &["-s", shell, user]),
         Action::NoExpiry { user } => tool("chage", &["-E", "-1", user]),
+        Action::PasswordChanged { user, day } => tool("chage", &["-d", day, user]),
         Action::Unlock { user } => tool("usermod", &["-U", user]),
         Action::Resume { pid } => signal(*pid, nix::sys::signal::Signal::SIGCONT),
         Action::AddSystemUser { user, home, shell } => tool(
@@ -372,6 +378,11 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
                 .map_err(|err| format!("{}: {err}", state.path))
         }),
         Prior::Shell { user, shell } => tool("usermod", &["-s", shell, user]),
+        // chage reads a bare number as days since 1970, and -1 as an empty field.
+        Prior::LastChange { user, day } => {
+            let day = day.map_or_else(|| "-1".to_string(), |day| day.to_string());
+            tool("chage", &["-d", &day, user])
+        }
         Prior::Expiry { user, expire } => {
             let day = expire.map_or_else(|| "-1".to_string(), |day| day.to_string());
             tool("chage", &["-E", &day, user])

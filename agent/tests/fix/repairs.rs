@@ -624,3 +624,29 @@ fn an_expired_key_option_is_taken_off_and_undo_puts_it_back() {
         &["/home/alice/.ssh/authorized_keys"],
     );
 }
+
+/// alice's password is marked for change (last change 0): with PAM, pam_unix makes her
+/// key login change it first, and without a terminal it fails. The fix counts the
+/// password as changed today; undo marks it for change again.
+#[test]
+fn a_password_due_for_change_counts_as_changed_today_and_undo_marks_it_again() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let today = std::process::Command::new("date")
+        .args(["-u", "+%F"])
+        .output()
+        .unwrap()
+        .stdout;
+    let today = String::from_utf8(today).unwrap();
+    in_private_system(&format!("{ALICE}; chage -d 0 alice"), || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM yes"]);
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[&format!("chage -d {} alice", today.trim())],
+            &["/etc/shadow"],
+        );
+    });
+}

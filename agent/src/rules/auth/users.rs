@@ -74,6 +74,7 @@ pub(super) fn check_account(
         let inactive = why.contains("inactive");
         let finding = Draft::new(RuleId::PasswordExpired)
             .var("user", user.name.clone())
+            .var("today", date_of(today))
             .evidence(why, Some("/etc/shadow".into()));
         findings.push(match (inactive && use_pam, use_pam) {
             (true, _) => finding.severity(Severity::Critical),
