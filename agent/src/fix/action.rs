@@ -62,6 +62,8 @@ pub enum Action {
         old: String,
         new: String,
     },
+    /// sysctl -w KEY=VALUE: a kernel setting changed until the next boot.
+    Sysctl { key: String, value: String },
     /// A host key OpenSSH cannot load moved aside to PATH.broken, and a new key of
     /// `key_type` (rsa, ecdsa, ed25519) made in its place, with its .pub.
     NewHostKey { path: String, key_type: String },
@@ -213,6 +215,7 @@ impl Action {
             "insert_line" => &["file", "line", "text"],
             "replace_text" => &["file", "line", "old", "new"],
             "new_host_key" => &["path", "key_type"],
+            "sysctl" => &["key", "value"],
             "make_host_keys" => &[],
             "set_shell" => &["user", "shell"],
             "add_system_user" => &["user", "home", "shell"],
@@ -285,6 +288,10 @@ impl Action {
                 key_type: arg("key_type")?,
             },
             "make_host_keys" => Action::MakeHostKeys,
+            "sysctl" => Action::Sysctl {
+                key: arg("key")?,
+                value: arg("value")?,
+            },
             "add_system_user" => Action::AddSystemUser {
                 user: arg("user")?,
                 home: arg("home")?,
@@ -425,6 +432,19 @@ impl Action {
                 }
             }
             Action::MakeHostKeys => Ok(()),
+            // A dotted name under /proc/sys and a plain number: nothing to quote.
+            Action::Sysctl { key, value } => {
+                let dotted = !key.is_empty()
+                    && key.split('.').all(|part| {
+                        !part.is_empty()
+                            && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    });
+                match (dotted, value.parse::<u64>().is_ok()) {
+                    (true, true) => Ok(()),
+                    (false, _) => Err(format!("{key:?} is not a sysctl name")),
+                    (true, false) => Err(format!("{value:?} is not a number")),
+                }
+            }
             Action::AddSystemUser { user, home, shell } => {
                 name(user)?;
                 absolute(home)?;
@@ -545,6 +565,7 @@ impl Action {
                 format!("mv {path} {path}.broken && ssh-keygen -q -N '' -t {key_type} -f {path}")
             }
             Action::MakeHostKeys => "ssh-keygen -A".into(),
+            Action::Sysctl { key, value } => format!("sysctl -w {key}={value}"),
             Action::AddSystemUser { user, home, shell } => format!(
                 "useradd --system --no-create-home --home-dir {} --shell {} {user}",
                 shell_word(home),
@@ -834,6 +855,8 @@ mod tests {
                 "add_key",
                 &[("path", "/k"), ("owner", "a"), ("key", "hello")][..],
             ),
+            ("sysctl", &[("key", "net/x"), ("value", "1")][..]),
+            ("sysctl", &[("key", "net.x"), ("value", "1; reboot")][..]),
             ("reboot", &[][..]),
         ] {
             assert!(

@@ -56,6 +56,11 @@ pub enum Prior {
         user: String,
         shell: String,
     },
+    /// A kernel setting's value as /proc/sys showed it.
+    Sysctl {
+        key: String,
+        value: String,
+    },
     /// Field 3 of /etc/shadow, the day of the last password change; None: empty.
     LastChange {
         user: String,

@@ -52,6 +52,10 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
             user: user.clone(),
             expire: shadow_entry(user)?.expire.filter(|day| *day >= 0),
         }),
+        Action::Sysctl { key, .. } => Some(Prior::Sysctl {
+            key: key.clone(),
+            value: read_sysctl(key)?,
+        }),
         Action::PasswordChanged { user, .. } => Some(Prior::LastChange {
             user: user.clone(),
             day: shadow_entry(user)?.last_change.filter(|day| *day >= 0),
@@ -91,6 +95,23 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
         }),
         _ => None,
     })
+}
+
+/// What `sysctl -w` writes: the file under /proc/sys that the dotted name names.
+fn sysctl_path(key: &str) -> String {
+    format!("/proc/sys/{}", key.replace('.', "/"))
+}
+
+fn read_sysctl(key: &str) -> Result<String, String> {
+    let path = sysctl_path(key);
+    std::fs::read_to_string(&path)
+        .map(|value| value.trim().to_string())
+        .map_err(|err| format!("{path}: {err}"))
+}
+
+fn write_sysctl(key: &str, value: &str) -> Result<(), String> {
+    let path = sysctl_path(key);
+    std::fs::write(&path, value).map_err(|err| format!("{path}: {err}"))
 }
 
 /// The user's /etc/shadow entry, for the fields a step changes.
@@ -220,6 +241,7 @@ pub fn perform(action: &Action) -> Result<(), String> {
             tool("ssh-keygen", &["-q", "-N", "", "-t", key_type, "-f", path])
         }
         Action::MakeHostKeys => tool("ssh-keygen", &["-A"]),
+        Action::Sysctl { key, value } => write_sysctl(key, value),
         Action::SetShell { user, shell } => tool("usermod", &["-s", shell, user]),
         Action::NoExpiry { user } => tool("chage", &["-E", "-1", user]),
         Action::PasswordChanged { user, day } => tool("chage", &["-d", day, user]),
@@ -378,6 +400,7 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
                 .map_err(|err| format!("{}: {err}", state.path))
         }),
         Prior::Shell { user, shell } => tool("usermod", &["-s", shell, user]),
+        Prior::Sysctl { key, value } => write_sysctl(key, value),
         // chage reads a bare number as days since 1970, and -1 as an empty field.
         Prior::LastChange { user, day } => {
             let day = day.map_or_else(|| "-1".to_string(), |day| day.to_string());
