@@ -78,6 +78,9 @@ class Scenario:
     # "applied" (then `undo` must put the break back), or "rolled_back" where the repair
     # would cut off how labuser comes in, and the check after it must put it back.
     fix_outcome: str = "applied"
+    # Whether `undo` brings the break back: not where the repair replaced a hung
+    # process (undo restarts sshd; it cannot make it hang again).
+    undo_breaks_again: bool = True
     # "ssh": break, diagnose, ground truth, restore (lab.run_scenario).
     # "deb": the package step (deb_install.py); expect_status is then the boot verdict's.
     kind: str = "ssh"
@@ -430,6 +433,19 @@ systemctl restart ssh.service""",
         expect_status=CRITICAL,
         access={22: ("timeout",)},
         restore_cmds="kill -CONT $(systemctl show -P MainPID ssh)",
+    ),
+    Scenario(
+        name="listener-frozen",
+        verdict_fixes=True,
+        # The listening sshd hung without being stopped: its unit frozen in the cgroup
+        # freezer (the process sleeps, state S), so connections queue and no banner
+        # comes. Restarting the unit replaces the hung process; undo cannot hang one.
+        break_cmds="systemctl freeze ssh",
+        expect_ids=("SSH-LIV-002",),
+        expect_status=CRITICAL,
+        access={22: ("timeout",)},
+        undo_breaks_again=False,
+        restore_cmds="systemctl thaw ssh || true\nsystemctl restart ssh",
     ),
     Scenario(
         name="key-revoked",

@@ -106,11 +106,21 @@ fn silent_listener(
                 .var("socket", socket.clone())
                 .var("port", probe.port.to_string())
                 .var("cause", silence_cause(probe, listener, &owners))
+                .var("fix", end_and_start(facts, &owners))
         }
     };
     let finding = finding.evidence(probe_text(probe), Some("live probe".into()));
     let finding = with_listener_state(finding, listener, &owners, stopped.is_some());
     Some(with_waiting_clients(finding, facts, probe.port))
+}
+
+/// Outside systemd, the hung listener ended (politely, then not) and sshd started again;
+/// a hung process does not act on SIGHUP.
+fn end_and_start(facts: &Facts, owners: &[&SshdProcess]) -> String {
+    let pids: Vec<String> = owners.iter().map(|owner| owner.pid.to_string()).collect();
+    let pids = pids.join(" ");
+    let sshd = facts.sshd.binary.as_deref().unwrap_or("/usr/sbin/sshd");
+    format!("kill {pids}; sleep 2; kill -9 {pids} 2>/dev/null; {sshd}")
 }
 
 /// The listener's accept queue and its owners' scheduler states as evidence (a stopped

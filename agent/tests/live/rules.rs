@@ -71,7 +71,7 @@ fn silent_and_closing_listeners_name_their_cause_and_fix() {
     );
     assert_eq!(
         hung[0].remediation.guest[0],
-        "systemctl restart ssh.service"
+        "/usr/sbin/sshd -t && systemctl restart ssh.service"
     );
     facts.sockets.listeners[0].accept_queue = Some(129);
     assert!(evaluate(&facts)[0]
