@@ -22,6 +22,14 @@ if ((${#missing[@]})); then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
+  # The tests start firewalld and the like in their own namespaces; the host's must not
+  # start on installation (invoke-rc.d and deb-systemd-invoke ask policy-rc.d).
+  policy=/usr/sbin/policy-rc.d
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
 fi
