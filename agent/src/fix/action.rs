@@ -101,6 +101,15 @@ pub enum Action {
     /// New connections to TCP `port` accepted first in INPUT, by `iptables` (or
     /// iptables-legacy, iptables-nft): the backend whose rule drops them.
     IptablesAccept { iptables: String, port: u16 },
+    /// firewalld lets new connections to TCP `port` into `zone`, now and after its next
+    /// reload (the ssh service for 22, the port otherwise); nothing else is reloaded.
+    FirewalldAllow { zone: String, port: u16 },
+    /// ufw allows TCP `port` from anywhere: inserted at `position` (before the rule
+    /// that denies it), or appended when `position` is 0 (only the default denies).
+    UfwAllow { port: u16, position: u32 },
+    /// SELinux labels TCP `port` ssh_port_t, so sshd may bind it: added, or modified
+    /// where the base policy gives the port another type.
+    LabelSshPort { port: u16 },
     /// SIGCONT to the sshd listener that was stopped (SIGSTOP, a debugger).
     Resume { pid: u32 },
     /// sshd started by hand where systemd does not run it (it daemonizes and writes
@@ -228,6 +237,9 @@ impl Action {
             "resume" => &["pid"],
             "nft_accept" => &["family", "table", "chain", "port"],
             "iptables_accept" => &["iptables", "port"],
+            "firewalld_allow" => &["zone", "port"],
+            "ufw_allow" => &["port", "position"],
+            "label_ssh_port" => &["port"],
             other => return Err(format!("no action {other}")),
         };
         if let Some((unknown, _)) = args.iter().find(|(key, _)| !expected.contains(key)) {
@@ -316,6 +328,19 @@ impl Action {
             },
             "iptables_accept" => Action::IptablesAccept {
                 iptables: arg("iptables")?,
+                port: port(kind, &arg("port")?)?,
+            },
+            "firewalld_allow" => Action::FirewalldAllow {
+                zone: arg("zone")?,
+                port: port(kind, &arg("port")?)?,
+            },
+            "ufw_allow" => Action::UfwAllow {
+                port: port(kind, &arg("port")?)?,
+                position: arg("position")?
+                    .parse()
+                    .map_err(|_| format!("{kind}: not a rule position"))?,
+            },
+            "label_ssh_port" => Action::LabelSshPort {
                 port: port(kind, &arg("port")?)?,
             },
             "resume" => Action::Resume {
@@ -478,6 +503,8 @@ impl Action {
                 name(table)?;
                 name(chain)
             }
+            Action::FirewalldAllow { zone, .. } => name(zone),
+            Action::UfwAllow { .. } | Action::LabelSshPort { .. } => Ok(()),
             Action::Resume { pid } if *pid > 1 => Ok(()),
             Action::Resume { pid } => Err(format!("{pid} is not a process to resume")),
             Action::IptablesAccept { iptables, .. } => {
@@ -588,6 +615,17 @@ impl Action {
             Action::IptablesAccept { iptables, port } => {
                 format!("{iptables} -I INPUT -p tcp --dport {port} -j ACCEPT")
             }
+            Action::FirewalldAllow { zone, port } => {
+                let allow = firewalld_allowance(*port);
+                format!(
+                    "firewall-cmd --zone={zone} --add-{allow} && firewall-cmd --permanent --zone={zone} --add-{allow}"
+                )
+            }
+            Action::UfwAllow { port, position: 0 } => format!("ufw allow {port}/tcp"),
+            Action::UfwAllow { port, position } => format!("ufw insert {position} allow {port}/tcp"),
+            Action::LabelSshPort { port } => format!(
+                "semanage port -a -t ssh_port_t -p tcp {port} || semanage port -m -t ssh_port_t -p tcp {port}"
+            ),
             Action::Resume { pid } => format!("kill -CONT {pid}"),
             Action::StartSshd {
                 check,
@@ -693,6 +731,14 @@ pub const HOST_KEY_TYPES: [&str; 3] = ["rsa", "ecdsa", "ed25519"];
 
 /// The comment of the nftables rule a fix inserts: how undo finds it again.
 pub const NFT_COMMENT: &str = "sshdoctor";
+
+/// What firewalld is told to allow for TCP `port`: its ssh service covers 22.
+pub fn firewalld_allowance(port: u16) -> String {
+    match port {
+        22 => "service=ssh".into(),
+        port => format!("port={port}/tcp"),
+    }
+}
 
 /// A TCP port, 1 to 65535.
 fn port(kind: &str, text: &str) -> Result<u16, String> {

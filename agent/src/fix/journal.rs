@@ -97,6 +97,22 @@ pub enum Prior {
     },
     /// The firewall had no rule of ours: undo deletes the one the step inserted.
     NoRule,
+    /// ufw had "VERB PORT/tcp" (deny, reject), which `ufw allow` changed in place: undo
+    /// sets the verb back.
+    UfwVerb {
+        verb: String,
+    },
+    /// firewalld did not allow the port at run time; `permanent`: its saved zone did.
+    /// Undo removes it at run time, and from the saved zone unless it was there.
+    FirewalldClosed {
+        permanent: bool,
+    },
+    /// The local SELinux type TCP `port` had (`semanage port -l -C`); None: no local
+    /// label, so undo deletes the one the step added.
+    PortLabel {
+        port: u16,
+        local: Option<String>,
+    },
     /// No sshd ran here: the one started writes this pid file, and undo stops it.
     SshdStopped {
         pid_file: String,

@@ -1,7 +1,7 @@
 //! Each action done, and undone: what it reads first (its prior state), the change, and
 //! how the prior state is put back.
 
-use super::action::{parse_mode, Action, UnitVerb};
+use super::action::{firewalld_allowance, parse_mode, Action, UnitVerb};
 use super::files::{replace_file, set_owner_mode, PathState};
 use super::journal::Prior;
 use crate::collect::command::{capture, find_tool, tool_dirs};
@@ -70,6 +70,18 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
         }),
         Action::RestartSshd { pid: Some(pid), .. } => Some(Prior::Sshd { pid: *pid }),
         Action::NftAccept { .. } | Action::IptablesAccept { .. } => Some(Prior::NoRule),
+        Action::FirewalldAllow { zone, port } => {
+            let query = format!("--query-{}", firewalld_allowance(*port));
+            let zone = format!("--zone={zone}");
+            Some(Prior::FirewalldClosed {
+                permanent: run("firewall-cmd", &["--permanent", &zone, &query]).is_ok(),
+            })
+        }
+        Action::UfwAllow { port, .. } => Some(ufw_prior(&run("ufw", &["show", "added"])?, *port)?),
+        Action::LabelSshPort { port } => Some(Prior::PortLabel {
+            port: *port,
+            local: local_port_type(&run("semanage", &["port", "-l", "-C"])?, *port),
+        }),
         Action::Unlock { user } => Some(Prior::Locked { user: user.clone() }),
         Action::Resume { pid } => match stopped_sshd(*pid) {
             true => Some(Prior::Stopped { pid: *pid }),
@@ -94,6 +106,43 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
             pid_file: pid_file.clone(),
         }),
         _ => None,
+    })
+}
+
+/// What undo of `ufw allow PORT/tcp` must do, from `ufw show added`: ufw changes a rule
+/// for the same port and sources in place ("deny 22/tcp" becomes "allow 22/tcp"), so
+/// undo sets its verb back; otherwise it deletes the rule the step added. An allow
+/// already listed, or a rule with more words (a comment), could not be told apart.
+fn ufw_prior(added: &str, port: u16) -> Result<Prior, String> {
+    let spec = format!("{port}/tcp");
+    for line in added.lines().map(str::trim) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let [ufw, verb, target, rest @ ..] = words.as_slice() else {
+            continue;
+        };
+        if *ufw != "ufw" || *target != spec || !matches!(*verb, "allow" | "deny" | "reject") {
+            continue;
+        }
+        return match (*verb, rest.is_empty()) {
+            ("allow", _) => Err(format!("ufw has \"{line}\" already, after what denies")),
+            (_, false) => Err(format!("ufw's \"{line}\" has more than undo can restore")),
+            (verb, true) => Ok(Prior::UfwVerb { verb: verb.into() }),
+        };
+    }
+    Ok(Prior::NoRule)
+}
+
+/// The type a local label (`semanage port -l -C`) gives TCP `port` alone:
+/// "http_port_t   tcp   8080, 2222".
+fn local_port_type(listed: &str, port: u16) -> Option<String> {
+    let port = port.to_string();
+    listed.lines().find_map(|line| {
+        let (kind, rest) = line.split_once(char::is_whitespace)?;
+        let ports = rest.trim_start().strip_prefix("tcp")?;
+        ports
+            .split(',')
+            .any(|listed| listed.trim() == port)
+            .then(|| kind.to_string())
     })
 }
 
@@ -265,11 +314,25 @@ pub fn perform(action: &Action) -> Result<(), String> {
             unit: Some(unit), ..
         } => systemctl(&["restart", unit]).map(|_| ()),
         Action::RestartSshd { pid, .. } => hang_up(pid.unwrap_or_default()),
-        // The printed command itself: its words are names `check` allowed, no quoting.
-        Action::NftAccept { .. } | Action::IptablesAccept { .. } => {
-            let command = action.command();
+        // The printed commands themselves: their words are names `check` allowed, no
+        // quoting.
+        Action::NftAccept { .. }
+        | Action::IptablesAccept { .. }
+        | Action::FirewalldAllow { .. }
+        | Action::UfwAllow { .. } => action.command().split(" && ").try_for_each(|command| {
             let words: Vec<&str> = command.split_whitespace().collect();
             tool(words[0], &words[1..])
+        }),
+        // Added, or, for a port the base policy gives another type, modified.
+        Action::LabelSshPort { port } => {
+            let port = port.to_string();
+            let label = |verb: &str| {
+                tool(
+                    "semanage",
+                    &["port", verb, "-t", "ssh_port_t", "-p", "tcp", &port],
+                )
+            };
+            label("-a").or_else(|_| label("-m"))
         }
         Action::StartSshd { sshd, config, .. } => {
             let config: Vec<&str> = config.iter().flat_map(|config| ["-f", config]).collect();
@@ -285,6 +348,7 @@ pub fn perform(action: &Action) -> Result<(), String> {
 /// of the first rule with our comment accepting the port.
 fn delete_rule(action: &Action) -> Result<(), String> {
     match action {
+        Action::UfwAllow { port, .. } => tool("ufw", &["delete", "allow", &format!("{port}/tcp")]),
         Action::IptablesAccept { iptables, port } => tool(
             iptables,
             &[
@@ -413,6 +477,32 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
         Prior::Sshd { pid } => hang_up(*pid),
         Prior::SshdStopped { pid_file } => stop_started_sshd(pid_file),
         Prior::NoRule => delete_rule(action),
+        Prior::UfwVerb { verb } => match action {
+            Action::UfwAllow { port, .. } => tool("ufw", &[verb, &format!("{port}/tcp")]),
+            _ => Ok(()),
+        },
+        Prior::FirewalldClosed { permanent } => {
+            let Action::FirewalldAllow { zone, port } = action else {
+                return Ok(());
+            };
+            let remove = format!("--remove-{}", firewalld_allowance(*port));
+            let zone = format!("--zone={zone}");
+            tool("firewall-cmd", &[&zone, &remove])?;
+            match permanent {
+                true => Ok(()),
+                false => tool("firewall-cmd", &["--permanent", &zone, &remove]),
+            }
+        }
+        Prior::PortLabel { port, local } => {
+            let port = port.to_string();
+            match local {
+                Some(local) => tool("semanage", &["port", "-m", "-t", local, "-p", "tcp", &port]),
+                None => tool(
+                    "semanage",
+                    &["port", "-d", "-t", "ssh_port_t", "-p", "tcp", &port],
+                ),
+            }
+        }
         Prior::Locked { user } => tool("usermod", &["-L", user]),
         // -f: the pre-authentication children of every running sshd run as the user
         // the step added, and userdel refuses a user in use without it.
@@ -612,5 +702,31 @@ mod tests {
         assert_eq!(edit_text(b"a\n", &[2], comment), Err(2));
         assert_eq!(edit_text(b"a", &[3], comment), Err(3));
         assert_eq!(edit_text(b"", &[1], comment), Err(1));
+    }
+
+    #[test]
+    fn ufw_rules_tell_undo_what_to_put_back() {
+        let header = "Added user rules (see 'ufw status' for running firewall):\n";
+        let added = |rules: &str| format!("{header}{rules}");
+        assert_eq!(
+            ufw_prior(&added("ufw allow 80/tcp\nufw deny 22/tcp\n"), 22),
+            Ok(Prior::UfwVerb {
+                verb: "deny".into()
+            })
+        );
+        assert_eq!(ufw_prior(&added("ufw deny 22\n"), 22), Ok(Prior::NoRule));
+        assert_eq!(ufw_prior(header, 22), Ok(Prior::NoRule));
+        assert!(ufw_prior(&added("ufw allow 22/tcp\n"), 22).is_err());
+        assert!(ufw_prior(&added("ufw reject 22/tcp comment 'x'\n"), 22).is_err());
+    }
+
+    #[test]
+    fn a_local_label_is_read_from_semanage_port_list() {
+        let listed = "SELinux Port Type              Proto    Port Number\n\n\
+                      http_port_t                    tcp      8080, 2222\n\
+                      ssh_port_t                     udp      2223\n";
+        assert_eq!(local_port_type(listed, 2222), Some("http_port_t".into()));
+        assert_eq!(local_port_type(listed, 2223), None);
+        assert_eq!(local_port_type(listed, 22), None);
     }
 }

@@ -676,6 +676,9 @@ mod tests {
                             "port" => "22",
                             "iptables" => "iptables",
                             "pid" => "1234",
+                            "position" => "1",
+                            "value" => "2048",
+                            "day" => "2026-01-31",
                             _ => "alice",
                         };
                         let filled = match text.contains('{') {

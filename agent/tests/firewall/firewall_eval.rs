@@ -357,7 +357,7 @@ fn firewalld_zone_of_the_primary_interface_decides() {
     let other_port = only(&with_ssh, 2222, "SSH-FWL-003");
     assert_eq!(
         other_port.remediation.guest[0],
-        "firewall-cmd --permanent --zone=public --add-port=2222/tcp && firewall-cmd --reload"
+        "firewall-cmd --zone=public --add-port=2222/tcp && firewall-cmd --permanent --zone=public --add-port=2222/tcp"
     );
 
     let without_ssh = firewalld_fixture("public_no_ssh");
@@ -371,7 +371,7 @@ fn firewalld_zone_of_the_primary_interface_decides() {
     );
     assert_eq!(
         finding.remediation.guest[0],
-        "firewall-cmd --permanent --zone=public --add-service=ssh && firewall-cmd --reload"
+        "firewall-cmd --zone=public --add-service=ssh && firewall-cmd --permanent --zone=public --add-service=ssh"
     );
     let mut stopped = without_ssh.clone();
     stopped.firewalld.as_mut().unwrap().running = false;

@@ -98,3 +98,138 @@ fn an_iptables_input_policy_drop_gets_one_accept_rule_and_undo_deletes_it() {
         );
     });
 }
+
+const UFW: &str = "a real ufw to repair";
+
+/// ufw active with incoming denied by default and nothing allowed: the repair appends
+/// one allow; undo deletes it, and ufw's rules are as they were.
+#[test]
+fn ufw_denying_by_default_gets_an_allow_and_undo_deletes_it() {
+    if !support::requires_root(NEEDS_ROOT) || !support::requires_program("ufw", UFW) {
+        return;
+    }
+    // ufw writes its state in /etc/ufw and /etc/default/ufw: the private copy.
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        in_vm(&network, &["ufw", "default", "deny", "incoming"], "");
+        in_vm(&network, &["ufw", "--force", "enable"], "");
+        repaired_then_undone(
+            &network,
+            &sshd,
+            "ufw allow 22/tcp",
+            &["sh", "-c", "ufw status verbose; cat /etc/ufw/user.rules"],
+        );
+    });
+}
+
+/// ufw allowing by default but denying TCP 22 from anywhere by a rule after another:
+/// `ufw allow 22/tcp` changes that rule in place (ufw would skip inserting a rule with
+/// the same port and sources), and undo makes it deny again, where it was.
+#[test]
+fn ufw_denying_by_a_rule_has_it_allowed_in_place_and_undo_denies_again() {
+    if !support::requires_root(NEEDS_ROOT) || !support::requires_program("ufw", UFW) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        in_vm(&network, &["ufw", "default", "allow", "incoming"], "");
+        in_vm(&network, &["ufw", "allow", "80/tcp"], "");
+        in_vm(&network, &["ufw", "deny", "22/tcp"], "");
+        in_vm(&network, &["ufw", "--force", "enable"], "");
+        repaired_then_undone(
+            &network,
+            &sshd,
+            "ufw allow 22/tcp",
+            &["sh", "-c", "ufw status verbose; cat /etc/ufw/user.rules"],
+        );
+    });
+}
+
+/// ufw denying port 22 for every protocol, a rule the allow does not share its match
+/// with: the allow is inserted first, and undo deletes it.
+#[test]
+fn ufw_denying_by_a_narrower_rule_gets_an_allow_first_and_undo_deletes_it() {
+    if !support::requires_root(NEEDS_ROOT) || !support::requires_program("ufw", UFW) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        in_vm(&network, &["ufw", "default", "allow", "incoming"], "");
+        in_vm(&network, &["ufw", "deny", "22"], "");
+        in_vm(&network, &["ufw", "--force", "enable"], "");
+        repaired_then_undone(
+            &network,
+            &sshd,
+            "ufw insert 1 allow 22/tcp",
+            &["sh", "-c", "ufw status verbose; cat /etc/ufw/user.rules"],
+        );
+    });
+}
+
+/// firewalld running with its default zone (public) saved and loaded without the ssh
+/// service: the repair allows it at run time and in the saved zone, with no reload;
+/// undo removes it from both, and the zone lists as it did.
+#[test]
+fn firewalld_without_the_ssh_service_gets_it_now_and_saved_and_undo_removes_it() {
+    if !support::requires_root(NEEDS_ROOT)
+        || !support::requires_program("firewalld", "a real firewalld to repair")
+    {
+        return;
+    }
+    // firewalld's saved zones are the private /etc's; its bus is a private one where
+    // the system bus is looked for, and its run-time files a private /run/firewalld.
+    in_private_system(ALICE, || {
+        let bus = support::dbus::TestBus::start();
+        let socket = bus.address.trim_start_matches("unix:path=");
+        let socket_dir = std::path::Path::new(socket)
+            .parent()
+            .unwrap()
+            .display()
+            .to_string();
+        support::accounts::sh(&format!(
+            "mount --bind {socket_dir} /run/dbus; mkdir -p /run/firewalld; \
+             mount -t tmpfs tmpfs /run/firewalld"
+        ));
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        let _firewalld = support::ProcessGuard::spawn(
+            network
+                .server
+                .command("firewalld")
+                .args(["--nofork", "--nopid", "--log-target", "console"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null()),
+        );
+        let running = support::wait_for(std::time::Duration::from_secs(30), || {
+            let state = network
+                .server
+                .command("firewall-cmd")
+                .arg("--state")
+                .output()
+                .ok()?;
+            state.status.success().then_some(())
+        });
+        assert!(running.is_some(), "firewalld did not start");
+        for args in [
+            &["--permanent", "--zone=public", "--remove-service=ssh"][..],
+            &["--reload"][..],
+        ] {
+            let mut command = vec!["firewall-cmd"];
+            command.extend_from_slice(args);
+            in_vm(&network, &command, "");
+        }
+        repaired_then_undone(
+            &network,
+            &sshd,
+            "firewall-cmd --zone=public --add-service=ssh && firewall-cmd --permanent --zone=public --add-service=ssh",
+            &[
+                "sh",
+                "-c",
+                "firewall-cmd --zone=public --list-all; firewall-cmd --permanent --zone=public --list-all",
+            ],
+        );
+    });
+}

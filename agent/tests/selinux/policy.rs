@@ -44,7 +44,7 @@ fn enforcing_without_a_label_for_the_port_is_critical() {
     assert_eq!(found[0]["title"], "SELinux does not let sshd use port 2222");
     assert_eq!(
         found[0]["remediation"]["guest"][0],
-        "semanage port -a -t ssh_port_t -p tcp 2222"
+        "semanage port -a -t ssh_port_t -p tcp 2222 || semanage port -m -t ssh_port_t -p tcp 2222"
     );
     assert_eq!(verdict["facts"]["selinux"]["kernel_mode"], "enforcing");
 }
@@ -108,4 +108,83 @@ fn a_policy_that_is_not_installed_will_stop_the_next_boot() {
         .as_str()
         .unwrap()
         .ends_with("SELINUXTYPE=mls but /etc/selinux/mls does not exist"));
+}
+
+/// The repair against the real policy store: `semanage` (policycoreutils) labels the
+/// port in a private copy of the installed store, the check after it finds the label,
+/// and undo deletes it. A free port is added (2222); one the base policy gives another
+/// type (8080, http_cache_port_t) is modified, and undo gives it back that type. This
+/// kernel has no SELinux, so that sshd may then bind the port is not shown here; the
+/// stand-in selinuxfs says "enforcing".
+#[test]
+fn the_port_is_labeled_by_semanage_and_undo_deletes_the_label() {
+    if !support::requires_root(NEEDS_ROOT)
+        || !support::requires_program("semanage", "the real SELinux policy store to repair")
+    {
+        return;
+    }
+    let store = "/var/lib/selinux/default";
+    support::accounts::in_private_system("", || {
+        support::accounts::sh(&format!(
+            "cp -a {store} /tmp/store; mount -t tmpfs tmpfs /var/lib/selinux; \
+             cp -a /tmp/store {store}; \
+             printf 'SELINUX=enforcing\\nSELINUXTYPE=default\\n' > /etc/selinux/config; \
+             mount -t tmpfs tmpfs /sys/fs; mkdir /sys/fs/selinux; echo 1 > /sys/fs/selinux/enforce"
+        ));
+        for port in ["2222", "8080"] {
+            let config = format!("/tmp/sshd_config_{port}");
+            std::fs::write(&config, format!("Port {port}\n")).unwrap();
+            let sshdoctor = |args: &[&str]| {
+                let mut all = args.to_vec();
+                all.extend(["--format", "json", "--state-dir", "/tmp/sshdoctor-fix"]);
+                if args[0] == "fix" {
+                    all.extend(["--imds", "never", "--no-sshd-run", "--config", &config]);
+                }
+                let output = std::process::Command::new(support::sshdoctor_exe())
+                    .args(all)
+                    .output()
+                    .unwrap();
+                let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+                    .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
+                report
+            };
+            let before = port_types(port);
+            assert!(!before.contains("ssh_port_t"), "{before}");
+            let plan = sshdoctor(&["fix", "SSH-SEL-001"]);
+            assert_eq!(
+                plan["steps"][0]["command"],
+                format!(
+                    "semanage port -a -t ssh_port_t -p tcp {port} || semanage port -m -t ssh_port_t -p tcp {port}"
+                ),
+                "{plan:#}"
+            );
+            let applied = sshdoctor(&["fix", "--apply", "SSH-SEL-001"]);
+            assert_eq!(applied["outcome"], "applied", "{applied:#}");
+            assert!(port_types(port).contains("ssh_port_t"), "{port}");
+            let undone = sshdoctor(&["undo"]);
+            assert_eq!(undone["outcome"], "undone", "{undone:#}");
+            assert_eq!(port_types(port), before, "{port}");
+        }
+    });
+}
+
+/// The types `semanage port -l` gives TCP `port`, as the kernel would load them: a local
+/// label first (it overrides the base policy's).
+fn port_types(port: &str) -> String {
+    let listed = std::process::Command::new("semanage")
+        .args(["port", "-l"])
+        .output()
+        .unwrap();
+    let types: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1) == Some(&"tcp")
+                && fields[2..]
+                    .iter()
+                    .any(|listed| listed.trim_end_matches(',') == port)
+        })
+        .map(|line| line.split_whitespace().next().unwrap().to_string())
+        .collect();
+    types.join(" ")
 }

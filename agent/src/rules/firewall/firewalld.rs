@@ -5,6 +5,7 @@
 use super::iptables::ports_test;
 use super::{finding_for, Allowance, Hit, Layer, Outcome, Packet, Test};
 use crate::facts::{Facts, FirewalldFacts, FirewalldZone};
+use crate::fix::Action;
 use crate::rules::{Draft, RuleId};
 
 pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
@@ -20,23 +21,16 @@ pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
         return; // No zone could be listed; the probe's notes say why.
     };
     let port = packet.port;
-    let allow_option = if port == 22 {
-        "--add-service=ssh".to_string()
-    } else {
-        format!("--add-port={port}/tcp")
+    let allow = Action::FirewalldAllow {
+        zone: zone.name.clone(),
+        port,
     };
     let layer = Layer {
         name: format!("firewalld zone {}", zone.name),
         drop_rule: RuleId::FirewalldBlocks,
-        vars: vec![
-            ("zone", zone.name.clone()),
-            ("firewalld_allow", allow_option.clone()),
-        ],
+        vars: vec![("zone", zone.name.clone())],
         list_command: format!("firewall-cmd --zone={} --list-all", zone.name),
-        allow_command: format!(
-            "firewall-cmd --permanent --zone={} {allow_option} && firewall-cmd --reload",
-            zone.name
-        ),
+        allow_command: allow.command(),
     };
     let mut allowances = Vec::new();
     let outcome = judge_zone(zone, packet, &mut allowances);

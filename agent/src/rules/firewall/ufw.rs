@@ -3,6 +3,7 @@
 use super::iptables::ports_test;
 use super::{finding_for, Action, Allowance, Applies, Hit, Layer, Outcome, Packet, Test};
 use crate::facts::{Facts, UfwFacts, UfwRule};
+use crate::fix::Action as FixAction;
 use crate::rules::{Draft, RuleId};
 
 pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
@@ -10,15 +11,27 @@ pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
         return;
     };
     let port = packet.port;
+    let mut allowances = Vec::new();
+    let outcome = judge(ufw, packet, &mut allowances);
+    // ufw takes the first rule that matches: the allow goes before the rule that
+    // denies, except where that rule has the same port and sources (`ufw allow` then
+    // changes it in place) or only the default policy denies (appended).
+    let same_match = format!("{port}/tcp  DENY IN  Anywhere");
+    let same_match_reject = format!("{port}/tcp  REJECT IN  Anywhere");
+    let position = match &outcome {
+        Outcome::Dropped(hit) if hit.text.starts_with("Default:") => 0,
+        Outcome::Dropped(hit) if hit.text == same_match || hit.text == same_match_reject => 0,
+        _ if ufw.rules.is_empty() => 0,
+        _ => 1,
+    };
+    let allow = FixAction::UfwAllow { port, position };
     let layer = Layer {
         name: "ufw".into(),
         drop_rule: RuleId::UfwDenies,
-        vars: Vec::new(),
+        vars: vec![("ufw_position", position.to_string())],
         list_command: "ufw status verbose".into(),
-        allow_command: format!("ufw allow {port}/tcp"),
+        allow_command: allow.command(),
     };
-    let mut allowances = Vec::new();
-    let outcome = judge(ufw, packet, &mut allowances);
     findings.extend(finding_for(&layer, port, outcome, &allowances));
 }
 
