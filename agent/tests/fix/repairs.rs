@@ -650,3 +650,36 @@ fn a_password_due_for_change_counts_as_changed_today_and_undo_marks_it_again() {
         );
     });
 }
+
+/// alice's keys come only from an AuthorizedKeysCommand whose program she owns: sshd
+/// refuses to run it ("Unsafe AuthorizedKeysCommand") and she cannot log in. The fix
+/// makes the program root's and not writable by others; undo gives it back to her.
+#[test]
+fn a_keys_command_owned_by_a_user_becomes_roots_and_undo_returns_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let program = "/etc/ssh/sshdoctor-keys";
+    let setup = format!(
+        "{ALICE}; printf '#!/bin/sh\\ncat /tmp/alice_key.pub\\n' > {program}; \
+         chmod 775 {program}; chown alice {program}"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[
+            "UsePAM no",
+            "AuthorizedKeysFile none",
+            &format!("AuthorizedKeysCommand {program} %u"),
+            "AuthorizedKeysCommandUser nobody",
+        ]);
+        repaired_then_undone(
+            &network,
+            &sshd,
+            &[
+                &format!("chown root:root {program}"),
+                &format!("chmod go-w {program}"),
+            ],
+            &[program],
+        );
+    });
+}

@@ -92,15 +92,26 @@ pub(super) fn check_keys_command(auth: &AuthFacts, findings: &mut Vec<Draft>) {
         }
         _ => None,
     };
+    let program_path = program.map_or(String::new(), |stat| stat.path.clone());
     for problem in problem.into_iter().chain(user_problem) {
         let mut finding = Draft::new(RuleId::KeysCommandUnusable)
             .var("command", command.command.clone())
             .var("problem", problem.clone())
             .var("service", provider_name(command.provider))
+            .var("fix", keys_command_step(&problem, &program_path))
             .evidence(
                 format!("AuthorizedKeysCommand {}", command.command),
                 Some(command.source.clone()),
             );
+        // The program itself only: a directory above it (/tmp, a home) is not
+        // sshdoctor's to change; the program belongs in one only root can change.
+        if problem.starts_with(&format!("{program_path} is owned by")) {
+            finding = finding
+                .var("program", program_path.clone())
+                .var("unsafe_owner", "yes");
+        } else if problem.starts_with(&format!("{program_path} is writable")) {
+            finding = finding.var("program", program_path.clone());
+        }
         if let Some(stat) = program {
             finding = finding.evidence(stat.describe(), None);
         }
@@ -111,6 +122,18 @@ pub(super) fn check_keys_command(auth: &AuthFacts, findings: &mut Vec<Draft>) {
             format!("AuthorizedKeysCommand {}", command.command),
             Some(command.source.clone()),
         ));
+    }
+}
+
+/// The step for a person where no repair is made: reinstall what ships the program, or
+/// move it out of a directory others can change, or name the user sshd runs it as.
+fn keys_command_step(problem: &str, program: &str) -> String {
+    if problem.starts_with("AuthorizedKeysCommandUser") {
+        "sshd -T | grep -i authorizedkeyscommand   # set AuthorizedKeysCommandUser to an existing user (nobody, or the one the package documents)".into()
+    } else if problem.starts_with(&format!("{program} ")) {
+        format!("dpkg -S {program} || rpm -qf {program}   # reinstall the package that ships it")
+    } else {
+        format!("install -o root -g root -m 755 {program} /usr/local/libexec/   # then point AuthorizedKeysCommand there")
     }
 }
 
