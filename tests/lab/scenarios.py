@@ -435,6 +435,17 @@ systemctl restart ssh.service""",
         restore_cmds="kill -CONT $(systemctl show -P MainPID ssh)",
     ),
     Scenario(
+        name="link-down",
+        verdict_fixes=True,
+        # The VM's only NIC set down by hand: no packet reaches sshd. Brought up again,
+        # systemd-networkd configures it (DHCP) as it does on Azure's images.
+        break_cmds="ip link set ens2 down",
+        expect_ids=("SSH-NIC-001",),
+        expect_status=CRITICAL,
+        access={22: ("timeout",)},
+        restore_cmds="ip link set ens2 up\nnetworkctl reconfigure ens2",
+    ),
+    Scenario(
         name="listener-frozen",
         verdict_fixes=True,
         # The listening sshd hung without being stopped: its unit frozen in the cgroup

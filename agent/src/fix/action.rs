@@ -110,6 +110,8 @@ pub enum Action {
     /// SELinux labels TCP `port` ssh_port_t, so sshd may bind it: added, or modified
     /// where the base policy gives the port another type.
     LabelSshPort { port: u16 },
+    /// ip link set INTERFACE up: a link that was set down by hand or left down.
+    LinkUp { interface: String },
     /// SIGCONT to the sshd listener that was stopped (SIGSTOP, a debugger).
     Resume { pid: u32 },
     /// sshd started by hand where systemd does not run it (it daemonizes and writes
@@ -240,6 +242,7 @@ impl Action {
             "firewalld_allow" => &["zone", "port"],
             "ufw_allow" => &["port", "position"],
             "label_ssh_port" => &["port"],
+            "link_up" => &["interface"],
             other => return Err(format!("no action {other}")),
         };
         if let Some((unknown, _)) = args.iter().find(|(key, _)| !expected.contains(key)) {
@@ -342,6 +345,9 @@ impl Action {
             },
             "label_ssh_port" => Action::LabelSshPort {
                 port: port(kind, &arg("port")?)?,
+            },
+            "link_up" => Action::LinkUp {
+                interface: arg("interface")?,
             },
             "resume" => Action::Resume {
                 pid: arg("pid")?
@@ -504,6 +510,7 @@ impl Action {
                 name(chain)
             }
             Action::FirewalldAllow { zone, .. } => name(zone),
+            Action::LinkUp { interface } => name(interface),
             Action::UfwAllow { .. } | Action::LabelSshPort { .. } => Ok(()),
             Action::Resume { pid } if *pid > 1 => Ok(()),
             Action::Resume { pid } => Err(format!("{pid} is not a process to resume")),
@@ -626,6 +633,7 @@ impl Action {
             Action::LabelSshPort { port } => format!(
                 "semanage port -a -t ssh_port_t -p tcp {port} || semanage port -m -t ssh_port_t -p tcp {port}"
             ),
+            Action::LinkUp { interface } => format!("ip link set {interface} up"),
             Action::Resume { pid } => format!("kill -CONT {pid}"),
             Action::StartSshd {
                 check,

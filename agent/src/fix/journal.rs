@@ -97,6 +97,10 @@ pub enum Prior {
     },
     /// The firewall had no rule of ours: undo deletes the one the step inserted.
     NoRule,
+    /// The link was down: undo sets it down again.
+    LinkDown {
+        interface: String,
+    },
     /// ufw had "VERB PORT/tcp" (deny, reject), which `ufw allow` changed in place: undo
     /// sets the verb back.
     UfwVerb {

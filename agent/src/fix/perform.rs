@@ -11,6 +11,9 @@ use std::time::Duration;
 
 /// Bound on each tool a step runs (usermod, chage, systemctl).
 const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a link set up may take to get its default route back from the network
+/// service (a DHCP exchange).
+const LINK_SETTLE: Duration = Duration::from_secs(15);
 
 /// Whether the step changes a file's bytes, which the transaction then keeps.
 pub fn changes_content(action: &Action) -> bool {
@@ -78,6 +81,9 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
             })
         }
         Action::UfwAllow { port, .. } => Some(ufw_prior(&run("ufw", &["show", "added"])?, *port)?),
+        Action::LinkUp { interface } => Some(Prior::LinkDown {
+            interface: interface.clone(),
+        }),
         Action::LabelSshPort { port } => Some(Prior::PortLabel {
             port: *port,
             local: local_port_type(&run("semanage", &["port", "-l", "-C"])?, *port),
@@ -323,6 +329,18 @@ pub fn perform(action: &Action) -> Result<(), String> {
             let words: Vec<&str> = command.split_whitespace().collect();
             tool(words[0], &words[1..])
         }),
+        Action::LinkUp { interface } => {
+            tool("ip", &["link", "set", interface, "up"])?;
+            // The network service (systemd-networkd, NetworkManager) configures the link
+            // again once it is up; the check after the fix should see its routes.
+            let deadline = std::time::Instant::now() + LINK_SETTLE;
+            while std::time::Instant::now() < deadline
+                && run("ip", &["-4", "route", "show", "default"]).is_ok_and(|out| out.is_empty())
+            {
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            Ok(())
+        }
         // Added, or, for a port the base policy gives another type, modified.
         Action::LabelSshPort { port } => {
             let port = port.to_string();
@@ -477,6 +495,7 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
         Prior::Sshd { pid } => hang_up(*pid),
         Prior::SshdStopped { pid_file } => stop_started_sshd(pid_file),
         Prior::NoRule => delete_rule(action),
+        Prior::LinkDown { interface } => tool("ip", &["link", "set", interface, "down"]),
         Prior::UfwVerb { verb } => match action {
             Action::UfwAllow { port, .. } => tool("ufw", &[verb, &format!("{port}/tcp")]),
             _ => Ok(()),

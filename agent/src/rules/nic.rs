@@ -23,7 +23,14 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Draft>) {
         .or(external.first())
         .map_or_else(|| "eth0".to_string(), |link| link.name.clone());
     if usable.is_empty() {
-        let mut finding = Draft::new(RuleId::NoLinkUp).var("interface", interface);
+        let mut finding = Draft::new(RuleId::NoLinkUp).var("interface", interface).var(
+            "fix",
+            "ip -brief link   # no link is set down: the carrier is missing; restart or redeploy the VM",
+        );
+        // A link set down comes up with `ip link set`; one without a carrier does not.
+        if let Some(down) = external.iter().find(|link| !link.up) {
+            finding = finding.var("down_link", down.name.clone());
+        }
         for link in &external {
             finding = finding.evidence(link_state(link), Some("rtnetlink".into()));
         }
