@@ -31,6 +31,9 @@ struct RuleEntry {
     /// `sshdoctor fix` performs.
     #[serde(default)]
     fix: Vec<BTreeMap<String, String>>,
+    /// Why a rule without `fix` stays a step for a person: one of MANUAL_REASONS.
+    #[serde(default)]
+    manual: Option<String>,
     #[serde(default)]
     guest: Vec<String>,
     #[serde(default)]
@@ -71,10 +74,27 @@ fn catalogue_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// The reasons a repair stays manual (their text is ManualReason's, in rules/mod.rs).
+const MANUAL_REASONS: &[&str] = &[
+    "key", "decision", "package", "network", "cause", "data", "history", "outside", "boot",
+];
+
 fn validate(entries: &[RuleEntry]) {
     let mut ids = BTreeSet::new();
     let mut keys = BTreeSet::new();
     for rule in entries {
+        match (&rule.manual, rule.fix.is_empty(), rule.severity.as_str()) {
+            (Some(reason), true, _) if MANUAL_REASONS.contains(&reason.as_str()) => {}
+            (Some(reason), true, _) => panic!(
+                "{}: manual = {reason:?} is not one of {MANUAL_REASONS:?}",
+                rule.id
+            ),
+            (Some(_), false, _) => panic!("{}: a rule with fix actions is not manual", rule.id),
+            (None, true, "critical" | "warning") => {
+                panic!("{}: no fix actions, and no manual = \"why\"", rule.id)
+            }
+            _ => {}
+        }
         let id_ok = rule.id.len() == 11
             && rule.id.starts_with("SSH-")
             && rule.id[4..7].chars().all(|c| c.is_ascii_uppercase())
@@ -180,13 +200,16 @@ fn generate(entries: &[RuleEntry]) -> String {
         };
         writeln!(
             code,
-            "    RuleDef {{ id: {:?}, key: {:?}, severity: {severity}, title: {:?}, explanation: {:?}, evidence: {}, fix: {}, guest: {}, azure: {}, aws: {}, gcp: {}, guide: {:?} }},",
+            "    RuleDef {{ id: {:?}, key: {:?}, severity: {severity}, title: {:?}, explanation: {:?}, evidence: {}, fix: {}, manual: {}, guest: {}, azure: {}, aws: {}, gcp: {}, guide: {:?} }},",
             rule.id,
             rule.key,
             rule.title,
             rule.explanation.trim(),
             string_list(&rule.evidence),
             action_list(&rule.fix),
+            rule.manual
+                .as_deref()
+                .map_or("None".to_string(), |reason| format!("Some(ManualReason::{})", camel(reason))),
             string_list(&rule.guest),
             string_list(&rule.azure),
             string_list(&rule.aws),

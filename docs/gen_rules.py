@@ -172,6 +172,10 @@ def render(families: list) -> str:
                 for action in actions:
                     args = " ".join(f"{key}={value}" for key, value in action.items() if key != "do")
                     out.append(f"- `{action['do']}` {cell(args)}")
+            if rule.get("manual"):
+                out.append("")
+                out.append(f"Left to a person by `sshdoctor fix` (reason: {rule['manual']}); "
+                           "the plan and the verdict say why.")
             guest = [str(line) for line in rule.get("guest", [])]
             if guest:
                 out.append("")

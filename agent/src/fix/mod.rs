@@ -100,6 +100,9 @@ pub struct StepReport {
 pub struct ManualStep {
     pub finding: String,
     pub title: String,
+    /// Why the rule leaves it to a person, where it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<&'static str>,
     pub guest: Vec<String>,
 }
 
@@ -162,6 +165,7 @@ fn plan(verdict: &Verdict, only: &[String]) -> (Vec<Planned>, Vec<ManualStep>) {
             manual.push(ManualStep {
                 finding: finding.id.to_string(),
                 title: finding.title.clone(),
+                why: finding.remediation.manual,
                 guest: finding.remediation.guest.clone(),
             });
         }

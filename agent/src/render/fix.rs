@@ -62,6 +62,9 @@ pub fn render_fix_text(report: &FixReport) -> String {
         out.push_str("Not repaired automatically (do these by hand):\n");
         for manual in &report.manual {
             out.push_str(&format!("  {}  {}\n", manual.finding, manual.title));
+            if let Some(why) = manual.why {
+                out.push_str(&format!("      (by hand: {why})\n"));
+            }
             if let Some(first) = manual.guest.first() {
                 out.push_str(&format!("      {first}\n"));
             }

@@ -60,6 +60,8 @@ pub struct RuleDef {
     pub evidence: &'static [&'static str],
     /// The repair as actions; they print as the first guest command.
     pub fix: &'static [ActionTemplate],
+    /// Why a rule without actions stays a step for a person.
+    pub manual: Option<ManualReason>,
     /// Commands to run inside the guest, after the actions'.
     pub guest: &'static [&'static str],
     /// Azure CLI commands, run from a workstation.
@@ -94,12 +96,45 @@ pub struct Evidence {
     pub source: Option<String>,
 }
 
+/// Why `sshdoctor fix` leaves a finding to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManualReason {
+    Key,
+    Decision,
+    Package,
+    Network,
+    Cause,
+    Data,
+    History,
+    Outside,
+    Boot,
+}
+
+impl ManualReason {
+    pub fn text(self) -> &'static str {
+        match self {
+            ManualReason::Key => "it needs a public key only you have: sshdoctor fix --apply --add-key USER 'KEY' adds one",
+            ManualReason::Decision => "it is a choice for a person (who may log in, which port, which policy), which sshdoctor does not make",
+            ManualReason::Package => "it needs the distribution's package repositories",
+            ManualReason::Network => "it changes the network configuration, which is done by hand, from the serial console",
+            ManualReason::Cause => "the cause is not known precisely enough to change anything safely; the commands show it",
+            ManualReason::Data => "it would delete or move data",
+            ManualReason::History => "the log tells what happened, not how things are now; the checks of the current state repair that",
+            ManualReason::Outside => "it is outside the VM: the command runs in Azure",
+            ManualReason::Boot => "it needs a reboot or a rescue disk",
+        }
+    }
+}
+
 /// What to do about a finding: commands with this machine's values filled in.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Remediation {
     /// The repair `sshdoctor fix` performs; the first guest command does the same.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<Action>,
+    /// Where there are no actions: why the rule leaves the repair to a person.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manual: Option<&'static str>,
     pub guest: Vec<String>,
     pub azure: Vec<String>,
     /// AWS CLI equivalents, where the rule has them.
@@ -234,6 +269,10 @@ impl Draft {
             title: fill(def.title),
             explanation: fill(&unwrap_paragraphs(def.explanation)),
             remediation: Remediation {
+                manual: def
+                    .manual
+                    .filter(|_| actions.is_empty())
+                    .map(ManualReason::text),
                 actions,
                 guest,
                 azure: def.azure.iter().map(|line| fill(line)).collect(),

@@ -683,3 +683,44 @@ fn a_keys_command_owned_by_a_user_becomes_roots_and_undo_returns_it() {
         );
     });
 }
+
+/// A finding with no safe repair (bob does not exist: only he has his key) stays in the
+/// plan as a step for a person, with the reason, in the JSON and in the text.
+#[test]
+fn a_finding_without_a_repair_is_left_to_a_person_with_the_reason() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        let config = sshd.config_path().display().to_string();
+        let args = |format: &'static str| {
+            let mut args = vec!["fix", "--imds", "never", "--user", "bob"];
+            args.extend(["--config", &config, "--state-dir", FIX_STATE]);
+            args.extend(["--format", format]);
+            args.iter().map(|arg| arg.to_string()).collect::<Vec<_>>()
+        };
+        let json: Vec<String> = args("json");
+        let json: Vec<&str> = json.iter().map(String::as_str).collect();
+        let (plan, code) = network.sshdoctor(&json, &[]);
+        assert_eq!(code, 0, "{plan:#}");
+        let manual = &plan["manual"][0];
+        assert_eq!(manual["finding"], "SSH-USR-001", "{plan:#}");
+        assert!(
+            manual["why"].as_str().unwrap().contains("--add-key USER"),
+            "{plan:#}"
+        );
+        let text = network
+            .server
+            .command(support::sshdoctor_exe())
+            .args(args("text"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(
+            text.contains("(by hand: it needs a public key only you have"),
+            "{text}"
+        );
+    });
+}

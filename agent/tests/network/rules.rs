@@ -116,6 +116,13 @@ fn running_but_not_listening() {
     let mut facts = healthy();
     facts.sockets.listeners.clear();
     assert_eq!(ids(&facts), ["SSH-NET-001"]);
+    // The repair is the restart that makes sshd bind its addresses again.
+    let finding = &evaluate(&facts)[0];
+    assert_eq!(
+        finding.remediation.guest[0],
+        "/usr/sbin/sshd -t && systemctl restart ssh.service"
+    );
+    assert_eq!(finding.remediation.actions.len(), 1);
 }
 
 #[test]

@@ -70,6 +70,9 @@ fn check_not_listening(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>)
     }
     let mut finding = Draft::new(RuleId::NotListening);
     if let Some(process) = listener {
+        // Outside systemd the restart is a SIGHUP to this process (it holds no socket
+        // the machine-wide restart target could be found by).
+        finding = finding.var("sshd_pid", process.pid.to_string());
         finding = finding.evidence(
             format!(
                 "sshd listener pid {}: {}",
