@@ -18,5 +18,5 @@ fuzz_target!(|data: &[u8]| {
         .with_file("/etc/ssh/sshd_config", main)
         .with_file("/inc/a", parts.next().unwrap_or_default())
         .with_file("/inc/b", parts.next().unwrap_or_default());
-    let _ = parse_config(Path::new("/etc/ssh/sshd_config"), &files, Path::new("/etc/ssh"));
+    let _ = parse_config(Path::new("/etc/ssh/sshd_config"), &files, Path::new("/etc/ssh"), &[]);
 });

@@ -188,7 +188,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
         // names no other (config::check_with_sshd runs it again then).
         let early_dump = config::early_dump(options, &sshd).map(|(binary, path)| {
             worker::beside(scope, move || {
-                config::run_sshd(&binary, "-T", &path, options.sshd_timeout, None)
+                config::run_sshd(&binary, "-T", &path, &[], options.sshd_timeout, None)
             })
         });
         let firewall = worker::beside(scope, || {

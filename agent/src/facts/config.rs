@@ -31,6 +31,34 @@ pub struct Endpoint {
     pub line: Option<u32>,
 }
 
+/// An option sshd gets on its command line, which it reads before its config file:
+/// for a keyword it sets, the config file's value does not count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandLineOption {
+    /// As sshd gets it: ["-o", "PasswordAuthentication=no"], ["-p", "2222"], ["-4"].
+    pub args: Vec<String>,
+    /// Where it is written: "ExecStart of ssh.service", "$SSHD_OPTS from /etc/default/ssh".
+    pub origin: String,
+}
+
+impl CommandLineOption {
+    /// The option as a config line sshd would read the same way: "-o K=V" as "K=V",
+    /// "-4" as "AddressFamily inet", "-h F" as "HostKey F"; None for -p, which replaces
+    /// every Port of the config instead.
+    pub fn config_line(&self) -> Option<String> {
+        let value = self.args.get(1).cloned().unwrap_or_default();
+        Some(match self.args[0].as_str() {
+            "-o" => value,
+            "-4" => "AddressFamily inet".into(),
+            "-6" => "AddressFamily inet6".into(),
+            "-h" => format!("HostKey {value}"),
+            "-c" => format!("HostCertificate {value}"),
+            "-g" => format!("LoginGraceTime {value}"),
+            _ => return None,
+        })
+    }
+}
+
 /// sshd_config as sshd reads it.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct SshdConfigFacts {
@@ -38,6 +66,9 @@ pub struct SshdConfigFacts {
     pub path: String,
     /// Why this path: "default", "--config", "ExecStart of ssh.service", "sshd cmdline".
     pub path_source: String,
+    /// The options the unit gives sshd on its command line, read before the file.
+    #[serde(default)]
+    pub command_line: Vec<CommandLineOption>,
     /// The main file could be read.
     pub readable: bool,
     /// Why the main file could not be read.
@@ -87,6 +118,16 @@ pub struct MatchBlock {
     pub file: String,
     pub line: u32,
     pub settings: std::collections::BTreeMap<String, Vec<Located<String>>>,
+}
+
+impl SshdConfigFacts {
+    /// The command-line options as sshd's arguments, for running it as the unit does.
+    pub fn command_line_args(&self) -> Vec<String> {
+        self.command_line
+            .iter()
+            .flat_map(|option| option.args.iter().cloned())
+            .collect()
+    }
 }
 
 /// One run of the sshd binary (`-t` or `-T`).

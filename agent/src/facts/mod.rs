@@ -84,8 +84,12 @@ pub struct Located<T> {
 }
 
 impl<T> Located<T> {
+    /// "file:line"; the place alone for line 0 (sshd's command line, a built-in default).
     pub fn location(&self) -> String {
-        format!("{}:{}", self.file, self.line)
+        match self.line {
+            0 => self.file.clone(),
+            line => format!("{}:{line}", self.file),
+        }
     }
 }
 

@@ -83,8 +83,18 @@ pub struct UnitFacts {
     pub fragment_path: Option<String>,
     /// Drop-in files that modify the unit.
     pub dropin_paths: Vec<String>,
-    /// Service only: argv of each ExecStart= line.
+    /// Service only: argv of each ExecStart= line, its $VARIABLES not expanded.
     pub exec_start: Vec<Vec<String>>,
+    /// Service only: Environment= assignments, "NAME=value", in order.
+    #[serde(default)]
+    pub environment: Vec<String>,
+    /// Service only: EnvironmentFile= paths, in order; "-" before one that may be missing.
+    #[serde(default)]
+    pub environment_files: Vec<String>,
+    /// The unit's files changed since systemd loaded them (NeedDaemonReload): what runs
+    /// is not what the files say until `systemctl daemon-reload`.
+    #[serde(default)]
+    pub need_daemon_reload: bool,
     /// Socket only: (type, address) from the `Listen` property, e.g. ("Stream", "[::]:22").
     pub listen: Vec<(String, String)>,
     /// Socket only: `Accept=` (true means one sshd@.service instance per connection).
@@ -118,6 +128,9 @@ impl UnitFacts {
             fragment_path: None,
             dropin_paths: Vec::new(),
             exec_start: Vec::new(),
+            environment: Vec::new(),
+            environment_files: Vec::new(),
+            need_daemon_reload: false,
             listen: Vec::new(),
             accept: None,
             triggers: Vec::new(),

@@ -558,6 +558,7 @@ fn sshd_accepts_config(verdict: &Verdict) -> Result<(), String> {
         Path::new(sshd),
         "-t",
         Path::new(&verdict.facts.config.path),
+        &verdict.facts.config.command_line_args(),
         std::time::Duration::from_secs(30),
         None,
     )

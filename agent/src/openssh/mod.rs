@@ -24,6 +24,61 @@ pub const HELPER_DIRS: &[&str] = &[
 ];
 
 /// The helpers by name.
+/// One option of sshd's command line as getopt(3) reads it: the letter, its value where
+/// it takes one, and the index of the word the value is in (the option's own word, or
+/// the next).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshdOption {
+    pub letter: char,
+    pub value: Option<String>,
+    pub word: usize,
+}
+
+/// sshd's options, read as getopt(3) reads them with sshd's option string (OpenSSH
+/// 9.x and 10.x): `-f FILE`, `-fFILE`, `-Df FILE`; argv[0] is skipped, and the first
+/// word that is not an option ends them.
+pub fn sshd_options(argv: &[String]) -> Vec<SshdOption> {
+    const TAKES_VALUE: &str = "CEbcfghkopu";
+    let mut parsed = Vec::new();
+    let mut index = 1;
+    while index < argv.len() {
+        let word = index;
+        let argument = &argv[index];
+        index += 1;
+        let Some(flags) = argument.strip_prefix('-').filter(|flags| !flags.is_empty()) else {
+            break;
+        };
+        if flags == "-" {
+            break;
+        }
+        for (at, letter) in flags.char_indices() {
+            if !TAKES_VALUE.contains(letter) {
+                parsed.push(SshdOption {
+                    letter,
+                    value: None,
+                    word,
+                });
+                continue;
+            }
+            let attached = &flags[at + letter.len_utf8()..];
+            let (value, word) = match attached.is_empty() {
+                true => {
+                    index += 1;
+                    (argv.get(index - 1).cloned(), index - 1)
+                }
+                false => (Some(attached.to_string()), word),
+            };
+            parsed.push(SshdOption {
+                letter,
+                value,
+                word,
+            });
+            break;
+        }
+    }
+    parsed
+}
+
 pub const HELPERS: &[&str] = &["sshd-session", "sshd-auth"];
 
 /// _PATH_PRIVSEP_CHROOT_DIR differs per distribution build; sshd's binary holds its own.

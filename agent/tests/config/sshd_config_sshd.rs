@@ -45,6 +45,7 @@ fn collect_with_sshd(staged: &Staged, key: &Path, name: &str) -> SshdConfigFacts
     let source = ConfigSource {
         path,
         why: "test".into(),
+        command_line: Vec::new(),
     };
     collect(
         &options,

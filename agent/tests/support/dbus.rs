@@ -109,6 +109,11 @@ pub struct FakeUnit {
     pub main_pid: u32,
     pub n_restarts: u32,
     pub exec_start: Vec<Vec<String>>,
+    /// Environment= assignments and EnvironmentFile= paths (with whether a missing
+    /// file is ignored).
+    pub environment: Vec<String>,
+    pub environment_files: Vec<(String, bool)>,
+    pub need_daemon_reload: bool,
     pub listen: Vec<(String, String)>,
     pub accept: bool,
     pub service_shape: ServiceShape,
@@ -135,6 +140,9 @@ impl FakeUnit {
             main_pid: 0,
             n_restarts: 0,
             exec_start: Vec::new(),
+            environment: Vec::new(),
+            environment_files: Vec::new(),
+            need_daemon_reload: false,
             listen: Vec::new(),
             accept: false,
             service_shape: ServiceShape::Current,
@@ -385,6 +393,10 @@ impl UnitInterface {
     fn inactive_enter_timestamp(&self) -> u64 {
         self.0.inactive_enter_timestamp
     }
+    #[zbus(property)]
+    fn need_daemon_reload(&self) -> bool {
+        self.0.need_daemon_reload
+    }
 }
 
 struct ServiceInterface(FakeUnit);
@@ -418,6 +430,14 @@ impl ServiceInterface {
     #[zbus(property)]
     fn exec_start(&self) -> Vec<ExecCommand> {
         exec_commands(&self.0)
+    }
+    #[zbus(property)]
+    fn environment(&self) -> Vec<String> {
+        self.0.environment.clone()
+    }
+    #[zbus(property)]
+    fn environment_files(&self) -> Vec<(String, bool)> {
+        self.0.environment_files.clone()
     }
 }
 

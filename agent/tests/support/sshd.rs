@@ -23,16 +23,27 @@ impl Sshd {
     /// Starts `sshd -D -e` in `ns` with `Port port` and `extra_config` lines (e.g.
     /// "ListenAddress ::", "AddressFamily inet6"), and waits until its sockets listen.
     pub fn start(ns: &NetNs, port: u16, extra_config: &[&str]) -> Sshd {
-        Sshd::start_with(ns, port, true, extra_config)
+        Sshd::start_with(ns, port, true, extra_config, &[])
     }
 
     /// `start` with only the host keys `extra_config` names (HostKey lines), none of
     /// its own.
     pub fn start_with_keys_of(ns: &NetNs, port: u16, extra_config: &[&str]) -> Sshd {
-        Sshd::start_with(ns, port, false, extra_config)
+        Sshd::start_with(ns, port, false, extra_config, &[])
     }
 
-    fn start_with(ns: &NetNs, port: u16, own_key: bool, extra_config: &[&str]) -> Sshd {
+    /// `start` with `args` on sshd's command line too (as a unit's ExecStart gives them).
+    pub fn start_with_args(ns: &NetNs, port: u16, extra_config: &[&str], args: &[&str]) -> Sshd {
+        Sshd::start_with(ns, port, true, extra_config, args)
+    }
+
+    fn start_with(
+        ns: &NetNs,
+        port: u16,
+        own_key: bool,
+        extra_config: &[&str],
+        args: &[&str],
+    ) -> Sshd {
         fs::create_dir_all(PRIVSEP_DIR).expect("create /run/sshd");
         let dir = tempfile::tempdir().expect("temp dir for sshd");
         let config = dir.path().join("sshd_config");
@@ -59,6 +70,7 @@ impl Sshd {
                 .arg(&config)
                 .arg("-o")
                 .arg(format!("PidFile={}", pid_file.display()))
+                .args(args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log),

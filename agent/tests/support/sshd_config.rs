@@ -13,7 +13,7 @@ pub const MAIN: &str = "/etc/ssh/sshd_config";
 
 /// Parses the in-memory tree `files` from MAIN, as sshd in /etc/ssh would.
 pub fn parse_memory(files: &MemoryFiles) -> SshdConfigFacts {
-    parse_config(Path::new(MAIN), files, Path::new("/etc/ssh"))
+    parse_config(Path::new(MAIN), files, Path::new("/etc/ssh"), &[])
 }
 
 pub struct Staged {
@@ -26,7 +26,7 @@ impl Staged {
     }
 
     pub fn parse(&self, name: &str) -> SshdConfigFacts {
-        parse_config(&self.path(name), &SystemFiles, Path::new("/etc/ssh"))
+        parse_config(&self.path(name), &SystemFiles, Path::new("/etc/ssh"), &[])
     }
 }
 

@@ -86,6 +86,7 @@ impl<'a> SettingsFinder<'a> {
                     sshd,
                     &format!("-TC{spec}"),
                     Path::new(&config.path),
+                    &config.command_line_args(),
                     options.sshd_timeout,
                     *privsep_stand_in,
                 );

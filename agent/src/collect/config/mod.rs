@@ -6,6 +6,7 @@
 //! wraps it for a real machine: it picks the file sshd uses, reads it through
 //! `SystemFiles`, and asks the real sshd (`-t`, `-T`) to check the parser's view.
 
+mod command_line;
 mod endpoints;
 mod files;
 mod keywords;
@@ -14,6 +15,7 @@ mod sshd_run;
 mod syntax;
 mod values;
 
+pub use command_line::environment_file;
 pub use endpoints::derive_endpoints;
 pub use files::{
     read_config_file, ConfigFiles, FileRead, MemoryFiles, SystemFiles, MAX_FILE_BYTES,
@@ -22,7 +24,9 @@ pub use parse::{parse_config, DEFAULT_SOURCE, MAX_INCLUDE_DEPTH};
 pub use sshd_run::{compare, connection_spec, error_location, parse_effective, run_sshd};
 
 use super::{CollectOptions, ProbeNotes};
-use crate::facts::{ProcessFacts, SshdConfigFacts, SshdFacts, SystemdFacts, UnitKind};
+use crate::facts::{
+    CommandLineOption, ProcessFacts, SshdConfigFacts, SshdFacts, SystemdFacts, UnitKind,
+};
 use crate::openssh::DEFAULT_SSHD_CONFIG;
 use std::path::{Path, PathBuf};
 
@@ -32,15 +36,18 @@ pub const SSH_DIR: &str = "/etc/ssh";
 /// replaced with its distribution default.
 pub const VMACCESS_BACKUP: &str = "/var/cache/vmaccess/backup";
 
-/// The config file sshd uses and why we believe so.
+/// The config file sshd uses and why we believe so, and the options its command line
+/// adds.
 #[derive(Debug, Clone)]
 pub struct ConfigSource {
     pub path: PathBuf,
     pub why: String,
+    pub command_line: Vec<CommandLineOption>,
 }
 
-/// `--config` wins; else the `-f` of the SSH service's ExecStart; else the `-f` of the
-/// running sshd listener; else sshd's default.
+/// `--config` wins (and is judged alone); else the SSH service's ExecStart, its
+/// variables expanded as systemd does: its `-f` and its other options; else the running
+/// sshd listener's; else sshd's default.
 pub fn choose_config_path(
     options: &CollectOptions,
     systemd: &SystemdFacts,
@@ -50,69 +57,71 @@ pub fn choose_config_path(
         return ConfigSource {
             path: path.clone(),
             why: "--config".into(),
+            command_line: Vec::new(),
         };
     }
-    let from_unit = systemd
-        .units
-        .iter()
-        .filter(|unit| unit.kind == UnitKind::Service)
-        .find_map(|unit| {
-            let path = unit.exec_start.iter().find_map(|argv| config_flag(argv))?;
-            Some(ConfigSource {
-                path: path.into(),
-                why: format!("ExecStart of {}", unit.name),
-            })
-        });
-    let from_process = || {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let listener_config = || {
         processes.local_listeners().find_map(|process| {
-            Some(ConfigSource {
-                path: process.config_path.as_ref()?.into(),
-                why: format!("sshd cmdline (pid {})", process.pid),
-            })
+            let why = format!("sshd cmdline (pid {})", process.pid);
+            Some((process.config_path.clone()?, why))
         })
     };
-    from_unit
-        .or_else(from_process)
-        .unwrap_or_else(|| ConfigSource {
-            path: DEFAULT_SSHD_CONFIG.into(),
-            why: "default".into(),
+    let unit = systemd.units.iter().find(|unit| {
+        unit.kind == UnitKind::Service
+            && unit.exec_start.iter().any(|argv| {
+                argv.first()
+                    .is_some_and(|program| program.ends_with("sshd"))
+            })
+    });
+    if let Some(unit) = unit {
+        let argv = command_line::expanded_argv(unit, &read);
+        let (path, why) = argv
+            .iter()
+            .find_map(|argv| config_flag(argv))
+            .map(|path| (path, format!("ExecStart of {}", unit.name)))
+            .or_else(listener_config)
+            .unwrap_or_else(|| (DEFAULT_SSHD_CONFIG.into(), "default".into()));
+        return ConfigSource {
+            path: path.into(),
+            why,
+            command_line: command_line::unit_options(unit, &read),
+        };
+    }
+    let from_process = processes.local_listeners().find_map(|process| {
+        let argv = super::service::processes::original_argv(&process.cmdline).unwrap_or_default();
+        let why = format!("sshd cmdline (pid {})", process.pid);
+        let command_line = command_line::argv_options(&argv, &why);
+        if process.config_path.is_none() && command_line.is_empty() {
+            return None;
+        }
+        Some(ConfigSource {
+            path: process
+                .config_path
+                .clone()
+                .unwrap_or_else(|| DEFAULT_SSHD_CONFIG.into())
+                .into(),
+            why,
+            command_line,
         })
+    });
+    from_process.unwrap_or_else(|| ConfigSource {
+        path: DEFAULT_SSHD_CONFIG.into(),
+        why: "default".into(),
+        command_line: Vec::new(),
+    })
 }
 
-/// The `-f FILE` of an sshd argv, read as getopt(3) does with sshd's option string
-/// (`-f FILE`, `-fFILE`, `-Df FILE`; other options that take a value are skipped).
+/// The `-f FILE` of an sshd argv (the last, as getopt leaves it).
 pub fn config_flag(argv: &[String]) -> Option<String> {
     let program = argv.first()?;
     if !program.ends_with("sshd") {
         return None;
     }
-    const TAKES_VALUE: &str = "CEbcfghkopu";
-    let mut index = 1;
-    while index < argv.len() {
-        let argument = &argv[index];
-        index += 1;
-        if argument == "--" || !argument.starts_with('-') || argument.len() < 2 {
-            break;
-        }
-        for (offset, letter) in argument[1..].char_indices() {
-            if !TAKES_VALUE.contains(letter) {
-                continue;
-            }
-            let attached = &argument[1 + offset + letter.len_utf8()..];
-            let value = match attached.is_empty() {
-                true => {
-                    index += 1;
-                    argv.get(index - 1).cloned()
-                }
-                false => Some(attached.to_string()),
-            };
-            if letter == 'f' {
-                return value;
-            }
-            break;
-        }
-    }
-    None
+    crate::openssh::sshd_options(argv)
+        .into_iter()
+        .rfind(|option| option.letter == 'f')
+        .and_then(|option| option.value)
 }
 
 /// Parses the config and asks the real sshd about it: `parse` then `check_with_sshd`.
@@ -129,7 +138,12 @@ pub fn collect(
 /// The config as sshdoctor's parser reads it: quick, so the socket scan can learn SSH's
 /// ports from it while sshd itself is still being asked.
 pub fn parse(source: ConfigSource, notes: &mut ProbeNotes) -> SshdConfigFacts {
-    let mut facts = parse_config(&source.path, &SystemFiles, Path::new(SSH_DIR));
+    let mut facts = parse_config(
+        &source.path,
+        &SystemFiles,
+        Path::new(SSH_DIR),
+        &source.command_line,
+    );
     facts.path_source = source.why;
     facts.vmaccess_backup = std::fs::symlink_metadata(VMACCESS_BACKUP)
         .is_ok()
@@ -194,18 +208,17 @@ fn ask_sshd(
     notes: &mut ProbeNotes,
 ) {
     let config = PathBuf::from(&facts.path);
-    let asked = |dump: &sshd_run::Captured| {
-        dump.run.command
-            == [
-                sshd.display().to_string(),
-                "-T".to_string(),
-                "-f".to_string(),
-                facts.path.clone(),
-            ]
-    };
-    let mut dump = match early.filter(asked) {
+    let extra = facts.command_line_args();
+    let mut wanted = vec![
+        sshd.display().to_string(),
+        "-T".to_string(),
+        "-f".to_string(),
+        facts.path.clone(),
+    ];
+    wanted.extend_from_slice(&extra);
+    let mut dump = match early.filter(|dump| dump.run.command == wanted) {
         Some(dump) => dump,
-        None => sshd_run::run_sshd(sshd, "-T", &config, options.sshd_timeout, None),
+        None => sshd_run::run_sshd(sshd, "-T", &config, &extra, options.sshd_timeout, None),
     };
     if dump.run.exit_code != Some(0) && sshd_run::needs_connection(&dump.run) {
         // A user no User criterion names, on the first SSH port.
@@ -218,6 +231,7 @@ fn ask_sshd(
             sshd,
             &format!("-TC{spec}"),
             &config,
+            &extra,
             options.sshd_timeout,
             None,
         );

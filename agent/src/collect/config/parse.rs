@@ -6,7 +6,9 @@ use super::files::{ConfigFiles, FileRead, MAX_FILE_BYTES};
 use super::keywords::{self, Combine, Kind, Obsolete, Scope, Value};
 use super::syntax::{self, LineContent, LogicalLine};
 use super::values::{self, check_arguments, parse_listen_address};
-use crate::facts::{AddressFamily, ConfigProblem, Located, MatchBlock, SshdConfigFacts};
+use crate::facts::{
+    AddressFamily, CommandLineOption, ConfigProblem, Located, MatchBlock, SshdConfigFacts,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -19,14 +21,22 @@ const MAX_TOTAL_BYTES: usize = 64 * 1024 * 1024;
 pub const DEFAULT_SOURCE: &str = "(default)";
 const SSH_DEFAULT_PORT: u16 = 22;
 
-/// Parses `main` and everything it includes, as sshd would at startup. `ssh_dir` is
-/// where relative Include patterns are looked up (sshd's compiled-in SSHDIR, /etc/ssh).
-pub fn parse_config(main: &Path, files: &dyn ConfigFiles, ssh_dir: &Path) -> SshdConfigFacts {
+/// Parses `main` and everything it includes, as sshd would at startup, after the
+/// options of its command line (sshd.c reads `-o` lines, `-p`, `-4`, ... before the
+/// file, so their values come first). `ssh_dir` is where relative Include patterns are
+/// looked up (sshd's compiled-in SSHDIR, /etc/ssh).
+pub fn parse_config(
+    main: &Path,
+    files: &dyn ConfigFiles,
+    ssh_dir: &Path,
+    command_line: &[CommandLineOption],
+) -> SshdConfigFacts {
     let mut parser = Parser {
         files,
         ssh_dir,
         facts: SshdConfigFacts {
             path: main.display().to_string(),
+            command_line: command_line.to_vec(),
             ..SshdConfigFacts::default()
         },
         context: Context::Global,
@@ -35,7 +45,11 @@ pub fn parse_config(main: &Path, files: &dyn ConfigFiles, ssh_dir: &Path) -> Ssh
         subsystems: Vec::new(),
         files_parsed: 0,
         bytes_parsed: 0,
+        ports_from_command_line: false,
     };
+    for option in command_line {
+        parser.command_line_option(option);
+    }
     match files.read(main) {
         FileRead::Text { bytes, truncated } => {
             parser.facts.readable = true;
@@ -100,6 +114,9 @@ struct Parser<'a> {
     subsystems: Vec<String>,
     files_parsed: usize,
     bytes_parsed: usize,
+    /// sshd -p: the command line's ports replace every Port line (servconf.c
+    /// ports_from_cmdline).
+    ports_from_command_line: bool,
 }
 
 /// A directive's text: the keyword as written, the raw rest, its split arguments.
@@ -127,6 +144,34 @@ impl At<'_> {
 }
 
 impl Parser<'_> {
+    /// One option of sshd's command line, located at line 0 of where it is written.
+    fn command_line_option(&mut self, option: &CommandLineOption) {
+        let at = At {
+            file: &option.origin,
+            line: 0,
+        };
+        let Some(text) = option.config_line() else {
+            // -p PORT: sshd.c a2port, fatal for a bad one.
+            let value = option.args.get(1).cloned().unwrap_or_default();
+            match value.parse::<u16>().ok().filter(|port| *port > 0) {
+                Some(port) => {
+                    self.facts.ports.push(at.locate(port));
+                    self.ports_from_command_line = true;
+                    self.record(&at, "port", Combine::Accumulate, vec![port.to_string()]);
+                }
+                None => self.fatal(&at, format!("Bad port number {value:?} (-p)")),
+            }
+            return;
+        };
+        match syntax::split_directive(&text) {
+            LineContent::Nothing => {}
+            LineContent::KeywordOnly(keyword) => {
+                self.fatal(&at, format!("no argument after keyword \"{keyword}\""))
+            }
+            LineContent::Directive { keyword, rest } => self.directive(&at, &keyword, &rest),
+        }
+    }
+
     fn parse_file(&mut self, path: &Path, bytes: &[u8], truncated: bool) {
         let file = path.display().to_string();
         if !self.facts.files.contains(&file) {
@@ -239,6 +284,9 @@ impl Parser<'_> {
         };
         if let Some(extra) = self.environment_check(canonical, arguments) {
             return self.fatal(at, extra);
+        }
+        if canonical == "port" && self.ports_from_command_line && at.line > 0 {
+            return; // sshd -p: the file's Port lines are read and ignored.
         }
         if canonical == "port" && self.context.active() {
             let port = values[0].parse().unwrap_or(SSH_DEFAULT_PORT);

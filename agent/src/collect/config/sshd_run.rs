@@ -20,7 +20,8 @@ pub struct Captured {
     pub stdout: String,
 }
 
-/// Runs `sshd FLAG -f CONFIG`, killing it after `timeout`.
+/// Runs `sshd FLAG -f CONFIG EXTRA...` (EXTRA: the options the unit's command line
+/// gives sshd), killing it after `timeout`.
 ///
 /// sshd -T refuses to run without its privilege-separation directory, and systemd removes
 /// /run/sshd whenever ssh.service stops: exactly when a diagnosis is needed. Then sshd runs
@@ -31,22 +32,24 @@ pub fn run_sshd(
     sshd: &Path,
     flag: &str,
     config: &Path,
+    extra: &[String],
     timeout: Duration,
     known_stand_in: Option<&Path>,
 ) -> Captured {
+    let run_once = |stand_in: Option<&Path>| run_once(sshd, flag, config, extra, timeout, stand_in);
     if let Some(dir) = known_stand_in {
-        let mut run = run_once(sshd, flag, config, timeout, Some(dir));
+        let mut run = run_once(Some(dir));
         run.run.privsep_stand_in = Some(dir.display().to_string());
         return run;
     }
-    let first = run_once(sshd, flag, config, timeout, None);
+    let first = run_once(None);
     let missing = (first.run.exit_code != Some(0))
         .then(|| missing_runtime_privsep_dir(&first.run.stderr))
         .flatten();
     let Some(dir) = missing else {
         return first;
     };
-    let mut second = run_once(sshd, flag, config, timeout, Some(&dir));
+    let mut second = run_once(Some(&dir));
     if second.run.exit_code.is_none() && !second.run.timed_out {
         // The stand-in could not be made (not root, no mount namespaces): the first
         // answer stands, and says why.
@@ -60,17 +63,19 @@ fn run_once(
     sshd: &Path,
     flag: &str,
     config: &Path,
+    extra: &[String],
     timeout: Duration,
     privsep_stand_in: Option<&Path>,
 ) -> Captured {
-    let command = vec![
+    let mut command = vec![
         sshd.display().to_string(),
         flag.to_string(),
         "-f".to_string(),
         config.display().to_string(),
     ];
+    command.extend_from_slice(extra);
     let mut process = Command::new(sshd);
-    process.args([flag, "-f"]).arg(config);
+    process.args([flag, "-f"]).arg(config).args(extra);
     if let Some(dir) = privsep_stand_in {
         stand_in_directory(&mut process, dir.to_path_buf());
     }

@@ -13,8 +13,6 @@ const SSHD_COMMS: &[&str] = &["sshd", "sshd-session", "sshd-auth"];
 pub const PID_FILE_CANDIDATES: &[&str] = &["/run/sshd.pid", "/var/run/sshd.pid"];
 /// Bound on the /proc scan: enough for any VM, finite on a pathological one.
 const MAX_PROCESSES: usize = 100_000;
-/// sshd's short options that take an argument (OpenSSH sshd.c getopt string).
-const OPTIONS_WITH_ARGUMENT: &str = "CEbcfghkopu";
 
 pub fn collect(systemd: &SystemdFacts, notes: &mut ProbeNotes) -> ProcessFacts {
     let from_cgroups = pids::cgroup_root().and_then(|root| {
@@ -198,9 +196,9 @@ pub fn is_listener(comm: &str, cmdline: &[String], parent_is_sshd: bool) -> bool
     if cmdline.iter().any(|arg| arg.contains("[listener]")) {
         return true;
     }
-    let per_connection = options(&argv)
+    let per_connection = crate::openssh::sshd_options(&argv)
         .iter()
-        .any(|(flag, _)| *flag == 'i' || *flag == 'R');
+        .any(|option| option.letter == 'i' || option.letter == 'R');
     !parent_is_sshd && !per_connection
 }
 
@@ -208,49 +206,22 @@ pub fn is_listener(comm: &str, cmdline: &[String], parent_is_sshd: bool) -> bool
 pub fn config_path(cmdline: &[String]) -> Option<String> {
     let argv = original_argv(cmdline)?;
     // Like getopt, the last -f wins.
-    options(&argv)
+    crate::openssh::sshd_options(&argv)
         .into_iter()
-        .rfind(|(flag, _)| *flag == 'f')
-        .and_then(|(_, file)| file)
+        .rfind(|option| option.letter == 'f')
+        .and_then(|option| option.value)
 }
 
 /// The arguments sshd was started with. A modern OpenSSH listener retitles itself
 /// `sshd: /usr/sbin/sshd -D -f /x [listener] 0 of 10-100 startups`: the argv is inside the
 /// title. Session titles (`sshd: alice [priv]`) hold no argv: None.
-fn original_argv(cmdline: &[String]) -> Option<Vec<String>> {
+pub fn original_argv(cmdline: &[String]) -> Option<Vec<String>> {
     let first = cmdline.first()?;
     let Some(title) = first.strip_prefix("sshd: ") else {
         return Some(cmdline.to_vec());
     };
     let (command, _status) = title.split_once(" [listener]")?;
     Some(command.split_whitespace().map(str::to_string).collect())
-}
-
-/// sshd's options as getopt reads them: each flag with its argument, if it takes one
-/// (`-f FILE`, `-fFILE`, `-Df FILE`).
-fn options(argv: &[String]) -> Vec<(char, Option<String>)> {
-    let mut parsed = Vec::new();
-    let mut args = argv.iter().skip(1);
-    while let Some(arg) = args.next() {
-        let Some(flags) = arg.strip_prefix('-').filter(|flags| !flags.is_empty()) else {
-            continue;
-        };
-        for (at, flag) in flags.char_indices() {
-            if !OPTIONS_WITH_ARGUMENT.contains(flag) {
-                parsed.push((flag, None));
-                continue;
-            }
-            let attached = &flags[at + flag.len_utf8()..];
-            let value = if attached.is_empty() {
-                args.next().cloned()
-            } else {
-                Some(attached.to_string())
-            };
-            parsed.push((flag, value));
-            break;
-        }
-    }
-    parsed
 }
 
 /// The first pid file that exists among `candidates`, with the pid in it and whether that

@@ -32,6 +32,9 @@ const PROPERTIES: &[&str] = &[
     "MainPID",
     "NRestarts",
     "ExecStart",
+    "Environment",
+    "EnvironmentFiles",
+    "NeedDaemonReload",
     "Listen",
     "Accept",
 ];
@@ -156,6 +159,7 @@ pub fn parse_unit(block: &str, boot_us: Option<u64>) -> Option<UnitFacts> {
         inactive_enter_timestamp_us: since_boot("InactiveEnterTimestampMonotonic"),
         control_group: value("ControlGroup").map(String::from),
         result: value("Result").map(String::from),
+        need_daemon_reload: value("NeedDaemonReload") == Some("yes"),
         ..UnitFacts::new(&name, kind)
     };
     Some(match kind {
@@ -167,6 +171,10 @@ pub fn parse_unit(block: &str, boot_us: Option<u64>) -> Option<UnitFacts> {
                 .and_then(|pid| u32::try_from(pid).ok()),
             n_restarts: number("NRestarts").and_then(|n| u32::try_from(n).ok()),
             exec_start: values("ExecStart").flat_map(exec_argvs).collect(),
+            environment: value("Environment").map(assignments).unwrap_or_default(),
+            environment_files: values("EnvironmentFiles")
+                .filter_map(environment_file)
+                .collect(),
             ..unit
         },
         UnitKind::Socket => UnitFacts {
@@ -182,6 +190,34 @@ fn values_of<'b>(block: &'b str, key: &'b str) -> impl Iterator<Item = &'b str> 
     block
         .lines()
         .filter_map(move |line| line.strip_prefix(key)?.strip_prefix('='))
+}
+
+/// Environment= as systemctl prints it: assignments separated by spaces, one with a
+/// space in it in double quotes ("A=1 \"B=x y\"").
+fn assignments(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => words.extend((!word.is_empty()).then(|| std::mem::take(&mut word))),
+            c => word.push(c),
+        }
+    }
+    words.extend((!word.is_empty()).then_some(word));
+    words
+}
+
+/// One EnvironmentFiles line: "/etc/default/ssh (ignore_errors=yes)", the path with
+/// "-" before it when it may be missing, as in the unit file.
+fn environment_file(text: &str) -> Option<String> {
+    let (path, flags) = text.split_once(" (").unwrap_or((text, ""));
+    let path = path.trim();
+    (!path.is_empty()).then(|| match flags.contains("ignore_errors=yes") {
+        true => format!("-{path}"),
+        false => path.to_string(),
+    })
 }
 
 /// The argv of each command in an ExecStart value: "{ path=/usr/sbin/sshd ;
@@ -217,7 +253,11 @@ mod tests {
             ActiveEnterTimestampMonotonic=5000000\nInactiveEnterTimestampMonotonic=0\n\
             ControlGroup=/system.slice/ssh.service\nResult=success\nExecMainStatus=0\n\
             ExecMainCode=0\nMainPID=812\nNRestarts=0\n\
-            ExecStart={ path=/usr/sbin/sshd ; argv[]=/usr/sbin/sshd -D $SSHD_OPTS ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }";
+            ExecStart={ path=/usr/sbin/sshd ; argv[]=/usr/sbin/sshd -D $SSHD_OPTS ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }\n\
+            Environment=LANG=C \"GREETING=two words\"\n\
+            EnvironmentFiles=/etc/default/ssh (ignore_errors=yes)\n\
+            EnvironmentFiles=/etc/sysconfig/sshd (ignore_errors=no)\n\
+            NeedDaemonReload=yes";
         let unit = parse_unit(service, Some(1_000_000_000)).unwrap();
         assert_eq!(unit.name, "ssh.service");
         assert_eq!(unit.aliases, ["sshd.service"]);
@@ -227,6 +267,12 @@ mod tests {
         );
         assert_eq!(unit.main_pid, Some(812));
         assert_eq!(unit.exec_start, [["/usr/sbin/sshd", "-D", "$SSHD_OPTS"]]);
+        assert_eq!(unit.environment, ["LANG=C", "GREETING=two words"]);
+        assert_eq!(
+            unit.environment_files,
+            ["-/etc/default/ssh", "/etc/sysconfig/sshd"]
+        );
+        assert!(unit.need_daemon_reload);
         assert_eq!(unit.active_enter_timestamp_us, Some(1_005_000_000));
         assert_eq!(unit.inactive_enter_timestamp_us, None);
         assert_eq!(

@@ -411,6 +411,7 @@ fn read_unit(
         triggers: unit.take("Triggers").unwrap_or_default(),
         active_enter_timestamp_us: unit.take("ActiveEnterTimestamp").filter(|us| *us != 0),
         inactive_enter_timestamp_us: unit.take("InactiveEnterTimestamp").filter(|us| *us != 0),
+        need_daemon_reload: unit.take_if_present("NeedDaemonReload").unwrap_or(false),
         ..UnitFacts::new(&name, kind)
     };
     let interface = match kind {
@@ -446,6 +447,17 @@ fn fill_service(facts: &mut UnitFacts, service: &mut Properties) {
         .unwrap_or_default()
         .into_iter()
         .map(|command| command.1)
+        .collect();
+    facts.environment = service.take_if_present("Environment").unwrap_or_default();
+    let files: Vec<(String, bool)> = service
+        .take_if_present("EnvironmentFiles")
+        .unwrap_or_default();
+    facts.environment_files = files
+        .into_iter()
+        .map(|(path, optional)| match optional {
+            true => format!("-{path}"),
+            false => path,
+        })
         .collect();
 }
 

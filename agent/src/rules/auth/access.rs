@@ -61,10 +61,7 @@ pub(super) fn check_access_lists(
             );
         // At a known line, the catalogue's actions comment a Deny line out or add the
         // user (or the user's group) to an Allow line; elsewhere a drop-in, by hand.
-        let located = origin
-            .rsplit_once(':')
-            .and_then(|(file, line)| Some((file, line.parse::<u32>().ok()?)));
-        match (refused, located) {
+        match (refused, crate::rules::located(&origin)) {
             (true, Some((file, line))) if keyword.starts_with("deny") => {
                 finding = finding.var("file", file).var("line", line.to_string());
             }

@@ -1,0 +1,92 @@
+//! Options on sshd's command line, which sshd reads before its config file: the unit's
+//! ExecStart with its $VARIABLES, from Environment= and EnvironmentFile= (Debian's
+//! /etc/default/ssh), expanded as systemd does. A real sshd started with them is the
+//! ground truth; a fake systemd on a private bus says how the unit starts it.
+
+use crate::support;
+use support::accounts::{in_private_system, ALICE};
+use support::dbus::{FakeSystemd, FakeUnit, TestBus};
+use support::verdict::{only, problems};
+use support::vm_net::VmNet;
+use support::Sshd;
+
+const NEEDS_ROOT: &str =
+    "throw-away accounts in a private mount namespace and a real sshd on its own network need root";
+
+/// /etc/default/ssh gives sshd "-o AllowUsers=bob" through $SSHD_OPTS: sshd_config lets
+/// alice in, the running sshd does not. The verdict must say so, and name where the
+/// option is written, not propose an edit of the config file.
+#[test]
+fn an_option_from_the_units_environment_file_decides_the_verdict() {
+    if !support::requires_root(NEEDS_ROOT)
+        || !support::requires_program("dbus-daemon", "a private bus for the fake systemd")
+    {
+        return;
+    }
+    let setup = format!(
+        "{ALICE}; printf '# Options to pass to sshd\\nSSHD_OPTS=\"-o AllowUsers=bob\"\\n' > /etc/default/ssh"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let config = [
+            "Include /etc/ssh/sshd_config.d/*.conf",
+            "StrictModes yes",
+            "PasswordAuthentication no",
+        ];
+        let sshd = Sshd::start_with_args(&network.server, 22, &config, &["-o", "AllowUsers=bob"]);
+        let (logged_in, said) = network.login();
+        assert!(!logged_in, "AllowUsers=bob keeps alice out: {said}");
+
+        let bus = TestBus::start();
+        let config_path = sshd.config_path().display().to_string();
+        let unit = FakeUnit {
+            names: vec!["ssh.service".into(), "sshd.service".into()],
+            active_state: "active".into(),
+            sub_state: "running".into(),
+            unit_file_state: "enabled".into(),
+            main_pid: sshd.pid(),
+            exec_start: vec![["/usr/sbin/sshd", "-D", "-f", &config_path, "$SSHD_OPTS"]
+                .iter()
+                .map(|word| word.to_string())
+                .collect()],
+            environment_files: vec![("/etc/default/ssh".into(), true)],
+            ..FakeUnit::new("ssh.service")
+        };
+        let _systemd = FakeSystemd::serve(&bus, "252", vec![unit]);
+        let (verdict, code) = network.sshdoctor(
+            &["--format", "json", "--imds", "never", "--user", "alice"],
+            &[("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)],
+        );
+        let config = &verdict["facts"]["config"];
+        assert_eq!(
+            config["command_line"],
+            serde_json::json!([{
+                "args": ["-o", "AllowUsers=bob"],
+                "origin": "$SSHD_OPTS from /etc/default/ssh"
+            }]),
+            "{config:#}"
+        );
+        let asked = config["syntax_check"]["command"].as_array().unwrap();
+        assert_eq!(asked[asked.len() - 2..], ["-o", "AllowUsers=bob"]);
+        assert_eq!(
+            (problems(&verdict), code),
+            (vec!["SSH-ACL-001"], 2),
+            "{verdict:#}"
+        );
+        let refused = only(&verdict, "SSH-ACL-001");
+        let evidence = refused["evidence"].to_string();
+        assert!(
+            evidence.contains("$SSHD_OPTS from /etc/default/ssh"),
+            "{evidence}"
+        );
+        // sshd adds every AllowUsers to the list, wherever it is written: a drop-in
+        // lets alice in beside the command line's bob; no line of the config is edited.
+        let fix = refused["remediation"]["guest"][0].as_str().unwrap();
+        assert!(!fix.contains(&config_path), "{fix}");
+        assert!(
+            fix.starts_with("echo 'AllowUsers alice' > /etc/ssh/sshd_config.d/"),
+            "{fix}"
+        );
+        network.apply_reload_fix(&sshd, fix);
+    });
+}
