@@ -43,6 +43,21 @@ pub struct SystemdFacts {
     /// Every SSH-related unit systemd knows (loaded, masked or with a unit file), deduplicated
     /// by unit Id: `sshd.service` is an alias of `ssh.service` on Debian.
     pub units: Vec<UnitFacts>,
+    /// Ubuntu's sshd-socket-generator (openssh-server 1:9.6p1-3ubuntu13 and later), when
+    /// installed: it turns sshd_config's Port and ListenAddress into ssh.socket's
+    /// ListenStream at boot and at every `systemctl daemon-reload`.
+    #[serde(default)]
+    pub socket_generator: Option<SocketGenerator>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SocketGenerator {
+    /// The generator program.
+    pub path: String,
+    /// The ListenStream= values of the addresses.conf it wrote at the last daemon-reload
+    /// (after the "ListenStream=" that resets the unit's own); None when it wrote none,
+    /// which it does when sshd_config listens as ssh.socket does by default.
+    pub generated: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +114,10 @@ pub struct UnitFacts {
     pub listen: Vec<(String, String)>,
     /// Socket only: `Accept=` (true means one sshd@.service instance per connection).
     pub accept: Option<bool>,
+    /// Socket only: the ListenStream= lines of its drop-ins, in the order systemd reads
+    /// them; an empty value resets the list before it.
+    #[serde(default)]
+    pub dropin_listen: Vec<super::Located<String>>,
     /// Units this one triggers (a socket's service).
     pub triggers: Vec<String>,
     /// The unit's cgroup ("/system.slice/ssh.service"): where its processes are.
@@ -133,6 +152,7 @@ impl UnitFacts {
             need_daemon_reload: false,
             listen: Vec::new(),
             accept: None,
+            dropin_listen: Vec::new(),
             triggers: Vec::new(),
             control_group: None,
         }

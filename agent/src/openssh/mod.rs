@@ -79,6 +79,15 @@ pub fn sshd_options(argv: &[String]) -> Vec<SshdOption> {
     parsed
 }
 
+/// Where Ubuntu's sshd-socket-generator (24.04 and later) is installed, without the
+/// leading "/".
+pub const SOCKET_GENERATORS: &[&str] = &[
+    "usr/lib/systemd/system-generators/sshd-socket-generator",
+    "lib/systemd/system-generators/sshd-socket-generator",
+];
+/// The ssh.socket drop-in it writes (systemd's first generator output directory).
+pub const SOCKET_GENERATED: &str = "/run/systemd/generator/ssh.socket.d/addresses.conf";
+
 pub const HELPERS: &[&str] = &["sshd-session", "sshd-auth"];
 
 /// _PATH_PRIVSEP_CHROOT_DIR differs per distribution build; sshd's binary holds its own.

@@ -377,7 +377,7 @@ pub(crate) fn located(source: &str) -> Option<(&str, u32)> {
 }
 
 /// The command that comments out `lines` of `file` at once.
-fn comment_out_lines(file: &str, lines: &[u32]) -> String {
+pub(crate) fn comment_out_lines(file: &str, lines: &[u32]) -> String {
     let edits: Vec<String> = lines.iter().map(|line| format!("{line}s/^/# /")).collect();
     format!("sed -i '{}' {file}", edits.join(";"))
 }

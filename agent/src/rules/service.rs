@@ -2,7 +2,8 @@
 
 use super::ssh_view::{socket_label, SshView};
 use super::{Draft, RuleId};
-use crate::facts::{Facts, UnitFacts};
+use crate::facts::{Facts, SocketGenerator, UnitFacts};
+use crate::openssh::SOCKET_GENERATED as GENERATED;
 
 /// Unit file states that start the unit at boot (or make it start with another unit).
 const STARTS_AT_BOOT: &[&str] = &[
@@ -84,6 +85,145 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     }
 }
 
+/// Ubuntu's sshd-socket-generator: is the socket's ListenStream still sshd_config's?
+/// Not when an override resets it after the generator's drop-in (sshd_config's Port then
+/// never counts again), nor when sshd_config changed since the generator last ran (no
+/// daemon-reload since).
+fn check_generated_listen(
+    facts: &Facts,
+    socket: &UnitFacts,
+    generator: &SocketGenerator,
+    findings: &mut Vec<Draft>,
+) {
+    let listen: Vec<&str> = socket
+        .listen
+        .iter()
+        .map(|(_, address)| address.as_str())
+        .collect();
+    let generated_at = socket
+        .dropin_listen
+        .iter()
+        .rposition(|line| line.file == GENERATED);
+    let override_reset = socket
+        .dropin_listen
+        .iter()
+        .enumerate()
+        .filter(|(at, line)| {
+            line.file != GENERATED && line.value.is_empty() && generated_at.is_none_or(|g| *at > g)
+        })
+        .map(|(_, line)| line)
+        .next_back();
+    if let Some(reset) = override_reset {
+        let lines: Vec<u32> = socket
+            .dropin_listen
+            .iter()
+            .filter(|line| line.file == reset.file)
+            .map(|line| line.line)
+            .collect();
+        let generated = generator.generated.as_ref().map_or(
+            "nothing: sshd_config listens as the unit does by default".into(),
+            |values| values.join(", "),
+        );
+        let mut finding = Draft::new(RuleId::SocketOverrideShadowsGenerator)
+            .var("unit", socket.name.clone())
+            .var("override", reset.file.clone())
+            .var("listen", listen.join(", "))
+            .var("generated", generated)
+            .var(
+                "fix",
+                format!(
+                    "{} && systemctl daemon-reload && systemctl restart {}",
+                    super::comment_out_lines(&reset.file, &lines),
+                    socket.name
+                ),
+            );
+        for line in socket
+            .dropin_listen
+            .iter()
+            .filter(|line| line.file == reset.file)
+        {
+            finding = finding.evidence(
+                format!("ListenStream={}", line.value),
+                Some(line.location()),
+            );
+        }
+        findings.push(finding);
+        return;
+    }
+    let Some(expected) = generator_output(facts) else {
+        return; // A host name sshd resolves: not compared.
+    };
+    let generated = generator.generated.clone().unwrap_or_default();
+    if same_addresses(&expected, &generated) {
+        return;
+    }
+    let configured = match expected.is_empty() {
+        true => "0.0.0.0:22, [::]:22 (the defaults)".to_string(),
+        false => expected.join(", "),
+    };
+    let mut finding = Draft::new(RuleId::SocketAddressesPending)
+        .var("unit", socket.name.clone())
+        .var("configured", configured)
+        .var("listen", listen.join(", "))
+        .evidence(
+            format!(
+                "{GENERATED}: {}",
+                match generated.is_empty() {
+                    true => "none (the unit's own ListenStream)".to_string(),
+                    false => generated.join(", "),
+                }
+            ),
+            Some(generator.path.clone()),
+        );
+    for port in &facts.config.ports {
+        finding = finding.evidence(format!("Port {}", port.value), Some(port.location()));
+    }
+    if socket.need_daemon_reload {
+        finding = finding.evidence("NeedDaemonReload=yes", unit_source(socket));
+    }
+    findings.push(finding);
+}
+
+/// What sshd-socket-generator writes for this sshd_config: "ADDR:PORT" or "[ADDR]:PORT"
+/// for each address sshd would listen on, or none when they are the unit's defaults
+/// (0.0.0.0 and :: on 22, any family). None when an address is a host name.
+fn generator_output(facts: &Facts) -> Option<Vec<String>> {
+    let config = &facts.config;
+    let any_family = config
+        .address_family
+        .as_ref()
+        .is_none_or(|family| family.value == crate::facts::AddressFamily::Any);
+    let mut streams = Vec::new();
+    let mut custom = !any_family;
+    for endpoint in &config.endpoints {
+        let address: std::net::IpAddr = endpoint.host.parse().ok()?;
+        custom |= !(address.is_unspecified() && endpoint.port == 22);
+        let stream = match address {
+            std::net::IpAddr::V6(_) => format!("[{address}]:{}", endpoint.port),
+            std::net::IpAddr::V4(_) => format!("{address}:{}", endpoint.port),
+        };
+        if !streams.contains(&stream) {
+            streams.push(stream);
+        }
+    }
+    Some(if custom { streams } else { Vec::new() })
+}
+
+/// Whether two ListenStream lists name the same addresses; a bare port (as earlier
+/// generators wrote it) stands for both wildcards.
+fn same_addresses(expected: &[String], generated: &[String]) -> bool {
+    let set = |values: &[String]| -> std::collections::BTreeSet<String> {
+        values
+            .iter()
+            .flat_map(|value| match value.parse::<u16>() {
+                Ok(port) => vec![format!("0.0.0.0:{port}"), format!("[::]:{port}")],
+                Err(_) => vec![value.clone()],
+            })
+            .collect()
+    };
+    set(expected) == set(generated)
+}
+
 fn known_units(facts: &Facts) -> String {
     let names: Vec<String> = facts
         .systemd
@@ -130,9 +270,26 @@ fn check_units(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
             .iter()
             .map(|(_, address)| address.as_str())
             .collect();
+        let generator = facts.systemd.socket_generator.as_ref();
+        let how = match generator {
+            Some(generator) => format!(
+                "Here {} (Ubuntu 24.04 and later) copies sshd_config's Port and ListenAddress \
+                 into its ListenStream at boot and at every systemctl daemon-reload: after \
+                 editing them, run `systemctl daemon-reload && systemctl restart {}`.",
+                generator.path, socket.name
+            ),
+            None => format!(
+                "Port and ListenAddress in sshd_config are ignored for listening (Ubuntu \
+                 22.10 to 23.10, and Debian's optional socket). To change the port, change \
+                 ListenStream in a drop-in (systemctl edit {0}), then run `systemctl \
+                 daemon-reload && systemctl restart {0}`.",
+                socket.name
+            ),
+        };
         let mut finding = Draft::new(RuleId::SocketActivation)
             .var("unit", socket.name.clone())
             .var("listen", listen.join(", "))
+            .var("how", how)
             .evidence(
                 format!(
                     "{} is {} ({}), Listen={}",
@@ -144,15 +301,22 @@ fn check_units(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
                 unit_source(socket),
             );
         for port in &facts.config.ports {
-            finding = finding.evidence(
-                format!(
+            let fact = match generator {
+                Some(_) => format!(
+                    "Port {} in sshd_config reaches ListenStream through the generator",
+                    port.value
+                ),
+                None => format!(
                     "Port {} in sshd_config is not used for listening",
                     port.value
                 ),
-                Some(port.location()),
-            );
+            };
+            finding = finding.evidence(fact, Some(port.location()));
         }
         findings.push(finding);
+        if let Some(generator) = generator {
+            check_generated_listen(facts, socket, generator, findings);
+        }
     }
     let Some(service) = service.filter(|unit| !is_masked(unit)) else {
         return;

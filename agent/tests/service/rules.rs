@@ -157,3 +157,138 @@ fn without_systemd_the_processes_decide() {
     facts.sockets.listeners.clear();
     assert_eq!(ids(&facts), ["SSH-SVC-008", "SSH-SVC-009"]);
 }
+
+/// Ubuntu 24.04's layout: ssh.socket listening (0.0.0.0:22 and [::]:22 by default),
+/// sshd-socket-generator installed, and what it wrote at the last daemon-reload
+/// (`generated`). sshd_config says `ports`.
+fn ubuntu_socket(generated: Option<&[&str]>, ports: &[u16]) -> Facts {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    service(&mut facts).unit_file_state = Some("disabled".into());
+    let mut socket = unit(
+        "ssh.socket",
+        UnitKind::Socket,
+        "active",
+        "listening",
+        "enabled",
+    );
+    socket.listen = vec![
+        ("Stream".into(), "0.0.0.0:22".into()),
+        ("Stream".into(), "[::]:22".into()),
+    ];
+    facts.systemd.units.push(socket);
+    facts.systemd.socket_generator = Some(SocketGenerator {
+        path: "/usr/lib/systemd/system-generators/sshd-socket-generator".into(),
+        generated: generated.map(|lines| lines.iter().map(|line| line.to_string()).collect()),
+    });
+    let mut v4 = listener("0.0.0.0", 22, ("systemd", 1));
+    v4.v6only = None;
+    let mut v6 = listener("::", 22, ("systemd", 1));
+    v6.v6only = Some(true);
+    facts.sockets.listeners = vec![v4, v6];
+    facts.config.ports = ports.iter().map(|port| located(*port, 14)).collect();
+    facts.config.endpoints = ports
+        .iter()
+        .flat_map(|port| {
+            ["0.0.0.0", "::"].map(|host| Endpoint {
+                host: host.into(),
+                port: *port,
+                file: Some("/etc/ssh/sshd_config".into()),
+                line: Some(14),
+            })
+        })
+        .collect();
+    facts
+}
+
+fn finding<'v>(
+    verdict: &'v sshdoctor::verdict::Verdict,
+    id: &str,
+) -> &'v sshdoctor::rules::Finding {
+    verdict
+        .findings
+        .iter()
+        .find(|finding| finding.id == id)
+        .unwrap_or_else(|| panic!("no {id}: {:#?}", verdict.findings))
+}
+
+/// Port 2222 in sshd_config, but the generator has not run since: ssh.socket still
+/// listens on 22, and the fix is the daemon-reload and the socket's restart.
+#[test]
+fn a_port_edit_the_generator_has_not_seen_is_a_pending_daemon_reload() {
+    let facts = ubuntu_socket(None, &[2222]);
+    let verdict = verdict(facts);
+    let pending = finding(&verdict, "SSH-SVC-010");
+    assert_eq!(
+        pending.title,
+        "sshd_config listens on 0.0.0.0:2222, [::]:2222, but ssh.socket still listens on 0.0.0.0:22, [::]:22: a daemon-reload is pending"
+    );
+    assert_eq!(
+        pending.remediation.guest[0],
+        "systemctl daemon-reload && systemctl restart ssh.socket"
+    );
+    assert!(pending.remediation.manual.is_some());
+    let activation = finding(&verdict, "SSH-SVC-007");
+    assert!(
+        activation.explanation.contains("sshd-socket-generator"),
+        "{}",
+        activation.explanation
+    );
+}
+
+/// What the generator wrote matches sshd_config (its own format, or the bare port of
+/// earlier versions), or sshd_config listens as the unit does by default: nothing pending.
+#[test]
+fn generated_addresses_that_match_sshd_config_are_not_pending() {
+    for (generated, ports) in [
+        (Some(&["0.0.0.0:2222", "[::]:2222"][..]), &[2222][..]),
+        (Some(&["2222"][..]), &[2222][..]),
+        (None, &[22][..]),
+    ] {
+        let verdict = verdict(ubuntu_socket(generated, ports));
+        let ids: Vec<&str> = verdict.findings.iter().map(|f| f.id).collect();
+        assert!(
+            !ids.contains(&"SSH-SVC-010"),
+            "{generated:?} {ports:?}: {ids:?}"
+        );
+    }
+}
+
+/// An /etc drop-in that resets ListenStream after the generator's: it decides the port,
+/// sshd_config no longer does. The printed fix comments out its ListenStream lines.
+#[test]
+fn an_override_after_the_generator_shadows_sshd_config() {
+    let mut facts = ubuntu_socket(Some(&["0.0.0.0:22"]), &[22]);
+    let generated = "/run/systemd/generator/ssh.socket.d/addresses.conf";
+    let override_conf = "/etc/systemd/system/ssh.socket.d/override.conf";
+    let line = |file: &str, value: &str, line: u32| Located {
+        value: value.to_string(),
+        file: file.to_string(),
+        line,
+    };
+    let socket = facts
+        .systemd
+        .units
+        .iter_mut()
+        .find(|unit| unit.name == "ssh.socket")
+        .unwrap();
+    socket.dropin_listen = vec![
+        line(generated, "", 4),
+        line(generated, "0.0.0.0:22", 5),
+        line(override_conf, "", 2),
+        line(override_conf, "2222", 3),
+    ];
+    socket.listen = vec![("Stream".into(), "[::]:2222".into())];
+    let verdict = verdict(facts);
+    let shadow = finding(&verdict, "SSH-SVC-011");
+    assert_eq!(
+        shadow.title,
+        "/etc/systemd/system/ssh.socket.d/override.conf sets ssh.socket's ListenStream: sshd_config's Port and ListenAddress no longer count"
+    );
+    assert_eq!(
+        shadow.remediation.guest[0],
+        "sed -i '2s/^/# /;3s/^/# /' /etc/systemd/system/ssh.socket.d/override.conf && systemctl daemon-reload && systemctl restart ssh.socket"
+    );
+    let ids: Vec<&str> = verdict.findings.iter().map(|f| f.id).collect();
+    assert!(!ids.contains(&"SSH-SVC-010"), "{ids:?}");
+}

@@ -128,6 +128,7 @@ pub fn healthy() -> Facts {
             error: None,
             version: Some("252".into()),
             units: vec![service],
+            socket_generator: None,
         },
         processes: listening_sshd(),
         sockets: SocketFacts {

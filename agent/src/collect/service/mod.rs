@@ -3,6 +3,7 @@
 //! processes (`processes`).
 
 pub mod processes;
+pub mod socket_files;
 pub mod sshd;
 pub mod systemctl;
 pub mod systemd;

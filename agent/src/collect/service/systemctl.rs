@@ -105,6 +105,7 @@ pub fn collect(tool_dirs: &[PathBuf], timeout: Duration) -> Result<SystemdFacts,
         error: None,
         version,
         units,
+        socket_generator: None,
     })
 }
 

@@ -128,7 +128,9 @@ pub fn collect(options: &CollectOptions, notes: &mut ProbeNotes) -> SystemdFacts
     // sd_booted(3): systemd runs as init exactly when this directory exists; without
     // it systemctl has no one to ask, and costs a few processes to say so.
     let fallback = Path::new("/run/systemd/system").is_dir().then(tool_dirs);
-    collect_with(&address, fallback.as_deref(), options.dbus_timeout, notes)
+    let mut facts = collect_with(&address, fallback.as_deref(), options.dbus_timeout, notes);
+    super::socket_files::read(&mut facts, Path::new("/"));
+    facts
 }
 
 /// Asks systemd over the system bus at `address`; when the bus is down or does not
@@ -244,6 +246,7 @@ fn ask_systemd(
         error: None,
         version: Some(version),
         units: found.units,
+        socket_generator: None,
     })
 }
 
