@@ -83,6 +83,9 @@ pub struct SshdConfigFacts {
     /// Azure's "Reset SSH configuration" (VMAccess) keeps the sshd_config it replaced here.
     #[serde(default)]
     pub vmaccess_backup: Option<String>,
+    /// SUSE's vendor sshd_config, where it exists.
+    #[serde(default)]
+    pub vendor_config: Option<VendorConfig>,
     /// Effective Port values of the global section (default [22] when none is set).
     pub ports: Vec<Located<u16>>,
     pub listen_addresses: Vec<Located<ListenAddress>>,
@@ -128,6 +131,19 @@ impl SshdConfigFacts {
             .flat_map(|option| option.args.iter().cloned())
             .collect()
     }
+}
+
+/// SUSE's vendor sshd_config (/usr/etc/ssh/sshd_config) and whether sshd reads it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct VendorConfig {
+    pub path: String,
+    /// False when /etc/ssh/sshd_config exists: sshd then reads that file instead, and
+    /// nothing of the vendor file applies.
+    pub used: bool,
+    /// The vendor file's Include patterns, as written.
+    pub includes: Vec<String>,
+    /// The Include patterns of /etc/ssh/sshd_config, when it hides the vendor file.
+    pub main_includes: Vec<String>,
 }
 
 /// One run of the sshd binary (`-t` or `-T`).

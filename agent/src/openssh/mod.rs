@@ -15,15 +15,15 @@ pub const SSHD_CANDIDATES: &[&str] = &[
 ];
 
 /// Where distributions install the programs OpenSSH 9.8+ sshd runs for each connection
-/// (sshd-session, and sshd-auth from 10.0): Debian, RHEL and SUSE, others, Arch.
+/// (sshd-session, and sshd-auth from 10.0): Debian, RHEL, others, SUSE, Arch.
 pub const HELPER_DIRS: &[&str] = &[
     "/usr/lib/openssh",
     "/usr/libexec/openssh",
     "/usr/libexec",
+    "/usr/libexec/ssh",
     "/usr/lib/ssh",
 ];
 
-/// The helpers by name.
 /// One option of sshd's command line as getopt(3) reads it: the letter, its value where
 /// it takes one, and the index of the word the value is in (the option's own word, or
 /// the next).
@@ -88,6 +88,7 @@ pub const SOCKET_GENERATORS: &[&str] = &[
 /// The ssh.socket drop-in it writes (systemd's first generator output directory).
 pub const SOCKET_GENERATED: &str = "/run/systemd/generator/ssh.socket.d/addresses.conf";
 
+/// The helpers by name.
 pub const HELPERS: &[&str] = &["sshd-session", "sshd-auth"];
 
 /// _PATH_PRIVSEP_CHROOT_DIR differs per distribution build; sshd's binary holds its own.
@@ -103,6 +104,9 @@ pub const PRIVSEP_USER: &str = "sshd";
 
 /// Where sshd reads its config when started without -f.
 pub const DEFAULT_SSHD_CONFIG: &str = "/etc/ssh/sshd_config";
+/// SUSE's vendor config (SLE 16, openSUSE Tumbleweed and Leap 16): sshd reads it when
+/// DEFAULT_SSHD_CONFIG does not exist.
+pub const VENDOR_SSHD_CONFIG: &str = "/usr/etc/ssh/sshd_config";
 
 /// Debian's and Ubuntu's unmodified copy of the packaged sshd_config.
 pub const PRISTINE_SSHD_CONFIG: &str = "/usr/share/openssh/sshd_config";

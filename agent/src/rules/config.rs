@@ -36,6 +36,7 @@ pub fn check(facts: &Facts, findings: &mut Vec<Draft>) {
         );
     }
     check_dropins(config, findings);
+    check_vendor_config(config, findings);
     if !config.discrepancies.is_empty() {
         let mut finding = Draft::new(RuleId::ParserDisagrees);
         for difference in &config.discrepancies {
@@ -196,6 +197,33 @@ fn check_dropins(config: &SshdConfigFacts, findings: &mut Vec<Draft>) {
                 config.path, config.path
             ),
             Some(backup.clone()),
+        );
+    }
+    findings.push(finding);
+}
+
+/// SUSE: /etc/ssh/sshd_config exists, so sshd never reads the vendor file, and the /etc
+/// file lacks an Include the vendor file has: by accident, most likely (a file written
+/// by hand with one setting), and the drop-ins and the vendor defaults are lost.
+fn check_vendor_config(config: &SshdConfigFacts, findings: &mut Vec<Draft>) {
+    let Some(vendor) = config.vendor_config.as_ref().filter(|vendor| !vendor.used) else {
+        return;
+    };
+    let missing: Vec<&String> = vendor
+        .includes
+        .iter()
+        .filter(|pattern| !vendor.main_includes.contains(pattern))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let mut finding = Draft::new(RuleId::VendorConfigHidden)
+        .var("vendor", vendor.path.clone())
+        .var("file", crate::openssh::DEFAULT_SSHD_CONFIG);
+    for pattern in missing {
+        finding = finding.evidence(
+            format!("Include {pattern} is in {} only", vendor.path),
+            Some(vendor.path.clone()),
         );
     }
     findings.push(finding);

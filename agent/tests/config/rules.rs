@@ -126,3 +126,35 @@ fn sshd_t_failing_for_the_machines_sake_is_not_a_syntax_error() {
     }];
     assert_eq!(ids(&facts), ["SSH-CFG-001"]);
 }
+
+/// SUSE: an /etc/ssh/sshd_config written by hand hides the vendor file and its Include
+/// lines; one that keeps them (a full copy) is a choice and is left alone.
+#[test]
+fn an_etc_config_without_the_vendor_include_hides_the_vendor_config() {
+    let mut facts = healthy();
+    facts.config.vendor_config = Some(VendorConfig {
+        path: "/usr/etc/ssh/sshd_config".into(),
+        used: false,
+        includes: vec![
+            "/usr/etc/ssh/sshd_config.d/*.conf".into(),
+            "/etc/ssh/sshd_config.d/*.conf".into(),
+        ],
+        main_includes: Vec::new(),
+    });
+    let findings = sshdoctor::rules::evaluate(&facts);
+    let hidden = findings
+        .iter()
+        .find(|finding| finding.id == "SSH-CFG-006")
+        .expect("CFG-006");
+    assert_eq!(
+        hidden.title,
+        "/etc/ssh/sshd_config hides the vendor config /usr/etc/ssh/sshd_config and its Include"
+    );
+    assert_eq!(hidden.evidence.len(), 2);
+    assert!(hidden.remediation.guest[0]
+        .starts_with("mv /etc/ssh/sshd_config /etc/ssh/sshd_config.d/50-local.conf && "));
+    let vendor = facts.config.vendor_config.as_mut().unwrap();
+    vendor.main_includes = vendor.includes.clone();
+    let findings = sshdoctor::rules::evaluate(&facts);
+    assert!(findings.iter().all(|finding| finding.id != "SSH-CFG-006"));
+}

@@ -26,8 +26,9 @@ pub use sshd_run::{compare, connection_spec, error_location, parse_effective, ru
 use super::{CollectOptions, ProbeNotes};
 use crate::facts::{
     CommandLineOption, ProcessFacts, SshdConfigFacts, SshdFacts, SystemdFacts, UnitKind,
+    VendorConfig,
 };
-use crate::openssh::DEFAULT_SSHD_CONFIG;
+use crate::openssh::{DEFAULT_SSHD_CONFIG, VENDOR_SSHD_CONFIG};
 use std::path::{Path, PathBuf};
 
 /// sshd's compiled-in SSHDIR: relative Include patterns are looked up here.
@@ -105,11 +106,58 @@ pub fn choose_config_path(
             command_line,
         })
     });
-    from_process.unwrap_or_else(|| ConfigSource {
-        path: DEFAULT_SSHD_CONFIG.into(),
-        why: "default".into(),
+    from_process.unwrap_or_else(|| default_source(Path::new("/")))
+}
+
+/// sshd's default config: /etc/ssh/sshd_config, or where it does not exist and SUSE's
+/// vendor file does, that one (`root` is /).
+fn default_source(root: &Path) -> ConfigSource {
+    let exists = |path: &str| root.join(path.trim_start_matches('/')).exists();
+    let (path, why) = match !exists(DEFAULT_SSHD_CONFIG) && exists(VENDOR_SSHD_CONFIG) {
+        true => (
+            VENDOR_SSHD_CONFIG,
+            format!("vendor config ({DEFAULT_SSHD_CONFIG} does not exist)"),
+        ),
+        false => (DEFAULT_SSHD_CONFIG, "default".to_string()),
+    };
+    ConfigSource {
+        path: path.into(),
+        why,
         command_line: Vec::new(),
+    }
+}
+
+/// SUSE's vendor config, where it exists: whether sshd reads it, and the Include lines
+/// of it and of the /etc file that hides it (`root` is /).
+pub fn vendor_config(root: &Path) -> Option<VendorConfig> {
+    let read = |path: &str| std::fs::read_to_string(root.join(path.trim_start_matches('/')));
+    let vendor = read(VENDOR_SSHD_CONFIG).ok()?;
+    let main = read(DEFAULT_SSHD_CONFIG).ok();
+    Some(VendorConfig {
+        path: VENDOR_SSHD_CONFIG.into(),
+        used: main.is_none(),
+        includes: include_patterns(&vendor),
+        main_includes: main.as_deref().map(include_patterns).unwrap_or_default(),
     })
+}
+
+/// The patterns of a config's top-level Include lines, as written.
+fn include_patterns(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| match syntax::split_directive(line) {
+            syntax::LineContent::Directive { keyword, rest }
+                if keyword.eq_ignore_ascii_case("include") =>
+            {
+                Some(
+                    rest.split_whitespace()
+                        .map(String::from)
+                        .collect::<Vec<_>>(),
+                )
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 /// The `-f FILE` of an sshd argv (the last, as getopt leaves it).
@@ -148,6 +196,7 @@ pub fn parse(source: ConfigSource, notes: &mut ProbeNotes) -> SshdConfigFacts {
     facts.vmaccess_backup = std::fs::symlink_metadata(VMACCESS_BACKUP)
         .is_ok()
         .then(|| VMACCESS_BACKUP.to_string());
+    facts.vendor_config = vendor_config(Path::new("/"));
     if let Some(why) = &facts.read_error {
         notes.unavailable(format!("cannot read {}: {why}", facts.path));
     }
@@ -324,5 +373,43 @@ mod tests {
         assert_eq!(config_flag(&argv("/usr/sbin/sshd -ofoo -D")), None);
         assert_eq!(config_flag(&argv("/usr/sbin/sshd -D $SSHD_OPTS")), None);
         assert_eq!(config_flag(&argv("/bin/other -f /etc/x")), None);
+    }
+
+    /// SUSE's layout in a directory standing for /: the vendor file is the default
+    /// while /etc/ssh/sshd_config does not exist, and hidden once it does.
+    #[test]
+    fn the_vendor_config_counts_until_etc_has_one() {
+        let root = tempfile::tempdir().unwrap();
+        let at = |path: &str| root.path().join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(at("/usr/etc/ssh")).unwrap();
+        std::fs::create_dir_all(at("/etc/ssh")).unwrap();
+        std::fs::write(
+            at(VENDOR_SSHD_CONFIG),
+            "Include /usr/etc/ssh/sshd_config.d/*.conf\ninclude /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\n",
+        )
+        .unwrap();
+        let source = default_source(root.path());
+        assert_eq!(source.path, Path::new(VENDOR_SSHD_CONFIG));
+        assert_eq!(
+            source.why,
+            "vendor config (/etc/ssh/sshd_config does not exist)"
+        );
+        let vendor = vendor_config(root.path()).unwrap();
+        assert!(vendor.used);
+        assert_eq!(
+            vendor.includes,
+            [
+                "/usr/etc/ssh/sshd_config.d/*.conf",
+                "/etc/ssh/sshd_config.d/*.conf"
+            ]
+        );
+        std::fs::write(at(DEFAULT_SSHD_CONFIG), "Port 2222\n").unwrap();
+        assert_eq!(
+            default_source(root.path()).path,
+            Path::new(DEFAULT_SSHD_CONFIG)
+        );
+        let vendor = vendor_config(root.path()).unwrap();
+        assert!(!vendor.used);
+        assert!(vendor.main_includes.is_empty());
     }
 }
