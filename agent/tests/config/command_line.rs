@@ -26,67 +26,91 @@ fn an_option_from_the_units_environment_file_decides_the_verdict() {
     let setup = format!(
         "{ALICE}; printf '# Options to pass to sshd\\nSSHD_OPTS=\"-o AllowUsers=bob\"\\n' > /etc/default/ssh"
     );
-    in_private_system(&setup, || {
-        let network = VmNet::new();
-        let config = [
-            "Include /etc/ssh/sshd_config.d/*.conf",
-            "StrictModes yes",
-            "PasswordAuthentication no",
-        ];
-        let sshd = Sshd::start_with_args(&network.server, 22, &config, &["-o", "AllowUsers=bob"]);
-        let (logged_in, said) = network.login();
-        assert!(!logged_in, "AllowUsers=bob keeps alice out: {said}");
-
-        let bus = TestBus::start();
-        let config_path = sshd.config_path().display().to_string();
-        let unit = FakeUnit {
-            names: vec!["ssh.service".into(), "sshd.service".into()],
-            active_state: "active".into(),
-            sub_state: "running".into(),
-            unit_file_state: "enabled".into(),
-            main_pid: sshd.pid(),
-            exec_start: vec![["/usr/sbin/sshd", "-D", "-f", &config_path, "$SSHD_OPTS"]
-                .iter()
-                .map(|word| word.to_string())
-                .collect()],
-            environment_files: vec![("/etc/default/ssh".into(), true)],
-            ..FakeUnit::new("ssh.service")
-        };
-        let _systemd = FakeSystemd::serve(&bus, "252", vec![unit]);
-        let (verdict, code) = network.sshdoctor(
-            &["--format", "json", "--imds", "never", "--user", "alice"],
-            &[("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)],
-        );
-        let config = &verdict["facts"]["config"];
-        assert_eq!(
-            config["command_line"],
-            serde_json::json!([{
-                "args": ["-o", "AllowUsers=bob"],
-                "origin": "$SSHD_OPTS from /etc/default/ssh"
-            }]),
-            "{config:#}"
-        );
-        let asked = config["syntax_check"]["command"].as_array().unwrap();
-        assert_eq!(asked[asked.len() - 2..], ["-o", "AllowUsers=bob"]);
-        assert_eq!(
-            (problems(&verdict), code),
-            (vec!["SSH-ACL-001"], 2),
-            "{verdict:#}"
-        );
-        let refused = only(&verdict, "SSH-ACL-001");
-        let evidence = refused["evidence"].to_string();
-        assert!(
-            evidence.contains("$SSHD_OPTS from /etc/default/ssh"),
-            "{evidence}"
-        );
-        // sshd adds every AllowUsers to the list, wherever it is written: a drop-in
-        // lets alice in beside the command line's bob; no line of the config is edited.
-        let fix = refused["remediation"]["guest"][0].as_str().unwrap();
-        assert!(!fix.contains(&config_path), "{fix}");
-        assert!(
-            fix.starts_with("echo 'AllowUsers alice' > /etc/ssh/sshd_config.d/"),
-            "{fix}"
-        );
-        network.apply_reload_fix(&sshd, fix);
+    // The fake systemd connects to the bus from a thread outside the private system:
+    // zbus's own thread, started with the first connection, would otherwise live on in
+    // that mount namespace. The socket is under /run, which the private system shares.
+    let bus = TestBus::start_in(std::path::Path::new("/run"));
+    let (unit_sender, unit_receiver) = std::sync::mpsc::channel::<FakeUnit>();
+    let (ready_sender, ready_receiver) = std::sync::mpsc::channel::<()>();
+    let (done_sender, done_receiver) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let bus = &bus;
+        scope.spawn(move || {
+            let unit = unit_receiver.recv().unwrap();
+            let _systemd = FakeSystemd::serve(bus, "252", vec![unit]);
+            ready_sender.send(()).unwrap();
+            let _ = done_receiver.recv();
+        });
+        in_private_system(&setup, move || {
+            let network = VmNet::new();
+            let config = [
+                "Include /etc/ssh/sshd_config.d/*.conf",
+                "StrictModes yes",
+                "PasswordAuthentication no",
+            ];
+            let sshd =
+                Sshd::start_with_args(&network.server, 22, &config, &["-o", "AllowUsers=bob"]);
+            let (logged_in, said) = network.login();
+            assert!(!logged_in, "AllowUsers=bob keeps alice out: {said}");
+            let config_path = sshd.config_path().display().to_string();
+            unit_sender
+                .send(FakeUnit {
+                    names: vec!["ssh.service".into(), "sshd.service".into()],
+                    active_state: "active".into(),
+                    sub_state: "running".into(),
+                    unit_file_state: "enabled".into(),
+                    main_pid: sshd.pid(),
+                    exec_start: vec![["/usr/sbin/sshd", "-D", "-f", &config_path, "$SSHD_OPTS"]
+                        .iter()
+                        .map(|word| word.to_string())
+                        .collect()],
+                    environment_files: vec![("/etc/default/ssh".into(), true)],
+                    ..FakeUnit::new("ssh.service")
+                })
+                .unwrap();
+            ready_receiver.recv().unwrap();
+            judged_with_the_command_line(&network, &sshd, &bus.address, &config_path);
+            done_sender.send(()).unwrap();
+        });
     });
+}
+
+/// The verdict with the fake systemd at `bus`: the option, where it is written, and a
+/// fix that lets alice in.
+fn judged_with_the_command_line(network: &VmNet, sshd: &Sshd, bus: &str, config_path: &str) {
+    let (verdict, code) = network.sshdoctor(
+        &["--format", "json", "--imds", "never", "--user", "alice"],
+        &[("DBUS_SYSTEM_BUS_ADDRESS", bus)],
+    );
+    let config = &verdict["facts"]["config"];
+    assert_eq!(
+        config["command_line"],
+        serde_json::json!([{
+            "args": ["-o", "AllowUsers=bob"],
+            "origin": "$SSHD_OPTS from /etc/default/ssh"
+        }]),
+        "{config:#}"
+    );
+    let asked = config["syntax_check"]["command"].as_array().unwrap();
+    assert_eq!(asked[asked.len() - 2..], ["-o", "AllowUsers=bob"]);
+    assert_eq!(
+        (problems(&verdict), code),
+        (vec!["SSH-ACL-001"], 2),
+        "{verdict:#}"
+    );
+    let refused = only(&verdict, "SSH-ACL-001");
+    let evidence = refused["evidence"].to_string();
+    assert!(
+        evidence.contains("$SSHD_OPTS from /etc/default/ssh"),
+        "{evidence}"
+    );
+    // sshd adds every AllowUsers to the list, wherever it is written: a drop-in
+    // lets alice in beside the command line's bob; no line of the config is edited.
+    let fix = refused["remediation"]["guest"][0].as_str().unwrap();
+    assert!(!fix.contains(config_path), "{fix}");
+    assert!(
+        fix.starts_with("echo 'AllowUsers alice' > /etc/ssh/sshd_config.d/"),
+        "{fix}"
+    );
+    network.apply_reload_fix(sshd, fix);
 }

@@ -19,7 +19,13 @@ pub struct TestBus {
 
 impl TestBus {
     pub fn start() -> TestBus {
-        let dir = tempfile::tempdir().expect("temp dir");
+        TestBus::start_in(&std::env::temp_dir())
+    }
+
+    /// `start` with the socket in a new directory under `parent` (outside /tmp, for
+    /// clients in a private system, whose /tmp is its own).
+    pub fn start_in(parent: &std::path::Path) -> TestBus {
+        let dir = tempfile::tempdir_in(parent).expect("temp dir");
         let socket = dir.path().join("system_bus_socket");
         let config = dir.path().join("system.conf");
         std::fs::write(
