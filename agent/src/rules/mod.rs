@@ -254,6 +254,10 @@ impl Draft {
             self.vars.insert("fix", fix.clone());
             guest.push(fix);
         }
+        if let Some(fix) = self.vars.get("fix") {
+            let argument = script_argument(fix);
+            self.vars.insert("fix_script", argument);
+        }
         let fill = |text: &str| fill_placeholders(text, &self.vars, context);
         // A guest line built on "{fix}" is the manual form of the repair, for when the
         // actions cannot be filled: with actions, their line stands in for it.
@@ -374,6 +378,16 @@ pub(crate) fn comment_out(source: &str) -> Option<String> {
 pub(crate) fn located(source: &str) -> Option<(&str, u32)> {
     let (file, line) = source.rsplit_once(':')?;
     Some((file, line.parse().ok().filter(|line| *line > 0)?))
+}
+
+/// `command` as one argument of a command a person runs elsewhere (az's --scripts): in
+/// double quotes where nothing in it means anything there (a console can then wrap it),
+/// else in single quotes.
+fn script_argument(command: &str) -> String {
+    match command.contains(['$', '`', '\\', '"', '!']) {
+        false => format!("\"{command}\""),
+        true => crate::fix::shell_word(command),
+    }
 }
 
 /// The command that comments out `lines` of `file` at once.
@@ -732,6 +746,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_fix_is_one_argument_of_the_az_command() {
+        assert_eq!(
+            script_argument("sed -i '2s/^/# /' /x && systemctl restart ssh"),
+            "\"sed -i '2s/^/# /' /x && systemctl restart ssh\""
+        );
+        assert_eq!(script_argument("echo $HOME"), "'echo $HOME'");
+        assert_eq!(script_argument("a 'b' $c"), r"'a '\''b'\'' $c'");
     }
 
     /// The family is the unit: each catalogue file rules/<family>.toml has its rule code,
