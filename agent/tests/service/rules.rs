@@ -292,3 +292,47 @@ fn an_override_after_the_generator_shadows_sshd_config() {
     let ids: Vec<&str> = verdict.findings.iter().map(|f| f.id).collect();
     assert!(!ids.contains(&"SSH-SVC-010"), "{ids:?}");
 }
+
+/// The override's bare ListenStream=2222 under Ubuntu's BindIPv6Only=ipv6-only: no IPv4
+/// listener at all. The override is the cause (critical), not sshd's AddressFamily.
+#[test]
+fn an_ipv6_only_override_is_the_critical_cause() {
+    let mut facts = ubuntu_socket(None, &[22]);
+    let override_conf = "/etc/systemd/system/ssh.socket.d/override.conf";
+    let socket = facts
+        .systemd
+        .units
+        .iter_mut()
+        .find(|unit| unit.name == "ssh.socket")
+        .unwrap();
+    socket.dropin_listen = vec![
+        Located {
+            value: String::new(),
+            file: override_conf.into(),
+            line: 2,
+        },
+        Located {
+            value: "2222".into(),
+            file: override_conf.into(),
+            line: 3,
+        },
+    ];
+    socket.listen = vec![("Stream".into(), "[::]:2222".into())];
+    let mut v6 = listener("::", 2222, ("systemd", 1));
+    v6.v6only = Some(true);
+    facts.sockets.listeners = vec![v6];
+    let with_override = verdict(facts.clone());
+    let ids: Vec<&str> = with_override.findings.iter().map(|f| f.id).collect();
+    assert!(!ids.contains(&"SSH-NET-007"), "{ids:?}");
+    let shadow = finding(&with_override, "SSH-SVC-011");
+    assert_eq!(shadow.severity, sshdoctor::rules::Severity::Critical);
+
+    // Without the generator nothing copies sshd_config: both families in a drop-in.
+    facts.systemd.socket_generator = None;
+    let without_generator = verdict(facts);
+    let ipv6_only = finding(&without_generator, "SSH-NET-007");
+    assert_eq!(
+        ipv6_only.remediation.guest[0],
+        "mkdir -p /etc/systemd/system/ssh.socket.d && printf '[Socket]\\nListenStream=\\nListenStream=0.0.0.0:2222\\nListenStream=[::]:2222\\n' > /etc/systemd/system/ssh.socket.d/50-ipv4.conf && systemctl daemon-reload && systemctl restart ssh.socket"
+    );
+}

@@ -218,15 +218,20 @@ fn check_reachability(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) 
     });
     let family_line = facts.config.address_family.as_ref();
     if !reachable_v4 {
+        if let Some(socket) = view.socket.filter(|_| view.socket_activated()) {
+            return socket_ipv6_only(facts, socket, sockets, findings);
+        }
         // Without the line sshd listens on both families (AddressFamily any).
+        let unit = view.unit_name(facts);
         let draft = Draft::new(RuleId::Ipv6Only);
         let draft = match family_line {
             Some(line) => draft.edits_line(&line.location(), String::new),
             None => draft.var(
                 "fix",
                 format!(
-                    "sed -i 's/^\\s*AddressFamily.*/AddressFamily any/' {}",
-                    facts.config.path
+                    "sed -i 's/^\\s*AddressFamily.*/AddressFamily any/' {} && {} && systemctl restart {unit}",
+                    facts.config.path,
+                    super::sshd_test(facts)
                 ),
             ),
         };
@@ -244,6 +249,50 @@ fn check_reachability(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) 
                 .evidence("AddressFamily inet", Some(line.location())),
         );
     }
+}
+
+/// IPv6 only, where systemd holds the socket: its ListenStream decides, not sshd. An
+/// override that shadows Ubuntu's generator (SSH-SVC-011) is then the cause, and
+/// critical; else the fix is sshd_config's AddressFamily where the generator copies it,
+/// or a ListenStream drop-in for both families where nothing does.
+fn socket_ipv6_only(
+    facts: &Facts,
+    socket: &crate::facts::UnitFacts,
+    sockets: &[&ListeningSocket],
+    findings: &mut Vec<Draft>,
+) {
+    if let Some(shadow) = findings
+        .iter_mut()
+        .find(|finding| finding.rule == RuleId::SocketOverrideShadowsGenerator)
+    {
+        *shadow = shadow
+            .clone()
+            .severity(super::Severity::Critical)
+            .evidence("no IPv4 listener: IPv4 clients cannot connect", None);
+        return;
+    }
+    let name = &socket.name;
+    let reload = format!("systemctl daemon-reload && systemctl restart {name}");
+    let fix = match (
+        &facts.systemd.socket_generator,
+        &facts.config.address_family,
+    ) {
+        (Some(_), Some(line)) => format!(
+            "{} && {reload}",
+            super::comment_out_lines(&line.file, &[line.line])
+        ),
+        _ => {
+            let port = sockets.first().map_or(22, |socket| socket.port);
+            format!(
+                "mkdir -p /etc/systemd/system/{name}.d && printf '[Socket]\\nListenStream=\\nListenStream=0.0.0.0:{port}\\nListenStream=[::]:{port}\\n' > /etc/systemd/system/{name}.d/50-ipv4.conf && {reload}"
+            )
+        }
+    };
+    let finding = with_sockets(
+        Draft::new(RuleId::Ipv6Only).var("fix", fix),
+        sockets.iter().copied(),
+    );
+    findings.push(finding.evidence(format!("{name} holds the listening socket"), None));
 }
 
 /// A port other than 22, or a port other than the configured one.
