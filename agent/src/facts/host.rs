@@ -21,6 +21,14 @@ pub struct HostFacts {
 
 impl HostFacts {
     /// Debian or a derivative (Ubuntu): ssh.service, apt, Debian's StrictModes patch.
+    /// RHEL, its rebuilds (Alma, Rocky, Oracle, CentOS) and Fedora.
+    pub fn is_rhel_like(&self) -> bool {
+        self.os_id
+            .iter()
+            .chain(&self.os_id_like)
+            .any(|id| matches!(id.as_str(), "rhel" | "fedora" | "centos"))
+    }
+
     pub fn is_debian_like(&self) -> bool {
         self.os_id
             .iter()

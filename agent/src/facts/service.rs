@@ -19,6 +19,11 @@ pub struct SshdFacts {
     /// sshd, or sshd-session where it runs one, is linked with libwrap and so reads
     /// hosts.allow and hosts.deny (None when neither could be read).
     pub uses_libwrap: Option<bool>,
+    /// The build accepts a host key its group may read when that group is ssh_keys
+    /// (RHEL's and Fedora's patch: the name is compiled in); None when the binaries
+    /// could not be read.
+    #[serde(default)]
+    pub accepts_ssh_keys_group: Option<bool>,
 }
 
 /// Where the examined sshd came from.

@@ -14,8 +14,9 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
 }
 
 /// Why sshd would skip this key, or None when it can use it (authfile.c sshkey_perm_ok;
-/// RHEL-family builds accept group read for the ssh_keys group).
-fn host_key_problem(key: &HostKey) -> Option<String> {
+/// RHEL-family builds accept group read for the ssh_keys group, upstream's and
+/// Debian's do not).
+fn host_key_problem(key: &HostKey, ssh_keys_group_ok: bool) -> Option<String> {
     let stat = &key.private;
     match stat.kind {
         FileKind::Missing if !stat.exists => return Some("is missing".into()),
@@ -30,7 +31,8 @@ fn host_key_problem(key: &HostKey) -> Option<String> {
     }
     let mode = stat.mode.unwrap_or(0);
     let owned_by_root = stat.uid == Some(0);
-    let ssh_keys_group = stat.group.as_deref() == Some("ssh_keys") && mode & 0o037 == 0;
+    let ssh_keys_group =
+        ssh_keys_group_ok && stat.group.as_deref() == Some("ssh_keys") && mode & 0o037 == 0;
     if owned_by_root && mode & 0o077 != 0 && !ssh_keys_group {
         return Some(format!(
             "is readable by group or others (mode {mode:04o}): sshd ignores it"
@@ -55,13 +57,19 @@ fn check_host_keys(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     if keys.is_empty() {
         return;
     }
+    // What the build says; where it could not be read, the distribution's family.
+    let ssh_keys_group_ok = facts
+        .sshd
+        .accepts_ssh_keys_group
+        .unwrap_or_else(|| facts.host.is_rhel_like());
+    let problem = |key: &HostKey| host_key_problem(key, ssh_keys_group_ok);
     let problems: Vec<(&HostKey, String)> = keys
         .iter()
-        .filter_map(|key| host_key_problem(key).map(|problem| (key, problem)))
+        .filter_map(|key| problem(key).map(|problem| (key, problem)))
         .collect();
     let unloadable: Vec<(&HostKey, String)> = keys
         .iter()
-        .filter(|key| host_key_problem(key).is_none())
+        .filter(|key| problem(key).is_none())
         .filter_map(|key| load_failure(key).map(|error| (key, error)))
         .collect();
     let usable = keys.len() - problems.len() - unloadable.len();

@@ -308,3 +308,29 @@ fn a_given_sshd_is_the_one_examined_when_the_installed_one_is_hidden() {
         "{verdict:#}"
     );
 }
+
+/// Host keys 0640 root:ssh_keys, as RHEL's sshd-keygen makes them: RHEL's sshd reads
+/// them, Debian's refuses them. The verdict follows the sshd it examines (this one has
+/// no ssh_keys in its build), and the real sshd -T agrees.
+#[test]
+fn host_keys_for_the_ssh_keys_group_are_judged_by_this_sshd() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let verdict = diagnose_with_private_etc_ssh_and(
+        "cp /etc/group /run/group; echo 'ssh_keys:x:990:' >> /run/group; \
+         mount --bind /run/group /etc/group; \
+         chgrp ssh_keys /etc/ssh/ssh_host_*_key; chmod 0640 /etc/ssh/ssh_host_*_key",
+        &[],
+    );
+    assert_eq!(verdict["facts"]["sshd"]["accepts_ssh_keys_group"], false);
+    let found = findings_with(&verdict, "SSH-KEY-001");
+    assert_eq!(found.len(), 1, "{verdict:#}");
+    let stderr = verdict["facts"]["config"]["syntax_check"]["stderr"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        stderr.contains("UNPROTECTED PRIVATE KEY FILE") || stderr.contains("no hostkeys available"),
+        "the real sshd refuses them: {stderr}"
+    );
+}

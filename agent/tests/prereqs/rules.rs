@@ -84,3 +84,34 @@ fn a_missing_sshd_session_is_critical_with_the_reinstall_first() {
         "dnf reinstall -y openssh-server && systemctl restart ssh.service"
     );
 }
+
+/// Host keys 0640 root:ssh_keys: usable for a build with RHEL's patch, ignored by any
+/// other; where the build could not be read, a RHEL-family os-release decides.
+#[test]
+fn ssh_keys_group_host_keys_follow_the_build() {
+    let mut facts = healthy();
+    let mut private = stat("/etc/ssh/ssh_host_ed25519_key", FileKind::File, 0o640, 0);
+    private.group = Some("ssh_keys".into());
+    facts.prereqs.host_keys = vec![HostKey {
+        path: private.path.clone(),
+        source: None,
+        private,
+        public_exists: true,
+        load: None,
+    }];
+    let key_ids = |facts: &Facts| -> Vec<&'static str> {
+        evaluate(facts)
+            .into_iter()
+            .map(|finding| finding.id)
+            .filter(|id| id.starts_with("SSH-KEY"))
+            .collect()
+    };
+    facts.sshd.accepts_ssh_keys_group = Some(true);
+    assert!(key_ids(&facts).is_empty());
+    facts.sshd.accepts_ssh_keys_group = Some(false);
+    assert_eq!(key_ids(&facts), ["SSH-KEY-001"]);
+    facts.sshd.accepts_ssh_keys_group = None;
+    facts.host.os_id = Some("rocky".into());
+    facts.host.os_id_like = vec!["rhel".into(), "centos".into(), "fedora".into()];
+    assert!(key_ids(&facts).is_empty());
+}

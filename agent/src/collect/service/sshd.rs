@@ -9,6 +9,10 @@ use crate::openssh::{HELPER_DIRS, PRIVSEP_DIR_CANDIDATES, SSHD_CANDIDATES};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+/// The group RHEL-family builds let read host keys (sshd-keygen makes them 0640
+/// root:ssh_keys there).
+const SSH_KEYS_GROUP: &str = "ssh_keys";
+
 /// How much of a binary is read: enough for the strings and the dynamic section's library
 /// names of any sshd build (Debian's is about 1 MiB).
 const MAX_BINARY_BYTES: u64 = 16 << 20;
@@ -51,11 +55,16 @@ pub fn collect(given: Option<&Path>, notes: &mut ProbeNotes) -> SshdFacts {
     let session_bytes = session
         .as_deref()
         .and_then(|path| read_prefix(Path::new(path), MAX_BINARY_BYTES).ok());
-    let linked: Vec<bool> = [bytes.as_deref(), session_bytes.as_deref()]
+    let readable: Vec<&[u8]> = [bytes.as_deref(), session_bytes.as_deref()]
         .into_iter()
         .flatten()
-        .map(links_libwrap)
         .collect();
+    let linked: Vec<bool> = readable.iter().map(|bytes| links_libwrap(bytes)).collect();
+    let ssh_keys_group = (!readable.is_empty()).then(|| {
+        readable
+            .iter()
+            .any(|bytes| compiled_in(bytes, SSH_KEYS_GROUP))
+    });
     SshdFacts {
         source: Some(source),
         auth: helper("sshd-auth"),
@@ -67,6 +76,7 @@ pub fn collect(given: Option<&Path>, notes: &mut ProbeNotes) -> SshdFacts {
                 .collect(),
         ),
         uses_libwrap: (!linked.is_empty()).then(|| linked.contains(&true)),
+        accepts_ssh_keys_group: ssh_keys_group,
         binary: Some(binary),
     }
 }
