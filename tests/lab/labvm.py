@@ -291,12 +291,18 @@ def die_with_parent():
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+# Scripts that make the Debian guest emulate another distribution's layout
+# (tests/lab/emulations), on the tools disk under emulations/.
+EMULATIONS = Path(__file__).resolve().parent / "emulations"
+
+
 def make_tools_disk(binary: Path | None, image: Path, deb: Path | None = None):
     """A small ext4 disk holding the sshdoctor binary (and the .deb under its
-    own name, for the deb-install step), mounted read-only in the guest at
-    /mnt/sshdoctor, so a new binary never rebuilds the image.  Without a
-    binary the disk has none and every verdict fails clearly."""
+    own name, for the deb-install step, and the emulations), mounted read-only
+    in the guest at /mnt/sshdoctor, so a new binary never rebuilds the image.
+    Without a binary the disk has none and every verdict fails clearly."""
     with tempfile.TemporaryDirectory() as staging:
+        shutil.copytree(EMULATIONS, Path(staging) / "emulations")
         size_mb = 16
         if binary:
             target = Path(staging) / "sshdoctor"

@@ -16,6 +16,11 @@ EXIT_CODE_FOR_STATUS = {"healthy": 0, "warning": 1, "critical": 2, "unknown": 3}
 # The read-only tools disk in the guest: the binary and the .deb.
 GUEST_TOOLS_DIR = "/mnt/sshdoctor"
 GUEST_BINARY = f"{GUEST_TOOLS_DIR}/sshdoctor"
+# Makes the guest emulate Ubuntu 24.04's SSH layout ("install") and puts Debian's back
+# ("remove"): tests/lab/emulations/ubuntu-24.04-socket.
+UBUNTU_SOCKET = f"{GUEST_TOOLS_DIR}/emulations/ubuntu-24.04-socket/emulate"
+# The same for RHEL 9's sshd.service with /etc/sysconfig/sshd: rhel-9-sysconfig.
+RHEL_SYSCONFIG = f"{GUEST_TOOLS_DIR}/emulations/rhel-9-sysconfig/emulate"
 # The guest is not on Azure, so sshdoctor should not ask a metadata service;
 # should it try, the endpoint is the guest's own loopback, and restrict=on
 # keeps anything from leaving.
@@ -271,6 +276,53 @@ rm -r /etc/systemd/system/ssh.socket.d
 systemctl daemon-reload
 systemctl enable ssh.service
 systemctl restart ssh.service""",
+    ),
+    Scenario(
+        # Emulated Ubuntu 24.04 layout (ssh.socket as Ubuntu ships it, enabled, and an
+        # sshd-socket-generator of ours that behaves as Ubuntu's): an /etc override
+        # resets ListenStream to a bare 2222, which the unit's BindIPv6Only=ipv6-only
+        # makes IPv6 only, so neither port answers over IPv4. The printed fix comments
+        # the override out; the generator's (none, sshd_config being the default)
+        # leaves ssh.socket on 22 again.
+        name="ubuntu-socket-override",
+        verdict_fixes=True,
+        break_cmds=f"""{UBUNTU_SOCKET} install
+mkdir -p /etc/systemd/system/ssh.socket.d
+printf '[Socket]\\nListenStream=\\nListenStream=2222\\n' > /etc/systemd/system/ssh.socket.d/override.conf
+systemctl daemon-reload
+systemctl restart ssh.socket""",
+        expect_ids=("SSH-SVC-011", "SSH-SVC-007", "SSH-NET-004"),
+        expect_status=CRITICAL,
+        access={22: ("refused",), 2222: ("refused",)},
+        restore_cmds=f"{UBUNTU_SOCKET} remove",
+    ),
+    Scenario(
+        # Emulated Ubuntu 24.04 layout: Port 2222 added to sshd_config without a
+        # daemon-reload. ssh.socket still listens on 22 until the generator runs again.
+        name="ubuntu-socket-port-pending",
+        break_cmds=f"""{UBUNTU_SOCKET} install
+echo 'Port 2222' > /etc/ssh/sshd_config.d/50-lab.conf""",
+        expect_ids=("SSH-SVC-010", "SSH-SVC-007"),
+        expect_status=WARNING,
+        access={22: ("success",), 2222: ("refused",)},
+        restore_cmds=f"""rm /etc/ssh/sshd_config.d/50-lab.conf
+{UBUNTU_SOCKET} remove""",
+    ),
+    Scenario(
+        # Emulated RHEL 9 layout (sshd.service reading $OPTIONS from
+        # /etc/sysconfig/sshd): an option there that sshd_config does not show keeps
+        # labuser out. The printed fix (an AllowUsers drop-in, which sshd adds to the
+        # list) lets labuser in.
+        name="rhel-sysconfig-options",
+        verdict_fixes=True,
+        break_cmds=f"""{RHEL_SYSCONFIG} install
+echo 'OPTIONS="-o AllowUsers=root"' >> /etc/sysconfig/sshd
+systemctl restart sshd.service""",
+        expect_ids=("SSH-ACL-001",),
+        expect_status=CRITICAL,
+        access={22: ("auth-failure",)},
+        restore_cmds=f"""rm -f /etc/ssh/sshd_config.d/00-sshdoctor-allow.conf
+{RHEL_SYSCONFIG} remove""",
     ),
     Scenario(
         name="package-removed",

@@ -91,9 +91,12 @@ pub const SOCKET_GENERATED: &str = "/run/systemd/generator/ssh.socket.d/addresse
 /// The helpers by name.
 pub const HELPERS: &[&str] = &["sshd-session", "sshd-auth"];
 
-/// _PATH_PRIVSEP_CHROOT_DIR differs per distribution build; sshd's binary holds its own.
+/// _PATH_PRIVSEP_CHROOT_DIR differs per distribution build (Debian /run/sshd, RHEL 9
+/// /usr/share/empty.sshd, RHEL 8 and SUSE /var/empty/sshd or /var/lib/empty); sshd's
+/// binary holds its own.
 pub const PRIVSEP_DIR_CANDIDATES: &[&str] = &[
     "/run/sshd",
+    "/usr/share/empty.sshd",
     "/var/empty/sshd",
     "/var/lib/empty",
     "/var/empty",

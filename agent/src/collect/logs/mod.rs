@@ -16,8 +16,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 /// Lines kept in the facts: enough to see a pattern, small enough for the verdict.
 const KEEP_LINES: usize = 500;
-/// Both sshd and, since OpenSSH 9.8, the per-connection sshd-session; `+` between terms
-/// makes journalctl OR them (matches on different fields are otherwise ANDed).
+/// sshd and, since OpenSSH 9.8, the per-connection sshd-session and (10.0) sshd-auth;
+/// `+` between terms makes journalctl OR them (matches on different fields are otherwise
+/// ANDed).
 const JOURNAL_ARGS: &[&str] = &[
     "--no-pager",
     "-o",
@@ -29,9 +30,13 @@ const JOURNAL_ARGS: &[&str] = &[
     "+",
     "_COMM=sshd-session",
     "+",
+    "_COMM=sshd-auth",
+    "+",
     "SYSLOG_IDENTIFIER=sshd",
     "+",
     "SYSLOG_IDENTIFIER=sshd-session",
+    "+",
+    "SYSLOG_IDENTIFIER=sshd-auth",
 ];
 /// Where journald keeps its files: volatile, then persistent.
 const JOURNAL_DIRS: &[&str] = &["/run/log/journal", "/var/log/journal"];
@@ -367,14 +372,15 @@ fn count_lines(file: &mut File, length: u64) -> io::Result<Option<u64>> {
 }
 
 /// An sshd line in either syslog form, "Nov 24 07:00:00 host sshd[123]: msg" or
-/// "2026-11-24T07:00:00.123+00:00 host sshd-session[123]: msg"; None for other programs.
+/// "2026-11-24T07:00:00.123+00:00 host sshd-session[123]: msg" (or sshd-auth); None
+/// for other programs.
 /// The source is left for the caller to fill.
 pub fn parse_syslog_line(line: &str) -> Option<LogLine> {
     static SSHD_LINE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(concat!(
             r"^(?P<time>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2}",
             r"|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:?[0-9]{2}))",
-            r" \S+ sshd(?:-session)?\[(?P<pid>[0-9]+)\]: (?P<message>.*)$",
+            r" \S+ sshd(?:-session|-auth)?\[(?P<pid>[0-9]+)\]: (?P<message>.*)$",
         ))
         .unwrap()
     });

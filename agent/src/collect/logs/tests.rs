@@ -276,6 +276,11 @@ fn syslog_lines_of_sshd_in_both_stamp_forms() {
         Some("2026-11-24T07:00:00.123456+01:00")
     );
     assert_eq!(precise.pid, Some(7));
+    let auth = parse_syslog_line(
+        "2026-11-24T07:00:01+00:00 vm1 sshd-auth[8]: Authentication refused: bad ownership or modes for directory /home/x",
+    )
+    .unwrap();
+    assert_eq!(auth.pid, Some(8));
     for other in [
         "Nov 24 07:00:00 vm1 sshd: no pid",
         "Nov 24 07:00:00 vm1 sshdx[1]: close",
