@@ -55,6 +55,37 @@ pub struct SystemdFacts {
     pub socket_generator: Option<SocketGenerator>,
 }
 
+impl SystemdFacts {
+    /// The SSH unit of `kind` this machine uses, among those with one of `names` (or an
+    /// alias of one): the one that runs, else the one that starts at boot, else the first
+    /// systemd has loaded. A machine can hold two (Debian's ssh.service beside an
+    /// sshd.service of its own).
+    pub fn ssh_unit(&self, kind: UnitKind, names: &[&str]) -> Option<&UnitFacts> {
+        let mut candidates: Vec<&UnitFacts> = self
+            .units
+            .iter()
+            .filter(|unit| {
+                unit.kind == kind
+                    && unit.load_state != "not-found"
+                    && (names.contains(&unit.name.as_str())
+                        || unit
+                            .aliases
+                            .iter()
+                            .any(|alias| names.contains(&alias.as_str())))
+            })
+            .collect();
+        // A stable sort keeps systemd's order among equals.
+        candidates.sort_by_key(|unit| {
+            let enabled = unit
+                .unit_file_state
+                .as_deref()
+                .is_some_and(|state| state.starts_with("enabled"));
+            (unit.active_state != "active", !enabled)
+        });
+        candidates.first().copied()
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SocketGenerator {
     /// The generator program.

@@ -23,18 +23,10 @@ pub struct SshView<'a> {
 
 impl<'a> SshView<'a> {
     pub fn new(facts: &'a Facts) -> SshView<'a> {
-        let known = |names: &[&str]| {
-            facts.systemd.units.iter().find(|unit| {
-                unit.load_state != "not-found"
-                    && (names.contains(&unit.name.as_str())
-                        || unit
-                            .aliases
-                            .iter()
-                            .any(|alias| names.contains(&alias.as_str())))
-            })
-        };
-        let service = known(SERVICE_UNIT_NAMES).filter(|unit| unit.kind == UnitKind::Service);
-        let socket = known(SOCKET_UNIT_NAMES).filter(|unit| unit.kind == UnitKind::Socket);
+        let service = facts
+            .systemd
+            .ssh_unit(UnitKind::Service, SERVICE_UNIT_NAMES);
+        let socket = facts.systemd.ssh_unit(UnitKind::Socket, SOCKET_UNIT_NAMES);
         let activation_ports: Vec<u16> = socket
             .filter(|unit| unit.active_state == "active")
             .map(|unit| unit.listen_ports().collect())

@@ -336,3 +336,22 @@ fn an_ipv6_only_override_is_the_critical_cause() {
         "mkdir -p /etc/systemd/system/ssh.socket.d && printf '[Socket]\\nListenStream=\\nListenStream=0.0.0.0:2222\\nListenStream=[::]:2222\\n' > /etc/systemd/system/ssh.socket.d/50-ipv4.conf && systemctl daemon-reload && systemctl restart ssh.socket"
     );
 }
+
+/// Debian's ssh.service left disabled beside an sshd.service of the machine's own that
+/// runs (RHEL's layout on a Debian base): the running one is the SSH service.
+#[test]
+fn the_running_unit_is_the_ssh_service_when_there_are_two() {
+    let mut facts = healthy();
+    service(&mut facts).active_state = "inactive".into();
+    service(&mut facts).sub_state = "dead".into();
+    service(&mut facts).unit_file_state = Some("disabled".into());
+    facts.systemd.units.push(unit(
+        "sshd.service",
+        UnitKind::Service,
+        "active",
+        "running",
+        "enabled",
+    ));
+    let verdict = verdict(facts);
+    assert!(verdict.findings.is_empty(), "{:#?}", verdict.findings);
+}

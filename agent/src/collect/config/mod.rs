@@ -68,13 +68,14 @@ pub fn choose_config_path(
             Some((process.config_path.clone()?, why))
         })
     };
-    let unit = systemd.units.iter().find(|unit| {
-        unit.kind == UnitKind::Service
-            && unit.exec_start.iter().any(|argv| {
+    let unit = systemd
+        .ssh_unit(UnitKind::Service, crate::openssh::SERVICE_UNIT_NAMES)
+        .filter(|unit| {
+            unit.exec_start.iter().any(|argv| {
                 argv.first()
                     .is_some_and(|program| program.ends_with("sshd"))
             })
-    });
+        });
     if let Some(unit) = unit {
         let argv = command_line::expanded_argv(unit, &read);
         let (path, why) = argv
