@@ -95,6 +95,10 @@ pub struct SshdConfigFacts {
     /// Every global keyword (lower-case) with its values in effect (first value wins, except
     /// for keywords that accumulate).
     pub global: std::collections::BTreeMap<String, Vec<Located<String>>>,
+    /// Global lines sshd reads and ignores because an earlier line (or the command line)
+    /// set the keyword first.
+    #[serde(default)]
+    pub shadowed: Vec<ShadowedSetting>,
     pub match_blocks: Vec<MatchBlock>,
     /// The syntax check: the `sshd -T` run (it makes every check `sshd -t` makes), when
     /// the binary exists.
@@ -131,6 +135,16 @@ impl SshdConfigFacts {
             .flat_map(|option| option.args.iter().cloned())
             .collect()
     }
+}
+
+/// A global setting sshd ignores: `keyword` was set first at `by`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShadowedSetting {
+    pub keyword: String,
+    /// The ignored line's value, as sshd would have taken it.
+    pub value: Located<String>,
+    /// The value that counts, and where it is set.
+    pub by: Located<String>,
 }
 
 /// SUSE's vendor sshd_config (/usr/etc/ssh/sshd_config) and whether sshd reads it.

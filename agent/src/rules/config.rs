@@ -4,7 +4,7 @@ use super::{Draft, RuleId};
 use crate::facts::{Facts, SshdConfigFacts, SshdRun};
 use std::path::Path;
 
-pub fn check(facts: &Facts, findings: &mut Vec<Draft>) {
+pub fn check(facts: &Facts, view: &super::SshView, findings: &mut Vec<Draft>) {
     let config = &facts.config;
     if config.path.is_empty() {
         return; // The config probe did not run.
@@ -37,6 +37,7 @@ pub fn check(facts: &Facts, findings: &mut Vec<Draft>) {
     }
     check_dropins(config, findings);
     check_vendor_config(config, findings);
+    check_shadowed(facts, view, findings);
     if !config.discrepancies.is_empty() {
         let mut finding = Draft::new(RuleId::ParserDisagrees);
         for difference in &config.discrepancies {
@@ -227,6 +228,90 @@ fn check_vendor_config(config: &SshdConfigFacts, findings: &mut Vec<Draft>) {
         );
     }
     findings.push(finding);
+}
+
+/// Keywords that decide whether a login works: a value of one that never counts is a
+/// person's intent lost.
+const LOGIN_KEYWORDS: &[&str] = &[
+    "passwordauthentication",
+    "pubkeyauthentication",
+    "kbdinteractiveauthentication",
+    "permitrootlogin",
+    "permitemptypasswords",
+    "authenticationmethods",
+    "authorizedkeysfile",
+    "authorizedkeyscommand",
+    "authorizedkeyscommanduser",
+    "usepam",
+    "strictmodes",
+    "maxauthtries",
+    "addressfamily",
+    "pubkeyacceptedalgorithms",
+    "hostkeyalgorithms",
+    "kexalgorithms",
+    "ciphers",
+    "macs",
+];
+
+/// A login keyword set twice in the global section with different values: sshd keeps
+/// the first, and the later line (most often the one a person just wrote) does nothing.
+fn check_shadowed(facts: &Facts, view: &super::SshView, findings: &mut Vec<Draft>) {
+    let config = &facts.config;
+    for shadowed in config.shadowed.iter().filter(|shadowed| {
+        LOGIN_KEYWORDS.contains(&shadowed.keyword.as_str())
+            && !shadowed
+                .value
+                .value
+                .eq_ignore_ascii_case(&shadowed.by.value)
+    }) {
+        let by = &shadowed.by;
+        let written_by = writer(&by.file).map_or(String::new(), |who| format!(" ({who})"));
+        let fix = match super::located(&by.location()) {
+            Some((file, line)) => format!(
+                "{} && {} && systemctl reload {}",
+                super::comment_out_lines(file, &[line]),
+                super::sshd_test(facts),
+                view.unit_name(facts)
+            ),
+            None => format!("grep -rn -i '{}' /etc/default/ssh /etc/sysconfig/sshd 2>/dev/null   # it is on sshd's command line", shadowed.keyword),
+        };
+        findings.push(
+            Draft::new(RuleId::SettingShadowed)
+                .var("keyword", shadowed.keyword.clone())
+                .var("value", shadowed.value.value.clone())
+                .var("place", shadowed.value.location())
+                .var("by_value", by.value.clone())
+                .var("by_place", format!("{}{written_by}", by.location()))
+                .var("fix", fix)
+                .evidence(
+                    format!("{} {} (ignored)", shadowed.keyword, shadowed.value.value),
+                    Some(shadowed.value.location()),
+                )
+                .evidence(
+                    format!("{} {} (set first{written_by})", shadowed.keyword, by.value),
+                    Some(by.location()),
+                ),
+        );
+    }
+}
+
+/// Who writes a config file or option, where the place says: cloud-init's drop-in, the
+/// system crypto policy, Red Hat's defaults, the unit's command line.
+fn writer(place: &str) -> Option<&'static str> {
+    if place.ends_with("/50-cloud-init.conf") {
+        Some("written by cloud-init")
+    } else if place.starts_with("/etc/crypto-policies/") {
+        Some("the system crypto policy")
+    } else if place.ends_with("/50-redhat.conf") {
+        Some("Red Hat's defaults")
+    } else if place.starts_with('$')
+        || place.starts_with("ExecStart")
+        || place.starts_with("sshd cmdline")
+    {
+        Some("sshd's command line")
+    } else {
+        None
+    }
 }
 
 fn problem_location(file: &str, line: Option<u32>) -> String {

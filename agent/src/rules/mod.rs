@@ -668,7 +668,7 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
     let mut drafts = Vec::new();
     service::check(facts, &view, &mut drafts);
     network::check(facts, &view, &mut drafts);
-    config::check(facts, &mut drafts);
+    config::check(facts, &view, &mut drafts);
     health::check(facts, &view, &mut drafts);
     prereqs::check(facts, &view, &mut drafts);
     nic::check(facts, &view, &mut drafts);

@@ -114,3 +114,41 @@ fn judged_with_the_command_line(network: &VmNet, sshd: &Sshd, bus: &str, config_
     );
     network.apply_reload_fix(sshd, fix);
 }
+
+/// sshd_config includes a drop-in first (as Debian's does) whose PubkeyAuthentication no
+/// is in cloud-init's file, then says PubkeyAuthentication yes itself: sshd keeps the
+/// first, alice's key is refused, and the verdict names the line that counts and who
+/// wrote it. Commenting that line out, as printed, lets her in.
+#[test]
+fn a_later_line_that_sshd_ignores_is_named_with_the_one_that_counts() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!(
+        "{ALICE}; mkdir -p /etc/ssh/sshdoctor.d; \
+         echo 'PubkeyAuthentication no' > /etc/ssh/sshdoctor.d/50-cloud-init.conf"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[
+            "Include /etc/ssh/sshdoctor.d/*.conf",
+            "PubkeyAuthentication yes",
+        ]);
+        assert!(!network.login().0, "the drop-in's value counts");
+        let (verdict, _) = network.diagnose(&sshd);
+        let effective =
+            &verdict["facts"]["config"]["effective"]["settings"]["pubkeyauthentication"];
+        assert_eq!(effective, &serde_json::json!(["no"]), "the real sshd -T");
+        let shadowed = only(&verdict, "SSH-CFG-007");
+        let config = sshd.config_path().display().to_string();
+        let line = support::line_number(&config, "PubkeyAuthentication yes");
+        assert_eq!(
+            shadowed["title"],
+            format!(
+                "pubkeyauthentication yes at {config}:{line} has no effect: /etc/ssh/sshdoctor.d/50-cloud-init.conf:1 (written by cloud-init) set it first to no"
+            )
+        );
+        let fix = shadowed["remediation"]["guest"][0].as_str().unwrap();
+        network.apply_reload_fix(&sshd, fix);
+    });
+}

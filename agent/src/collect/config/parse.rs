@@ -7,7 +7,8 @@ use super::keywords::{self, Combine, Kind, Obsolete, Scope, Value};
 use super::syntax::{self, LineContent, LogicalLine};
 use super::values::{self, check_arguments, parse_listen_address};
 use crate::facts::{
-    AddressFamily, CommandLineOption, ConfigProblem, Located, MatchBlock, SshdConfigFacts,
+    AddressFamily, CommandLineOption, ConfigProblem, Located, MatchBlock, ShadowedSetting,
+    SshdConfigFacts,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -347,6 +348,14 @@ impl Parser<'_> {
     fn record(&mut self, at: &At, canonical: &str, combine: Combine, values: Vec<String>) {
         let located: Vec<Located<String>> = values.into_iter().map(|v| at.locate(v)).collect();
         if self.context.active() {
+            let first = self.facts.global.get(canonical).and_then(|set| set.first());
+            if let (Combine::First, Some(by), Some(value)) = (combine, first, located.first()) {
+                self.facts.shadowed.push(ShadowedSetting {
+                    keyword: canonical.to_string(),
+                    value: value.clone(),
+                    by: by.clone(),
+                });
+            }
             combine_into(&mut self.facts.global, canonical, combine, located.clone());
         }
         if let Context::Block { index, .. } = self.context {
