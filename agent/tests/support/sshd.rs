@@ -52,14 +52,19 @@ impl Sshd {
             let host_key = generate_host_key(dir.path());
             lines.push(format!("HostKey {}", host_key.display()));
         }
-        // After the extra global lines (the first value wins, so "UsePAM yes" there turns
-        // PAM on) and before any Match block, where UsePAM is not allowed.
+        // PAM off unless the extra lines say (a line sshd would ignore is itself a
+        // finding); before any Match block, where UsePAM is not allowed.
         let match_at = extra_config
             .iter()
             .position(|line| line.starts_with("Match "))
             .unwrap_or(extra_config.len());
         lines.extend(extra_config[..match_at].iter().map(|line| line.to_string()));
-        lines.push("UsePAM no".to_string());
+        if !extra_config[..match_at]
+            .iter()
+            .any(|line| line.to_ascii_lowercase().starts_with("usepam"))
+        {
+            lines.push("UsePAM no".to_string());
+        }
         lines.extend(extra_config[match_at..].iter().map(|line| line.to_string()));
         fs::write(&config, lines.join("\n") + "\n").expect("write sshd_config");
         let log = fs::File::create(dir.path().join("sshd.log")).expect("create sshd.log");
