@@ -99,28 +99,37 @@ fn an_iptables_input_policy_drop_gets_one_accept_rule_and_undo_deletes_it() {
     });
 }
 
-const UFW: &str = "a real ufw to repair";
+/// ufw made active in the VM's namespace by `rules` (each a ufw command line), then the
+/// plan, the repair and the undo; ufw writes its state in /etc/ufw and /etc/default/ufw,
+/// the private system's copies.
+fn ufw_repaired_then_undone(rules: &[&str], fix: &str) {
+    if !support::requires_root(NEEDS_ROOT)
+        || !support::requires_program("ufw", "a real ufw to repair")
+    {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        for rule in rules.iter().chain(&["--force enable"]) {
+            let mut command = vec!["ufw"];
+            command.extend(rule.split_whitespace());
+            in_vm(&network, &command, "");
+        }
+        repaired_then_undone(
+            &network,
+            &sshd,
+            fix,
+            &["sh", "-c", "ufw status verbose; cat /etc/ufw/user.rules"],
+        );
+    });
+}
 
 /// ufw active with incoming denied by default and nothing allowed: the repair appends
 /// one allow; undo deletes it, and ufw's rules are as they were.
 #[test]
 fn ufw_denying_by_default_gets_an_allow_and_undo_deletes_it() {
-    if !support::requires_root(NEEDS_ROOT) || !support::requires_program("ufw", UFW) {
-        return;
-    }
-    // ufw writes its state in /etc/ufw and /etc/default/ufw: the private copy.
-    in_private_system(ALICE, || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["UsePAM no"]);
-        in_vm(&network, &["ufw", "default", "deny", "incoming"], "");
-        in_vm(&network, &["ufw", "--force", "enable"], "");
-        repaired_then_undone(
-            &network,
-            &sshd,
-            "ufw allow 22/tcp",
-            &["sh", "-c", "ufw status verbose; cat /etc/ufw/user.rules"],
-        );
-    });
+    ufw_repaired_then_undone(&["default deny incoming"], "ufw allow 22/tcp");
 }
 
 /// ufw allowing by default but denying TCP 22 from anywhere by a rule after another:
@@ -128,45 +137,20 @@ fn ufw_denying_by_default_gets_an_allow_and_undo_deletes_it() {
 /// the same port and sources), and undo makes it deny again, where it was.
 #[test]
 fn ufw_denying_by_a_rule_has_it_allowed_in_place_and_undo_denies_again() {
-    if !support::requires_root(NEEDS_ROOT) || !support::requires_program("ufw", UFW) {
-        return;
-    }
-    in_private_system(ALICE, || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["UsePAM no"]);
-        in_vm(&network, &["ufw", "default", "allow", "incoming"], "");
-        in_vm(&network, &["ufw", "allow", "80/tcp"], "");
-        in_vm(&network, &["ufw", "deny", "22/tcp"], "");
-        in_vm(&network, &["ufw", "--force", "enable"], "");
-        repaired_then_undone(
-            &network,
-            &sshd,
-            "ufw allow 22/tcp",
-            &["sh", "-c", "ufw status verbose; cat /etc/ufw/user.rules"],
-        );
-    });
+    ufw_repaired_then_undone(
+        &["default allow incoming", "allow 80/tcp", "deny 22/tcp"],
+        "ufw allow 22/tcp",
+    );
 }
 
 /// ufw denying port 22 for every protocol, a rule the allow does not share its match
 /// with: the allow is inserted first, and undo deletes it.
 #[test]
 fn ufw_denying_by_a_narrower_rule_gets_an_allow_first_and_undo_deletes_it() {
-    if !support::requires_root(NEEDS_ROOT) || !support::requires_program("ufw", UFW) {
-        return;
-    }
-    in_private_system(ALICE, || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["UsePAM no"]);
-        in_vm(&network, &["ufw", "default", "allow", "incoming"], "");
-        in_vm(&network, &["ufw", "deny", "22"], "");
-        in_vm(&network, &["ufw", "--force", "enable"], "");
-        repaired_then_undone(
-            &network,
-            &sshd,
-            "ufw insert 1 allow 22/tcp",
-            &["sh", "-c", "ufw status verbose; cat /etc/ufw/user.rules"],
-        );
-    });
+    ufw_repaired_then_undone(
+        &["default allow incoming", "deny 22"],
+        "ufw insert 1 allow 22/tcp",
+    );
 }
 
 /// firewalld running with its default zone (public) saved and loaded without the ssh
