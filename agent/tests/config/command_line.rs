@@ -152,3 +152,41 @@ fn a_later_line_that_sshd_ignores_is_named_with_the_one_that_counts() {
         network.apply_reload_fix(&sshd, fix);
     });
 }
+
+/// RHEL 9's layout: sshd_config.d/50-redhat.conf includes the crypto policy's back-end,
+/// which sets PubkeyAcceptedAlgorithms before the main file's own line: that line does
+/// nothing, and the verdict says the system crypto policy set the value first. The real
+/// sshd -T agrees on the value.
+#[test]
+fn the_crypto_policy_sets_the_algorithms_before_a_later_line() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let policy = "/etc/crypto-policies/back-ends/opensshserver.config";
+    let setup = format!(
+        "{ALICE}; mkdir -p /etc/crypto-policies/back-ends /etc/ssh/sshdoctor.d; \
+         printf 'Ciphers aes256-gcm@openssh.com,aes256-ctr\\nPubkeyAcceptedAlgorithms ssh-ed25519,rsa-sha2-512\\n' > {policy}; \
+         printf 'Include {policy}\\n' > /etc/ssh/sshdoctor.d/50-redhat.conf"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[
+            "Include /etc/ssh/sshdoctor.d/*.conf",
+            "PubkeyAcceptedAlgorithms ecdsa-sha2-nistp256",
+        ]);
+        let (verdict, _) = network.diagnose(&sshd);
+        let effective =
+            &verdict["facts"]["config"]["effective"]["settings"]["pubkeyacceptedalgorithms"];
+        assert_eq!(effective, &serde_json::json!(["ssh-ed25519,rsa-sha2-512"]));
+        let shadowed = only(&verdict, "SSH-CFG-007");
+        assert!(
+            shadowed["title"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("has no effect: {policy}:2 (the system crypto policy) set it first to ssh-ed25519,rsa-sha2-512")),
+            "{shadowed:#}"
+        );
+        // alice's ed25519 key is in the policy's list: she logs in all the same.
+        assert!(network.login().0);
+    });
+}
