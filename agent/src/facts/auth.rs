@@ -20,6 +20,10 @@ pub struct AuthFacts {
     pub tcp_wrappers: TcpWrappersFacts,
     /// AuthorizedKeysCommand as the global configuration sets it.
     pub keys_command: Option<KeysCommand>,
+    /// Microsoft Entra ID login installed (the AADSSHLoginForLinux extension's
+    /// aadsshlogin package), whatever sshd_config says of it.
+    #[serde(default)]
+    pub entra_login: Option<EntraLogin>,
     /// The key files the global configuration names for sshd itself to read:
     /// RevokedKeys and TrustedUserCAKeys.
     #[serde(default)]
@@ -285,6 +289,15 @@ pub struct TcpWrappersFacts {
 }
 
 /// Which service an AuthorizedKeysCommand belongs to.
+/// The pieces of Entra ID login found on the machine.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EntraLogin {
+    /// The key handler sshd must be told to run (AuthorizedKeysCommand).
+    pub handler: String,
+    /// /etc/nsswitch.conf looks Entra users up ("aad" on its passwd line).
+    pub in_nsswitch: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeysCommandProvider {

@@ -452,3 +452,46 @@ fn a_cert_authority_line_is_a_way_in_and_no_refused_key() {
         );
     });
 }
+
+/// Entra ID login installed (handler present, aad in nsswitch) with no
+/// AuthorizedKeysCommand running it: a configuration reset dropped it. With the lines
+/// back, globally or in a Match block, nothing is said.
+#[test]
+fn entra_login_without_its_keys_command_is_named() {
+    use crate::support::facts::healthy;
+    use sshdoctor::facts::{EntraLogin, KeysCommand, KeysCommandProvider};
+    let mut facts = healthy();
+    facts.auth.entra_login = Some(EntraLogin {
+        handler: "/usr/sbin/aad_certhandler".into(),
+        in_nsswitch: true,
+    });
+    facts.config.vmaccess_backup = Some("/var/cache/vmaccess/backup".into());
+    let ids = |facts: &sshdoctor::facts::Facts| -> Vec<&'static str> {
+        sshdoctor::rules::evaluate(facts)
+            .into_iter()
+            .map(|finding| finding.id)
+            .collect()
+    };
+    let findings = sshdoctor::rules::evaluate(&facts);
+    let entra = findings
+        .iter()
+        .find(|finding| finding.id == "SSH-AKF-014")
+        .expect("AKF-014");
+    assert!(entra.remediation.guest[0].starts_with(
+        "printf 'AuthorizedKeysCommand /usr/sbin/aad_certhandler %%u %%k\\nAuthorizedKeysCommandUser root\\n' > /etc/ssh/sshd_config.d/50-aadsshlogin.conf && "
+    ));
+    assert!(entra.remediation.azure[0].contains("AADSSHLoginForLinux"));
+    assert_eq!(entra.evidence.len(), 4);
+    facts.auth.keys_command = Some(KeysCommand {
+        command: "/usr/sbin/aad_certhandler %u %k".into(),
+        provider: KeysCommandProvider::EntraId,
+        source: "/etc/ssh/sshd_config:40".into(),
+        chain: Vec::new(),
+        user: Some("root".into()),
+        user_exists: Some(true),
+    });
+    assert!(!ids(&facts).contains(&"SSH-AKF-014"));
+    facts.auth.keys_command = None;
+    facts.auth.entra_login.as_mut().unwrap().in_nsswitch = false;
+    assert!(!ids(&facts).contains(&"SSH-AKF-014"));
+}

@@ -65,6 +65,33 @@ fn lines_naming_sshd(path: &str) -> Vec<Located<String>> {
         .collect()
 }
 
+/// Where aadsshlogin installs its key handler.
+const ENTRA_HANDLERS: &[&str] = &["/usr/sbin/aad_certhandler", "/usr/bin/aad_certhandler"];
+
+/// Entra ID login's installed pieces, whatever sshd_config says: its key handler, and
+/// whether NSS asks it for users.
+pub fn entra_login() -> Option<crate::facts::EntraLogin> {
+    let handler = ENTRA_HANDLERS
+        .iter()
+        .find(|path| Path::new(path).exists())?;
+    let nsswitch = std::fs::read_to_string("/etc/nsswitch.conf").unwrap_or_default();
+    Some(crate::facts::EntraLogin {
+        handler: handler.to_string(),
+        in_nsswitch: passwd_sources(&nsswitch)
+            .iter()
+            .any(|source| source == "aad"),
+    })
+}
+
+/// The sources of nsswitch.conf's passwd line ("passwd: files aad systemd").
+fn passwd_sources(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.split('#').next()?.trim().strip_prefix("passwd:"))
+        .flat_map(|sources| sources.split_whitespace().map(String::from))
+        .filter(|source| !source.starts_with('['))
+        .collect()
+}
+
 /// The AuthorizedKeysCommand in `settings`, when one is set.
 pub fn keys_command(settings: &UserSettings) -> Option<KeysCommand> {
     let words = settings.values.get("authorizedkeyscommand")?;
@@ -122,6 +149,13 @@ pub fn server_key_files(settings: &UserSettings) -> Vec<crate::facts::ServerKeyF
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nsswitch_passwd_sources_are_read() {
+        let text = "# comment\npasswd:         files aad [NOTFOUND=return] systemd # x\ngroup: files aad\n";
+        assert_eq!(passwd_sources(text), ["files", "aad", "systemd"]);
+        assert!(passwd_sources("group: files\n").is_empty());
+    }
 
     #[test]
     fn cloud_login_commands_are_recognised() {

@@ -80,6 +80,7 @@ pub fn collect(
     AuthFacts {
         login_shell,
         keys_command: gates::keys_command(&settings::global(config)),
+        entra_login: gates::entra_login(),
         server_key_files: gates::server_key_files(&settings::global(config)),
         users,
         users_omitted,

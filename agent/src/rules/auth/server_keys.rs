@@ -1,7 +1,7 @@
 //! The key sources sshd consults for every user: RevokedKeys, TrustedUserCAKeys and
 //! AuthorizedKeysCommand (SSH-AKF).
 
-use crate::facts::{AuthFacts, FileKind, KeysCommandProvider};
+use crate::facts::{AuthFacts, Facts, FileKind, KeysCommandProvider};
 use crate::rules::{Draft, RuleId};
 
 /// RevokedKeys that sshd cannot read refuses every public key ("Error checking
@@ -135,6 +135,63 @@ fn keys_command_step(problem: &str, program: &str) -> String {
     } else {
         format!("install -o root -g root -m 755 {program} /usr/local/libexec/   # then point AuthorizedKeysCommand there")
     }
+}
+
+/// Entra ID login installed and in nsswitch, but no AuthorizedKeysCommand, global or in
+/// a Match block, runs its handler: Azure's "Reset SSH configuration" (VMAccess)
+/// rewrites sshd_config and drops the lines aadsshlogin added. Entra users are then
+/// looked up (NSS) but offered no key, and their logins end in "Connection closed".
+pub(super) fn check_entra_login(facts: &Facts, findings: &mut Vec<Draft>) {
+    let Some(entra) = facts
+        .auth
+        .entra_login
+        .as_ref()
+        .filter(|entra| entra.in_nsswitch)
+    else {
+        return;
+    };
+    let runs_handler =
+        |command: &str| command.contains("aad_certhandler") || command.contains("aadsshlogin");
+    let global = facts
+        .auth
+        .keys_command
+        .as_ref()
+        .is_some_and(|command| runs_handler(&command.command));
+    let in_block = facts.config.match_blocks.iter().any(|block| {
+        block
+            .settings
+            .get("authorizedkeyscommand")
+            .is_some_and(|values| values.iter().any(|value| runs_handler(&value.value)))
+    });
+    if global || in_block {
+        return;
+    }
+    let mut finding = Draft::new(RuleId::EntraLoginUnconfigured)
+        .var("handler", entra.handler.clone())
+        .evidence(format!("{} is installed", entra.handler), None)
+        .evidence(
+            "nsswitch.conf looks users up in Entra ID (aad)",
+            Some("/etc/nsswitch.conf".into()),
+        );
+    finding = match &facts.auth.keys_command {
+        Some(command) => finding.evidence(
+            format!("AuthorizedKeysCommand {}", command.command),
+            Some(command.source.clone()),
+        ),
+        None => finding.evidence(
+            "no AuthorizedKeysCommand is set",
+            Some(facts.config.path.clone()),
+        ),
+    };
+    if let Some(backup) = &facts.config.vmaccess_backup {
+        finding = finding.evidence(
+            format!(
+                "Azure's Reset SSH configuration replaced sshd_config; the old one is {backup}"
+            ),
+            Some(backup.clone()),
+        );
+    }
+    findings.push(finding);
 }
 
 pub(super) fn provider_name(provider: KeysCommandProvider) -> &'static str {
