@@ -509,6 +509,10 @@ systemctl restart sshd.service""",
         access={22: ("timeout",)},
         undo_breaks_again=False,
         restore_cmds="systemctl thaw ssh || true\nsystemctl restart ssh",
+        # systemd 257 refuses to restart a frozen unit ("Cannot perform operation on
+        # frozen unit"), so the restart the verdict proposes fails there; the unit's
+        # FreezerState is not read yet, which would make the repair a thaw.
+        per_suite={"trixie": {"known_issue": "systemd 257 refuses to restart a frozen unit: the repair must thaw it (FreezerState not read yet)"}},
     ),
     Scenario(
         name="key-revoked",
