@@ -103,8 +103,8 @@ fn install_commands_follow_the_distribution() {
     }
 }
 
-#[test]
-fn socket_activation_is_explained_and_inactive_service_is_normal() {
+/// ssh.service disabled and stopped, ssh.socket active and listening on `listen`.
+fn socket_activated(listen: &[&str]) -> Facts {
     let mut facts = healthy();
     stop_sshd(&mut facts);
     service(&mut facts).unit_file_state = Some("disabled".into());
@@ -115,8 +115,17 @@ fn socket_activation_is_explained_and_inactive_service_is_normal() {
         "listening",
         "enabled",
     );
-    socket.listen = vec![("Stream".into(), "[::]:2222".into())];
+    socket.listen = listen
+        .iter()
+        .map(|address| ("Stream".to_string(), address.to_string()))
+        .collect();
     facts.systemd.units.push(socket);
+    facts
+}
+
+#[test]
+fn socket_activation_is_explained_and_inactive_service_is_normal() {
+    let mut facts = socket_activated(&["[::]:2222"]);
     // systemd's ListenStream=[::]:2222 is dual-stack (BindIPv6Only=default).
     let mut activation_socket = listener("::", 2222, ("systemd", 1));
     activation_socket.v6only = Some(false);
@@ -162,21 +171,7 @@ fn without_systemd_the_processes_decide() {
 /// sshd-socket-generator installed, and what it wrote at the last daemon-reload
 /// (`generated`). sshd_config says `ports`.
 fn ubuntu_socket(generated: Option<&[&str]>, ports: &[u16]) -> Facts {
-    let mut facts = healthy();
-    stop_sshd(&mut facts);
-    service(&mut facts).unit_file_state = Some("disabled".into());
-    let mut socket = unit(
-        "ssh.socket",
-        UnitKind::Socket,
-        "active",
-        "listening",
-        "enabled",
-    );
-    socket.listen = vec![
-        ("Stream".into(), "0.0.0.0:22".into()),
-        ("Stream".into(), "[::]:22".into()),
-    ];
-    facts.systemd.units.push(socket);
+    let mut facts = socket_activated(&["0.0.0.0:22", "[::]:22"]);
     facts.systemd.socket_generator = Some(SocketGenerator {
         path: "/usr/lib/systemd/system-generators/sshd-socket-generator".into(),
         generated: generated.map(|lines| lines.iter().map(|line| line.to_string()).collect()),
