@@ -502,17 +502,14 @@ systemctl restart sshd.service""",
         verdict_fixes=True,
         # The listening sshd hung without being stopped: its unit frozen in the cgroup
         # freezer (the process sleeps, state S), so connections queue and no banner
-        # comes. Restarting the unit replaces the hung process; undo cannot hang one.
+        # comes. The repair thaws the unit (systemd 257 refuses to restart a frozen
+        # one); undo does not freeze it again.
         break_cmds="systemctl freeze ssh",
-        expect_ids=("SSH-LIV-002",),
+        expect_ids=("SSH-SVC-012",),
         expect_status=CRITICAL,
         access={22: ("timeout",)},
         undo_breaks_again=False,
         restore_cmds="systemctl thaw ssh || true\nsystemctl restart ssh",
-        # systemd 257 refuses to restart a frozen unit ("Cannot perform operation on
-        # frozen unit"), so the restart the verdict proposes fails there; the unit's
-        # FreezerState is not read yet, which would make the repair a thaw.
-        per_suite={"trixie": {"known_issue": "systemd 257 refuses to restart a frozen unit: the repair must thaw it (FreezerState not read yet)"}},
     ),
     Scenario(
         name="key-revoked",

@@ -146,6 +146,10 @@ pub struct UnitFacts {
     /// is not what the files say until `systemctl daemon-reload`.
     #[serde(default)]
     pub need_daemon_reload: bool,
+    /// The cgroup freezer's hold on the unit (systemd ≥ 246): running, freezing, frozen,
+    /// thawing, or on systemd ≥ 257 frozen-by-parent and freezing-by-parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freezer_state: Option<String>,
     /// Socket only: (type, address) from the `Listen` property, e.g. ("Stream", "[::]:22").
     pub listen: Vec<(String, String)>,
     /// Socket only: `Accept=` (true means one sshd@.service instance per connection).
@@ -186,6 +190,7 @@ impl UnitFacts {
             environment: Vec::new(),
             environment_files: Vec::new(),
             need_daemon_reload: false,
+            freezer_state: None,
             listen: Vec::new(),
             accept: None,
             dropin_listen: Vec::new(),

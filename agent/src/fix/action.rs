@@ -140,6 +140,7 @@ pub enum Action {
 pub enum UnitVerb {
     Unmask,
     ResetFailed,
+    Thaw,
     Enable,
     Start,
     Restart,
@@ -151,6 +152,7 @@ impl UnitVerb {
         match self {
             UnitVerb::Unmask => "unmask",
             UnitVerb::ResetFailed => "reset-failed",
+            UnitVerb::Thaw => "thaw",
             UnitVerb::Enable => "enable",
             UnitVerb::Start => "start",
             UnitVerb::Restart => "restart",
@@ -162,6 +164,7 @@ impl UnitVerb {
         [
             UnitVerb::Unmask,
             UnitVerb::ResetFailed,
+            UnitVerb::Thaw,
             UnitVerb::Enable,
             UnitVerb::Start,
             UnitVerb::Restart,

@@ -64,6 +64,8 @@ fn silent_listener(
     };
     let finding = match probe.outcome {
         BannerOutcome::Answered | BannerOutcome::Error => return None,
+        // Asleep in the cgroup freezer: the service finding names it and its repair.
+        _ if explained_by(findings, FROZEN) => return None,
         _ if stopped.is_some() => {
             let process = stopped.expect("checked");
             Draft::new(RuleId::SshdStopped)
@@ -223,6 +225,8 @@ const DROP_CAUSES: &[&str] = &["SSH-FWL", "SSH-HST-006"];
 /// Findings that already say why sshd ends a connection before its banner: before
 /// OpenSSH 9.8 each connection re-executes sshd, which loads its host keys and checks its
 /// privilege-separation directory again.
+/// The SSH unit frozen by systemd: every listener in it is silent.
+const FROZEN: &[&str] = &["SSH-SVC-012"];
 const CONNECTION_SETUP_CAUSES: &[&str] = &["SSH-KEY-001", "SSH-KEY-003", "SSH-PRV"];
 
 fn drop_explained(findings: &[Draft]) -> bool {

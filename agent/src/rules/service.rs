@@ -327,6 +327,7 @@ fn check_units(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
             .is_some_and(|state| STARTS_AT_BOOT.contains(&state))
     });
     check_service_state(service, view, findings);
+    check_frozen(service, findings);
     let state = service.unit_file_state.as_deref().unwrap_or("unknown");
     if !STARTS_AT_BOOT.contains(&state) && !socket_enabled && service.unit_file_state.is_some() {
         findings.push(
@@ -368,6 +369,39 @@ fn state_evidence(unit: &UnitFacts) -> String {
         text.push_str(&format!(", NRestarts={restarts}"));
     }
     text
+}
+
+/// A unit held by the cgroup freezer: active to systemd, every process asleep. A unit
+/// frozen through its slice thaws with the slice.
+fn check_frozen(service: &UnitFacts, findings: &mut Vec<Draft>) {
+    let Some(state) = service
+        .freezer_state
+        .as_deref()
+        .filter(|state| state.starts_with("frozen") || state.starts_with("freezing"))
+    else {
+        return;
+    };
+    let parent_slice = service
+        .control_group
+        .as_deref()
+        .and_then(|group| group.rsplit('/').nth(1))
+        .filter(|slice| slice.ends_with(".slice"));
+    let thaw = match (state.ends_with("-by-parent"), parent_slice) {
+        (true, Some(slice)) => slice.to_string(),
+        _ => service.name.clone(),
+    };
+    findings.push(
+        Draft::new(RuleId::UnitFrozen)
+            .var("unit", service.name.clone())
+            .var("thaw_unit", thaw)
+            .evidence(
+                format!(
+                    "FreezerState={state} ActiveState={} SubState={}",
+                    service.active_state, service.sub_state
+                ),
+                unit_source(service),
+            ),
+    );
 }
 
 fn check_service_state(service: &UnitFacts, view: &SshView, findings: &mut Vec<Draft>) {

@@ -350,3 +350,44 @@ fn the_running_unit_is_the_ssh_service_when_there_are_two() {
     let verdict = verdict(facts);
     assert!(verdict.findings.is_empty(), "{:#?}", verdict.findings);
 }
+
+/// systemctl freeze: the unit stays active, its listener sleeps and no banner comes.
+/// The verdict names the freezer, not a hung daemon, and thaws rather than restarts
+/// (systemd 257 refuses to restart a frozen unit).
+#[test]
+fn a_frozen_unit_is_thawed_not_restarted() {
+    let mut facts = healthy();
+    service(&mut facts).freezer_state = Some("frozen".into());
+    facts.live.banners[0].outcome = BannerOutcome::BannerTimeout;
+    facts.live.banners[0].banner = None;
+    let verdict = verdict(facts);
+    assert_eq!(
+        verdict.findings.iter().map(|f| f.id).collect::<Vec<_>>(),
+        ["SSH-SVC-012"]
+    );
+    assert_eq!(verdict.status, Status::Critical);
+    let finding = &verdict.findings[0];
+    assert_eq!(finding.remediation.guest[0], "systemctl thaw ssh.service");
+    assert!(finding.evidence[0].fact.starts_with("FreezerState=frozen"));
+}
+
+#[test]
+fn a_unit_frozen_through_its_slice_thaws_with_the_slice() {
+    let mut facts = healthy();
+    let unit = service(&mut facts);
+    unit.freezer_state = Some("frozen-by-parent".into());
+    unit.control_group = Some("/system.slice/ssh.service".into());
+    let verdict = verdict(facts);
+    assert_eq!(verdict.findings[0].id, "SSH-SVC-012");
+    assert_eq!(
+        verdict.findings[0].remediation.guest[0],
+        "systemctl thaw system.slice"
+    );
+}
+
+#[test]
+fn a_running_freezer_state_is_no_finding() {
+    let mut facts = healthy();
+    service(&mut facts).freezer_state = Some("running".into());
+    assert!(ids(&facts).is_empty());
+}

@@ -154,6 +154,29 @@ fn masked_service_is_kept_with_its_masked_state() {
 }
 
 #[test]
+fn a_frozen_service_says_so() {
+    if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
+        return;
+    }
+    let bus = TestBus::start();
+    let frozen = FakeUnit {
+        freezer_state: "frozen".into(),
+        ..debian_ssh_service()
+    };
+    let _systemd = FakeSystemd::serve(&bus, VERSION, vec![frozen, ssh_socket()]);
+    let (facts, _) = ask(&bus);
+
+    assert_eq!(
+        unit(&facts, "ssh.service").freezer_state.as_deref(),
+        Some("frozen")
+    );
+    assert_eq!(
+        unit(&facts, "ssh.socket").freezer_state.as_deref(),
+        Some("running")
+    );
+}
+
+#[test]
 fn failed_service_reports_how_its_main_process_ended() {
     if !support::requires_program("dbus-daemon", DBUS_DAEMON_FOR) {
         return;

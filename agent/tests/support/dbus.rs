@@ -120,6 +120,7 @@ pub struct FakeUnit {
     pub environment: Vec<String>,
     pub environment_files: Vec<(String, bool)>,
     pub need_daemon_reload: bool,
+    pub freezer_state: String,
     pub listen: Vec<(String, String)>,
     pub accept: bool,
     pub service_shape: ServiceShape,
@@ -149,6 +150,7 @@ impl FakeUnit {
             environment: Vec::new(),
             environment_files: Vec::new(),
             need_daemon_reload: false,
+            freezer_state: "running".into(),
             listen: Vec::new(),
             accept: false,
             service_shape: ServiceShape::Current,
@@ -402,6 +404,10 @@ impl UnitInterface {
     #[zbus(property)]
     fn need_daemon_reload(&self) -> bool {
         self.0.need_daemon_reload
+    }
+    #[zbus(property)]
+    fn freezer_state(&self) -> String {
+        self.0.freezer_state.clone()
     }
 }
 

@@ -35,6 +35,7 @@ const PROPERTIES: &[&str] = &[
     "Environment",
     "EnvironmentFiles",
     "NeedDaemonReload",
+    "FreezerState",
     "Listen",
     "Accept",
 ];
@@ -161,6 +162,7 @@ pub fn parse_unit(block: &str, boot_us: Option<u64>) -> Option<UnitFacts> {
         control_group: value("ControlGroup").map(String::from),
         result: value("Result").map(String::from),
         need_daemon_reload: value("NeedDaemonReload") == Some("yes"),
+        freezer_state: value("FreezerState").map(String::from),
         ..UnitFacts::new(&name, kind)
     };
     Some(match kind {
@@ -258,7 +260,7 @@ mod tests {
             Environment=LANG=C \"GREETING=two words\"\n\
             EnvironmentFiles=/etc/default/ssh (ignore_errors=yes)\n\
             EnvironmentFiles=/etc/sysconfig/sshd (ignore_errors=no)\n\
-            NeedDaemonReload=yes";
+            NeedDaemonReload=yes\nFreezerState=frozen";
         let unit = parse_unit(service, Some(1_000_000_000)).unwrap();
         assert_eq!(unit.name, "ssh.service");
         assert_eq!(unit.aliases, ["sshd.service"]);
@@ -274,6 +276,7 @@ mod tests {
             ["-/etc/default/ssh", "/etc/sysconfig/sshd"]
         );
         assert!(unit.need_daemon_reload);
+        assert_eq!(unit.freezer_state.as_deref(), Some("frozen"));
         assert_eq!(unit.active_enter_timestamp_us, Some(1_005_000_000));
         assert_eq!(unit.inactive_enter_timestamp_us, None);
         assert_eq!(

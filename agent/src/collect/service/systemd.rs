@@ -415,6 +415,10 @@ fn read_unit(
         active_enter_timestamp_us: unit.take("ActiveEnterTimestamp").filter(|us| *us != 0),
         inactive_enter_timestamp_us: unit.take("InactiveEnterTimestamp").filter(|us| *us != 0),
         need_daemon_reload: unit.take_if_present("NeedDaemonReload").unwrap_or(false),
+        // Absent before systemd 246: None, without a remark.
+        freezer_state: unit
+            .take_if_present("FreezerState")
+            .filter(|state: &String| !state.is_empty()),
         ..UnitFacts::new(&name, kind)
     };
     let interface = match kind {
