@@ -231,13 +231,20 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
             |notes| service::systemd::collect(options, notes),
             |facts, systemd| facts.systemd = systemd,
         ));
+        let openrc = reports.keep(probe(
+            progress,
+            "openrc",
+            |_| service::openrc::collect(std::path::Path::new("/")),
+            |facts, openrc| facts.openrc = openrc,
+        ));
         let processes = reports.keep(probe(
             progress,
             "processes",
             |notes| service::processes::collect(&systemd, notes),
             |facts, processes| facts.processes = processes,
         ));
-        let config_source = config::choose_config_path(options, &systemd, &processes);
+        let config_source =
+            config::choose_config_path(options, &systemd, openrc.as_ref().as_ref(), &processes);
         let parsed = reports.keep(probe(
             progress,
             "sshd_config",
@@ -335,6 +342,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
             host: owned(host),
             sshd: owned(sshd),
             systemd: owned(systemd),
+            openrc: owned(openrc),
             processes: owned(processes),
             sockets: owned(sockets),
             interfaces: owned(interfaces),

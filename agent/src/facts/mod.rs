@@ -52,6 +52,9 @@ pub struct Facts {
     #[serde(default)]
     pub sshd: SshdFacts,
     pub systemd: SystemdFacts,
+    /// OpenRC's SSH service, where OpenRC manages services.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub openrc: Option<OpenRcFacts>,
     pub processes: ProcessFacts,
     pub sockets: SocketFacts,
     pub interfaces: InterfaceFacts,

@@ -263,10 +263,43 @@ pub struct SshdProcess {
     pub off_cpu_ms: Option<u64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PidFile {
     pub path: String,
     pub pid: Option<u32>,
     /// The pid in the file names a running process.
     pub alive: bool,
+}
+
+/// The SSH service as OpenRC keeps it (Alpine, Gentoo), where systemd does not run it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenRcFacts {
+    /// The service's name: sshd (Alpine, Gentoo), or ssh (Debian's script).
+    pub service: String,
+    /// Its init script, /etc/init.d/SERVICE.
+    pub script: String,
+    /// What OpenRC recorded: started, starting, stopping, inactive, failed, or stopped
+    /// (no record).
+    pub state: String,
+    /// The pid file the service's sshd writes (OpenRC's record of the daemon, else
+    /// /run/SERVICE.pid), and whether the process it names lives.
+    pub pid_file: Option<PidFile>,
+    /// Runlevels the service is in (/etc/runlevels/LEVEL/SERVICE), sorted.
+    pub runlevels: Vec<String>,
+    /// The runlevel the system is in (/run/openrc/softlevel): OpenRC booted it.
+    pub softlevel: Option<String>,
+    /// /etc/conf.d/SERVICE, where it exists: the script's settings (command_args,
+    /// cfgfile).
+    pub conf_file: Option<String>,
+}
+
+impl OpenRcFacts {
+    /// Runlevels that start the service at boot: the standard ones, and the one the
+    /// system is in now.
+    pub fn starts_at_boot(&self) -> bool {
+        self.runlevels.iter().any(|level| {
+            ["sysinit", "boot", "default"].contains(&level.as_str())
+                || self.softlevel.as_deref() == Some(level.as_str())
+        })
+    }
 }

@@ -90,6 +90,11 @@ pub enum Action {
     NoPassword { user: String },
     /// systemctl VERB UNIT.
     Systemctl { verb: UnitVerb, unit: String },
+    /// rc-service SERVICE VERB, where OpenRC manages services: start, or zap (OpenRC
+    /// forgets a start whose daemon is gone, so that start runs again).
+    RcService { verb: RcVerb, service: String },
+    /// rc-update add SERVICE RUNLEVEL: OpenRC starts the service at boot.
+    RcUpdateAdd { service: String, runlevel: String },
     /// New connections to TCP `port` accepted first in an nftables chain, by a rule
     /// with the comment "sshdoctor" by which undo finds it again.
     NftAccept {
@@ -145,6 +150,22 @@ pub enum UnitVerb {
     Start,
     Restart,
     Reload,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RcVerb {
+    Zap,
+    Start,
+}
+
+impl RcVerb {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RcVerb::Zap => "zap",
+            RcVerb::Start => "start",
+        }
+    }
 }
 
 impl UnitVerb {
@@ -237,6 +258,8 @@ impl Action {
             "password_changed" => &["user", "day"],
             "unlock" | "no_password" => &["user"],
             "systemctl" => &["verb", "unit"],
+            "rc_service" => &["verb", "service"],
+            "rc_update_add" => &["service", "runlevel"],
             "restart_sshd" => &["check", "unit", "pid"],
             "start_sshd" => &["check", "sshd", "config", "pid_file"],
             "resume" => &["pid"],
@@ -373,6 +396,18 @@ impl Action {
                     .map(|pid| pid.parse().map_err(|_| format!("{kind}: a bad pid")))
                     .transpose()?,
             },
+            "rc_service" => Action::RcService {
+                verb: match arg("verb")?.as_str() {
+                    "zap" => RcVerb::Zap,
+                    "start" => RcVerb::Start,
+                    _ => return Err(format!("{kind}: unknown verb")),
+                },
+                service: arg("service")?,
+            },
+            "rc_update_add" => Action::RcUpdateAdd {
+                service: arg("service")?,
+                runlevel: arg("runlevel")?,
+            },
             _ => Action::Systemctl {
                 verb: UnitVerb::parse(&arg("verb")?)
                     .ok_or_else(|| format!("{kind}: unknown verb"))?,
@@ -500,6 +535,11 @@ impl Action {
                 }
             }
             Action::Systemctl { unit, .. } => name(unit),
+            Action::RcService { service, .. } => name(service),
+            Action::RcUpdateAdd { service, runlevel } => {
+                name(service)?;
+                name(runlevel)
+            }
             Action::NftAccept {
                 family,
                 table,
@@ -614,6 +654,12 @@ impl Action {
             Action::Unlock { user } => format!("usermod -U {user}"),
             Action::NoPassword { user } => format!("usermod -p '*' {user}"),
             Action::Systemctl { verb, unit } => format!("systemctl {} {unit}", verb.as_str()),
+            Action::RcService { verb, service } => {
+                format!("rc-service {service} {}", verb.as_str())
+            }
+            Action::RcUpdateAdd { service, runlevel } => {
+                format!("rc-update add {service} {runlevel}")
+            }
             Action::NftAccept {
                 family,
                 table,
@@ -697,6 +743,8 @@ impl Action {
     pub fn phase(&self) -> u8 {
         match self {
             Action::Systemctl { verb, .. } => 1 + *verb as u8,
+            Action::RcUpdateAdd { .. } => 1,
+            Action::RcService { verb, .. } => 8 + *verb as u8,
             Action::RestartSshd { .. } | Action::StartSshd { .. } => 10,
             _ => 0,
         }
@@ -710,6 +758,10 @@ impl Action {
                 | Action::StartSshd { .. }
                 | Action::Systemctl {
                     verb: UnitVerb::Restart | UnitVerb::Reload | UnitVerb::Start,
+                    ..
+                }
+                | Action::RcService {
+                    verb: RcVerb::Start,
                     ..
                 }
         )

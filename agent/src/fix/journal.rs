@@ -121,6 +121,15 @@ pub enum Prior {
     SshdStopped {
         pid_file: String,
     },
+    /// OpenRC's service ran no sshd: undo stops the one the step started.
+    RcStopped {
+        service: String,
+    },
+    /// The service was not in the runlevel: undo takes it out again.
+    NotInRunlevel {
+        service: String,
+        runlevel: String,
+    },
     /// `systemctl is-active` and `is-enabled` before the step.
     Unit {
         unit: String,

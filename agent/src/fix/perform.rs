@@ -1,7 +1,7 @@
 //! Each action done, and undone: what it reads first (its prior state), the change, and
 //! how the prior state is put back.
 
-use super::action::{firewalld_allowance, parse_mode, Action, UnitVerb};
+use super::action::{firewalld_allowance, parse_mode, Action, RcVerb, UnitVerb};
 use super::files::{replace_file, set_owner_mode, PathState};
 use super::journal::Prior;
 use crate::collect::command::{capture, find_tool, tool_dirs};
@@ -108,6 +108,16 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
                 mark,
             })
         }
+        Action::RcService {
+            verb: RcVerb::Start,
+            service,
+        } => Some(Prior::RcStopped {
+            service: service.clone(),
+        }),
+        Action::RcUpdateAdd { service, runlevel } => Some(Prior::NotInRunlevel {
+            service: service.clone(),
+            runlevel: runlevel.clone(),
+        }),
         Action::StartSshd { pid_file, .. } => Some(Prior::SshdStopped {
             pid_file: pid_file.clone(),
         }),
@@ -316,6 +326,8 @@ pub fn perform(action: &Action) -> Result<(), String> {
         ),
         Action::NoPassword { user } => tool("usermod", &["-p", "*", user]),
         Action::Systemctl { verb, unit } => systemctl(&[verb.as_str(), unit]).map(|_| ()),
+        Action::RcService { verb, service } => tool("rc-service", &[service, verb.as_str()]),
+        Action::RcUpdateAdd { service, runlevel } => tool("rc-update", &["add", service, runlevel]),
         Action::RestartSshd {
             unit: Some(unit), ..
         } => systemctl(&["restart", unit]).map(|_| ()),
@@ -523,6 +535,10 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
             }
         }
         Prior::Locked { user } => tool("usermod", &["-L", user]),
+        Prior::RcStopped { service } => tool("rc-service", &[service, "stop"]),
+        Prior::NotInRunlevel { service, runlevel } => {
+            tool("rc-update", &["del", service, runlevel])
+        }
         // -f: the pre-authentication children of every running sshd run as the user
         // the step added, and userdel refuses a user in use without it.
         Prior::NoUser { user } => tool("userdel", &["-f", user]),

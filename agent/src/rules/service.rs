@@ -2,7 +2,7 @@
 
 use super::ssh_view::{socket_label, SshView};
 use super::{Draft, RuleId};
-use crate::facts::{Facts, SocketGenerator, UnitFacts};
+use crate::facts::{Facts, OpenRcFacts, SocketGenerator, UnitFacts};
 use crate::openssh::SOCKET_GENERATED as GENERATED;
 
 /// Unit file states that start the unit at boot (or make it start with another unit).
@@ -31,6 +31,8 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     }
     if facts.systemd.reachable {
         check_units(facts, view, findings);
+    } else if let Some(openrc) = &facts.openrc {
+        check_openrc(facts, view, openrc, findings);
     } else {
         let reason = facts
             .systemd
@@ -82,6 +84,58 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
                     .evidence(pid_file, None),
             );
         }
+    }
+}
+
+/// OpenRC's sshd service: whether it runs sshd now, and whether a runlevel starts it at
+/// boot. A "started" record without a running sshd (killed, crashed) keeps
+/// `rc-service start` from doing anything until the record is zapped.
+fn check_openrc(facts: &Facts, view: &SshView, openrc: &OpenRcFacts, findings: &mut Vec<Draft>) {
+    let state = format!(
+        "OpenRC: {} is {}; runlevels: {}",
+        openrc.service,
+        openrc.state,
+        match openrc.runlevels.is_empty() {
+            true => "none".to_string(),
+            false => openrc.runlevels.join(", "),
+        }
+    );
+    let pid_file = openrc.pid_file.as_ref().map(|file| {
+        let pid = file
+            .pid
+            .map_or_else(|| "no pid".to_string(), |pid| format!("pid {pid}"));
+        let running = match file.alive {
+            true => "running",
+            false => "not running",
+        };
+        (
+            format!("{}: {pid}, {running}", file.path),
+            file.path.clone(),
+        )
+    });
+    let nothing_listens =
+        facts.processes.scanned && !view.sshd_running && view.ssh_sockets.is_empty();
+    if nothing_listens {
+        let rule = match openrc.state.as_str() {
+            "started" | "starting" | "stopping" => RuleId::OpenRcStaleStart,
+            _ => RuleId::OpenRcStopped,
+        };
+        let mut finding = Draft::new(rule)
+            .var("service", openrc.service.clone())
+            .var("state", openrc.state.clone())
+            .evidence(state.clone(), Some("/run/openrc".into()))
+            .evidence("no process named sshd listens", None);
+        if let Some((text, path)) = &pid_file {
+            finding = finding.evidence(text.clone(), Some(path.clone()));
+        }
+        findings.push(finding);
+    }
+    if !openrc.starts_at_boot() {
+        findings.push(
+            Draft::new(RuleId::OpenRcNoRunlevel)
+                .var("service", openrc.service.clone())
+                .evidence(state, Some("/etc/runlevels".into())),
+        );
     }
 }
 

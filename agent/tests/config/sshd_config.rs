@@ -460,23 +460,28 @@ fn config_path_sources_in_priority_order() {
         pid_file: None,
     };
     let mut options = CollectOptions::default();
-    let chosen = choose_config_path(&options, &systemd, &processes);
+    let chosen = choose_config_path(&options, &systemd, None, &processes);
     assert_eq!(
         (chosen.path.to_str(), chosen.why.as_str()),
         (Some("/etc/ssh/unit.conf"), "ExecStart of ssh.service")
     );
-    let chosen = choose_config_path(&options, &SystemdFacts::default(), &processes);
+    let chosen = choose_config_path(&options, &SystemdFacts::default(), None, &processes);
     assert_eq!(
         (chosen.path.to_str(), chosen.why.as_str()),
         (Some("/etc/ssh/proc.conf"), "sshd cmdline (pid 42)")
     );
-    let chosen = choose_config_path(&options, &SystemdFacts::default(), &ProcessFacts::default());
+    let chosen = choose_config_path(
+        &options,
+        &SystemdFacts::default(),
+        None,
+        &ProcessFacts::default(),
+    );
     assert_eq!(
         (chosen.path.to_str(), chosen.why.as_str()),
         (Some("/etc/ssh/sshd_config"), "default")
     );
     options.config_path = Some("/tmp/given".into());
-    let chosen = choose_config_path(&options, &systemd, &processes);
+    let chosen = choose_config_path(&options, &systemd, None, &processes);
     assert_eq!(
         (chosen.path.to_str(), chosen.why.as_str()),
         (Some("/tmp/given"), "--config")

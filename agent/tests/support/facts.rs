@@ -110,6 +110,7 @@ pub fn healthy() -> Facts {
     service.aliases = vec!["sshd.service".into()];
     service.main_pid = Some(829);
     Facts {
+        openrc: None,
         host: HostFacts {
             hostname: Some("vm1".into()),
             os_id: Some("debian".into()),

@@ -25,8 +25,8 @@ pub use sshd_run::{compare, connection_spec, error_location, parse_effective, ru
 
 use super::{CollectOptions, ProbeNotes};
 use crate::facts::{
-    CommandLineOption, ProcessFacts, SshdConfigFacts, SshdFacts, SystemdFacts, UnitKind,
-    VendorConfig,
+    CommandLineOption, OpenRcFacts, ProcessFacts, SshdConfigFacts, SshdFacts, SystemdFacts,
+    UnitKind, VendorConfig,
 };
 use crate::openssh::{DEFAULT_SSHD_CONFIG, VENDOR_SSHD_CONFIG};
 use std::path::{Path, PathBuf};
@@ -52,6 +52,7 @@ pub struct ConfigSource {
 pub fn choose_config_path(
     options: &CollectOptions,
     systemd: &SystemdFacts,
+    openrc: Option<&OpenRcFacts>,
     processes: &ProcessFacts,
 ) -> ConfigSource {
     if let Some(path) = &options.config_path {
@@ -90,6 +91,9 @@ pub fn choose_config_path(
             command_line: command_line::unit_options(unit, &read),
         };
     }
+    if let Some(source) = openrc.and_then(|openrc| openrc_source(openrc, &read)) {
+        return source;
+    }
     let from_process = processes.local_listeners().find_map(|process| {
         let argv = super::service::processes::original_argv(&process.cmdline).unwrap_or_default();
         let why = format!("sshd cmdline (pid {})", process.pid);
@@ -108,6 +112,53 @@ pub fn choose_config_path(
         })
     });
     from_process.unwrap_or_else(|| default_source(Path::new("/")))
+}
+
+/// The settings of OpenRC's sshd script in its conf.d file, as Alpine's script reads
+/// them: `cfgfile` (else the older SSHD_CONFIG) for -f, `command_args` (else SSHD_OPTS)
+/// for the options. None without such a file or setting.
+fn openrc_source(
+    openrc: &OpenRcFacts,
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Option<ConfigSource> {
+    let conf_file = openrc.conf_file.as_deref()?;
+    let settings = environment_file(&read(conf_file)?);
+    let setting = |names: &[&str]| {
+        names.iter().find_map(|name| {
+            settings
+                .iter()
+                .rev()
+                .find(|(key, value)| key == name && !value.is_empty())
+                .map(|(key, value)| (key.clone(), value.clone()))
+        })
+    };
+    let config = setting(&["cfgfile", "SSHD_CONFIG"]);
+    let arguments = setting(&["command_args", "SSHD_OPTS"]);
+    if config.is_none() && arguments.is_none() {
+        return None;
+    }
+    // Its argv as the script builds it: the program, then the arguments.
+    let argv: Vec<String> = std::iter::once("sshd".to_string())
+        .chain(
+            arguments
+                .iter()
+                .flat_map(|(_, value)| value.split_whitespace().map(String::from)),
+        )
+        .collect();
+    let origin = |name: &str| format!("{name} in {conf_file}");
+    let command_line = arguments.as_ref().map_or_else(Vec::new, |(name, _)| {
+        command_line::argv_options(&argv, &origin(name))
+    });
+    let (path, why) = match (config, config_flag(&argv), &arguments) {
+        (Some((name, path)), _, _) => (path, origin(&name)),
+        (None, Some(path), Some((name, _))) => (path, origin(name)),
+        _ => (DEFAULT_SSHD_CONFIG.to_string(), "default".to_string()),
+    };
+    Some(ConfigSource {
+        path: path.into(),
+        why,
+        command_line,
+    })
 }
 
 /// sshd's default config: /etc/ssh/sshd_config, or where it does not exist and SUSE's

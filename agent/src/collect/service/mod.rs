@@ -2,6 +2,7 @@
 //! units (`systemd`, and `systemctl` when the system bus is down), and the sshd
 //! processes (`processes`).
 
+pub mod openrc;
 pub mod processes;
 pub mod socket_files;
 pub mod sshd;
