@@ -72,7 +72,7 @@ pub fn address_permitted(address: std::net::IpAddr, list: &str) -> bool {
 }
 
 /// addr_netmatch: whether `address` lies in `network`/`prefix` (same family only).
-fn in_network(address: std::net::IpAddr, network: &str, prefix: &str) -> bool {
+pub(crate) fn in_network(address: std::net::IpAddr, network: &str, prefix: &str) -> bool {
     use std::net::IpAddr;
     let (Ok(network), Ok(prefix)) = (network.parse::<IpAddr>(), prefix.parse::<u32>()) else {
         return false;

@@ -130,16 +130,16 @@ fn nft_expression_not_understood_is_uncertain_and_named() {
     assert_eq!(finding.severity, Severity::Warning);
     assert_eq!(
         finding.title,
-        "nftables inet filter input may block TCP 22: not evaluated: fib expression"
+        "nftables inet filter input may block TCP 22: not evaluated: tcp sport"
     );
     assert_shows(
         &finding,
-        "chain input decides: fib daddr type local tcp dport 22 accept",
+        "chain input decides: tcp sport 40000-50000 tcp dport 22 accept",
         &format!(
             "nft inet filter chain input handle {}",
             handle(
                 "unknown_expression",
-                "fib daddr type local tcp dport 22 accept"
+                "tcp sport 40000-50000 tcp dport 22 accept"
             )
         ),
     );
@@ -243,19 +243,26 @@ fn iptables_multiport_user_chains_and_source_blocklists() {
 #[test]
 fn iptables_match_module_not_understood_is_uncertain() {
     let finding = only(
-        &iptables_fixture("recent", "iptables-save"),
+        &iptables_fixture("time", "iptables-save"),
         22,
         "SSH-FWL-005",
     );
     assert_eq!(
         finding.title,
-        "iptables (iptables-save) filter INPUT may block TCP 22: not evaluated: match module recent"
+        "iptables (iptables-save) filter INPUT may block TCP 22: not evaluated: match module time"
     );
     assert_shows(
         &finding,
-        "chain INPUT decides: -A INPUT -p tcp -m tcp --dport 22 -m recent --update --seconds 60 --hitcount 4 --name SSH --rsource -j DROP",
+        "chain INPUT decides: -A INPUT -p tcp -m tcp --dport 22 -m time --timestart 09:00:00 --timestop 17:00:00 --datestop 2038-01-19T03:14:07 -j ACCEPT",
         "iptables-save:7",
     );
+}
+
+/// The usual brute-force guard: a client is dropped from its fourth new connection in a
+/// minute on; a first connection goes on to the accept.
+#[test]
+fn iptables_recent_with_a_hit_count_lets_a_first_connection_in() {
+    allowed(&iptables_fixture("recent", "iptables-save"), 22);
 }
 
 #[test]

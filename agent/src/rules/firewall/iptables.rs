@@ -16,6 +16,38 @@ const KNOWN_MODULES: &[&str] = &[
     "comment",
     "limit",
     "set",
+    "recent",
+    "hashlimit",
+    "connlimit",
+    "addrtype",
+];
+/// Options that only name or tune (a list, a table, a mask) and take one value.
+const TUNING_OPTIONS: &[&str] = &[
+    "--comment",
+    "--limit",
+    "--limit-burst",
+    "--name",
+    "--seconds",
+    "--mask",
+    "--hashlimit-burst",
+    "--hashlimit-mode",
+    "--hashlimit-srcmask",
+    "--hashlimit-dstmask",
+    "--hashlimit-name",
+    "--hashlimit-htable-size",
+    "--hashlimit-htable-max",
+    "--hashlimit-htable-expire",
+    "--hashlimit-htable-gcinterval",
+    "--connlimit-mask",
+];
+/// Options that only name or tune and take no value.
+const TUNING_FLAGS: &[&str] = &[
+    "--rsource",
+    "--rdest",
+    "--rttl",
+    "--reap",
+    "--connlimit-saddr",
+    "--connlimit-daddr",
 ];
 
 pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
@@ -94,6 +126,17 @@ struct FilterView<'a> {
     packet: &'a Packet,
 }
 
+impl FilterView<'_> {
+    /// The chains the table declares: a target naming one is a jump, whatever its case.
+    fn chain_names(&self) -> Vec<&str> {
+        self.table
+            .chains
+            .iter()
+            .map(|chain| chain.name.as_str())
+            .collect()
+    }
+}
+
 impl Chains for FilterView<'_> {
     fn rules(&self, chain: &str) -> Option<Vec<(Hit, Applies, Action)>> {
         if !self.table.chains.iter().any(|known| known.name == chain) {
@@ -108,7 +151,7 @@ impl Chains for FilterView<'_> {
                         text: rule.text.clone(),
                         source: format!("{}:{}", self.ruleset.command, rule.line),
                     };
-                    let (applies, action) = judge(&rule.text, self.packet);
+                    let (applies, action) = judge(&rule.text, self.packet, &self.chain_names());
                     (hit, applies, action)
                 })
                 .collect(),
@@ -140,9 +183,16 @@ fn words(text: &str) -> Vec<String> {
     words
 }
 
-/// The conditions of one `-A CHAIN ...` line and its target.
-fn judge(text: &str, packet: &Packet) -> (Applies, Action) {
+/// The conditions of one `-A CHAIN ...` line and its target; `chains` are the table's.
+fn judge(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action) {
     let words = words(text);
+    // recent --rcheck/--update: with a hit count above 1 a first connection is below
+    // it, whatever the list holds.
+    let hit_count = words
+        .iter()
+        .position(|word| word == "--hitcount")
+        .and_then(|at| words.get(at + 1))
+        .and_then(|count| count.parse::<u32>().ok());
     let mut tests = Vec::new();
     let mut action = Action::Continue;
     let mut negate = false;
@@ -159,8 +209,40 @@ fn judge(text: &str, packet: &Packet) -> (Applies, Action) {
             "-s" | "--source" => source_test(value()),
             "-d" | "--destination" => match value() {
                 "0.0.0.0/0" => Test::Yes,
-                address => Test::Unknown(format!("destination {address}")),
+                network => Test::any(network.split(',').map(|one| packet.sent_to(one))),
             },
+            "--sport" | "--source-port" => source_port_test(value(), packet),
+            "--sports" | "--source-ports" => Test::any(
+                value()
+                    .split(',')
+                    .map(|spec| source_port_test(spec, packet)),
+            ),
+            // A SYN is never a fragment.
+            "-f" | "--fragment" => Test::No,
+            "--set" => Test::Yes,
+            "--rcheck" | "--update" | "--remove" => match hit_count {
+                Some(count) if count > 1 => Test::No,
+                _ => Test::Unknown("whether the client is on a recent list".into()),
+            },
+            "--hitcount" => {
+                value();
+                Test::Yes
+            }
+            // One new connection stays under any rate or count above zero.
+            "--hashlimit-above" | "--connlimit-above" => {
+                Test::from(value().split('/').next() == Some("0"))
+            }
+            "--hashlimit-upto" | "--hashlimit" | "--connlimit-upto" => {
+                value();
+                Test::Yes
+            }
+            "--dst-type" => Test::from(
+                value()
+                    .split(',')
+                    .any(|kind| kind == "LOCAL" || kind == "UNICAST"),
+            ),
+            "--src-type" => Test::from(value().split(',').any(|kind| kind == "UNICAST")),
+            flag if TUNING_FLAGS.contains(&flag) => Test::Yes,
             "-i" | "--in-interface" => packet.arrives_on(value()),
             "-m" | "--match" => match value() {
                 module if KNOWN_MODULES.contains(&module) => Test::Yes,
@@ -185,12 +267,12 @@ fn judge(text: &str, packet: &Packet) -> (Applies, Action) {
                     directions => Test::Unknown(format!("ipset {set} {directions}")),
                 }
             }
-            "--comment" | "--limit" | "--limit-burst" => {
+            option if TUNING_OPTIONS.contains(&option) => {
                 value();
                 Test::Yes
             }
             "-j" | "--jump" => {
-                action = target_action(value());
+                action = target_action(value(), chains);
                 break; // Target options follow; they do not change whether it matches.
             }
             "-g" | "--goto" => {
@@ -208,11 +290,12 @@ fn judge(text: &str, packet: &Packet) -> (Applies, Action) {
     (Applies::all(tests), action)
 }
 
-fn target_action(target: &str) -> Action {
+fn target_action(target: &str, chains: &[&str]) -> Action {
     match target {
         "ACCEPT" => Action::Accept,
         "DROP" | "REJECT" => Action::Drop,
         "RETURN" => Action::Return,
+        target if chains.contains(&target) => Action::Jump(target.into()),
         target if NON_TERMINATING.contains(&target) => Action::Continue,
         // User chains are not upper-case by convention only; extension targets are.
         target if target.chars().any(|c| c.is_ascii_lowercase()) => Action::Jump(target.into()),
@@ -222,18 +305,11 @@ fn target_action(target: &str) -> Action {
 
 /// "22,80,1000:2000": any of them.
 pub(super) fn ports_test(list: &str, port: u16) -> Test {
-    let tests: Vec<Test> = list.split(',').map(|item| port_test(item, port)).collect();
-    if tests.contains(&Test::Yes) {
-        return Test::Yes;
-    }
-    tests
-        .into_iter()
-        .find(|test| matches!(test, Test::Unknown(_)))
-        .unwrap_or(Test::No)
+    Test::any(list.split(',').map(|item| port_test(item, port)))
 }
 
-/// "22", "1000:2000" (":2000" and "1000:" leave a side open), or a service name.
-fn port_test(spec: &str, port: u16) -> Test {
+/// "22", "1000:2000" (":2000" and "1000:" leave a side open): the range it names.
+fn port_range(spec: &str) -> Option<(u16, u16)> {
     let parse = |text: &str, default: u16| {
         if text.is_empty() {
             Some(default)
@@ -241,11 +317,23 @@ fn port_test(spec: &str, port: u16) -> Test {
             text.parse::<u16>().ok()
         }
     };
-    let range = match spec.split_once(':') {
+    match spec.split_once(':') {
         Some((low, high)) => parse(low, 0).zip(parse(high, u16::MAX)),
         None => spec.parse::<u16>().ok().map(|single| (single, single)),
-    };
-    match range {
+    }
+}
+
+/// The client's source port against "1024:65535" and the like.
+fn source_port_test(spec: &str, packet: &Packet) -> Test {
+    match port_range(spec) {
+        Some((low, high)) => packet.source_port_in(low, high),
+        None => Test::Unknown(format!("source port {spec}")),
+    }
+}
+
+/// "22", "1000:2000", or a service name.
+fn port_test(spec: &str, port: u16) -> Test {
+    match port_range(spec) {
         Some((low, high)) => Test::from((low..=high).contains(&port)),
         None if spec == "ssh" => Test::from(port == 22),
         None => Test::Unknown(format!("port {spec}")),
@@ -286,12 +374,13 @@ mod tests {
         Packet {
             port,
             interface: Some("eth0".into()),
+            destination: Some("10.0.0.4".parse().unwrap()),
         }
     }
 
     #[test]
     fn saved_rules_are_judged_option_by_option() {
-        let judge22 = |text: &str| judge(text, &on_eth0(22));
+        let judge22 = |text: &str| judge(text, &on_eth0(22), &["INPUT", "TCP"]);
         let always = Applies::Always { except: vec![] };
         assert_eq!(
             judge22("-A INPUT -p tcp -m tcp --dport 22 -j DROP"),
@@ -329,6 +418,46 @@ mod tests {
             judge22("-A INPUT -p tcp -m recent --update --seconds 60 -j DROP").0,
             Applies::Unknown(_)
         ));
+        assert_eq!(
+            judge22("-A INPUT -p tcp --dport 22 -m recent --update --seconds 60 --hitcount 4 --rttl --name SSH --mask 255.255.255.255 --rsource -j DROP").0,
+            Applies::Never
+        );
+        assert_eq!(
+            judge22("-A INPUT -p tcp --dport 22 -m recent --set --name SSH --mask 255.255.255.255 --rsource").0,
+            always
+        );
+        assert_eq!(
+            judge22(
+                "-A INPUT -d 127.0.0.0/8 ! -i lo -j REJECT --reject-with icmp-port-unreachable"
+            )
+            .0,
+            Applies::Never
+        );
+        assert_eq!(
+            judge22("-A INPUT -d 10.0.0.4/32 -p tcp -j TCP").1,
+            Action::Jump("TCP".into())
+        );
+        assert_eq!(
+            judge22("-A INPUT -p tcp --sport 1024:65535 --dport 22 -j ACCEPT").0,
+            always
+        );
+        assert_eq!(
+            judge22("-A INPUT -p tcp --sport 22 -j ACCEPT").0,
+            Applies::Never
+        );
+        assert!(matches!(
+            judge22("-A INPUT -p tcp --sport 40000:50000 -j DROP").0,
+            Applies::Unknown(_)
+        ));
+        assert_eq!(judge22("-A INPUT -f -j DROP").0, Applies::Never);
+        assert_eq!(
+            judge22("-A INPUT -p tcp --dport 22 -m hashlimit --hashlimit-above 10/min --hashlimit-mode srcip --hashlimit-name ssh -j DROP").0,
+            Applies::Never
+        );
+        assert_eq!(
+            judge22("-A INPUT -p tcp --dport 22 -m connlimit --connlimit-above 3 --connlimit-mask 32 --connlimit-saddr -j REJECT").0,
+            Applies::Never
+        );
         assert!(matches!(
             judge22("-A INPUT -p tcp --dport 22 -j NFQUEUE").1,
             Action::Unknown(_)

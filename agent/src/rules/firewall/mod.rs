@@ -16,14 +16,20 @@ mod ufw;
 use super::ssh_view::SshView;
 use super::{Draft, RuleId};
 use crate::facts::Facts;
+use crate::openssh::patterns::in_network;
+use std::net::IpAddr;
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let (ports, basis) = ssh_ports(view);
-    let packet_interface = primary_interface(facts);
+    let (packet_interface, destination) = match primary_address(facts) {
+        Some((interface, address)) => (Some(interface), Some(address)),
+        None => (None, None),
+    };
     for port in ports {
         let packet = Packet {
             port,
             interface: packet_interface.clone(),
+            destination,
         };
         let mut port_findings = Vec::new();
         nft::check(facts, &packet, &mut port_findings);
@@ -63,14 +69,15 @@ fn ssh_ports(view: &SshView) -> (Vec<u16>, &'static str) {
     }
 }
 
-/// The interface remote clients reach: the first non-loopback one holding an IPv4 address.
-fn primary_interface(facts: &Facts) -> Option<String> {
+/// The interface remote clients reach, the first non-loopback one holding an IPv4
+/// address, and that address, where the packet is sent.
+fn primary_address(facts: &Facts) -> Option<(String, IpAddr)> {
     let addresses = &facts.interfaces.addresses;
     addresses
         .iter()
         .filter(|address| !address.loopback && address.interface != "lo")
         .min_by_key(|address| !address.address.is_ipv4())
-        .map(|address| address.interface.clone())
+        .map(|address| (address.interface.clone(), address.address))
 }
 
 /// The simulated connection attempt: TCP SYN, ct state new, arbitrary IPv4 source.
@@ -79,9 +86,52 @@ pub(super) struct Packet {
     pub port: u16,
     /// The interface it arrives on; None when this machine's interfaces are unknown.
     pub interface: Option<String>,
+    /// The address it is sent to: that interface's; None when unknown.
+    pub destination: Option<IpAddr>,
 }
 
+/// The source ports clients pick: Linux's default ephemeral range to the top (Windows
+/// and macOS use 49152 and above).
+const CLIENT_PORTS: std::ops::RangeInclusive<u16> = 32768..=65535;
+
 impl Packet {
+    /// Is the packet sent to an address in `network` ("10.0.0.0/8", "10.0.0.4")? A
+    /// remote client never sends to a loopback address, whatever else is unknown.
+    fn sent_to(&self, network: &str) -> Test {
+        let (address, prefix) = network.split_once('/').unwrap_or((network, ""));
+        let Ok(parsed) = address.parse::<IpAddr>() else {
+            return Test::Unknown(format!("destination {network}"));
+        };
+        let prefix = match prefix {
+            "" if parsed.is_ipv4() => "32",
+            "" => "128",
+            prefix => prefix,
+        };
+        match self.destination {
+            Some(destination) => Test::from(in_network(destination, address, prefix)),
+            None if parsed.is_loopback() && prefix.parse::<u8>().is_ok_and(|len| len >= 8) => {
+                Test::No
+            }
+            None => Test::Unknown(format!(
+                "destination {network}: this machine's address unknown"
+            )),
+        }
+    }
+
+    /// Is the client's source port in `low..=high`? Yes when the range holds every port
+    /// a client picks, no when it holds none; otherwise it depends on the client.
+    fn source_port_in(&self, low: u16, high: u16) -> Test {
+        if low <= *CLIENT_PORTS.start() && high >= *CLIENT_PORTS.end() {
+            Test::Yes
+        } else if high < 1024 || (low > high) {
+            Test::No
+        } else {
+            Test::Unknown(format!(
+                "source port {low}-{high}: it depends on the port the client picks"
+            ))
+        }
+    }
+
     /// Does an interface name (with a trailing `*` or `+` wildcard) name ours?
     fn arrives_on(&self, pattern: &str) -> Test {
         let matches = |name: &str| match pattern.strip_suffix(['*', '+']) {
@@ -129,6 +179,19 @@ impl From<bool> for Test {
 }
 
 impl Test {
+    /// Whether any of `tests` holds: yes if one does, unknown if one is, else no.
+    pub fn any(tests: impl IntoIterator<Item = Test>) -> Test {
+        let mut unknown = None;
+        for test in tests {
+            match test {
+                Test::Yes => return Test::Yes,
+                Test::Unknown(why) => unknown = unknown.or(Some(why)),
+                _ => {}
+            }
+        }
+        unknown.map_or(Test::No, Test::Unknown)
+    }
+
     pub fn negate(self) -> Test {
         match self {
             Test::Yes => Test::No,
@@ -391,6 +454,7 @@ mod tests {
         let on = |interface: Option<&str>| Packet {
             port: 22,
             interface: interface.map(str::to_string),
+            destination: None,
         };
         assert_eq!(on(Some("eth0")).arrives_on("eth*"), Test::Yes);
         assert_eq!(on(Some("eth0")).arrives_on("eth+"), Test::Yes);

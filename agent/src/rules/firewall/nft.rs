@@ -15,12 +15,13 @@ pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
         .tables
         .iter()
         .filter(|table| matches!(table.family.as_str(), "ip" | "inet"))
-        .filter(|table| !judged_elsewhere(facts, table))
+        .filter(|table| !judged_by_firewalld(facts, table))
         .flat_map(|table| {
             table
                 .chains
                 .iter()
                 .filter(|chain| chain.hook.as_deref() == Some("input"))
+                .filter(move |chain| !judged_by_iptables(facts, table, chain))
                 .map(move |chain| (table, chain))
         })
         .collect();
@@ -63,22 +64,31 @@ pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
     }
 }
 
-/// Tables another layer judges with better fixes: iptables-nft's own tables (judged from
-/// iptables-save, fixed with iptables) and firewalld's (judged from its zones).
-fn judged_elsewhere(facts: &Facts, table: &NftTable) -> bool {
-    let firewall = &facts.firewall;
-    let iptables_nft_table = table.family == "ip"
-        && firewall.iptables.iter().any(|ruleset| {
+/// A base chain iptables-nft made, judged from iptables-save and fixed with iptables:
+/// iptables-nft-save lists it in a table of the same name. A chain of a native nftables
+/// table that happens to be called "filter" is not listed there (iptables-nft-save
+/// prints the table's skeleton and says its base chains are incompatible): nft judges it.
+fn judged_by_iptables(facts: &Facts, table: &NftTable, chain: &NftChain) -> bool {
+    table.family == "ip"
+        && facts.firewall.iptables.iter().any(|ruleset| {
             ruleset.family == IpFamily::Ipv4
                 && ruleset.backend.as_deref() == Some("nf_tables")
-                && ruleset.tables.iter().any(|saved| saved.name == table.name)
-        });
-    let firewalld_table = table.name == "firewalld"
-        && firewall
+                && ruleset
+                    .tables
+                    .iter()
+                    .filter(|saved| saved.name == table.name)
+                    .any(|saved| saved.chains.iter().any(|listed| listed.name == chain.name))
+        })
+}
+
+/// firewalld's own table, judged from its zones.
+fn judged_by_firewalld(facts: &Facts, table: &NftTable) -> bool {
+    table.name == "firewalld"
+        && facts
+            .firewall
             .firewalld
             .as_ref()
-            .is_some_and(|firewalld| firewalld.running);
-    iptables_nft_table || firewalld_table
+            .is_some_and(|firewalld| firewalld.running)
 }
 
 struct TableView<'a> {
@@ -107,6 +117,9 @@ enum Field {
     /// The TCP flags of a SYN, after any mask.
     Flags(Vec<&'static str>),
     Source,
+    Destination,
+    /// Several fields at once (`ip saddr . tcp dport`), matched against concatenations.
+    Concat(Vec<Field>),
     /// A header the packet does not have (ip6, udp, icmp): the rule cannot match.
     Absent,
     Unknown(String),
@@ -145,8 +158,15 @@ impl TableView<'_> {
             }
             match kind.as_str() {
                 "match" => tests.push(self.test_match(body)),
+                // An update of a set or meter with a limit or a count matches only past
+                // it; one without is a side effect, and the next statement decides.
+                "set" | "meter" => {
+                    if let Some(over) = rate_or_count(body) {
+                        tests.push(Test::from(!over));
+                    }
+                }
                 // Side effects only: the next statement decides.
-                "counter" | "log" | "mangle" | "notrack" | "set" => {}
+                "counter" | "log" | "mangle" | "notrack" => {}
                 // One new connection stays under any rate; "over" matches only above it.
                 "limit" => tests.push(Test::from(body.get("inv") != Some(&Value::Bool(true)))),
                 "vmap" => match self.lookup_vmap(body) {
@@ -172,6 +192,22 @@ impl TableView<'_> {
             Field::Absent => return Test::No,
             Field::Unknown(why) => return Test::Unknown(why.clone()),
             Field::Source => return source_test(op, right),
+            Field::Destination => {
+                let sent = self.destination_test(right);
+                return match op {
+                    "==" | "in" => sent,
+                    "!=" => sent.negate(),
+                    other => Test::Unknown(format!("ip daddr {other}")),
+                };
+            }
+            Field::Concat(fields) => {
+                let found = self.concat_test(fields, right);
+                return match op {
+                    "==" | "in" => found,
+                    "!=" => found.negate(),
+                    other => Test::Unknown(format!("concatenation {other}")),
+                };
+            }
             Field::Flags(flags) => return flags_test(flags, op, right),
             _ => self.contains(&field, right),
         };
@@ -191,6 +227,7 @@ impl TableView<'_> {
                 "protocol" => Field::Value(Some("ip"), Some(0x0800)),
                 "iifname" | "iif" => Field::Interface,
                 "pkttype" => Field::Value(Some("host"), Some(0)),
+                "iiftype" => Field::Value(Some("ether"), Some(1)),
                 other => Field::Unknown(format!("meta {other}")),
             };
         }
@@ -205,6 +242,11 @@ impl TableView<'_> {
                 ("tcp", "flags") => Field::Flags(SYN.to_vec()),
                 ("ip", "protocol") => Field::Value(Some("tcp"), Some(6)),
                 ("ip", "saddr") => Field::Source,
+                ("ip", "daddr") => Field::Destination,
+                // Don't Fragment set, no offset: a SYN is never a fragment.
+                ("ip", "frag-off") => Field::Value(None, Some(0x4000)),
+                ("ip", "version") => Field::Value(None, Some(4)),
+                ("tcp" | "th", "sport") => Field::Unknown("tcp sport".into()),
                 (protocol, _) if ABSENT_HEADERS.contains(&protocol) => Field::Absent,
                 _ => Field::Unknown(format!("{protocol} {name}").trim().to_string()),
             };
@@ -212,8 +254,18 @@ impl TableView<'_> {
         if let Some(key) = left.pointer("/ct/key").and_then(Value::as_str) {
             return match key {
                 "state" => Field::Value(Some("new"), None),
+                // A first packet's conntrack entry: not yet confirmed, no reply seen,
+                // no NAT: no status bit is set.
+                "status" => Field::Flags(Vec::new()),
+                "direction" => Field::Value(Some("original"), Some(0)),
                 other => Field::Unknown(format!("ct {other}")),
             };
+        }
+        if let Some(fib) = left.get("fib") {
+            return self.fib(fib);
+        }
+        if let Some(Value::Array(parts)) = left.get("concat") {
+            return Field::Concat(parts.iter().map(|part| self.field(part)).collect());
         }
         if let Some([masked, mask]) = left.get("&").and_then(Value::as_array).map(Vec::as_slice) {
             if masked.pointer("/payload/field").and_then(Value::as_str) == Some("flags") {
@@ -225,6 +277,16 @@ impl TableView<'_> {
                         .collect(),
                 );
             }
+            return match (self.field(masked), mask.as_u64()) {
+                (Field::Absent, _) => Field::Absent,
+                (Field::Value(_, Some(value)), Some(mask)) => {
+                    Field::Value(None, Some(value & mask))
+                }
+                // A network of sources, as `ip saddr & 255.255.255.0 == 192.0.2.0` says.
+                (Field::Source, _) => Field::Source,
+                (Field::Unknown(why), _) => Field::Unknown(why),
+                _ => Field::Unknown(format!("masked {masked}")),
+            };
         }
         let kind = left
             .as_object()
@@ -279,6 +341,10 @@ impl TableView<'_> {
                     None => Test::Unknown(format!("range {element}")),
                 }
             }
+            // `fib ... oif missing` compares with false.
+            (Field::Value(_, Some(number)), Value::Bool(exists)) => {
+                Test::from((*number != 0) == *exists)
+            }
             (Field::Value(_, number), Value::Number(value)) => {
                 Test::from(number.is_some() && value.as_u64() == *number)
             }
@@ -287,6 +353,105 @@ impl TableView<'_> {
                     || (number.is_some() && value.parse::<u64>().ok() == *number),
             ),
             _ => Test::Unknown(format!("value {element}")),
+        }
+    }
+
+    /// A routing lookup for the packet (`fib`): a client's source is reachable back
+    /// through the interface it came in on (what rpfilter checks), its destination is
+    /// this machine's own address, its source an ordinary unicast one.
+    fn fib(&self, fib: &Value) -> Field {
+        let result = fib.get("result").and_then(Value::as_str).unwrap_or("");
+        let flags = names(fib.get("flags").unwrap_or(&Value::Null));
+        let has = |flag: &str| flags.iter().any(|known| known == flag);
+        match result {
+            "oif" | "oifname" if has("saddr") && has("iif") => {
+                Field::Value(Some("present"), Some(1))
+            }
+            "type" if has("daddr") => Field::Value(Some("local"), None),
+            "type" if has("saddr") => Field::Value(Some("unicast"), None),
+            _ => Field::Unknown(format!("fib {} {result}", flags.join(" . "))),
+        }
+    }
+
+    /// Is the packet's destination in `right` (an address, a prefix, a range, a list, a
+    /// set or `@set`)?
+    fn destination_test(&self, right: &Value) -> Test {
+        match right {
+            Value::String(name) if name.starts_with('@') => {
+                match self.table.sets.iter().find(|set| set.name == name[1..]) {
+                    Some(set) => {
+                        Test::any(set.elements.iter().map(|one| self.destination_test(one)))
+                    }
+                    None => Test::Unknown(format!("set {name} not listed")),
+                }
+            }
+            Value::String(address) => self.packet.sent_to(address),
+            Value::Array(items) => Test::any(items.iter().map(|one| self.destination_test(one))),
+            Value::Object(object) => {
+                if let Some(inner) = right.pointer("/elem/val") {
+                    return self.destination_test(inner);
+                }
+                if let Some(items) = object.get("set") {
+                    return self.destination_test(items);
+                }
+                match (
+                    right.pointer("/prefix/addr").and_then(Value::as_str),
+                    right.pointer("/prefix/len").and_then(Value::as_u64),
+                ) {
+                    (Some(address), Some(length)) => {
+                        self.packet.sent_to(&format!("{address}/{length}"))
+                    }
+                    _ => Test::Unknown(format!("ip daddr {right}")),
+                }
+            }
+            other => Test::Unknown(format!("ip daddr {other}")),
+        }
+    }
+
+    /// Is the concatenation of `fields` one of `right`'s elements? An element whose
+    /// source part names sources lets only those in.
+    fn concat_test(&self, fields: &[Field], right: &Value) -> Test {
+        let elements: Vec<&Value> = match right {
+            Value::String(name) if name.starts_with('@') => {
+                match self.table.sets.iter().find(|set| set.name == name[1..]) {
+                    Some(set) => set.elements.iter().collect(),
+                    None => return Test::Unknown(format!("set {name} not listed")),
+                }
+            }
+            Value::Object(object) if object.contains_key("set") => match &object["set"] {
+                Value::Array(items) => items.iter().collect(),
+                single => vec![single],
+            },
+            single => vec![single],
+        };
+        let mut only_from = Vec::new();
+        let mut unknown = None;
+        for element in elements {
+            let element = element.pointer("/elem/val").unwrap_or(element);
+            let Some(parts) = element.get("concat").and_then(Value::as_array) else {
+                unknown = unknown.or(Some(format!("concatenation element {element}")));
+                continue;
+            };
+            if parts.len() != fields.len() {
+                unknown = unknown.or(Some(format!("concatenation element {element}")));
+                continue;
+            }
+            let tests = fields.iter().zip(parts).map(|(field, part)| match field {
+                Field::Source => source_test("==", part),
+                Field::Destination => self.destination_test(part),
+                other => self.contains(other, part),
+            });
+            match Applies::all(tests) {
+                Applies::Always { .. } => return Test::Yes,
+                Applies::OnlyFrom(sources) => only_from.push(sources),
+                Applies::Unknown(why) => unknown = unknown.or(Some(why)),
+                Applies::Never => {}
+            }
+        }
+        match (unknown, only_from.is_empty()) {
+            (Some(why), _) => Test::Unknown(why),
+            (None, false) => Test::FromOnly(only_from.join(", ")),
+            (None, true) => Test::No,
         }
     }
 
@@ -322,6 +487,23 @@ impl TableView<'_> {
             }
         }
         Ok(None)
+    }
+}
+
+/// A set or meter update's limit or connection count, anywhere in its statement: whether
+/// it matches only over the rate or count ("over"). None without either.
+fn rate_or_count(body: &Value) -> Option<bool> {
+    match body {
+        Value::Object(object) => {
+            for key in ["limit", "ct count"] {
+                if let Some(limit) = object.get(key) {
+                    return Some(limit.get("inv") == Some(&Value::Bool(true)));
+                }
+            }
+            object.values().find_map(rate_or_count)
+        }
+        Value::Array(items) => items.iter().find_map(rate_or_count),
+        _ => None,
     }
 }
 

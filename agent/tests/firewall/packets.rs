@@ -1,0 +1,207 @@
+//! The evaluator against real packets: each ruleset (our own, one construct or trigger
+//! each) is loaded into the VM's network namespace, a real sshd listens there, and a
+//! real TCP connection from the client namespace (192.0.2.2, or 192.0.2.3 where the
+//! ruleset tells sources apart) is the ground truth: the SSH banner arrives, or not.
+//! The verdict must agree: no firewall finding where the banner came, a critical one
+//! where it did not, "allowed only from" where only some sources get in.
+
+use crate::support;
+use serde_json::Value;
+use support::vm_net::{VmNet, SERVER};
+
+const NEEDS_ROOT: &str = "rulesets, sshd and a client in network namespaces need root";
+/// The client's second address, which no ruleset here allows by name.
+const OTHER_CLIENT: &str = "192.0.2.3";
+
+enum Loader {
+    Nft,
+    Iptables,
+}
+
+/// What the verdict must say of the SSH port.
+#[derive(Debug, PartialEq)]
+enum Expect {
+    Open,
+    /// Blocked, by the rule or policy whose evidence source starts with this.
+    Blocked(&'static str),
+    /// Open to 192.0.2.2 only, and the verdict says so.
+    OnlyFrom(&'static str),
+}
+
+/// Whether sshd's banner reaches `source` on the client within 3 s.
+fn banner_reaches(network: &VmNet, source: &str) -> bool {
+    let script = format!(
+        "import socket\n\
+         s = socket.create_connection(('{SERVER}', 22), 3, ('{source}', 0))\n\
+         s.settimeout(3)\n\
+         print(s.recv(64).decode(errors='replace'))"
+    );
+    let output = network
+        .client
+        .command("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).starts_with("SSH-2.0-")
+}
+
+fn firewall_findings(verdict: &Value) -> Vec<&Value> {
+    verdict["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["id"].as_str().unwrap().starts_with("SSH-FWL-"))
+        .collect()
+}
+
+/// Loads `ruleset`, checks real connections from both client addresses against
+/// `expect`, then the verdict.
+fn judged(ruleset: &str, loader: Loader, expect: Expect) {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let network = VmNet::new();
+    network.client.ip(&[
+        "address",
+        "add",
+        &format!("{OTHER_CLIENT}/24"),
+        "dev",
+        "eth0",
+    ]);
+    let sshd = network.start_sshd(&[]);
+    match loader {
+        Loader::Nft => network.server.exec(&["nft", "-f", "-"], ruleset),
+        Loader::Iptables => network.server.exec(&["iptables-nft-restore"], ruleset),
+    };
+    let (first, other) = (
+        banner_reaches(&network, "192.0.2.2"),
+        banner_reaches(&network, OTHER_CLIENT),
+    );
+    let truth = match (first, other) {
+        (true, true) => "open",
+        (false, false) => "blocked",
+        (true, false) => "only 192.0.2.2",
+        (false, true) => "only the other",
+    };
+    let wanted = match expect {
+        Expect::Open => "open",
+        Expect::Blocked(_) => "blocked",
+        Expect::OnlyFrom(_) => "only 192.0.2.2",
+    };
+    assert_eq!(truth, wanted, "the real packets for {ruleset}");
+    let config = sshd.config_path().display().to_string();
+    let verdict = network
+        .server
+        .diagnose(&["--no-probe", "--config", &config]);
+    let findings = firewall_findings(&verdict);
+    match expect {
+        Expect::Open => assert!(findings.is_empty(), "{ruleset}\n{findings:#?}"),
+        Expect::Blocked(source) => {
+            assert_eq!(findings.len(), 1, "{ruleset}\n{findings:#?}");
+            assert_eq!(findings[0]["severity"], "critical", "{findings:#?}");
+            let sources = findings[0]["evidence"].to_string();
+            assert!(sources.contains(source), "{source} not in {sources}");
+        }
+        Expect::OnlyFrom(sources) => {
+            assert_eq!(findings.len(), 1, "{ruleset}\n{findings:#?}");
+            let title = findings[0]["title"].as_str().unwrap();
+            assert!(
+                title.ends_with(&format!("allowed only from {sources}")),
+                "{title}"
+            );
+        }
+    }
+}
+
+/// A native nftables table that happens to be called "filter": iptables-nft-save shows
+/// an empty skeleton of it, which is not the table that drops.
+#[test]
+fn a_native_table_named_filter_is_judged_by_its_own_rules() {
+    judged(
+        "table ip filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n }\n}\n",
+        Loader::Nft,
+        Expect::Blocked("nft ip filter chain input policy"),
+    );
+}
+
+/// A dynamic set update with a rate limit drops only clients over the rate.
+#[test]
+fn a_rate_limited_set_update_drops_only_over_the_rate() {
+    judged(
+        "table inet guard {\n set flood { type ipv4_addr; flags dynamic; }\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  ct state new add @flood { ip saddr limit rate over 6000/minute } drop\n  tcp dport 22 accept\n }\n}\n",
+        Loader::Nft,
+        Expect::Open,
+    );
+}
+
+/// Anti-spoofing, fragments, conntrack status and reverse-path lines concern other
+/// packets: the walk goes on to the SSH accept.
+#[test]
+fn lines_for_other_packets_do_not_stop_the_walk() {
+    judged(
+        "table inet guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iif != lo ip daddr 127.0.0.0/8 drop\n  ip frag-off & 0x1fff != 0 drop\n  ct status dnat drop\n  fib saddr . iif oif missing drop\n  fib daddr type local tcp dport 22 accept\n }\n}\n",
+        Loader::Nft,
+        Expect::Open,
+    );
+}
+
+/// A concatenated set of source and port: only the listed client gets in.
+#[test]
+fn a_concatenated_set_lets_only_its_sources_in() {
+    judged(
+        "table inet guard {\n set admins { type ipv4_addr . inet_service; elements = { 192.0.2.2 . 22, 198.51.100.7 . 443 } }\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  ip saddr . tcp dport @admins accept\n }\n}\n",
+        Loader::Nft,
+        Expect::OnlyFrom("192.0.2.2"),
+    );
+}
+
+/// The same set without the SSH port in it lets nobody in.
+#[test]
+fn a_concatenated_set_without_the_port_blocks() {
+    judged(
+        "table inet guard {\n set admins { type ipv4_addr . inet_service; elements = { 192.0.2.2 . 443 } }\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  ip saddr . tcp dport @admins accept\n }\n}\n",
+        Loader::Nft,
+        Expect::Blocked("nft inet guard chain input policy"),
+    );
+}
+
+const IPTABLES_HEAD: &str =
+    "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n";
+
+/// The anti-spoofing line, an upper-case user chain, a brute-force guard by hit count,
+/// a source-port range, hashlimit and connlimit: none stops a first connection.
+#[test]
+fn iptables_guards_let_a_first_connection_in() {
+    let ruleset = format!(
+        "{IPTABLES_HEAD}:TCP - [0:0]\n\
+         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A INPUT -d 127.0.0.0/8 ! -i lo -j REJECT --reject-with icmp-port-unreachable\n\
+         -A INPUT -f -j DROP\n\
+         -A INPUT -p tcp --syn -m conntrack --ctstate NEW -j TCP\n\
+         -A TCP -p tcp --dport 22 -m recent --set --name SSH --rsource\n\
+         -A TCP -p tcp --dport 22 -m recent --update --seconds 60 --hitcount 4 --name SSH --rsource -j DROP\n\
+         -A TCP -p tcp --dport 22 -m hashlimit --hashlimit-above 20/min --hashlimit-mode srcip --hashlimit-name ssh -j DROP\n\
+         -A TCP -p tcp --dport 22 -m connlimit --connlimit-above 3 --connlimit-mask 32 -j REJECT --reject-with tcp-reset\n\
+         -A TCP -p tcp --sport 1024:65535 --dport 22 -j ACCEPT\n\
+         COMMIT\n"
+    );
+    judged(&ruleset, Loader::Iptables, Expect::Open);
+}
+
+/// The upper-case user chain that rejects: the verdict follows the jump and names it.
+#[test]
+fn iptables_upper_case_chain_that_rejects_is_followed() {
+    let ruleset = format!(
+        "{IPTABLES_HEAD}:TCP - [0:0]\n\
+         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A INPUT -p tcp -j TCP\n\
+         -A INPUT -p tcp --dport 22 -j ACCEPT\n\
+         -A TCP -p tcp --dport 22 -j REJECT --reject-with tcp-reset\n\
+         COMMIT\n"
+    );
+    judged(
+        &ruleset,
+        Loader::Iptables,
+        Expect::Blocked("iptables-nft-save:"),
+    );
+}
