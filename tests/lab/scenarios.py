@@ -21,6 +21,8 @@ GUEST_BINARY = f"{GUEST_TOOLS_DIR}/sshdoctor"
 UBUNTU_SOCKET = f"{GUEST_TOOLS_DIR}/emulations/ubuntu-24.04-socket/emulate"
 # The same for RHEL 9's sshd.service with /etc/sysconfig/sshd: rhel-9-sysconfig.
 RHEL_SYSCONFIG = f"{GUEST_TOOLS_DIR}/emulations/rhel-9-sysconfig/emulate"
+# The same for SUSE's vendor config in /usr/etc/ssh: suse-vendor-config.
+SUSE_VENDOR = f"{GUEST_TOOLS_DIR}/emulations/suse-vendor-config/emulate"
 # The guest is not on Azure, so sshdoctor should not ask a metadata service;
 # should it try, the endpoint is the guest's own loopback, and restrict=on
 # keeps anything from leaving.
@@ -323,6 +325,37 @@ systemctl restart sshd.service""",
         access={22: ("auth-failure",)},
         restore_cmds=f"""rm -f /etc/ssh/sshd_config.d/00-sshdoctor-allow.conf
 {RHEL_SYSCONFIG} remove""",
+    ),
+    Scenario(
+        name="suse-dropin-denies",
+        verdict_fixes=True,
+        # SUSE's layout: sshd reads the vendor config in /usr/etc/ssh, whose Include
+        # brings in /etc/ssh/sshd_config.d, where a drop-in turns labuser away.
+        break_cmds=f"""{SUSE_VENDOR} install
+echo 'DenyUsers labuser' > /etc/ssh/sshd_config.d/50-lab.conf
+systemctl restart sshd.service""",
+        expect_ids=("SSH-ACL-001",),
+        expect_status=CRITICAL,
+        access={22: ("auth-failure",)},
+        restore_cmds=f"""rm -f /etc/ssh/sshd_config.d/50-lab.conf
+{SUSE_VENDOR} remove""",
+    ),
+    Scenario(
+        name="suse-etc-hides-vendor",
+        verdict_fixes=True,
+        # A one-line /etc/ssh/sshd_config written by hand on SUSE: sshd now reads it
+        # alone, and the vendor file with its Include is gone, UsePAM yes with it. With
+        # PAM off sshd itself refuses labuser's locked password field, even for his key:
+        # both show. The printed fix moves the file into a drop-in, and sshd reads the
+        # vendor file again.
+        break_cmds=f"""{SUSE_VENDOR} install
+echo 'ClientAliveInterval 120' > /etc/ssh/sshd_config
+systemctl restart sshd.service""",
+        expect_ids=("SSH-CFG-006", "SSH-USR-002"),
+        expect_status=CRITICAL,
+        access={22: ("auth-failure",)},
+        restore_cmds=f"""rm -f /etc/ssh/sshd_config /etc/ssh/sshd_config.d/50-local.conf
+{SUSE_VENDOR} remove""",
     ),
     Scenario(
         name="package-removed",

@@ -36,7 +36,7 @@ pub fn check(facts: &Facts, view: &super::SshView, findings: &mut Vec<Draft>) {
         );
     }
     check_dropins(config, findings);
-    check_vendor_config(config, findings);
+    check_vendor_config(facts, findings);
     check_shadowed(facts, view, findings);
     if !config.discrepancies.is_empty() {
         let mut finding = Draft::new(RuleId::ParserDisagrees);
@@ -206,8 +206,13 @@ fn check_dropins(config: &SshdConfigFacts, findings: &mut Vec<Draft>) {
 /// SUSE: /etc/ssh/sshd_config exists, so sshd never reads the vendor file, and the /etc
 /// file lacks an Include the vendor file has: by accident, most likely (a file written
 /// by hand with one setting), and the drop-ins and the vendor defaults are lost.
-fn check_vendor_config(config: &SshdConfigFacts, findings: &mut Vec<Draft>) {
-    let Some(vendor) = config.vendor_config.as_ref().filter(|vendor| !vendor.used) else {
+fn check_vendor_config(facts: &Facts, findings: &mut Vec<Draft>) {
+    let Some(vendor) = facts
+        .config
+        .vendor_config
+        .as_ref()
+        .filter(|vendor| !vendor.used)
+    else {
         return;
     };
     let missing: Vec<&String> = vendor
@@ -220,7 +225,9 @@ fn check_vendor_config(config: &SshdConfigFacts, findings: &mut Vec<Draft>) {
     }
     let mut finding = Draft::new(RuleId::VendorConfigHidden)
         .var("vendor", vendor.path.clone())
-        .var("file", crate::openssh::DEFAULT_SSHD_CONFIG);
+        .var("file", crate::openssh::DEFAULT_SSHD_CONFIG)
+        // Once the /etc file is gone sshd reads the vendor file: that is the one tested.
+        .var("vendor_test", super::sshd_test_of(facts, &vendor.path));
     for pattern in missing {
         finding = finding.evidence(
             format!("Include {pattern} is in {} only", vendor.path),

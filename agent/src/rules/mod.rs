@@ -527,11 +527,15 @@ fn unwrap_paragraphs(text: &str) -> String {
 /// The check of sshd's config before a (re)start, as a command: `sshd -t`, with `-f`
 /// where this sshd runs with another config.
 pub fn sshd_test(facts: &Facts) -> String {
+    sshd_test_of(facts, &facts.config.path)
+}
+
+/// `sshd_test` of the config at `path`: `-f` where that is not the default.
+pub fn sshd_test_of(facts: &Facts, path: &str) -> String {
     // sshd -t stops at a missing privilege separation directory, and systemd removes
     // Debian's /run/sshd with the stopped service: the check recreates it first.
-    // It tests the config this sshd runs with: `-f` where that is not the default.
     let sshd = facts.sshd.binary.as_deref().unwrap_or("sshd");
-    let test = match facts.config.path.as_str() {
+    let test = match path {
         "" | crate::openssh::DEFAULT_SSHD_CONFIG => format!("{sshd} -t"),
         path => format!("{sshd} -t -f {path}"),
     };
