@@ -2,8 +2,22 @@
 //! TCP ports the policy lets sshd bind (ssh_port_t).
 
 use super::ProbeNotes;
-use crate::facts::{PortRange, SelinuxFacts, SELINUX_CONFIG as CONFIG_FILE};
+use crate::facts::{AvcDenial, PortRange, SelinuxFacts, SELINUX_CONFIG as CONFIG_FILE};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+
+/// auditd's log, where SELinux's denials are kept.
+const AUDIT_LOG: &str = "/var/log/audit/audit.log";
+/// How much of the audit log's end is read: auditd rotates it at 8 MB by default, and
+/// the denials that matter now are the newest.
+const AUDIT_TAIL_BYTES: u64 = 2 << 20;
+/// Kinds of denial kept, newest first.
+const MAX_DENIALS: usize = 10;
+/// The SELinux domains OpenSSH's server runs in (sshd-session and sshd-auth have their
+/// own in recent policies).
+const SSHD_DOMAINS: &[&str] = &["sshd_t", "sshd_net_t", "sshd_auth_t", "sshd_session_t"];
+/// The programs of OpenSSH's server, whatever domain they run in.
+const SSHD_PROGRAMS: &[&str] = &["sshd", "sshd-session", "sshd-auth"];
 
 /// selinuxfs: present only when SELinux is enabled in the running kernel.
 const ENFORCE_FILE: &str = "/sys/fs/selinux/enforce";
@@ -52,7 +66,102 @@ pub fn collect(notes: &mut ProbeNotes) -> SelinuxFacts {
             }
         }
     }
+    match read_tail(Path::new(AUDIT_LOG), AUDIT_TAIL_BYTES) {
+        Ok(text) => {
+            facts.denials = sshd_denials(&text);
+            facts.audit_log = Some(AUDIT_LOG.into());
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => notes.partial(format!("cannot read {AUDIT_LOG}: {err}")),
+    }
     facts
+}
+
+/// The last `limit` bytes of a file, from the first whole line in them.
+fn read_tail(path: &Path, limit: u64) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let length = file.metadata()?.len();
+    let start = length.saturating_sub(limit);
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Ok(match (start, text.split_once('\n')) {
+        (0, _) | (_, None) => text,
+        (_, Some((_, rest))) => rest.to_string(),
+    })
+}
+
+/// The denials of sshd's domains or programs among audit records (auditd's lines, or
+/// the kernel's "audit: type=1400" lines), alike ones counted together, newest first.
+pub fn sshd_denials(text: &str) -> Vec<AvcDenial> {
+    let mut denials: Vec<AvcDenial> = Vec::new();
+    for line in text.lines() {
+        let Some(denial) = parse_denial(line) else {
+            continue;
+        };
+        let sshd = SSHD_DOMAINS.contains(&denial.source_type.as_str())
+            || SSHD_PROGRAMS.contains(&denial.comm.as_str());
+        if !sshd {
+            continue;
+        }
+        let alike = denials.iter_mut().find(|known| {
+            (
+                &known.comm,
+                &known.permissions,
+                &known.name,
+                &known.class,
+                &known.target_type,
+            ) == (
+                &denial.comm,
+                &denial.permissions,
+                &denial.name,
+                &denial.class,
+                &denial.target_type,
+            )
+        });
+        match alike {
+            Some(known) => {
+                known.count += 1;
+                known.time = known.time.max(denial.time);
+                known.permissive = denial.permissive;
+            }
+            None => denials.push(denial),
+        }
+    }
+    denials.sort_by_key(|denial| std::cmp::Reverse(denial.time));
+    denials.truncate(MAX_DENIALS);
+    denials
+}
+
+/// One `avc:  denied` record; None for any other line.
+fn parse_denial(line: &str) -> Option<AvcDenial> {
+    let (head, rest) = line.split_once("avc:")?;
+    let rest = rest.trim_start().strip_prefix("denied")?;
+    let (permissions, fields) = rest.split_once('{')?.1.split_once('}')?;
+    let time = head
+        .split_once("audit(")
+        .and_then(|(_, stamp)| stamp.split(['.', ':']).next())
+        .and_then(|seconds| seconds.parse::<i64>().ok());
+    let field = |name: &str| -> Option<String> {
+        fields.split_whitespace().find_map(|word| {
+            let value = word.strip_prefix(name)?.strip_prefix('=')?;
+            Some(value.trim_matches('"').to_string())
+        })
+    };
+    // scontext=system_u:system_r:sshd_t:s0-s0:c0.c1023: the type is the third part.
+    let type_of = |context: Option<String>| context?.split(':').nth(2).map(String::from);
+    Some(AvcDenial {
+        time,
+        comm: field("comm").unwrap_or_default(),
+        permissions: permissions.split_whitespace().map(String::from).collect(),
+        name: field("path").or_else(|| field("name")),
+        source_type: type_of(field("scontext"))?,
+        target_type: type_of(field("tcontext"))?,
+        class: field("tclass").unwrap_or_default(),
+        permissive: field("permissive").as_deref() == Some("1"),
+        count: 1,
+    })
 }
 
 /// `SELINUX=` and `SELINUXTYPE=` of /etc/selinux/config, and whatever would stop the next
@@ -116,6 +225,36 @@ pub fn ssh_port_labels(text: &str) -> Vec<PortRange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sshd_denials_are_read_from_audit_records_and_counted() {
+        let log = "type=AVC msg=audit(1796500000.120:301): avc:  denied  { read } for  pid=812 comm=\"sshd\" name=\"authorized_keys\" dev=\"sda2\" ino=4711 scontext=system_u:system_r:sshd_t:s0-s0:c0.c1023 tcontext=unconfined_u:object_r:user_tmp_t:s0 tclass=file permissive=0\n\
+            type=SYSCALL msg=audit(1796500000.120:301): arch=c000003e syscall=257 success=no exit=-13 comm=\"sshd\"\n\
+            type=AVC msg=audit(1796500060.500:320): avc:  denied  { read } for  pid=830 comm=\"sshd\" name=\"authorized_keys\" dev=\"sda2\" ino=4711 scontext=system_u:system_r:sshd_t:s0-s0:c0.c1023 tcontext=unconfined_u:object_r:user_tmp_t:s0 tclass=file permissive=0\n\
+            type=AVC msg=audit(1796500070.000:330): avc:  denied  { write } for  pid=901 comm=\"httpd\" name=\"log\" scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:var_log_t:s0 tclass=dir permissive=0\n\
+            [ 12.5] audit: type=1400 audit(1796500080.000:340): avc:  denied  { name_bind } for  pid=700 comm=\"sshd\" src=2222 scontext=system_u:system_r:sshd_t:s0-s0:c0.c1023 tcontext=system_u:object_r:unreserved_port_t:s0 tclass=tcp_socket permissive=1\n";
+        let denials = sshd_denials(log);
+        assert_eq!(denials.len(), 2, "{denials:#?}");
+        assert_eq!(denials[0].permissions, ["name_bind"]);
+        assert!(denials[0].permissive);
+        let keys = &denials[1];
+        assert_eq!(
+            (
+                keys.comm.as_str(),
+                keys.name.as_deref(),
+                keys.class.as_str()
+            ),
+            ("sshd", Some("authorized_keys"), "file")
+        );
+        assert_eq!(
+            (keys.source_type.as_str(), keys.target_type.as_str()),
+            ("sshd_t", "user_tmp_t")
+        );
+        assert_eq!(
+            (keys.count, keys.time, keys.permissive),
+            (2, Some(1796500060), false)
+        );
+    }
 
     #[test]
     fn local_port_labels_are_read() {

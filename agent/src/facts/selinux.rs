@@ -22,6 +22,36 @@ pub struct SelinuxFacts {
     pub ssh_ports: Vec<PortRange>,
     /// The ports.local file the local labels came from.
     pub ports_source: Option<String>,
+    /// SELinux's denials of sshd and its helpers in the audit log, newest first, alike
+    /// ones counted together.
+    #[serde(default)]
+    pub denials: Vec<AvcDenial>,
+    /// The audit log the denials were read from, where it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_log: Option<String>,
+}
+
+/// One kind of denial, as the kernel logs it: `avc:  denied  { read } for pid=812
+/// comm="sshd" name="authorized_keys" ... scontext=...:sshd_t:... tcontext=...:user_tmp_t:...
+/// tclass=file permissive=0`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvcDenial {
+    /// Seconds since the epoch of the newest such denial.
+    pub time: Option<i64>,
+    /// The process denied: sshd, sshd-session, sshd-auth, or a helper sshd ran.
+    pub comm: String,
+    pub permissions: Vec<String>,
+    /// The object's name as logged (a file name, not a path), or its path where logged.
+    pub name: Option<String>,
+    /// The denied process's and the object's SELinux types: sshd_t, user_tmp_t.
+    pub source_type: String,
+    pub target_type: String,
+    /// The object's class: file, dir, tcp_socket, ...
+    pub class: String,
+    /// Logged as allowed all the same (the domain or the system is permissive).
+    pub permissive: bool,
+    /// How many such denials were read.
+    pub count: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,12 @@
 //! SELinux: a port sshd may not bind, a config the next boot cannot load.
 
-use super::{Draft, RuleId, SshView};
+use super::{Draft, RuleId, Severity, SshView};
 use crate::facts::Facts;
+
+/// Denial kinds reported, newest first; the rest are in the facts.
+const MAX_DENIAL_FINDINGS: usize = 3;
+/// A denial this recent, in enforcing mode, with nothing changed since, is today's.
+const RECENT_SECONDS: i64 = 24 * 3600;
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let selinux = &facts.selinux;
@@ -27,6 +32,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
                 .evidence(problem, config_source.clone()),
         );
     }
+    check_denials(facts, findings);
     if selinux.kernel_mode.as_deref() != Some("enforcing") {
         return;
     }
@@ -64,4 +70,102 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         }
         findings.push(finding);
     }
+}
+
+/// sshd's denials in the audit log. Binding a port is SEL-001's; the rest (a key file,
+/// a home, a helper's socket) are reported with the restorecon that relabels what sshd
+/// reads, where the object is a file of a user examined here.
+fn check_denials(facts: &Facts, findings: &mut Vec<Draft>) {
+    let selinux = &facts.selinux;
+    let source = selinux.audit_log.clone();
+    let shown = selinux
+        .denials
+        .iter()
+        .filter(|denial| !(denial.class == "tcp_socket" && denial.permissions == ["name_bind"]))
+        .take(MAX_DENIAL_FINDINGS);
+    for denial in shown {
+        let enforced = selinux.kernel_mode.as_deref() == Some("enforcing") && !denial.permissive;
+        let recent = denial
+            .time
+            .zip(facts.logs.read_at)
+            .is_some_and(|(time, now)| now - time <= RECENT_SECONDS);
+        let changed_since = denial
+            .time
+            .zip(facts.logs.login_files_changed_at)
+            .is_some_and(|(time, changed)| changed >= time);
+        let object = denial.name.clone().unwrap_or_else(|| denial.class.clone());
+        let relabel = denial
+            .name
+            .as_deref()
+            .and_then(|name| relabel_dir(facts, name));
+        let fix = match &relabel {
+            Some(dir) => format!("restorecon -Rv {dir}"),
+            None => format!("ausearch -m AVC -c {} -ts recent | audit2why", denial.comm),
+        };
+        let when = denial
+            .time
+            .and_then(|time| u64::try_from(time).ok())
+            .map(|time| {
+                let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(time);
+                format!(", last {}", humantime::format_rfc3339_seconds(at))
+            })
+            .unwrap_or_default();
+        let mut finding = Draft::new(RuleId::SelinuxDeniesSshd)
+            .var("comm", denial.comm.clone())
+            .var("permissions", denial.permissions.join(" "))
+            .var("object", object)
+            .var("target_type", denial.target_type.clone())
+            .var("count", denial.count.to_string())
+            .var("when", when)
+            .var("fix", fix)
+            .evidence(
+                format!(
+                    "avc: denied {{ {} }} comm={} name={} scontext type {} tcontext type {} tclass={} permissive={}",
+                    denial.permissions.join(" "),
+                    denial.comm,
+                    denial.name.as_deref().unwrap_or("?"),
+                    denial.source_type,
+                    denial.target_type,
+                    denial.class,
+                    u8::from(denial.permissive)
+                ),
+                source.clone(),
+            );
+        if let Some(dir) = &relabel {
+            finding = finding.evidence(
+                format!("{} is under {dir}", denial.name.as_deref().unwrap_or("?")),
+                None,
+            );
+        }
+        if !(enforced && recent && !changed_since) {
+            finding = finding.severity(Severity::Warning);
+        }
+        findings.push(finding);
+    }
+}
+
+/// The directory to relabel for an object sshd was denied by name: the ~/.ssh (or home)
+/// of a user examined here that holds a file or directory of that name.
+fn relabel_dir(facts: &Facts, name: &str) -> Option<String> {
+    let path = std::path::Path::new;
+    facts.auth.users.iter().find_map(|user| {
+        user.keys_files.iter().find_map(|file| {
+            let candidates =
+                std::iter::once(&file.path).chain(file.chain.iter().map(|entry| &entry.stat.path));
+            for candidate in candidates {
+                if path(candidate)
+                    .file_name()
+                    .is_some_and(|file_name| file_name == name)
+                {
+                    // A file: its directory; a directory: itself.
+                    let is_file = candidate == &file.path;
+                    return Some(match is_file {
+                        true => path(candidate).parent()?.display().to_string(),
+                        false => candidate.clone(),
+                    });
+                }
+            }
+            None
+        })
+    })
 }

@@ -188,3 +188,73 @@ fn port_types(port: &str) -> String {
         .collect();
     types.join(" ")
 }
+
+const CONFIG_22: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/firewall/sshd_config"
+);
+
+/// alice with her key, SELinux enforcing (stand-in selinuxfs), and an audit log whose
+/// one record denied sshd reading an authorized_keys: `age` seconds ago, or, for None,
+/// just after her files were last changed (as when sshd reads them on her next login).
+fn diagnose_denial(age: Option<u64>) -> serde_json::Value {
+    use support::accounts::{ALICE, PRIVATE_SYSTEM};
+    let when = match age {
+        Some(age) => format!("$(( $(date +%s) - {age} ))"),
+        None => "$(( $(date +%s) + 1 ))".to_string(),
+    };
+    let record = "type=AVC msg=audit(${when}.204:812): avc:  denied  { read } for  pid=4242 \
+         comm=\\\"sshd\\\" name=\\\"authorized_keys\\\" dev=\\\"vda1\\\" ino=131090 \
+         scontext=system_u:system_r:sshd_t:s0-s0:c0.c1023 \
+         tcontext=unconfined_u:object_r:user_tmp_t:s0 tclass=file permissive=0";
+    let setup = format!(
+        "{PRIVATE_SYSTEM}; {ALICE}; mount -t tmpfs tmpfs /sys/fs; mkdir /sys/fs/selinux; \
+         echo 1 > /sys/fs/selinux/enforce; mkdir -p /var/log/audit; when={when}; \
+         echo \"{record}\" > /var/log/audit/audit.log"
+    );
+    diagnose_after(
+        &setup,
+        &["--no-sshd-run", "--user", "alice", "--config", CONFIG_22],
+    )
+}
+
+/// A key file moved in from /tmp keeps user_tmp_t, which sshd_t may not read: the
+/// verdict names the denial and the restorecon of alice's ~/.ssh.
+#[test]
+fn a_recent_denial_of_a_key_file_names_the_restorecon() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let verdict = diagnose_denial(None);
+    let found = findings_with(&verdict, "SSH-SEL-003");
+    assert_eq!(found.len(), 1, "{verdict:#}");
+    let denial = found[0];
+    assert_eq!(denial["severity"], "critical");
+    let title = denial["title"].as_str().unwrap();
+    assert!(
+        title.starts_with(
+            "SELinux denied sshd read on authorized_keys (user_tmp_t): 1 in the audit log, last "
+        ),
+        "{title}"
+    );
+    assert_eq!(
+        denial["remediation"]["guest"][0],
+        "restorecon -Rv /home/alice/.ssh"
+    );
+    assert_eq!(
+        verdict["facts"]["selinux"]["audit_log"],
+        "/var/log/audit/audit.log"
+    );
+}
+
+/// The same denial two days old is history: a warning.
+#[test]
+fn an_old_denial_is_a_warning() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let verdict = diagnose_denial(Some(2 * 24 * 3600));
+    let found = findings_with(&verdict, "SSH-SEL-003");
+    assert_eq!(found.len(), 1, "{verdict:#}");
+    assert_eq!(found[0]["severity"], "warning");
+}
