@@ -545,6 +545,24 @@ pub fn sshd_test_of(facts: &Facts, path: &str) -> String {
     }
 }
 
+/// The commands that restart sshd and make it read its config again, for this machine's
+/// service manager: OpenRC's where it runs sshd, else systemd's.
+fn service_commands(facts: &Facts, view: &SshView) -> (String, String) {
+    match (&facts.openrc, facts.systemd.reachable) {
+        (Some(openrc), false) => (
+            format!("rc-service {} restart", openrc.service),
+            format!("rc-service {} reload", openrc.service),
+        ),
+        _ => {
+            let unit = view.unit_name(facts);
+            (
+                format!("systemctl restart {unit}"),
+                format!("systemctl reload {unit}"),
+            )
+        }
+    }
+}
+
 /// How sshd is made to read its config again: the unit systemd runs it as, else the
 /// pid of the sshd that owns a listening socket here (not one of another network
 /// namespace).
@@ -568,6 +586,9 @@ fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, Stri
     context.insert("unit", view.unit_name(facts));
     context.insert("config_file", facts.config.path.clone());
     context.insert("sshd_test", sshd_test(facts));
+    let (restart, reload) = service_commands(facts, view);
+    context.insert("restart_sshd", restart);
+    context.insert("reload_sshd", reload);
     let (unit, pid) = sshd_restart_target(facts, view);
     context.insert("sshd_unit", unit.unwrap_or_default());
     context.insert(
