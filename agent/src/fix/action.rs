@@ -558,7 +558,16 @@ impl Action {
             Action::Resume { pid } if *pid > 1 => Ok(()),
             Action::Resume { pid } => Err(format!("{pid} is not a process to resume")),
             Action::IptablesAccept { iptables, .. } => {
-                match ["iptables", "iptables-legacy", "iptables-nft"].contains(&iptables.as_str()) {
+                match [
+                    "iptables",
+                    "iptables-legacy",
+                    "iptables-nft",
+                    "ip6tables",
+                    "ip6tables-legacy",
+                    "ip6tables-nft",
+                ]
+                .contains(&iptables.as_str())
+                {
                     true => Ok(()),
                     false => Err(format!("{iptables:?} is not an iptables command")),
                 }

@@ -586,6 +586,8 @@ fn machine_context(facts: &Facts, view: &SshView) -> BTreeMap<&'static str, Stri
     context.insert("unit", view.unit_name(facts));
     context.insert("config_file", facts.config.path.clone());
     context.insert("sshd_test", sshd_test(facts));
+    // The family a firewall finding is about, where it is not the usual IPv4.
+    context.insert("over", String::new());
     let (restart, reload) = service_commands(facts, view);
     context.insert("restart_sshd", restart);
     context.insert("reload_sshd", reload);

@@ -205,3 +205,162 @@ fn iptables_upper_case_chain_that_rejects_is_followed() {
         Expect::Blocked("iptables-nft-save:"),
     );
 }
+
+const SERVER6: &str = "2001:db8::1";
+
+/// The VM and client with IPv6 too (2001:db8::1 and ::2 on the same link, no duplicate
+/// address detection to wait for), sshd listening on both families, `ruleset` loaded.
+fn dual_stack(ruleset: &str, loader: Loader) -> (VmNet, support::Sshd) {
+    let network = VmNet::new();
+    network.server.ip(&[
+        "-6",
+        "address",
+        "add",
+        &format!("{SERVER6}/64"),
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    network.client.ip(&[
+        "-6",
+        "address",
+        "add",
+        "2001:db8::2/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    let sshd = network.start_sshd(&[]);
+    match loader {
+        Loader::Nft => network.server.exec(&["nft", "-f", "-"], ruleset),
+        Loader::Iptables => network.server.exec(&["ip6tables-nft-restore"], ruleset),
+    };
+    (network, sshd)
+}
+
+/// Whether sshd's banner reaches the client over IPv6 within 3 s.
+fn banner_over_ipv6(network: &VmNet) -> bool {
+    let script = format!(
+        "import socket\n\
+         s = socket.create_connection(('{SERVER6}', 22), 3)\n\
+         s.settimeout(3)\n\
+         print(s.recv(64).decode(errors='replace'))"
+    );
+    let output = network
+        .client
+        .command("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).starts_with("SSH-2.0-")
+}
+
+fn verdict_of(network: &VmNet, sshd: &support::Sshd) -> Value {
+    let config = sshd.config_path().display().to_string();
+    network
+        .server
+        .diagnose(&["--no-probe", "--config", &config])
+}
+
+/// A policy drop with only TCP 22 accepted: IPv4 SSH works, IPv6's neighbour discovery
+/// is swallowed, so no IPv6 SYN ever arrives. The verdict says so, as a warning while
+/// IPv4 works, and its command makes IPv6 work.
+#[test]
+fn neighbour_discovery_dropped_by_the_policy_breaks_ipv6_only() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let (network, sshd) = dual_stack(
+        "table inet guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  tcp dport 22 accept\n }\n}\n",
+        Loader::Nft,
+    );
+    assert!(banner_reaches(&network, "192.0.2.2"), "IPv4 gets in");
+    assert!(!banner_over_ipv6(&network), "IPv6 does not");
+    let verdict = verdict_of(&network, &sshd);
+    let findings = firewall_findings(&verdict);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let ndp = findings[0];
+    assert_eq!(ndp["id"], "SSH-FWL-006");
+    assert_eq!(ndp["severity"], "warning");
+    assert_eq!(
+        ndp["title"],
+        "nftables inet guard input drops IPv6 neighbour discovery: no IPv6 client reaches TCP 22"
+    );
+    let command = ndp["remediation"]["guest"][0].as_str().unwrap();
+    network.server.exec(&["sh", "-c", command], "");
+    assert!(banner_over_ipv6(&network), "after {command}");
+    assert!(firewall_findings(&verdict_of(&network, &sshd)).is_empty());
+}
+
+/// Conntrack does not track neighbour discovery: "ct state invalid drop" before the
+/// ICMPv6 accept leaves IPv6 working, and the verdict agrees.
+#[test]
+fn neighbour_discovery_accepted_after_invalid_drop_works() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let (network, sshd) = dual_stack(
+        "table inet guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state invalid drop\n  ct state established,related accept\n  icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n  tcp dport 22 accept\n }\n}\n",
+        Loader::Nft,
+    );
+    assert!(banner_over_ipv6(&network));
+    let findings_now = verdict_of(&network, &sshd);
+    assert!(
+        firewall_findings(&findings_now).is_empty(),
+        "{findings_now:#}"
+    );
+}
+
+/// An ip6 table that lets neighbour discovery in but not SSH: IPv6 is blocked by its
+/// policy, IPv4 is not; the finding says IPv6 and is a warning.
+#[test]
+fn an_ipv6_only_drop_is_named_as_ipv6() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let (network, sshd) = dual_stack(
+        "table ip6 guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n }\n}\n",
+        Loader::Nft,
+    );
+    assert!(banner_reaches(&network, "192.0.2.2"));
+    assert!(!banner_over_ipv6(&network));
+    let verdict = verdict_of(&network, &sshd);
+    let findings = firewall_findings(&verdict);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["id"], "SSH-FWL-001");
+    assert_eq!(findings[0]["severity"], "warning");
+    assert_eq!(
+        findings[0]["title"],
+        "nftables drops or rejects new connections to TCP 22 over IPv6 (ip6 guard input)"
+    );
+    let command = findings[0]["remediation"]["guest"][0].as_str().unwrap();
+    network.server.exec(&["sh", "-c", command], "");
+    assert!(banner_over_ipv6(&network), "after {command}");
+}
+
+/// ip6tables with the same mistake: the neighbour discovery finding names ip6tables and
+/// its commands, which make IPv6 work.
+#[test]
+fn ip6tables_dropping_neighbour_discovery_is_named() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let (network, sshd) = dual_stack(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+        Loader::Iptables,
+    );
+    assert!(!banner_over_ipv6(&network));
+    let verdict = verdict_of(&network, &sshd);
+    let findings = firewall_findings(&verdict);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["id"], "SSH-FWL-006");
+    let command = findings[0]["remediation"]["guest"][0].as_str().unwrap();
+    assert!(
+        command.starts_with("ip6tables-nft -I INPUT -p ipv6-icmp"),
+        "{command}"
+    );
+    network.server.exec(&["sh", "-c", command], "");
+    assert!(banner_over_ipv6(&network), "after {command}");
+}

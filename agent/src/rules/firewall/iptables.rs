@@ -1,9 +1,11 @@
 //! iptables: the packet through the filter table's INPUT chain of each IPv4 ruleset that
 //! `*-save` printed (nf_tables and legacy backends each filter on their own).
 
-use super::{finding_for, walk_base, Action, Allowance, Applies, Chains, Hit, Layer, Packet, Test};
+use super::{
+    walk_base, Action, Allowance, Applies, Chains, Family, Hit, Judged, Kind, Layer, Packet, Test,
+};
 use crate::facts::{Facts, IpFamily, IptablesRuleset, IptablesTable};
-use crate::rules::{Draft, RuleId};
+use crate::rules::RuleId;
 
 /// Targets that log or mark and let the next rule decide.
 const NON_TERMINATING: &[&str] = &["LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "TRACE", "AUDIT"];
@@ -20,6 +22,7 @@ const KNOWN_MODULES: &[&str] = &[
     "hashlimit",
     "connlimit",
     "addrtype",
+    "icmp6",
 ];
 /// Options that only name or tune (a list, a table, a mask) and take one value.
 const TUNING_OPTIONS: &[&str] = &[
@@ -50,11 +53,17 @@ const TUNING_FLAGS: &[&str] = &[
     "--connlimit-daddr",
 ];
 
-pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
+/// The filter table's INPUT outcome for the packet in each ruleset of its family.
+pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
     let ufw_active = facts.firewall.ufw.as_ref().is_some_and(|ufw| ufw.active);
+    let family = match packet.family {
+        Family::Ipv4 => IpFamily::Ipv4,
+        Family::Ipv6 => IpFamily::Ipv6,
+    };
+    let mut judged = Vec::new();
     for ruleset in &facts.firewall.iptables {
-        if ruleset.family != IpFamily::Ipv4 {
-            continue; // Azure reaches VMs over IPv4; ip6tables is collected for the record.
+        if ruleset.family != family {
+            continue;
         }
         let Some(filter) = ruleset.tables.iter().find(|table| table.name == "filter") else {
             continue;
@@ -97,9 +106,18 @@ pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
             ],
             list_command: format!("{} -t filter", ruleset.command),
             allow_command: format!("{tool} -I INPUT -p tcp --dport {} -j ACCEPT", packet.port),
+            allow_neighbours: Some(format!(
+                "{tool} -I INPUT -p ipv6-icmp --icmpv6-type neighbour-solicitation -j ACCEPT && \
+                 {tool} -I INPUT -p ipv6-icmp --icmpv6-type neighbour-advertisement -j ACCEPT"
+            )),
         };
-        findings.extend(finding_for(&layer, packet.port, outcome, &allowances));
+        judged.push(Judged {
+            layer,
+            outcome,
+            allowances,
+        });
     }
+    judged
 }
 
 fn decided_by_ufw(outcome: &super::Outcome) -> bool {
@@ -151,7 +169,8 @@ impl Chains for FilterView<'_> {
                         text: rule.text.clone(),
                         source: format!("{}:{}", self.ruleset.command, rule.line),
                     };
-                    let (applies, action) = judge(&rule.text, self.packet, &self.chain_names());
+                    let (applies, action) =
+                        judge_rule(&rule.text, self.packet, &self.chain_names());
                     (hit, applies, action)
                 })
                 .collect(),
@@ -184,7 +203,8 @@ fn words(text: &str) -> Vec<String> {
 }
 
 /// The conditions of one `-A CHAIN ...` line and its target; `chains` are the table's.
-fn judge(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action) {
+fn judge_rule(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action) {
+    let syn = packet.kind == Kind::Syn;
     let words = words(text);
     // recent --rcheck/--update: with a hit count above 1 a first connection is below
     // it, whatever the list holds.
@@ -205,10 +225,25 @@ fn judge(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action) {
         }
         let mut value = || rest.next().unwrap_or_default();
         let test = match word {
-            "-p" | "--protocol" => Test::from(matches!(value(), "tcp" | "6" | "all" | "0")),
+            "-p" | "--protocol" => Test::from(match syn {
+                true => matches!(value(), "tcp" | "6" | "all" | "0"),
+                false => matches!(value(), "ipv6-icmp" | "icmpv6" | "58" | "all" | "0"),
+            }),
+            "--icmpv6-type" => {
+                let wanted = value();
+                let number = wanted.split('/').next().unwrap_or_default();
+                Test::from(
+                    packet
+                        .kind
+                        .icmpv6_type()
+                        .is_some_and(|(code, nft_name, name)| {
+                            number == code.to_string() || wanted == name || wanted == nft_name
+                        }),
+                )
+            }
             "-s" | "--source" => source_test(value()),
             "-d" | "--destination" => match value() {
-                "0.0.0.0/0" => Test::Yes,
+                "0.0.0.0/0" | "::/0" => Test::Yes,
                 network => Test::any(network.split(',').map(|one| packet.sent_to(one))),
             },
             "--sport" | "--source-port" => source_port_test(value(), packet),
@@ -250,15 +285,23 @@ fn judge(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action) {
             },
             "--dport" | "--destination-port" => port_test(value(), packet.port),
             "--dports" | "--destination-ports" => ports_test(value(), packet.port),
-            "--ctstate" | "--state" => Test::from(
-                value()
-                    .split(',')
-                    .any(|state| state.eq_ignore_ascii_case("NEW")),
-            ),
-            "--syn" => Test::Yes,
+            // Linux does not track neighbour discovery.
+            "--ctstate" | "--state" => {
+                let state = if syn { "NEW" } else { "UNTRACKED" };
+                Test::from(
+                    value()
+                        .split(',')
+                        .any(|known| known.eq_ignore_ascii_case(state)),
+                )
+            }
+            "--syn" => Test::from(syn),
             "--tcp-flags" => {
                 let mask = value().to_string();
-                tcp_flags_test(&mask, value())
+                let comparison = value();
+                match syn {
+                    true => tcp_flags_test(&mask, comparison),
+                    false => Test::No,
+                }
             }
             "--match-set" => {
                 let set = value().to_string();
@@ -361,7 +404,7 @@ fn tcp_flags_test(mask: &str, comparison: &str) -> Test {
 
 fn source_test(spec: &str) -> Test {
     match spec {
-        "0.0.0.0/0" => Test::Yes,
+        "0.0.0.0/0" | "::/0" => Test::Yes,
         sources => Test::FromOnly(sources.to_string()),
     }
 }
@@ -375,12 +418,14 @@ mod tests {
             port,
             interface: Some("eth0".into()),
             destination: Some("10.0.0.4".parse().unwrap()),
+            family: Family::Ipv4,
+            kind: Kind::Syn,
         }
     }
 
     #[test]
     fn saved_rules_are_judged_option_by_option() {
-        let judge22 = |text: &str| judge(text, &on_eth0(22), &["INPUT", "TCP"]);
+        let judge22 = |text: &str| judge_rule(text, &on_eth0(22), &["INPUT", "TCP"]);
         let always = Applies::Always { except: vec![] };
         assert_eq!(
             judge22("-A INPUT -p tcp -m tcp --dport 22 -j DROP"),

@@ -1,12 +1,15 @@
 //! Would the local firewall let a new SSH connection in?
 //!
-//! For each SSH port, a TCP SYN (conntrack state new) from an arbitrary remote IPv4 address
-//! arriving on the primary interface is walked through every layer that filters input:
-//! nftables base chains on the input hook, iptables' INPUT chain (each backend), and the
-//! verdict firewalld and ufw give for their own configuration. A match this code does not
-//! understand makes the outcome uncertain, never a guess. A source-address match is judged
-//! for "an arbitrary client", which no specific allowlist contains; the rules that allow
-//! only some sources are reported alongside.
+//! For each SSH port, a TCP SYN (conntrack state new) from an arbitrary remote client,
+//! sent to the primary interface's address from an ephemeral port, is walked through
+//! every layer that filters input: nftables base chains on the input hook, iptables'
+//! INPUT chain (each backend), and the verdict firewalld and ufw give for their own
+//! configuration. Where sshd listens on IPv6 and the machine has a global IPv6 address,
+//! the same SYN over IPv6 goes through nftables and ip6tables, and so do the neighbour
+//! solicitation and advertisement without which no IPv6 packet arrives. A match this
+//! code does not understand makes the outcome uncertain, never a guess. A source-address
+//! match is judged for "an arbitrary client", which no specific allowlist contains; the
+//! rules that allow only some sources are reported alongside.
 
 mod firewalld;
 mod iptables;
@@ -21,27 +24,121 @@ use std::net::IpAddr;
 
 pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     let (ports, basis) = ssh_ports(view);
-    let (packet_interface, destination) = match primary_address(facts) {
+    let (interface, destination) = match primary_address(facts, Family::Ipv4) {
         Some((interface, address)) => (Some(interface), Some(address)),
         None => (None, None),
     };
+    let ipv6 = primary_address(facts, Family::Ipv6);
     for port in ports {
         let packet = Packet {
             port,
-            interface: packet_interface.clone(),
+            interface: interface.clone(),
             destination,
+            family: Family::Ipv4,
+            kind: Kind::Syn,
         };
         let mut port_findings = Vec::new();
-        nft::check(facts, &packet, &mut port_findings);
-        iptables::check(facts, &packet, &mut port_findings);
+        for judged in layers(facts, &packet) {
+            port_findings.extend(finding_for(
+                &judged.layer,
+                port,
+                judged.outcome,
+                &judged.allowances,
+            ));
+        }
         firewalld::check(facts, &packet, &mut port_findings);
         ufw::check(facts, &packet, &mut port_findings);
+        let ipv4_open = port_findings.is_empty();
+        if let Some((interface, address)) = ipv6.clone().filter(|_| listens_on_ipv6(view, port)) {
+            let packet = Packet {
+                interface: Some(interface),
+                destination: Some(address),
+                family: Family::Ipv6,
+                ..packet
+            };
+            port_findings.extend(check_ipv6(facts, &packet, ipv4_open));
+        }
         findings.extend(
             port_findings
                 .into_iter()
                 .map(|finding| finding.evidence(format!("SSH port {port} ({basis})"), None)),
         );
     }
+}
+
+/// The nftables and iptables layers' outcomes for a packet.
+fn layers(facts: &Facts, packet: &Packet) -> Vec<Judged> {
+    let mut judged = nft::judge(facts, packet);
+    judged.extend(iptables::judge(facts, packet));
+    judged
+}
+
+/// IPv6 as IPv4, from nftables and ip6tables (firewalld and ufw give both families the
+/// same verdict): the SYN, then neighbour discovery, without which no IPv6 packet
+/// arrives at all. Where IPv4 gets in, IPv6 alone blocked is a warning.
+fn check_ipv6(facts: &Facts, syn: &Packet, ipv4_open: bool) -> Vec<Draft> {
+    let over = |finding: Draft| {
+        let finding = finding.var("over", " over IPv6").evidence(
+            format!(
+                "an IPv6 SYN to [{}]:{}",
+                syn.destination.map_or("?".into(), |a| a.to_string()),
+                syn.port
+            ),
+            None,
+        );
+        match ipv4_open {
+            true => finding.severity(super::Severity::Warning),
+            false => finding,
+        }
+    };
+    let mut findings: Vec<Draft> = layers(facts, syn)
+        .into_iter()
+        .filter_map(|judged| {
+            finding_for(&judged.layer, syn.port, judged.outcome, &judged.allowances)
+        })
+        .map(over)
+        .collect();
+    if !findings.is_empty() {
+        return findings;
+    }
+    for kind in [Kind::NeighbourSolicitation, Kind::NeighbourAdvertisement] {
+        let packet = Packet {
+            kind,
+            ..syn.clone()
+        };
+        for judged in layers(facts, &packet) {
+            let Outcome::Dropped(hit) = judged.outcome else {
+                continue;
+            };
+            if findings
+                .iter()
+                .any(|known| known.var_value("firewall") == Some(&judged.layer.name))
+            {
+                continue;
+            }
+            let finding = Draft::new(RuleId::FirewallDropsNeighbourDiscovery)
+                .var("firewall", judged.layer.name.clone())
+                .var("port", syn.port.to_string())
+                .var("list_command", judged.layer.list_command.clone())
+                .var(
+                    "allow_command",
+                    judged.layer.allow_neighbours.clone().unwrap_or_default(),
+                );
+            let finding = evidence(finding, &hit, &format!("drops an ICMPv6 {}", kind.name()));
+            findings.push(match ipv4_open {
+                true => finding.severity(super::Severity::Warning),
+                false => finding,
+            });
+        }
+    }
+    findings
+}
+
+/// sshd listens on `port` at an IPv6 address other clients can reach.
+fn listens_on_ipv6(view: &SshView, port: u16) -> bool {
+    view.ssh_sockets.iter().any(|socket| {
+        socket.port == port && socket.address.is_ipv6() && !socket.address.is_loopback()
+    })
 }
 
 /// The ports SSH listens on, else the configured ones, else sshd's default; and which.
@@ -69,15 +166,58 @@ fn ssh_ports(view: &SshView) -> (Vec<u16>, &'static str) {
     }
 }
 
-/// The interface remote clients reach, the first non-loopback one holding an IPv4
-/// address, and that address, where the packet is sent.
-fn primary_address(facts: &Facts) -> Option<(String, IpAddr)> {
+/// The interface remote clients reach, the first non-loopback one holding an address of
+/// `family` (a global one for IPv6, not fe80::/10), and that address, where the packet
+/// is sent.
+fn primary_address(facts: &Facts, family: Family) -> Option<(String, IpAddr)> {
     let addresses = &facts.interfaces.addresses;
     addresses
         .iter()
         .filter(|address| !address.loopback && address.interface != "lo")
-        .min_by_key(|address| !address.address.is_ipv4())
+        .find(|address| match (family, address.address) {
+            (Family::Ipv4, IpAddr::V4(_)) => true,
+            (Family::Ipv6, IpAddr::V6(v6)) => (v6.segments()[0] & 0xffc0) != 0xfe80,
+            _ => false,
+        })
         .map(|address| (address.interface.clone(), address.address))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+/// What the packet is: the SSH connection's SYN, or one of the neighbour discovery
+/// messages IPv6 needs before any packet of it can arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Syn,
+    NeighbourSolicitation,
+    NeighbourAdvertisement,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Syn => "SYN",
+            Kind::NeighbourSolicitation => "neighbour solicitation",
+            Kind::NeighbourAdvertisement => "neighbour advertisement",
+        }
+    }
+
+    /// ICMPv6 type number and nft's name for it; None for the SYN.
+    pub fn icmpv6_type(self) -> Option<(u64, &'static str, &'static str)> {
+        match self {
+            Kind::Syn => None,
+            Kind::NeighbourSolicitation => {
+                Some((135, "nd-neighbor-solicit", "neighbour-solicitation"))
+            }
+            Kind::NeighbourAdvertisement => {
+                Some((136, "nd-neighbor-advert", "neighbour-advertisement"))
+            }
+        }
+    }
 }
 
 /// The simulated connection attempt: TCP SYN, ct state new, arbitrary IPv4 source.
@@ -88,6 +228,8 @@ pub(super) struct Packet {
     pub interface: Option<String>,
     /// The address it is sent to: that interface's; None when unknown.
     pub destination: Option<IpAddr>,
+    pub family: Family,
+    pub kind: Kind,
 }
 
 /// The source ports clients pick: Linux's default ephemeral range to the top (Windows
@@ -359,6 +501,13 @@ pub(super) fn walk_base(
     }
 }
 
+/// One layer's outcome for a packet, with the sources it lets in besides.
+pub(super) struct Judged {
+    pub layer: Layer,
+    pub outcome: Outcome,
+    pub allowances: Vec<Allowance>,
+}
+
 /// What each layer fills into its findings.
 pub(super) struct Layer {
     /// "nftables inet filter input", "iptables (nf_tables) filter INPUT", ...
@@ -370,6 +519,8 @@ pub(super) struct Layer {
     pub list_command: String,
     /// Lets every client in on the port.
     pub allow_command: String,
+    /// Lets IPv6 neighbour discovery in, where the layer judges IPv6.
+    pub allow_neighbours: Option<String>,
 }
 
 /// The finding for one layer's outcome: drop → the layer's critical rule; drop of all but
@@ -455,6 +606,8 @@ mod tests {
             port: 22,
             interface: interface.map(str::to_string),
             destination: None,
+            family: Family::Ipv4,
+            kind: Kind::Syn,
         };
         assert_eq!(on(Some("eth0")).arrives_on("eth*"), Test::Yes);
         assert_eq!(on(Some("eth0")).arrives_on("eth+"), Test::Yes);

@@ -2,19 +2,26 @@
 //! in priority order. Each base chain decides on its own: an accept ends only that chain,
 //! a drop ends the packet.
 
-use super::{finding_for, walk_base, Action, Allowance, Applies, Chains, Hit, Layer, Packet, Test};
+use super::{
+    walk_base, Action, Allowance, Applies, Chains, Family, Hit, Judged, Kind, Layer, Packet, Test,
+};
 use crate::facts::{Facts, IpFamily, NftChain, NftRule, NftTable};
-use crate::rules::{Draft, RuleId};
+use crate::rules::RuleId;
 use serde_json::{Map, Value};
 
-pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
+/// Every input base chain's outcome for the packet, in priority order.
+pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
     let Some(ruleset) = &facts.firewall.nftables else {
-        return;
+        return Vec::new();
+    };
+    let own_family = match packet.family {
+        Family::Ipv4 => "ip",
+        Family::Ipv6 => "ip6",
     };
     let mut base_chains: Vec<(&NftTable, &NftChain)> = ruleset
         .tables
         .iter()
-        .filter(|table| matches!(table.family.as_str(), "ip" | "inet"))
+        .filter(|table| table.family == own_family || table.family == "inet")
         .filter(|table| !judged_by_firewalld(facts, table))
         .flat_map(|table| {
             table
@@ -26,6 +33,7 @@ pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
         })
         .collect();
     base_chains.sort_by_key(|(_, chain)| chain.priority.unwrap_or(0));
+    let mut judged = Vec::new();
     for (table, chain) in base_chains {
         let view = TableView { table, packet };
         let policy = chain.policy.as_deref().unwrap_or("accept");
@@ -59,9 +67,18 @@ pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
                 "nft insert rule {family} {name} {} tcp dport {} accept",
                 chain.name, packet.port
             ),
+            allow_neighbours: Some(format!(
+                "nft insert rule {family} {name} {} icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} accept",
+                chain.name
+            )),
         };
-        findings.extend(finding_for(&layer, packet.port, outcome, &allowances));
+        judged.push(Judged {
+            layer,
+            outcome,
+            allowances,
+        });
     }
+    judged
 }
 
 /// A base chain iptables-nft made, judged from iptables-save and fixed with iptables:
@@ -69,16 +86,20 @@ pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
 /// table that happens to be called "filter" is not listed there (iptables-nft-save
 /// prints the table's skeleton and says its base chains are incompatible): nft judges it.
 fn judged_by_iptables(facts: &Facts, table: &NftTable, chain: &NftChain) -> bool {
-    table.family == "ip"
-        && facts.firewall.iptables.iter().any(|ruleset| {
-            ruleset.family == IpFamily::Ipv4
-                && ruleset.backend.as_deref() == Some("nf_tables")
-                && ruleset
-                    .tables
-                    .iter()
-                    .filter(|saved| saved.name == table.name)
-                    .any(|saved| saved.chains.iter().any(|listed| listed.name == chain.name))
-        })
+    let family = match table.family.as_str() {
+        "ip" => IpFamily::Ipv4,
+        "ip6" => IpFamily::Ipv6,
+        _ => return false,
+    };
+    facts.firewall.iptables.iter().any(|ruleset| {
+        ruleset.family == family
+            && ruleset.backend.as_deref() == Some("nf_tables")
+            && ruleset
+                .tables
+                .iter()
+                .filter(|saved| saved.name == table.name)
+                .any(|saved| saved.chains.iter().any(|listed| listed.name == chain.name))
+    })
 }
 
 /// firewalld's own table, judged from its zones.
@@ -126,9 +147,9 @@ enum Field {
 }
 
 const SYN: &[&str] = &["syn"];
-/// Headers an IPv4 TCP packet does not carry; nft adds an implicit protocol check.
+/// Headers no packet here carries; nft adds an implicit protocol check.
 const ABSENT_HEADERS: &[&str] = &[
-    "ip6", "udp", "udplite", "icmp", "icmpv6", "sctp", "dccp", "ah", "esp", "comp", "arp", "igmp",
+    "udp", "udplite", "icmp", "sctp", "dccp", "ah", "esp", "comp", "arp", "igmp",
 ];
 
 impl TableView<'_> {
@@ -222,11 +243,21 @@ impl TableView<'_> {
     fn field(&self, left: &Value) -> Field {
         if let Some(key) = left.pointer("/meta/key").and_then(Value::as_str) {
             return match key {
-                "l4proto" => Field::Value(Some("tcp"), Some(6)),
-                "nfproto" => Field::Value(Some("ipv4"), Some(2)),
-                "protocol" => Field::Value(Some("ip"), Some(0x0800)),
+                "l4proto" => self.l4proto(),
+                "nfproto" => match self.packet.family {
+                    Family::Ipv4 => Field::Value(Some("ipv4"), Some(2)),
+                    Family::Ipv6 => Field::Value(Some("ipv6"), Some(10)),
+                },
+                "protocol" => match self.packet.family {
+                    Family::Ipv4 => Field::Value(Some("ip"), Some(0x0800)),
+                    Family::Ipv6 => Field::Value(Some("ip6"), Some(0x86dd)),
+                },
                 "iifname" | "iif" => Field::Interface,
-                "pkttype" => Field::Value(Some("host"), Some(0)),
+                // A neighbour solicitation goes to the solicited-node multicast address.
+                "pkttype" => match self.packet.kind {
+                    Kind::NeighbourSolicitation => Field::Value(Some("multicast"), Some(2)),
+                    _ => Field::Value(Some("host"), Some(0)),
+                },
                 "iiftype" => Field::Value(Some("ether"), Some(1)),
                 other => Field::Unknown(format!("meta {other}")),
             };
@@ -237,15 +268,29 @@ impl TableView<'_> {
                 .and_then(Value::as_str)
                 .unwrap_or("");
             let name = payload.get("field").and_then(Value::as_str).unwrap_or("");
+            let family = self.packet.family;
+            let syn = self.packet.kind == Kind::Syn;
             return match (protocol, name) {
+                ("ip", _) if family == Family::Ipv6 => Field::Absent,
+                ("ip6", _) if family == Family::Ipv4 => Field::Absent,
+                ("tcp" | "th", _) if !syn => Field::Absent,
+                ("icmpv6", _) if syn => Field::Absent,
+                ("icmpv6", "type") => match self.packet.kind.icmpv6_type() {
+                    Some((number, name, _)) => Field::Value(Some(name), Some(number)),
+                    None => Field::Absent,
+                },
+                ("icmpv6", "code") => Field::Value(None, Some(0)),
                 ("tcp" | "th", "dport") => Field::Value(None, Some(u64::from(self.packet.port))),
                 ("tcp", "flags") => Field::Flags(SYN.to_vec()),
-                ("ip", "protocol") => Field::Value(Some("tcp"), Some(6)),
-                ("ip", "saddr") => Field::Source,
-                ("ip", "daddr") => Field::Destination,
+                ("ip", "protocol") | ("ip6", "nexthdr") => self.l4proto(),
+                ("ip" | "ip6", "saddr") => Field::Source,
+                ("ip" | "ip6", "daddr") => Field::Destination,
                 // Don't Fragment set, no offset: a SYN is never a fragment.
                 ("ip", "frag-off") => Field::Value(None, Some(0x4000)),
                 ("ip", "version") => Field::Value(None, Some(4)),
+                ("ip6", "version") => Field::Value(None, Some(6)),
+                // Neighbour discovery is valid only from the link: hop limit 255.
+                ("ip6", "hoplimit") if !syn => Field::Value(None, Some(255)),
                 ("tcp" | "th", "sport") => Field::Unknown("tcp sport".into()),
                 (protocol, _) if ABSENT_HEADERS.contains(&protocol) => Field::Absent,
                 _ => Field::Unknown(format!("{protocol} {name}").trim().to_string()),
@@ -253,6 +298,8 @@ impl TableView<'_> {
         }
         if let Some(key) = left.pointer("/ct/key").and_then(Value::as_str) {
             return match key {
+                // Linux does not track neighbour discovery.
+                "state" if self.packet.kind != Kind::Syn => Field::Value(Some("untracked"), None),
                 "state" => Field::Value(Some("new"), None),
                 // A first packet's conntrack entry: not yet confirmed, no reply seen,
                 // no NAT: no status bit is set.
@@ -353,6 +400,14 @@ impl TableView<'_> {
                     || (number.is_some() && value.parse::<u64>().ok() == *number),
             ),
             _ => Test::Unknown(format!("value {element}")),
+        }
+    }
+
+    /// The layer-4 protocol: TCP for the SYN, ICMPv6 for neighbour discovery.
+    fn l4proto(&self) -> Field {
+        match self.packet.kind {
+            Kind::Syn => Field::Value(Some("tcp"), Some(6)),
+            _ => Field::Value(Some("ipv6-icmp"), Some(58)),
         }
     }
 

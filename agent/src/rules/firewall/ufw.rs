@@ -31,6 +31,7 @@ pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
         vars: vec![("ufw_position", position.to_string())],
         list_command: "ufw status verbose".into(),
         allow_command: allow.command(),
+        allow_neighbours: None,
     };
     findings.extend(finding_for(&layer, port, outcome, &allowances));
 }
