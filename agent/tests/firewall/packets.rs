@@ -364,3 +364,60 @@ fn ip6tables_dropping_neighbour_discovery_is_named() {
     network.server.exec(&["sh", "-c", command], "");
     assert!(banner_over_ipv6(&network), "after {command}");
 }
+
+/// ufw allowing SSH by its application profile shows the row "22/tcp (OpenSSH)": the
+/// port before the profile's name counts.
+#[test]
+fn ufw_rows_of_an_application_profile_are_judged() {
+    if !support::requires_root(NEEDS_ROOT)
+        || !support::requires_program("ufw", "a real ufw, whose status rows are judged")
+    {
+        return;
+    }
+    support::accounts::in_private_system("", || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[]);
+        for rule in ["default deny incoming", "allow OpenSSH", "--force enable"] {
+            let mut command = vec!["ufw"];
+            command.extend(rule.split_whitespace());
+            network.server.exec(&command, "");
+        }
+        let status = network.server.exec(&["ufw", "status", "verbose"], "");
+        let status = String::from_utf8_lossy(&status.stdout).into_owned();
+        assert!(status.contains("22/tcp (OpenSSH)"), "{status}");
+        assert!(banner_reaches(&network, "192.0.2.2"));
+        let verdict = verdict_of(&network, &sshd);
+        assert!(
+            firewall_findings(&verdict).is_empty(),
+            "{status}\n{verdict:#}"
+        );
+    });
+}
+
+/// A drop on the prerouting hook stops the packet before any input chain accepts it;
+/// the printed accept goes into that chain and opens the port.
+#[test]
+fn a_prerouting_drop_is_found_and_fixed_there() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let ruleset = "table inet early {\n chain pre {\n  type filter hook prerouting priority raw; policy accept;\n  tcp dport 22 drop\n }\n}\n\
+                   table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  tcp dport 22 accept\n }\n}\n";
+    judged(
+        ruleset,
+        Loader::Nft,
+        Expect::Blocked("nft inet early chain pre handle"),
+    );
+    let network = VmNet::new();
+    let sshd = network.start_sshd(&[]);
+    network.server.exec(&["nft", "-f", "-"], ruleset);
+    let verdict = verdict_of(&network, &sshd);
+    let findings = firewall_findings(&verdict);
+    let command = findings[0]["remediation"]["guest"][0].as_str().unwrap();
+    assert!(
+        command.starts_with("nft insert rule inet early pre tcp dport 22 accept"),
+        "{command}"
+    );
+    network.server.exec(&["sh", "-c", command], "");
+    assert!(banner_reaches(&network, "192.0.2.2"), "after {command}");
+}

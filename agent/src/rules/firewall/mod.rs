@@ -2,9 +2,9 @@
 //!
 //! For each SSH port, a TCP SYN (conntrack state new) from an arbitrary remote client,
 //! sent to the primary interface's address from an ephemeral port, is walked through
-//! every layer that filters input: nftables base chains on the input hook, iptables'
-//! INPUT chain (each backend), and the verdict firewalld and ufw give for their own
-//! configuration. Where sshd listens on IPv6 and the machine has a global IPv6 address,
+//! every layer that filters input: nftables base chains on the prerouting and input
+//! hooks (in the kernel's order), iptables' INPUT chain (each backend), and the verdict
+//! firewalld and ufw give for their own configuration. Where sshd listens on IPv6 and the machine has a global IPv6 address,
 //! the same SYN over IPv6 goes through nftables and ip6tables, and so do the neighbour
 //! solicitation and advertisement without which no IPv6 packet arrives. A match this
 //! code does not understand makes the outcome uncertain, never a guess. A source-address
@@ -358,6 +358,17 @@ pub(super) enum Applies {
 }
 
 impl Applies {
+    /// The same as one condition.
+    pub fn test(self) -> Test {
+        match self {
+            Applies::Always { except } if except.is_empty() => Test::Yes,
+            Applies::Always { except } => Test::ExceptFrom(except.join(", ")),
+            Applies::Never => Test::No,
+            Applies::OnlyFrom(sources) => Test::FromOnly(sources),
+            Applies::Unknown(why) => Test::Unknown(why),
+        }
+    }
+
     /// One false condition rules the rule out even when another is not understood.
     pub fn all(tests: impl IntoIterator<Item = Test>) -> Applies {
         let mut except = Vec::new();

@@ -9,7 +9,10 @@ use crate::facts::{Facts, IpFamily, NftChain, NftRule, NftTable};
 use crate::rules::RuleId;
 use serde_json::{Map, Value};
 
-/// Every input base chain's outcome for the packet, in priority order.
+/// The hooks a packet for this machine passes, in the order the kernel runs them.
+const HOOKS: &[&str] = &["prerouting", "input"];
+
+/// Every prerouting and input base chain's outcome for the packet, in the kernel's order.
 pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
     let Some(ruleset) = &facts.firewall.nftables else {
         return Vec::new();
@@ -27,12 +30,17 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
             table
                 .chains
                 .iter()
-                .filter(|chain| chain.hook.as_deref() == Some("input"))
+                .filter(|chain| HOOKS.contains(&chain.hook.as_deref().unwrap_or_default()))
                 .filter(move |chain| !judged_by_iptables(facts, table, chain))
                 .map(move |chain| (table, chain))
         })
         .collect();
-    base_chains.sort_by_key(|(_, chain)| chain.priority.unwrap_or(0));
+    // The kernel runs prerouting before input, each hook's chains by priority.
+    base_chains.sort_by_key(|(_, chain)| {
+        let hook = chain.hook.as_deref().unwrap_or_default();
+        let order = HOOKS.iter().position(|known| *known == hook);
+        (order, chain.priority.unwrap_or(0))
+    });
     let mut judged = Vec::new();
     for (table, chain) in base_chains {
         let view = TableView { table, packet };
@@ -55,7 +63,10 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
         );
         let (family, name) = (&table.family, &table.name);
         let layer = Layer {
-            name: format!("nftables {family} {name} {}", chain.name),
+            name: match chain.hook.as_deref() {
+                Some("input") | None => format!("nftables {family} {name} {}", chain.name),
+                Some(hook) => format!("nftables {family} {name} {} ({hook})", chain.name),
+            },
             drop_rule: RuleId::NftablesDrops,
             vars: vec![
                 ("family", family.clone()),

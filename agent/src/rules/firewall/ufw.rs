@@ -97,7 +97,7 @@ fn applies(rule: &UfwRule, packet: &Packet) -> Applies {
     };
     let from = rule.from.split(" #").next().unwrap_or_default().trim();
     Applies::all([
-        destination_test(to.trim(), packet.port),
+        destination_test(to.trim(), packet),
         interface.map_or(Test::Yes, |interface| packet.arrives_on(interface.trim())),
         match from {
             "Anywhere" => Test::Yes,
@@ -106,16 +106,27 @@ fn applies(rule: &UfwRule, packet: &Packet) -> Applies {
     ])
 }
 
-/// "Anywhere", "22", "22/tcp", "80,443/tcp", "6000:6007/tcp", "OpenSSH".
-fn destination_test(to: &str, port: u16) -> Test {
+/// "Anywhere", "22", "22/tcp", "80,443/tcp", "6000:6007/tcp", "OpenSSH", an
+/// application's ports with its name ("22/tcp (OpenSSH)"), or an address before any of
+/// these ("10.0.0.4 22/tcp").
+fn destination_test(to: &str, packet: &Packet) -> Test {
+    let port = packet.port;
+    let to = match to.strip_suffix(')').and_then(|rest| rest.rsplit_once(" (")) {
+        Some((ports, _application)) => ports.trim(),
+        None => to,
+    };
+    if let Some((address, rest)) = to.split_once(' ') {
+        let address = match address {
+            "Anywhere" => Test::Yes,
+            address => packet.sent_to(address),
+        };
+        return Applies::all([address, destination_test(rest.trim(), packet)]).test();
+    }
     if to == "Anywhere" {
         return Test::Yes;
     }
     if to == "OpenSSH" {
         return Test::from(port == 22);
-    }
-    if to.contains(' ') {
-        return Test::Unknown(format!("destination {to}"));
     }
     match to.split_once('/') {
         Some((ports, "tcp")) => ports_test(ports, port),
