@@ -130,7 +130,7 @@ fn nft_expression_not_understood_is_uncertain_and_named() {
     assert_eq!(finding.severity, Severity::Warning);
     assert_eq!(
         finding.title,
-        "nftables inet filter input may block TCP 22: not evaluated: tcp sport"
+        "nftables inet filter input may block TCP 22: not evaluated: tcp sport: accepted if it matches, dropped if not"
     );
     assert_shows(
         &finding,
@@ -249,7 +249,7 @@ fn iptables_match_module_not_understood_is_uncertain() {
     );
     assert_eq!(
         finding.title,
-        "iptables (iptables-save) filter INPUT may block TCP 22: not evaluated: match module time"
+        "iptables (iptables-save) filter INPUT may block TCP 22: not evaluated: match module time: accepted if it matches, dropped if not"
     );
     assert_shows(
         &finding,

@@ -421,3 +421,14 @@ fn a_prerouting_drop_is_found_and_fixed_there() {
     network.server.exec(&["sh", "-c", command], "");
     assert!(banner_reaches(&network, "192.0.2.2"), "after {command}");
 }
+
+/// A match the evaluator does not model, on a rule whose outcome a later rule gives
+/// anyway: followed both ways, the walk ends in the same accept, so the verdict knows.
+#[test]
+fn an_unknown_match_that_changes_nothing_is_judged() {
+    judged(
+        "table inet guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  meta mark 0x00000001 accept\n  tcp dport 22 accept\n }\n}\n",
+        Loader::Nft,
+        Expect::Open,
+    );
+}

@@ -430,11 +430,17 @@ pub(super) struct Allowance {
 /// nft's limit on nested jumps; deeper means a loop.
 const MAX_DEPTH: usize = 16;
 
-pub(super) fn walk(
+/// Unknown matches whose two outcomes are both followed, per walk: each doubles the work.
+const MAX_BRANCHES: usize = 16;
+
+/// `policy_drops`: for a base chain, whether falling off its end drops the packet.
+fn walk_chain(
     chains: &impl Chains,
     chain: &str,
     allowances: &mut Vec<Allowance>,
     depth: usize,
+    branches: &mut usize,
+    policy_drops: Option<bool>,
 ) -> Flow {
     let unreadable = |why: String| {
         Flow::Uncertain(
@@ -452,39 +458,120 @@ pub(super) fn walk(
     let Some(rules) = chains.rules(chain) else {
         return unreadable(format!("chain {chain} is jumped to but not listed"));
     };
-    for (hit, applies, action) in rules {
-        let except = match applies {
-            Applies::Never => continue,
-            Applies::Unknown(_) if action == Action::Continue => continue,
-            Applies::Unknown(why) => return Flow::Uncertain(hit, why),
-            Applies::OnlyFrom(sources) => {
-                if matches!(action, Action::Accept | Action::Jump(_) | Action::Goto(_)) {
-                    allowances.push(Allowance { hit, sources });
+    let walk = Walk {
+        chains,
+        depth,
+        policy_drops,
+    };
+    walk.rules(&rules, allowances, branches)
+}
+
+/// One chain's walk: the ruleset, how deep in jumps, and for a base chain its policy.
+struct Walk<'c, C: Chains> {
+    chains: &'c C,
+    depth: usize,
+    policy_drops: Option<bool>,
+}
+
+impl<C: Chains> Walk<'_, C> {
+    /// The packet through `rules`, in order. A rule whose match is not understood is
+    /// followed both ways: where both end alike the walk knows the outcome; otherwise
+    /// it says what each way gives ("dropped if it matches, accepted if not").
+    fn rules(
+        &self,
+        rules: &[(Hit, Applies, Action)],
+        allowances: &mut Vec<Allowance>,
+        branches: &mut usize,
+    ) -> Flow {
+        for (index, (hit, applies, action)) in rules.iter().enumerate() {
+            let rest = &rules[index + 1..];
+            let except = match applies {
+                Applies::Never => continue,
+                Applies::Unknown(_) if *action == Action::Continue => continue,
+                Applies::Unknown(why) if *branches >= MAX_BRANCHES => {
+                    return Flow::Uncertain(hit.clone(), why.clone())
                 }
-                continue;
+                Applies::Unknown(why) => {
+                    *branches += 1;
+                    let mut taken_allowances = Vec::new();
+                    let taken = match self.take(hit, action, &[], &mut taken_allowances, branches) {
+                        Some(flow) => flow,
+                        None => self.rules(rest, &mut taken_allowances, branches),
+                    };
+                    let mut skipped_allowances = Vec::new();
+                    let skipped = self.rules(rest, &mut skipped_allowances, branches);
+                    let (taken_end, skipped_end) = (self.ending(&taken), self.ending(&skipped));
+                    if taken_end == skipped_end && !matches!(skipped, Flow::Uncertain(..)) {
+                        allowances.extend(skipped_allowances);
+                        return skipped;
+                    }
+                    return Flow::Uncertain(
+                        hit.clone(),
+                        format!("{why}: {taken_end} if it matches, {skipped_end} if not"),
+                    );
+                }
+                Applies::OnlyFrom(sources) => {
+                    if matches!(action, Action::Accept | Action::Jump(_) | Action::Goto(_)) {
+                        allowances.push(Allowance {
+                            hit: hit.clone(),
+                            sources: sources.clone(),
+                        });
+                    }
+                    continue;
+                }
+                Applies::Always { except } => except,
+            };
+            if let Some(flow) = self.take(hit, action, except, allowances, branches) {
+                return flow;
             }
-            Applies::Always { except } => except,
-        };
-        match action {
-            Action::Continue => {}
-            Action::Accept => return Flow::Accept,
+        }
+        Flow::Return
+    }
+
+    /// What a rule that applies does: how the walk ends, or None to go on with the next
+    /// rule (no verdict, or a jump that returned). `except`: sources a drop spares.
+    fn take(
+        &self,
+        hit: &Hit,
+        action: &Action,
+        except: &[String],
+        allowances: &mut Vec<Allowance>,
+        branches: &mut usize,
+    ) -> Option<Flow> {
+        let depth = self.depth + 1;
+        Some(match action {
+            Action::Continue => return None,
+            Action::Accept => Flow::Accept,
             Action::Drop => {
-                allowances.extend(except.into_iter().map(|sources| Allowance {
+                allowances.extend(except.iter().map(|sources| Allowance {
                     hit: hit.clone(),
-                    sources,
+                    sources: sources.clone(),
                 }));
-                return Flow::Drop(hit);
+                Flow::Drop(hit.clone())
             }
-            Action::Return => return Flow::Return,
-            Action::Jump(target) => match walk(chains, &target, allowances, depth + 1) {
-                Flow::Return => {}
-                ended => return ended,
-            },
-            Action::Goto(target) => return walk(chains, &target, allowances, depth + 1),
-            Action::Unknown(why) => return Flow::Uncertain(hit, why),
+            Action::Return => Flow::Return,
+            Action::Jump(target) => {
+                match walk_chain(self.chains, target, allowances, depth, branches, None) {
+                    Flow::Return => return None,
+                    ended => ended,
+                }
+            }
+            Action::Goto(target) => {
+                walk_chain(self.chains, target, allowances, depth, branches, None)
+            }
+            Action::Unknown(why) => Flow::Uncertain(hit.clone(), why.clone()),
+        })
+    }
+
+    /// How a walk ended, in a few words; falling off a base chain's end is its policy.
+    fn ending(&self, flow: &Flow) -> &'static str {
+        match (flow, self.policy_drops) {
+            (Flow::Accept, _) | (Flow::Return, Some(false)) => "accepted",
+            (Flow::Drop(_), _) | (Flow::Return, Some(true)) => "dropped",
+            (Flow::Uncertain(..), _) => "not known",
+            (Flow::Return, None) => "passed on",
         }
     }
-    Flow::Return
 }
 
 /// How a base chain (or a whole firewall layer) ends for the packet.
@@ -503,7 +590,15 @@ pub(super) fn walk_base(
     policy: Hit,
     allowances: &mut Vec<Allowance>,
 ) -> Outcome {
-    match walk(chains, chain, allowances, 0) {
+    let mut branches = 0;
+    match walk_chain(
+        chains,
+        chain,
+        allowances,
+        0,
+        &mut branches,
+        Some(policy_drops),
+    ) {
         Flow::Accept => Outcome::Accepted,
         Flow::Drop(hit) => Outcome::Dropped(hit),
         Flow::Uncertain(hit, why) => Outcome::Uncertain(hit, why),
