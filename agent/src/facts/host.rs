@@ -20,7 +20,6 @@ pub struct HostFacts {
 }
 
 impl HostFacts {
-    /// Debian or a derivative (Ubuntu): ssh.service, apt, Debian's StrictModes patch.
     /// RHEL, its rebuilds (Alma, Rocky, Oracle, CentOS) and Fedora.
     pub fn is_rhel_like(&self) -> bool {
         self.os_id
@@ -29,10 +28,18 @@ impl HostFacts {
             .any(|id| matches!(id.as_str(), "rhel" | "fedora" | "centos"))
     }
 
+    /// Debian or a derivative (Ubuntu): ssh.service, apt, Debian's StrictModes patch.
     pub fn is_debian_like(&self) -> bool {
         self.os_id
             .iter()
             .chain(&self.os_id_like)
             .any(|id| id == "debian" || id == "ubuntu")
+    }
+
+    /// Azure Linux, and CBL-Mariner before it.
+    pub fn is_azure_linux(&self) -> bool {
+        self.os_id
+            .as_deref()
+            .is_some_and(|id| id == "azurelinux" || id == "mariner")
     }
 }

@@ -397,3 +397,29 @@ fn firewalld_port_ranges_and_rich_rules() {
         "firewalld zone internal may block TCP 22: allowed only from 10.0.0.0/8"
     );
 }
+
+/// After the accept, the rules are saved where the distribution loads them at boot:
+/// Azure Linux's iptables.service reads /etc/systemd/scripts/ip4save.
+#[test]
+fn the_saved_rules_follow_the_distribution() {
+    let saved = "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n";
+    let firewall = FirewallFacts {
+        iptables: vec![iptables::parse_save("iptables-save", IpFamily::Ipv4, saved)],
+        ..FirewallFacts::default()
+    };
+    for (os_id, persist) in [
+        ("azurelinux", "iptables-save > /etc/systemd/scripts/ip4save"),
+        ("debian", "netfilter-persistent save"),
+        ("rhel", "service iptables save"),
+    ] {
+        let mut facts = machine(firewall.clone(), 22);
+        facts.host.os_id = Some(os_id.into());
+        let findings = firewall_findings(&facts);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].id, "SSH-FWL-002");
+        assert_eq!(
+            findings[0].remediation.guest[..2],
+            ["iptables -I INPUT -p tcp --dport 22 -j ACCEPT", persist]
+        );
+    }
+}

@@ -103,6 +103,7 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
             vars: vec![
                 ("iptables", tool.clone()),
                 ("save_command", ruleset.command.clone()),
+                ("persist_command", persist_command(facts, ruleset.family)),
             ],
             list_command: format!("{} -t filter", ruleset.command),
             allow_command: format!("{tool} -I INPUT -p tcp --dport {} -j ACCEPT", packet.port),
@@ -118,6 +119,29 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
         });
     }
     judged
+}
+
+/// The command that keeps the rules as they are now after a reboot, where this
+/// distribution loads them at boot: netfilter-persistent on Debian and Ubuntu,
+/// iptables-services on RHEL, Azure Linux's iptables.service and its ip4save.
+fn persist_command(facts: &Facts, family: IpFamily) -> String {
+    let host = &facts.host;
+    let six = family == IpFamily::Ipv6;
+    if host.is_azure_linux() {
+        match six {
+            false => "iptables-save > /etc/systemd/scripts/ip4save".into(),
+            true => "ip6tables-save > /etc/systemd/scripts/ip6save".into(),
+        }
+    } else if host.is_debian_like() {
+        "netfilter-persistent save".into()
+    } else if host.is_rhel_like() {
+        match six {
+            false => "service iptables save".into(),
+            true => "service ip6tables save".into(),
+        }
+    } else {
+        "# save the rules where this system loads them at boot".into()
+    }
 }
 
 fn decided_by_ufw(outcome: &super::Outcome) -> bool {
