@@ -405,3 +405,49 @@ fn no_ruleset_means_no_finding_and_an_ok_probe() {
         .iter()
         .all(|ruleset| ruleset["tables"] == serde_json::json!([])));
 }
+
+/// Installed but off, as firewalld and ufw often are: a system bus on which nobody holds
+/// firewalld's name, and ufw.conf's ENABLED=no, say so without their Python tools.
+#[test]
+fn firewalld_off_the_bus_and_ufw_disabled_are_read_without_their_tools() {
+    if !support::requires_root(NEEDS_ROOT)
+        || !support::requires_program("dbus-daemon", "a system bus without firewalld")
+        || !support::requires_program("firewall-cmd", "firewalld installed and not running")
+        || !support::requires_program("ufw", "ufw installed and disabled")
+    {
+        return;
+    }
+    let bus = support::dbus::TestBus::start();
+    let netns = FirewallNs::new();
+    let script = format!(
+        "set -e; mount --make-rprivate /; mount -t tmpfs tmpfs /etc/ufw; \
+         printf 'ENABLED=no\\nLOGLEVEL=low\\n' > /etc/ufw/ufw.conf; \
+         exec ip netns exec {} \"$0\" --format json --imds never --no-sshd-run --config {CONFIG}",
+        netns.ns.name()
+    );
+    let output = std::process::Command::new("unshare")
+        .args(["--mount", "sh", "-c", &script, support::sshdoctor_exe()])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", &bus.address)
+        .output()
+        .unwrap();
+    let verdict: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
+    let probe = verdict["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|probe| probe["name"] == "firewall")
+        .unwrap();
+    let notes = probe["notes"].to_string();
+    assert!(
+        notes.contains(
+            "firewalld is not running (org.fedoraproject.FirewallD1 is not on the system bus)"
+        ),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("ufw is disabled (/etc/ufw/ufw.conf)"),
+        "{notes}"
+    );
+    assert_eq!(verdict["facts"]["firewall"]["ufw"]["active"], false);
+}

@@ -5,11 +5,28 @@ use crate::collect::command::run;
 use crate::facts::{FirewalldActiveZone, FirewalldFacts, FirewalldZone};
 use std::path::Path;
 
+/// The name firewalld holds on the system bus while it runs.
+const FIREWALLD_BUS_NAME: &str = "org.fedoraproject.FirewallD1";
+
 pub fn collect(tools: &Tools, notes: &mut ProbeNotes) -> Option<FirewalldFacts> {
     let Some(firewall_cmd) = tools.find("firewall-cmd") else {
         notes.note("firewall-cmd is not installed: no firewalld");
         return None;
     };
+    // firewall-cmd is a Python program (about 100 ms) that asks firewalld on the system
+    // bus: where nobody holds firewalld's name there, or there is no bus to ask,
+    // firewalld is not running (it cannot start without the bus).
+    match crate::collect::service::systemd::bus_name_owned(FIREWALLD_BUS_NAME, tools.timeout) {
+        Some(true) => {}
+        owned => {
+            let why = match owned {
+                Some(_) => format!("{FIREWALLD_BUS_NAME} is not on the system bus"),
+                None => "the system bus does not answer, and firewalld needs it".to_string(),
+            };
+            notes.note(format!("firewalld is not running ({why})"));
+            return Some(FirewalldFacts::default());
+        }
+    }
     let ask = |args: &[&str]| run(&firewall_cmd, args, tools.timeout);
     // `--state` prints "running" (exit 0) or "not running" (exit 252).
     let state = match ask(&["--state"]) {

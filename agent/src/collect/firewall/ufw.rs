@@ -10,12 +10,24 @@ pub fn collect(tools: &Tools, notes: &mut ProbeNotes) -> Option<UfwFacts> {
         notes.note("ufw is not installed");
         return None;
     };
+    let files = tools.etc.join("ufw");
+    // Installed and disabled, as on Ubuntu's cloud images: ufw.conf says so, and `ufw
+    // status` (a Python program, about 100 ms) would say no more.
+    if let Ok(conf) = std::fs::read_to_string(files.join("ufw.conf")) {
+        let disabled = from_files(&conf, "", "");
+        if !disabled.active {
+            notes.note(format!("ufw is disabled ({}/ufw.conf)", files.display()));
+            return Some(UfwFacts {
+                source: format!("{}/ufw.conf", files.display()),
+                ..disabled
+            });
+        }
+    }
     let failure = match run(&ufw, &["status", "verbose"], tools.ufw_timeout) {
         Ok(output) if output.success() => return Some(parse_status(&output.stdout)),
         Ok(output) => format!("ufw status verbose failed: {}", output.error_line()),
         Err(err) => err,
     };
-    let files = tools.etc.join("ufw");
     match std::fs::read_to_string(files.join("ufw.conf")) {
         Ok(conf) => {
             notes.note(format!("{failure}; read {} instead", files.display()));

@@ -121,16 +121,43 @@ enum Remark {
 
 /// Asks the system bus: DBUS_SYSTEM_BUS_ADDRESS when set, else the standard socket.
 pub fn collect(options: &CollectOptions, notes: &mut ProbeNotes) -> SystemdFacts {
-    let address = std::env::var("DBUS_SYSTEM_BUS_ADDRESS")
-        .ok()
-        .filter(|address| !address.is_empty())
-        .unwrap_or_else(|| DEFAULT_SYSTEM_BUS.to_string());
+    let address = system_bus_address();
     // sd_booted(3): systemd runs as init exactly when this directory exists; without
     // it systemctl has no one to ask, and costs a few processes to say so.
     let fallback = Path::new("/run/systemd/system").is_dir().then(tool_dirs);
     let mut facts = collect_with(&address, fallback.as_deref(), options.dbus_timeout, notes);
     super::socket_files::read(&mut facts, Path::new("/"));
     facts
+}
+
+/// The system bus: DBUS_SYSTEM_BUS_ADDRESS when set, else the standard socket.
+pub fn system_bus_address() -> String {
+    std::env::var("DBUS_SYSTEM_BUS_ADDRESS")
+        .ok()
+        .filter(|address| !address.is_empty())
+        .unwrap_or_else(|| DEFAULT_SYSTEM_BUS.to_string())
+}
+
+/// Whether a service holds `name` on the system bus, asked within `timeout`; None when
+/// the bus does not answer.
+pub fn bus_name_owned(name: &'static str, timeout: Duration) -> Option<bool> {
+    let address = system_bus_address();
+    let asked = worker::within("bus-name", 1 << 20, timeout, move || {
+        let connection = connection::Builder::address(address.as_str())
+            .and_then(|builder| builder.method_timeout(timeout).build())
+            .ok()?;
+        let reply = connection
+            .call_method(
+                Some("org.freedesktop.DBus"),
+                "/org/freedesktop/DBus",
+                Some("org.freedesktop.DBus"),
+                "NameHasOwner",
+                &(name,),
+            )
+            .ok()?;
+        reply.body().deserialize::<bool>().ok()
+    });
+    asked.ok().flatten()
 }
 
 /// Asks systemd over the system bus at `address`; when the bus is down or does not
