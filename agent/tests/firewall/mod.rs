@@ -3,3 +3,13 @@
 mod firewall_eval;
 mod packets;
 mod rulesets;
+
+/// The firewall findings of a verdict.
+fn firewall_findings(verdict: &serde_json::Value) -> Vec<&serde_json::Value> {
+    verdict["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["id"].as_str().unwrap().starts_with("SSH-FWL-"))
+        .collect()
+}

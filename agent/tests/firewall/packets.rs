@@ -5,6 +5,7 @@
 //! The verdict must agree: no firewall finding where the banner came, a critical one
 //! where it did not, "allowed only from" where only some sources get in.
 
+use super::firewall_findings;
 use crate::support;
 use serde_json::Value;
 use support::vm_net::{VmNet, SERVER};
@@ -28,11 +29,22 @@ enum Expect {
     OnlyFrom(&'static str),
 }
 
-/// Whether sshd's banner reaches `source` on the client within 3 s.
+/// Whether sshd's banner reaches the client from `source` (IPv4) within 3 s.
 fn banner_reaches(network: &VmNet, source: &str) -> bool {
+    banner(network, SERVER, &format!("('{source}', 0)"))
+}
+
+/// Whether sshd's banner reaches the client over IPv6 within 3 s.
+fn banner_over_ipv6(network: &VmNet) -> bool {
+    banner(network, SERVER6, "None")
+}
+
+/// A real TCP connection from the client to `server`:22, bound to `bind` (a Python
+/// address tuple, or None), and whether the SSH banner came.
+fn banner(network: &VmNet, server: &str, bind: &str) -> bool {
     let script = format!(
         "import socket\n\
-         s = socket.create_connection(('{SERVER}', 22), 3, ('{source}', 0))\n\
+         s = socket.create_connection(('{server}', 22), 3, {bind})\n\
          s.settimeout(3)\n\
          print(s.recv(64).decode(errors='replace'))"
     );
@@ -43,15 +55,6 @@ fn banner_reaches(network: &VmNet, source: &str) -> bool {
         .output()
         .unwrap();
     String::from_utf8_lossy(&output.stdout).starts_with("SSH-2.0-")
-}
-
-fn firewall_findings(verdict: &Value) -> Vec<&Value> {
-    verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|finding| finding["id"].as_str().unwrap().starts_with("SSH-FWL-"))
-        .collect()
 }
 
 /// Loads `ruleset`, checks real connections from both client addresses against
@@ -236,23 +239,6 @@ fn dual_stack(ruleset: &str, loader: Loader) -> (VmNet, support::Sshd) {
         Loader::Iptables => network.server.exec(&["ip6tables-nft-restore"], ruleset),
     };
     (network, sshd)
-}
-
-/// Whether sshd's banner reaches the client over IPv6 within 3 s.
-fn banner_over_ipv6(network: &VmNet) -> bool {
-    let script = format!(
-        "import socket\n\
-         s = socket.create_connection(('{SERVER6}', 22), 3)\n\
-         s.settimeout(3)\n\
-         print(s.recv(64).decode(errors='replace'))"
-    );
-    let output = network
-        .client
-        .command("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&output.stdout).starts_with("SSH-2.0-")
 }
 
 fn verdict_of(network: &VmNet, sshd: &support::Sshd) -> Value {

@@ -4,6 +4,7 @@
 
 use crate::support;
 
+use super::firewall_findings;
 use serde_json::Value;
 use support::NetNs;
 
@@ -53,16 +54,6 @@ impl FirewallNs {
     fn diagnose(&self) -> Value {
         self.ns.diagnose(&["--no-sshd-run", "--config", CONFIG])
     }
-}
-
-/// The firewall findings of a verdict.
-fn firewall_findings(verdict: &Value) -> Vec<&Value> {
-    verdict["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|finding| finding["id"].as_str().unwrap().starts_with("SSH-FWL-"))
-        .collect()
 }
 
 /// The one firewall finding, which must have this id.
