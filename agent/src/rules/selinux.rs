@@ -77,6 +77,10 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
 /// reads, where the object is a file of a user examined here.
 fn check_denials(facts: &Facts, findings: &mut Vec<Draft>) {
     let selinux = &facts.selinux;
+    // SELinux off in this kernel: nothing is denied now, the log is history.
+    if selinux.kernel_mode.is_none() {
+        return;
+    }
     let source = selinux.audit_log.clone();
     let shown = selinux
         .denials
@@ -168,4 +172,37 @@ fn relabel_dir(facts: &Facts, name: &str) -> Option<String> {
             None
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::AvcDenial;
+
+    fn denied_keys() -> AvcDenial {
+        AvcDenial {
+            time: Some(1_796_500_000),
+            comm: "sshd".into(),
+            permissions: vec!["read".into()],
+            name: Some("authorized_keys".into()),
+            source_type: "sshd_t".into(),
+            target_type: "user_tmp_t".into(),
+            class: "file".into(),
+            permissive: false,
+            count: 1,
+        }
+    }
+
+    #[test]
+    fn denials_are_history_where_selinux_is_off_now() {
+        let mut facts = Facts::default();
+        facts.selinux.denials = vec![denied_keys()];
+        let mut findings = Vec::new();
+        check_denials(&facts, &mut findings);
+        assert!(findings.is_empty());
+        facts.selinux.kernel_mode = Some("permissive".into());
+        check_denials(&facts, &mut findings);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].severity, Severity::Warning);
+    }
 }
