@@ -38,13 +38,15 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
             kind: Kind::Syn,
         };
         let mut port_findings = Vec::new();
+        // The layers that stop IPv4: an inet table's finding says it for IPv6 too.
+        let mut stopped = Vec::new();
         for judged in layers(facts, &packet) {
-            port_findings.extend(finding_for(
-                &judged.layer,
-                port,
-                judged.outcome,
-                &judged.allowances,
-            ));
+            let name = judged.layer.name.clone();
+            let finding = finding_for(&judged.layer, port, judged.outcome, &judged.allowances);
+            if finding.is_some() {
+                stopped.push(name);
+            }
+            port_findings.extend(finding);
         }
         firewalld::check(facts, &packet, &mut port_findings);
         ufw::check(facts, &packet, &mut port_findings);
@@ -56,7 +58,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
                 family: Family::Ipv6,
                 ..packet
             };
-            port_findings.extend(check_ipv6(facts, &packet, ipv4_open));
+            port_findings.extend(check_ipv6(facts, &packet, ipv4_open, &stopped));
         }
         findings.extend(
             port_findings
@@ -75,8 +77,9 @@ fn layers(facts: &Facts, packet: &Packet) -> Vec<Judged> {
 
 /// IPv6 as IPv4, from nftables and ip6tables (firewalld and ufw give both families the
 /// same verdict): the SYN, then neighbour discovery, without which no IPv6 packet
-/// arrives at all. Where IPv4 gets in, IPv6 alone blocked is a warning.
-fn check_ipv6(facts: &Facts, syn: &Packet, ipv4_open: bool) -> Vec<Draft> {
+/// arrives at all. Where IPv4 gets in, IPv6 alone blocked is a warning; where a layer in
+/// `stopped` stops IPv6 too, its IPv4 finding (whose repair serves both) says it all.
+fn check_ipv6(facts: &Facts, syn: &Packet, ipv4_open: bool, stopped: &[String]) -> Vec<Draft> {
     let over = |finding: Draft| {
         let finding = finding.var("over", " over IPv6").evidence(
             format!(
@@ -91,14 +94,23 @@ fn check_ipv6(facts: &Facts, syn: &Packet, ipv4_open: bool) -> Vec<Draft> {
             false => finding,
         }
     };
-    let mut findings: Vec<Draft> = layers(facts, syn)
-        .into_iter()
-        .filter_map(|judged| {
+    let mut findings = Vec::new();
+    let mut covered = false;
+    for judged in layers(facts, syn) {
+        let name = judged.layer.name.clone();
+        let Some(finding) =
             finding_for(&judged.layer, syn.port, judged.outcome, &judged.allowances)
-        })
-        .map(over)
-        .collect();
-    if !findings.is_empty() {
+        else {
+            continue;
+        };
+        if stopped.contains(&name) {
+            covered = true;
+            continue;
+        }
+        findings.push(over(finding));
+    }
+    // A SYN that does not get in needs no neighbour discovery to fail.
+    if !findings.is_empty() || covered {
         return findings;
     }
     for kind in [Kind::NeighbourSolicitation, Kind::NeighbourAdvertisement] {
