@@ -17,6 +17,8 @@ const OTHER_CLIENT: &str = "192.0.2.3";
 enum Loader {
     Nft,
     Iptables,
+    /// iptables' legacy backend (x_tables), beside whatever nftables holds.
+    IptablesLegacy,
 }
 
 /// What the verdict must say of the SSH port.
@@ -75,6 +77,7 @@ fn judged(ruleset: &str, loader: Loader, expect: Expect) {
     match loader {
         Loader::Nft => network.server.exec(&["nft", "-f", "-"], ruleset),
         Loader::Iptables => network.server.exec(&["iptables-nft-restore"], ruleset),
+        Loader::IptablesLegacy => network.server.exec(&["iptables-legacy-restore"], ruleset),
     };
     let (first, other) = (
         banner_reaches(&network, "192.0.2.2"),
@@ -237,6 +240,7 @@ fn dual_stack(ruleset: &str, loader: Loader) -> (VmNet, support::Sshd) {
     match loader {
         Loader::Nft => network.server.exec(&["nft", "-f", "-"], ruleset),
         Loader::Iptables => network.server.exec(&["ip6tables-nft-restore"], ruleset),
+        Loader::IptablesLegacy => network.server.exec(&["ip6tables-legacy-restore"], ruleset),
     };
     (network, sshd)
 }
@@ -416,5 +420,61 @@ fn an_unknown_match_that_changes_nothing_is_judged() {
         "table inet guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  meta mark 0x00000001 accept\n  tcp dport 22 accept\n }\n}\n",
         Loader::Nft,
         Expect::Open,
+    );
+}
+
+/// A verdict map on the port, a named interval set, and a jump to a chain that drops
+/// other sources and returns: each followed to the accept.
+#[test]
+fn verdict_maps_interval_sets_and_returns_are_followed() {
+    judged(
+        "table inet guard {\n set admin_ports { type inet_service; flags interval; elements = { 20-25, 8000-8100 } }\n \
+         chain screen {\n  ip saddr 198.51.100.0/24 drop\n  return\n }\n \
+         chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  jump screen\n  \
+         tcp dport vmap { 80 : drop, 443 : drop }\n  tcp dport @admin_ports accept\n }\n}\n",
+        Loader::Nft,
+        Expect::Open,
+    );
+}
+
+/// A reject with a TCP reset refuses at once; the verdict says blocked all the same.
+#[test]
+fn a_reject_with_tcp_reset_blocks() {
+    judged(
+        "table inet guard {\n chain input {\n  type filter hook input priority 0; policy accept;\n  tcp dport 22 reject with tcp reset\n }\n}\n",
+        Loader::Nft,
+        Expect::Blocked("nft inet guard chain input handle"),
+    );
+}
+
+/// multiport with a negation: "not 80 or 443" drops 22; "not 22 or 443" lets it by.
+#[test]
+fn multiport_negation_is_judged_both_ways() {
+    let ruleset = |ports: &str| {
+        format!(
+            "{IPTABLES_HEAD}-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+             -A INPUT -p tcp -m multiport ! --dports {ports} -j DROP\n\
+             -A INPUT -p tcp -j ACCEPT\nCOMMIT\n"
+        )
+    };
+    judged(&ruleset("22,443"), Loader::Iptables, Expect::Open);
+    judged(
+        &ruleset("80,443"),
+        Loader::Iptables,
+        Expect::Blocked("iptables-nft-save:"),
+    );
+}
+
+/// iptables' legacy backend and nftables both filter: a legacy drop blocks SSH while
+/// nftables holds nothing, and the finding names the legacy tool.
+#[test]
+fn a_legacy_backend_drop_applies_beside_nftables() {
+    if !support::requires_program("iptables-legacy-restore", "iptables' legacy backend") {
+        return;
+    }
+    judged(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j DROP\nCOMMIT\n",
+        Loader::IptablesLegacy,
+        Expect::Blocked("iptables-legacy-save:"),
     );
 }
