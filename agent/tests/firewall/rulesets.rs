@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use super::firewall_findings;
+use super::{firewall_findings, firewall_probe};
 use serde_json::Value;
 use support::NetNs;
 
@@ -303,12 +303,7 @@ fn iptables_drop_on_the_nft_backend_is_reported_once_as_iptables() {
         finding["remediation"]["guest"][0],
         "iptables-nft -I INPUT -p tcp --dport 22 -j ACCEPT"
     );
-    let probe = verdict["probes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|probe| probe["name"] == "firewall")
-        .unwrap();
+    let probe = firewall_probe(&verdict);
     assert!(
         probe["notes"]
             .as_array()
@@ -381,12 +376,7 @@ fn no_ruleset_means_no_finding_and_an_ok_probe() {
         "{:#?}",
         firewall_findings(&verdict)
     );
-    let probe = verdict["probes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|probe| probe["name"] == "firewall")
-        .unwrap();
+    let probe = firewall_probe(&verdict);
     assert_eq!(probe["outcome"], "ok", "{probe:#}");
     let firewall = &verdict["facts"]["firewall"];
     assert_eq!(firewall["nftables"]["tables"], serde_json::json!([]));
@@ -423,12 +413,7 @@ fn firewalld_off_the_bus_and_ufw_disabled_are_read_without_their_tools() {
         .unwrap();
     let verdict: Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
-    let probe = verdict["probes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|probe| probe["name"] == "firewall")
-        .unwrap();
+    let probe = firewall_probe(&verdict);
     let notes = probe["notes"].to_string();
     assert!(
         notes.contains(
