@@ -142,7 +142,7 @@ fn conntrack(kernel_log: &[String], notes: &mut ProbeNotes) -> Option<ConntrackF
         return None;
     };
     let drops = match std::fs::read_to_string("/proc/net/stat/nf_conntrack") {
-        Ok(text) => conntrack_stat_column(&text, "drop"),
+        Ok(text) => table_full_drops(&text),
         Err(err) => {
             notes.partial(format!("cannot read /proc/net/stat/nf_conntrack: {err}"));
             None
@@ -166,6 +166,17 @@ fn table_full(kernel_log: &[String]) -> (u32, Option<u64>) {
         .filter_map(|record| kmsg_seconds_since_boot(record))
         .collect();
     (times.len() as u32, times.last().copied())
+}
+
+/// Packets dropped because no entry could be made (a full table, or no memory): the
+/// "drop" column less "insert_failed". The kernel counts "drop" also where two packets
+/// of one new flow raced to be confirmed and the loser was dropped (a UDP DNS client
+/// sending its A and AAAA queries at once, which happens on idle machines); such a loss
+/// counts in "insert_failed" as well, and says nothing of the table's size.
+fn table_full_drops(stat: &str) -> Option<u64> {
+    let drop = conntrack_stat_column(stat, "drop")?;
+    let lost_races = conntrack_stat_column(stat, "insert_failed").unwrap_or(0);
+    Some(drop.saturating_sub(lost_races))
 }
 
 /// A column of /proc/net/stat/nf_conntrack (a header of names, then one row of hex
@@ -239,6 +250,21 @@ mod tests {
         assert_eq!(conntrack_stat_column(stat, "nonexistent"), None);
         assert_eq!(conntrack_stat_column("drop\nzz\n", "drop"), None);
         assert_eq!(conntrack_stat_column("", "drop"), None);
+        assert_eq!(table_full_drops(stat), Some(32));
+    }
+
+    #[test]
+    fn packets_lost_in_a_confirmation_race_are_not_table_full_drops() {
+        let header = "entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart";
+        let row = |insert_failed: u32, drop: u32| {
+            format!("00000010  00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 {insert_failed:08x} {drop:08x} 00000000 00000000  00000000 00000000 00000000 00000000")
+        };
+        let raced = format!("{header}\n{}\n{}\n", row(2, 2), row(1, 1));
+        assert_eq!(table_full_drops(&raced), Some(0));
+        let full = format!("{header}\n{}\n{}\n", row(2, 9), row(0, 0));
+        assert_eq!(table_full_drops(&full), Some(7));
+        assert_eq!(table_full_drops(header), Some(0));
+        assert_eq!(table_full_drops("entries\n1\n"), None);
     }
 
     #[test]

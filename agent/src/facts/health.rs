@@ -25,8 +25,8 @@ pub struct ConntrackFacts {
     /// net.netfilter.nf_conntrack_count and nf_conntrack_max.
     pub entries: u64,
     pub max: u64,
-    /// Packets dropped since boot because the table was full: the "drop" column of
-    /// /proc/net/stat/nf_conntrack, summed over CPUs.
+    /// Packets dropped since boot because the table was full: /proc/net/stat/nf_conntrack's
+    /// "drop" less "insert_failed" (packets lost racing for one flow), summed over CPUs.
     pub drops: Option<u64>,
     /// "nf_conntrack: table full, dropping packet" lines still in the kernel log (the
     /// kernel rate-limits them), and the newest one's time.
