@@ -132,11 +132,14 @@ pub fn mark_own_probes(lines: &mut [LogLine]) {
 }
 
 fn names_probe_address(message: &str) -> bool {
-    message.split([' ', '[', ']', ',', '"']).any(|word| {
-        word.trim_end_matches([':', '.'])
-            .parse()
-            .is_ok_and(crate::facts::is_probe_address)
-    })
+    // "(host=127.115.1.2, ip=127.115.1.2)." is how a from= refusal names it.
+    message
+        .split([' ', '[', ']', ',', '"', '(', ')', '='])
+        .any(|word| {
+            word.trim_end_matches([':', '.'])
+                .parse()
+                .is_ok_and(crate::facts::is_probe_address)
+        })
 }
 
 /// The journal's sshd lines, or none with a note saying why.
