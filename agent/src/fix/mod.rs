@@ -353,8 +353,8 @@ fn planned_steps(
 }
 
 /// Why the repair did not hold, by the diagnosis after it: a finding it answered is
-/// still there, the added key is not accepted, or a critical finding is new; with the
-/// findings still there. None when it held.
+/// still there, the added key is not accepted, or a rule silent before finds something
+/// critical; with the findings still there. None when it held.
 fn what_did_not_hold(
     options: &FixOptions,
     planned: &[Planned],
@@ -411,11 +411,13 @@ fn what_did_not_hold(
             still,
         ));
     }
+    // By rule, not title: a title may carry a count or a time (a log line's), which
+    // moves between the two diagnoses without anything new being wrong.
     let new_critical: Vec<String> = after
         .findings
         .iter()
         .filter(|finding| finding.severity == Severity::Critical)
-        .filter(|finding| !seen(before, finding.id, &finding.title))
+        .filter(|finding| !before.findings.iter().any(|known| known.id == finding.id))
         .map(|finding| format!("{}: {}", finding.id, finding.title))
         .collect();
     (!new_critical.is_empty()).then(|| {
