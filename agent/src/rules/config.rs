@@ -275,10 +275,10 @@ fn check_shadowed(facts: &Facts, view: &super::SshView, findings: &mut Vec<Draft
         let written_by = writer(&by.file).map_or(String::new(), |who| format!(" ({who})"));
         let fix = match super::located(&by.location()) {
             Some((file, line)) => format!(
-                "{} && {} && systemctl reload {}",
+                "{} && {} && {}",
                 super::comment_out_lines(file, &[line]),
                 super::sshd_test(facts),
-                view.unit_name(facts)
+                super::reload_sshd(facts, view)
             ),
             None => format!("grep -rn -i '{}' /etc/default/ssh /etc/sysconfig/sshd 2>/dev/null   # it is on sshd's command line", shadowed.keyword),
         };

@@ -264,7 +264,6 @@ fn silence_cause(
 /// TCP wrappers, or MaxStartups (sshd says "Exceeded MaxStartups", or enough connections
 /// are open to fill it).
 fn refusal_cause(facts: &Facts, view: &SshView, probe: &BannerProbe) -> Option<(String, String)> {
-    let unit = view.unit_name(facts);
     let wrappers = &facts.auth.tcp_wrappers;
     if facts.sshd.uses_libwrap == Some(true) {
         if let Some(line) = wrappers.deny.first() {
@@ -298,8 +297,10 @@ fn refusal_cause(facts: &Facts, view: &SshView, probe: &BannerProbe) -> Option<(
     }
     let fix = match setting {
         Some(setting) => format!(
-            "sed -i '{}s/.*/MaxStartups 10:30:100/' {} && systemctl reload {unit}",
-            setting.line, setting.file
+            "sed -i '{}s/.*/MaxStartups 10:30:100/' {} && {}",
+            setting.line,
+            setting.file,
+            super::reload_sshd(facts, view)
         ),
         None => format!(
             "ss -tn state established '( sport = :{} )'   # who holds the slots",

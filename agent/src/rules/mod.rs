@@ -545,6 +545,16 @@ pub fn sshd_test_of(facts: &Facts, path: &str) -> String {
     }
 }
 
+/// The command that restarts sshd, for this machine's service manager.
+pub(crate) fn restart_sshd(facts: &Facts, view: &SshView) -> String {
+    service_commands(facts, view).0
+}
+
+/// The command that makes sshd read its config again, for this machine's service manager.
+pub(crate) fn reload_sshd(facts: &Facts, view: &SshView) -> String {
+    service_commands(facts, view).1
+}
+
 /// The commands that restart sshd and make it read its config again, for this machine's
 /// service manager: OpenRC's where it runs sshd, else systemd's.
 fn service_commands(facts: &Facts, view: &SshView) -> (String, String) {

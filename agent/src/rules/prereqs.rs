@@ -89,9 +89,9 @@ fn check_host_keys(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
             false => finding.var(
                 "fix",
                 format!(
-                    "ssh-keygen -A && chown root:root /etc/ssh/ssh_host_*_key && chmod 600 /etc/ssh/ssh_host_*_key && {} && systemctl restart {}",
+                    "ssh-keygen -A && chown root:root /etc/ssh/ssh_host_*_key && chmod 600 /etc/ssh/ssh_host_*_key && {} && {}",
                     super::sshd_test(facts),
-                    view.unit_name(facts)
+                    super::restart_sshd(facts, view)
                 ),
             ),
         };

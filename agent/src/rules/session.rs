@@ -171,13 +171,11 @@ fn check_max_sessions(facts: &Facts, view: &SshView, user: &UserAuth, findings: 
     if user.settings.first("maxsessions") != Some("0") {
         return;
     }
-    let unit = view.unit_name(facts);
+    let reload = super::reload_sshd(facts, view);
     let origin = super::setting_origin(facts, &user.settings, "maxsessions");
     // The line that sets it, commented out; else a drop-in that sshd reads first.
     let draft = Draft::new(RuleId::MaxSessionsZero).edits_line(&origin, || {
-        format!(
-            "echo 'MaxSessions 10' > /etc/ssh/sshd_config.d/00-maxsessions.conf && systemctl reload {unit}"
-        )
+        format!("echo 'MaxSessions 10' > /etc/ssh/sshd_config.d/00-maxsessions.conf && {reload}")
     });
     findings.push(
         draft

@@ -22,9 +22,12 @@ const OPENRC_SYSTEM: &str = "mount -t tmpfs tmpfs /run; mkdir -p /run/netns /run
      rm -f /etc/init.d/ssh /etc/runlevels/*/*; mkdir -p /etc/conf.d";
 
 /// An openrc-run script in the shape of Alpine's: the config from $cfgfile, arguments
-/// from $command_args, both set in /etc/conf.d/sshd; `sshd -t` before each start.
+/// from $command_args, both set in /etc/conf.d/sshd; `sshd -t` before each start and
+/// each reload, which sends sshd SIGHUP (by kill: Debian's start-stop-daemon is dpkg's,
+/// not OpenRC's).
 const INIT_SCRIPT: &str = r#"#!/sbin/openrc-run
 description="OpenSSH server"
+extra_started_commands="reload"
 : ${cfgfile:=/etc/ssh/sshd_config}
 pidfile="/run/$RC_SVCNAME.pid"
 command="/usr/sbin/sshd"
@@ -38,6 +41,13 @@ depend() {
 start_pre() {
 	[ "$cfgfile" != /etc/ssh/sshd_config ] && command_args="$command_args -f $cfgfile"
 	"$command" -t $command_args
+}
+
+reload() {
+	start_pre || return 1
+	ebegin "Reloading $RC_SVCNAME"
+	kill -HUP "$(cat "$pidfile")"
+	eend $?
 }
 "#;
 
@@ -251,6 +261,39 @@ fn command_args_from_conf_d_decide_the_verdict() {
             evidence.contains("command_args in /etc/conf.d/sshd"),
             "{evidence}"
         );
+        on_vm(&network, "rc-service sshd stop");
+    });
+}
+
+/// A config edit's fix makes sshd read its config through OpenRC, not systemd: a later
+/// `PubkeyAuthentication yes` is shadowed by an earlier `no`, which keeps alice's key
+/// out; the printed command comments out the first and reloads with rc-service.
+#[test]
+fn a_config_fix_reloads_sshd_through_openrc() {
+    if !requires_openrc() {
+        return;
+    }
+    let setup = format!(
+        "{}; sed -i '1i PubkeyAuthentication no' /etc/ssh/openrc_sshd_config; \
+         echo 'PubkeyAuthentication yes' >> /etc/ssh/openrc_sshd_config",
+        setup()
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        on_vm(&network, "rc-service sshd start");
+        let (logged_in, said) = network.login();
+        assert!(!logged_in, "the first PubkeyAuthentication counts: {said}");
+        let (verdict, _) = diagnose(&network);
+        let shadowed = only(&verdict, "SSH-CFG-007");
+        let fix = first_command(shadowed);
+        assert!(
+            fix.starts_with("sed -i '1s/^/# /' /etc/ssh/openrc_sshd_config && ")
+                && fix.ends_with(" && rc-service sshd reload"),
+            "{fix}"
+        );
+        on_vm(&network, &format!("{fix}; sleep 0.5"));
+        let (logged_in, said) = network.login();
+        assert!(logged_in, "the printed fix lets alice in: {said}");
         on_vm(&network, "rc-service sshd stop");
     });
 }

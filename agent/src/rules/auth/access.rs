@@ -79,7 +79,7 @@ pub(super) fn check_access_lists(
                 let fix = allow_list_drop_in(keyword, &origin, &user.name, account);
                 finding = finding.var(
                     "fix",
-                    format!("{fix} && systemctl reload {}", view.unit_name(facts)),
+                    format!("{fix} && {}", crate::rules::reload_sshd(facts, view)),
                 );
             }
             _ => {}
@@ -281,11 +281,11 @@ pub(super) fn check_authentication_methods(
         }
     }
     let origin = crate::rules::setting_origin(facts, settings, "authenticationmethods");
-    let unit = view.unit_name(facts);
+    let reload = crate::rules::reload_sshd(facts, view);
     let mut finding = Draft::new(RuleId::AuthenticationMethodsUnmet)
         .edits_line(&origin, || {
             format!(
-                "echo 'AuthenticationMethods any' > /etc/ssh/sshd_config.d/00-authentication-methods.conf && systemctl reload {unit}"
+                "echo 'AuthenticationMethods any' > /etc/ssh/sshd_config.d/00-authentication-methods.conf && {reload}"
             )
         })
         .var("user", user.name.clone())

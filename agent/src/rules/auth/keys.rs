@@ -215,7 +215,8 @@ pub(super) fn check_key_lines(
         return;
     };
     let origin = crate::rules::setting_origin(facts, &user.settings, "pubkeyacceptedalgorithms");
-    let fix = key_type_fix(&first.key_type, &accepted, &origin, &view.unit_name(facts));
+    let reload = crate::rules::reload_sshd(facts, view);
+    let fix = key_type_fix(&first.key_type, &accepted, &origin, &reload);
     let mut finding = Draft::new(RuleId::KeyTypeRefused)
         .var("user", user.name.clone())
         .var("path", file.path.clone())
@@ -358,14 +359,14 @@ pub(super) fn key_type_fix(
     key_type: &str,
     accepted: &[String],
     origin: &str,
-    unit: &str,
+    reload: &str,
 ) -> String {
     let defaults = algorithms::resolve(crate::openssh::DEFAULT_PUBKEY_ALGORITHMS);
     if algorithms::key_type_accepted(key_type, &defaults) {
         return match crate::rules::comment_out(origin) {
-            Some(edit) => format!("{edit} && systemctl reload {unit}"),
+            Some(edit) => format!("{edit} && {reload}"),
             None => format!(
-                "echo 'PubkeyAcceptedAlgorithms {}' > /etc/ssh/sshd_config.d/00-sshdoctor-accept.conf && systemctl reload {unit}",
+                "echo 'PubkeyAcceptedAlgorithms {}' > /etc/ssh/sshd_config.d/00-sshdoctor-accept.conf && {reload}",
                 crate::openssh::DEFAULT_PUBKEY_ALGORITHMS
             ),
         };

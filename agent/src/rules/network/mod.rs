@@ -222,14 +222,14 @@ fn check_reachability(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) 
             return socket_ipv6_only(facts, socket, sockets, findings);
         }
         // Without the line sshd listens on both families (AddressFamily any).
-        let unit = view.unit_name(facts);
+        let restart = super::restart_sshd(facts, view);
         let draft = Draft::new(RuleId::Ipv6Only);
         let draft = match family_line {
             Some(line) => draft.edits_line(&line.location(), String::new),
             None => draft.var(
                 "fix",
                 format!(
-                    "sed -i 's/^\\s*AddressFamily.*/AddressFamily any/' {} && {} && systemctl restart {unit}",
+                    "sed -i 's/^\\s*AddressFamily.*/AddressFamily any/' {} && {} && {restart}",
                     facts.config.path,
                     super::sshd_test(facts)
                 ),
