@@ -100,6 +100,9 @@ pub struct SshdConfigFacts {
     #[serde(default)]
     pub shadowed: Vec<ShadowedSetting>,
     pub match_blocks: Vec<MatchBlock>,
+    /// Lines a tool wrote, where the file says so by its name or its comments.
+    #[serde(default)]
+    pub written_sections: Vec<WrittenSection>,
     /// The syntax check: the `sshd -T` run (it makes every check `sshd -t` makes), when
     /// the binary exists.
     pub syntax_check: Option<SshdRun>,
@@ -127,7 +130,39 @@ pub struct MatchBlock {
     pub settings: std::collections::BTreeMap<String, Vec<Located<String>>>,
 }
 
+/// Lines `first_line..=last_line` of `file` are a tool's: a file it owns, a section
+/// between its marker comments, a Match block its installer tagged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrittenSection {
+    /// Who, as words that follow a place: "written by cloud-init", "Google OS Login's
+    /// section, which its agent rewrites".
+    pub writer: String,
+    pub file: String,
+    pub first_line: u32,
+    pub last_line: u32,
+}
+
 impl SshdConfigFacts {
+    /// Who wrote the setting at `place` ("file:line", or a command-line origin), where
+    /// the config says so.
+    pub fn writer_of(&self, place: &str) -> Option<&str> {
+        if self
+            .command_line
+            .iter()
+            .any(|option| option.origin == place)
+        {
+            return Some("sshd's command line");
+        }
+        let (file, line) = place.rsplit_once(':')?;
+        let line: u32 = line.parse().ok()?;
+        self.written_sections
+            .iter()
+            .find(|section| {
+                section.file == file && (section.first_line..=section.last_line).contains(&line)
+            })
+            .map(|section| section.writer.as_str())
+    }
+
     /// The command-line options as sshd's arguments, for running it as the unit does.
     pub fn command_line_args(&self) -> Vec<String> {
         self.command_line

@@ -59,9 +59,8 @@ pub fn render_compact(verdict: &Verdict, budget: usize) -> String {
         );
         for evidence in finding.evidence.iter().take(3) {
             let place = evidence
-                .source
-                .as_deref()
-                .map(|s| format!(" [{s}]"))
+                .place()
+                .map(|place| format!(" [{place}]"))
                 .unwrap_or_default();
             block.push_str(&format!(
                 "  seen: {}\n",

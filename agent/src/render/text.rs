@@ -246,8 +246,8 @@ fn render_finding(
         }
     }
     for evidence in &finding.evidence {
-        let text = match &evidence.source {
-            Some(source) => format!("{} [{source}]", evidence.fact),
+        let text = match evidence.place() {
+            Some(place) => format!("{} [{place}]", evidence.fact),
             None => evidence.fact.clone(),
         };
         wrap_into(out, "  seen: ", 8, &text, style.width);

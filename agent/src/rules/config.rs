@@ -272,7 +272,9 @@ fn check_shadowed(facts: &Facts, view: &super::SshView, findings: &mut Vec<Draft
                 .eq_ignore_ascii_case(&shadowed.by.value)
     }) {
         let by = &shadowed.by;
-        let written_by = writer(&by.file).map_or(String::new(), |who| format!(" ({who})"));
+        let written_by = config
+            .writer_of(&by.location())
+            .map_or(String::new(), |who| format!(" ({who})"));
         let fix = match super::located(&by.location()) {
             Some((file, line)) => format!(
                 "{} && {} && {}",
@@ -295,29 +297,10 @@ fn check_shadowed(facts: &Facts, view: &super::SshView, findings: &mut Vec<Draft
                     Some(shadowed.value.location()),
                 )
                 .evidence(
-                    format!("{} {} (set first{written_by})", shadowed.keyword, by.value),
+                    format!("{} {} (set first)", shadowed.keyword, by.value),
                     Some(by.location()),
                 ),
         );
-    }
-}
-
-/// Who writes a config file or option, where the place says: cloud-init's drop-in, the
-/// system crypto policy, Red Hat's defaults, the unit's command line.
-fn writer(place: &str) -> Option<&'static str> {
-    if place.ends_with("/50-cloud-init.conf") {
-        Some("written by cloud-init")
-    } else if place.starts_with("/etc/crypto-policies/") {
-        Some("the system crypto policy")
-    } else if place.ends_with("/50-redhat.conf") {
-        Some("Red Hat's defaults")
-    } else if place.starts_with('$')
-        || place.starts_with("ExecStart")
-        || place.starts_with("sshd cmdline")
-    {
-        Some("sshd's command line")
-    } else {
-        None
     }
 }
 

@@ -94,6 +94,21 @@ pub struct Evidence {
     /// "file:line", "systemd:ssh.service", "socket inode 1234", ... when it has a place.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Who wrote the line at `source`, where the config says so ("written by
+    /// cloud-init"): an edit there may be written over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_by: Option<String>,
+}
+
+impl Evidence {
+    /// Where it was seen, for a person: "file:line", with its writer where known.
+    pub fn place(&self) -> Option<String> {
+        let source = self.source.as_deref()?;
+        Some(match &self.written_by {
+            Some(writer) => format!("{source}, {writer}"),
+            None => source.to_string(),
+        })
+    }
 }
 
 /// Why `sshdoctor fix` leaves a finding to a person.
@@ -221,6 +236,7 @@ impl Draft {
         self.evidence.push(Evidence {
             fact: fact.into(),
             source,
+            written_by: None,
         });
         self
     }
@@ -722,6 +738,16 @@ pub fn evaluate(facts: &Facts) -> Vec<Finding> {
         .into_iter()
         .map(|draft| draft.render(&context))
         .collect();
+    for evidence in rendered
+        .iter_mut()
+        .flat_map(|finding| &mut finding.evidence)
+    {
+        evidence.written_by = evidence
+            .source
+            .as_deref()
+            .and_then(|source| facts.config.writer_of(source))
+            .map(str::to_string);
+    }
     rendered.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(b.id)));
     rendered
 }

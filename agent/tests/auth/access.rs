@@ -187,3 +187,32 @@ fn access_lists_in_a_drop_in_are_fixed_where_they_are_set() {
         });
     }
 }
+
+/// AllowUsers in a block Ansible manages (its blockinfile markers) keeps alice out: the
+/// refusal's evidence names the line and who wrote it, since Ansible's next run writes
+/// the line back; the printed fix still lets alice in now.
+#[test]
+fn a_refusal_written_in_an_ansible_block_names_its_writer() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let setting = "AllowUsers deploy";
+        let sshd = network.start_sshd(&[
+            "# BEGIN ANSIBLE MANAGED BLOCK",
+            setting,
+            "# END ANSIBLE MANAGED BLOCK",
+        ]);
+        let refused = network.refused_with(&sshd, "SSH-ACL-001");
+        let config = sshd.config_path().display().to_string();
+        let line = support::line_number(&config, setting);
+        assert_eq!(refused["evidence"][0]["source"], format!("{config}:{line}"));
+        assert_eq!(
+            refused["evidence"][0]["written_by"],
+            "a block Ansible manages"
+        );
+        network.apply_reload_fix(&sshd, first_command(&refused));
+        network.assert_healthy(&sshd);
+    });
+}

@@ -14,6 +14,7 @@ mod parse;
 mod sshd_run;
 mod syntax;
 mod values;
+mod writers;
 
 pub use command_line::environment_file;
 pub use endpoints::derive_endpoints;

@@ -192,8 +192,12 @@ impl Parser<'_> {
         }
         self.files_parsed += 1;
         self.bytes_parsed += bytes.len();
-        for line in syntax::logical_lines(bytes) {
-            self.parse_line(&file, &line);
+        let lines = syntax::logical_lines(bytes);
+        self.facts
+            .written_sections
+            .extend(super::writers::written_sections(&file, &lines));
+        for line in &lines {
+            self.parse_line(&file, line);
         }
     }
 
