@@ -216,3 +216,77 @@ fn a_refusal_written_in_an_ansible_block_names_its_writer() {
         network.assert_healthy(&sshd);
     });
 }
+
+/// Entra ID login's handler installed where aadsshlogin puts it (an overlay on
+/// /usr/sbin in the private system) and in nsswitch.conf, its tagged Match block in
+/// sshd_config, and a global AllowGroups: Entra users would be refused at their first
+/// login. The printed fix moves the list into a Match block that leaves Entra's users
+/// out: the real sshd -T no longer applies it to user@domain names, still applies it to
+/// local users, and alice (in the group) still logs in.
+#[test]
+fn group_lists_that_fail_the_first_entra_login_move_into_a_match_block() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let setup = format!(
+        "{ALICE}; groupadd -f sshusers; usermod -aG sshusers alice; \
+         mkdir -p /tmp/sbin-up /tmp/sbin-work; \
+         mount -t overlay overlay -o lowerdir=/usr/sbin,upperdir=/tmp/sbin-up,workdir=/tmp/sbin-work /usr/sbin; \
+         printf '#!/bin/sh\\nexit 0\\n' > /usr/sbin/aad_certhandler; chmod 755 /usr/sbin/aad_certhandler; \
+         sed -i 's/^passwd:.*/passwd: files aad/' /etc/nsswitch.conf"
+    );
+    in_private_system(&setup, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&[
+            "AllowGroups sshusers",
+            "Match User *@*,????????-????-????-????-????????????    # Added by aadsshlogin installer",
+            "  AuthenticationMethods publickey",
+            "  AuthorizedKeysCommand /usr/sbin/aad_certhandler %u %k",
+            "  AuthorizedKeysCommandUser root",
+        ]);
+        let config = sshd.config_path().display().to_string();
+        let group_list_for = |user: &str| {
+            let output = std::process::Command::new("/usr/sbin/sshd")
+                .args(["-T", "-f", &config, "-C"])
+                .arg(format!("user={user},host=client,addr=192.0.2.1"))
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{output:?}");
+            String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .find(|line| line.starts_with("allowgroups "))
+                .map(str::to_string)
+        };
+        assert_eq!(
+            group_list_for("someone@example.com").as_deref(),
+            Some("allowgroups sshusers")
+        );
+        assert!(network.login().0, "alice is in sshusers");
+        let (verdict, _) = network.diagnose(&sshd);
+        let first_login = only(&verdict, "SSH-ACL-010");
+        let line = support::line_number(&config, "AllowGroups sshusers");
+        assert_eq!(
+            first_login["title"],
+            format!("AllowGroups at {config}:{line} makes each Entra ID user's first login fail")
+        );
+        assert_eq!(first_login["evidence"][0]["fact"], "AllowGroups sshusers");
+        let fix = first_command(first_login);
+        network.apply_reload_fix(&sshd, fix);
+        assert_eq!(group_list_for("someone@example.com"), None);
+        assert_eq!(
+            group_list_for("00000000-1111-2222-3333-444444444444"),
+            None,
+            "a service principal's object ID is Entra's too"
+        );
+        assert_eq!(
+            group_list_for("alice").as_deref(),
+            Some("allowgroups sshusers")
+        );
+        assert!(network.login().0, "alice still logs in");
+        let (verdict, _) = network.diagnose(&sshd);
+        assert!(
+            support::verdict::findings_with(&verdict, "SSH-ACL-010").is_empty(),
+            "{verdict:#}"
+        );
+    });
+}

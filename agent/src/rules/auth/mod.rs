@@ -39,6 +39,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
     check_tcp_wrappers(facts, findings);
     check_keys_command(auth, findings);
     server_keys::check_entra_login(facts, findings);
+    server_keys::check_entra_group_lists(facts, view, findings);
     if let Some(first) = auth.users.first() {
         check_limits(&first.settings, findings);
     }

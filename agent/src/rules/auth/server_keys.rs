@@ -1,8 +1,8 @@
 //! The key sources sshd consults for every user: RevokedKeys, TrustedUserCAKeys and
 //! AuthorizedKeysCommand (SSH-AKF).
 
-use crate::facts::{AuthFacts, Facts, FileKind, KeysCommandProvider};
-use crate::rules::{Draft, RuleId};
+use crate::facts::{AuthFacts, Facts, FileKind, KeysCommandProvider, Located};
+use crate::rules::{Draft, RuleId, SshView};
 
 /// RevokedKeys that sshd cannot read refuses every public key ("Error checking
 /// authentication key ... in revoked keys file"); TrustedUserCAKeys that it cannot read
@@ -150,20 +150,7 @@ pub(super) fn check_entra_login(facts: &Facts, findings: &mut Vec<Draft>) {
     else {
         return;
     };
-    let runs_handler =
-        |command: &str| command.contains("aad_certhandler") || command.contains("aadsshlogin");
-    let global = facts
-        .auth
-        .keys_command
-        .as_ref()
-        .is_some_and(|command| runs_handler(&command.command));
-    let in_block = facts.config.match_blocks.iter().any(|block| {
-        block
-            .settings
-            .get("authorizedkeyscommand")
-            .is_some_and(|values| values.iter().any(|value| runs_handler(&value.value)))
-    });
-    if global || in_block {
+    if entra_handler_runs(facts) {
         return;
     }
     let mut finding = Draft::new(RuleId::EntraLoginUnconfigured)
@@ -189,6 +176,109 @@ pub(super) fn check_entra_login(facts: &Facts, findings: &mut Vec<Draft>) {
                 "Azure's Reset SSH configuration replaced sshd_config; the old one is {backup}"
             ),
             Some(backup.clone()),
+        );
+    }
+    findings.push(finding);
+}
+
+/// Whether an AuthorizedKeysCommand, global or in a Match block, runs Entra ID login's
+/// handler.
+fn entra_handler_runs(facts: &Facts) -> bool {
+    let runs_handler =
+        |command: &str| command.contains("aad_certhandler") || command.contains("aadsshlogin");
+    let global = facts
+        .auth
+        .keys_command
+        .as_ref()
+        .is_some_and(|command| runs_handler(&command.command));
+    global
+        || facts.config.match_blocks.iter().any(|block| {
+            block
+                .settings
+                .get("authorizedkeyscommand")
+                .is_some_and(|values| values.iter().any(|value| runs_handler(&value.value)))
+        })
+}
+
+/// Who Entra ID login's users are to sshd's Match User: user@domain names, and service
+/// principals' object IDs.
+const ENTRA_USER_PATTERNS: &[&str] = &["*@*", "????????-????-????-????-????????????"];
+
+/// A config line and its words.
+type LineWords<'a> = (&'a Located<String>, Vec<&'a str>);
+
+/// Entra ID login in use with a global AllowGroups or DenyGroups: an Entra user's groups
+/// exist only once the user has logged in, so sshd refuses each one's first login. The
+/// lists move into a Match block that leaves Entra's users out.
+pub(super) fn check_entra_group_lists(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
+    let in_use = facts
+        .auth
+        .entra_login
+        .as_ref()
+        .is_some_and(|entra| entra.in_nsswitch);
+    if !in_use || !entra_handler_runs(facts) {
+        return;
+    }
+    // Each keyword's lines, each line's words; sshd adds up the lines of a keyword.
+    let mut lists: Vec<(&str, Vec<LineWords>)> = Vec::new();
+    for keyword in ["AllowGroups", "DenyGroups"] {
+        let Some(values) = facts.config.global.get(&keyword.to_ascii_lowercase()) else {
+            continue;
+        };
+        let mut lines: Vec<LineWords> = Vec::new();
+        for value in values.iter().filter(|value| value.line > 0) {
+            match lines
+                .iter_mut()
+                .find(|(at, _)| at.file == value.file && at.line == value.line)
+            {
+                Some((_, words)) => words.push(&value.value),
+                None => lines.push((value, vec![&value.value])),
+            }
+        }
+        if !lines.is_empty() {
+            lists.push((keyword, lines));
+        }
+    }
+    let Some(first) = lists.first().map(|(_, lines)| lines[0].0) else {
+        return;
+    };
+    let mut block = format!("\\nMatch User *,!{}\\n", ENTRA_USER_PATTERNS.join(",!"));
+    let mut finding = Draft::new(RuleId::EntraFirstLoginGroups);
+    for (keyword, lines) in &lists {
+        for (at, words) in lines {
+            block.push_str(&format!("\\t{keyword} {}\\n", words.join(" ")));
+            finding = finding.evidence(
+                format!("{keyword} {}", words.join(" ")),
+                Some(at.location()),
+            );
+        }
+    }
+    let all_lines = lists
+        .iter()
+        .flat_map(|(_, lines)| lines.iter().map(|(at, _)| *at));
+    let Some(comment_out) = crate::rules::comment_out_all(all_lines) else {
+        return;
+    };
+    let keywords: Vec<&str> = lists.iter().map(|(keyword, _)| *keyword).collect();
+    let fix = format!(
+        "{comment_out} && printf '{block}' >> {} && {} && {}",
+        facts.config.path,
+        crate::rules::sshd_test(facts),
+        crate::rules::reload_sshd(facts, view)
+    );
+    let handler = facts
+        .auth
+        .entra_login
+        .as_ref()
+        .map(|entra| entra.handler.clone());
+    finding = finding
+        .var("keywords", keywords.join(" and "))
+        .var("place", first.location())
+        .var("fix", fix);
+    if let Some(handler) = handler {
+        finding = finding.evidence(
+            format!("sshd runs {handler}, Entra ID login's key handler"),
+            None,
         );
     }
     findings.push(finding);
