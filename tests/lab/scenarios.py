@@ -531,6 +531,18 @@ systemctl restart sshd.service""",
         restore_cmds="ip link set ens2 up\nnetworkctl reconfigure ens2",
     ),
     Scenario(
+        name="address-lost",
+        verdict_fixes=True,
+        # The NIC's IPv4 address removed by hand while the link stays up: clients'
+        # packets have nowhere to go. systemd-networkd configures the link, so the fix
+        # is its reconfigure (a new DHCP lease), not a DHCP client of our own.
+        break_cmds="ip -4 address flush dev ens2",
+        expect_ids=("SSH-NIC-002",),
+        expect_status=CRITICAL,
+        access={22: ("timeout",)},
+        restore_cmds="networkctl reconfigure ens2",
+    ),
+    Scenario(
         name="listener-frozen",
         verdict_fixes=True,
         # The listening sshd hung without being stopped: its unit frozen in the cgroup

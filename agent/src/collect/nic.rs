@@ -3,7 +3,9 @@
 //! bound.
 
 use super::{netlink, ProbeNotes};
-use crate::facts::{DefaultRoute, InterfaceAddress, InterfaceFacts, LinkFacts};
+use crate::facts::{
+    DefaultRoute, DhcpClient, InterfaceAddress, InterfaceFacts, LinkFacts, LinkManager,
+};
 use netlink_packet_core::{
     parse_string, parse_u8, DecodeError, Emitable, NetlinkDeserializable, NetlinkHeader,
     NetlinkSerializable, NlasIterator, Parseable,
@@ -14,6 +16,7 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, Rou
 use netlink_packet_route::AddressFamily;
 use netlink_sys::protocols::NETLINK_ROUTE;
 use std::net::IpAddr;
+use std::path::Path;
 
 /// The main routing table (RT_TABLE_MAIN); the local and default tables hold no
 /// default route that matters for replies to clients.
@@ -126,12 +129,61 @@ pub fn collect(notes: &mut ProbeNotes) -> InterfaceFacts {
             false
         }
     };
+    for link in links.iter_mut().filter(|link| !link.loopback) {
+        link.managed_by = link_manager(Path::new("/run"), link);
+    }
     InterfaceFacts {
         addresses,
         links,
         default_routes,
         routes_read,
+        dhcp_client: dhcp_client(),
     }
+}
+
+/// Who configures `link`, by the state each network service keeps under `run`:
+/// systemd-networkd's and NetworkManager's files named by the link's index (each marks a
+/// link it leaves alone), ifupdown's named by the link's name.
+pub fn link_manager(run: &Path, link: &LinkFacts) -> Option<LinkManager> {
+    let read = |relative: String| std::fs::read_to_string(run.join(relative));
+    if let Ok(state) = read(format!("systemd/netif/links/{}", link.index)) {
+        let admin_state = state
+            .lines()
+            .find_map(|line| line.strip_prefix("ADMIN_STATE="));
+        if admin_state.is_some_and(|admin_state| admin_state != "unmanaged") {
+            return Some(LinkManager::SystemdNetworkd);
+        }
+    }
+    if let Ok(state) = read(format!("NetworkManager/devices/{}", link.index)) {
+        if !state.lines().any(|line| line.trim() == "managed=false") {
+            return Some(LinkManager::NetworkManager);
+        }
+    }
+    // Debian's ifupdown: ifstate.NAME; Alpine's ifupdown-ng: NAME=... lines in ifstate.
+    let ifupdown_ng = read("ifstate".into()).is_ok_and(|state| {
+        state
+            .lines()
+            .any(|line| line.split('=').next() == Some(link.name.as_str()))
+    });
+    if run.join(format!("network/ifstate.{}", link.name)).exists() || ifupdown_ng {
+        return Some(LinkManager::Ifupdown);
+    }
+    None
+}
+
+/// The first DHCP client installed: ISC's, dhcpcd, busybox's.
+fn dhcp_client() -> Option<DhcpClient> {
+    const CLIENTS: &[(&str, DhcpClient)] = &[
+        ("dhclient", DhcpClient::Dhclient),
+        ("dhcpcd", DhcpClient::Dhcpcd),
+        ("udhcpc", DhcpClient::Udhcpc),
+    ];
+    CLIENTS.iter().find_map(|(program, client)| {
+        ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+            .iter()
+            .any(|dir| Path::new(dir).join(program).exists())
+            .then_some(*client)
+    })
 }
 
 /// The facts one rtnetlink datagram holds, its links first (addresses and routes name
@@ -173,6 +225,7 @@ fn parse_link(payload: &[u8]) -> Result<LinkFacts, DecodeError> {
         oper_state: String::from("unknown"),
         loopback: header.flags.contains(LinkFlags::Loopback),
         mac: None,
+        managed_by: None,
     };
     let attributes = payload.get(header.buffer_len()..).unwrap_or_default();
     for attribute in NlasIterator::new(attributes) {
@@ -315,5 +368,55 @@ mod tests {
             }
         }
         assert!(parse_link(&bytes[..8]).is_err());
+    }
+
+    /// The state files of each network service, in a directory standing in for /run.
+    #[test]
+    fn the_service_that_configures_a_link_is_read_from_run() {
+        let run = tempfile::tempdir().unwrap();
+        let write = |relative: &str, text: &str| {
+            let path = run.path().join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        let link = |index: u32, name: &str| LinkFacts {
+            index,
+            name: name.into(),
+            up: true,
+            carrier: Some(true),
+            oper_state: "up".into(),
+            loopback: false,
+            mac: None,
+            managed_by: None,
+        };
+        write(
+            "systemd/netif/links/2",
+            "# This is private data. Do not parse.\nADMIN_STATE=configured\nOPER_STATE=routable\n",
+        );
+        write("systemd/netif/links/3", "ADMIN_STATE=unmanaged\n");
+        write("NetworkManager/devices/3", "[device]\nmanaged=true\n");
+        write("NetworkManager/devices/4", "[device]\nmanaged=false\n");
+        write("network/ifstate.eth4", "eth4\n");
+        write("ifstate", "eth5=eth5 1\n");
+        let managers: Vec<Option<LinkManager>> = [
+            (2, "eth0"),
+            (3, "eth1"),
+            (4, "eth4"),
+            (5, "eth5"),
+            (6, "eth6"),
+        ]
+        .into_iter()
+        .map(|(index, name)| link_manager(run.path(), &link(index, name)))
+        .collect();
+        assert_eq!(
+            managers,
+            [
+                Some(LinkManager::SystemdNetworkd),
+                Some(LinkManager::NetworkManager),
+                Some(LinkManager::Ifupdown),
+                Some(LinkManager::Ifupdown),
+                None,
+            ]
+        );
     }
 }

@@ -13,6 +13,30 @@ pub struct InterfaceFacts {
     pub default_routes: Vec<DefaultRoute>,
     /// The route table was read: an empty `default_routes` then means there is none.
     pub routes_read: bool,
+    /// A DHCP client program installed here, for links that no network service manages.
+    #[serde(default)]
+    pub dhcp_client: Option<DhcpClient>,
+}
+
+/// The service that configures a link (its addresses, its DHCP lease), by the state it
+/// keeps under /run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkManager {
+    SystemdNetworkd,
+    NetworkManager,
+    /// Debian's ifupdown or Alpine's ifupdown-ng (/etc/network/interfaces).
+    Ifupdown,
+}
+
+/// A DHCP client that can be run by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DhcpClient {
+    Dhclient,
+    Dhcpcd,
+    /// busybox's, on Alpine.
+    Udhcpc,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -27,6 +51,9 @@ pub struct LinkFacts {
     pub oper_state: String,
     pub loopback: bool,
     pub mac: Option<String>,
+    /// Who configures it, where that could be told.
+    #[serde(default)]
+    pub managed_by: Option<LinkManager>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

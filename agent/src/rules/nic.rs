@@ -1,7 +1,7 @@
 //! The VM's own network: can any packet reach sshd, and can sshd's replies leave?
 
 use super::{Draft, RuleId, SshView};
-use crate::facts::{Facts, LinkFacts};
+use crate::facts::{DhcpClient, Facts, InterfaceFacts, LinkFacts, LinkManager};
 
 pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Draft>) {
     let interfaces = &facts.interfaces;
@@ -49,7 +49,9 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Draft>) {
         .filter(|address| address.address.is_ipv4() && !address.loopback && address.up)
         .collect();
     if ipv4.is_empty() {
-        let mut finding = Draft::new(RuleId::NoIpv4Address).var("interface", interface);
+        let mut finding = Draft::new(RuleId::NoIpv4Address)
+            .var("renew", renew_lease(interfaces, &interface))
+            .var("interface", interface);
         for address in interfaces
             .addresses
             .iter()
@@ -75,6 +77,7 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Draft>) {
             .collect();
         findings.push(
             Draft::new(RuleId::NoDefaultRoute)
+                .var("renew", renew_lease(interfaces, &ipv4[0].interface))
                 .var("interface", ipv4[0].interface.clone())
                 .evidence(
                     "no default route in the main table",
@@ -85,6 +88,31 @@ pub fn check(facts: &Facts, _view: &SshView, findings: &mut Vec<Draft>) {
                     Some("rtnetlink".into()),
                 ),
         );
+    }
+}
+
+/// The one command that makes `interface` ask DHCP again (the lease carries the address
+/// and the gateway), through the service that configures it: handing it to a DHCP
+/// client of its own would fight that service.
+fn renew_lease(interfaces: &InterfaceFacts, interface: &str) -> String {
+    let manager = interfaces
+        .links
+        .iter()
+        .find(|link| link.name == interface)
+        .and_then(|link| link.managed_by);
+    match (manager, interfaces.dhcp_client) {
+        (Some(LinkManager::SystemdNetworkd), _) => format!("networkctl reconfigure {interface}"),
+        (Some(LinkManager::NetworkManager), _) => format!("nmcli device connect {interface}"),
+        // ifup alone does nothing for an interface it believes is up.
+        (Some(LinkManager::Ifupdown), _) => {
+            format!("ifdown --force {interface}; ifup {interface}")
+        }
+        (None, Some(DhcpClient::Dhclient)) => format!("dhclient -v {interface}"),
+        (None, Some(DhcpClient::Dhcpcd)) => format!("dhcpcd -n {interface}"),
+        (None, Some(DhcpClient::Udhcpc)) => format!("udhcpc -i {interface}"),
+        (None, None) => format!(
+            "ip -brief address show {interface}   # no network service or DHCP client found: restart or redeploy the VM"
+        ),
     }
 }
 

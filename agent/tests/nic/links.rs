@@ -122,3 +122,64 @@ fn address_without_gateway_cannot_answer_remote_clients() {
     assert_eq!(eth0["carrier"], true);
     assert!(eth0["mac"].as_str().unwrap().len() == 17);
 }
+
+/// A lost address or gateway comes back with a new DHCP lease, asked for through the
+/// service that configures the link (a DHCP client of our own would fight it), else
+/// through the DHCP client installed; NIC-002 and NIC-003 print the same command.
+#[test]
+fn the_lease_is_renewed_through_the_service_that_configures_the_link() {
+    use sshdoctor::facts::{DhcpClient, LinkFacts, LinkManager};
+    let renewal = |manager: Option<LinkManager>, client: Option<DhcpClient>, gateway_only: bool| {
+        let mut facts = support::facts::healthy();
+        facts.interfaces.links = vec![LinkFacts {
+            index: 2,
+            name: "eth0".into(),
+            up: true,
+            carrier: Some(true),
+            oper_state: "up".into(),
+            loopback: false,
+            mac: None,
+            managed_by: manager,
+        }];
+        facts.interfaces.dhcp_client = client;
+        facts.interfaces.routes_read = true;
+        if !gateway_only {
+            facts
+                .interfaces
+                .addresses
+                .retain(|address| address.loopback);
+        }
+        let id = if gateway_only {
+            "SSH-NIC-003"
+        } else {
+            "SSH-NIC-002"
+        };
+        let findings = sshdoctor::rules::evaluate(&facts);
+        let finding = findings
+            .iter()
+            .find(|finding| finding.id == id)
+            .unwrap_or_else(|| panic!("{id}: {findings:#?}"));
+        finding.remediation.guest[0].clone()
+    };
+    let dhclient = Some(DhcpClient::Dhclient);
+    for gateway_only in [false, true] {
+        assert_eq!(
+            renewal(Some(LinkManager::SystemdNetworkd), dhclient, gateway_only),
+            "networkctl reconfigure eth0"
+        );
+        assert_eq!(
+            renewal(Some(LinkManager::NetworkManager), dhclient, gateway_only),
+            "nmcli device connect eth0"
+        );
+        assert_eq!(
+            renewal(Some(LinkManager::Ifupdown), dhclient, gateway_only),
+            "ifdown --force eth0; ifup eth0"
+        );
+        assert_eq!(renewal(None, dhclient, gateway_only), "dhclient -v eth0");
+        assert_eq!(
+            renewal(None, Some(DhcpClient::Udhcpc), gateway_only),
+            "udhcpc -i eth0"
+        );
+        assert!(renewal(None, None, gateway_only).starts_with("ip -brief address show eth0   # "));
+    }
+}
