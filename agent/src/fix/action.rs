@@ -103,9 +103,15 @@ pub enum Action {
         chain: String,
         port: u16,
     },
-    /// New connections to TCP `port` accepted first in INPUT, by `iptables` (or
-    /// iptables-legacy, iptables-nft): the backend whose rule drops them.
-    IptablesAccept { iptables: String, port: u16 },
+    /// New connections to TCP `port` accepted first in `chain` of `table` (filter INPUT,
+    /// or raw or mangle PREROUTING, mangle INPUT), by `iptables` (or iptables-legacy,
+    /// iptables-nft): the backend and chain whose rule drops them.
+    IptablesAccept {
+        iptables: String,
+        table: String,
+        chain: String,
+        port: u16,
+    },
     /// firewalld lets new connections to TCP `port` into `zone`, now and after its next
     /// reload (the ssh service for 22, the port otherwise); nothing else is reloaded.
     FirewalldAllow { zone: String, port: u16 },
@@ -264,7 +270,7 @@ impl Action {
             "start_sshd" => &["check", "sshd", "config", "pid_file"],
             "resume" => &["pid"],
             "nft_accept" => &["family", "table", "chain", "port"],
-            "iptables_accept" => &["iptables", "port"],
+            "iptables_accept" => &["iptables", "table", "chain", "port"],
             "firewalld_allow" => &["zone", "port"],
             "ufw_allow" => &["port", "position"],
             "label_ssh_port" => &["port"],
@@ -355,8 +361,13 @@ impl Action {
                 chain: arg("chain")?,
                 port: port(kind, &arg("port")?)?,
             },
+            // A manifest written before tables other than filter were judged has none.
             "iptables_accept" => Action::IptablesAccept {
                 iptables: arg("iptables")?,
+                table: optional("table")
+                    .map_or("filter", |table| table)
+                    .to_string(),
+                chain: optional("chain").map_or("INPUT", |chain| chain).to_string(),
                 port: port(kind, &arg("port")?)?,
             },
             "firewalld_allow" => Action::FirewalldAllow {
@@ -557,7 +568,16 @@ impl Action {
             Action::UfwAllow { .. } | Action::LabelSshPort { .. } => Ok(()),
             Action::Resume { pid } if *pid > 1 => Ok(()),
             Action::Resume { pid } => Err(format!("{pid} is not a process to resume")),
-            Action::IptablesAccept { iptables, .. } => {
+            Action::IptablesAccept {
+                iptables,
+                table,
+                chain,
+                ..
+            } => {
+                if !["filter", "raw", "mangle"].contains(&table.as_str()) {
+                    return Err(format!("{table:?} is not an iptables table that can drop"));
+                }
+                name(chain)?;
                 match [
                     "iptables",
                     "iptables-legacy",
@@ -677,9 +697,15 @@ impl Action {
             } => format!(
                 "nft insert rule {family} {table} {chain} tcp dport {port} accept comment {NFT_COMMENT}"
             ),
-            Action::IptablesAccept { iptables, port } => {
-                format!("{iptables} -I INPUT -p tcp --dport {port} -j ACCEPT")
-            }
+            Action::IptablesAccept {
+                iptables,
+                table,
+                chain,
+                port,
+            } => match table.as_str() {
+                "filter" => format!("{iptables} -I {chain} -p tcp --dport {port} -j ACCEPT"),
+                _ => format!("{iptables} -t {table} -I {chain} -p tcp --dport {port} -j ACCEPT"),
+            },
             Action::FirewalldAllow { zone, port } => {
                 let allow = firewalld_allowance(*port);
                 format!(

@@ -379,11 +379,18 @@ pub fn perform(action: &Action) -> Result<(), String> {
 fn delete_rule(action: &Action) -> Result<(), String> {
     match action {
         Action::UfwAllow { port, .. } => tool("ufw", &["delete", "allow", &format!("{port}/tcp")]),
-        Action::IptablesAccept { iptables, port } => tool(
+        Action::IptablesAccept {
+            iptables,
+            table,
+            chain,
+            port,
+        } => tool(
             iptables,
             &[
+                "-t",
+                table,
                 "-D",
-                "INPUT",
+                chain,
                 "-p",
                 "tcp",
                 "--dport",

@@ -791,6 +791,7 @@ mod tests {
                             "family" => "inet",
                             "port" => "22",
                             "iptables" => "iptables",
+                            "table" => "filter",
                             "pid" => "1234",
                             "position" => "1",
                             "value" => "2048",

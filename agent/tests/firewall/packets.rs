@@ -140,12 +140,12 @@ fn a_rate_limited_set_update_drops_only_over_the_rate() {
     );
 }
 
-/// Anti-spoofing, fragments, conntrack status and reverse-path lines concern other
-/// packets: the walk goes on to the SSH accept.
+/// Anti-spoofing, fragments, conntrack status, reverse-path and bogus-MSS lines concern
+/// other packets: the walk goes on to the SSH accept.
 #[test]
 fn lines_for_other_packets_do_not_stop_the_walk() {
     judged(
-        "table inet guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iif != lo ip daddr 127.0.0.0/8 drop\n  ip frag-off & 0x1fff != 0 drop\n  ct status dnat drop\n  fib saddr . iif oif missing drop\n  fib daddr type local tcp dport 22 accept\n }\n}\n",
+        "table inet guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iif != lo ip daddr 127.0.0.0/8 drop\n  ip frag-off & 0x1fff != 0 drop\n  ct status dnat drop\n  fib saddr . iif oif missing drop\n  tcp flags syn tcp option maxseg size 1-535 drop\n  fib daddr type local tcp dport 22 accept\n }\n}\n",
         Loader::Nft,
         Expect::Open,
     );
@@ -477,4 +477,58 @@ fn a_legacy_backend_drop_applies_beside_nftables() {
         Loader::IptablesLegacy,
         Expect::Blocked("iptables-legacy-save:"),
     );
+}
+
+/// A drop in the raw table's PREROUTING stops the packet before filter's INPUT accepts
+/// it; the printed accept goes first in that chain and opens the port.
+#[test]
+fn an_iptables_raw_prerouting_drop_is_found_and_fixed_there() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let ruleset = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                   -A PREROUTING -p tcp -m tcp --dport 22 -j DROP\nCOMMIT\n\
+                   *filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                   -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+                   -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+    judged(
+        ruleset,
+        Loader::Iptables,
+        Expect::Blocked("iptables-nft-save:"),
+    );
+    let network = VmNet::new();
+    let sshd = network.start_sshd(&[]);
+    network.server.exec(&["iptables-nft-restore"], ruleset);
+    let verdict = verdict_of(&network, &sshd);
+    let findings = firewall_findings(&verdict);
+    assert_eq!(
+        findings[0]["title"],
+        "iptables drops or rejects new connections to TCP 22 (raw PREROUTING)"
+    );
+    let command = findings[0]["remediation"]["guest"][0].as_str().unwrap();
+    assert_eq!(
+        command,
+        "iptables-nft -t raw -I PREROUTING -p tcp --dport 22 -j ACCEPT"
+    );
+    network.server.exec(&["sh", "-c", command], "");
+    assert!(banner_reaches(&network, "192.0.2.2"), "after {command}");
+}
+
+/// The mangle table's PREROUTING guards of anti-flood guides (invalid state, a new
+/// connection without SYN, a bogus MSS, spoofed sources) drop other packets: a
+/// client's first SYN passes them to filter's accept.
+#[test]
+fn iptables_mangle_guards_let_a_first_connection_in() {
+    let ruleset = "*mangle\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n\
+                   :OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+                   -A PREROUTING -m conntrack --ctstate INVALID -j DROP\n\
+                   -A PREROUTING -p tcp ! --syn -m conntrack --ctstate NEW -j DROP\n\
+                   -A PREROUTING -p tcp -m conntrack --ctstate NEW -m tcpmss ! --mss 536:65535 -j DROP\n\
+                   -A PREROUTING -s 224.0.0.0/3 -j DROP\n\
+                   -A PREROUTING -s 127.0.0.0/8 ! -i lo -j DROP\n\
+                   -A INPUT -p tcp --tcp-flags FIN,SYN FIN,SYN -j DROP\nCOMMIT\n\
+                   *filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+                   -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+                   -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+    judged(ruleset, Loader::Iptables, Expect::Open);
 }

@@ -99,6 +99,30 @@ fn an_iptables_input_policy_drop_gets_one_accept_rule_and_undo_deletes_it() {
     });
 }
 
+/// The raw table's PREROUTING drops the port before filter sees it: the accept goes
+/// first in that chain, and undo deletes it from there.
+#[test]
+fn an_iptables_raw_drop_gets_its_accept_in_raw_and_undo_deletes_it() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        in_vm(
+            &network,
+            &["iptables-restore"],
+            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 22 -j DROP\nCOMMIT\n",
+        );
+        repaired_then_undone(
+            &network,
+            &sshd,
+            "iptables-nft -t raw -I PREROUTING -p tcp --dport 22 -j ACCEPT",
+            &["iptables", "-t", "raw", "-S"],
+        );
+    });
+}
+
 /// ufw made active in the VM's namespace by `rules` (each a ufw command line), then the
 /// plan, the repair and the undo; ufw writes its state in /etc/ufw and /etc/default/ufw,
 /// the private system's copies.

@@ -1,5 +1,6 @@
-//! iptables: the packet through the filter table's INPUT chain of each IPv4 ruleset that
-//! `*-save` printed (nf_tables and legacy backends each filter on their own).
+//! iptables: the packet through the base chains it passes (raw and mangle PREROUTING,
+//! mangle and filter INPUT) of each ruleset of its family that `*-save` printed
+//! (nf_tables and legacy backends each filter on their own).
 
 use super::{
     walk_base, Action, Allowance, Applies, Chains, Family, Hit, Judged, Kind, Layer, Packet, Test,
@@ -23,6 +24,7 @@ const KNOWN_MODULES: &[&str] = &[
     "connlimit",
     "addrtype",
     "icmp6",
+    "tcpmss",
 ];
 /// Options that only name or tune (a list, a table, a mask) and take one value.
 const TUNING_OPTIONS: &[&str] = &[
@@ -53,7 +55,18 @@ const TUNING_FLAGS: &[&str] = &[
     "--connlimit-daddr",
 ];
 
-/// The filter table's INPUT outcome for the packet in each ruleset of its family.
+/// The base chains an arriving packet for this host passes, in the kernel's order
+/// (raw, then mangle, at prerouting; mangle, then filter, at input): a DROP in any of
+/// them ends it. The nat table cannot drop, and SSH's packets are not redirected here.
+const BASE_CHAINS: &[(&str, &str)] = &[
+    ("raw", "PREROUTING"),
+    ("mangle", "PREROUTING"),
+    ("mangle", "INPUT"),
+    ("filter", "INPUT"),
+];
+
+/// Each base chain's outcome for the packet, in each ruleset of its family: the filter
+/// table's INPUT always, the others where they hold a rule or drop by policy.
 pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
     let ufw_active = facts.firewall.ufw.as_ref().is_some_and(|ufw| ufw.active);
     let family = match packet.family {
@@ -61,64 +74,82 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
         Family::Ipv6 => IpFamily::Ipv6,
     };
     let mut judged = Vec::new();
-    for ruleset in &facts.firewall.iptables {
-        if ruleset.family != family {
-            continue;
+    for ruleset in facts
+        .firewall
+        .iptables
+        .iter()
+        .filter(|ruleset| ruleset.family == family)
+    {
+        for (table_name, chain) in BASE_CHAINS {
+            let Some(table) = ruleset
+                .tables
+                .iter()
+                .find(|table| table.name == *table_name)
+            else {
+                continue;
+            };
+            let policy = table
+                .chains
+                .iter()
+                .find(|known| known.name == *chain)
+                .and_then(|known| known.policy.clone())
+                .unwrap_or_else(|| "ACCEPT".into());
+            let holds_rules = table.rules.iter().any(|rule| rule.chain == *chain);
+            if *table_name != "filter" && !holds_rules && policy != "DROP" {
+                continue;
+            }
+            let view = TableView {
+                ruleset,
+                table,
+                packet,
+            };
+            let policy_hit = Hit {
+                chain: chain.to_string(),
+                text: format!(":{chain} {policy}"),
+                source: format!("{} {table_name} {chain} policy", ruleset.command),
+            };
+            let mut allowances: Vec<Allowance> = Vec::new();
+            let outcome = walk_base(&view, chain, policy == "DROP", policy_hit, &mut allowances);
+            // ufw's own chains and the INPUT policy it sets are judged from ufw's rules.
+            if *table_name == "filter" && ufw_active && decided_by_ufw(&outcome) {
+                continue;
+            }
+            judged.push(Judged {
+                layer: layer(facts, ruleset, table_name, chain, packet.port),
+                outcome,
+                allowances,
+            });
         }
-        let Some(filter) = ruleset.tables.iter().find(|table| table.name == "filter") else {
-            continue;
-        };
-        let view = FilterView {
-            ruleset,
-            table: filter,
-            packet,
-        };
-        let policy = filter
-            .chains
-            .iter()
-            .find(|chain| chain.name == "INPUT")
-            .and_then(|chain| chain.policy.clone())
-            .unwrap_or_else(|| "ACCEPT".into());
-        let policy_hit = Hit {
-            chain: "INPUT".into(),
-            text: format!(":INPUT {policy}"),
-            source: format!("{} filter INPUT policy", ruleset.command),
-        };
-        let mut allowances: Vec<Allowance> = Vec::new();
-        let outcome = walk_base(
-            &view,
-            "INPUT",
-            policy == "DROP",
-            policy_hit,
-            &mut allowances,
-        );
-        // ufw's own chains and the INPUT policy it sets are judged from ufw's rules.
-        if ufw_active && decided_by_ufw(&outcome) {
-            continue;
-        }
-        let tool = iptables_tool(ruleset);
-        let layer = Layer {
-            name: format!("iptables ({}) filter INPUT", ruleset.command),
-            drop_rule: RuleId::IptablesDrops,
-            vars: vec![
-                ("iptables", tool.clone()),
-                ("save_command", ruleset.command.clone()),
-                ("persist_command", persist_command(facts, ruleset.family)),
-            ],
-            list_command: format!("{} -t filter", ruleset.command),
-            allow_command: format!("{tool} -I INPUT -p tcp --dport {} -j ACCEPT", packet.port),
-            allow_neighbours: Some(format!(
-                "{tool} -I INPUT -p ipv6-icmp --icmpv6-type neighbour-solicitation -j ACCEPT && \
-                 {tool} -I INPUT -p ipv6-icmp --icmpv6-type neighbour-advertisement -j ACCEPT"
-            )),
-        };
-        judged.push(Judged {
-            layer,
-            outcome,
-            allowances,
-        });
     }
     judged
+}
+
+/// The layer of one base chain: its name in findings, and the commands that list it and
+/// let the port in there.
+fn layer(facts: &Facts, ruleset: &IptablesRuleset, table: &str, chain: &str, port: u16) -> Layer {
+    let tool = iptables_tool(ruleset);
+    // "-t filter" is what iptables assumes; said only for the other tables.
+    let table_option = match table {
+        "filter" => String::new(),
+        other => format!("-t {other} "),
+    };
+    Layer {
+        name: format!("iptables ({}) {table} {chain}", ruleset.command),
+        drop_rule: RuleId::IptablesDrops,
+        vars: vec![
+            ("iptables", tool.clone()),
+            ("table", table.to_string()),
+            ("chain", chain.to_string()),
+            ("save_command", ruleset.command.clone()),
+            ("persist_command", persist_command(facts, ruleset.family)),
+        ],
+        list_command: format!("{} -t {table}", ruleset.command),
+        allow_command: format!("{tool} {table_option}-I {chain} -p tcp --dport {port} -j ACCEPT"),
+        allow_neighbours: Some(format!(
+            "{tool} {table_option}-I {chain} -p ipv6-icmp --icmpv6-type neighbour-solicitation -j ACCEPT && \
+             {tool} {table_option}-I {chain} -p ipv6-icmp --icmpv6-type neighbour-advertisement -j ACCEPT"
+        )),
+    }
 }
 
 /// The command that keeps the rules as they are now after a reboot, where this
@@ -162,13 +193,13 @@ fn iptables_tool(ruleset: &IptablesRuleset) -> String {
         .to_string()
 }
 
-struct FilterView<'a> {
+struct TableView<'a> {
     ruleset: &'a IptablesRuleset,
     table: &'a IptablesTable,
     packet: &'a Packet,
 }
 
-impl FilterView<'_> {
+impl TableView<'_> {
     /// The chains the table declares: a target naming one is a jump, whatever its case.
     fn chain_names(&self) -> Vec<&str> {
         self.table
@@ -179,7 +210,7 @@ impl FilterView<'_> {
     }
 }
 
-impl Chains for FilterView<'_> {
+impl Chains for TableView<'_> {
     fn rules(&self, chain: &str) -> Option<Vec<(Hit, Applies, Action)>> {
         if !self.table.chains.iter().any(|known| known.name == chain) {
             return None;
@@ -319,6 +350,13 @@ fn judge_rule(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action)
                 )
             }
             "--syn" => Test::from(syn),
+            "--mss" => match syn {
+                true => port_test(value(), super::CLIENT_MSS),
+                false => {
+                    value();
+                    Test::No
+                }
+            },
             "--tcp-flags" => {
                 let mask = value().to_string();
                 let comparison = value();

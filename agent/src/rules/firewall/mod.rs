@@ -248,6 +248,11 @@ pub(super) struct Packet {
 /// and macOS use 49152 and above).
 const CLIENT_PORTS: std::ops::RangeInclusive<u16> = 32768..=65535;
 
+/// The maximum segment size a client's SYN offers: a 1500-byte MTU (Ethernet, Azure's
+/// networks) less 40 bytes of IPv4 and TCP headers. Rules on the MSS (iptables tcpmss,
+/// nft tcp option maxseg) drop bogus values far below it.
+const CLIENT_MSS: u16 = 1460;
+
 impl Packet {
     /// Is the packet sent to an address in `network` ("10.0.0.0/8", "10.0.0.4")? A
     /// remote client never sends to a loopback address, whatever else is unknown.

@@ -307,6 +307,15 @@ impl TableView<'_> {
                 _ => Field::Unknown(format!("{protocol} {name}").trim().to_string()),
             };
         }
+        if let Some(option) = left.get("tcp option") {
+            let name = option.get("name").and_then(Value::as_str).unwrap_or("");
+            let field = option.get("field").and_then(Value::as_str).unwrap_or("");
+            return match (self.packet.kind == Kind::Syn, name, field) {
+                (false, _, _) => Field::Absent,
+                (true, "maxseg", "size") => Field::Value(None, Some(u64::from(super::CLIENT_MSS))),
+                (true, name, field) => Field::Unknown(format!("tcp option {name} {field}")),
+            };
+        }
         if let Some(key) = left.pointer("/ct/key").and_then(Value::as_str) {
             return match key {
                 // Linux does not track neighbour discovery.
