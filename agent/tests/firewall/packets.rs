@@ -532,3 +532,73 @@ fn iptables_mangle_guards_let_a_first_connection_in() {
                    -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
     judged(ruleset, Loader::Iptables, Expect::Open);
 }
+
+/// alice logged in from 192.0.2.3; then a blocklist set drops that address while the
+/// port stays open to others. The real connections agree (192.0.2.2 gets the banner,
+/// 192.0.2.3 does not); the verdict names the address, alice's login from it and the
+/// rule, and the printed accept for that address lets it in again.
+#[test]
+fn a_client_that_logged_in_before_and_is_now_dropped_is_named() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    use support::accounts::{in_private_system, ALICE};
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        network.client.ip(&[
+            "address",
+            "add",
+            &format!("{OTHER_CLIENT}/24"),
+            "dev",
+            "eth0",
+        ]);
+        let sshd = network.start_sshd(&["UsePAM no"]);
+        let login = network
+            .client
+            .command("ssh")
+            .args([
+                "-F",
+                "/dev/null",
+                "-i",
+                "/tmp/alice_key",
+                "-b",
+                OTHER_CLIENT,
+            ])
+            .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no"])
+            .args([
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "ConnectTimeout=5",
+            ])
+            .arg(format!("alice@{SERVER}"))
+            .arg("true")
+            .output()
+            .unwrap();
+        assert!(login.status.success(), "{login:?}");
+        network.server.exec(
+            &["nft", "-f", "-"],
+            "table inet guard {\n set blocked { type ipv4_addr; elements = { 203.0.113.9, 192.0.2.3 } }\n chain input {\n  type filter hook input priority 0; policy accept;\n  ip saddr @blocked drop\n }\n}\n",
+        );
+        assert!(banner_reaches(&network, "192.0.2.2"));
+        assert!(!banner_reaches(&network, OTHER_CLIENT));
+        let (verdict, _) = network.diagnose_with_log(&sshd);
+        let findings = firewall_findings(&verdict);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let dropped = findings[0];
+        assert_eq!(dropped["id"], "SSH-FWL-007");
+        assert_eq!(
+            dropped["title"],
+            "nftables inet guard input drops TCP 22 from 192.0.2.3, where alice logged in from"
+        );
+        let evidence = dropped["evidence"].to_string();
+        assert!(evidence.contains("ip saddr @blocked drop"), "{evidence}");
+        let command = dropped["remediation"]["guest"][0].as_str().unwrap();
+        assert_eq!(
+            command,
+            "nft insert rule inet guard input ip saddr 192.0.2.3 tcp dport 22 accept"
+        );
+        network.server.exec(&["sh", "-c", command], "");
+        assert!(banner_reaches(&network, OTHER_CLIENT), "after {command}");
+    });
+}

@@ -32,6 +32,7 @@ pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
         list_command: format!("firewall-cmd --zone={} --list-all", zone.name),
         allow_command: allow.command(),
         allow_neighbours: None,
+        allow_client: None,
     };
     let mut allowances = Vec::new();
     let outcome = judge_zone(zone, packet, &mut allowances);

@@ -115,7 +115,7 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
                 continue;
             }
             judged.push(Judged {
-                layer: layer(facts, ruleset, table_name, chain, packet.port),
+                layer: layer(facts, ruleset, table_name, chain, packet),
                 outcome,
                 allowances,
             });
@@ -126,7 +126,14 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
 
 /// The layer of one base chain: its name in findings, and the commands that list it and
 /// let the port in there.
-fn layer(facts: &Facts, ruleset: &IptablesRuleset, table: &str, chain: &str, port: u16) -> Layer {
+fn layer(
+    facts: &Facts,
+    ruleset: &IptablesRuleset,
+    table: &str,
+    chain: &str,
+    packet: &Packet,
+) -> Layer {
+    let port = packet.port;
     let tool = iptables_tool(ruleset);
     // "-t filter" is what iptables assumes; said only for the other tables.
     let table_option = match table {
@@ -149,6 +156,9 @@ fn layer(facts: &Facts, ruleset: &IptablesRuleset, table: &str, chain: &str, por
             "{tool} {table_option}-I {chain} -p ipv6-icmp --icmpv6-type neighbour-solicitation -j ACCEPT && \
              {tool} {table_option}-I {chain} -p ipv6-icmp --icmpv6-type neighbour-advertisement -j ACCEPT"
         )),
+        allow_client: packet.source.map(|client| {
+            format!("{tool} {table_option}-I {chain} -s {client} -p tcp --dport {port} -j ACCEPT")
+        }),
     }
 }
 
@@ -296,7 +306,7 @@ fn judge_rule(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action)
                         }),
                 )
             }
-            "-s" | "--source" => source_test(value()),
+            "-s" | "--source" => source_test(value(), packet),
             "-d" | "--destination" => match value() {
                 "0.0.0.0/0" | "::/0" => Test::Yes,
                 network => Test::any(network.split(',').map(|one| packet.sent_to(one))),
@@ -368,6 +378,9 @@ fn judge_rule(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action)
             "--match-set" => {
                 let set = value().to_string();
                 match value() {
+                    "src" if packet.source.is_some() => {
+                        Test::Unknown(format!("whether the client is in ipset {set}"))
+                    }
                     "src" => Test::FromOnly(format!("ipset {set}")),
                     directions => Test::Unknown(format!("ipset {set} {directions}")),
                 }
@@ -464,10 +477,12 @@ fn tcp_flags_test(mask: &str, comparison: &str) -> Test {
     Test::from(ours == wanted)
 }
 
-fn source_test(spec: &str) -> Test {
-    match spec {
-        "0.0.0.0/0" | "::/0" => Test::Yes,
-        sources => Test::FromOnly(sources.to_string()),
+/// `-s 10.0.0.0/8,192.0.2.5`: for an arbitrary client, only the sources named.
+fn source_test(spec: &str, packet: &Packet) -> Test {
+    match (spec, packet.source) {
+        ("0.0.0.0/0" | "::/0", _) => Test::Yes,
+        (sources, None) => Test::FromOnly(sources.to_string()),
+        (sources, Some(_)) => Test::any(sources.split(',').map(|one| packet.sent_from(one))),
     }
 }
 
@@ -481,6 +496,7 @@ mod tests {
             interface: Some("eth0".into()),
             destination: Some("10.0.0.4".parse().unwrap()),
             family: Family::Ipv4,
+            source: None,
             kind: Kind::Syn,
         }
     }

@@ -9,7 +9,9 @@
 //! solicitation and advertisement without which no IPv6 packet arrives. A match this
 //! code does not understand makes the outcome uncertain, never a guess. A source-address
 //! match is judged for "an arbitrary client", which no specific allowlist contains; the
-//! rules that allow only some sources are reported alongside.
+//! rules that allow only some sources are reported alongside. Where the arbitrary client
+//! gets in, the SYN of each client known to have come in (sshd's log, the TCP table) is
+//! judged too, with its own address: a ban or a drifted list singles it out.
 
 mod firewalld;
 mod iptables;
@@ -34,6 +36,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
             port,
             interface: interface.clone(),
             destination,
+            source: None,
             family: Family::Ipv4,
             kind: Kind::Syn,
         };
@@ -51,6 +54,14 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         firewalld::check(facts, &packet, &mut port_findings);
         ufw::check(facts, &packet, &mut port_findings);
         let ipv4_open = port_findings.is_empty();
+        // Where an arbitrary client gets in, a client known to have come in before may
+        // still be singled out: banned, or left out of a list.
+        if !port_findings
+            .iter()
+            .any(|finding| finding.severity == super::Severity::Critical)
+        {
+            port_findings.extend(check_known_clients(facts, &packet, ipv6.as_ref()));
+        }
         if let Some((interface, address)) = ipv6.clone().filter(|_| listens_on_ipv6(view, port)) {
             let packet = Packet {
                 interface: Some(interface),
@@ -73,6 +84,83 @@ fn layers(facts: &Facts, packet: &Packet) -> Vec<Judged> {
     let mut judged = nft::judge(facts, packet);
     judged.extend(iptables::judge(facts, packet));
     judged
+}
+
+/// How many known clients' packets are judged: the newest ones.
+const KNOWN_CLIENTS: usize = 8;
+
+/// The SYN from each client that logged in before (sshd's log) or holds an SSH
+/// connection now (the TCP table), through nftables and iptables: a layer that drops it
+/// is named with the one address and the rule. The live probes' own addresses are not
+/// clients.
+fn check_known_clients(facts: &Facts, syn: &Packet, ipv6: Option<&(String, IpAddr)>) -> Vec<Draft> {
+    let mut clients: Vec<super::logs::KnownClient> = super::logs::logged_in_clients(facts);
+    for connection in facts.sockets.connections.iter().filter(|connection| {
+        connection.local_port == syn.port
+            && connection.state == crate::facts::ConnectionState::Established
+    }) {
+        let address = connection.remote_address.to_canonical();
+        if !clients.iter().any(|known| known.address == address) {
+            clients.push(super::logs::KnownClient {
+                address,
+                user: "a client".into(),
+                seen: format!("connected now, from port {}", connection.remote_port),
+            });
+        }
+    }
+    let mut findings = Vec::new();
+    for client in clients
+        .iter()
+        .filter(|client| {
+            !client.address.is_loopback() && !crate::facts::is_probe_address(client.address)
+        })
+        .take(KNOWN_CLIENTS)
+    {
+        let packet = match (client.address, ipv6) {
+            (IpAddr::V4(_), _) => Packet {
+                source: Some(client.address),
+                ..syn.clone()
+            },
+            (IpAddr::V6(_), Some((interface, address))) => Packet {
+                source: Some(client.address),
+                interface: Some(interface.clone()),
+                destination: Some(*address),
+                family: Family::Ipv6,
+                ..syn.clone()
+            },
+            (IpAddr::V6(_), None) => continue,
+        };
+        for judged in layers(facts, &packet) {
+            let Outcome::Dropped(hit) = judged.outcome else {
+                continue;
+            };
+            let unblock = match banned_by_fail2ban(&hit) {
+                true => format!("fail2ban-client unban {}", client.address),
+                false => judged.layer.allow_client.clone().unwrap_or_default(),
+            };
+            let finding = Draft::new(RuleId::FirewallDropsKnownClient)
+                .var("firewall", judged.layer.name.clone())
+                .var("port", syn.port.to_string())
+                .var("client", client.address.to_string())
+                .var("user", client.user.clone())
+                .var("seen", client.seen.clone())
+                .var("unblock_command", unblock)
+                .var("list_command", judged.layer.list_command.clone());
+            let finding = evidence(finding, &hit, &format!("drops {}", client.address));
+            findings.push(finding.evidence(
+                format!("{} logged in from {}", client.user, client.address),
+                Some(client.seen.clone()),
+            ));
+            break;
+        }
+    }
+    findings
+}
+
+/// fail2ban's chains (f2b-NAME) and nftables table (f2b-table), whose bans it lifts
+/// itself: an accept put before them would keep it from banning that address again.
+fn banned_by_fail2ban(hit: &Hit) -> bool {
+    hit.chain.starts_with("f2b-") || hit.source.contains(" f2b-table ")
 }
 
 /// IPv6 as IPv4, from nftables and ip6tables (firewalld and ufw give both families the
@@ -240,6 +328,9 @@ pub(super) struct Packet {
     pub interface: Option<String>,
     /// The address it is sent to: that interface's; None when unknown.
     pub destination: Option<IpAddr>,
+    /// The client it comes from: one known to have come in before; None for an
+    /// arbitrary client, which no specific source list holds.
+    pub source: Option<IpAddr>,
     pub family: Family,
     pub kind: Kind,
 }
@@ -274,6 +365,28 @@ impl Packet {
             None => Test::Unknown(format!(
                 "destination {network}: this machine's address unknown"
             )),
+        }
+    }
+
+    /// Does the packet come from `network` ("10.0.0.0/8", "192.0.2.5")? For an
+    /// arbitrary client, only where the network holds every address.
+    fn sent_from(&self, network: &str) -> Test {
+        let (address, prefix) = network.split_once('/').unwrap_or((network, ""));
+        let Ok(parsed) = address.parse::<IpAddr>() else {
+            return match self.source {
+                Some(_) => Test::Unknown(format!("source {network}")),
+                None => Test::FromOnly(network.to_string()),
+            };
+        };
+        let prefix = match prefix {
+            "" if parsed.is_ipv4() => "32",
+            "" => "128",
+            prefix => prefix,
+        };
+        match self.source {
+            Some(source) => Test::from(in_network(source, address, prefix)),
+            None if prefix == "0" => Test::Yes,
+            None => Test::FromOnly(network.to_string()),
         }
     }
 
@@ -644,6 +757,8 @@ pub(super) struct Layer {
     pub allow_command: String,
     /// Lets IPv6 neighbour discovery in, where the layer judges IPv6.
     pub allow_neighbours: Option<String>,
+    /// Lets the packet's own client in on the port, where the packet has a known one.
+    pub allow_client: Option<String>,
 }
 
 /// The finding for one layer's outcome: drop → the layer's critical rule; drop of all but
@@ -729,6 +844,7 @@ mod tests {
             port: 22,
             interface: interface.map(str::to_string),
             destination: None,
+            source: None,
             family: Family::Ipv4,
             kind: Kind::Syn,
         };

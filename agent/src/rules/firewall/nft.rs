@@ -82,6 +82,16 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
                 "nft insert rule {family} {name} {} icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} accept",
                 chain.name
             )),
+            allow_client: packet.source.map(|client| {
+                let protocol = match client {
+                    std::net::IpAddr::V4(_) => "ip",
+                    std::net::IpAddr::V6(_) => "ip6",
+                };
+                format!(
+                    "nft insert rule {family} {name} {} {protocol} saddr {client} tcp dport {} accept",
+                    chain.name, packet.port
+                )
+            }),
         };
         judged.push(Judged {
             layer,
@@ -223,7 +233,7 @@ impl TableView<'_> {
         let equal = match &field {
             Field::Absent => return Test::No,
             Field::Unknown(why) => return Test::Unknown(why.clone()),
-            Field::Source => return source_test(op, right),
+            Field::Source => return self.source_test(op, right),
             Field::Destination => {
                 let sent = self.destination_test(right);
                 return match op {
@@ -451,35 +461,57 @@ impl TableView<'_> {
     /// Is the packet's destination in `right` (an address, a prefix, a range, a list, a
     /// set or `@set`)?
     fn destination_test(&self, right: &Value) -> Test {
+        self.address_test(right, "ip daddr", &|network| self.packet.sent_to(network))
+    }
+
+    /// `ip saddr X`: for a known client, whether X holds its address; for an arbitrary
+    /// one, only if X is everyone.
+    fn source_test(&self, op: &str, right: &Value) -> Test {
+        if self.packet.source.is_none() {
+            return arbitrary_source_test(op, right);
+        }
+        let from = self.address_test(right, "ip saddr", &|network| self.packet.sent_from(network));
+        match op {
+            "==" | "in" => from,
+            "!=" => from.negate(),
+            other => Test::Unknown(format!("ip saddr {other}")),
+        }
+    }
+
+    /// Whether an address expression (an address, a prefix, a range, a set, a named
+    /// set) holds the packet's address that `holds` checks against one network.
+    fn address_test(&self, right: &Value, what: &str, holds: &dyn Fn(&str) -> Test) -> Test {
         match right {
             Value::String(name) if name.starts_with('@') => {
                 match self.table.sets.iter().find(|set| set.name == name[1..]) {
-                    Some(set) => {
-                        Test::any(set.elements.iter().map(|one| self.destination_test(one)))
-                    }
+                    Some(set) => Test::any(
+                        set.elements
+                            .iter()
+                            .map(|one| self.address_test(one, what, holds)),
+                    ),
                     None => Test::Unknown(format!("set {name} not listed")),
                 }
             }
-            Value::String(address) => self.packet.sent_to(address),
-            Value::Array(items) => Test::any(items.iter().map(|one| self.destination_test(one))),
+            Value::String(address) => holds(address),
+            Value::Array(items) => {
+                Test::any(items.iter().map(|one| self.address_test(one, what, holds)))
+            }
             Value::Object(object) => {
                 if let Some(inner) = right.pointer("/elem/val") {
-                    return self.destination_test(inner);
+                    return self.address_test(inner, what, holds);
                 }
                 if let Some(items) = object.get("set") {
-                    return self.destination_test(items);
+                    return self.address_test(items, what, holds);
                 }
                 match (
                     right.pointer("/prefix/addr").and_then(Value::as_str),
                     right.pointer("/prefix/len").and_then(Value::as_u64),
                 ) {
-                    (Some(address), Some(length)) => {
-                        self.packet.sent_to(&format!("{address}/{length}"))
-                    }
-                    _ => Test::Unknown(format!("ip daddr {right}")),
+                    (Some(address), Some(length)) => holds(&format!("{address}/{length}")),
+                    _ => Test::Unknown(format!("{what} {right}")),
                 }
             }
-            other => Test::Unknown(format!("ip daddr {other}")),
+            other => Test::Unknown(format!("{what} {other}")),
         }
     }
 
@@ -512,7 +544,7 @@ impl TableView<'_> {
                 continue;
             }
             let tests = fields.iter().zip(parts).map(|(field, part)| match field {
-                Field::Source => source_test("==", part),
+                Field::Source => self.source_test("==", part),
                 Field::Destination => self.destination_test(part),
                 other => self.contains(other, part),
             });
@@ -651,8 +683,8 @@ fn flags_test(flags: &[&str], op: &str, right: &Value) -> Test {
     }
 }
 
-/// `ip saddr X`: an arbitrary client is in no specific X, but X = 0.0.0.0/0 is everyone.
-fn source_test(op: &str, right: &Value) -> Test {
+/// `ip saddr X` for an arbitrary client: in no specific X, but X = 0.0.0.0/0 is everyone.
+fn arbitrary_source_test(op: &str, right: &Value) -> Test {
     let everyone = right.pointer("/prefix/len").and_then(Value::as_u64) == Some(0);
     let sources = describe(right);
     match (op, everyone) {

@@ -32,6 +32,7 @@ pub fn check(facts: &Facts, packet: &Packet, findings: &mut Vec<Draft>) {
         list_command: "ufw status verbose".into(),
         allow_command: allow.command(),
         allow_neighbours: None,
+        allow_client: None,
     };
     findings.extend(finding_for(&layer, port, outcome, &allowances));
 }
@@ -101,7 +102,7 @@ fn applies(rule: &UfwRule, packet: &Packet) -> Applies {
         interface.map_or(Test::Yes, |interface| packet.arrives_on(interface.trim())),
         match from {
             "Anywhere" => Test::Yes,
-            sources => Test::FromOnly(sources.to_string()),
+            sources => packet.sent_from(sources),
         },
     ])
 }

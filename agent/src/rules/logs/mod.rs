@@ -126,34 +126,62 @@ pub(super) fn key_source_refusals(facts: &Facts, user: &str) -> Vec<(std::net::I
 /// USER from ADDRESS port N"), newest first, each with where the log says so.
 pub(super) fn user_client_addresses(facts: &Facts, user: &str) -> Vec<(std::net::IpAddr, String)> {
     let mut found: Vec<(std::net::IpAddr, String)> = Vec::new();
-    for line in facts.logs.lines.iter().rev().filter(|line| !line.own_probe) {
-        let Some(rest) = line
-            .message
-            .strip_prefix("Accepted ")
-            .or_else(|| line.message.strip_prefix("Failed "))
-        else {
-            continue;
-        };
-        let Some((_, after)) = rest.split_once(" for ") else {
-            continue;
-        };
-        let after = after.strip_prefix("invalid user ").unwrap_or(after);
-        let Some((name, from)) = after.split_once(" from ") else {
-            continue;
-        };
-        let Some(address) = from
-            .split(' ')
-            .next()
-            .and_then(|text| text.parse::<std::net::IpAddr>().ok())
-        else {
-            continue;
-        };
+    for (name, address, line, _) in client_lines(facts) {
         if name == user && !found.iter().any(|(seen, _)| *seen == address) {
             let time = line.time.as_deref().unwrap_or("at an unknown time");
             found.push((address, format!("{time}, {}", line.source)));
         }
     }
     found
+}
+
+/// A client that logged in here: who, from where, and when the log says so.
+pub struct KnownClient {
+    pub address: std::net::IpAddr,
+    pub user: String,
+    /// "2026-12-06T10:00:00Z, journal".
+    pub seen: String,
+}
+
+/// The addresses clients logged in from ("Accepted METHOD for USER from ADDRESS port
+/// N"), newest first, each once.
+pub fn logged_in_clients(facts: &Facts) -> Vec<KnownClient> {
+    let mut found: Vec<KnownClient> = Vec::new();
+    for (name, address, line, accepted) in client_lines(facts) {
+        if accepted && !found.iter().any(|known| known.address == address) {
+            let time = line.time.as_deref().unwrap_or("at an unknown time");
+            found.push(KnownClient {
+                address,
+                user: name.to_string(),
+                seen: format!("{time}, {}", line.source),
+            });
+        }
+    }
+    found
+}
+
+/// The "Accepted|Failed METHOD for USER from ADDRESS port N" lines of clients (not the
+/// live probes), newest first: the user, the address, the line, and whether accepted.
+fn client_lines(
+    facts: &Facts,
+) -> impl Iterator<Item = (&str, std::net::IpAddr, &crate::facts::LogLine, bool)> {
+    facts
+        .logs
+        .lines
+        .iter()
+        .rev()
+        .filter(|line| !line.own_probe)
+        .filter_map(|line| {
+            let (rest, accepted) = match line.message.strip_prefix("Accepted ") {
+                Some(rest) => (rest, true),
+                None => (line.message.strip_prefix("Failed ")?, false),
+            };
+            let (_, after) = rest.split_once(" for ")?;
+            let after = after.strip_prefix("invalid user ").unwrap_or(after);
+            let (name, from) = after.split_once(" from ")?;
+            let address = from.split(' ').next()?.parse().ok()?;
+            Some((name, address, line, accepted))
+        })
 }
 
 /// A connection from `host` that sshd went on with after line `index`: a refusal of
