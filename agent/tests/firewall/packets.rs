@@ -59,6 +59,15 @@ fn banner(network: &VmNet, server: &str, bind: &str) -> bool {
     String::from_utf8_lossy(&output.stdout).starts_with("SSH-2.0-")
 }
 
+/// Loads `ruleset` into the VM's namespace with the loader's own tool.
+fn load(network: &VmNet, ruleset: &str, loader: Loader) {
+    match loader {
+        Loader::Nft => network.server.exec(&["nft", "-f", "-"], ruleset),
+        Loader::Iptables => network.server.exec(&["iptables-nft-restore"], ruleset),
+        Loader::IptablesLegacy => network.server.exec(&["iptables-legacy-restore"], ruleset),
+    };
+}
+
 /// Loads `ruleset`, checks real connections from both client addresses against
 /// `expect`, then the verdict.
 fn judged(ruleset: &str, loader: Loader, expect: Expect) {
@@ -74,11 +83,7 @@ fn judged(ruleset: &str, loader: Loader, expect: Expect) {
         "eth0",
     ]);
     let sshd = network.start_sshd(&[]);
-    match loader {
-        Loader::Nft => network.server.exec(&["nft", "-f", "-"], ruleset),
-        Loader::Iptables => network.server.exec(&["iptables-nft-restore"], ruleset),
-        Loader::IptablesLegacy => network.server.exec(&["iptables-legacy-restore"], ruleset),
-    };
+    load(&network, ruleset, loader);
     let (first, other) = (
         banner_reaches(&network, "192.0.2.2"),
         banner_reaches(&network, OTHER_CLIENT),
@@ -398,18 +403,30 @@ fn a_prerouting_drop_is_found_and_fixed_there() {
         Loader::Nft,
         Expect::Blocked("nft inet early chain pre handle"),
     );
-    let network = VmNet::new();
-    let sshd = network.start_sshd(&[]);
-    network.server.exec(&["nft", "-f", "-"], ruleset);
-    let verdict = verdict_of(&network, &sshd);
-    let findings = firewall_findings(&verdict);
-    let command = findings[0]["remediation"]["guest"][0].as_str().unwrap();
+    let (_, command) = fixed_as_printed(ruleset, Loader::Nft);
     assert!(
         command.starts_with("nft insert rule inet early pre tcp dport 22 accept"),
         "{command}"
     );
-    network.server.exec(&["sh", "-c", command], "");
+}
+
+/// `ruleset` loaded with a real sshd listening, and the firewall finding's first
+/// command run as printed: the banner must then reach the client. The finding's title
+/// and the command, for the caller to check.
+fn fixed_as_printed(ruleset: &str, loader: Loader) -> (String, String) {
+    let network = VmNet::new();
+    let sshd = network.start_sshd(&[]);
+    load(&network, ruleset, loader);
+    let verdict = verdict_of(&network, &sshd);
+    let findings = firewall_findings(&verdict);
+    let title = findings[0]["title"].as_str().unwrap().to_string();
+    let command = findings[0]["remediation"]["guest"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    network.server.exec(&["sh", "-c", &command], "");
     assert!(banner_reaches(&network, "192.0.2.2"), "after {command}");
+    (title, command)
 }
 
 /// A match the evaluator does not model, on a rule whose outcome a later rule gives
@@ -496,22 +513,15 @@ fn an_iptables_raw_prerouting_drop_is_found_and_fixed_there() {
         Loader::Iptables,
         Expect::Blocked("iptables-nft-save:"),
     );
-    let network = VmNet::new();
-    let sshd = network.start_sshd(&[]);
-    network.server.exec(&["iptables-nft-restore"], ruleset);
-    let verdict = verdict_of(&network, &sshd);
-    let findings = firewall_findings(&verdict);
+    let (title, command) = fixed_as_printed(ruleset, Loader::Iptables);
     assert_eq!(
-        findings[0]["title"],
+        title,
         "iptables drops or rejects new connections to TCP 22 (raw PREROUTING)"
     );
-    let command = findings[0]["remediation"]["guest"][0].as_str().unwrap();
     assert_eq!(
         command,
         "iptables-nft -t raw -I PREROUTING -p tcp --dport 22 -j ACCEPT"
     );
-    network.server.exec(&["sh", "-c", command], "");
-    assert!(banner_reaches(&network, "192.0.2.2"), "after {command}");
 }
 
 /// The mangle table's PREROUTING guards of anti-flood guides (invalid state, a new

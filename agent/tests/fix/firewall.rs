@@ -75,52 +75,40 @@ fn an_nftables_chain_that_drops_ssh_gets_one_accept_rule_and_undo_deletes_it() {
     });
 }
 
-/// iptables' INPUT policy DROP, loopback let through (Debian's iptables is iptables-nft,
-/// which the repair names).
-#[test]
-fn an_iptables_input_policy_drop_gets_one_accept_rule_and_undo_deletes_it() {
+/// `ruleset` loaded with iptables-restore in the VM's namespace, then the plan, the
+/// repair (`fix`) and the undo, the table's rules listed by `list`.
+fn iptables_repaired_then_undone(ruleset: &str, fix: &str, list: &[&str]) {
     if !support::requires_root(NEEDS_ROOT) {
         return;
     }
     in_private_system(ALICE, || {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["UsePAM no"]);
-        in_vm(
-            &network,
-            &["iptables-restore"],
-            "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n",
-        );
-        repaired_then_undone(
-            &network,
-            &sshd,
-            "iptables-nft -I INPUT -p tcp --dport 22 -j ACCEPT",
-            &["iptables", "-S"],
-        );
+        in_vm(&network, &["iptables-restore"], ruleset);
+        repaired_then_undone(&network, &sshd, fix, list);
     });
+}
+
+/// iptables' INPUT policy DROP, loopback let through (Debian's iptables is iptables-nft,
+/// which the repair names).
+#[test]
+fn an_iptables_input_policy_drop_gets_one_accept_rule_and_undo_deletes_it() {
+    iptables_repaired_then_undone(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n",
+        "iptables-nft -I INPUT -p tcp --dport 22 -j ACCEPT",
+        &["iptables", "-S"],
+    );
 }
 
 /// The raw table's PREROUTING drops the port before filter sees it: the accept goes
 /// first in that chain, and undo deletes it from there.
 #[test]
 fn an_iptables_raw_drop_gets_its_accept_in_raw_and_undo_deletes_it() {
-    if !support::requires_root(NEEDS_ROOT) {
-        return;
-    }
-    in_private_system(ALICE, || {
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["UsePAM no"]);
-        in_vm(
-            &network,
-            &["iptables-restore"],
-            "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 22 -j DROP\nCOMMIT\n",
-        );
-        repaired_then_undone(
-            &network,
-            &sshd,
-            "iptables-nft -t raw -I PREROUTING -p tcp --dport 22 -j ACCEPT",
-            &["iptables", "-t", "raw", "-S"],
-        );
-    });
+    iptables_repaired_then_undone(
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 22 -j DROP\nCOMMIT\n",
+        "iptables-nft -t raw -I PREROUTING -p tcp --dport 22 -j ACCEPT",
+        &["iptables", "-t", "raw", "-S"],
+    );
 }
 
 /// ufw made active in the VM's namespace by `rules` (each a ufw command line), then the
