@@ -209,6 +209,23 @@ nft add rule inet labfw input tcp dport 22 drop""",
         restore_cmds="nft delete table inet labfw",
     ),
     Scenario(
+        name="client-banned",
+        verdict_fixes=True,
+        # The lab's client (10.0.2.2, qemu's host side), which logged in during the
+        # earlier scenarios, banned by a blocklist set as fail2ban's nftables action
+        # keeps one: the port stays open to everyone else, so only a packet from the
+        # client's own address shows the ban. The fix accepts that address first.
+        break_cmds="""nft add table inet labban
+nft add set inet labban blocked '{ type ipv4_addr; }'
+nft add element inet labban blocked '{ 10.0.2.2 }'
+nft add chain inet labban input '{ type filter hook input priority 0; policy accept; }'
+nft add rule inet labban input ip saddr @blocked drop""",
+        expect_ids=("SSH-FWL-007",),
+        expect_status=CRITICAL,
+        access={22: ("timeout",)},
+        restore_cmds="nft delete table inet labban",
+    ),
+    Scenario(
         name="conntrack-full",
         # A rule that needs connection state makes the kernel track connections; eight
         # loopback connections then sit in TIME_WAIT for an hour (assured, so the kernel

@@ -598,6 +598,10 @@ fn a_client_that_logged_in_before_and_is_now_dropped_is_named() {
         let dropped = findings[0];
         assert_eq!(dropped["id"], "SSH-FWL-007");
         assert_eq!(
+            dropped["severity"], "critical",
+            "alice's newest login came from there"
+        );
+        assert_eq!(
             dropped["title"],
             "nftables inet guard input drops TCP 22 from 192.0.2.3, where alice logged in from"
         );

@@ -109,12 +109,14 @@ fn check_known_clients(facts: &Facts, syn: &Packet, ipv6: Option<&(String, IpAdd
         }
     }
     let mut findings = Vec::new();
-    for client in clients
+    for (newest, client) in clients
         .iter()
         .filter(|client| {
             !client.address.is_loopback() && !crate::facts::is_probe_address(client.address)
         })
         .take(KNOWN_CLIENTS)
+        .enumerate()
+        .map(|(index, client)| (index == 0, client))
     {
         let packet = match (client.address, ipv6) {
             (IpAddr::V4(_), _) => Packet {
@@ -146,7 +148,11 @@ fn check_known_clients(facts: &Facts, syn: &Packet, ipv6: Option<&(String, IpAdd
                 .var("seen", client.seen.clone())
                 .var("unblock_command", unblock)
                 .var("list_command", judged.layer.list_command.clone());
-            let finding = evidence(finding, &hit, &format!("drops {}", client.address));
+            let mut finding = evidence(finding, &hit, &format!("drops {}", client.address));
+            // The address of the newest login is most likely the person's who asks.
+            if newest {
+                finding = finding.severity(super::Severity::Critical);
+            }
             findings.push(finding.evidence(
                 format!("{} logged in from {}", client.user, client.address),
                 Some(client.seen.clone()),
