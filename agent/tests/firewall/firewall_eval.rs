@@ -130,7 +130,7 @@ fn nft_expression_not_understood_is_uncertain_and_named() {
     assert_eq!(finding.severity, Severity::Warning);
     assert_eq!(
         finding.title,
-        "nftables inet filter input may block TCP 22: not evaluated: tcp sport: accepted if it matches, dropped if not"
+        "nftables inet filter input may block TCP 22: not evaluated: source port 40000-50000: it depends on the port the client picks: accepted if it matches, dropped if not"
     );
     assert_shows(
         &finding,

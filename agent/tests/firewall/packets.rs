@@ -616,3 +616,71 @@ fn a_client_that_logged_in_before_and_is_now_dropped_is_named() {
         assert!(banner_reaches(&network, OTHER_CLIENT), "after {command}");
     });
 }
+
+/// filter INPUT lets the SYN in, but OUTPUT's policy drops everything and nothing
+/// accepts established connections: sshd's SYN-ACK never leaves, and the client times
+/// out. The verdict names OUTPUT's policy; the printed accept of packets from the SSH
+/// port lets the answer out.
+#[test]
+fn an_output_policy_drop_swallows_the_syn_ack_and_is_fixed_there() {
+    let ruleset = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n\
+                   -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+                   -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n\
+                   -A OUTPUT -o lo -j ACCEPT\nCOMMIT\n";
+    judged(
+        ruleset,
+        Loader::Iptables,
+        Expect::Blocked("iptables-nft-save filter OUTPUT policy"),
+    );
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let (title, command) = fixed_as_printed(ruleset, Loader::Iptables);
+    assert_eq!(
+        title,
+        "iptables (iptables-nft-save) filter OUTPUT drops sshd's replies on TCP 22: every client times out"
+    );
+    assert_eq!(
+        command,
+        "iptables-nft -I OUTPUT -p tcp --sport 22 -j ACCEPT"
+    );
+}
+
+/// The same closed OUTPUT with established connections accepted: the SYN-ACK leaves.
+#[test]
+fn an_output_policy_drop_with_established_accepted_lets_replies_out() {
+    judged(
+        "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n\
+         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n\
+         -A OUTPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
+        Loader::Iptables,
+        Expect::Open,
+    );
+}
+
+/// nftables' output hook: a policy drop without `ct state established accept` swallows
+/// the SYN-ACK, and the printed `tcp sport` accept lets it out; with the established
+/// accept, replies leave and nothing is said.
+#[test]
+fn an_nftables_output_chain_is_judged_for_the_reply() {
+    let closed = "table inet guard {\n chain out {\n  type filter hook output priority 0; policy drop;\n  oifname lo accept\n  tcp dport 443 accept\n }\n}\n";
+    judged(
+        closed,
+        Loader::Nft,
+        Expect::Blocked("nft inet guard chain out policy"),
+    );
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let (_, command) = fixed_as_printed(closed, Loader::Nft);
+    assert_eq!(
+        command,
+        "nft insert rule inet guard out tcp sport 22 accept"
+    );
+    judged(
+        "table inet guard {\n chain out {\n  type filter hook output priority 0; policy drop;\n  ct state established,related accept\n }\n}\n",
+        Loader::Nft,
+        Expect::Open,
+    );
+}

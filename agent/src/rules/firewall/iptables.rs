@@ -64,6 +64,13 @@ const BASE_CHAINS: &[(&str, &str)] = &[
     ("mangle", "INPUT"),
     ("filter", "INPUT"),
 ];
+/// The base chains a packet this machine sends passes (nat's see no reply).
+const OUTGOING_CHAINS: &[(&str, &str)] = &[
+    ("raw", "OUTPUT"),
+    ("mangle", "OUTPUT"),
+    ("filter", "OUTPUT"),
+    ("mangle", "POSTROUTING"),
+];
 
 /// Each base chain's outcome for the packet, in each ruleset of its family: the filter
 /// table's INPUT always, the others where they hold a rule or drop by policy.
@@ -80,7 +87,11 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
         .iter()
         .filter(|ruleset| ruleset.family == family)
     {
-        for (table_name, chain) in BASE_CHAINS {
+        let chains = match packet.kind.outgoing() {
+            true => OUTGOING_CHAINS,
+            false => BASE_CHAINS,
+        };
+        for (table_name, chain) in chains {
             let Some(table) = ruleset
                 .tables
                 .iter()
@@ -95,7 +106,8 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
                 .and_then(|known| known.policy.clone())
                 .unwrap_or_else(|| "ACCEPT".into());
             let holds_rules = table.rules.iter().any(|rule| rule.chain == *chain);
-            if *table_name != "filter" && !holds_rules && policy != "DROP" {
+            let always = *table_name == "filter" && !packet.kind.outgoing();
+            if !always && !holds_rules && policy != "DROP" {
                 continue;
             }
             let view = TableView {
@@ -151,7 +163,11 @@ fn layer(
             ("persist_command", persist_command(facts, ruleset.family)),
         ],
         list_command: format!("{} -t {table}", ruleset.command),
-        allow_command: format!("{tool} {table_option}-I {chain} -p tcp --dport {port} -j ACCEPT"),
+        // sshd's replies leave from the port; clients' packets arrive to it.
+        allow_command: match packet.kind.outgoing() {
+            true => format!("{tool} {table_option}-I {chain} -p tcp --sport {port} -j ACCEPT"),
+            false => format!("{tool} {table_option}-I {chain} -p tcp --dport {port} -j ACCEPT"),
+        },
         allow_neighbours: Some(format!(
             "{tool} {table_option}-I {chain} -p ipv6-icmp --icmpv6-type neighbour-solicitation -j ACCEPT && \
              {tool} {table_option}-I {chain} -p ipv6-icmp --icmpv6-type neighbour-advertisement -j ACCEPT"
@@ -269,7 +285,9 @@ fn words(text: &str) -> Vec<String> {
 
 /// The conditions of one `-A CHAIN ...` line and its target; `chains` are the table's.
 fn judge_rule(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action) {
-    let syn = packet.kind == Kind::Syn;
+    let syn = packet.kind.is_tcp();
+    // sshd's reply: from this machine's port to the client.
+    let out = packet.kind.outgoing();
     let words = words(text);
     // recent --rcheck/--update: with a hit count above 1 a first connection is below
     // it, whatever the list holds.
@@ -306,11 +324,18 @@ fn judge_rule(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action)
                         }),
                 )
             }
+            "-s" | "--source" if out => own_address_test(value(), packet),
+            "-d" | "--destination" if out => source_test(value(), packet),
             "-s" | "--source" => source_test(value(), packet),
-            "-d" | "--destination" => match value() {
-                "0.0.0.0/0" | "::/0" => Test::Yes,
-                network => Test::any(network.split(',').map(|one| packet.sent_to(one))),
-            },
+            "-d" | "--destination" => own_address_test(value(), packet),
+            "--sport" | "--source-port" if out => port_test(value(), packet.port),
+            "--sports" | "--source-ports" if out => ports_test(value(), packet.port),
+            "--dport" | "--destination-port" if out => source_port_test(value(), packet),
+            "--dports" | "--destination-ports" if out => Test::any(
+                value()
+                    .split(',')
+                    .map(|spec| source_port_test(spec, packet)),
+            ),
             "--sport" | "--source-port" => source_port_test(value(), packet),
             "--sports" | "--source-ports" => Test::any(
                 value()
@@ -343,6 +368,12 @@ fn judge_rule(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action)
             ),
             "--src-type" => Test::from(value().split(',').any(|kind| kind == "UNICAST")),
             flag if TUNING_FLAGS.contains(&flag) => Test::Yes,
+            // On the way out a packet has an output interface and no input one.
+            "-i" | "--in-interface" if out => {
+                value();
+                Test::No
+            }
+            "-o" | "--out-interface" if out => packet.arrives_on(value()),
             "-i" | "--in-interface" => packet.arrives_on(value()),
             "-m" | "--match" => match value() {
                 module if KNOWN_MODULES.contains(&module) => Test::Yes,
@@ -352,14 +383,19 @@ fn judge_rule(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action)
             "--dports" | "--destination-ports" => ports_test(value(), packet.port),
             // Linux does not track neighbour discovery.
             "--ctstate" | "--state" => {
-                let state = if syn { "NEW" } else { "UNTRACKED" };
+                let state = match (syn, out) {
+                    (false, _) => "UNTRACKED",
+                    (true, true) => "ESTABLISHED",
+                    (true, false) => "NEW",
+                };
                 Test::from(
                     value()
                         .split(',')
                         .any(|known| known.eq_ignore_ascii_case(state)),
                 )
             }
-            "--syn" => Test::from(syn),
+            // SYN set, ACK, RST and FIN clear: the client's SYN, not sshd's SYN-ACK.
+            "--syn" => Test::from(packet.kind == Kind::Syn),
             "--mss" => match syn {
                 true => port_test(value(), super::CLIENT_MSS),
                 false => {
@@ -371,7 +407,7 @@ fn judge_rule(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action)
                 let mask = value().to_string();
                 let comparison = value();
                 match syn {
-                    true => tcp_flags_test(&mask, comparison),
+                    true => tcp_flags_test(&mask, comparison, packet.kind.tcp_flags()),
                     false => Test::No,
                 }
             }
@@ -459,7 +495,7 @@ fn port_test(spec: &str, port: u16) -> Test {
 }
 
 /// `--tcp-flags MASK COMP`: of the MASK flags, exactly COMP are set. A SYN sets only SYN.
-fn tcp_flags_test(mask: &str, comparison: &str) -> Test {
+fn tcp_flags_test(mask: &str, comparison: &str, flags: &[&str]) -> Test {
     let set = |list: &str| -> Vec<String> {
         list.split(',')
             .map(|flag| flag.to_ascii_uppercase())
@@ -467,14 +503,24 @@ fn tcp_flags_test(mask: &str, comparison: &str) -> Test {
             .collect()
     };
     let mask = set(mask);
-    let ours: Vec<String> = if mask.iter().any(|flag| flag == "SYN" || flag == "ALL") {
-        vec!["SYN".into()]
-    } else {
-        Vec::new()
-    };
+    let all = mask.iter().any(|flag| flag == "ALL");
+    let mut ours: Vec<String> = flags
+        .iter()
+        .map(|flag| flag.to_ascii_uppercase())
+        .filter(|flag| all || mask.contains(flag))
+        .collect();
+    ours.sort();
     let mut wanted = set(comparison);
     wanted.sort();
     Test::from(ours == wanted)
+}
+
+/// `-d` of an arriving packet, `-s` of a leaving one: this machine's own address.
+fn own_address_test(spec: &str, packet: &Packet) -> Test {
+    match spec {
+        "0.0.0.0/0" | "::/0" => Test::Yes,
+        network => Test::any(network.split(',').map(|one| packet.sent_to(one))),
+    }
 }
 
 /// `-s 10.0.0.0/8,192.0.2.5`: for an arbitrary client, only the sources named.

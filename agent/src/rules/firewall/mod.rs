@@ -4,7 +4,9 @@
 //! sent to the primary interface's address from an ephemeral port, is walked through
 //! every layer that filters input: nftables base chains on the prerouting and input
 //! hooks (in the kernel's order), iptables' INPUT chain (each backend), and the verdict
-//! firewalld and ufw give for their own configuration. Where sshd listens on IPv6 and the machine has a global IPv6 address,
+//! firewalld and ufw give for their own configuration; sshd's SYN-ACK is walked back out
+//! through the output and postrouting chains. Where sshd listens on IPv6 and the machine
+//! has a global IPv6 address,
 //! the same SYN over IPv6 goes through nftables and ip6tables, and so do the neighbour
 //! solicitation and advertisement without which no IPv6 packet arrives. A match this
 //! code does not understand makes the outcome uncertain, never a guess. A source-address
@@ -60,6 +62,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
             .iter()
             .any(|finding| finding.severity == super::Severity::Critical)
         {
+            port_findings.extend(check_replies(facts, &packet));
             port_findings.extend(check_known_clients(facts, &packet, ipv6.as_ref()));
         }
         if let Some((interface, address)) = ipv6.clone().filter(|_| listens_on_ipv6(view, port)) {
@@ -84,6 +87,37 @@ fn layers(facts: &Facts, packet: &Packet) -> Vec<Judged> {
     let mut judged = nft::judge(facts, packet);
     judged.extend(iptables::judge(facts, packet));
     judged
+}
+
+/// sshd's SYN-ACK to an arbitrary client, through the chains a leaving packet passes: a
+/// drop there (an output policy of drop with no accept for established connections)
+/// times every client out as surely as a drop of the SYN.
+fn check_replies(facts: &Facts, syn: &Packet) -> Vec<Draft> {
+    let reply = Packet {
+        kind: Kind::SynAck,
+        ..syn.clone()
+    };
+    let mut findings = Vec::new();
+    for judged in layers(facts, &reply) {
+        match judged.outcome {
+            Outcome::Dropped(hit) if judged.allowances.is_empty() => {
+                let finding = Draft::new(RuleId::FirewallDropsReplies)
+                    .var("firewall", judged.layer.name.clone())
+                    .var("port", syn.port.to_string())
+                    .var("allow_command", judged.layer.allow_command.clone())
+                    .var("list_command", judged.layer.list_command.clone());
+                findings.push(evidence(finding, &hit, "drops sshd's SYN-ACK"));
+            }
+            outcome => {
+                let layer = Layer {
+                    name: format!("{} (sshd's replies)", judged.layer.name),
+                    ..judged.layer
+                };
+                findings.extend(finding_for(&layer, syn.port, outcome, &judged.allowances));
+            }
+        }
+    }
+    findings
 }
 
 /// How many known clients' packets are judged: the newest ones.
@@ -299,6 +333,9 @@ pub(super) enum Family {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
     Syn,
+    /// sshd's answer to the SYN, on its way out: conntrack state established, reply
+    /// direction. Without it every client times out as if the SYN were dropped.
+    SynAck,
     NeighbourSolicitation,
     NeighbourAdvertisement,
 }
@@ -307,15 +344,36 @@ impl Kind {
     fn name(self) -> &'static str {
         match self {
             Kind::Syn => "SYN",
+            Kind::SynAck => "SYN-ACK",
             Kind::NeighbourSolicitation => "neighbour solicitation",
             Kind::NeighbourAdvertisement => "neighbour advertisement",
+        }
+    }
+
+    /// A TCP segment of the SSH connection (else ICMPv6).
+    pub fn is_tcp(self) -> bool {
+        matches!(self, Kind::Syn | Kind::SynAck)
+    }
+
+    /// The packet leaves this machine (output and postrouting hooks), rather than
+    /// arriving (prerouting and input).
+    pub fn outgoing(self) -> bool {
+        self == Kind::SynAck
+    }
+
+    /// Its TCP flags, by nft's names; none for ICMPv6.
+    pub fn tcp_flags(self) -> &'static [&'static str] {
+        match self {
+            Kind::Syn => &["syn"],
+            Kind::SynAck => &["syn", "ack"],
+            _ => &[],
         }
     }
 
     /// ICMPv6 type number and nft's name for it; None for the SYN.
     pub fn icmpv6_type(self) -> Option<(u64, &'static str, &'static str)> {
         match self {
-            Kind::Syn => None,
+            Kind::Syn | Kind::SynAck => None,
             Kind::NeighbourSolicitation => {
                 Some((135, "nd-neighbor-solicit", "neighbour-solicitation"))
             }

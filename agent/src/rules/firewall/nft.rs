@@ -11,9 +11,16 @@ use serde_json::{Map, Value};
 
 /// The hooks a packet for this machine passes, in the order the kernel runs them.
 const HOOKS: &[&str] = &["prerouting", "input"];
+/// The hooks a packet this machine sends passes.
+const OUTGOING_HOOKS: &[&str] = &["output", "postrouting"];
 
-/// Every prerouting and input base chain's outcome for the packet, in the kernel's order.
+/// Every base chain's outcome for the packet on the hooks it passes (prerouting and
+/// input arriving, output and postrouting leaving), in the kernel's order.
 pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
+    let hooks = match packet.kind.outgoing() {
+        true => OUTGOING_HOOKS,
+        false => HOOKS,
+    };
     let Some(ruleset) = &facts.firewall.nftables else {
         return Vec::new();
     };
@@ -30,7 +37,11 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
             table
                 .chains
                 .iter()
-                .filter(|chain| HOOKS.contains(&chain.hook.as_deref().unwrap_or_default()))
+                .filter(|chain| hooks.contains(&chain.hook.as_deref().unwrap_or_default()))
+                // nat chains see only a connection's first packet, never a reply.
+                .filter(|chain| {
+                    !(packet.kind.outgoing() && chain.chain_type.as_deref() == Some("nat"))
+                })
                 .filter(move |chain| !judged_by_iptables(facts, table, chain))
                 .map(move |chain| (table, chain))
         })
@@ -38,7 +49,7 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
     // The kernel runs prerouting before input, each hook's chains by priority.
     base_chains.sort_by_key(|(_, chain)| {
         let hook = chain.hook.as_deref().unwrap_or_default();
-        let order = HOOKS.iter().position(|known| *known == hook);
+        let order = hooks.iter().position(|known| *known == hook);
         (order, chain.priority.unwrap_or(0))
     });
     let mut judged = Vec::new();
@@ -74,9 +85,15 @@ pub fn judge(facts: &Facts, packet: &Packet) -> Vec<Judged> {
                 ("chain", chain.name.clone()),
             ],
             list_command: format!("nft -a list chain {family} {name} {}", chain.name),
+            // sshd's replies leave from the port; clients' packets arrive to it.
             allow_command: format!(
-                "nft insert rule {family} {name} {} tcp dport {} accept",
-                chain.name, packet.port
+                "nft insert rule {family} {name} {} tcp {} {} accept",
+                chain.name,
+                match packet.kind.outgoing() {
+                    true => "sport",
+                    false => "dport",
+                },
+                packet.port
             ),
             allow_neighbours: Some(format!(
                 "nft insert rule {family} {name} {} icmpv6 type {{ nd-neighbor-solicit, nd-neighbor-advert }} accept",
@@ -160,6 +177,8 @@ enum Field {
     Flags(Vec<&'static str>),
     Source,
     Destination,
+    /// The client's port: one it picks from the ephemeral range.
+    ClientPort,
     /// Several fields at once (`ip saddr . tcp dport`), matched against concatenations.
     Concat(Vec<Field>),
     /// A header the packet does not have (ip6, udp, icmp): the rule cannot match.
@@ -273,6 +292,9 @@ impl TableView<'_> {
                     Family::Ipv4 => Field::Value(Some("ip"), Some(0x0800)),
                     Family::Ipv6 => Field::Value(Some("ip6"), Some(0x86dd)),
                 },
+                // On the way out a packet has an output interface and no input one.
+                "iifname" | "iif" if self.packet.kind.outgoing() => Field::Absent,
+                "oifname" | "oif" if self.packet.kind.outgoing() => Field::Interface,
                 "iifname" | "iif" => Field::Interface,
                 // A neighbour solicitation goes to the solicited-node multicast address.
                 "pkttype" => match self.packet.kind {
@@ -290,29 +312,40 @@ impl TableView<'_> {
                 .unwrap_or("");
             let name = payload.get("field").and_then(Value::as_str).unwrap_or("");
             let family = self.packet.family;
-            let syn = self.packet.kind == Kind::Syn;
+            let kind = self.packet.kind;
+            let syn = kind.is_tcp();
+            // Field::Source is the client's side, Field::Destination this machine's:
+            // sshd's reply goes from this machine to the client.
+            let (client, server) = match kind.outgoing() {
+                false => (Field::Source, Field::Destination),
+                true => (Field::Destination, Field::Source),
+            };
             return match (protocol, name) {
                 ("ip", _) if family == Family::Ipv6 => Field::Absent,
                 ("ip6", _) if family == Family::Ipv4 => Field::Absent,
                 ("tcp" | "th", _) if !syn => Field::Absent,
                 ("icmpv6", _) if syn => Field::Absent,
+                ("tcp" | "th", "sport") if kind.outgoing() => {
+                    Field::Value(None, Some(u64::from(self.packet.port)))
+                }
+                ("tcp" | "th", "dport") if kind.outgoing() => Field::ClientPort,
                 ("icmpv6", "type") => match self.packet.kind.icmpv6_type() {
                     Some((number, name, _)) => Field::Value(Some(name), Some(number)),
                     None => Field::Absent,
                 },
                 ("icmpv6", "code") => Field::Value(None, Some(0)),
                 ("tcp" | "th", "dport") => Field::Value(None, Some(u64::from(self.packet.port))),
-                ("tcp", "flags") => Field::Flags(SYN.to_vec()),
+                ("tcp", "flags") => Field::Flags(kind.tcp_flags().to_vec()),
                 ("ip", "protocol") | ("ip6", "nexthdr") => self.l4proto(),
-                ("ip" | "ip6", "saddr") => Field::Source,
-                ("ip" | "ip6", "daddr") => Field::Destination,
+                ("ip" | "ip6", "saddr") => client,
+                ("ip" | "ip6", "daddr") => server,
                 // Don't Fragment set, no offset: a SYN is never a fragment.
                 ("ip", "frag-off") => Field::Value(None, Some(0x4000)),
                 ("ip", "version") => Field::Value(None, Some(4)),
                 ("ip6", "version") => Field::Value(None, Some(6)),
                 // Neighbour discovery is valid only from the link: hop limit 255.
                 ("ip6", "hoplimit") if !syn => Field::Value(None, Some(255)),
-                ("tcp" | "th", "sport") => Field::Unknown("tcp sport".into()),
+                ("tcp" | "th", "sport") => Field::ClientPort,
                 (protocol, _) if ABSENT_HEADERS.contains(&protocol) => Field::Absent,
                 _ => Field::Unknown(format!("{protocol} {name}").trim().to_string()),
             };
@@ -320,7 +353,7 @@ impl TableView<'_> {
         if let Some(option) = left.get("tcp option") {
             let name = option.get("name").and_then(Value::as_str).unwrap_or("");
             let field = option.get("field").and_then(Value::as_str).unwrap_or("");
-            return match (self.packet.kind == Kind::Syn, name, field) {
+            return match (self.packet.kind.is_tcp(), name, field) {
                 (false, _, _) => Field::Absent,
                 (true, "maxseg", "size") => Field::Value(None, Some(u64::from(super::CLIENT_MSS))),
                 (true, name, field) => Field::Unknown(format!("tcp option {name} {field}")),
@@ -329,11 +362,19 @@ impl TableView<'_> {
         if let Some(key) = left.pointer("/ct/key").and_then(Value::as_str) {
             return match key {
                 // Linux does not track neighbour discovery.
-                "state" if self.packet.kind != Kind::Syn => Field::Value(Some("untracked"), None),
+                "state" if !self.packet.kind.is_tcp() => Field::Value(Some("untracked"), None),
+                // The reply makes the entry established.
+                "state" if self.packet.kind.outgoing() => Field::Value(Some("established"), None),
                 "state" => Field::Value(Some("new"), None),
+                // The reply's entry is confirmed and has seen a reply (set before the
+                // filter hooks run).
+                "status" if self.packet.kind.outgoing() => {
+                    Field::Flags(vec!["confirmed", "seen-reply"])
+                }
                 // A first packet's conntrack entry: not yet confirmed, no reply seen,
                 // no NAT: no status bit is set.
                 "status" => Field::Flags(Vec::new()),
+                "direction" if self.packet.kind.outgoing() => Field::Value(Some("reply"), Some(1)),
                 "direction" => Field::Value(Some("original"), Some(0)),
                 other => Field::Unknown(format!("ct {other}")),
             };
@@ -410,6 +451,19 @@ impl TableView<'_> {
         }
         match (field, element) {
             (Field::Interface, Value::String(pattern)) => self.packet.arrives_on(pattern),
+            (Field::ClientPort, Value::Number(port)) => match port.as_u64().map(u16::try_from) {
+                Some(Ok(port)) => self.packet.source_port_in(port, port),
+                _ => Test::Unknown(format!("port {element}")),
+            },
+            (Field::ClientPort, Value::Object(object)) if object.contains_key("range") => {
+                match bounds(&object["range"]) {
+                    Some((low, high)) => match (u16::try_from(low), u16::try_from(high)) {
+                        (Ok(low), Ok(high)) => self.packet.source_port_in(low, high),
+                        _ => Test::Unknown(format!("range {element}")),
+                    },
+                    None => Test::Unknown(format!("range {element}")),
+                }
+            }
             (Field::Value(_, Some(number)), Value::Object(object))
                 if object.contains_key("range") =>
             {
@@ -435,9 +489,9 @@ impl TableView<'_> {
 
     /// The layer-4 protocol: TCP for the SYN, ICMPv6 for neighbour discovery.
     fn l4proto(&self) -> Field {
-        match self.packet.kind {
-            Kind::Syn => Field::Value(Some("tcp"), Some(6)),
-            _ => Field::Value(Some("ipv6-icmp"), Some(58)),
+        match self.packet.kind.is_tcp() {
+            true => Field::Value(Some("tcp"), Some(6)),
+            false => Field::Value(Some("ipv6-icmp"), Some(58)),
         }
     }
 
