@@ -475,6 +475,19 @@ systemctl restart sshd.service""",
         restore_cmds="iptables -D INPUT -p tcp --dport 22 -j DROP",
     ),
     Scenario(
+        name="output-closed",
+        verdict_fixes=True,
+        # OUTPUT closed by its policy, as hardening guides do, with nothing accepting
+        # established connections: the SYN gets in, sshd's SYN-ACK never leaves. The
+        # fix accepts packets from port 22 first in OUTPUT.
+        break_cmds="iptables -P OUTPUT DROP",
+        expect_ids=("SSH-FWL-008",),
+        expect_status=CRITICAL,
+        access={22: ("timeout",)},
+        restore_cmds="iptables -P OUTPUT ACCEPT\n"
+                     "iptables -D OUTPUT -p tcp --sport 22 -j ACCEPT 2>/dev/null || true",
+    ),
+    Scenario(
         name="disk-full",
         # Fill / to the last block, root's reserve included: fallocate big
         # files, halving the size whenever one does not fit.
