@@ -684,3 +684,31 @@ fn an_nftables_output_chain_is_judged_for_the_reply() {
         Expect::Open,
     );
 }
+
+/// An ip6 table whose output chain drops all but neighbour discovery: IPv4 SSH works,
+/// IPv6 clients' SYNs get in and sshd's answers do not get out. The warning names the
+/// chain over IPv6, and its accept of the SSH source port makes IPv6 work.
+#[test]
+fn an_ipv6_output_drop_swallows_only_ipv6_answers() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let (network, sshd) = dual_stack(
+        "table ip6 guard {\n chain out {\n  type filter hook output priority 0; policy drop;\n  icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n }\n}\n",
+        Loader::Nft,
+    );
+    assert!(banner_reaches(&network, "192.0.2.2"));
+    assert!(!banner_over_ipv6(&network));
+    let verdict = verdict_of(&network, &sshd);
+    let findings = firewall_findings(&verdict);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["id"], "SSH-FWL-008");
+    assert_eq!(findings[0]["severity"], "warning");
+    assert_eq!(
+        findings[0]["title"],
+        "nftables ip6 guard out (output) drops sshd's replies on TCP 22 over IPv6: every client times out"
+    );
+    let command = findings[0]["remediation"]["guest"][0].as_str().unwrap();
+    network.server.exec(&["sh", "-c", command], "");
+    assert!(banner_over_ipv6(&network), "after {command}");
+}

@@ -55,14 +55,25 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         }
         firewalld::check(facts, &packet, &mut port_findings);
         ufw::check(facts, &packet, &mut port_findings);
+        let syn_blocked = |findings: &[Draft]| {
+            findings
+                .iter()
+                .any(|finding| finding.severity == super::Severity::Critical)
+        };
+        // A SYN that gets in still needs sshd's answer to get out.
+        if !syn_blocked(&port_findings) {
+            let replies = check_replies(facts, &packet);
+            stopped.extend(
+                replies
+                    .iter()
+                    .filter_map(|finding| finding.var_value("firewall").map(str::to_string)),
+            );
+            port_findings.extend(replies);
+        }
         let ipv4_open = port_findings.is_empty();
         // Where an arbitrary client gets in, a client known to have come in before may
         // still be singled out: banned, or left out of a list.
-        if !port_findings
-            .iter()
-            .any(|finding| finding.severity == super::Severity::Critical)
-        {
-            port_findings.extend(check_replies(facts, &packet));
+        if !syn_blocked(&port_findings) {
             port_findings.extend(check_known_clients(facts, &packet, ipv6.as_ref()));
         }
         if let Some((interface, address)) = ipv6.clone().filter(|_| listens_on_ipv6(view, port)) {
@@ -237,8 +248,19 @@ fn check_ipv6(facts: &Facts, syn: &Packet, ipv4_open: bool, stopped: &[String]) 
         }
         findings.push(over(finding));
     }
-    // A SYN that does not get in needs no neighbour discovery to fail.
+    // A SYN that does not get in needs no answer nor neighbour discovery to fail.
     if !findings.is_empty() || covered {
+        return findings;
+    }
+    for reply in check_replies(facts, syn) {
+        if !reply
+            .var_value("firewall")
+            .is_some_and(|name| stopped.iter().any(|known| known == name))
+        {
+            findings.push(over(reply));
+        }
+    }
+    if !findings.is_empty() {
         return findings;
     }
     for kind in [Kind::NeighbourSolicitation, Kind::NeighbourAdvertisement] {
