@@ -712,3 +712,14 @@ fn an_ipv6_output_drop_swallows_only_ipv6_answers() {
     network.server.exec(&["sh", "-c", command], "");
     assert!(banner_over_ipv6(&network), "after {command}");
 }
+
+/// A meter (nft's older name for a dynamic set with a limit) drops only clients over
+/// the rate: a first connection gets in.
+#[test]
+fn a_meter_over_a_rate_drops_only_over_it() {
+    judged(
+        "table inet guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  tcp dport 22 ct state new meter ssh_flood { ip saddr limit rate over 10/minute burst 5 packets } drop\n  tcp dport 22 accept\n }\n}\n",
+        Loader::Nft,
+        Expect::Open,
+    );
+}
