@@ -173,7 +173,7 @@ enum Field {
     /// A value of the packet: the port, "tcp" (6), "new", "ipv4" (2), ...
     Value(Option<&'static str>, Option<u64>),
     Interface,
-    /// The TCP flags of a SYN, after any mask.
+    /// The packet's TCP flags, after any mask.
     Flags(Vec<&'static str>),
     Source,
     Destination,
@@ -186,7 +186,6 @@ enum Field {
     Unknown(String),
 }
 
-const SYN: &[&str] = &["syn"];
 /// Headers no packet here carries; nft adds an implicit protocol check.
 const ABSENT_HEADERS: &[&str] = &[
     "udp", "udplite", "icmp", "sctp", "dccp", "ah", "esp", "comp", "arp", "igmp",
@@ -387,9 +386,15 @@ impl TableView<'_> {
         }
         if let Some([masked, mask]) = left.get("&").and_then(Value::as_array).map(Vec::as_slice) {
             if masked.pointer("/payload/field").and_then(Value::as_str) == Some("flags") {
+                if !self.packet.kind.is_tcp() {
+                    return Field::Absent;
+                }
                 let mask = names(mask);
                 return Field::Flags(
-                    SYN.iter()
+                    self.packet
+                        .kind
+                        .tcp_flags()
+                        .iter()
                         .copied()
                         .filter(|flag| mask.contains(&flag.to_string()))
                         .collect(),
