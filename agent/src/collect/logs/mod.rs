@@ -67,7 +67,10 @@ impl LogSources {
     pub fn system() -> LogSources {
         LogSources {
             tool_dirs: tool_dirs(),
-            journal_timeout: Duration::from_secs(5),
+            // journalctl needs seconds for a week of a busy journal on a slow VM (over
+            // 5 s on one emulated CPU); the probe runs on its own thread, well within
+            // the deadline.
+            journal_timeout: Duration::from_secs(10),
             journal_dirs: JOURNAL_DIRS.iter().map(PathBuf::from).collect(),
             log_dir: "/var/log".into(),
         }
