@@ -310,24 +310,29 @@ fn neighbour_discovery_accepted_after_invalid_drop_works() {
 /// policy, IPv4 is not; the finding says IPv6 and is a warning.
 #[test]
 fn an_ipv6_only_drop_is_named_as_ipv6() {
+    ipv6_alone_blocked(
+        "table ip6 guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n }\n}\n",
+        "SSH-FWL-001",
+        "nftables drops or rejects new connections to TCP 22 over IPv6 (ip6 guard input)",
+    );
+}
+
+/// `ruleset` (nft) keeps IPv6 clients out and lets IPv4 ones in, as real connections
+/// show: the one firewall finding is `id`, a warning titled `title`, and its first
+/// command makes IPv6 work.
+fn ipv6_alone_blocked(ruleset: &str, id: &str, title: &str) {
     if !support::requires_root(NEEDS_ROOT) {
         return;
     }
-    let (network, sshd) = dual_stack(
-        "table ip6 guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n }\n}\n",
-        Loader::Nft,
-    );
+    let (network, sshd) = dual_stack(ruleset, Loader::Nft);
     assert!(banner_reaches(&network, "192.0.2.2"));
     assert!(!banner_over_ipv6(&network));
     let verdict = verdict_of(&network, &sshd);
     let findings = firewall_findings(&verdict);
     assert_eq!(findings.len(), 1, "{findings:#?}");
-    assert_eq!(findings[0]["id"], "SSH-FWL-001");
+    assert_eq!(findings[0]["id"], id);
     assert_eq!(findings[0]["severity"], "warning");
-    assert_eq!(
-        findings[0]["title"],
-        "nftables drops or rejects new connections to TCP 22 over IPv6 (ip6 guard input)"
-    );
+    assert_eq!(findings[0]["title"], title);
     let command = findings[0]["remediation"]["guest"][0].as_str().unwrap();
     network.server.exec(&["sh", "-c", command], "");
     assert!(banner_over_ipv6(&network), "after {command}");
@@ -690,27 +695,11 @@ fn an_nftables_output_chain_is_judged_for_the_reply() {
 /// chain over IPv6, and its accept of the SSH source port makes IPv6 work.
 #[test]
 fn an_ipv6_output_drop_swallows_only_ipv6_answers() {
-    if !support::requires_root(NEEDS_ROOT) {
-        return;
-    }
-    let (network, sshd) = dual_stack(
+    ipv6_alone_blocked(
         "table ip6 guard {\n chain out {\n  type filter hook output priority 0; policy drop;\n  icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n }\n}\n",
-        Loader::Nft,
+        "SSH-FWL-008",
+        "nftables ip6 guard out (output) drops sshd's replies on TCP 22 over IPv6: every client times out",
     );
-    assert!(banner_reaches(&network, "192.0.2.2"));
-    assert!(!banner_over_ipv6(&network));
-    let verdict = verdict_of(&network, &sshd);
-    let findings = firewall_findings(&verdict);
-    assert_eq!(findings.len(), 1, "{findings:#?}");
-    assert_eq!(findings[0]["id"], "SSH-FWL-008");
-    assert_eq!(findings[0]["severity"], "warning");
-    assert_eq!(
-        findings[0]["title"],
-        "nftables ip6 guard out (output) drops sshd's replies on TCP 22 over IPv6: every client times out"
-    );
-    let command = findings[0]["remediation"]["guest"][0].as_str().unwrap();
-    network.server.exec(&["sh", "-c", command], "");
-    assert!(banner_over_ipv6(&network), "after {command}");
 }
 
 /// A meter (nft's older name for a dynamic set with a limit) drops only clients over
