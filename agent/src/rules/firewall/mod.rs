@@ -430,18 +430,25 @@ const CLIENT_PORTS: std::ops::RangeInclusive<u16> = 32768..=65535;
 /// nft tcp option maxseg) drop bogus values far below it.
 const CLIENT_MSS: u16 = 1460;
 
+/// "10.0.0.0/8" as its address parsed, as written, and its prefix length ("32" or "128"
+/// for a bare address); None when the address is not one.
+fn split_network(network: &str) -> Option<(IpAddr, &str, &str)> {
+    let (address, prefix) = network.split_once('/').unwrap_or((network, ""));
+    let parsed = address.parse::<IpAddr>().ok()?;
+    let prefix = match prefix {
+        "" if parsed.is_ipv4() => "32",
+        "" => "128",
+        prefix => prefix,
+    };
+    Some((parsed, address, prefix))
+}
+
 impl Packet {
     /// Is the packet sent to an address in `network` ("10.0.0.0/8", "10.0.0.4")? A
     /// remote client never sends to a loopback address, whatever else is unknown.
     fn sent_to(&self, network: &str) -> Test {
-        let (address, prefix) = network.split_once('/').unwrap_or((network, ""));
-        let Ok(parsed) = address.parse::<IpAddr>() else {
+        let Some((parsed, address, prefix)) = split_network(network) else {
             return Test::Unknown(format!("destination {network}"));
-        };
-        let prefix = match prefix {
-            "" if parsed.is_ipv4() => "32",
-            "" => "128",
-            prefix => prefix,
         };
         match self.destination {
             Some(destination) => Test::from(in_network(destination, address, prefix)),
@@ -457,17 +464,11 @@ impl Packet {
     /// Does the packet come from `network` ("10.0.0.0/8", "192.0.2.5")? For an
     /// arbitrary client, only where the network holds every address.
     fn sent_from(&self, network: &str) -> Test {
-        let (address, prefix) = network.split_once('/').unwrap_or((network, ""));
-        let Ok(parsed) = address.parse::<IpAddr>() else {
+        let Some((_, address, prefix)) = split_network(network) else {
             return match self.source {
                 Some(_) => Test::Unknown(format!("source {network}")),
                 None => Test::FromOnly(network.to_string()),
             };
-        };
-        let prefix = match prefix {
-            "" if parsed.is_ipv4() => "32",
-            "" => "128",
-            prefix => prefix,
         };
         match self.source {
             Some(source) => Test::from(in_network(source, address, prefix)),
