@@ -14,6 +14,7 @@ const NEEDS_ROOT: &str = "rulesets, sshd and a client in network namespaces need
 /// The client's second address, which no ruleset here allows by name.
 const OTHER_CLIENT: &str = "192.0.2.3";
 
+#[derive(Clone, Copy)]
 enum Loader {
     Nft,
     Iptables,
@@ -398,27 +399,32 @@ fn ufw_rows_of_an_application_profile_are_judged() {
 /// the printed accept goes into that chain and opens the port.
 #[test]
 fn a_prerouting_drop_is_found_and_fixed_there() {
-    if !support::requires_root(NEEDS_ROOT) {
-        return;
-    }
     let ruleset = "table inet early {\n chain pre {\n  type filter hook prerouting priority raw; policy accept;\n  tcp dport 22 drop\n }\n}\n\
                    table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  tcp dport 22 accept\n }\n}\n";
-    judged(
-        ruleset,
-        Loader::Nft,
-        Expect::Blocked("nft inet early chain pre handle"),
-    );
-    let (_, command) = fixed_as_printed(ruleset, Loader::Nft);
+    let Some((_, command)) =
+        fixed_as_printed(ruleset, Loader::Nft, "nft inet early chain pre handle")
+    else {
+        return;
+    };
     assert!(
         command.starts_with("nft insert rule inet early pre tcp dport 22 accept"),
         "{command}"
     );
 }
 
-/// `ruleset` loaded with a real sshd listening, and the firewall finding's first
-/// command run as printed: the banner must then reach the client. The finding's title
-/// and the command, for the caller to check.
-fn fixed_as_printed(ruleset: &str, loader: Loader) -> (String, String) {
+/// `ruleset` blocks the port by the rule or policy at `blocked_by` (real packets and the
+/// verdict agree), then, loaded again with a real sshd listening, the firewall finding's
+/// first command run as printed must let the banner reach the client. The finding's
+/// title and the command, for the caller to check; None without root.
+fn fixed_as_printed(
+    ruleset: &str,
+    loader: Loader,
+    blocked_by: &'static str,
+) -> Option<(String, String)> {
+    if !support::requires_root(NEEDS_ROOT) {
+        return None;
+    }
+    judged(ruleset, loader, Expect::Blocked(blocked_by));
     let network = VmNet::new();
     let sshd = network.start_sshd(&[]);
     load(&network, ruleset, loader);
@@ -431,7 +437,7 @@ fn fixed_as_printed(ruleset: &str, loader: Loader) -> (String, String) {
         .to_string();
     network.server.exec(&["sh", "-c", &command], "");
     assert!(banner_reaches(&network, "192.0.2.2"), "after {command}");
-    (title, command)
+    Some((title, command))
 }
 
 /// A match the evaluator does not model, on a rule whose outcome a later rule gives
@@ -505,20 +511,15 @@ fn a_legacy_backend_drop_applies_beside_nftables() {
 /// it; the printed accept goes first in that chain and opens the port.
 #[test]
 fn an_iptables_raw_prerouting_drop_is_found_and_fixed_there() {
-    if !support::requires_root(NEEDS_ROOT) {
-        return;
-    }
     let ruleset = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
                    -A PREROUTING -p tcp -m tcp --dport 22 -j DROP\nCOMMIT\n\
                    *filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
                    -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
                    -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
-    judged(
-        ruleset,
-        Loader::Iptables,
-        Expect::Blocked("iptables-nft-save:"),
-    );
-    let (title, command) = fixed_as_printed(ruleset, Loader::Iptables);
+    let Some((title, command)) = fixed_as_printed(ruleset, Loader::Iptables, "iptables-nft-save:")
+    else {
+        return;
+    };
     assert_eq!(
         title,
         "iptables drops or rejects new connections to TCP 22 (raw PREROUTING)"
@@ -632,15 +633,13 @@ fn an_output_policy_drop_swallows_the_syn_ack_and_is_fixed_there() {
                    -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
                    -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n\
                    -A OUTPUT -o lo -j ACCEPT\nCOMMIT\n";
-    judged(
+    let Some((title, command)) = fixed_as_printed(
         ruleset,
         Loader::Iptables,
-        Expect::Blocked("iptables-nft-save filter OUTPUT policy"),
-    );
-    if !support::requires_root(NEEDS_ROOT) {
+        "iptables-nft-save filter OUTPUT policy",
+    ) else {
         return;
-    }
-    let (title, command) = fixed_as_printed(ruleset, Loader::Iptables);
+    };
     assert_eq!(
         title,
         "iptables (iptables-nft-save) filter OUTPUT drops sshd's replies on TCP 22: every client times out"
@@ -670,15 +669,11 @@ fn an_output_policy_drop_with_established_accepted_lets_replies_out() {
 #[test]
 fn an_nftables_output_chain_is_judged_for_the_reply() {
     let closed = "table inet guard {\n chain out {\n  type filter hook output priority 0; policy drop;\n  oifname lo accept\n  tcp dport 443 accept\n }\n}\n";
-    judged(
-        closed,
-        Loader::Nft,
-        Expect::Blocked("nft inet guard chain out policy"),
-    );
-    if !support::requires_root(NEEDS_ROOT) {
+    let Some((_, command)) =
+        fixed_as_printed(closed, Loader::Nft, "nft inet guard chain out policy")
+    else {
         return;
-    }
-    let (_, command) = fixed_as_printed(closed, Loader::Nft);
+    };
     assert_eq!(
         command,
         "nft insert rule inet guard out tcp sport 22 accept"
