@@ -182,6 +182,19 @@ fn nft_rules_for_other_packets_are_skipped() {
     );
 }
 
+/// An index no interface has matches no packet, even where the interface the packets
+/// arrive on is not known.
+#[test]
+fn nft_interface_index_without_an_interface_matches_nothing() {
+    let firewall = nft_fixture("gone_interface");
+    let unknown_interfaces = Facts {
+        interfaces: Default::default(),
+        ..machine(firewall.clone(), 22)
+    };
+    assert!(firewall_findings(&unknown_interfaces).is_empty());
+    allowed(&firewall, 22);
+}
+
 #[test]
 fn nft_every_input_base_chain_must_accept() {
     let finding = only(&nft_fixture("two_base_chains"), 22, "SSH-FWL-001");

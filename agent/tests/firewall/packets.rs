@@ -72,6 +72,12 @@ fn load(network: &VmNet, ruleset: &str, loader: Loader) {
 /// Loads `ruleset`, checks real connections from both client addresses against
 /// `expect`, then the verdict.
 fn judged(ruleset: &str, loader: Loader, expect: Expect) {
+    judged_on(|_| ruleset.to_string(), loader, expect);
+}
+
+/// As `judged`, for a ruleset that names something of the namespaces (an interface's
+/// index): `ruleset` writes it once they exist.
+fn judged_on(ruleset: impl FnOnce(&VmNet) -> String, loader: Loader, expect: Expect) {
     if !support::requires_root(NEEDS_ROOT) {
         return;
     }
@@ -84,6 +90,7 @@ fn judged(ruleset: &str, loader: Loader, expect: Expect) {
         "eth0",
     ]);
     let sshd = network.start_sshd(&[]);
+    let ruleset = &ruleset(&network);
     load(&network, ruleset, loader);
     let (first, other) = (
         banner_reaches(&network, "192.0.2.2"),
@@ -473,6 +480,34 @@ fn a_reject_with_tcp_reset_blocks() {
         Loader::Nft,
         Expect::Blocked("nft inet guard chain input handle"),
     );
+}
+
+/// An interface given by its index: nft shows the index's interface by name, and a
+/// drop on the server's own interface blocks; an index no interface has (a NIC that is
+/// gone) matches nothing, and the accept after it lets clients in.
+#[test]
+fn interfaces_given_by_index_are_judged_by_the_interface_that_has_it() {
+    let ruleset = |index: &str| {
+        format!(
+            "table inet guard {{\n chain input {{\n  type filter hook input priority 0; policy drop;\n  \
+             ct state established,related accept\n  iif {index} tcp dport 22 drop\n  tcp dport 22 accept\n }}\n}}\n"
+        )
+    };
+    judged_on(
+        |network| ruleset(&interface_index(network, "eth0")),
+        Loader::Nft,
+        Expect::Blocked("nft inet guard chain input handle"),
+    );
+    judged(&ruleset("4000"), Loader::Nft, Expect::Open);
+}
+
+/// The index of the server namespace's interface `name`.
+fn interface_index(network: &VmNet, name: &str) -> String {
+    let listed = network.server.exec(&["ip", "-o", "link", "show", name], "");
+    let line = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let index = line.split(':').next().unwrap().trim().to_string();
+    assert!(index.parse::<u32>().is_ok(), "no index in {line:?}");
+    index
 }
 
 /// multiport with a negation: "not 80 or 443" drops 22; "not 22 or 443" lets it by.

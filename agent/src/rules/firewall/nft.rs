@@ -172,7 +172,11 @@ impl Chains for TableView<'_> {
 enum Field {
     /// A value of the packet: the port, "tcp" (6), "new", "ipv4" (2), ...
     Value(Option<&'static str>, Option<u64>),
+    /// The interface by name (`iifname`, `oifname`): any string is a name.
     Interface,
+    /// The interface by index (`iif`, `oif`): nft shows the name of the interface that
+    /// has the index, and the bare number only when none has it any more.
+    InterfaceIndex,
     /// The packet's TCP flags, after any mask.
     Flags(Vec<&'static str>),
     Source,
@@ -293,8 +297,10 @@ impl TableView<'_> {
                 },
                 // On the way out a packet has an output interface and no input one.
                 "iifname" | "iif" if self.packet.kind.outgoing() => Field::Absent,
-                "oifname" | "oif" if self.packet.kind.outgoing() => Field::Interface,
-                "iifname" | "iif" => Field::Interface,
+                "oifname" if self.packet.kind.outgoing() => Field::Interface,
+                "oif" if self.packet.kind.outgoing() => Field::InterfaceIndex,
+                "iifname" => Field::Interface,
+                "iif" => Field::InterfaceIndex,
                 // A neighbour solicitation goes to the solicited-node multicast address.
                 "pkttype" => match self.packet.kind {
                     Kind::NeighbourSolicitation => Field::Value(Some("multicast"), Some(2)),
@@ -456,6 +462,15 @@ impl TableView<'_> {
         }
         match (field, element) {
             (Field::Interface, Value::String(pattern)) => self.packet.arrives_on(pattern),
+            // An index no interface has (the NIC the rule was written for is gone, or
+            // came back under a new index): no packet arrives or leaves through it.
+            (Field::InterfaceIndex, Value::Number(_)) => Test::No,
+            (Field::InterfaceIndex, Value::String(index))
+                if index.bytes().all(|byte| byte.is_ascii_digit()) =>
+            {
+                Test::No
+            }
+            (Field::InterfaceIndex, Value::String(name)) => self.packet.arrives_on(name),
             (Field::ClientPort, Value::Number(port)) => match port.as_u64().map(u16::try_from) {
                 Some(Ok(port)) => self.packet.source_port_in(port, port),
                 _ => Test::Unknown(format!("port {element}")),
