@@ -74,7 +74,7 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         // Where an arbitrary client gets in, a client known to have come in before may
         // still be singled out: banned, or left out of a list.
         if !syn_blocked(&port_findings) {
-            port_findings.extend(check_known_clients(facts, &packet, ipv6.as_ref()));
+            port_findings.extend(check_known_clients(facts, &packet, ipv6.as_ref(), &stopped));
         }
         if let Some((interface, address)) = ipv6.clone().filter(|_| listens_on_ipv6(view, port)) {
             let packet = Packet {
@@ -136,9 +136,15 @@ const KNOWN_CLIENTS: usize = 8;
 
 /// The SYN from each client that logged in before (sshd's log) or holds an SSH
 /// connection now (the TCP table), through nftables and iptables: a layer that drops it
-/// is named with the one address and the rule. The live probes' own addresses are not
-/// clients.
-fn check_known_clients(facts: &Facts, syn: &Packet, ipv6: Option<&(String, IpAddr)>) -> Vec<Draft> {
+/// is named with the one address and the rule; one that decides it by a rule not
+/// evaluated, unless that layer has its finding already (`stopped`), is uncertain for
+/// that address. The live probes' own addresses are not clients.
+fn check_known_clients(
+    facts: &Facts,
+    syn: &Packet,
+    ipv6: Option<&(String, IpAddr)>,
+    stopped: &[String],
+) -> Vec<Draft> {
     let mut clients: Vec<super::logs::KnownClient> = super::logs::logged_in_clients(facts);
     for connection in facts.sockets.connections.iter().filter(|connection| {
         connection.local_port == syn.port
@@ -178,8 +184,23 @@ fn check_known_clients(facts: &Facts, syn: &Packet, ipv6: Option<&(String, IpAdd
             (IpAddr::V6(_), None) => continue,
         };
         for judged in layers(facts, &packet) {
-            let Outcome::Dropped(hit) = judged.outcome else {
-                continue;
+            let hit = match judged.outcome {
+                Outcome::Dropped(hit) => hit,
+                Outcome::Uncertain(hit, why) if !stopped.contains(&judged.layer.name) => {
+                    let layer = Layer {
+                        allow_command: judged.layer.allow_client.clone().unwrap_or_default(),
+                        ..judged.layer
+                    };
+                    let finding = uncertain(&layer, &format!("not evaluated: {why}"))
+                        .var("port", syn.port.to_string())
+                        .var("over", format!(" from {}", client.address));
+                    findings.push(evidence(finding, &hit, "decides").evidence(
+                        format!("{} logged in from {}", client.user, client.address),
+                        Some(client.seen.clone()),
+                    ));
+                    break;
+                }
+                _ => continue,
             };
             let unblock = match banned_by_fail2ban(&hit) {
                 true => format!("fail2ban-client unban {}", client.address),

@@ -411,7 +411,13 @@ impl TableView<'_> {
                 (Field::Value(_, Some(value)), Some(mask)) => {
                     Field::Value(None, Some(value & mask))
                 }
-                // A network of sources, as `ip saddr & 255.255.255.0 == 192.0.2.0` says.
+                // nft lists a contiguous mask as a prefix: this one picks scattered bits
+                // (`ip saddr & 0.0.0.255 == 0.0.0.3`). Which sources it holds is a
+                // condition on the source all the same; whether one given address is among
+                // them is not modelled.
+                (Field::Source, _) if self.packet.source.is_some() => {
+                    Field::Unknown(format!("source address masked by {}", describe(mask)))
+                }
                 (Field::Source, _) => Field::Source,
                 (Field::Unknown(why), _) => Field::Unknown(why),
                 _ => Field::Unknown(format!("masked {masked}")),
