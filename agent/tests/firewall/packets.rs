@@ -603,6 +603,59 @@ fn nftables_and_the_legacy_backend_both_filter() {
     );
 }
 
+/// A rate limit with one bucket for every client (`-m limit`, nft's `limit rate`): the
+/// first connections get in, the ones past the burst are dropped. The verdict says SSH
+/// is let in only within that rate, and its accept for every client lets the next in.
+#[test]
+fn a_rate_all_clients_share_lets_only_the_first_in() {
+    rate_shared(
+        &format!(
+            "{IPTABLES_HEAD}-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+             -A INPUT -p tcp --dport 22 -m conntrack --ctstate NEW -m limit --limit 1/hour --limit-burst 2 -j ACCEPT\n\
+             COMMIT\n"
+        ),
+        Loader::Iptables,
+        "1/hour (burst 2)",
+    );
+    rate_shared(
+        "table inet guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  \
+         ct state established,related accept\n  tcp dport 22 ct state new limit rate 1/hour burst 2 packets accept\n }\n}\n",
+        Loader::Nft,
+        "1/hour (burst 2)",
+    );
+}
+
+fn rate_shared(ruleset: &str, loader: Loader, rate: &str) {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let network = VmNet::new();
+    let sshd = network.start_sshd(&[]);
+    load(&network, ruleset, loader);
+    let tries: Vec<bool> = (0..3)
+        .map(|_| banner_reaches(&network, "192.0.2.2"))
+        .collect();
+    assert_eq!(tries, [true, true, false], "the real packets for {ruleset}");
+    let config = sshd.config_path().display().to_string();
+    let verdict = network
+        .server
+        .diagnose(&["--no-probe", "--config", &config]);
+    let findings = firewall_findings(&verdict);
+    assert_eq!(findings.len(), 1, "{ruleset}\n{findings:#?}");
+    assert_eq!(findings[0]["id"], "SSH-FWL-005");
+    let title = findings[0]["title"].as_str().unwrap();
+    assert!(
+        title.ends_with(&format!(
+            "allowed only from clients within {rate}, a rate all clients share"
+        )),
+        "{title}"
+    );
+    let command = findings[0]["remediation"]["guest"][1].as_str().unwrap();
+    let accept = command.split("   #").next().unwrap();
+    network.server.exec(&["sh", "-c", accept], "");
+    assert!(banner_reaches(&network, "192.0.2.2"), "after {accept}");
+}
+
 /// fail2ban's way: INPUT jumps to a chain that rejects the banned addresses and returns
 /// for the rest, which the INPUT accept lets in. (A banned address that had logged in
 /// before is SSH-FWL-007's, tested with the clients that logged in.)

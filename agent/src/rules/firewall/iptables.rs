@@ -29,7 +29,6 @@ const KNOWN_MODULES: &[&str] = &[
 /// Options that only name or tune (a list, a table, a mask) and take one value.
 const TUNING_OPTIONS: &[&str] = &[
     "--comment",
-    "--limit",
     "--limit-burst",
     "--name",
     "--seconds",
@@ -296,6 +295,11 @@ fn judge_rule(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action)
         .position(|word| word == "--hitcount")
         .and_then(|at| words.get(at + 1))
         .and_then(|count| count.parse::<u32>().ok());
+    let limit_burst = words
+        .iter()
+        .position(|word| word == "--limit-burst")
+        .and_then(|at| words.get(at + 1))
+        .map(String::as_str);
     let mut tests = Vec::new();
     let mut action = Action::Continue;
     let mut negate = false;
@@ -350,6 +354,16 @@ fn judge_rule(text: &str, packet: &Packet, chains: &[&str]) -> (Applies, Action)
                 _ => Test::Unknown("whether the client is on a recent list".into()),
             },
             "--hitcount" => {
+                value();
+                Test::Yes
+            }
+            // `-m limit` keeps one bucket for every packet the rule sees, whoever sends
+            // it: scanners hitting a public SSH port use it up for everyone else.
+            // Its burst is 5 when not given.
+            "--limit" if !out => {
+                Test::FromOnly(super::shared_rate(value(), limit_burst.unwrap_or("5")))
+            }
+            "--limit" => {
                 value();
                 Test::Yes
             }

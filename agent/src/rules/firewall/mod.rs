@@ -185,6 +185,9 @@ fn check_known_clients(
         };
         for judged in layers(facts, &packet) {
             let hit = match judged.outcome {
+                // Dropped unless a condition (a shared rate) lets it by: the layer's
+                // "allowed only" finding for any client says that.
+                Outcome::Dropped(_) if !judged.allowances.is_empty() => continue,
                 Outcome::Dropped(hit) => hit,
                 Outcome::Uncertain(hit, why) if !stopped.contains(&judged.layer.name) => {
                     let layer = Layer {
@@ -581,6 +584,13 @@ impl Test {
             unknown @ Test::Unknown(_) => unknown,
         }
     }
+}
+
+/// The clients a rate limit with one bucket for all (iptables' `-m limit`, nft's
+/// `limit rate` outside a meter or set) lets by, as "allowed only from" names them:
+/// scanners hitting a public SSH port use the bucket up for everyone else.
+pub(super) fn shared_rate(rate: &str, burst: &str) -> String {
+    format!("clients within {rate} (burst {burst}), a rate all clients share")
 }
 
 /// Whether a whole rule applies to the packet: all its conditions together.

@@ -231,8 +231,10 @@ impl TableView<'_> {
                 }
                 // Side effects only: the next statement decides.
                 "counter" | "log" | "mangle" | "notrack" => {}
-                // One new connection stays under any rate; "over" matches only above it.
-                "limit" => tests.push(Test::from(body.get("inv") != Some(&Value::Bool(true)))),
+                // "over" matches only above the rate, which one new connection is not.
+                "limit" if body.get("inv") == Some(&Value::Bool(true)) => tests.push(Test::No),
+                "limit" if self.packet.kind.outgoing() => {}
+                "limit" => tests.push(Test::FromOnly(shared_limit(body))),
                 "vmap" => match self.lookup_vmap(body) {
                     Ok(Some(verdict)) => action = verdict,
                     Ok(None) => tests.push(Test::No),
@@ -774,6 +776,26 @@ fn arbitrary_source_test(op: &str, right: &Value) -> Test {
         ("!=", false) => Test::ExceptFrom(sources),
         (other, _) => Test::Unknown(format!("ip saddr {other} {sources}")),
     }
+}
+
+/// A `limit` statement's rate and burst as nft prints them: "3/minute", "10 kbytes/second".
+fn shared_limit(limit: &Value) -> String {
+    let text = |key: &str| match limit.get(key) {
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+        None => "?".into(),
+    };
+    let unit = |key: &str| {
+        limit
+            .get(key)
+            .and_then(Value::as_str)
+            .map(|unit| format!(" {unit}"))
+            .unwrap_or_default()
+    };
+    super::shared_rate(
+        &format!("{}{}/{}", text("rate"), unit("rate_unit"), text("per")),
+        &format!("{}{}", text("burst"), unit("burst_unit")),
+    )
 }
 
 /// An address expression as nft prints it: 10.0.0.0/8, 192.0.2.1-192.0.2.9, { a, b }, @set.
