@@ -656,6 +656,88 @@ fn rate_shared(ruleset: &str, loader: Loader, rate: &str) {
     assert!(banner_reaches(&network, "192.0.2.2"), "after {accept}");
 }
 
+/// firewalld as configured with firewall-cmd, each step checked with real connections
+/// from both clients: the ssh service, then a port instead of it, then a rich rule for
+/// one source, then nothing (blocked, with the command that opens it).
+#[test]
+fn firewalld_services_ports_and_rich_rules_are_judged() {
+    if !support::requires_root(NEEDS_ROOT)
+        || !support::requires_program("firewalld", "a real firewalld to judge")
+    {
+        return;
+    }
+    use support::firewalld::{firewall_cmd, with_firewalld};
+    with_firewalld(|network, sshd| {
+        network.client.ip(&[
+            "address",
+            "add",
+            &format!("{OTHER_CLIENT}/24"),
+            "dev",
+            "eth0",
+        ]);
+        let verdict = || {
+            let config = sshd.config_path().display().to_string();
+            let verdict = network
+                .server
+                .diagnose(&["--no-probe", "--config", &config]);
+            firewall_findings(&verdict)
+                .into_iter()
+                .cloned()
+                .collect::<Vec<Value>>()
+        };
+        let reaches = || {
+            (
+                banner_reaches(network, "192.0.2.2"),
+                banner_reaches(network, OTHER_CLIENT),
+            )
+        };
+        assert_eq!(
+            reaches(),
+            (true, true),
+            "the ssh service of the public zone"
+        );
+        assert_eq!(verdict(), Vec::<Value>::new());
+
+        firewall_cmd(network, &["--zone=public", "--remove-service=ssh"]);
+        firewall_cmd(network, &["--zone=public", "--add-port=22/tcp"]);
+        assert_eq!(
+            reaches(),
+            (true, true),
+            "port 22/tcp instead of the service"
+        );
+        assert_eq!(verdict(), Vec::<Value>::new());
+
+        firewall_cmd(network, &["--zone=public", "--remove-port=22/tcp"]);
+        firewall_cmd(
+            network,
+            &[
+                "--zone=public",
+                "--add-rich-rule=rule family=\"ipv4\" source address=\"192.0.2.2/32\" service name=\"ssh\" accept",
+            ],
+        );
+        assert_eq!(reaches(), (true, false), "a rich rule for 192.0.2.2");
+        let only = verdict();
+        assert_eq!(only.len(), 1, "{only:#?}");
+        let title = only[0]["title"].as_str().unwrap();
+        assert!(title.ends_with("allowed only from 192.0.2.2/32"), "{title}");
+
+        firewall_cmd(
+            network,
+            &[
+                "--zone=public",
+                "--remove-rich-rule=rule family=\"ipv4\" source address=\"192.0.2.2/32\" service name=\"ssh\" accept",
+            ],
+        );
+        assert_eq!(reaches(), (false, false), "nothing lets SSH in");
+        let blocked = verdict();
+        assert_eq!(blocked.len(), 1, "{blocked:#?}");
+        assert_eq!(blocked[0]["severity"], "critical", "{blocked:#?}");
+        let command = blocked[0]["remediation"]["guest"][0].as_str().unwrap();
+        network.server.exec(&["sh", "-c", command], "");
+        assert_eq!(reaches(), (true, true), "after {command}");
+    });
+}
+
 /// fail2ban's way: INPUT jumps to a chain that rejects the banned addresses and returns
 /// for the rest, which the INPUT accept lets in. (A banned address that had logged in
 /// before is SSH-FWL-007's, tested with the clients that logged in.)

@@ -175,51 +175,15 @@ fn firewalld_without_the_ssh_service_gets_it_now_and_saved_and_undo_removes_it()
     {
         return;
     }
-    // firewalld's saved zones are the private /etc's; its bus is a private one where
-    // the system bus is looked for, and its run-time files a private /run/firewalld.
-    in_private_system(ALICE, || {
-        let bus = support::dbus::TestBus::start();
-        let socket = bus.address.trim_start_matches("unix:path=");
-        let socket_dir = std::path::Path::new(socket)
-            .parent()
-            .unwrap()
-            .display()
-            .to_string();
-        support::accounts::sh(&format!(
-            "mount --bind {socket_dir} /run/dbus; mkdir -p /run/firewalld; \
-             mount -t tmpfs tmpfs /run/firewalld"
-        ));
-        let network = VmNet::new();
-        let sshd = network.start_sshd(&["UsePAM no"]);
-        let _firewalld = support::ProcessGuard::spawn(
-            network
-                .server
-                .command("firewalld")
-                .args(["--nofork", "--nopid", "--log-target", "console"])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null()),
+    support::firewalld::with_firewalld(|network, sshd| {
+        support::firewalld::firewall_cmd(
+            network,
+            &["--permanent", "--zone=public", "--remove-service=ssh"],
         );
-        let running = support::wait_for(std::time::Duration::from_secs(30), || {
-            let state = network
-                .server
-                .command("firewall-cmd")
-                .arg("--state")
-                .output()
-                .ok()?;
-            state.status.success().then_some(())
-        });
-        assert!(running.is_some(), "firewalld did not start");
-        for args in [
-            &["--permanent", "--zone=public", "--remove-service=ssh"][..],
-            &["--reload"][..],
-        ] {
-            let mut command = vec!["firewall-cmd"];
-            command.extend_from_slice(args);
-            in_vm(&network, &command, "");
-        }
+        support::firewalld::firewall_cmd(network, &["--reload"]);
         repaired_then_undone(
-            &network,
-            &sshd,
+            network,
+            sshd,
             "firewall-cmd --zone=public --add-service=ssh && firewall-cmd --permanent --zone=public --add-service=ssh",
             &[
                 "sh",

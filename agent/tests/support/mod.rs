@@ -1,13 +1,15 @@
 //! What several families' tests share: facts built by hand (`facts`), helpers for
 //! reading a verdict (`verdict`), and real components: network namespaces, a real sshd,
-//! programs holding ports, private accounts, a D-Bus bus with a fake systemd, staged
-//! sshd_config fixtures. Everything started here is stopped on drop, even on panic. The
-//! namespaces, mounts and the real sshd need root and iproute2 (`ip netns`), like the
-//! tests that use them, which start with `requires_root` (see `skip`).
+//! programs holding ports, private accounts, a D-Bus bus with a fake systemd, a real
+//! firewalld, staged sshd_config fixtures. Everything started here is stopped on drop,
+//! even on panic. The namespaces, mounts and the real sshd need root and iproute2
+//! (`ip netns`), like the tests that use them, which start with `requires_root` (see
+//! `skip`).
 
 pub mod accounts;
 pub mod dbus;
 pub mod facts;
+pub mod firewalld;
 mod guard;
 pub mod hung_mount;
 mod listener;
