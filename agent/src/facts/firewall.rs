@@ -26,7 +26,7 @@ pub struct NftTable {
     pub family: String,
     pub name: String,
     pub chains: Vec<NftChain>,
-    /// Named sets, for `@name` references in rules.
+    /// Named sets and maps, for `@name` references in rules.
     pub sets: Vec<NftSet>,
 }
 
@@ -58,7 +58,8 @@ pub struct NftRule {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NftSet {
     pub name: String,
-    /// Elements in libnftables JSON: values, `{"range": [a, b]}`, `{"prefix": ...}`.
+    /// Elements in libnftables JSON: values, `{"range": [a, b]}`, `{"prefix": ...}`; a
+    /// map's are `[key, value]` pairs.
     pub elements: Vec<serde_json::Value>,
 }
 

@@ -486,6 +486,23 @@ fn verdict_maps_interval_sets_and_returns_are_followed() {
     );
 }
 
+/// A named verdict map, looked up by its elements: 22 : drop blocks, 22 : accept opens.
+#[test]
+fn a_named_verdict_map_is_looked_up() {
+    let ruleset = |verdict: &str| {
+        format!(
+            "table inet guard {{\n map by_port {{ type inet_service : verdict; elements = {{ 22 : {verdict}, 80 : accept }} }}\n \
+             chain input {{\n  type filter hook input priority 0; policy accept;\n  tcp dport vmap @by_port\n  tcp dport 22 drop\n }}\n}}\n"
+        )
+    };
+    judged(
+        &ruleset("drop"),
+        Loader::Nft,
+        Expect::Blocked("nft inet guard chain input handle"),
+    );
+    judged(&ruleset("accept"), Loader::Nft, Expect::Open);
+}
+
 /// A reject with a TCP reset refuses at once; the verdict says blocked all the same.
 #[test]
 fn a_reject_with_tcp_reset_blocks() {

@@ -95,12 +95,16 @@ fn add_object(ruleset: &mut NftRuleset, mut object: Value) {
             policy: optional_string(chain, "policy"),
             rules: Vec::new(),
         });
-    } else if let Some(set) = object.get("set") {
+    } else if let Some((kind, set)) = ["set", "map"]
+        .into_iter()
+        .find_map(|kind| Some((kind, object.get(kind)?)))
+    {
+        // A map's elements are [key, value] pairs; verdict maps are looked up by name.
         let Some(table) = table_of(ruleset, set) else {
             return;
         };
         let name = string(set, "name");
-        let elements = match object["set"].get_mut("elem").map(Value::take) {
+        let elements = match object[kind].get_mut("elem").map(Value::take) {
             Some(Value::Array(elements)) => elements,
             Some(single) => vec![single],
             None => Vec::new(),

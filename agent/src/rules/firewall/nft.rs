@@ -654,7 +654,18 @@ impl TableView<'_> {
             Field::Flags(_) => return Err("verdict map on TCP flags".into()),
             _ => {}
         }
-        let Some(pairs) = body.pointer("/data/set").and_then(Value::as_array) else {
+        let named = |name: &str| {
+            self.table
+                .sets
+                .iter()
+                .find(|map| map.name == name)
+                .map(|map| &map.elements)
+        };
+        let pairs = match &body["data"] {
+            Value::String(name) if name.starts_with('@') => named(&name[1..]),
+            data => data.pointer("/set").and_then(Value::as_array),
+        };
+        let Some(pairs) = pairs else {
             return Err(format!("verdict map {}", body["data"]));
         };
         for pair in pairs {
