@@ -217,6 +217,45 @@ fn a_refusal_written_in_an_ansible_block_names_its_writer() {
     });
 }
 
+/// The Azure Linux Agent's provisioning edit: PasswordAuthentication and
+/// ClientAliveInterval set in place in the file waagent.conf names, with nothing in the
+/// file to say so, and its log saying it did. alice, with no key left, has no way in;
+/// the verdict names the agent as the writer of the line that turned passwords off, and
+/// her key put back lets her in.
+#[test]
+fn a_password_setting_the_azure_agent_wrote_names_the_agent() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    in_private_system(ALICE, || {
+        let network = VmNet::new();
+        let sshd = network.start_sshd(&["ClientAliveInterval 180"]);
+        let config = sshd.config_path().display().to_string();
+        support::accounts::sh(&format!(
+            "echo 'OS.SshdConfigPath={config}' > /etc/waagent.conf; \
+             printf '%s\\n' '2024-03-27T06:31:50.474853Z INFO Daemon Configure sshd' \
+             '2024-03-27T06:31:50.489960Z INFO Daemon Disabled SSH password-based authentication methods.' \
+             '2024-03-27T06:31:50.504029Z INFO Daemon Configured SSH client probing to keep connections alive.' \
+             > /var/log/waagent.log; \
+             mv /home/alice/.ssh/authorized_keys /tmp/alice_keys"
+        ));
+        let refused = network.refused_with(&sshd, "SSH-AKF-005");
+        let line = support::line_number(&config, "PasswordAuthentication no");
+        let password = refused["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|evidence| evidence["source"] == format!("{config}:{line}"))
+            .unwrap_or_else(|| panic!("{config}:{line} not in {refused:#}"));
+        assert_eq!(
+            password["written_by"],
+            "the Azure Linux Agent at provisioning (/var/log/waagent.log:2 says so)"
+        );
+        support::accounts::sh("mv /tmp/alice_keys /home/alice/.ssh/authorized_keys");
+        assert!(network.login().0, "alice's key is back");
+    });
+}
+
 /// Entra ID login's handler installed where aadsshlogin puts it (an overlay on
 /// /usr/sbin in the private system) and in nsswitch.conf, its tagged Match block in
 /// sshd_config, and a global AllowGroups: Entra users would be refused at their first

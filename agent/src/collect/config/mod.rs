@@ -250,6 +250,20 @@ pub fn parse(source: ConfigSource, notes: &mut ProbeNotes) -> SshdConfigFacts {
         .is_ok()
         .then(|| VMACCESS_BACKUP.to_string());
     facts.vendor_config = vendor_config(Path::new("/"));
+    if let Some(edit) = writers::agent_edit(Path::new("/")) {
+        let settings = facts
+            .global
+            .iter()
+            .flat_map(|(keyword, values)| values.iter().map(move |value| (keyword.as_str(), value)))
+            .chain(
+                facts
+                    .shadowed
+                    .iter()
+                    .map(|shadowed| (shadowed.keyword.as_str(), &shadowed.value)),
+            );
+        let sections = writers::agent_sections(&edit, settings);
+        facts.written_sections.extend(sections);
+    }
     if let Some(why) = &facts.read_error {
         notes.unavailable(format!("cannot read {}: {why}", facts.path));
     }

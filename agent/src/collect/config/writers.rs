@@ -134,6 +134,96 @@ pub fn written_sections(file: &str, lines: &[LogicalLine]) -> Vec<WrittenSection
     sections
 }
 
+/// The Azure Linux Agent's configuration and log.
+pub const WAAGENT_CONF: &str = "/etc/waagent.conf";
+pub const WAAGENT_LOG: &str = "/var/log/waagent.log";
+/// Provisioning is at the log's start; a log that large has been rotated past it anyway.
+const MAX_AGENT_LOG_BYTES: u64 = 8 << 20;
+
+/// What the Azure Linux Agent (waagent) logged of its provisioning edit of sshd_config.
+/// It rewrites the first PasswordAuthentication, ChallengeResponseAuthentication and
+/// ClientAliveInterval lines before any Match block in place, or inserts them, and marks
+/// nothing in the file: only its log tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentEdit {
+    /// The file it edits: OS.SshdConfigPath in waagent.conf, /etc/ssh/sshd_config unless set.
+    pub config: String,
+    /// Password login as it set it ("no" after "Disabled ...", "yes" after "Enabled ...").
+    pub password: String,
+    /// "/var/log/waagent.log:N", the line that says so.
+    pub logged_at: String,
+}
+
+/// Reads what waagent logged, from its configuration and log under `root`.
+pub fn agent_edit(root: &std::path::Path) -> Option<AgentEdit> {
+    let log = crate::collect::service::sshd::read_prefix(
+        &root.join(WAAGENT_LOG.trim_start_matches('/')),
+        MAX_AGENT_LOG_BYTES,
+    )
+    .ok()?;
+    let log = String::from_utf8_lossy(&log);
+    // The newest edit counts: a re-provisioned image logs it again.
+    let (index, password) = log
+        .lines()
+        .enumerate()
+        .filter_map(|(index, line)| {
+            let said = line.find("abled SSH password-based authentication methods.")?;
+            match line[..said].ends_with("Dis") {
+                true => Some((index, "no")),
+                false => line[..said].ends_with("En").then_some((index, "yes")),
+            }
+        })
+        .last()?;
+    let conf = std::fs::read_to_string(root.join(WAAGENT_CONF.trim_start_matches('/')))
+        .unwrap_or_default();
+    let config = conf
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("OS.SshdConfigPath="))
+        .map(|path| path.trim().to_string())
+        .next_back()
+        .unwrap_or_else(|| crate::openssh::DEFAULT_SSHD_CONFIG.to_string());
+    Some(AgentEdit {
+        config,
+        password: password.to_string(),
+        logged_at: format!("{WAAGENT_LOG}:{}", index + 1),
+    })
+}
+
+/// The lines of `edit.config` that are waagent's, among the global settings sshd reads
+/// (`settings`: each keyword's lines, in effect or shadowed): the first of each keyword
+/// it sets in that file, when it holds the value it logged. A changed value is someone
+/// else's.
+pub fn agent_sections<'a>(
+    edit: &AgentEdit,
+    settings: impl IntoIterator<Item = (&'a str, &'a crate::facts::Located<String>)>,
+) -> Vec<WrittenSection> {
+    let mut first: std::collections::BTreeMap<&str, &crate::facts::Located<String>> =
+        std::collections::BTreeMap::new();
+    for (keyword, setting) in settings {
+        let its_keyword = matches!(
+            keyword,
+            "passwordauthentication" | "challengeresponseauthentication" | "clientaliveinterval"
+        );
+        if its_keyword && setting.file == edit.config && setting.line > 0 {
+            let earliest = first.entry(keyword).or_insert(setting);
+            if setting.line < earliest.line {
+                *earliest = setting;
+            }
+        }
+    }
+    let writer = format!(
+        "the Azure Linux Agent at provisioning ({} says so)",
+        edit.logged_at
+    );
+    first
+        .into_iter()
+        .filter(|(keyword, setting)| {
+            *keyword == "clientaliveinterval" || setting.value.eq_ignore_ascii_case(&edit.password)
+        })
+        .map(|(_, setting)| section(&setting.file, &writer, setting.line, setting.line))
+        .collect()
+}
+
 fn section(file: &str, writer: &str, first_line: u32, last_line: u32) -> WrittenSection {
     WrittenSection {
         writer: writer.to_string(),
@@ -237,5 +327,69 @@ mod tests {
             [("a block Ansible manages".to_string(), 1, 3)]
         );
         assert!(sections("/etc/ssh/sshd_config", "Port 22\nMatchUser x\n").is_empty());
+    }
+
+    /// waagent's log as it writes it, and its conf naming the file it edits.
+    #[test]
+    fn the_agents_logged_edit_claims_its_first_lines_with_its_value() {
+        use crate::facts::Located;
+        let root = std::env::temp_dir().join(format!("waagent-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("var/log")).unwrap();
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        std::fs::write(
+            root.join("var/log/waagent.log"),
+            "2024-03-27T06:31:50.474853Z INFO Daemon Configure sshd\n\
+             2024-03-27T06:31:50.489960Z INFO Daemon Disabled SSH password-based authentication methods.\n\
+             2024-03-27T06:31:50.504029Z INFO Daemon Configured SSH client probing to keep connections alive.\n",
+        )
+        .unwrap();
+        assert_eq!(agent_edit(&root).unwrap().config, "/etc/ssh/sshd_config");
+        std::fs::write(
+            root.join("etc/waagent.conf"),
+            "OS.SshdConfigPath=/etc/ssh/other\n",
+        )
+        .unwrap();
+        let edit = agent_edit(&root).unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(
+            edit,
+            AgentEdit {
+                config: "/etc/ssh/other".into(),
+                password: "no".into(),
+                logged_at: "/var/log/waagent.log:2".into(),
+            }
+        );
+        let at = |value: &str, file: &str, line: u32| Located {
+            value: value.to_string(),
+            file: file.to_string(),
+            line,
+        };
+        let lines = [
+            ("passwordauthentication", at("no", "/etc/ssh/other", 40)),
+            ("passwordauthentication", at("no", "/etc/ssh/other", 12)),
+            (
+                "challengeresponseauthentication",
+                at("yes", "/etc/ssh/other", 13),
+            ),
+            ("clientaliveinterval", at("180", "/etc/ssh/other", 14)),
+            (
+                "passwordauthentication",
+                at("no", "/etc/ssh/sshd_config.d/x.conf", 1),
+            ),
+            ("port", at("22", "/etc/ssh/other", 1)),
+        ];
+        let claimed: Vec<(String, u32)> =
+            agent_sections(&edit, lines.iter().map(|(keyword, at)| (*keyword, at)))
+                .into_iter()
+                .map(|section| (section.file, section.first_line))
+                .collect();
+        // Line 13 says yes where the agent logged "Disabled": someone changed it since.
+        assert_eq!(
+            claimed,
+            [
+                ("/etc/ssh/other".to_string(), 14),
+                ("/etc/ssh/other".to_string(), 12)
+            ]
+        );
     }
 }
