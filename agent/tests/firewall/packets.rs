@@ -715,6 +715,29 @@ fn firewalld_services_ports_and_rich_rules_are_judged() {
         );
         assert_eq!(verdict(), Vec::<Value>::new());
 
+        // A direct rule lands in iptables' own tables, where it drops before the zone.
+        let direct = [
+            "ipv4", "filter", "INPUT", "0", "-p", "tcp", "--dport", "22", "-j", "DROP",
+        ];
+        firewall_cmd(
+            network,
+            &[&["--direct", "--add-rule"][..], &direct].concat(),
+        );
+        assert_eq!(reaches(), (false, false), "a direct rule's drop");
+        let dropped = verdict();
+        assert_eq!(dropped.len(), 1, "{dropped:#?}");
+        assert_eq!(dropped[0]["severity"], "critical", "{dropped:#?}");
+        assert!(
+            dropped[0]["evidence"]
+                .to_string()
+                .contains("-A INPUT -p tcp -m tcp --dport 22 -j DROP"),
+            "{dropped:#?}"
+        );
+        firewall_cmd(
+            network,
+            &[&["--direct", "--remove-rule"][..], &direct].concat(),
+        );
+
         firewall_cmd(network, &["--zone=public", "--remove-service=ssh"]);
         firewall_cmd(network, &["--zone=public", "--add-port=22/tcp"]);
         assert_eq!(
