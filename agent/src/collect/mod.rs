@@ -170,12 +170,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
     let host = reports.keep(probe(progress, "host", host::collect, |facts, host| {
         facts.host = host
     }));
-    let sshd = reports.keep(probe(
-        progress,
-        "sshd",
-        |notes| service::sshd::collect(options.sshd_path.as_deref(), notes),
-        |facts, sshd| facts.sshd = sshd,
-    ));
+    let chosen = service::sshd::choose(options.sshd_path.as_deref());
     let (reach, report) = timed(progress, "mounts", |notes| {
         reach::Reach::new(reach::PATH_BOUND, notes)
     });
@@ -186,11 +181,12 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
         // sshd -T is the longest wait of a diagnosis: it starts now for the config sshd
         // reads unless told otherwise, and is used when the unit or the running sshd
         // names no other (config::check_with_sshd runs it again then).
-        let early_dump = config::early_dump(options, &sshd).map(|(binary, path)| {
-            worker::beside(scope, move || {
-                config::run_sshd(&binary, "-T", &path, &[], options.sshd_timeout, None)
-            })
-        });
+        let early_dump =
+            config::early_dump(options, chosen.binary.as_deref()).map(|(binary, path)| {
+                worker::beside(scope, move || {
+                    config::run_sshd(&binary, "-T", &path, &[], options.sshd_timeout, None)
+                })
+            });
         let firewall = worker::beside(scope, || {
             probe(
                 progress,
@@ -225,6 +221,13 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
                 facts.logs = logs
             })
         });
+        // The binary is read (what it was built with) while sshd -T and the others run.
+        let sshd = reports.keep(probe(
+            progress,
+            "sshd",
+            |notes| service::sshd::collect(chosen, notes),
+            |facts, sshd| facts.sshd = sshd,
+        ));
         let systemd = reports.keep(probe(
             progress,
             "systemd",

@@ -302,8 +302,8 @@ pub fn check_with_sshd(
 
 /// The sshd binary and config to run `sshd -T` with before the config's path is known:
 /// `--config`, else the default, which the unit's or process's `-f` rarely overrides.
-pub fn early_dump(options: &CollectOptions, sshd: &SshdFacts) -> Option<(PathBuf, PathBuf)> {
-    let binary = sshd.binary.as_ref().filter(|_| options.run_sshd)?;
+pub fn early_dump(options: &CollectOptions, binary: Option<&str>) -> Option<(PathBuf, PathBuf)> {
+    let binary = binary.filter(|_| options.run_sshd)?;
     let config = options
         .config_path
         .clone()

@@ -17,19 +17,41 @@ const SSH_KEYS_GROUP: &str = "ssh_keys";
 /// names of any sshd build (Debian's is about 1 MiB).
 const MAX_BINARY_BYTES: u64 = 16 << 20;
 
-pub fn collect(given: Option<&Path>, notes: &mut ProbeNotes) -> SshdFacts {
-    let (binary, source) = match given {
-        Some(path) if path.is_file() => (Some(path.display().to_string()), SshdSource::Given),
-        Some(path) => {
-            notes.partial(format!(
-                "--sshd {}: no such file; the installed sshd is examined instead",
-                path.display()
-            ));
-            (find_installed(), SshdSource::Installed)
-        }
-        None => (find_installed(), SshdSource::Installed),
-    };
-    let Some(binary) = binary else {
+/// The sshd binary chosen, before anything is read of it: `sshd -T` can start with it
+/// while `collect` examines it.
+#[derive(Debug, Clone)]
+pub struct Chosen {
+    pub binary: Option<String>,
+    source: SshdSource,
+    /// `--sshd` named a file that does not exist.
+    missing_given: Option<PathBuf>,
+}
+
+/// `--sshd` when it names a file, else the installed sshd.
+pub fn choose(given: Option<&Path>) -> Chosen {
+    match given {
+        Some(path) if path.is_file() => Chosen {
+            binary: Some(path.display().to_string()),
+            source: SshdSource::Given,
+            missing_given: None,
+        },
+        _ => Chosen {
+            binary: find_installed(),
+            source: SshdSource::Installed,
+            missing_given: given.map(Path::to_path_buf),
+        },
+    }
+}
+
+pub fn collect(chosen: Chosen, notes: &mut ProbeNotes) -> SshdFacts {
+    if let Some(path) = &chosen.missing_given {
+        notes.partial(format!(
+            "--sshd {}: no such file; the installed sshd is examined instead",
+            path.display()
+        ));
+    }
+    let source = chosen.source;
+    let Some(binary) = chosen.binary else {
         return SshdFacts::default();
     };
     let bytes = read_prefix(Path::new(&binary), MAX_BINARY_BYTES)
@@ -140,7 +162,7 @@ mod tests {
         let given = dir.join("sshd");
         std::fs::write(&given, b"\0/var/empty\0/usr/libexec/openssh/sshd-auth\0").unwrap();
         let mut notes = ProbeNotes::default();
-        let facts = collect(Some(&given), &mut notes);
+        let facts = collect(choose(Some(&given)), &mut notes);
         assert_eq!(facts.binary.as_deref(), given.to_str());
         assert_eq!(facts.source, Some(SshdSource::Given));
         assert_eq!(facts.privsep_dir.as_deref(), Some("/var/empty"));
@@ -150,7 +172,7 @@ mod tests {
         );
         assert_eq!(facts.uses_libwrap, Some(false));
         let mut notes = ProbeNotes::default();
-        let facts = collect(Some(&dir.join("absent")), &mut notes);
+        let facts = collect(choose(Some(&dir.join("absent"))), &mut notes);
         assert_ne!(facts.source, Some(SshdSource::Given));
         assert!(notes.notes.iter().any(|note| note.contains("no such file")));
         std::fs::remove_dir_all(dir).unwrap();
