@@ -642,6 +642,55 @@ fn a_rate_all_clients_share_lets_only_the_first_in() {
     );
 }
 
+/// A count of open connections kept for all clients (`ct count` outside a set): while
+/// one connection is open, the next one is dropped. The verdict says SSH is let in only
+/// while the count allows.
+#[test]
+fn a_connection_count_all_clients_share_lets_only_the_first_in() {
+    if !support::requires_root(NEEDS_ROOT) {
+        return;
+    }
+    let network = VmNet::new();
+    let sshd = network.start_sshd(&[]);
+    load(
+        &network,
+        "table inet guard {\n chain input {\n  type filter hook input priority 0; policy drop;\n  \
+         ct state established,related accept\n  tcp dport 22 ct state new ct count 1 accept\n }\n}\n",
+        Loader::Nft,
+    );
+    // The first connection stays open while the second tries.
+    let script = format!(
+        "import socket\n\
+         first = socket.create_connection(('{SERVER}', 22), 3)\n\
+         first.settimeout(3)\n\
+         print(first.recv(64).decode(errors='replace').startswith('SSH-2.0-'))\n\
+         try:\n    socket.create_connection(('{SERVER}', 22), 3).recv(64)\n    print(True)\n\
+         except OSError:\n    print(False)\n"
+    );
+    let output = network
+        .client
+        .command("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "True\nFalse\n",
+        "{output:?}"
+    );
+    let config = sshd.config_path().display().to_string();
+    let verdict = network
+        .server
+        .diagnose(&["--no-probe", "--config", &config]);
+    let findings = firewall_findings(&verdict);
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let title = findings[0]["title"].as_str().unwrap();
+    assert!(
+        title.ends_with("allowed only from clients up to 1 open connection at a time, a count all clients share"),
+        "{title}"
+    );
+}
+
 fn rate_shared(ruleset: &str, loader: Loader, rate: &str) {
     if !support::requires_root(NEEDS_ROOT) {
         return;

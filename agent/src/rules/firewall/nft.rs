@@ -235,6 +235,17 @@ impl TableView<'_> {
                 "limit" if body.get("inv") == Some(&Value::Bool(true)) => tests.push(Test::No),
                 "limit" if self.packet.kind.outgoing() => {}
                 "limit" => tests.push(Test::FromOnly(shared_limit(body))),
+                // Outside a meter or set, a count of the connections the rule let open,
+                // whoever opened them: like a limit, "over" matches only past it.
+                "ct count" if body.get("inv") == Some(&Value::Bool(true)) => tests.push(Test::No),
+                "ct count" if self.packet.kind.outgoing() => {}
+                "ct count" => {
+                    let count = body.get("val").map_or("?".into(), Value::to_string);
+                    let plural = if count == "1" { "" } else { "s" };
+                    tests.push(Test::FromOnly(format!(
+                        "clients up to {count} open connection{plural} at a time, a count all clients share"
+                    )))
+                }
                 "vmap" => match self.lookup_vmap(body) {
                     Ok(Some(verdict)) => action = verdict,
                     Ok(None) => tests.push(Test::No),
