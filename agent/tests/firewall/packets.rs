@@ -797,26 +797,22 @@ fn firewalld_services_ports_and_rich_rules_are_judged() {
         assert_eq!(verdict(), Vec::<Value>::new());
 
         firewall_cmd(network, &["--zone=public", "--remove-port=22/tcp"]);
-        firewall_cmd(
-            network,
-            &[
-                "--zone=public",
-                "--add-rich-rule=rule family=\"ipv4\" source address=\"192.0.2.2/32\" service name=\"ssh\" accept",
-            ],
-        );
+        let rich_rule = |change: &str| {
+            let rule =
+                "rule family=\"ipv4\" source address=\"192.0.2.2/32\" service name=\"ssh\" accept";
+            firewall_cmd(
+                network,
+                &["--zone=public", &format!("--{change}-rich-rule={rule}")],
+            );
+        };
+        rich_rule("add");
         assert_eq!(reaches(), (true, false), "a rich rule for 192.0.2.2");
         let only = verdict();
         assert_eq!(only.len(), 1, "{only:#?}");
         let title = only[0]["title"].as_str().unwrap();
         assert!(title.ends_with("allowed only from 192.0.2.2/32"), "{title}");
 
-        firewall_cmd(
-            network,
-            &[
-                "--zone=public",
-                "--remove-rich-rule=rule family=\"ipv4\" source address=\"192.0.2.2/32\" service name=\"ssh\" accept",
-            ],
-        );
+        rich_rule("remove");
         assert_eq!(reaches(), (false, false), "nothing lets SSH in");
         let blocked = verdict();
         assert_eq!(blocked.len(), 1, "{blocked:#?}");
