@@ -54,13 +54,18 @@ fn banner(network: &VmNet, server: &str, bind: &str) -> bool {
          s.settimeout(3)\n\
          print(s.recv(64).decode(errors='replace'))"
     );
+    client_says(network, &script).starts_with("SSH-2.0-")
+}
+
+/// What a Python `script` run in the client namespace printed.
+fn client_says(network: &VmNet, script: &str) -> String {
     let output = network
         .client
         .command("python3")
-        .args(["-c", &script])
+        .args(["-c", script])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&output.stdout).starts_with("SSH-2.0-")
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Loads `ruleset` into the VM's namespace with the loader's own tool.
@@ -120,10 +125,7 @@ fn judged_on(layers: impl FnOnce(&VmNet) -> Vec<(String, Loader)>, expect: Expec
         Expect::OnlyFrom(_) | Expect::Banned => "only 192.0.2.2",
     };
     assert_eq!(truth, wanted, "the real packets for {ruleset}");
-    let config = sshd.config_path().display().to_string();
-    let verdict = network
-        .server
-        .diagnose(&["--no-probe", "--config", &config]);
+    let verdict = verdict_of(&network, &sshd);
     let findings = firewall_findings(&verdict);
     match expect {
         Expect::Open | Expect::Banned => {
@@ -667,21 +669,8 @@ fn a_connection_count_all_clients_share_lets_only_the_first_in() {
          try:\n    socket.create_connection(('{SERVER}', 22), 3).recv(64)\n    print(True)\n\
          except OSError:\n    print(False)\n"
     );
-    let output = network
-        .client
-        .command("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "True\nFalse\n",
-        "{output:?}"
-    );
-    let config = sshd.config_path().display().to_string();
-    let verdict = network
-        .server
-        .diagnose(&["--no-probe", "--config", &config]);
+    assert_eq!(client_says(&network, &script), "True\nFalse\n");
+    let verdict = verdict_of(&network, &sshd);
     let findings = firewall_findings(&verdict);
     assert_eq!(findings.len(), 1, "{findings:#?}");
     let title = findings[0]["title"].as_str().unwrap();
@@ -702,10 +691,7 @@ fn rate_shared(ruleset: &str, loader: Loader, rate: &str) {
         .map(|_| banner_reaches(&network, "192.0.2.2"))
         .collect();
     assert_eq!(tries, [true, true, false], "the real packets for {ruleset}");
-    let config = sshd.config_path().display().to_string();
-    let verdict = network
-        .server
-        .diagnose(&["--no-probe", "--config", &config]);
+    let verdict = verdict_of(&network, &sshd);
     let findings = firewall_findings(&verdict);
     assert_eq!(findings.len(), 1, "{ruleset}\n{findings:#?}");
     assert_eq!(findings[0]["id"], "SSH-FWL-005");
@@ -742,11 +728,7 @@ fn firewalld_services_ports_and_rich_rules_are_judged() {
             "eth0",
         ]);
         let verdict = || {
-            let config = sshd.config_path().display().to_string();
-            let verdict = network
-                .server
-                .diagnose(&["--no-probe", "--config", &config]);
-            firewall_findings(&verdict)
+            firewall_findings(&verdict_of(network, sshd))
                 .into_iter()
                 .cloned()
                 .collect::<Vec<Value>>()
