@@ -68,6 +68,14 @@ fn client_says(network: &VmNet, script: &str) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// Gives the client its second address, OTHER_CLIENT.
+fn add_other_client(network: &VmNet) {
+    let address = format!("{OTHER_CLIENT}/24");
+    network
+        .client
+        .ip(&["address", "add", &address, "dev", "eth0"]);
+}
+
 /// Loads `ruleset` into the VM's namespace with the loader's own tool.
 fn load(network: &VmNet, ruleset: &str, loader: Loader) {
     match loader {
@@ -91,13 +99,7 @@ fn judged_on(layers: impl FnOnce(&VmNet) -> Vec<(String, Loader)>, expect: Expec
         return;
     }
     let network = VmNet::new();
-    network.client.ip(&[
-        "address",
-        "add",
-        &format!("{OTHER_CLIENT}/24"),
-        "dev",
-        "eth0",
-    ]);
+    add_other_client(&network);
     let sshd = network.start_sshd(&[]);
     let layers = layers(&network);
     for (ruleset, loader) in &layers {
@@ -720,13 +722,7 @@ fn firewalld_services_ports_and_rich_rules_are_judged() {
     }
     use support::firewalld::{firewall_cmd, with_firewalld};
     with_firewalld(|network, sshd| {
-        network.client.ip(&[
-            "address",
-            "add",
-            &format!("{OTHER_CLIENT}/24"),
-            "dev",
-            "eth0",
-        ]);
+        add_other_client(network);
         let verdict = || {
             firewall_findings(&verdict_of(network, sshd))
                 .into_iter()
@@ -908,13 +904,7 @@ fn a_client_that_logged_in_before_and_is_now_dropped_is_named() {
     use support::accounts::{in_private_system, ALICE};
     in_private_system(ALICE, || {
         let network = VmNet::new();
-        network.client.ip(&[
-            "address",
-            "add",
-            &format!("{OTHER_CLIENT}/24"),
-            "dev",
-            "eth0",
-        ]);
+        add_other_client(&network);
         let sshd = network.start_sshd(&["UsePAM no"]);
         let login = network
             .client
