@@ -228,14 +228,18 @@ nft add rule inet labban input ip saddr @blocked drop""",
     Scenario(
         name="conntrack-full",
         # A rule that needs connection state makes the kernel track connections; eight
-        # loopback connections then sit in TIME_WAIT for an hour (assured, so the kernel
+        # loopback connections then stay tracked for an hour (assured, so the kernel
         # cannot evict them early), and a table of four has no room for a client's SYN.
+        # Each reads sshd's banner before it closes, so it ends with FINs in TIME_WAIT;
+        # one closed with the banner unread ends with a RST, in CLOSE, whose timeout is
+        # raised too, or the table would empty in 10 s.
         break_cmds="""nft add table inet labct
 nft add chain inet labct input '{ type filter hook input priority 0; policy accept; }'
 nft add rule inet labct input ct state new counter
 cat /proc/sys/net/netfilter/nf_conntrack_max > /run/lab-ct-max
 sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=3600
-for i in 1 2 3 4 5 6 7 8; do exec 3<>/dev/tcp/127.0.0.1/22; exec 3>&-; done
+sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_close=3600
+for i in 1 2 3 4 5 6 7 8; do exec 3<>/dev/tcp/127.0.0.1/22; read -r -t 5 banner <&3; exec 3>&-; done
 sleep 1
 sysctl -qw net.netfilter.nf_conntrack_max=4""",
         expect_ids=("SSH-HST-006",),
@@ -243,6 +247,7 @@ sysctl -qw net.netfilter.nf_conntrack_max=4""",
         access={22: ("timeout",)},
         restore_cmds="""sysctl -qw net.netfilter.nf_conntrack_max=$(cat /run/lab-ct-max)
 sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_time_wait=120
+sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_close=10
 nft delete table inet labct""",
     ),
     Scenario(
