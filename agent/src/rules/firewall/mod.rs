@@ -593,6 +593,13 @@ pub(super) fn shared_rate(rate: &str, burst: &str) -> String {
     format!("clients within {rate} (burst {burst}), a rate all clients share")
 }
 
+/// The same for a count of open connections kept for all clients (nft's `ct count`
+/// outside a meter or set).
+pub(super) fn shared_count(count: &str) -> String {
+    let plural = if count == "1" { "" } else { "s" };
+    format!("clients up to {count} open connection{plural} at a time, a count all clients share")
+}
+
 /// Whether a whole rule applies to the packet: all its conditions together.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Applies {

@@ -239,13 +239,9 @@ impl TableView<'_> {
                 // whoever opened them: like a limit, "over" matches only past it.
                 "ct count" if body.get("inv") == Some(&Value::Bool(true)) => tests.push(Test::No),
                 "ct count" if self.packet.kind.outgoing() => {}
-                "ct count" => {
-                    let count = body.get("val").map_or("?".into(), Value::to_string);
-                    let plural = if count == "1" { "" } else { "s" };
-                    tests.push(Test::FromOnly(format!(
-                        "clients up to {count} open connection{plural} at a time, a count all clients share"
-                    )))
-                }
+                "ct count" => tests.push(Test::FromOnly(super::shared_count(
+                    &body.get("val").map_or("?".into(), Value::to_string),
+                ))),
                 "vmap" => match self.lookup_vmap(body) {
                     Ok(Some(verdict)) => action = verdict,
                     Ok(None) => tests.push(Test::No),
@@ -445,15 +441,21 @@ impl TableView<'_> {
         ))
     }
 
+    /// The elements of the named set or map that `reference` ("@name") names; None for
+    /// a reference to none listed, or no reference at all.
+    fn named(&self, reference: &str) -> Option<&[Value]> {
+        let name = reference.strip_prefix('@')?;
+        let set = self.table.sets.iter().find(|set| set.name == name)?;
+        Some(&set.elements)
+    }
+
     /// Is the field's value in `right` (a value, a range, a list, a set, or `@set`)?
     fn contains(&self, field: &Field, right: &Value) -> Test {
         match right {
-            Value::String(name) if name.starts_with('@') => {
-                match self.table.sets.iter().find(|set| set.name == name[1..]) {
-                    Some(set) => self.any(field, &set.elements),
-                    None => Test::Unknown(format!("set {name} not listed")),
-                }
-            }
+            Value::String(name) if name.starts_with('@') => match self.named(name) {
+                Some(elements) => self.any(field, elements),
+                None => Test::Unknown(format!("set {name} not listed")),
+            },
             Value::Array(items) => self.any(field, items),
             Value::Object(object) if object.contains_key("set") => match &object["set"] {
                 Value::Array(items) => self.any(field, items),
@@ -575,16 +577,14 @@ impl TableView<'_> {
     /// set) holds the packet's address that `holds` checks against one network.
     fn address_test(&self, right: &Value, what: &str, holds: &dyn Fn(&str) -> Test) -> Test {
         match right {
-            Value::String(name) if name.starts_with('@') => {
-                match self.table.sets.iter().find(|set| set.name == name[1..]) {
-                    Some(set) => Test::any(
-                        set.elements
-                            .iter()
-                            .map(|one| self.address_test(one, what, holds)),
-                    ),
-                    None => Test::Unknown(format!("set {name} not listed")),
-                }
-            }
+            Value::String(name) if name.starts_with('@') => match self.named(name) {
+                Some(elements) => Test::any(
+                    elements
+                        .iter()
+                        .map(|one| self.address_test(one, what, holds)),
+                ),
+                None => Test::Unknown(format!("set {name} not listed")),
+            },
             Value::String(address) => holds(address),
             Value::Array(items) => {
                 Test::any(items.iter().map(|one| self.address_test(one, what, holds)))
@@ -612,12 +612,10 @@ impl TableView<'_> {
     /// source part names sources lets only those in.
     fn concat_test(&self, fields: &[Field], right: &Value) -> Test {
         let elements: Vec<&Value> = match right {
-            Value::String(name) if name.starts_with('@') => {
-                match self.table.sets.iter().find(|set| set.name == name[1..]) {
-                    Some(set) => set.elements.iter().collect(),
-                    None => return Test::Unknown(format!("set {name} not listed")),
-                }
-            }
+            Value::String(name) if name.starts_with('@') => match self.named(name) {
+                Some(elements) => elements.iter().collect(),
+                None => return Test::Unknown(format!("set {name} not listed")),
+            },
             Value::Object(object) if object.contains_key("set") => match &object["set"] {
                 Value::Array(items) => items.iter().collect(),
                 single => vec![single],
@@ -665,16 +663,12 @@ impl TableView<'_> {
             Field::Flags(_) => return Err("verdict map on TCP flags".into()),
             _ => {}
         }
-        let named = |name: &str| {
-            self.table
-                .sets
-                .iter()
-                .find(|map| map.name == name)
-                .map(|map| &map.elements)
-        };
         let pairs = match &body["data"] {
-            Value::String(name) if name.starts_with('@') => named(&name[1..]),
-            data => data.pointer("/set").and_then(Value::as_array),
+            Value::String(name) => self.named(name),
+            data => data
+                .pointer("/set")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice),
         };
         let Some(pairs) = pairs else {
             return Err(format!("verdict map {}", body["data"]));
