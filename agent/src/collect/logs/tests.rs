@@ -117,7 +117,7 @@ fn the_probes_own_lines_are_marked_by_address_and_by_process() {
 #[test]
 fn the_journal_is_asked_for_sshd_and_sshd_session_lines() {
     let machine = Machine::new().with_journal_files();
-    let expected_args = JOURNAL_ARGS.join(" ");
+    let expected_args = journal_args(true).join(" ");
     let fixture = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/logs/journal-sshd.json"
@@ -139,6 +139,29 @@ fn the_journal_is_asked_for_sshd_and_sshd_session_lines() {
         &notes,
         "read 4 sshd lines of the last 7 days from the journal"
     ));
+}
+
+#[test]
+fn a_journalctl_without_output_fields_is_asked_for_whole_entries() {
+    let machine = Machine::new().with_journal_files();
+    let whole_entries = journal_args(false).join(" ");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/logs/journal-sshd.json"
+    );
+    // What systemd 219's journalctl answers to an option it does not know.
+    fake_tool(
+        &machine.path("bin"),
+        "journalctl",
+        &format!(
+            "case \"$*\" in *--output-fields=*) echo \"journalctl: unrecognized option '--output-fields=MESSAGE'\" >&2; exit 1;; esac; \
+             [ \"$*\" = '{whole_entries}' ] || {{ echo \"unexpected: $*\" >&2; exit 1; }}; cat {fixture}"
+        ),
+    );
+    let (facts, notes) = machine.collect();
+    assert_eq!(notes.outcome, None, "{:?}", notes.notes);
+    assert_eq!(facts.sources, ["journal"]);
+    assert_eq!(facts.lines.len(), 4);
 }
 
 #[test]
