@@ -6,11 +6,14 @@ real ssh client gets in.  See README.md next to this file."""
 import argparse
 import json
 import os
+import queue
 import re
 import shutil
 import sys
+import threading
 import time
-from dataclasses import dataclass, field
+import traceback
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from deb_install import DebRun, run_deb_install
@@ -477,6 +480,11 @@ def select_scenarios(only: str | None) -> list[Scenario]:
     return [by_name[name] for name in only.split(",")]
 
 
+def default_jobs() -> int:
+    # An emulated CPU keeps one host CPU busy; more VMs than CPUs only slow each down.
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", help="comma-separated scenario names (baseline-end always runs)")
@@ -487,6 +495,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--suite", default=os.environ.get("LAB_SUITE", "bookworm"),
                         help=f"Debian suite(s) of the guest image, comma-separated, or all "
                              f"({','.join(SUITES)}); each gets its own VM, one after the other")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("LAB_JOBS", default_jobs())),
+                        help="VMs per suite, running scenarios side by side (default: one per "
+                             "CPU, at most 4; LAB_JOBS)")
     parser.add_argument("--rebuild-image", action="store_true", help="ignore the cached image")
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("LAB_OUT", REPO / "target/lab")),
                         help="where transcripts, verdicts and the report go")
@@ -535,18 +546,113 @@ def deb_not_run(scenario: Scenario, reason: str) -> ScenarioResult:
     return ScenarioResult(scenario, skipped=reason)
 
 
+def scenario_chains(scenarios: list[Scenario]) -> list[list[Scenario]]:
+    """The scenarios as chains that run in order on one VM: a scenario joins the chain
+    of the one it `follows` when that one comes right before it. The longest chains
+    come first (in their order otherwise), so the VMs finish close together."""
+    chains: list[list[Scenario]] = []
+    for scenario in scenarios:
+        if chains and scenario.follows and scenario.follows == chains[-1][-1].name:
+            chains[-1].append(scenario)
+        else:
+            chains.append([scenario])
+    return sorted(chains, key=len, reverse=True)
+
+
+def final_checks(count: int) -> list[Scenario]:
+    """One closing check per VM: the first VM's keeps FINAL_CHECK's name."""
+    return [FINAL_CHECK] + [replace(FINAL_CHECK, name=f"{FINAL_CHECK.name}-vm{number}")
+                            for number in range(2, count + 1)]
+
+
+@dataclass
+class SuiteVms:
+    """What a suite's VMs share: the chains not yet taken and the results so far."""
+    suite: str
+    out: Path
+    image: object
+    tools_disk: Path
+    key: Path
+    deb: tuple[Path | None, str]
+    chains: queue.Queue
+    run: SuiteRun
+    results: dict[str, ScenarioResult] = field(default_factory=dict)
+    not_run: dict[str, str] = field(default_factory=dict)
+
+
+def run_vm(shared: SuiteVms, number: int, final: Scenario):
+    """Boot VM `number` and run chains from the shared queue until it is empty, then
+    the VM's closing check. A VM that does not boot, or is lost, takes no more chains;
+    the others run them."""
+    image = shared.image
+    vm = LabVm(VmConfig(image.kernel, image.initrd, image.disk, shared.tools_disk),
+               shared.out / f"vm{number}")
+    booting = time.monotonic()
+    try:
+        vm.start()
+        vm.wait_until_ready()
+    except (ConsoleTimeout, RuntimeError) as error:
+        shared.not_run[final.name] = f"not run: VM {number} did not boot: {error}"
+        vm.stop()
+        return
+    shared.run.timings[f"vm{number} boot"] = f"{time.monotonic() - booting:.0f}s"
+    lost = False
+    try:
+        while not lost:
+            try:
+                chain = shared.chains.get_nowait()
+            except queue.Empty:
+                break
+            for scenario in chain:
+                if lost:
+                    shared.not_run[scenario.name] = (f"not run: VM {number} was lost before it, "
+                                                     f"and it runs only after {scenario.follows}")
+                    continue
+                try:
+                    result = run_one(vm, scenario, shared, number)
+                except Exception:  # the harness's own bug: report it, give up this VM
+                    result = ScenarioResult(scenario, vm_lost=True,
+                                            problems=[f"lab harness error: {traceback.format_exc()}"])
+                shared.results[scenario.name] = result
+                lost = result.vm_lost
+        if lost:
+            shared.not_run[final.name] = f"not run: VM {number} was lost"
+        else:
+            shared.results[final.name] = run_one(vm, final, shared, number)
+    finally:
+        vm.stop()
+
+
+def run_one(vm: LabVm, scenario: Scenario, shared: SuiteVms, number: int) -> ScenarioResult:
+    if shared.suite in scenario.skip:
+        return ScenarioResult(scenario, skipped=scenario.skip[shared.suite])
+    deb = shared.deb
+    if scenario.kind == "deb" and not deb[0]:
+        return deb_not_run(scenario, deb[1])
+    print(f"== {shared.suite} {scenario.name} (vm{number})", flush=True)
+    if scenario.kind == "deb":
+        return run_deb_step(vm, scenario, shared.out / scenario.name, deb[0])
+    return run_scenario(vm, scenario, shared.out / scenario.name, shared.key)
+
+
 def run_suite(suite: str, args: argparse.Namespace, binary: Path | None,
               deb: tuple[Path | None, str] = (None, "")) -> SuiteRun:
-    """Boot one VM of `suite` and run the scenarios that apply to it."""
+    """Boot `args.jobs` VMs of `suite`, each from the same image, and share the
+    scenarios that apply to it among them."""
     run = SuiteRun(suite)
     out = args.out / suite
     out.mkdir(parents=True, exist_ok=True)
-    scenarios = [s.for_suite(suite) for s in select_scenarios(args.only) + [FINAL_CHECK]]
+    selected = [s.for_suite(suite) for s in select_scenarios(args.only)]
+    chains = scenario_chains(selected)
+    vm_count = max(1, min(args.jobs, len(chains)))
+    finals = final_checks(vm_count)
+    scenarios = selected + finals
     cache = args.cache or Path(os.environ.get("LAB_CACHE_DIR", args.out / "cache"))
     started = time.monotonic()
-    print(f"=== {suite}", flush=True)
+    print(f"=== {suite} ({vm_count} VM{'s' if vm_count > 1 else ''})", flush=True)
 
-    results = []
+    results: dict[str, ScenarioResult] = {}
+    not_run: dict[str, str] = {}
     image = None
     try:
         image = ensure_image(suite, cache, rebuild=args.rebuild_image)
@@ -562,39 +668,30 @@ def run_suite(suite: str, args: argparse.Namespace, binary: Path | None,
         key.unlink(missing_ok=True)
         shutil.copyfile(image.key, key)
         key.chmod(0o600)
-        vm = LabVm(VmConfig(image.kernel, image.initrd, image.disk, tools_disk), out)
-        booting = time.monotonic()
-        not_run_reason = "not run: VM unresponsive"
-        try:
-            vm.start()
-            vm.wait_until_ready()
-            run.timings["boot"] = f"{time.monotonic() - booting:.0f}s"
-            for scenario in scenarios:
-                if suite in scenario.skip:
-                    results.append(ScenarioResult(scenario, skipped=scenario.skip[suite]))
-                    continue
-                if scenario.kind == "deb" and not deb[0]:
-                    results.append(deb_not_run(scenario, deb[1]))
-                    continue
-                print(f"== {suite} {scenario.name}", flush=True)
-                if scenario.kind == "deb":
-                    results.append(run_deb_step(vm, scenario, out / scenario.name, deb[0]))
-                else:
-                    results.append(run_scenario(vm, scenario, out / scenario.name, key))
-                if results[-1].vm_lost:
-                    break
-        except (ConsoleTimeout, RuntimeError) as error:
-            not_run_reason = f"not run: VM did not boot: {error}"
-        finally:
-            vm.stop()
-    results += [ScenarioResult(s, problems=[not_run_reason]) for s in scenarios[len(results):]]
+        pending: queue.Queue = queue.Queue()
+        for chain in chains:
+            pending.put(chain)
+        shared = SuiteVms(suite, out, image, tools_disk, key, deb, pending, run)
+        workers = [threading.Thread(target=run_vm, args=(shared, number, final), daemon=True)
+                   for number, final in enumerate(finals, start=1)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        results, not_run = shared.results, shared.not_run
+        boot_failures = sorted({why for why in not_run.values() if "did not boot" in why})
+        not_run_reason = ("; ".join(boot_failures) if boot_failures
+                          else "not run: every VM was lost before it")
+    ordered = [results.get(scenario.name)
+               or ScenarioResult(scenario, problems=[not_run.get(scenario.name, not_run_reason)])
+               for scenario in scenarios]
     run.timings["total"] = f"{time.monotonic() - started:.0f}s"
     xfail = args.xfail.split(",")
-    for result in results:
+    for result in ordered:
         name = result.scenario.name
         result.expected_to_fail = (name in xfail or f"{suite}/{name}" in xfail
                                    or bool(result.scenario.known_issue))
-    run.results = results
+    run.results = ordered
     (out / "report.txt").write_text("\n".join(suite_report_lines(run)) + "\n")
     return run
 

@@ -88,6 +88,10 @@ class Scenario:
     # Whether `undo` brings the break back: not where the repair replaced a hung
     # process (undo restarts sshd; it cannot make it hang again).
     undo_breaks_again: bool = True
+    # The scenario this one must run right after, on the same VM, when both are selected:
+    # for a check of what an earlier scenario left behind. The lab's VMs otherwise take
+    # scenarios in any order.
+    follows: str = ""
     # "ssh": break, diagnose, ground truth, restore (lab.run_scenario).
     # "deb": the package step (deb_install.py); expect_status is then the boot verdict's.
     kind: str = "ssh"
@@ -99,6 +103,8 @@ class Scenario:
 SCENARIOS = [
     Scenario(
         name="baseline",
+        # Shows that the package step left the VM healthy and without the package.
+        follows="deb-install",
         expect_ids=(),
         expect_status=HEALTHY,
         access={22: ("success",)},
@@ -771,6 +777,7 @@ systemctl restart sshd.service""",
     ),
     Scenario(
         name="pam-session-module-missing",
+        follows="pam-access-deny",
         verdict_fixes=True,
         # A required session module that is not installed: the key is accepted and
         # pam_open_session fails, so the connection ends before the shell.
@@ -782,6 +789,7 @@ systemctl restart sshd.service""",
     ),
     Scenario(
         name="refusals-fixed",
+        follows="pam-session-module-missing",
         # After the two scenarios above are undone and labuser has logged in
         # again, their refusals in the log are history, as a failed start
         # followed by a good one is (sshdoctor kept reporting them as
@@ -795,6 +803,7 @@ systemctl restart sshd.service""",
     ),
     Scenario(
         name="repeated-diagnoses",
+        follows="refusals-fixed",
         # After refusals-fixed, whose restore empties the journal of the refusals above.
         # Twenty diagnoses in a row leave the verdict healthy, and sshd penalises no
         # source for the probes' connections (OpenSSH 10's PerSourcePenalties enforce
@@ -813,8 +822,7 @@ systemctl restart sshd.service""",
 # Not an SSH break: the .deb installed with dpkg in the guest, a reboot, the
 # boot-time verdict checked on the console, in the journal and in last.json
 # (healthy, like baseline), the timer's run, nothing written but last.json,
-# then dpkg -r and dpkg -P (deb_install.py).  Runs first, so that baseline
-# shows it left the VM healthy and without the package.
+# then dpkg -r and dpkg -P (deb_install.py).  baseline follows it on the same VM.
 DEB_INSTALL = Scenario(
     name="deb-install",
     kind="deb",
@@ -823,8 +831,8 @@ DEB_INSTALL = Scenario(
     access={},
 )
 
-# Run after the others: proves the restores really returned the VM to a
-# healthy, reachable state.
+# Run on each VM after its share of the others: proves the restores really returned
+# the VM to a healthy, reachable state.
 FINAL_CHECK = Scenario(
     name="baseline-end",
     expect_ids=(),
