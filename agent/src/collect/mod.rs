@@ -240,6 +240,12 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
             |_| service::openrc::collect(std::path::Path::new("/")),
             |facts, openrc| facts.openrc = openrc,
         ));
+        let sysv = reports.keep(probe(
+            progress,
+            "sysv",
+            |_| service::sysv::collect(std::path::Path::new("/")),
+            |facts, sysv| facts.sysv = sysv,
+        ));
         let processes = reports.keep(probe(
             progress,
             "processes",
@@ -346,6 +352,7 @@ pub fn collect_all(options: &CollectOptions, progress: &Progress) -> (Facts, Vec
             sshd: owned(sshd),
             systemd: owned(systemd),
             openrc: owned(openrc),
+            sysv: owned(sysv),
             processes: owned(processes),
             sockets: owned(sockets),
             interfaces: owned(interfaces),

@@ -55,6 +55,10 @@ pub struct Facts {
     /// OpenRC's SSH service, where OpenRC manages services.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub openrc: Option<OpenRcFacts>,
+    /// A SysV init script's SSH service, where neither systemd nor OpenRC booted the
+    /// system.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sysv: Option<SysvFacts>,
     pub processes: ProcessFacts,
     pub sockets: SocketFacts,
     pub interfaces: InterfaceFacts,

@@ -293,6 +293,58 @@ pub struct OpenRcFacts {
     pub conf_file: Option<String>,
 }
 
+/// The SSH service as a SysV init script runs it, where neither systemd nor OpenRC
+/// booted the system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SysvFacts {
+    /// The script's name: ssh (Debian) or sshd (RHEL).
+    pub service: String,
+    /// /etc/init.d/SERVICE.
+    pub script: String,
+    /// Links to the script in the runlevel directories (/etc/rcN.d/SNNname starts it in
+    /// runlevel N, KNNname stops it), sorted.
+    pub links: Vec<String>,
+    /// The runlevel /etc/inittab boots into; None without one (2 to 5 then count).
+    pub default_runlevel: Option<String>,
+    /// The pid file the script's sshd writes, and whether the process it names lives.
+    pub pid_file: Option<PidFile>,
+    /// The tool that adds the script's links: update-rc.d or chkconfig; None: neither.
+    pub enable_tool: Option<String>,
+    /// Directories the script makes before it starts sshd (Debian's: /run/sshd).
+    #[serde(default)]
+    pub makes_dirs: Vec<String>,
+}
+
+impl SysvFacts {
+    /// A start link in a runlevel the system boots into.
+    pub fn starts_at_boot(&self) -> bool {
+        self.boot_link('S')
+    }
+
+    /// A stop link in a runlevel the system boots into: `update-rc.d disable` (or
+    /// `chkconfig off`) turned the start links into these.
+    pub fn disabled_at_boot(&self) -> bool {
+        self.boot_link('K')
+    }
+
+    /// A link of `kind` (S or K) in a runlevel that boots the system: inittab's, else
+    /// the multi-user ones.
+    fn boot_link(&self, kind: char) -> bool {
+        let levels = match &self.default_runlevel {
+            Some(level) => vec![level.as_str()],
+            None => vec!["2", "3", "4", "5"],
+        };
+        self.links.iter().any(|link| {
+            let mut parts = link.rsplit('/');
+            let (Some(name), Some(dir)) = (parts.next(), parts.next()) else {
+                return false;
+            };
+            let level = dir.trim_start_matches("rc").trim_end_matches(".d");
+            name.starts_with(kind) && levels.contains(&level)
+        })
+    }
+}
+
 impl OpenRcFacts {
     /// Runlevels that start the service at boot: the standard ones, and the one the
     /// system is in now.

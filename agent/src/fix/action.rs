@@ -95,6 +95,16 @@ pub enum Action {
     RcService { verb: RcVerb, service: String },
     /// rc-update add SERVICE RUNLEVEL: OpenRC starts the service at boot.
     RcUpdateAdd { service: String, runlevel: String },
+    /// SCRIPT start: a SysV init script (/etc/init.d/NAME) starts sshd.
+    InitScriptStart { script: String },
+    /// The runlevel links that start a SysV init script at boot: `update-rc.d SERVICE
+    /// defaults` (none yet) or `enable` (stop links turned back), or `chkconfig --add
+    /// SERVICE` or `chkconfig SERVICE on` likewise.
+    SysvEnable {
+        tool: String,
+        service: String,
+        verb: String,
+    },
     /// New connections to TCP `port` accepted first in an nftables chain, by a rule
     /// with the comment "sshdoctor" by which undo finds it again.
     NftAccept {
@@ -266,6 +276,8 @@ impl Action {
             "systemctl" => &["verb", "unit"],
             "rc_service" => &["verb", "service"],
             "rc_update_add" => &["service", "runlevel"],
+            "init_script_start" => &["script"],
+            "sysv_enable" => &["tool", "service", "verb"],
             "restart_sshd" => &["check", "unit", "pid"],
             "start_sshd" => &["check", "sshd", "config", "pid_file"],
             "resume" => &["pid"],
@@ -419,6 +431,14 @@ impl Action {
                 service: arg("service")?,
                 runlevel: arg("runlevel")?,
             },
+            "init_script_start" => Action::InitScriptStart {
+                script: arg("script")?,
+            },
+            "sysv_enable" => Action::SysvEnable {
+                tool: arg("tool")?,
+                service: arg("service")?,
+                verb: arg("verb")?,
+            },
             _ => Action::Systemctl {
                 verb: UnitVerb::parse(&arg("verb")?)
                     .ok_or_else(|| format!("{kind}: unknown verb"))?,
@@ -550,6 +570,21 @@ impl Action {
             Action::RcUpdateAdd { service, runlevel } => {
                 name(service)?;
                 name(runlevel)
+            }
+            Action::InitScriptStart { script } => match script.strip_prefix("/etc/init.d/") {
+                Some(service) => name(service),
+                None => Err(format!("{script:?} is not an init script")),
+            },
+            Action::SysvEnable {
+                tool,
+                service,
+                verb,
+            } => {
+                name(service)?;
+                match (tool.as_str(), verb.as_str()) {
+                    ("update-rc.d", "defaults" | "enable") | ("chkconfig", "add" | "on") => Ok(()),
+                    _ => Err(format!("{tool} {verb}: not a way to enable an init script")),
+                }
             }
             Action::NftAccept {
                 family,
@@ -689,6 +724,8 @@ impl Action {
             Action::RcUpdateAdd { service, runlevel } => {
                 format!("rc-update add {service} {runlevel}")
             }
+            Action::InitScriptStart { script } => format!("{script} start"),
+            Action::SysvEnable { .. } => self.sysv_enable_args().join(" "),
             Action::NftAccept {
                 family,
                 table,
@@ -778,7 +815,8 @@ impl Action {
     pub fn phase(&self) -> u8 {
         match self {
             Action::Systemctl { verb, .. } => 1 + *verb as u8,
-            Action::RcUpdateAdd { .. } => 1,
+            Action::RcUpdateAdd { .. } | Action::SysvEnable { .. } => 1,
+            Action::InitScriptStart { .. } => 9,
             Action::RcService { verb, .. } => 8 + *verb as u8,
             Action::RestartSshd { .. } | Action::StartSshd { .. } => 10,
             _ => 0,
@@ -799,7 +837,23 @@ impl Action {
                     verb: RcVerb::Start,
                     ..
                 }
+                | Action::InitScriptStart { .. }
         )
+    }
+
+    /// The command line of a SysvEnable: the tool, then its arguments.
+    pub fn sysv_enable_args(&self) -> Vec<&str> {
+        match self {
+            Action::SysvEnable {
+                tool,
+                service,
+                verb,
+            } => match (tool.as_str(), verb.as_str()) {
+                ("chkconfig", "add") => vec!["chkconfig", "--add", service],
+                _ => vec![tool, service, verb],
+            },
+            _ => Vec::new(),
+        }
     }
 }
 

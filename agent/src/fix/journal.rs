@@ -125,6 +125,17 @@ pub enum Prior {
     RcStopped {
         service: String,
     },
+    /// No sshd ran from the SysV init script: undo stops the one the step started.
+    InitScriptStopped {
+        script: String,
+    },
+    /// The links to the service's init script in the runlevel directories (path,
+    /// target) before the step: undo removes the ones it added and puts back the ones
+    /// it changed.
+    RcLinks {
+        service: String,
+        links: Vec<(String, String)>,
+    },
     /// The service was not in the runlevel: undo takes it out again.
     NotInRunlevel {
         service: String,

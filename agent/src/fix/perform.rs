@@ -118,6 +118,13 @@ pub fn prior(action: &Action) -> Result<Option<Prior>, String> {
             service: service.clone(),
             runlevel: runlevel.clone(),
         }),
+        Action::InitScriptStart { script } => Some(Prior::InitScriptStopped {
+            script: script.clone(),
+        }),
+        Action::SysvEnable { service, .. } => Some(Prior::RcLinks {
+            service: service.clone(),
+            links: crate::collect::service::sysv::links(Path::new("/"), service),
+        }),
         Action::StartSshd { pid_file, .. } => Some(Prior::SshdStopped {
             pid_file: pid_file.clone(),
         }),
@@ -328,6 +335,11 @@ pub fn perform(action: &Action) -> Result<(), String> {
         Action::Systemctl { verb, unit } => systemctl(&[verb.as_str(), unit]).map(|_| ()),
         Action::RcService { verb, service } => tool("rc-service", &[service, verb.as_str()]),
         Action::RcUpdateAdd { service, runlevel } => tool("rc-update", &["add", service, runlevel]),
+        Action::InitScriptStart { script } => tool(script, &["start"]),
+        Action::SysvEnable { .. } => match action.sysv_enable_args().split_first() {
+            Some((program, args)) => tool(program, args),
+            None => Ok(()),
+        },
         Action::RestartSshd {
             unit: Some(unit), ..
         } => systemctl(&["restart", unit]).map(|_| ()),
@@ -543,6 +555,8 @@ pub fn reverse(action: &Action, prior: &Prior, saved_dir: &Path) -> Result<(), S
         }
         Prior::Locked { user } => tool("usermod", &["-L", user]),
         Prior::RcStopped { service } => tool("rc-service", &[service, "stop"]),
+        Prior::InitScriptStopped { script } => tool(script, &["stop"]),
+        Prior::RcLinks { service, links } => restore_links(service, links),
         Prior::NotInRunlevel { service, runlevel } => {
             tool("rc-update", &["del", service, runlevel])
         }
@@ -656,6 +670,23 @@ fn account(name: &str) -> Result<nix::unistd::User, String> {
 }
 
 /// Runs one of the system's tools; its first error line says why it failed.
+/// The runlevel links to `service`'s init script as they were: the ones added since
+/// removed, the ones removed or changed since made again.
+fn restore_links(service: &str, before: &[(String, String)]) -> Result<(), String> {
+    let now = crate::collect::service::sysv::links(Path::new("/"), service);
+    for (link, _) in now.iter().filter(|link| !before.contains(link)) {
+        std::fs::remove_file(link).map_err(|err| format!("cannot remove {link}: {err}"))?;
+    }
+    for (link, target) in before.iter().filter(|link| !now.contains(link)) {
+        if Path::new(link).symlink_metadata().is_ok() {
+            std::fs::remove_file(link).map_err(|err| format!("cannot remove {link}: {err}"))?;
+        }
+        std::os::unix::fs::symlink(target, link)
+            .map_err(|err| format!("cannot link {link} to {target}: {err}"))?;
+    }
+    Ok(())
+}
+
 fn tool(name: &str, args: &[&str]) -> Result<(), String> {
     run(name, args).map(|_| ())
 }

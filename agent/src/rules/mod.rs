@@ -572,13 +572,24 @@ pub(crate) fn reload_sshd(facts: &Facts, view: &SshView) -> String {
 }
 
 /// The commands that restart sshd and make it read its config again, for this machine's
-/// service manager: OpenRC's where it runs sshd, else systemd's.
+/// service manager: OpenRC's or the SysV init script's where systemd does not run sshd,
+/// else systemd's.
 fn service_commands(facts: &Facts, view: &SshView) -> (String, String) {
-    match (&facts.openrc, facts.systemd.reachable) {
-        (Some(openrc), false) => (
+    match (&facts.openrc, &facts.sysv, facts.systemd.reachable) {
+        (Some(openrc), _, false) => (
             format!("rc-service {} restart", openrc.service),
             format!("rc-service {} reload", openrc.service),
         ),
+        (None, Some(sysv), false) if script_runs_sshd(facts, view, sysv) => {
+            let restart = format!("{} restart", sysv.script);
+            // With no sshd running, a reload reaches nothing (Debian's exits 0 all the
+            // same): a restart starts it.
+            let reload = match view.sshd_running {
+                true => format!("{} reload", sysv.script),
+                false => restart.clone(),
+            };
+            (restart, reload)
+        }
         _ => {
             let unit = view.unit_name(facts);
             (
@@ -586,6 +597,17 @@ fn service_commands(facts: &Facts, view: &SshView) -> (String, String) {
                 format!("systemctl reload {unit}"),
             )
         }
+    }
+}
+
+/// Whether a SysV init script's restart and reload reach the sshd that runs: its pid
+/// file names the listener, or no sshd runs. They act on the pid file's process only, so
+/// an sshd started another way would be left as it is.
+fn script_runs_sshd(facts: &Facts, view: &SshView, sysv: &crate::facts::SysvFacts) -> bool {
+    match (sshd_restart_target(facts, view).1, &sysv.pid_file) {
+        (None, _) => !view.sshd_running,
+        (Some(listener), Some(file)) => file.alive && file.pid == Some(listener),
+        (Some(_), None) => false,
     }
 }
 
@@ -796,6 +818,9 @@ mod tests {
                             "position" => "1",
                             "value" => "2048",
                             "day" => "2026-01-31",
+                            "script" => "/etc/init.d/ssh",
+                            "tool" => "update-rc.d",
+                            "verb" if template.kind == "sysv_enable" => "defaults",
                             _ => "alice",
                         };
                         let filled = match text.contains('{') {

@@ -174,9 +174,15 @@ fn check_privsep(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         let sshd_running = view.sshd_running;
         // systemd creates /run/sshd (RuntimeDirectory=) each time it starts the unit. When
         // systemd could not be asked but is PID 1, its unit is still what starts sshd.
+        // Debian's init script makes it too.
         let systemd_starts_sshd = view.service.is_some()
             || (!facts.systemd.reachable && facts.host.pid1_comm.as_deref() == Some("systemd"));
-        let created_on_start = dir.path.starts_with("/run/") && systemd_starts_sshd;
+        let script_makes_it = facts
+            .sysv
+            .as_ref()
+            .is_some_and(|sysv| sysv.makes_dirs.contains(&dir.path));
+        let created_on_start =
+            (dir.path.starts_with("/run/") && systemd_starts_sshd) || script_makes_it;
         if sshd_running || !created_on_start {
             findings.push(
                 Draft::new(RuleId::PrivsepDirMissing)

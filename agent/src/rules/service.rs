@@ -2,7 +2,7 @@
 
 use super::ssh_view::{socket_label, SshView};
 use super::{Draft, RuleId};
-use crate::facts::{Facts, OpenRcFacts, SocketGenerator, UnitFacts};
+use crate::facts::{Facts, OpenRcFacts, PidFile, SocketGenerator, SysvFacts, UnitFacts};
 use crate::openssh::SOCKET_GENERATED as GENERATED;
 
 /// Unit file states that start the unit at boot (or make it start with another unit).
@@ -33,6 +33,8 @@ pub fn check(facts: &Facts, view: &SshView, findings: &mut Vec<Draft>) {
         check_units(facts, view, findings);
     } else if let Some(openrc) = &facts.openrc {
         check_openrc(facts, view, openrc, findings);
+    } else if let Some(sysv) = &facts.sysv {
+        check_sysv(facts, view, sysv, findings);
     } else {
         let reason = facts
             .systemd
@@ -100,19 +102,7 @@ fn check_openrc(facts: &Facts, view: &SshView, openrc: &OpenRcFacts, findings: &
             false => openrc.runlevels.join(", "),
         }
     );
-    let pid_file = openrc.pid_file.as_ref().map(|file| {
-        let pid = file
-            .pid
-            .map_or_else(|| "no pid".to_string(), |pid| format!("pid {pid}"));
-        let running = match file.alive {
-            true => "running",
-            false => "not running",
-        };
-        (
-            format!("{}: {pid}, {running}", file.path),
-            file.path.clone(),
-        )
-    });
+    let pid_file = openrc.pid_file.as_ref().map(pid_file_evidence);
     let nothing_listens =
         facts.processes.scanned && !view.sshd_running && view.ssh_sockets.is_empty();
     if nothing_listens {
@@ -136,6 +126,84 @@ fn check_openrc(facts: &Facts, view: &SshView, openrc: &OpenRcFacts, findings: &
                 .var("service", openrc.service.clone())
                 .evidence(state, Some("/etc/runlevels".into())),
         );
+    }
+}
+
+/// A pid file as evidence: what it says, and where.
+fn pid_file_evidence(file: &PidFile) -> (String, String) {
+    let pid = file
+        .pid
+        .map_or_else(|| "no pid".to_string(), |pid| format!("pid {pid}"));
+    let running = match file.alive {
+        true => "running",
+        false => "not running",
+    };
+    (
+        format!("{}: {pid}, {running}", file.path),
+        file.path.clone(),
+    )
+}
+
+/// A SysV init script's sshd: whether it runs now, and whether a link in a runlevel the
+/// system boots into starts it.
+fn check_sysv(facts: &Facts, view: &SshView, sysv: &SysvFacts, findings: &mut Vec<Draft>) {
+    let links = match sysv.links.is_empty() {
+        true => format!("{}: no runlevel links", sysv.script),
+        false => format!("{}: linked as {}", sysv.script, sysv.links.join(", ")),
+    };
+    let runlevels = sysv.default_runlevel.as_ref().map_or_else(
+        || "2 to 5: there is no /etc/inittab".to_string(),
+        |level| format!("{level}, as /etc/inittab says"),
+    );
+    if facts.processes.scanned && !view.sshd_running && view.ssh_sockets.is_empty() {
+        let mut finding = Draft::new(RuleId::SysvStopped)
+            .var("script", sysv.script.clone())
+            .evidence(links.clone(), Some("/etc/init.d".into()))
+            .evidence("no process named sshd listens", None);
+        if let Some((text, path)) = sysv.pid_file.as_ref().map(pid_file_evidence) {
+            finding = finding.evidence(text, Some(path));
+        }
+        findings.push(finding);
+    }
+    if !sysv.starts_at_boot() {
+        let disabled = sysv.disabled_at_boot();
+        let mut finding = Draft::new(RuleId::SysvNotAtBoot)
+            .var("script", sysv.script.clone())
+            .var("service", sysv.service.clone())
+            .var("runlevels", runlevels)
+            .var(
+                "disabled",
+                match disabled {
+                    true => " (its links there are K links, which stop it: it was disabled)",
+                    false => "",
+                },
+            )
+            .evidence(links, Some("/etc/rc?.d".into()));
+        finding = match sysv.enable_tool.as_deref() {
+            Some(tool) => finding.var("enable_tool", tool).var(
+                "enable_verb",
+                match (tool, disabled) {
+                    ("chkconfig", false) => "add",
+                    ("chkconfig", true) => "on",
+                    (_, false) => "defaults",
+                    (_, true) => "enable",
+                },
+            ),
+            // Neither tool: the links by hand, where the multi-user runlevels are.
+            None => {
+                let levels = sysv
+                    .default_runlevel
+                    .as_deref()
+                    .map_or(vec!["2", "3", "4", "5"], |level| vec![level]);
+                let service = &sysv.service;
+                let links: Vec<String> = levels
+                    .iter()
+                    .map(|level| format!("ln -s ../init.d/{service} /etc/rc{level}.d/S20{service}"))
+                    .collect();
+                finding.var("fix", links.join(" && "))
+            }
+        };
+        findings.push(finding);
     }
 }
 

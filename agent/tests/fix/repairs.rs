@@ -399,9 +399,9 @@ fn missing_system_host_keys_are_made_and_undo_removes_them() {
     });
 }
 
-/// No systemd, and no sshd running: the fix checks the config and starts sshd by hand
-/// (it daemonizes and writes its pid file); undo stops that sshd, and the port is closed
-/// again.
+/// No systemd, no init script (the private /etc's init.d is emptied), and no sshd
+/// running: the fix checks the config and starts sshd by hand (it daemonizes and writes
+/// its pid file); undo stops that sshd, and the port is closed again.
 #[test]
 fn sshd_not_running_without_systemd_is_started_and_undo_stops_it() {
     if !support::requires_root(NEEDS_ROOT) {
@@ -410,7 +410,8 @@ fn sshd_not_running_without_systemd_is_started_and_undo_stops_it() {
     let setup = format!(
         "{ALICE}; ssh-keygen -q -t ed25519 -N '' -f /tmp/host_key; \
          printf 'Port 22\\nHostKey /tmp/host_key\\nPidFile /tmp/sshd.pid\\nUsePAM no\\n\
-         PasswordAuthentication no\\nKbdInteractiveAuthentication no\\n' > /tmp/sshd_config"
+         PasswordAuthentication no\\nKbdInteractiveAuthentication no\\n' > /tmp/sshd_config; \
+         rm -f /etc/init.d/ssh /etc/init.d/sshd"
     );
     in_private_system(&setup, || {
         let network = VmNet::new();

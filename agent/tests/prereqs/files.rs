@@ -116,14 +116,18 @@ fn config_writable_by_others_is_flagged() {
     );
 }
 
-/// The private /run hides the system bus, so systemd cannot be asked. Where systemd is
-/// PID 1 its unit recreates the directory on start (no finding; see the rules tests).
+/// Nothing makes the privilege separation directory before sshd starts: the private /run
+/// hides the system bus, so systemd cannot be asked, and /etc/init.d is empty (Debian's
+/// init script would make it). Where systemd is PID 1 its unit recreates the directory
+/// on start (no finding; see the rules tests).
+const NOTHING_MAKES_RUN_SSHD: &str = "rmdir /run/sshd; mount -t tmpfs tmpfs /etc/init.d";
+
 #[test]
 fn missing_privsep_dir_without_systemd_is_critical() {
     if !support::requires_root(NEEDS_ROOT) {
         return;
     }
-    let verdict = diagnose_with_private_etc_ssh("rmdir /run/sshd");
+    let verdict = diagnose_with_private_etc_ssh(NOTHING_MAKES_RUN_SSHD);
     assert_eq!(verdict["facts"]["systemd"]["reachable"], false);
     let found = findings_with(&verdict, "SSH-PRV-001");
     if verdict["facts"]["host"]["pid1_comm"] == "systemd" {
@@ -150,8 +154,11 @@ fn sshd_judges_the_config_while_the_privsep_dir_is_missing() {
     }
     // A Match block: per-user settings need `sshd -T -C user=root` as well.
     let verdict = diagnose_with_private_etc_ssh_and(
-        "rmdir /run/sshd; printf 'Port 2222\\nMatch User nobody\\n  PasswordAuthentication no\\n' \
-         >> /etc/ssh/sshd_config",
+        &format!(
+            "{NOTHING_MAKES_RUN_SSHD}; \
+             printf 'Port 2222\\nMatch User nobody\\n  PasswordAuthentication no\\n' \
+             >> /etc/ssh/sshd_config"
+        ),
         &["--user", "root"],
     );
     let config = &verdict["facts"]["config"];

@@ -391,3 +391,90 @@ fn a_running_freezer_state_is_no_finding() {
     service(&mut facts).freezer_state = Some("running".into());
     assert!(ids(&facts).is_empty());
 }
+
+/// A SysV init script's service, systemd not running: linked as `links`.
+fn sysv_facts(links: &[&str], enable_tool: Option<&str>) -> Facts {
+    let mut facts = healthy();
+    facts.systemd = SystemdFacts::default();
+    facts.systemd.error = Some("no system bus".into());
+    facts.sysv = Some(SysvFacts {
+        service: "sshd".into(),
+        script: "/etc/init.d/sshd".into(),
+        links: links.iter().map(|link| link.to_string()).collect(),
+        default_runlevel: Some("3".into()),
+        pid_file: None,
+        enable_tool: enable_tool.map(String::from),
+        makes_dirs: Vec::new(),
+    });
+    facts
+}
+
+/// RHEL 6's chkconfig: `--add` where the script has no links, `on` where it was turned
+/// off; only a start link in the runlevel inittab boots into counts.
+#[test]
+fn sysv_boot_links_are_made_by_this_machines_tool() {
+    let fix = |facts: Facts| {
+        let verdict = verdict(facts);
+        assert_eq!(
+            verdict.findings.iter().map(|f| f.id).collect::<Vec<_>>(),
+            ["SSH-SVC-017"]
+        );
+        verdict.findings[0].remediation.guest[0].clone()
+    };
+    assert_eq!(
+        fix(sysv_facts(&[], Some("chkconfig"))),
+        "chkconfig --add sshd"
+    );
+    assert_eq!(
+        fix(sysv_facts(&["/etc/rc3.d/K25sshd"], Some("chkconfig"))),
+        "chkconfig sshd on"
+    );
+    assert_eq!(
+        fix(sysv_facts(&["/etc/rc2.d/S55sshd"], Some("update-rc.d"))),
+        "update-rc.d sshd defaults",
+        "a start link in runlevel 2 does not start it in 3"
+    );
+    // Neither tool: the link by hand, and no action to apply.
+    let verdict = verdict(sysv_facts(&[], None));
+    let finding = &verdict.findings[0];
+    assert_eq!(
+        finding.remediation.guest[0],
+        "ln -s ../init.d/sshd /etc/rc3.d/S20sshd"
+    );
+    assert!(finding.remediation.actions.is_empty());
+    assert!(ids(&sysv_facts(&["/etc/rc3.d/S55sshd"], Some("chkconfig"))).is_empty());
+}
+
+/// sshd is restarted through the SysV script only where the script's pid file names the
+/// sshd that listens: its restart and reload act on that process alone.
+#[test]
+fn sysv_restarts_only_the_scripts_own_sshd() {
+    let restart_advice = |pid_in_file: u32| {
+        let mut facts = sysv_facts(&["/etc/rc3.d/S55sshd"], Some("chkconfig"));
+        facts.sysv.as_mut().unwrap().pid_file = Some(PidFile {
+            path: "/var/run/sshd.pid".into(),
+            pid: Some(pid_in_file),
+            alive: true,
+        });
+        facts.prereqs.privsep_dir = Some(FileStat {
+            exists: false,
+            ..stat("/run/sshd", FileKind::Directory, 0o755, 0)
+        });
+        let verdict = verdict(facts);
+        let missing = verdict
+            .findings
+            .iter()
+            .find(|finding| finding.id == "SSH-PRV-001")
+            .expect("SSH-PRV-001");
+        missing.remediation.guest[1].clone()
+    };
+    assert_eq!(
+        restart_advice(829),
+        "/etc/init.d/sshd restart   # when sshd is not running"
+    );
+    assert!(
+        !restart_advice(4242).contains("/etc/init.d"),
+        "{}",
+        restart_advice(4242)
+    );
+}

@@ -111,6 +111,7 @@ pub fn healthy() -> Facts {
     service.main_pid = Some(829);
     Facts {
         openrc: None,
+        sysv: None,
         host: HostFacts {
             hostname: Some("vm1".into()),
             os_id: Some("debian".into()),

@@ -1,6 +1,7 @@
 //! The SSH service: which sshd this diagnosis examines (`sshd`), what systemd says of its
 //! units (`systemd`, and `systemctl` when the system bus is down), and the sshd
-//! processes (`processes`).
+//! processes (`processes`); where systemd does not run, OpenRC's service (`openrc`) or
+//! a SysV init script's (`sysv`).
 
 pub mod openrc;
 pub mod processes;
@@ -8,3 +9,4 @@ pub mod socket_files;
 pub mod sshd;
 pub mod systemctl;
 pub mod systemd;
+pub mod sysv;

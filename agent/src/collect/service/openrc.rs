@@ -55,7 +55,7 @@ pub fn collect(root: &Path) -> Option<OpenRcFacts> {
 }
 
 /// An init script run by openrc-run (its #! line), as Alpine's and Gentoo's are.
-fn is_openrc_script(path: &Path) -> bool {
+pub(super) fn is_openrc_script(path: &Path) -> bool {
     let mut head = [0u8; 64];
     let read = fs::File::open(path)
         .and_then(|mut file| std::io::Read::read(&mut file, &mut head))
