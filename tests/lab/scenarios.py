@@ -119,6 +119,17 @@ SCENARIOS = [
         restore_cmds="systemctl start ssh",
     ),
     Scenario(
+        # Debian's way to turn sshd off: ssh.service's ConditionPathExists=! skips the
+        # start while the file exists, and `systemctl start ssh` succeeds all the same.
+        name="not-to-be-run",
+        verdict_fixes=True,
+        break_cmds="touch /etc/ssh/sshd_not_to_be_run\nsystemctl stop ssh\nsystemctl start ssh",
+        expect_ids=("SSH-SVC-018",),
+        expect_status=CRITICAL,
+        access={22: ("refused",)},
+        restore_cmds="rm -f /etc/ssh/sshd_not_to_be_run\nsystemctl start ssh",
+    ),
+    Scenario(
         # D-Bus down, systemd fine: systemctl still works for root (systemd's private
         # socket), and so must the verdict and its fix.
         name="dbus-down-sshd-stopped",
@@ -128,8 +139,10 @@ SCENARIOS = [
         expect_status=CRITICAL,
         access={22: ("refused",)},
         check_cmds=f"{IMDS_ENV} {GUEST_BINARY} --format json --no-probe | grep -q '\"reachable\": true'",
-        restore_cmds="systemctl start dbus.socket dbus.service\nsystemctl restart systemd-logind\n"
-                     "systemctl start ssh",
+        # logind and networkd do not register on the new bus by themselves (networkctl
+        # would wait for networkd's name until D-Bus gives up): both are restarted.
+        restore_cmds="systemctl start dbus.socket dbus.service\n"
+                     "systemctl restart systemd-logind systemd-networkd\nsystemctl start ssh",
     ),
     Scenario(
         name="disabled-rebooted",
@@ -835,6 +848,9 @@ DEB_INSTALL = Scenario(
 # the VM to a healthy, reachable state.
 FINAL_CHECK = Scenario(
     name="baseline-end",
+    # The log of the VM's breaks is history, not the machine's state: emptied first, as
+    # refusals-fixed's restore does.
+    break_cmds="journalctl --rotate --vacuum-time=1s >/dev/null 2>&1",
     expect_ids=(),
     expect_status=HEALTHY,
     access={22: ("success",)},

@@ -158,6 +158,11 @@ pub struct UnitFacts {
     /// them; an empty value resets the list before it.
     #[serde(default)]
     pub dropin_listen: Vec<super::Located<String>>,
+    /// Paths that exist and that a `ConditionPathExists=!PATH` line of the unit's files
+    /// names: systemd skips the start (reporting success) while they exist. Debian's
+    /// ssh.service names /etc/ssh/sshd_not_to_be_run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub start_blocked_by: Vec<super::Located<String>>,
     /// Units this one triggers (a socket's service).
     pub triggers: Vec<String>,
     /// The unit's cgroup ("/system.slice/ssh.service"): where its processes are.
@@ -194,6 +199,7 @@ impl UnitFacts {
             listen: Vec::new(),
             accept: None,
             dropin_listen: Vec::new(),
+            start_blocked_by: Vec::new(),
             triggers: Vec::new(),
             control_group: None,
         }
@@ -313,6 +319,10 @@ pub struct SysvFacts {
     /// Directories the script makes before it starts sshd (Debian's: /run/sshd).
     #[serde(default)]
     pub makes_dirs: Vec<String>,
+    /// A file whose existence makes the script's start do nothing and succeed, where it
+    /// exists: Debian's /etc/ssh/sshd_not_to_be_run.
+    #[serde(default)]
+    pub start_blocked_by: Option<String>,
 }
 
 impl SysvFacts {

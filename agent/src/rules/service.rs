@@ -155,7 +155,24 @@ fn check_sysv(facts: &Facts, view: &SshView, sysv: &SysvFacts, findings: &mut Ve
         || "2 to 5: there is no /etc/inittab".to_string(),
         |level| format!("{level}, as /etc/inittab says"),
     );
-    if facts.processes.scanned && !view.sshd_running && view.ssh_sockets.is_empty() {
+    let nothing_listens =
+        facts.processes.scanned && !view.sshd_running && view.ssh_sockets.is_empty();
+    if let Some(path) = sysv.start_blocked_by.as_ref().filter(|_| nothing_listens) {
+        findings.push(
+            Draft::new(RuleId::StartSkipped)
+                .var("starter", sysv.script.clone())
+                .var("path", path.clone())
+                .var("check", "its start exits 0 at once when it finds it")
+                .var("start_command", format!("{} start", sysv.script))
+                .var("script", sysv.script.clone())
+                .evidence(
+                    format!("{} starts nothing while {path} exists", sysv.script),
+                    Some(sysv.script.clone()),
+                )
+                .evidence(format!("{path} exists"), Some(path.clone()))
+                .evidence("no process named sshd listens", None),
+        );
+    } else if nothing_listens {
         let mut finding = Draft::new(RuleId::SysvStopped)
             .var("script", sysv.script.clone())
             .evidence(links.clone(), Some("/etc/init.d".into()))
@@ -540,6 +557,32 @@ fn check_service_state(service: &UnitFacts, view: &SshView, findings: &mut Vec<D
         ),
         // A socket-activated sshd starts on the first connection: inactive is normal.
         "inactive" if socket_listening => {}
+        "inactive" | "deactivating"
+            if !service.start_blocked_by.is_empty() && view.ssh_sockets.is_empty() =>
+        {
+            let blocker = &service.start_blocked_by[0];
+            let condition = format!("ConditionPathExists=!{}", blocker.value);
+            findings.push(
+                Draft::new(RuleId::StartSkipped)
+                    .var("starter", service.name.clone())
+                    .var("path", blocker.value.clone())
+                    .var(
+                        "check",
+                        format!("{condition}, {}:{}", blocker.file, blocker.line),
+                    )
+                    .var("start_command", format!("systemctl start {}", service.name))
+                    .var("start_unit", service.name.clone())
+                    .evidence(state_evidence(service), unit_source(service))
+                    .evidence(
+                        condition,
+                        Some(format!("{}:{}", blocker.file, blocker.line)),
+                    )
+                    .evidence(
+                        format!("{} exists", blocker.value),
+                        Some(blocker.value.clone()),
+                    ),
+            );
+        }
         "inactive" | "deactivating" => {
             let mut finding = Draft::new(RuleId::UnitInactive)
                 .var("unit", service.name.clone())

@@ -405,6 +405,7 @@ fn sysv_facts(links: &[&str], enable_tool: Option<&str>) -> Facts {
         pid_file: None,
         enable_tool: enable_tool.map(String::from),
         makes_dirs: Vec::new(),
+        start_blocked_by: None,
     });
     facts
 }
@@ -476,5 +477,36 @@ fn sysv_restarts_only_the_scripts_own_sshd() {
         !restart_advice(4242).contains("/etc/init.d"),
         "{}",
         restart_advice(4242)
+    );
+}
+
+/// Debian's ssh.service skips its start while /etc/ssh/sshd_not_to_be_run exists: the
+/// verdict names the condition's line, and the fix removes the file before the start
+/// (`systemctl start` alone succeeds and starts nothing).
+#[test]
+fn a_start_skipped_by_its_condition_names_the_file() {
+    let mut facts = healthy();
+    stop_sshd(&mut facts);
+    service(&mut facts).start_blocked_by = vec![Located {
+        value: "/etc/ssh/sshd_not_to_be_run".into(),
+        file: "/lib/systemd/system/ssh.service".into(),
+        line: 5,
+    }];
+    let verdict = verdict(facts);
+    assert_eq!(
+        verdict.findings.iter().map(|f| f.id).collect::<Vec<_>>(),
+        ["SSH-SVC-018"]
+    );
+    let finding = &verdict.findings[0];
+    assert_eq!(
+        finding.title,
+        "ssh.service starts nothing while /etc/ssh/sshd_not_to_be_run exists: no sshd runs"
+    );
+    assert!(finding.explanation.contains(
+        "ConditionPathExists=!/etc/ssh/sshd_not_to_be_run, /lib/systemd/system/ssh.service:5"
+    ));
+    assert_eq!(
+        finding.remediation.guest[0],
+        "rm -f /etc/ssh/sshd_not_to_be_run && systemctl start ssh.service"
     );
 }

@@ -120,6 +120,33 @@ fn sysv_states_are_judged_and_their_fixes_work() {
         on_vm(&network, first_command(stopped));
         assert!(network.login().0, "the printed start lets alice in");
 
+        // Turned off on purpose: the script's start exits 0 and starts nothing.
+        on_vm(
+            &network,
+            &format!("{SCRIPT} stop; touch /etc/ssh/sshd_not_to_be_run; {SCRIPT} start"),
+        );
+        assert!(!network.login().0, "the start did nothing");
+        let (verdict, code) = diagnose(&network);
+        assert_eq!(
+            (problems(&verdict), code),
+            (vec!["SSH-SVC-018"], 2),
+            "{verdict:#}"
+        );
+        let skipped = only(&verdict, "SSH-SVC-018");
+        assert_eq!(
+            skipped["title"],
+            "/etc/init.d/ssh starts nothing while /etc/ssh/sshd_not_to_be_run exists: no sshd runs"
+        );
+        assert_eq!(
+            first_command(skipped),
+            "rm -f /etc/ssh/sshd_not_to_be_run && /etc/init.d/ssh start"
+        );
+        on_vm(&network, first_command(skipped));
+        assert!(
+            network.login().0,
+            "the file removed, the start lets alice in"
+        );
+
         // Disabled: K links where the S links were; it runs now, not after a reboot.
         sh("update-rc.d ssh disable");
         let (verdict, code) = diagnose(&network);

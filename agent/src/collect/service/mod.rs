@@ -5,8 +5,8 @@
 
 pub mod openrc;
 pub mod processes;
-pub mod socket_files;
 pub mod sshd;
 pub mod systemctl;
 pub mod systemd;
 pub mod sysv;
+pub mod unit_files;

@@ -126,7 +126,7 @@ pub fn collect(options: &CollectOptions, notes: &mut ProbeNotes) -> SystemdFacts
     // it systemctl has no one to ask, and costs a few processes to say so.
     let fallback = Path::new("/run/systemd/system").is_dir().then(tool_dirs);
     let mut facts = collect_with(&address, fallback.as_deref(), options.dbus_timeout, notes);
-    super::socket_files::read(&mut facts, Path::new("/"));
+    super::unit_files::read(&mut facts, Path::new("/"));
     facts
 }
 

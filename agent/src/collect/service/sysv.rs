@@ -19,6 +19,8 @@ const RC_ROOTS: &[&str] = &["/etc", "/etc/rc.d"];
 const RUNLEVELS: &[&str] = &["0", "1", "2", "3", "4", "5", "6", "S"];
 /// The pid file both Debian's and RHEL's scripts give sshd.
 const PID_FILES: &[&str] = &["/run/sshd.pid", "/var/run/sshd.pid"];
+/// The file whose existence makes Debian's script start nothing (and exit 0).
+const NOT_TO_BE_RUN: &str = "/etc/ssh/sshd_not_to_be_run";
 /// The tools that add an init script's links: Debian's, then RHEL's.
 const ENABLE_TOOLS: &[&str] = &["update-rc.d", "chkconfig"];
 
@@ -46,8 +48,11 @@ pub fn collect(root: &Path) -> Option<SysvFacts> {
     });
     let dirs = tool_dirs();
     let script = format!("/etc/init.d/{service}");
+    let text = fs::read_to_string(at(&script)).unwrap_or_default();
     Some(SysvFacts {
-        makes_dirs: made_dirs(&fs::read_to_string(at(&script)).unwrap_or_default()),
+        makes_dirs: made_dirs(&text),
+        start_blocked_by: (text.contains(NOT_TO_BE_RUN) && at(NOT_TO_BE_RUN).exists())
+            .then(|| NOT_TO_BE_RUN.to_string()),
         script,
         links: links(root, &service)
             .into_iter()
