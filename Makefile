@@ -68,8 +68,8 @@ clean:
 #                       Command door through a stand-in az (root)
 VERSION       := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 # Enforced: what this tree reaches now, with a little room. Target: 1,500,000 / 600,000.
-BINARY_BUDGET := 2490000
-XZ_BUDGET     := 870000
+BINARY_BUDGET := 2520000
+XZ_BUDGET     := 1015000
 ASSETS        := dist/assets
 
 .PHONY: size docs deb rpm dist test-delivery
