@@ -129,6 +129,7 @@ fn openrc_states_are_judged_and_their_fixes_work() {
             (vec!["SSH-SVC-013"], 2),
             "{verdict:#}"
         );
+        assert_matches_schema(&verdict);
         let stopped = only(&verdict, "SSH-SVC-013");
         assert_eq!(
             stopped["title"],
@@ -151,6 +152,7 @@ fn openrc_states_are_judged_and_their_fixes_work() {
             (vec!["SSH-SVC-014"], 2),
             "{verdict:#}"
         );
+        assert_matches_schema(&verdict);
         let stale = only(&verdict, "SSH-SVC-014");
         assert_eq!(
             first_command(stale),
@@ -170,6 +172,7 @@ fn openrc_states_are_judged_and_their_fixes_work() {
             (vec!["SSH-SVC-015"], 1),
             "{verdict:#}"
         );
+        assert_matches_schema(&verdict);
         let no_runlevel = only(&verdict, "SSH-SVC-015");
         assert_eq!(first_command(no_runlevel), "rc-update add sshd default");
         on_vm(&network, first_command(no_runlevel));

@@ -109,6 +109,7 @@ fn sysv_states_are_judged_and_their_fixes_work() {
             (vec!["SSH-SVC-016"], 2),
             "{verdict:#}"
         );
+        assert_matches_schema(&verdict);
         let stopped = only(&verdict, "SSH-SVC-016");
         assert_eq!(
             stopped["title"],
@@ -132,6 +133,7 @@ fn sysv_states_are_judged_and_their_fixes_work() {
             (vec!["SSH-SVC-018"], 2),
             "{verdict:#}"
         );
+        assert_matches_schema(&verdict);
         let skipped = only(&verdict, "SSH-SVC-018");
         assert_eq!(
             skipped["title"],
@@ -155,6 +157,7 @@ fn sysv_states_are_judged_and_their_fixes_work() {
             (vec!["SSH-SVC-017"], 1),
             "{verdict:#}"
         );
+        assert_matches_schema(&verdict);
         let disabled = only(&verdict, "SSH-SVC-017");
         assert!(
             disabled["explanation"]
