@@ -4,7 +4,6 @@
 //! with each break and works after the printed fix.
 
 use crate::support;
-use serde_json::Value;
 use support::accounts::{in_private_system, sh, ALICE};
 use support::verdict::{assert_matches_schema, first_command, only, problems};
 use support::vm_net::VmNet;
@@ -68,30 +67,6 @@ fn setup() -> String {
     )
 }
 
-/// Runs `command` (sh) on the VM's network, as Run Command would.
-fn on_vm(network: &VmNet, command: &str) {
-    let output = network
-        .server
-        .command("sh")
-        .args(["-ec", command])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{command}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// The verdict as a person gets it: no --config, so the service's own settings decide.
-fn diagnose(network: &VmNet) -> (Value, i32) {
-    network.sshdoctor(
-        &["--format", "json", "--imds", "never", "--user", "alice"],
-        &[],
-    )
-}
-
 fn requires_openrc() -> bool {
     support::requires_root(NEEDS_ROOT)
         && support::requires_program("rc-service", OPENRC_FOR)
@@ -108,10 +83,10 @@ fn openrc_states_are_judged_and_their_fixes_work() {
     }
     in_private_system(&setup(), || {
         let network = VmNet::new();
-        on_vm(&network, "rc-service sshd start");
+        network.on_vm("rc-service sshd start");
         let (logged_in, said) = network.login();
         assert!(logged_in, "sshd started by OpenRC lets alice in: {said}");
-        let (verdict, code) = diagnose(&network);
+        let (verdict, code) = network.diagnose_service();
         assert_eq!((problems(&verdict), code), (vec![], 0), "{verdict:#}");
         assert_eq!(verdict["facts"]["openrc"]["state"], "started");
         assert_matches_schema(&verdict);
@@ -121,9 +96,9 @@ fn openrc_states_are_judged_and_their_fixes_work() {
         );
 
         // Stopped: rc-service start.
-        on_vm(&network, "rc-service sshd stop");
+        network.on_vm("rc-service sshd stop");
         assert!(!network.login().0);
-        let (verdict, code) = diagnose(&network);
+        let (verdict, code) = network.diagnose_service();
         assert_eq!(
             (problems(&verdict), code),
             (vec!["SSH-SVC-013"], 2),
@@ -136,17 +111,14 @@ fn openrc_states_are_judged_and_their_fixes_work() {
             "OpenRC's sshd service is stopped: no sshd runs"
         );
         assert_eq!(first_command(stopped), "rc-service sshd start");
-        on_vm(&network, first_command(stopped));
+        network.on_vm(first_command(stopped));
         assert!(network.login().0, "the printed start lets alice in");
 
         // Killed: OpenRC still says started, and start alone would do nothing.
-        on_vm(&network, "kill -9 $(cat /run/sshd.pid); sleep 0.5");
+        network.on_vm("kill -9 $(cat /run/sshd.pid); sleep 0.5");
         assert!(!network.login().0);
-        on_vm(
-            &network,
-            "rc-service sshd start 2>&1 | grep -q 'already been started'",
-        );
-        let (verdict, code) = diagnose(&network);
+        network.on_vm("rc-service sshd start 2>&1 | grep -q 'already been started'");
+        let (verdict, code) = network.diagnose_service();
         assert_eq!(
             (problems(&verdict), code),
             (vec!["SSH-SVC-014"], 2),
@@ -161,12 +133,12 @@ fn openrc_states_are_judged_and_their_fixes_work() {
         let evidence = stale["evidence"].to_string();
         assert!(evidence.contains("/run/sshd.pid: pid "), "{evidence}");
         assert!(evidence.contains("not running"), "{evidence}");
-        on_vm(&network, first_command(stale));
+        network.on_vm(first_command(stale));
         assert!(network.login().0, "zap, then start, lets alice in");
 
         // In no runlevel: it runs now, and not after a reboot.
-        on_vm(&network, "rc-update del sshd default");
-        let (verdict, code) = diagnose(&network);
+        network.on_vm("rc-update del sshd default");
+        let (verdict, code) = network.diagnose_service();
         assert_eq!(
             (problems(&verdict), code),
             (vec!["SSH-SVC-015"], 1),
@@ -175,10 +147,10 @@ fn openrc_states_are_judged_and_their_fixes_work() {
         assert_matches_schema(&verdict);
         let no_runlevel = only(&verdict, "SSH-SVC-015");
         assert_eq!(first_command(no_runlevel), "rc-update add sshd default");
-        on_vm(&network, first_command(no_runlevel));
-        let (verdict, code) = diagnose(&network);
+        network.on_vm(first_command(no_runlevel));
+        let (verdict, code) = network.diagnose_service();
         assert_eq!((problems(&verdict), code), (vec![], 0), "{verdict:#}");
-        on_vm(&network, "rc-service sshd stop");
+        network.on_vm("rc-service sshd stop");
     });
 }
 
@@ -191,10 +163,7 @@ fn fix_restarts_a_killed_openrc_sshd_and_undo_stops_it() {
     }
     in_private_system(&setup(), || {
         let network = VmNet::new();
-        on_vm(
-            &network,
-            "rc-service sshd start; kill -9 $(cat /run/sshd.pid); sleep 0.5",
-        );
+        network.on_vm("rc-service sshd start; kill -9 $(cat /run/sshd.pid); sleep 0.5");
         assert!(!network.login().0);
         let state = support::vm_net::FIX_STATE;
         let (report, code) = network.sshdoctor(
@@ -242,10 +211,10 @@ fn command_args_from_conf_d_decide_the_verdict() {
     );
     in_private_system(&setup, || {
         let network = VmNet::new();
-        on_vm(&network, "rc-service sshd start");
+        network.on_vm("rc-service sshd start");
         let (logged_in, said) = network.login();
         assert!(!logged_in, "AllowUsers=bob keeps alice out: {said}");
-        let (verdict, code) = diagnose(&network);
+        let (verdict, code) = network.diagnose_service();
         assert_eq!(
             verdict["facts"]["config"]["command_line"],
             serde_json::json!([{
@@ -264,7 +233,7 @@ fn command_args_from_conf_d_decide_the_verdict() {
             evidence.contains("command_args in /etc/conf.d/sshd"),
             "{evidence}"
         );
-        on_vm(&network, "rc-service sshd stop");
+        network.on_vm("rc-service sshd stop");
     });
 }
 
@@ -283,10 +252,10 @@ fn a_config_fix_reloads_sshd_through_openrc() {
     );
     in_private_system(&setup, || {
         let network = VmNet::new();
-        on_vm(&network, "rc-service sshd start");
+        network.on_vm("rc-service sshd start");
         let (logged_in, said) = network.login();
         assert!(!logged_in, "the first PubkeyAuthentication counts: {said}");
-        let (verdict, _) = diagnose(&network);
+        let (verdict, _) = network.diagnose_service();
         let shadowed = only(&verdict, "SSH-CFG-007");
         let fix = first_command(shadowed);
         assert!(
@@ -294,9 +263,9 @@ fn a_config_fix_reloads_sshd_through_openrc() {
                 && fix.ends_with(" && rc-service sshd reload"),
             "{fix}"
         );
-        on_vm(&network, &format!("{fix}; sleep 0.5"));
+        network.on_vm(&format!("{fix}; sleep 0.5"));
         let (logged_in, said) = network.login();
         assert!(logged_in, "the printed fix lets alice in: {said}");
-        on_vm(&network, "rc-service sshd stop");
+        network.on_vm("rc-service sshd stop");
     });
 }

@@ -5,7 +5,6 @@
 //! the printed fix.
 
 use crate::support;
-use serde_json::Value;
 use support::accounts::{in_private_system, sh, ALICE};
 use support::verdict::{assert_matches_schema, first_command, only, problems};
 use support::vm_net::VmNet;
@@ -33,29 +32,6 @@ fn requires_sysv() -> bool {
         && support::requires_program("update-rc.d", "package init-system-helpers")
 }
 
-/// Runs `command` (sh) on the VM's network, as Run Command would.
-fn on_vm(network: &VmNet, command: &str) {
-    let output = network
-        .server
-        .command("sh")
-        .args(["-ec", command])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{command}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn diagnose(network: &VmNet) -> (Value, i32) {
-    network.sshdoctor(
-        &["--format", "json", "--imds", "never", "--user", "alice"],
-        &[],
-    )
-}
-
 /// The links to the script in the runlevel directories, as `ls` shows them.
 fn links() -> String {
     let output = std::process::Command::new("sh")
@@ -74,13 +50,13 @@ fn sysv_states_are_judged_and_their_fixes_work() {
     }
     in_private_system(&setup(), || {
         let network = VmNet::new();
-        on_vm(&network, &format!("{SCRIPT} start"));
+        network.on_vm(&format!("{SCRIPT} start"));
         let (logged_in, said) = network.login();
         assert!(
             logged_in,
             "sshd started by its init script lets alice in: {said}"
         );
-        let (verdict, code) = diagnose(&network);
+        let (verdict, code) = network.diagnose_service();
         assert_eq!((problems(&verdict), code), (vec![], 0), "{verdict:#}");
         assert_matches_schema(&verdict);
         let sysv = &verdict["facts"]["sysv"];
@@ -91,7 +67,7 @@ fn sysv_states_are_judged_and_their_fixes_work() {
 
         // Stopped, and /run/sshd gone with it (as after a reboot into a fresh /run):
         // sshd started by hand would refuse to run; the script makes the directory.
-        on_vm(&network, &format!("{SCRIPT} stop; rm -rf /run/sshd"));
+        network.on_vm(&format!("{SCRIPT} stop; rm -rf /run/sshd"));
         assert!(!network.login().0);
         let by_hand = std::process::Command::new("/usr/sbin/sshd")
             .arg("-t")
@@ -103,7 +79,7 @@ fn sysv_states_are_judged_and_their_fixes_work() {
             "sshd by hand: {}",
             String::from_utf8_lossy(&by_hand.stderr)
         );
-        let (verdict, code) = diagnose(&network);
+        let (verdict, code) = network.diagnose_service();
         assert_eq!(
             (problems(&verdict), code),
             (vec!["SSH-SVC-016"], 2),
@@ -118,16 +94,15 @@ fn sysv_states_are_judged_and_their_fixes_work() {
         assert_eq!(first_command(stopped), "/etc/init.d/ssh start");
         let evidence = stopped["evidence"].to_string();
         assert!(evidence.contains("/etc/rc2.d/S01ssh"), "{evidence}");
-        on_vm(&network, first_command(stopped));
+        network.on_vm(first_command(stopped));
         assert!(network.login().0, "the printed start lets alice in");
 
         // Turned off on purpose: the script's start exits 0 and starts nothing.
-        on_vm(
-            &network,
-            &format!("{SCRIPT} stop; touch /etc/ssh/sshd_not_to_be_run; {SCRIPT} start"),
-        );
+        network.on_vm(&format!(
+            "{SCRIPT} stop; touch /etc/ssh/sshd_not_to_be_run; {SCRIPT} start"
+        ));
         assert!(!network.login().0, "the start did nothing");
-        let (verdict, code) = diagnose(&network);
+        let (verdict, code) = network.diagnose_service();
         assert_eq!(
             (problems(&verdict), code),
             (vec!["SSH-SVC-018"], 2),
@@ -143,7 +118,7 @@ fn sysv_states_are_judged_and_their_fixes_work() {
             first_command(skipped),
             "rm -f /etc/ssh/sshd_not_to_be_run && /etc/init.d/ssh start"
         );
-        on_vm(&network, first_command(skipped));
+        network.on_vm(first_command(skipped));
         assert!(
             network.login().0,
             "the file removed, the start lets alice in"
@@ -151,7 +126,7 @@ fn sysv_states_are_judged_and_their_fixes_work() {
 
         // Disabled: K links where the S links were; it runs now, not after a reboot.
         sh("update-rc.d ssh disable");
-        let (verdict, code) = diagnose(&network);
+        let (verdict, code) = network.diagnose_service();
         assert_eq!(
             (problems(&verdict), code),
             (vec!["SSH-SVC-017"], 1),
@@ -167,13 +142,13 @@ fn sysv_states_are_judged_and_their_fixes_work() {
             "{disabled:#}"
         );
         assert_eq!(first_command(disabled), "update-rc.d ssh enable");
-        on_vm(&network, first_command(disabled));
-        let (verdict, code) = diagnose(&network);
+        network.on_vm(first_command(disabled));
+        let (verdict, code) = network.diagnose_service();
         assert_eq!((problems(&verdict), code), (vec![], 0), "{verdict:#}");
 
         // No links at all: `enable` would refuse; `defaults` makes them.
         sh("update-rc.d -f ssh remove");
-        let (verdict, code) = diagnose(&network);
+        let (verdict, code) = network.diagnose_service();
         assert_eq!(
             (problems(&verdict), code),
             (vec!["SSH-SVC-017"], 1),
@@ -181,10 +156,10 @@ fn sysv_states_are_judged_and_their_fixes_work() {
         );
         let unlinked = only(&verdict, "SSH-SVC-017");
         assert_eq!(first_command(unlinked), "update-rc.d ssh defaults");
-        on_vm(&network, first_command(unlinked));
-        let (verdict, code) = diagnose(&network);
+        network.on_vm(first_command(unlinked));
+        let (verdict, code) = network.diagnose_service();
         assert_eq!((problems(&verdict), code), (vec![], 0), "{verdict:#}");
-        on_vm(&network, &format!("{SCRIPT} stop"));
+        network.on_vm(&format!("{SCRIPT} stop"));
     });
 }
 
@@ -201,7 +176,7 @@ fn fix_starts_and_enables_a_sysv_sshd_and_undo_puts_both_back() {
         let disabled = links();
         assert!(disabled.contains("K01ssh"), "{disabled}");
         assert!(!network.login().0);
-        let (verdict, _) = diagnose(&network);
+        let (verdict, _) = network.diagnose_service();
         assert_eq!(
             problems(&verdict),
             ["SSH-SVC-016", "SSH-SVC-017"],

@@ -153,6 +153,32 @@ impl VmNet {
         self.sshdoctor(&all, &[])
     }
 
+    /// Runs `command` (sh) on the VM's network, as Run Command would; panics with its
+    /// output when it fails.
+    pub fn on_vm(&self, command: &str) {
+        let output = self
+            .server
+            .command("sh")
+            .args(["-ec", command])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{command}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// alice's verdict as a person gets it where a service manager runs sshd: no
+    /// --config, so the service's own settings decide.
+    pub fn diagnose_service(&self) -> (Value, i32) {
+        self.sshdoctor(
+            &["--format", "json", "--imds", "never", "--user", "alice"],
+            &[],
+        )
+    }
+
     /// `sshdoctor undo ARGS`, as JSON, and the exit status.
     pub fn undo(&self, args: &[&str]) -> (Value, i32) {
         let mut all = vec!["undo", "--format", "json", "--state-dir", FIX_STATE];

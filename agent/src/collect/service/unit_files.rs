@@ -62,35 +62,27 @@ pub fn read(facts: &mut SystemdFacts, root: &Path) {
 pub fn start_blockers(files: &[(String, String)]) -> Vec<Located<String>> {
     let mut found: Vec<Located<String>> = Vec::new();
     for (path, text) in files {
-        let mut section = String::new();
-        for (index, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.starts_with('[') {
-                section = line.to_string();
-                continue;
-            }
-            let Some(value) = line.strip_prefix("ConditionPathExists") else {
-                continue;
-            };
-            let Some(value) = value.trim_start().strip_prefix('=') else {
-                continue;
-            };
-            if section != "[Unit]" {
-                continue;
-            }
-            let value = value.trim();
-            if value.is_empty() {
+        for condition in assignments(path, text, "[Unit]", "ConditionPathExists") {
+            if condition.value.is_empty() {
                 found.clear();
-            } else if let Some(blocker) = value.strip_prefix('!').filter(|p| p.starts_with('/')) {
+            } else if let Some(blocker) = condition
+                .value
+                .strip_prefix('!')
+                .filter(|blocker| blocker.starts_with('/'))
+            {
                 found.push(Located {
                     value: blocker.to_string(),
-                    file: path.clone(),
-                    line: index as u32 + 1,
+                    ..condition
                 });
             }
         }
     }
     found
+}
+
+/// The ListenStream= lines of a unit file's [Socket] section, with their line numbers.
+pub fn listen_streams(path: &str, text: &str) -> Vec<Located<String>> {
+    assignments(path, text, "[Socket]", "ListenStream")
 }
 
 fn read_small(path: &Path) -> Option<String> {
@@ -104,23 +96,20 @@ fn read_small(path: &Path) -> Option<String> {
     Some(text)
 }
 
-/// The ListenStream= lines of a unit file's [Socket] section, with their line numbers.
-pub fn listen_streams(path: &str, text: &str) -> Vec<Located<String>> {
-    let mut section = String::new();
+/// The values of `key=` in `section` of a unit file, trimmed, with their line numbers.
+fn assignments(path: &str, text: &str, section: &str, key: &str) -> Vec<Located<String>> {
+    let mut current = "";
     let mut found = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.starts_with('[') {
-            section = line.to_string();
+            current = line;
             continue;
         }
-        let Some(value) = line.strip_prefix("ListenStream") else {
-            continue;
-        };
-        let Some(value) = value.trim_start().strip_prefix('=') else {
-            continue;
-        };
-        if section == "[Socket]" {
+        let value = line
+            .strip_prefix(key)
+            .and_then(|rest| rest.trim_start().strip_prefix('='));
+        if let Some(value) = value.filter(|_| current == section) {
             found.push(Located {
                 value: value.trim().to_string(),
                 file: path.to_string(),
