@@ -337,13 +337,17 @@ impl SysvFacts {
         self.boot_link('K')
     }
 
-    /// A link of `kind` (S or K) in a runlevel that boots the system: inittab's, else
-    /// the multi-user ones.
-    fn boot_link(&self, kind: char) -> bool {
-        let levels = match &self.default_runlevel {
+    /// The runlevels that boot the system: inittab's, else the multi-user ones.
+    pub fn boot_runlevels(&self) -> Vec<&str> {
+        match &self.default_runlevel {
             Some(level) => vec![level.as_str()],
             None => vec!["2", "3", "4", "5"],
-        };
+        }
+    }
+
+    /// A link of `kind` (S or K) in a runlevel that boots the system.
+    fn boot_link(&self, kind: char) -> bool {
+        let levels = self.boot_runlevels();
         self.links.iter().any(|link| {
             let mut parts = link.rsplit('/');
             let (Some(name), Some(dir)) = (parts.next(), parts.next()) else {

@@ -206,14 +206,11 @@ fn check_sysv(facts: &Facts, view: &SshView, sysv: &SysvFacts, findings: &mut Ve
                     (_, true) => "enable",
                 },
             ),
-            // Neither tool: the links by hand, where the multi-user runlevels are.
+            // Neither tool: the links by hand, in the runlevels that boot the system.
             None => {
-                let levels = sysv
-                    .default_runlevel
-                    .as_deref()
-                    .map_or(vec!["2", "3", "4", "5"], |level| vec![level]);
                 let service = &sysv.service;
-                let links: Vec<String> = levels
+                let links: Vec<String> = sysv
+                    .boot_runlevels()
                     .iter()
                     .map(|level| format!("ln -s ../init.d/{service} /etc/rc{level}.d/S20{service}"))
                     .collect();
