@@ -18,7 +18,7 @@ from pathlib import Path
 
 from deb_install import DebRun, run_deb_install
 from ground_truth import Access, check_access
-from image import ensure_image
+from image import Image, ensure_image
 from labvm import ConsoleTimeout, LabVm, VmConfig, make_tools_disk
 from scenarios import (BASELINE_PROBE, DEB_INSTALL, EXIT_CODE_FOR_STATUS, FINAL_CHECK, FORGET_FAILURES,
                        FULL_RESET, GUEST_BINARY, IMDS_ENV, SCENARIOS, SETTLE, SUITES, Scenario)
@@ -570,7 +570,7 @@ class SuiteVms:
     """What a suite's VMs share: the chains not yet taken and the results so far."""
     suite: str
     out: Path
-    image: object
+    image: Image
     tools_disk: Path
     key: Path
     deb: tuple[Path | None, str]
