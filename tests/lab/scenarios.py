@@ -553,8 +553,11 @@ systemctl restart sshd.service""",
         name="authorized-keys-open",
         verdict_fixes=True,
         # StrictModes (the default) ignores a group/world-writable
-        # authorized_keys; sshd says why in the log when labuser tries.
-        break_cmds="chmod 666 /home/labuser/.ssh/authorized_keys",
+        # authorized_keys; sshd says why in the log when labuser tries. The week's log
+        # is busy first, as a public VM's is: more sshd lines than a verdict keeps, all
+        # older than the refusal, which must still be read.
+        break_cmds="for i in $(seq 600); do echo \"Connection closed by 192.0.2.9 port $i [preauth]\"; "
+                   "done | systemd-cat -t sshd\nchmod 666 /home/labuser/.ssh/authorized_keys",
         login_first=True,
         expect_ids=("SSH-AKF-001", "SSH-LOG-001"),
         expect_status=CRITICAL,

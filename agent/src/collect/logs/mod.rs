@@ -191,17 +191,20 @@ fn read_journal(sources: &LogSources, notes: &mut ProbeNotes) -> Vec<LogLine> {
     {
         notes.partial("not root: the journal shows only this user's lines, not sshd's");
     }
-    let lines = parse_journal_json(&output.stdout);
+    let mut lines = parse_journal_json(&output.stdout);
+    lines.reverse();
     if lines.is_empty() {
         notes.note("the journal holds no sshd line of the last 7 days: reading the syslog files");
     }
     lines
 }
 
-/// journalctl's arguments: the newest sshd lines of the last week as JSON, with only the
-/// fields read when `only_needed_fields`.
+/// journalctl's arguments: the newest sshd lines of the last week as JSON, newest first,
+/// with only the fields read when `only_needed_fields`. Without --reverse, `--since` with
+/// `-n` gives the oldest lines after that time: on a VM whose week holds more sshd lines
+/// than are kept, the refusals of the last hour would be left out.
 fn journal_args(only_needed_fields: bool) -> Vec<String> {
-    let mut args: Vec<String> = ["--no-pager", "-o", "json", "--since=-7d", "-n"]
+    let mut args: Vec<String> = ["--no-pager", "-o", "json", "--reverse", "--since=-7d", "-n"]
         .map(String::from)
         .into();
     args.push(KEEP_LINES.to_string());

@@ -126,7 +126,7 @@ fn the_journal_is_asked_for_sshd_and_sshd_session_lines() {
         &machine.path("bin"),
         "journalctl",
         &format!(
-            "[ \"$*\" = '{expected_args}' ] || {{ echo \"unexpected: $*\" >&2; exit 1; }}; cat {fixture}"
+            "[ \"$*\" = '{expected_args}' ] || {{ echo \"unexpected: $*\" >&2; exit 1; }}; tac {fixture}"
         ),
     );
     machine.write_log("auth.log", &[SSHD_LINE.to_string()]);
@@ -134,6 +134,12 @@ fn the_journal_is_asked_for_sshd_and_sshd_session_lines() {
     assert_eq!(notes.outcome, None, "{:?}", notes.notes);
     assert_eq!(facts.sources, ["journal"], "the files are not needed");
     assert_eq!((facts.lines.len(), facts.lines_found), (4, 4));
+    // journalctl --reverse answers newest first; the facts hold them oldest first.
+    let times: Vec<_> = facts.lines.iter().map(|line| line.time.clone()).collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted);
+    assert_ne!(times.first(), times.last());
     assert!(facts.lines.iter().all(|line| line.source == "journal"));
     assert!(said(
         &notes,
@@ -155,7 +161,7 @@ fn a_journalctl_without_output_fields_is_asked_for_whole_entries() {
         "journalctl",
         &format!(
             "case \"$*\" in *--output-fields=*) echo \"journalctl: unrecognized option '--output-fields=MESSAGE'\" >&2; exit 1;; esac; \
-             [ \"$*\" = '{whole_entries}' ] || {{ echo \"unexpected: $*\" >&2; exit 1; }}; cat {fixture}"
+             [ \"$*\" = '{whole_entries}' ] || {{ echo \"unexpected: $*\" >&2; exit 1; }}; tac {fixture}"
         ),
     );
     let (facts, notes) = machine.collect();
