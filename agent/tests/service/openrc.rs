@@ -165,22 +165,7 @@ fn fix_restarts_a_killed_openrc_sshd_and_undo_stops_it() {
         let network = VmNet::new();
         network.on_vm("rc-service sshd start; kill -9 $(cat /run/sshd.pid); sleep 0.5");
         assert!(!network.login().0);
-        let state = support::vm_net::FIX_STATE;
-        let (report, code) = network.sshdoctor(
-            &[
-                "fix",
-                "--format",
-                "json",
-                "--imds",
-                "never",
-                "--user",
-                "alice",
-                "--state-dir",
-                state,
-                "--apply",
-            ],
-            &[],
-        );
+        let (report, code) = network.fix_service();
         assert_eq!(
             (report["outcome"].as_str(), code),
             (Some("applied"), 0),

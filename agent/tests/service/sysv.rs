@@ -182,22 +182,7 @@ fn fix_starts_and_enables_a_sysv_sshd_and_undo_puts_both_back() {
             ["SSH-SVC-016", "SSH-SVC-017"],
             "{verdict:#}"
         );
-        let state = support::vm_net::FIX_STATE;
-        let (report, code) = network.sshdoctor(
-            &[
-                "fix",
-                "--format",
-                "json",
-                "--imds",
-                "never",
-                "--user",
-                "alice",
-                "--state-dir",
-                state,
-                "--apply",
-            ],
-            &[],
-        );
+        let (report, code) = network.fix_service();
         assert_eq!(
             (report["outcome"].as_str(), code),
             (Some("applied"), 0),

@@ -179,6 +179,26 @@ impl VmNet {
         )
     }
 
+    /// `sshdoctor fix --apply` for alice where a service manager runs sshd (no
+    /// --config), as JSON, and the exit status.
+    pub fn fix_service(&self) -> (Value, i32) {
+        self.sshdoctor(
+            &[
+                "fix",
+                "--format",
+                "json",
+                "--imds",
+                "never",
+                "--user",
+                "alice",
+                "--state-dir",
+                FIX_STATE,
+                "--apply",
+            ],
+            &[],
+        )
+    }
+
     /// `sshdoctor undo ARGS`, as JSON, and the exit status.
     pub fn undo(&self, args: &[&str]) -> (Value, i32) {
         let mut all = vec!["undo", "--format", "json", "--state-dir", FIX_STATE];
