@@ -103,12 +103,20 @@ pub fn directory_sources() -> Vec<String> {
 /// The `passwd:` line's sources that are not local files, without [action] items.
 fn passwd_directory_sources(nsswitch: &str) -> Vec<String> {
     const LOCAL: &[&str] = &["files", "compat", "systemd", "altfiles", "db", "cache"];
+    passwd_sources(nsswitch)
+        .into_iter()
+        .filter(|source| !LOCAL.contains(&source.as_str()))
+        .collect()
+}
+
+/// The sources of nsswitch.conf's passwd line ("passwd: files aad systemd"), without
+/// [action] items.
+pub fn passwd_sources(nsswitch: &str) -> Vec<String> {
     nsswitch
         .lines()
         .filter_map(|line| line.split('#').next()?.trim().strip_prefix("passwd:"))
         .flat_map(str::split_whitespace)
         .filter(|source| !source.starts_with('['))
-        .filter(|source| !LOCAL.contains(source))
         .map(String::from)
         .collect()
 }
@@ -369,6 +377,13 @@ fn indentation(line: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nsswitch_passwd_sources_are_read() {
+        let text = "# comment\npasswd:         files aad [NOTFOUND=return] systemd # x\ngroup: files aad\n";
+        assert_eq!(passwd_sources(text), ["files", "aad", "systemd"]);
+        assert!(passwd_sources("group: files\n").is_empty());
+    }
 
     #[test]
     fn directory_sources_are_the_passwd_line_beyond_local_files() {

@@ -36,17 +36,18 @@ pub fn nologin_files() -> Vec<NologinFile> {
 /// `SshdFacts::uses_libwrap`.
 pub fn tcp_wrappers() -> TcpWrappersFacts {
     TcpWrappersFacts {
-        deny: lines_naming_sshd(HOSTS_DENY),
-        allow: lines_naming_sshd(HOSTS_ALLOW),
+        deny: read_text(Path::new(HOSTS_DENY))
+            .map(|text| lines_naming_sshd(HOSTS_DENY, &text))
+            .unwrap_or_default(),
+        allow: read_text(Path::new(HOSTS_ALLOW))
+            .map(|text| lines_naming_sshd(HOSTS_ALLOW, &text))
+            .unwrap_or_default(),
     }
 }
 
 /// hosts_access(5): "daemon_list : client_list [: option...]"; the daemon list names
 /// sshd (argv[0]'s basename) or ALL.
-fn lines_naming_sshd(path: &str) -> Vec<Located<String>> {
-    let Ok(text) = read_text(Path::new(path)) else {
-        return Vec::new();
-    };
+pub fn lines_naming_sshd(path: &str, text: &str) -> Vec<Located<String>> {
     text.lines()
         .enumerate()
         .filter_map(|(index, line)| {
@@ -77,19 +78,10 @@ pub fn entra_login() -> Option<crate::facts::EntraLogin> {
     let nsswitch = std::fs::read_to_string("/etc/nsswitch.conf").unwrap_or_default();
     Some(crate::facts::EntraLogin {
         handler: handler.to_string(),
-        in_nsswitch: passwd_sources(&nsswitch)
+        in_nsswitch: super::accounts::passwd_sources(&nsswitch)
             .iter()
             .any(|source| source == "aad"),
     })
-}
-
-/// The sources of nsswitch.conf's passwd line ("passwd: files aad systemd").
-fn passwd_sources(text: &str) -> Vec<String> {
-    text.lines()
-        .filter_map(|line| line.split('#').next()?.trim().strip_prefix("passwd:"))
-        .flat_map(|sources| sources.split_whitespace().map(String::from))
-        .filter(|source| !source.starts_with('['))
-        .collect()
 }
 
 /// The AuthorizedKeysCommand in `settings`, when one is set.
@@ -149,13 +141,6 @@ pub fn server_key_files(settings: &UserSettings) -> Vec<crate::facts::ServerKeyF
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nsswitch_passwd_sources_are_read() {
-        let text = "# comment\npasswd:         files aad [NOTFOUND=return] systemd # x\ngroup: files aad\n";
-        assert_eq!(passwd_sources(text), ["files", "aad", "systemd"]);
-        assert!(passwd_sources("group: files\n").is_empty());
-    }
 
     #[test]
     fn cloud_login_commands_are_recognised() {

@@ -4,7 +4,7 @@
 //! wrappers, AuthorizedKeysCommand). Read-only; secrets are classified, never kept.
 
 pub mod accounts;
-mod gates;
+pub mod gates;
 pub(crate) mod key_line;
 pub(super) mod keys;
 mod settings;

@@ -16,13 +16,16 @@ mod syntax;
 mod values;
 mod writers;
 
-pub use command_line::environment_file;
+pub use command_line::{argv_options, environment_file, expanded_argv, unit_options};
 pub use endpoints::derive_endpoints;
 pub use files::{
     read_config_file, ConfigFiles, FileRead, MemoryFiles, SystemFiles, MAX_FILE_BYTES,
 };
 pub use parse::{parse_config, DEFAULT_SOURCE, MAX_INCLUDE_DEPTH};
-pub use sshd_run::{compare, connection_spec, error_location, parse_effective, run_sshd};
+pub use sshd_run::{
+    compare, connection_spec, error_location, first_error, first_location,
+    missing_runtime_privsep_dir, parse_effective, run_sshd,
+};
 
 use super::{CollectOptions, ProbeNotes};
 use crate::facts::{
@@ -195,7 +198,7 @@ pub fn vendor_config(root: &Path) -> Option<VendorConfig> {
 }
 
 /// The patterns of a config's top-level Include lines, as written.
-fn include_patterns(text: &str) -> Vec<String> {
+pub fn include_patterns(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|line| match syntax::split_directive(line) {
             syntax::LineContent::Directive { keyword, rest }

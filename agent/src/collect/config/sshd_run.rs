@@ -93,7 +93,7 @@ fn run_once(
 
 /// The privilege-separation directory sshd says is missing, when it lives on the
 /// runtime file system (/run, or /var/run which links to it) that a stand-in may cover.
-fn missing_runtime_privsep_dir(stderr: &str) -> Option<PathBuf> {
+pub fn missing_runtime_privsep_dir(stderr: &str) -> Option<PathBuf> {
     let dir = stderr
         .lines()
         .find_map(|line| {

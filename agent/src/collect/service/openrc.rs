@@ -75,12 +75,17 @@ fn daemon_pid_file(dir: &Path) -> Option<String> {
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .collect();
     records.sort();
-    records.iter().find_map(|record| {
-        fs::read_to_string(record).ok()?.lines().find_map(|line| {
-            line.strip_prefix("pidfile=")
-                .filter(|path| path.starts_with('/'))
-                .map(String::from)
-        })
+    records
+        .iter()
+        .find_map(|record| record_pid_file(&fs::read_to_string(record).ok()?))
+}
+
+/// The absolute `pidfile=` of one of OpenRC's daemon records.
+pub fn record_pid_file(record: &str) -> Option<String> {
+    record.lines().find_map(|line| {
+        line.strip_prefix("pidfile=")
+            .filter(|path| path.starts_with('/'))
+            .map(String::from)
     })
 }
 

@@ -58,7 +58,9 @@ pub fn collect(root: &Path) -> Option<SysvFacts> {
             .into_iter()
             .map(|(link, _)| link)
             .collect(),
-        default_runlevel: default_runlevel(&at("/etc/inittab")),
+        default_runlevel: fs::read_to_string(at("/etc/inittab"))
+            .ok()
+            .and_then(|inittab| default_runlevel(&inittab)),
         pid_file,
         enable_tool: ENABLE_TOOLS
             .iter()
@@ -107,7 +109,7 @@ pub fn links(root: &Path, service: &str) -> Vec<(String, String)> {
 
 /// The directories a script makes (the absolute paths on its `mkdir` lines): Debian's
 /// makes sshd's privilege separation directory, /run/sshd, before each start.
-fn made_dirs(script: &str) -> Vec<String> {
+pub fn made_dirs(script: &str) -> Vec<String> {
     let mut dirs: Vec<String> = script
         .lines()
         .map(|line| line.split('#').next().unwrap_or_default())
@@ -125,10 +127,10 @@ fn made_dirs(script: &str) -> Vec<String> {
     dirs
 }
 
-/// The runlevel /etc/inittab boots into (`id:3:initdefault:`).
-fn default_runlevel(inittab: &Path) -> Option<String> {
-    let text = fs::read_to_string(inittab).ok()?;
-    text.lines()
+/// The runlevel an /etc/inittab boots into (`id:3:initdefault:`).
+pub fn default_runlevel(inittab: &str) -> Option<String> {
+    inittab
+        .lines()
         .filter(|line| !line.trim_start().starts_with('#'))
         .find_map(|line| {
             let fields: Vec<&str> = line.split(':').collect();
