@@ -18,9 +18,23 @@ pub fn all() -> Vec<u32> {
         .collect()
 }
 
-/// A process's name as the kernel keeps it (/proc/PID/comm, at most 15 bytes).
+/// A process's name as the kernel keeps it (/proc/PID/comm, at most 15 bytes), read with
+/// one openat and one read: where every process's is read, `fs::read_to_string` would
+/// add a fstat and a second read to each, and musl's open a fcntl.
 pub fn comm(pid: u32) -> Option<String> {
-    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    use nix::fcntl::{openat, OFlag, AT_FDCWD};
+    use nix::sys::stat::Mode;
+    let path = format!("/proc/{pid}/comm");
+    let fd = openat(
+        AT_FDCWD,
+        path.as_str(),
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let mut buffer = [0u8; 64];
+    let length = nix::unistd::read(&fd, &mut buffer).ok()?;
+    let comm = std::str::from_utf8(&buffer[..length]).ok()?;
     Some(comm.trim_end_matches('\n').to_string())
 }
 
