@@ -180,14 +180,15 @@ fn table_full_drops(stat: &str) -> Option<u64> {
 }
 
 /// A column of /proc/net/stat/nf_conntrack (a header of names, then one row of hex
-/// counters per CPU), summed over CPUs. The columns differ between kernels, so the
-/// header decides.
+/// counters per CPU), summed over CPUs (saturating: a garbled file must not overflow).
+/// The columns differ between kernels, so the header decides.
 pub fn conntrack_stat_column(text: &str, name: &str) -> Option<u64> {
     let mut lines = text.lines();
     let column = lines.next()?.split_whitespace().position(|n| n == name)?;
-    lines
-        .map(|row| u64::from_str_radix(row.split_whitespace().nth(column)?, 16).ok())
-        .sum()
+    lines.try_fold(0u64, |total, row| {
+        let count = u64::from_str_radix(row.split_whitespace().nth(column)?, 16).ok()?;
+        Some(total.saturating_add(count))
+    })
 }
 
 /// The time of a kmsg record "PRIORITY,SEQUENCE,MICROSECONDS,FLAGS;MESSAGE", in whole
@@ -250,6 +251,9 @@ mod tests {
         assert_eq!(conntrack_stat_column(stat, "nonexistent"), None);
         assert_eq!(conntrack_stat_column("drop\nzz\n", "drop"), None);
         assert_eq!(conntrack_stat_column("", "drop"), None);
+        // Per-CPU counters that add past u64 (a garbled file) saturate, never wrap.
+        let huge = "drop\nffffffffffffffff\n00000002\n";
+        assert_eq!(conntrack_stat_column(huge, "drop"), Some(u64::MAX));
         assert_eq!(table_full_drops(stat), Some(32));
     }
 
