@@ -81,23 +81,10 @@ fn a_fix_that_does_not_hold_is_rolled_back_by_itself() {
         let network = VmNet::new();
         let sshd = network.start_sshd(&["UsePAM no"]);
         let shadow = snapshot("/etc/shadow");
-        let config = sshd.config_path().display().to_string();
         let report = expect(
-            network.sshdoctor(
-                &[
-                    "fix",
-                    "--apply",
-                    "--format",
-                    "json",
-                    "--imds",
-                    "never",
-                    "--user",
-                    "alice",
-                    "--config",
-                    &config,
-                    "--state-dir",
-                    FIX_STATE,
-                ],
+            network.fix_with(
+                Some(&sshd),
+                &["--apply"],
                 &[("PATH", "/tmp/bin:/usr/sbin:/usr/bin:/sbin:/bin")],
             ),
             "rolled_back",

@@ -144,13 +144,28 @@ impl VmNet {
     /// `sshdoctor fix ARGS` for alice with the running sshd's config, its transactions
     /// in the private /tmp: the JSON report and the exit status.
     pub fn fix(&self, sshd: &Sshd, args: &[&str]) -> (Value, i32) {
-        let config = sshd.config_path().display().to_string();
+        self.fix_with(Some(sshd), args, &[])
+    }
+
+    /// `sshdoctor fix ARGS` for alice, with `sshd`'s config when given (else the one the
+    /// service manager's settings name), its transactions in the private /tmp, with
+    /// `env` added to its environment.
+    pub fn fix_with(
+        &self,
+        sshd: Option<&Sshd>,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (Value, i32) {
+        let config = sshd.map(|sshd| sshd.config_path().display().to_string());
         let mut all = vec![
             "fix", "--format", "json", "--imds", "never", "--user", "alice",
         ];
-        all.extend_from_slice(&["--config", &config, "--state-dir", FIX_STATE]);
+        if let Some(config) = &config {
+            all.extend_from_slice(&["--config", config]);
+        }
+        all.extend_from_slice(&["--state-dir", FIX_STATE]);
         all.extend_from_slice(args);
-        self.sshdoctor(&all, &[])
+        self.sshdoctor(&all, env)
     }
 
     /// Runs `command` (sh) on the VM's network, as Run Command would; panics with its
@@ -182,21 +197,7 @@ impl VmNet {
     /// `sshdoctor fix --apply` for alice where a service manager runs sshd (no
     /// --config), as JSON, and the exit status.
     pub fn fix_service(&self) -> (Value, i32) {
-        self.sshdoctor(
-            &[
-                "fix",
-                "--format",
-                "json",
-                "--imds",
-                "never",
-                "--user",
-                "alice",
-                "--state-dir",
-                FIX_STATE,
-                "--apply",
-            ],
-            &[],
-        )
+        self.fix_with(None, &["--apply"], &[])
     }
 
     /// `sshdoctor undo ARGS`, as JSON, and the exit status.
